@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# ./run.sh            build (Release) and run the hybrid CLI; with no arguments it prints the CLI's help
+# ./run.sh test       build and run the whole test suite
+# ./run.sh ARGS...    build, then run `hybrid ARGS...` (e.g. ./run.sh bench nn --json)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if [ "${1-}" = "test" ]; then
+  shift
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+  set +e
+  dotnet test Hybrid.sln -c Release --nologo "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  # Restate the runner's summary as the plain closing line 'N passed, N failed'.
+  summary=$(grep -E '(Passed|Failed)!' "$log" | tail -n 1 || true)
+  passed=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$summary")
+  failed=$(sed -nE 's/.*Failed: *([0-9]+).*/\1/p' <<<"$summary")
+  if [ -n "$passed" ]; then
+    skipped=$(sed -nE 's/.*Skipped: *([0-9]+).*/\1/p' <<<"$summary")
+    echo "tests: ${passed} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+  fi
+  exit "$status"
+fi
+
+# Build quietly; show the compiler's output only when the build fails.
+if ! build_log=$(dotnet build src/Hybrid.Cli/Hybrid.Cli.csproj -c Release --nologo -v quiet 2>&1); then
+  printf '%s\n' "$build_log" >&2
+  echo "run.sh: build failed" >&2
+  exit 1
+fi
+exec dotnet src/Hybrid.Cli/bin/Release/net10.0/hybrid.dll "$@"

@@ -1,0 +1,27 @@
+using System.CommandLine;
+using Hybrid.Cli.Bench;
+
+namespace Hybrid.Cli;
+
+/// <summary>The <c>hybrid</c> command line.</summary>
+public static class Program
+{
+    /// <summary>Entry point; with no arguments, prints help.</summary>
+    public static int Main(string[] args)
+    {
+        RootCommand root = BuildRoot();
+        return root.Parse(args.Length == 0 ? ["--help"] : args).Invoke();
+    }
+
+    /// <summary>The command tree (public so tests can parse against it).</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand(
+            "Hybrid: reinforcement learning in three regimes (sync A2C, async A3C and asynchronous Q methods, " +
+            "IMPALA-style lagged actors) on the same hardware, with its own CPU kernels.");
+        var bench = new Command("bench", "Run a benchmark and print its table (or one JSON line with --json).");
+        bench.Subcommands.Add(NnBenchmark.BuildCommand());
+        root.Subcommands.Add(bench);
+        return root;
+    }
+}

@@ -1,0 +1,178 @@
+using System.Numerics.Tensors;
+using Hybrid.Nn.Kernels;
+
+namespace Hybrid.Nn.Layers;
+
+/// <summary>
+/// An LSTM cell (Hochreiter and Schmidhuber 1997, with forget gate) unrolled over T steps, with
+/// backpropagation through time. Gate order i, f, g, o as in PyTorch's nn.LSTM:
+/// <code>
+/// [a_i a_f a_g a_o] = x_t Wx + h_{t-1} Wh + b
+/// i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
+/// c_t = f c_{t-1} + i g,   h_t = o tanh(c_t)
+/// </code>
+/// Parameters: Wx [in, 4H], Wh [H, 4H], b [4H]. The forward pass keeps the gates and cell states of the
+/// unroll for <see cref="BackwardSequence"/>; one instance belongs to one thread.
+/// </summary>
+public sealed class LstmCell
+{
+    float[] _gates = [];      // [T, B, 4H] post-activation i, f, g, o
+    float[] _cells = [];      // [T, B, H] c_t
+    float[] _cellTanh = [];   // [T, B, H] tanh(c_t)
+    float[] _gateGrads = [];  // [B, 4H]
+    float[] _dh = [];         // [B, H] dL/dh_t carried backwards
+    float[] _dc = [];         // [B, H] dL/dc_t carried backwards
+    int _steps, _batch;
+
+    /// <summary>An LSTM cell from <paramref name="inputs"/> features to <paramref name="hidden"/> units.</summary>
+    public LstmCell(int inputs, int hidden)
+    {
+        Guard.Positive(inputs, nameof(inputs));
+        Guard.Positive(hidden, nameof(hidden));
+        InputSize = inputs;
+        HiddenSize = hidden;
+    }
+
+    /// <summary>Input features per step.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Hidden units H.</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Wx, Wh and b.</summary>
+    public int ParameterCount => (InputSize + HiddenSize + 1) * 4 * HiddenSize;
+
+    /// <summary>This cell's slice of the model's flat parameters.</summary>
+    public ParameterSlice Parameters { get; internal set; }
+
+    int Gates => 4 * HiddenSize;
+
+    /// <summary>U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as PyTorch's nn.LSTM initializes.</summary>
+    public void Initialize(Span<float> parameters, Rng rng)
+    {
+        Guard.Exactly(parameters.Length, ParameterCount, nameof(parameters));
+        Init.Uniform(parameters, 1.0 / Math.Sqrt(HiddenSize), rng);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> steps: x [T, B, in], h0 and c0 [B, H]; writes h [T, B, H] and the final
+    /// cell state cT [B, H]. Keeps what the backward pass needs.
+    /// </summary>
+    public void ForwardSequence(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0, Span<float> h, Span<float> cT, int batch, int steps)
+    {
+        Guard.Exactly(parameters.Length, ParameterCount, nameof(parameters));
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(steps, nameof(steps));
+        int hb = batch * HiddenSize, gb = batch * Gates;
+        Guard.AtLeast(x.Length, steps * batch * InputSize, nameof(x));
+        Guard.AtLeast(h0.Length, hb, nameof(h0));
+        Guard.AtLeast(c0.Length, hb, nameof(c0));
+        Guard.AtLeast(h.Length, steps * hb, nameof(h));
+        Guard.AtLeast(cT.Length, hb, nameof(cT));
+        Grow(ref _gates, steps * gb);
+        Grow(ref _cells, steps * hb);
+        Grow(ref _cellTanh, steps * hb);
+        (_steps, _batch) = (steps, batch);
+        ReadOnlySpan<float> wx = WeightX(parameters), wh = WeightH(parameters), bias = Bias(parameters);
+        int H = HiddenSize;
+        for (int t = 0; t < steps; t++)
+        {
+            Span<float> gates = _gates.AsSpan(t * gb, gb);
+            ReadOnlySpan<float> hPrev = t == 0 ? h0[..hb] : h.Slice((t - 1) * hb, hb);
+            ReadOnlySpan<float> cPrev = t == 0 ? c0[..hb] : _cells.AsSpan((t - 1) * hb, hb);
+            Elementwise.BroadcastRows(bias, gates, batch);
+            Gemm.Multiply(x.Slice(t * batch * InputSize, batch * InputSize), false, wx, false, gates, batch, Gates, InputSize, accumulate: true);
+            Gemm.Multiply(hPrev, false, wh, false, gates, batch, Gates, H, accumulate: true);
+            Span<float> c = _cells.AsSpan(t * hb, hb), cTanh = _cellTanh.AsSpan(t * hb, hb), hOut = h.Slice(t * hb, hb);
+            for (int b = 0; b < batch; b++)
+            {
+                Span<float> row = gates.Slice(b * Gates, Gates);
+                TensorPrimitives.Sigmoid(row[..(2 * H)], row[..(2 * H)]);
+                TensorPrimitives.Tanh(row.Slice(2 * H, H), row.Slice(2 * H, H));
+                TensorPrimitives.Sigmoid(row.Slice(3 * H, H), row.Slice(3 * H, H));
+                for (int j = 0; j < H; j++)
+                {
+                    int k = b * H + j;
+                    float cell = row[H + j] * cPrev[k] + row[j] * row[2 * H + j];
+                    c[k] = cell;
+                    cTanh[k] = MathF.Tanh(cell);
+                    hOut[k] = row[3 * H + j] * cTanh[k];
+                }
+            }
+        }
+        _cells.AsSpan((steps - 1) * hb, hb).CopyTo(cT);
+    }
+
+    /// <summary>
+    /// Backpropagation through the unroll of the last <see cref="ForwardSequence"/> (same x, h0, c0, h).
+    /// dh [T, B, H] is dL/dh_t from above; dhT and dcT (may be empty: zero) are gradients flowing into the
+    /// final state. Adds into <paramref name="gradients"/>; writes dx [T, B, in], dh0 and dc0 [B, H] unless empty.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The shapes differ from the last forward pass.</exception>
+    public void BackwardSequence(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0, ReadOnlySpan<float> h, ReadOnlySpan<float> dh, ReadOnlySpan<float> dhT,
+        ReadOnlySpan<float> dcT, Span<float> dx, Span<float> dh0, Span<float> dc0, Span<float> gradients, int batch, int steps)
+    {
+        Guard.Exactly(parameters.Length, ParameterCount, nameof(parameters));
+        Guard.Exactly(gradients.Length, ParameterCount, nameof(gradients));
+        if (steps != _steps || batch != _batch)
+            throw new InvalidOperationException(
+                $"BackwardSequence got batch {batch}, steps {steps}; the last ForwardSequence ran batch {_batch}, steps {_steps}.");
+        int hb = batch * HiddenSize, gb = batch * Gates, H = HiddenSize;
+        Guard.AtLeast(dh.Length, steps * hb, nameof(dh));
+        Guard.AtLeast(h.Length, steps * hb, nameof(h));
+        Guard.AtLeast(x.Length, steps * batch * InputSize, nameof(x));
+        if (!dx.IsEmpty) Guard.AtLeast(dx.Length, steps * batch * InputSize, nameof(dx));
+        Grow(ref _gateGrads, gb);
+        Grow(ref _dh, hb);
+        Grow(ref _dc, hb);
+        Span<float> dhNext = _dh.AsSpan(0, hb), dcNext = _dc.AsSpan(0, hb), dGates = _gateGrads.AsSpan(0, gb);
+        if (dhT.IsEmpty) dhNext.Clear(); else dhT[..hb].CopyTo(dhNext);
+        if (dcT.IsEmpty) dcNext.Clear(); else dcT[..hb].CopyTo(dcNext);
+        ReadOnlySpan<float> wx = WeightX(parameters), wh = WeightH(parameters);
+        int wxCount = InputSize * Gates, whCount = H * Gates;
+        Span<float> dWx = gradients[..wxCount], dWh = gradients.Slice(wxCount, whCount), dBias = gradients[(wxCount + whCount)..];
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            ReadOnlySpan<float> gates = _gates.AsSpan(t * gb, gb), cTanh = _cellTanh.AsSpan(t * hb, hb);
+            ReadOnlySpan<float> cPrev = t == 0 ? c0[..hb] : _cells.AsSpan((t - 1) * hb, hb);
+            ReadOnlySpan<float> hPrev = t == 0 ? h0[..hb] : h.Slice((t - 1) * hb, hb);
+            ReadOnlySpan<float> dhStep = dh.Slice(t * hb, hb);
+            for (int b = 0; b < batch; b++)
+            {
+                ReadOnlySpan<float> row = gates.Slice(b * Gates, Gates);
+                Span<float> dRow = dGates.Slice(b * Gates, Gates);
+                for (int j = 0; j < H; j++)
+                {
+                    int k = b * H + j;
+                    float i = row[j], f = row[H + j], g = row[2 * H + j], o = row[3 * H + j];
+                    float dhTotal = dhStep[k] + dhNext[k];
+                    float dc = dcNext[k] + dhTotal * o * (1f - cTanh[k] * cTanh[k]);
+                    dRow[j] = dc * g * i * (1f - i);
+                    dRow[H + j] = dc * cPrev[k] * f * (1f - f);
+                    dRow[2 * H + j] = dc * i * (1f - g * g);
+                    dRow[3 * H + j] = dhTotal * cTanh[k] * o * (1f - o);
+                    dcNext[k] = dc * f;
+                }
+            }
+            Gemm.Multiply(x.Slice(t * batch * InputSize, batch * InputSize), true, dGates, false, dWx, InputSize, Gates, batch, accumulate: true);
+            Gemm.Multiply(hPrev, true, dGates, false, dWh, H, Gates, batch, accumulate: true);
+            Elementwise.AddColumnSums(dGates, batch, dBias);
+            if (!dx.IsEmpty)
+                Gemm.Multiply(dGates, false, wx, true, dx.Slice(t * batch * InputSize, batch * InputSize), batch, InputSize, Gates, accumulate: false);
+            Gemm.Multiply(dGates, false, wh, true, dhNext, batch, H, Gates, accumulate: false);
+        }
+        if (!dh0.IsEmpty) dhNext.CopyTo(dh0);
+        if (!dc0.IsEmpty) dcNext.CopyTo(dc0);
+    }
+
+    ReadOnlySpan<float> WeightX(ReadOnlySpan<float> p) => p[..(InputSize * Gates)];
+    ReadOnlySpan<float> WeightH(ReadOnlySpan<float> p) => p.Slice(InputSize * Gates, HiddenSize * Gates);
+    ReadOnlySpan<float> Bias(ReadOnlySpan<float> p) => p[((InputSize + HiddenSize) * Gates)..];
+
+    static void Grow(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new float[length];
+    }
+}

@@ -1,0 +1,83 @@
+using System.Numerics.Tensors;
+using Hybrid.Nn.Layers;
+
+namespace Hybrid.Nn.Models;
+
+/// <summary>
+/// Shared torso, then a policy head (logits for discrete actions; means plus a state-independent log-std for
+/// a box) and a value head: <c>Forward(obs[B * in]) -> policy[B * A], value[B]</c>.
+/// </summary>
+public sealed class ActorCriticNetwork : Network
+{
+    readonly Linear _policyHead;
+    readonly Linear _valueHead;
+    float[] _policy = [], _values = [];
+
+    internal ActorCriticNetwork(ModelSpec spec) : base(spec)
+    {
+        // Gains 0.01 (policy: near-uniform at start) and 1 (value), as OpenAI Baselines, SB3 and CleanRL use.
+        _policyHead = new Linear(FeatureSize, spec.Actions, spec.Init, 0.01);
+        _valueHead = new Linear(FeatureSize, 1, spec.Init, 1.0);
+        _policyHead.Parameters = Layout.Allocate("policy", _policyHead.ParameterCount);
+        _valueHead.Parameters = Layout.Allocate("value", _valueHead.ParameterCount);
+        LogStd = spec.ActionKind == ActionKind.Box ? Layout.Allocate("log_std", spec.Actions) : new ParameterSlice("log_std", Layout.Count, 0);
+    }
+
+    /// <summary>Actions (discrete) or action dimensions (box).</summary>
+    public int Actions => Spec.Actions;
+
+    /// <summary>The log-std parameters of a box policy (empty for discrete).</summary>
+    public ParameterSlice LogStd { get; }
+
+    /// <summary>The policy head's output of the last forward pass: logits or means, [batch * Actions].</summary>
+    public ReadOnlySpan<float> Policy(int batch) => _policy.AsSpan(0, batch * Actions);
+
+    /// <summary>The value head's output of the last forward pass, [batch].</summary>
+    public ReadOnlySpan<float> Values(int batch) => _values.AsSpan(0, batch);
+
+    private protected override void InitializeHeads(Span<float> theta, Rng rng, int firstStream)
+    {
+        _policyHead.Initialize(_policyHead.Parameters.Of(theta), rng.Split((ulong)firstStream));
+        _valueHead.Initialize(_valueHead.Parameters.Of(theta), rng.Split((ulong)firstStream + 1));
+        // log sigma = 0: unit standard deviation at the start, as SB3 does.
+        LogStd.Of(theta).Clear();
+    }
+
+    private protected override void GrowHeads(int batch)
+    {
+        _policy = new float[batch * Actions];
+        _values = new float[batch];
+    }
+
+    /// <summary>Computes the policy output and values for a batch; read them with <see cref="Policy"/> and <see cref="Values"/>.</summary>
+    /// <exception cref="ArgumentException">theta is not <see cref="Network.ParameterCount"/> long, or observations too short.</exception>
+    public void Forward(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, int batch)
+    {
+        CheckCall(theta, observations, batch);
+        ReadOnlySpan<float> features = ForwardTorso(theta, observations, batch);
+        _policyHead.Forward(_policyHead.Parameters.Of(theta), features, _policy, batch);
+        _valueHead.Forward(_valueHead.Parameters.Of(theta), features, _values, batch);
+    }
+
+    /// <summary>
+    /// Adds dL/dtheta into <paramref name="gradients"/> given dL/dpolicy [batch * Actions] and dL/dvalue [batch],
+    /// for the same theta and observations as the last <see cref="Forward"/>. The log-std gradient of a box
+    /// policy is the loss's to add (it does not flow through the network).
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, ReadOnlySpan<float> policyGradient,
+        ReadOnlySpan<float> valueGradient, Span<float> gradients, int batch)
+    {
+        CheckCall(theta, observations, batch);
+        Guard.Exactly(gradients.Length, ParameterCount, nameof(gradients));
+        Guard.AtLeast(policyGradient.Length, batch * Actions, nameof(policyGradient));
+        Guard.AtLeast(valueGradient.Length, batch, nameof(valueGradient));
+        ReadOnlySpan<float> features = Features(observations, batch);
+        Span<float> dFeatures = FeatureGradient(batch), dFromValue = FeatureGradientScratch(batch);
+        _policyHead.Backward(_policyHead.Parameters.Of(theta), features, _policy, policyGradient, dFeatures,
+            _policyHead.Parameters.Of(gradients), batch);
+        _valueHead.Backward(_valueHead.Parameters.Of(theta), features, _values, valueGradient, dFromValue,
+            _valueHead.Parameters.Of(gradients), batch);
+        TensorPrimitives.Add(dFeatures, dFromValue, dFeatures);
+        BackwardTorso(theta, observations, gradients, batch);
+    }
+}

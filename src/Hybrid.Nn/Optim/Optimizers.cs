@@ -1,0 +1,130 @@
+using System.Numerics.Tensors;
+
+namespace Hybrid.Nn.Optim;
+
+/// <summary>An update rule over a flat parameter span.</summary>
+public interface IOptimizer
+{
+    /// <summary>Applies one update to theta from a gradient of the same length.</summary>
+    void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate);
+
+    /// <summary>The optimizer's statistics, by name, for checkpoints (theta excluded).</summary>
+    IReadOnlyList<(string Name, float[] Values)> State { get; }
+}
+
+/// <summary>theta = theta - lr d.</summary>
+public sealed class Sgd : IOptimizer
+{
+    /// <inheritdoc/>
+    public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate)
+    {
+        Guard.SameLength(gradient.Length, theta.Length, nameof(gradient), nameof(theta));
+        TensorPrimitives.MultiplyAdd(gradient, -learningRate, theta, theta);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, float[] Values)> State => [];
+}
+
+/// <summary>
+/// RMSProp in the form of Mnih et al. 2016 (section 4, "Optimization"): g = alpha g + (1 - alpha) d^2,
+/// theta = theta - lr d / sqrt(g + eps). With <see cref="Statistics"/> shared by every thread and applied without
+/// a lock, this is the paper's "Shared RMSProp", which it found the most robust of its optimizers.
+/// </summary>
+public sealed class RmsProp : IOptimizer
+{
+    /// <summary>RMSProp over <paramref name="count"/> parameters with fresh (zero) statistics.</summary>
+    /// <param name="count">Parameters.</param>
+    /// <param name="alpha">Decay of the squared-gradient average; 0.99 as in Mnih et al. 2016.</param>
+    /// <param name="epsilon">Added inside the square root; 1e-5 as OpenAI Baselines' and SB3's A2C use.</param>
+    public RmsProp(int count, float alpha = 0.99f, float epsilon = 1e-5f)
+    {
+        Guard.NonNegative(count, nameof(count));
+        Guard.InRange(alpha, 0, 1, nameof(alpha));
+        Guard.Positive(epsilon, nameof(epsilon));
+        Statistics = new float[count];
+        Alpha = alpha;
+        Epsilon = epsilon;
+    }
+
+    /// <summary>g: the running average of squared gradients; share this array to share the statistics.</summary>
+    public float[] Statistics { get; }
+
+    /// <summary>Decay.</summary>
+    public float Alpha { get; }
+
+    /// <summary>Stabilizer.</summary>
+    public float Epsilon { get; }
+
+    /// <inheritdoc/>
+    public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate) =>
+        OptimizerKernels.RmsPropStep(theta, Statistics, gradient, learningRate, Alpha, Epsilon, Kernels.Simd.Best);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, float[] Values)> State => [("rmsprop.g", Statistics)];
+}
+
+/// <summary>Adam (Kingma and Ba 2015) with bias correction, arranged as PyTorch's torch.optim.Adam.</summary>
+public sealed class Adam : IOptimizer
+{
+    /// <summary>Adam over <paramref name="count"/> parameters.</summary>
+    public Adam(int count, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f)
+    {
+        Guard.NonNegative(count, nameof(count));
+        Guard.InRange(beta1, 0, 0.999999, nameof(beta1));
+        Guard.InRange(beta2, 0, 0.999999, nameof(beta2));
+        Guard.Positive(epsilon, nameof(epsilon));
+        FirstMoment = new float[count];
+        SecondMoment = new float[count];
+        (Beta1, Beta2, Epsilon) = (beta1, beta2, epsilon);
+    }
+
+    /// <summary>m.</summary>
+    public float[] FirstMoment { get; }
+    /// <summary>v.</summary>
+    public float[] SecondMoment { get; }
+    /// <summary>Steps taken (t).</summary>
+    public long Steps { get; set; }
+    /// <summary>beta1.</summary>
+    public float Beta1 { get; }
+    /// <summary>beta2.</summary>
+    public float Beta2 { get; }
+    /// <summary>eps.</summary>
+    public float Epsilon { get; }
+
+    /// <inheritdoc/>
+    public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate)
+    {
+        Steps++;
+        double bias1 = 1 - Math.Pow(Beta1, Steps), bias2 = 1 - Math.Pow(Beta2, Steps);
+        OptimizerKernels.AdamStep(theta, FirstMoment, SecondMoment, gradient, (float)(learningRate / bias1),
+            Beta1, Beta2, (float)(1 / Math.Sqrt(bias2)), Epsilon, Kernels.Simd.Best);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, float[] Values)> State => [("adam.m", FirstMoment), ("adam.v", SecondMoment)];
+}
+
+/// <summary>Gradient clipping and learning-rate schedules.</summary>
+public static class GradientTools
+{
+    /// <summary>
+    /// Scales the gradient so its L2 norm is at most <paramref name="maxNorm"/>, as PyTorch's clip_grad_norm_:
+    /// d = d * maxNorm / (norm + 1e-6) when norm &gt; maxNorm. Returns the norm before clipping.
+    /// </summary>
+    public static float ClipGlobalNorm(Span<float> gradient, float maxNorm)
+    {
+        Guard.Positive(maxNorm, nameof(maxNorm));
+        float norm = TensorPrimitives.Norm(gradient);
+        if (norm > maxNorm) TensorPrimitives.Multiply(gradient, maxNorm / (norm + 1e-6f), gradient);
+        return norm;
+    }
+
+    /// <summary>Linear annealing to zero: lr0 * max(0, 1 - step / totalSteps) (Mnih et al. 2016 anneal to 0 over training).</summary>
+    public static float LinearDecay(float initial, long step, long totalSteps)
+    {
+        if (totalSteps <= 0) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, $"totalSteps was {totalSteps}; expected > 0.");
+        Guard.NonNegative(initial, nameof(initial));
+        return initial * (float)Math.Max(0.0, 1.0 - (double)step / totalSteps);
+    }
+}

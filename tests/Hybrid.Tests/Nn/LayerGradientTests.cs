@@ -1,0 +1,131 @@
+using Hybrid.Nn;
+using Hybrid.Nn.Layers;
+
+namespace Hybrid.Tests.Nn;
+
+/// <summary>Finite-difference checks of every layer's backward pass, in parameters and inputs.</summary>
+public class LayerGradientTests
+{
+    [Theory]
+    [InlineData(1)]   // the batch-1 row kernel
+    [InlineData(5)]   // GEMM with ragged tiles
+    [InlineData(37)]  // several tiles, N > one panel
+    public void Linear(int batch) => CheckLayer(new Linear(7, 40, InitKind.Orthogonal, 1.0), batch, kinks: false);
+
+    [Fact]
+    public void LinearNarrowOutput() => CheckLayer(new Linear(33, 3, InitKind.ScaledUniform), 50, kinks: false);
+
+    [Fact]
+    public void Tanh() => CheckLayer(new Tanh(9), 4, kinks: false, inputScale: 2f);
+
+    [Fact]
+    public void Relu() => CheckLayer(new Relu(9), 4, kinks: true, inputScale: 2f);
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    public void Conv2dStrideAndPadding(int stride, int padding) =>
+        CheckLayer(new Conv2d(5, 6, 2, 3, kernel: 3, stride, padding), batch: 2, kinks: false);
+
+    static void CheckLayer(Layer layer, int batch, bool kinks, float inputScale = 1f)
+    {
+        var rng = new Rng(12345, (ulong)batch);
+        float[] parameters = new float[layer.ParameterCount];
+        layer.Initialize(parameters, rng);
+        // Perturb the initialization so biases are not all zero.
+        for (int i = 0; i < parameters.Length; i++) parameters[i] += rng.NextFloat(-0.1f, 0.1f);
+        float[] x = GradientCheck.Random(rng, batch * layer.InputSize, inputScale);
+        float[] w = GradientCheck.Random(rng, batch * layer.OutputSize);
+        var y = new float[batch * layer.OutputSize];
+        var dx = new float[batch * layer.InputSize];
+        var gradients = new float[layer.ParameterCount];
+
+        layer.Forward(parameters, x, y, batch);
+        layer.Backward(parameters, x, y, w, dx, gradients, batch);
+
+        double Loss()
+        {
+            var yy = new float[y.Length];
+            layer.Forward(parameters, x, yy, batch);
+            return GradientCheck.Dot(yy, w);
+        }
+        GradientCheck.Assert(parameters, gradients, Loss, $"{layer} parameters", kinks: kinks);
+        GradientCheck.Assert(x, dx, Loss, $"{layer} input", kinks: kinks);
+    }
+
+    [Fact]
+    public void BackwardAccumulatesIntoGradients()
+    {
+        var layer = new Linear(3, 4);
+        var rng = new Rng(5);
+        float[] p = GradientCheck.Random(rng, layer.ParameterCount), x = GradientCheck.Random(rng, 6), dy = GradientCheck.Random(rng, 8);
+        var y = new float[8];
+        var once = new float[layer.ParameterCount];
+        layer.Forward(p, x, y, 2);
+        layer.Backward(p, x, y, dy, default, once, 2);
+        var twice = (float[])once.Clone();
+        layer.Backward(p, x, y, dy, default, twice, 2);
+        for (int i = 0; i < once.Length; i++) Assert.Equal(2 * once[i], twice[i], 5);
+    }
+
+    [Fact]
+    public void LstmOverSeveralSteps()
+    {
+        const int inputs = 3, hidden = 4, batch = 2, steps = 4;
+        var cell = new LstmCell(inputs, hidden);
+        var rng = new Rng(777);
+        var parameters = new float[cell.ParameterCount];
+        cell.Initialize(parameters, rng);
+        for (int i = 0; i < parameters.Length; i++) parameters[i] *= 2f; // larger weights: gates away from 0.5
+        float[] x = GradientCheck.Random(rng, steps * batch * inputs);
+        float[] h0 = GradientCheck.Random(rng, batch * hidden, 0.5f), c0 = GradientCheck.Random(rng, batch * hidden, 0.5f);
+        // L = sum W . h_{1..T} + sum U . c_T
+        float[] w = GradientCheck.Random(rng, steps * batch * hidden), u = GradientCheck.Random(rng, batch * hidden);
+        var h = new float[steps * batch * hidden];
+        var cT = new float[batch * hidden];
+        cell.ForwardSequence(parameters, x, h0, c0, h, cT, batch, steps);
+        var gradients = new float[cell.ParameterCount];
+        var dx = new float[x.Length];
+        var dh0 = new float[h0.Length];
+        var dc0 = new float[c0.Length];
+        cell.BackwardSequence(parameters, x, h0, c0, h, w, default, u, dx, dh0, dc0, gradients, batch, steps);
+
+        double Loss()
+        {
+            var hh = new float[h.Length];
+            var cc = new float[cT.Length];
+            new LstmCell(inputs, hidden).ForwardSequence(parameters, x, h0, c0, hh, cc, batch, steps);
+            return GradientCheck.Dot(hh, w) + GradientCheck.Dot(cc, u);
+        }
+        GradientCheck.Assert(parameters, gradients, Loss, "lstm parameters");
+        GradientCheck.Assert(x, dx, Loss, "lstm x");
+        GradientCheck.Assert(h0, dh0, Loss, "lstm h0");
+        GradientCheck.Assert(c0, dc0, Loss, "lstm c0");
+    }
+
+    [Fact]
+    public void LstmBackwardRejectsShapeOtherThanForward()
+    {
+        var cell = new LstmCell(2, 3);
+        var p = new float[cell.ParameterCount];
+        cell.ForwardSequence(p, new float[2 * 2 * 2], new float[6], new float[6], new float[2 * 6], new float[6], batch: 2, steps: 2);
+        var ex = Assert.Throws<InvalidOperationException>(() => cell.BackwardSequence(p, new float[12], new float[6], new float[6],
+            new float[18], new float[18], default, default, default, default, default, new float[cell.ParameterCount], batch: 2, steps: 3));
+        Assert.Contains("steps 3", ex.Message);
+    }
+
+    [Fact]
+    public void LayersValidateArguments()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new Linear(0, 3));
+        Assert.Equal("inputs", ex.ParamName);
+        Assert.Contains("was 0", ex.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2d(3, 3, 1, 4, kernel: 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Tanh(-1));
+        var layer = new Linear(2, 2);
+        var shortX = Assert.Throws<ArgumentException>(() => layer.Forward(new float[6], new float[3], new float[4], 2));
+        Assert.Equal("x", shortX.ParamName);
+        var badParameters = Assert.Throws<ArgumentException>(() => layer.Forward(new float[5], new float[4], new float[4], 2));
+        Assert.Equal("parameters", badParameters.ParamName);
+    }
+}

@@ -1,0 +1,148 @@
+using Hybrid.Nn;
+using Hybrid.Nn.Models;
+using Hybrid.Training.Losses;
+
+namespace Hybrid.Tests.Nn;
+
+public class NetworkTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(9)]
+    public void ActorCriticDiscreteGradientMatchesFiniteDifferences(int batch)
+    {
+        var spec = ModelSpec.Parse("actor-critic obs=4 hidden=16,16 act=tanh actions=discrete:3");
+        var network = (ActorCriticNetwork)spec.Build();
+        var rng = new Rng(41, (ulong)batch);
+        float[] theta = new float[network.ParameterCount];
+        network.Initialize(theta, rng);
+        for (int i = 0; i < theta.Length; i++) theta[i] += rng.NextFloat(-0.2f, 0.2f); // heads start tiny; move them
+        float[] obs = GradientCheck.Random(rng, batch * 4, 2f);
+        int[] taken = new int[batch];
+        for (int b = 0; b < batch; b++) taken[b] = rng.NextInt(3);
+        float[] advantages = GradientCheck.Random(rng, batch), returns = GradientCheck.Random(rng, batch);
+
+        var gradients = new float[theta.Length];
+        var dLogits = new float[batch * 3];
+        var dValues = new float[batch];
+        network.Forward(theta, obs, batch);
+        ActorCriticLoss.Categorical(network.Policy(batch), 3, taken, advantages, returns, network.Values(batch), 0.5f, 0.01f, dLogits, dValues);
+        network.Backward(theta, obs, dLogits, dValues, gradients, batch);
+
+        double Loss()
+        {
+            network.Forward(theta, obs, batch);
+            return ActorCriticLoss.Categorical(network.Policy(batch), 3, taken, advantages, returns, network.Values(batch), 0.5f, 0.01f,
+                new float[batch * 3], new float[batch]).Total(0.5f, 0.01f);
+        }
+        GradientCheck.Assert(theta, gradients, Loss, "actor-critic theta", maxIndices: 400);
+    }
+
+    [Fact]
+    public void ActorCriticBoxGradientIncludesLogStd()
+    {
+        const int batch = 7, dims = 2;
+        var network = (ActorCriticNetwork)ModelSpec.Parse("actor-critic obs=3 hidden=8 act=tanh actions=box:2").Build();
+        var rng = new Rng(42);
+        float[] theta = new float[network.ParameterCount];
+        network.Initialize(theta, rng);
+        for (int i = 0; i < theta.Length; i++) theta[i] += rng.NextFloat(-0.2f, 0.2f);
+        float[] obs = GradientCheck.Random(rng, batch * 3), taken = GradientCheck.Random(rng, batch * dims);
+        float[] advantages = GradientCheck.Random(rng, batch), returns = GradientCheck.Random(rng, batch);
+
+        float[] Gradient()
+        {
+            var gradients = new float[theta.Length];
+            var dMean = new float[batch * dims];
+            var dValues = new float[batch];
+            network.Forward(theta, obs, batch);
+            ActorCriticLoss.Gaussian(network.Policy(batch), network.LogStd.Of(theta), taken, advantages, returns, network.Values(batch),
+                0.5f, 0.01f, dMean, network.LogStd.Of(gradients.AsSpan()), dValues);
+            network.Backward(theta, obs, dMean, dValues, gradients, batch);
+            return gradients;
+        }
+        float[] analytic = Gradient();
+        double Loss()
+        {
+            network.Forward(theta, obs, batch);
+            return ActorCriticLoss.Gaussian(network.Policy(batch), network.LogStd.Of(theta), taken, advantages, returns, network.Values(batch),
+                0.5f, 0.01f, new float[batch * dims], new float[dims], new float[batch]).Total(0.5f, 0.01f);
+        }
+        GradientCheck.Assert(theta, analytic, Loss, "box theta");
+        Assert.Equal(dims, network.LogStd.Count);
+    }
+
+    [Fact]
+    public void ConvQNetworkGradientMatchesFiniteDifferences()
+    {
+        const int batch = 3;
+        var network = (QNetwork)ModelSpec.Parse("q obs=6x6x2 conv=4k3s1p1 hidden=8 act=relu actions=discrete:3").Build();
+        var rng = new Rng(43);
+        float[] theta = new float[network.ParameterCount];
+        network.Initialize(theta, rng);
+        float[] obs = GradientCheck.Random(rng, batch * 72);
+        float[] w = GradientCheck.Random(rng, batch * 3);
+        var gradients = new float[theta.Length];
+        network.Forward(theta, obs, batch);
+        network.Backward(theta, obs, w, gradients, batch);
+        double Loss()
+        {
+            network.Forward(theta, obs, batch);
+            return GradientCheck.Dot(network.QValues(batch), w);
+        }
+        GradientCheck.Assert(theta, gradients, Loss, "conv q theta", maxIndices: 400, kinks: true);
+    }
+
+    [Fact]
+    public void BatchOneAndBatchedForwardAgree()
+    {
+        var network = (ActorCriticNetwork)ModelSpec.CartPoleActorCritic.Build();
+        var rng = new Rng(44);
+        float[] theta = new float[network.ParameterCount];
+        network.Initialize(theta, rng);
+        for (int i = 0; i < theta.Length; i++) theta[i] += rng.NextFloat(-0.1f, 0.1f);
+        float[] obs = GradientCheck.Random(rng, 20 * 4);
+        network.Forward(theta, obs, 20);
+        float[] logits = network.Policy(20).ToArray(), values = network.Values(20).ToArray();
+        for (int b = 0; b < 20; b++)
+        {
+            network.Forward(theta, obs.AsSpan(b * 4, 4), 1);
+            GemmTests.AssertClose(logits.AsSpan(b * 2, 2), network.Policy(1), 1e-5f, $"logits row {b}");
+            GemmTests.AssertClose(values.AsSpan(b, 1), network.Values(1), 1e-5f, $"value row {b}");
+        }
+    }
+
+    [Fact]
+    public void CartPoleActorCriticHasTheExpectedParameterCount()
+    {
+        Network network = ModelSpec.CartPoleActorCritic.Build();
+        // (4*64 + 64) + (64*64 + 64) + (64*2 + 2) + (64*1 + 1)
+        Assert.Equal(320 + 4160 + 130 + 65, network.ParameterCount);
+        Assert.Equal(["linear 4x64", "tanh", "linear 64x64", "tanh", "policy", "value"], network.Layout.Slices.Select(s => s.Name).ToArray());
+    }
+
+    [Fact]
+    public void InitializationIsDeterministicPerSeed()
+    {
+        Network network = ModelSpec.CartPoleActorCritic.Build();
+        float[] a = new float[network.ParameterCount], b = new float[network.ParameterCount], c = new float[network.ParameterCount];
+        network.Initialize(a, new Rng(1));
+        network.Initialize(b, new Rng(1));
+        network.Initialize(c, new Rng(2));
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void NetworkValidatesArguments()
+    {
+        var network = (ActorCriticNetwork)ModelSpec.CartPoleActorCritic.Build();
+        var ex = Assert.Throws<ArgumentException>(() => network.Forward(new float[10], new float[4], 1));
+        Assert.Equal("theta", ex.ParamName);
+        Assert.Contains($"expected exactly {network.ParameterCount}", ex.Message);
+        var obs = Assert.Throws<ArgumentException>(() => network.Forward(new float[network.ParameterCount], new float[7], 2));
+        Assert.Equal("observations", obs.ParamName);
+        var batch = Assert.Throws<ArgumentOutOfRangeException>(() => network.Forward(new float[network.ParameterCount], new float[4], 0));
+        Assert.Equal("batch", batch.ParamName);
+    }
+}
