@@ -125,6 +125,17 @@ public readonly struct TanhBackwardOperator : IBinaryOperator
     public static Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy) => dy * (Vector512<float>.One - y * y);
 }
 
+/// <summary>max(x, 0); NaN stays NaN, so a diverged network is not silently zeroed.</summary>
+public readonly struct ReluOperator : IUnaryOperator
+{
+    /// <inheritdoc/>
+    public static float Invoke(float x) => MathF.Max(x, 0f);
+    /// <inheritdoc/>
+    public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Max(x, Vector256<float>.Zero);
+    /// <inheritdoc/>
+    public static Vector512<float> Invoke(Vector512<float> x) => Vector512.Max(x, Vector512<float>.Zero);
+}
+
 /// <summary>dx = dy where y = relu(x) &gt; 0, else 0 (the subgradient at 0 is taken as 0, as PyTorch does).</summary>
 public readonly struct ReluBackwardOperator : IBinaryOperator
 {

@@ -37,6 +37,14 @@ public static class Gemm
     public const int KBlock = 256;
 
     [ThreadStatic] static float[]? t_scratch;
+
+    /// <summary>The path that uses vectors no wider than <paramref name="width"/>.</summary>
+    public static GemmPath PathFor(SimdWidth width) => Simd.Clamp(width) switch
+    {
+        SimdWidth.Vector512 => GemmPath.Vector512,
+        SimdWidth.Vector256 => GemmPath.Vector256,
+        _ => GemmPath.Scalar,
+    };
     [ThreadStatic] static float[]? t_packedB;
 
     /// <summary>

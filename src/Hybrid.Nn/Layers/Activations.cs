@@ -1,10 +1,14 @@
-using System.Numerics.Tensors;
 using Hybrid.Nn.Kernels;
 
 namespace Hybrid.Nn.Layers;
 
-/// <summary>y = tanh(x) element-wise.</summary>
-public sealed class Tanh(int size) : Layer
+/// <summary>
+/// A parameter-free element-wise layer: y = f(x) by <typeparamref name="TForward"/>, and dx = f'(x) dy by
+/// <typeparamref name="TBackward"/>, which takes the output y (both tanh and ReLU have derivatives that are
+/// functions of their output, so x need not be kept).
+/// </summary>
+public abstract class ElementwiseActivation<TForward, TBackward>(int size) : Layer
+    where TForward : IUnaryOperator where TBackward : IBinaryOperator
 {
     /// <inheritdoc/>
     public override int InputSize { get; } = Guard.PositiveValue(size, nameof(size));
@@ -13,14 +17,11 @@ public sealed class Tanh(int size) : Layer
     public override int OutputSize => InputSize;
 
     /// <inheritdoc/>
-    public override string ToString() => "tanh";
-
-    /// <inheritdoc/>
     public override void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         CheckForward(parameters, x, y, batch);
         int n = batch * InputSize;
-        Elementwise.Unary<TanhOperator>(x[..n], y[..n], Simd.Best);
+        Elementwise.Unary<TForward>(x[..n], y[..n], VectorWidth);
     }
 
     /// <inheritdoc/>
@@ -29,36 +30,20 @@ public sealed class Tanh(int size) : Layer
     {
         CheckBackward(parameters, x, y, dy, dx, gradients, batch);
         int n = batch * InputSize;
-        if (!dx.IsEmpty) Elementwise.Binary<TanhBackwardOperator>(y[..n], dy[..n], dx[..n], Simd.Best);
+        if (!dx.IsEmpty) Elementwise.Binary<TBackward>(y[..n], dy[..n], dx[..n], VectorWidth);
     }
 }
 
-/// <summary>y = max(x, 0) element-wise.</summary>
-public sealed class Relu(int size) : Layer
+/// <summary>y = tanh(x) element-wise.</summary>
+public sealed class Tanh(int size) : ElementwiseActivation<TanhOperator, TanhBackwardOperator>(size)
 {
     /// <inheritdoc/>
-    public override int InputSize { get; } = Guard.PositiveValue(size, nameof(size));
+    public override string ToString() => "tanh";
+}
 
-    /// <inheritdoc/>
-    public override int OutputSize => InputSize;
-
+/// <summary>y = max(x, 0) element-wise.</summary>
+public sealed class Relu(int size) : ElementwiseActivation<ReluOperator, ReluBackwardOperator>(size)
+{
     /// <inheritdoc/>
     public override string ToString() => "relu";
-
-    /// <inheritdoc/>
-    public override void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, Span<float> y, int batch)
-    {
-        CheckForward(parameters, x, y, batch);
-        int n = batch * InputSize;
-        TensorPrimitives.Max(x[..n], 0f, y[..n]);
-    }
-
-    /// <inheritdoc/>
-    public override void Backward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> y,
-        ReadOnlySpan<float> dy, Span<float> dx, Span<float> gradients, int batch)
-    {
-        CheckBackward(parameters, x, y, dy, dx, gradients, batch);
-        int n = batch * InputSize;
-        if (!dx.IsEmpty) Elementwise.Binary<ReluBackwardOperator>(y[..n], dy[..n], dx[..n], Simd.Best);
-    }
 }

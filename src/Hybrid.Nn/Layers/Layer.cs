@@ -1,3 +1,5 @@
+using Hybrid.Nn.Kernels;
+
 namespace Hybrid.Nn.Layers;
 
 /// <summary>
@@ -16,6 +18,15 @@ public abstract class Layer
 
     /// <summary>The layer's parameters in the model's flat array; empty for parameter-free layers.</summary>
     public ParameterSlice Parameters { get; internal set; }
+
+    /// <summary>
+    /// The widest vector the layer's kernels may use; <see cref="Simd.Best"/> by default. Lower it to run the
+    /// scalar path as a baseline or an oracle.
+    /// </summary>
+    public SimdWidth VectorWidth { get; set; } = Simd.Best;
+
+    /// <summary>The GEMM path matching <see cref="VectorWidth"/>.</summary>
+    protected GemmPath Path => Gemm.PathFor(VectorWidth);
 
     /// <summary>How many parameters the layer needs.</summary>
     public virtual int ParameterCount => 0;

@@ -55,11 +55,11 @@ public sealed class Linear : Layer
         ReadOnlySpan<float> w = parameters[..weights], b = parameters[weights..];
         if (batch == 1)
         {
-            Elementwise.LinearRowCore(x[..InputSize], w, b, y[..OutputSize], Simd.Best);
+            Elementwise.LinearRowCore(x[..InputSize], w, b, y[..OutputSize], Simd.Clamp(VectorWidth));
             return;
         }
         Elementwise.BroadcastRows(b, y, batch);
-        Gemm.Multiply(x, false, w, false, y, batch, OutputSize, InputSize, accumulate: true);
+        Gemm.Multiply(x, false, w, false, y, batch, OutputSize, InputSize, accumulate: true, Path);
     }
 
     /// <inheritdoc/>
@@ -69,9 +69,9 @@ public sealed class Linear : Layer
         CheckBackward(parameters, x, y, dy, dx, gradients, batch);
         int weights = InputSize * OutputSize;
         // dW += x^T dy, db += column sums of dy, dx = dy W^T.
-        Gemm.Multiply(x, true, dy, false, gradients[..weights], InputSize, OutputSize, batch, accumulate: true);
-        Elementwise.AddColumnSums(dy, batch, gradients[weights..]);
+        Gemm.Multiply(x, true, dy, false, gradients[..weights], InputSize, OutputSize, batch, accumulate: true, Path);
+        Elementwise.AddColumnSums(dy, batch, gradients[weights..], VectorWidth);
         if (!dx.IsEmpty)
-            Gemm.Multiply(dy, false, parameters[..weights], true, dx, batch, InputSize, OutputSize, accumulate: false);
+            Gemm.Multiply(dy, false, parameters[..weights], true, dx, batch, InputSize, OutputSize, accumulate: false, Path);
     }
 }

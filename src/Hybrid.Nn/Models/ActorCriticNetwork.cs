@@ -16,10 +16,8 @@ public sealed class ActorCriticNetwork : Network
     internal ActorCriticNetwork(ModelSpec spec) : base(spec)
     {
         // Gains 0.01 (policy: near-uniform at start) and 1 (value), as OpenAI Baselines, SB3 and CleanRL use.
-        _policyHead = new Linear(FeatureSize, spec.Actions, spec.Init, 0.01);
-        _valueHead = new Linear(FeatureSize, 1, spec.Init, 1.0);
-        _policyHead.Parameters = Layout.Allocate("policy", _policyHead.ParameterCount);
-        _valueHead.Parameters = Layout.Allocate("value", _valueHead.ParameterCount);
+        _policyHead = AddHead("policy", new Linear(FeatureSize, spec.Actions, spec.Init, 0.01));
+        _valueHead = AddHead("value", new Linear(FeatureSize, 1, spec.Init, 1.0));
         LogStd = spec.ActionKind == ActionKind.Box ? Layout.Allocate("log_std", spec.Actions) : new ParameterSlice("log_std", Layout.Count, 0);
     }
 

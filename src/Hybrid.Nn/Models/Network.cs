@@ -1,3 +1,4 @@
+using Hybrid.Nn.Kernels;
 using Hybrid.Nn.Layers;
 
 namespace Hybrid.Nn.Models;
@@ -11,6 +12,8 @@ namespace Hybrid.Nn.Models;
 public abstract class Network
 {
     readonly List<Layer> _torso;
+    readonly List<Layer> _heads = [];
+    SimdWidth _width = Simd.Best;
     float[][] _activations = [];
     float[] _gradientA = [], _gradientB = [];
     int _capacity;
@@ -41,6 +44,30 @@ public abstract class Network
 
     /// <summary>The torso's layers, input first.</summary>
     public IReadOnlyList<Layer> Torso => _torso;
+
+    /// <summary>
+    /// The widest vector every layer may use (<see cref="Simd.Best"/> by default); <see cref="SimdWidth.Scalar"/>
+    /// runs the whole network on the scalar paths, as a baseline or an oracle.
+    /// </summary>
+    public SimdWidth VectorWidth
+    {
+        get => _width;
+        set
+        {
+            _width = value;
+            foreach (Layer layer in _torso) layer.VectorWidth = value;
+            foreach (Layer layer in _heads) layer.VectorWidth = value;
+        }
+    }
+
+    /// <summary>Adds a head layer after the torso and gives it its parameter slice.</summary>
+    private protected TLayer AddHead<TLayer>(string name, TLayer head) where TLayer : Layer
+    {
+        head.Parameters = Layout.Allocate(name, head.ParameterCount);
+        head.VectorWidth = _width;
+        _heads.Add(head);
+        return head;
+    }
 
     /// <summary>Allocates parameters, gradients and nothing else: a convenience for single-threaded use.</summary>
     public ParameterArena CreateArena() => new(Layout);

@@ -10,8 +10,7 @@ public sealed class QNetwork : Network
 
     internal QNetwork(ModelSpec spec) : base(spec)
     {
-        _head = new Linear(FeatureSize, spec.Actions, spec.Init, 1.0);
-        _head.Parameters = Layout.Allocate("q", _head.ParameterCount);
+        _head = AddHead("q", new Linear(FeatureSize, spec.Actions, spec.Init, 1.0));
     }
 
     /// <summary>Number of actions.</summary>

@@ -1,18 +1,24 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Hybrid.Nn.Kernels;
 
 namespace Hybrid.Nn.Optim;
 
-/// <summary>Fused optimizer updates over flat spans: one pass reads the gradient and writes theta and the statistics.</summary>
+/// <summary>
+/// Fused optimizer updates over flat spans: one pass reads the gradient and writes theta and the statistics.
+/// They stream three or four arrays once per update and are bound by memory, not arithmetic, so they use the
+/// hardware-sized <see cref="Vector{T}"/> with a scalar tail (the scalar loop alone is the fallback) rather than
+/// a loop per vector width.
+/// </summary>
 public static class OptimizerKernels
 {
     /// <summary>
-    /// RMSProp as in Mnih et al. 2016 (eq. 8-9): g = alpha g + (1 - alpha) d^2; theta = theta - lr d / sqrt(g + eps).
+    /// RMSProp as in Mnih et al. 2016 (section 4): g = alpha g + (1 - alpha) d^2; theta = theta - lr d / sqrt(g + eps).
     /// Safe to call from many threads on the same theta and g without a lock (Hogwild): each element is read and
-    /// written once, and a lost update is the paper's accepted cost.
+    /// written once per call, and a lost update is the paper's accepted cost.
     /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public static void RmsPropStep(Span<float> theta, Span<float> statistics, ReadOnlySpan<float> gradient,
         float learningRate, float alpha, float epsilon, SimdWidth width = SimdWidth.Vector512)
     {
@@ -22,28 +28,16 @@ public static class OptimizerKernels
         ref float t = ref MemoryMarshal.GetReference(theta);
         ref float g = ref MemoryMarshal.GetReference(statistics);
         ref float d = ref MemoryMarshal.GetReference(gradient);
-        width = Simd.Clamp(width);
         float beta = 1f - alpha;
-        if (width == SimdWidth.Vector512)
+        if (Simd.Clamp(width) != SimdWidth.Scalar && Vector.IsHardwareAccelerated)
         {
-            Vector512<float> a = Vector512.Create(alpha), b = Vector512.Create(beta), lr = Vector512.Create(learningRate), e = Vector512.Create(epsilon);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            Vector<float> a = new(alpha), b = new(beta), lr = new(learningRate), e = new(epsilon);
+            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
             {
-                Vector512<float> di = Vector512.LoadUnsafe(ref d, (nuint)i);
-                Vector512<float> gi = a * Vector512.LoadUnsafe(ref g, (nuint)i) + b * (di * di);
-                gi.StoreUnsafe(ref g, (nuint)i);
-                (Vector512.LoadUnsafe(ref t, (nuint)i) - lr * di / Vector512.Sqrt(gi + e)).StoreUnsafe(ref t, (nuint)i);
-            }
-        }
-        if (width >= SimdWidth.Vector256)
-        {
-            Vector256<float> a = Vector256.Create(alpha), b = Vector256.Create(beta), lr = Vector256.Create(learningRate), e = Vector256.Create(epsilon);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                Vector256<float> di = Vector256.LoadUnsafe(ref d, (nuint)i);
-                Vector256<float> gi = a * Vector256.LoadUnsafe(ref g, (nuint)i) + b * (di * di);
-                gi.StoreUnsafe(ref g, (nuint)i);
-                (Vector256.LoadUnsafe(ref t, (nuint)i) - lr * di / Vector256.Sqrt(gi + e)).StoreUnsafe(ref t, (nuint)i);
+                Vector<float> di = Load(ref d, i);
+                Vector<float> gi = a * Load(ref g, i) + b * (di * di);
+                Store(gi, ref g, i);
+                Store(Load(ref t, i) - lr * di / Vector.SquareRoot(gi + e), ref t, i);
             }
         }
         for (; i < n; i++)
@@ -60,6 +54,7 @@ public static class OptimizerKernels
     /// theta = theta - stepSize m / (sqrt(v) * invSqrtBias2 + eps), where stepSize = lr / (1 - b1^t) and
     /// invSqrtBias2 = 1 / sqrt(1 - b2^t).
     /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public static void AdamStep(Span<float> theta, Span<float> m, Span<float> v, ReadOnlySpan<float> gradient,
         float stepSize, float beta1, float beta2, float invSqrtBias2, float epsilon, SimdWidth width = SimdWidth.Vector512)
     {
@@ -71,34 +66,19 @@ public static class OptimizerKernels
         ref float rm = ref MemoryMarshal.GetReference(m);
         ref float rv = ref MemoryMarshal.GetReference(v);
         ref float d = ref MemoryMarshal.GetReference(gradient);
-        width = Simd.Clamp(width);
         float c1 = 1f - beta1, c2 = 1f - beta2;
-        if (width == SimdWidth.Vector512)
+        if (Simd.Clamp(width) != SimdWidth.Scalar && Vector.IsHardwareAccelerated)
         {
-            Vector512<float> b1 = Vector512.Create(beta1), b2 = Vector512.Create(beta2), k1 = Vector512.Create(c1), k2 = Vector512.Create(c2);
-            Vector512<float> step = Vector512.Create(stepSize), s2 = Vector512.Create(invSqrtBias2), e = Vector512.Create(epsilon);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            Vector<float> b1 = new(beta1), b2 = new(beta2), k1 = new(c1), k2 = new(c2);
+            Vector<float> step = new(stepSize), s2 = new(invSqrtBias2), e = new(epsilon);
+            for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
             {
-                Vector512<float> di = Vector512.LoadUnsafe(ref d, (nuint)i);
-                Vector512<float> mi = b1 * Vector512.LoadUnsafe(ref rm, (nuint)i) + k1 * di;
-                Vector512<float> vi = b2 * Vector512.LoadUnsafe(ref rv, (nuint)i) + k2 * (di * di);
-                mi.StoreUnsafe(ref rm, (nuint)i);
-                vi.StoreUnsafe(ref rv, (nuint)i);
-                (Vector512.LoadUnsafe(ref t, (nuint)i) - step * mi / (Vector512.Sqrt(vi) * s2 + e)).StoreUnsafe(ref t, (nuint)i);
-            }
-        }
-        if (width >= SimdWidth.Vector256)
-        {
-            Vector256<float> b1 = Vector256.Create(beta1), b2 = Vector256.Create(beta2), k1 = Vector256.Create(c1), k2 = Vector256.Create(c2);
-            Vector256<float> step = Vector256.Create(stepSize), s2 = Vector256.Create(invSqrtBias2), e = Vector256.Create(epsilon);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                Vector256<float> di = Vector256.LoadUnsafe(ref d, (nuint)i);
-                Vector256<float> mi = b1 * Vector256.LoadUnsafe(ref rm, (nuint)i) + k1 * di;
-                Vector256<float> vi = b2 * Vector256.LoadUnsafe(ref rv, (nuint)i) + k2 * (di * di);
-                mi.StoreUnsafe(ref rm, (nuint)i);
-                vi.StoreUnsafe(ref rv, (nuint)i);
-                (Vector256.LoadUnsafe(ref t, (nuint)i) - step * mi / (Vector256.Sqrt(vi) * s2 + e)).StoreUnsafe(ref t, (nuint)i);
+                Vector<float> di = Load(ref d, i);
+                Vector<float> mi = b1 * Load(ref rm, i) + k1 * di;
+                Vector<float> vi = b2 * Load(ref rv, i) + k2 * (di * di);
+                Store(mi, ref rm, i);
+                Store(vi, ref rv, i);
+                Store(Load(ref t, i) - step * mi / (Vector.SquareRoot(vi) * s2 + e), ref t, i);
             }
         }
         for (; i < n; i++)
@@ -111,4 +91,8 @@ public static class OptimizerKernels
             Unsafe.Add(ref t, i) -= stepSize * mi / (MathF.Sqrt(vi) * invSqrtBias2 + epsilon);
         }
     }
+
+    static Vector<float> Load(ref float source, int index) => Vector.LoadUnsafe(ref source, (nuint)index);
+
+    static void Store(Vector<float> value, ref float destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
 }

@@ -8,7 +8,7 @@ public class CliTests
     [Fact]
     public void BenchJsonLineHasTheAgreedKeys()
     {
-        string line = NnBenchmark.ToJson(new NnBenchmark.Result(0.61234, 1234567.8, 1024, 3));
+        string line = NnBenchmark.ToJson(new NnBenchmark.Result(0.61234, 1234567.8, 1024, 3, Hybrid.Nn.Kernels.SimdWidth.Vector512));
         Assert.Equal("{\"bench\":\"nn\",\"forward_batch1_us\":0.612,\"train_batch1024_samples_per_s\":1234568}", line);
     }
 

@@ -31,7 +31,7 @@ public class AllocationTests
         var network = (ActorCriticNetwork)ModelSpec.CartPoleActorCritic.Build();
         ParameterArena arena = network.CreateArena();
         network.Initialize(arena.Parameters, new Rng(1));
-        var step = new Hybrid.Cli.Bench.NnBenchmark.TrainStep(network, arena, new Rng(2), batch: 256);
+        var step = new Hybrid.Cli.Bench.NnBenchmark.TrainStep(network, arena, new Rng(2), batch: 256, Hybrid.Nn.Kernels.Simd.Best);
         for (int i = 0; i < 20; i++) step.Run();
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 50; i++) step.Run();

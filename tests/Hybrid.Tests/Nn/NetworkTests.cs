@@ -112,6 +112,50 @@ public class NetworkTests
         }
     }
 
+    [Theory]
+    [InlineData("actor-critic obs=4 hidden=64,64 act=tanh actions=discrete:2", 1)]
+    [InlineData("actor-critic obs=4 hidden=64,64 act=tanh actions=discrete:2", 67)]
+    [InlineData("q obs=7x7x3 conv=8k3s2p1 hidden=20 act=relu actions=discrete:5", 9)]
+    public void VectorPathsMatchTheScalarNetwork(string specText, int batch)
+    {
+        ModelSpec spec = ModelSpec.Parse(specText);
+        var rng = new Rng(45);
+        Network reference = spec.Build();
+        float[] theta = new float[reference.ParameterCount];
+        reference.Initialize(theta, rng);
+        for (int i = 0; i < theta.Length; i++) theta[i] += rng.NextFloat(-0.1f, 0.1f);
+        float[] obs = GradientCheck.Random(rng, batch * spec.ObservationSize);
+        float[] dOut = GradientCheck.Random(rng, batch * (spec.Actions + 1));
+        reference.VectorWidth = Hybrid.Nn.Kernels.SimdWidth.Scalar;
+        (float[] expectedOut, float[] expectedGrad) = RunBoth(reference, theta, obs, dOut, batch);
+        foreach (var width in new[] { Hybrid.Nn.Kernels.SimdWidth.Vector256, Hybrid.Nn.Kernels.SimdWidth.Vector512 })
+        {
+            Network network = spec.Build();
+            network.VectorWidth = width;
+            (float[] output, float[] gradient) = RunBoth(network, theta, obs, dOut, batch);
+            GemmTests.AssertClose(expectedOut, output, 2e-5f, $"{width} outputs");
+            GemmTests.AssertClose(expectedGrad, gradient, 2e-4f, $"{width} gradients");
+        }
+    }
+
+    static (float[] Output, float[] Gradient) RunBoth(Network network, float[] theta, float[] obs, float[] dOut, int batch)
+    {
+        var gradient = new float[theta.Length];
+        int actions = network.Spec.Actions;
+        if (network is ActorCriticNetwork ac)
+        {
+            ac.Forward(theta, obs, batch);
+            float[] output = [.. ac.Policy(batch), .. ac.Values(batch)];
+            ac.Backward(theta, obs, dOut.AsSpan(0, batch * actions), dOut.AsSpan(batch * actions, batch), gradient, batch);
+            return (output, gradient);
+        }
+        var q = (QNetwork)network;
+        q.Forward(theta, obs, batch);
+        float[] qValues = q.QValues(batch).ToArray();
+        q.Backward(theta, obs, dOut.AsSpan(0, batch * actions), gradient, batch);
+        return (qValues, gradient);
+    }
+
     [Fact]
     public void CartPoleActorCriticHasTheExpectedParameterCount()
     {
