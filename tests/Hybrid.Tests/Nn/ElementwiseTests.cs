@@ -36,6 +36,23 @@ public class ElementwiseTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void ReluEveryLength(SimdWidth width)
+    {
+        var rng = new Rng(Seed, 12);
+        for (int n = 0; n <= 256; n++)
+        {
+            float[] x = GemmTests.Random(rng, n);
+            var actual = new float[n];
+            Elementwise.Unary<ReluOperator>(x, actual, width);
+            for (int i = 0; i < n; i++) Assert.Equal(x[i] > 0 ? x[i] : 0f, actual[i]);
+        }
+        var nan = new float[20];
+        Elementwise.Unary<ReluOperator>(Enumerable.Repeat(float.NaN, 20).ToArray(), nan, width);
+        Assert.All(nan, v => Assert.True(float.IsNaN(v))); // a diverged network stays visibly diverged
+    }
+
     [Fact]
     public void TanhApproximationIsWithinAFewUlpOfTheTrueTanh()
     {
