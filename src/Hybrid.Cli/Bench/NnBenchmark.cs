@@ -23,7 +23,8 @@ public static class NnBenchmark
     /// <param name="Batch">Training batch size.</param>
     /// <param name="Samples">Timed blocks per figure.</param>
     /// <param name="Width">Widest vector the kernels used.</param>
-    public sealed record Result(double ForwardBatch1Microseconds, double TrainSamplesPerSecond, int Batch, int Samples, SimdWidth Width);
+    /// <param name="Threads">Cores the training step could use.</param>
+    public sealed record Result(double ForwardBatch1Microseconds, double TrainSamplesPerSecond, int Batch, int Samples, SimdWidth Width, int Threads = 1);
 
     // Hyperparameters of the timed step; the values are ordinary A2C ones (SB3 defaults: lr 7e-4, clip 0.5,
     // value coefficient 0.5, entropy 0.01) and do not change the amount of work.
@@ -35,23 +36,29 @@ public static class NnBenchmark
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of a table." };
         var samples = new Option<int>("--samples") { Description = "Timed blocks per figure; the median is reported.", DefaultValueFactory = _ => 7 };
         var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 1024 };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "Cores the batched training step may use (GEMMs split by rows). The issue's figures are for 1.",
+            DefaultValueFactory = _ => 1,
+        };
+        threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--threads was {r.GetValueOrDefault<int>()}; expected at least 1."); });
         samples.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--samples was {r.GetValueOrDefault<int>()}; expected at least 1."); });
         batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--batch was {r.GetValueOrDefault<int>()}; expected at least 1."); });
         var command = new Command("nn", "Numeric core: batch-1 forward latency and batch training throughput of the actor-critic MLP, one thread.")
         {
-            json, samples, batch,
+            json, samples, batch, threads,
         };
         command.SetAction(parse =>
         {
-            int b = parse.GetValue(batch), n = parse.GetValue(samples);
+            int b = parse.GetValue(batch), n = parse.GetValue(samples), t = parse.GetValue(threads);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(ToJson(Run(b, n, Simd.Best)));
+                Console.WriteLine(ToJson(Run(b, n, Simd.Best, t)));
                 return 0;
             }
             Console.Error.WriteLine($"bench nn: measuring with {Simd.Best}, then the scalar baseline...");
-            Result fast = Run(b, n, Simd.Best);
-            Result scalar = Run(b, n, SimdWidth.Scalar);
+            Result fast = Run(b, n, Simd.Best, t);
+            Result scalar = Run(b, n, SimdWidth.Scalar, t);
             Console.WriteLine(ToTable(fast, scalar));
             return 0;
         });
@@ -63,7 +70,7 @@ public static class NnBenchmark
         $"{{\"bench\":\"nn\",\"forward_batch1_us\":{r.ForwardBatch1Microseconds:0.000},\"train_batch{r.Batch}_samples_per_s\":{r.TrainSamplesPerSecond:0}}}");
 
     static string ToTable(Result r, Result scalar) => string.Create(CultureInfo.InvariantCulture, $"""
-        bench nn: actor-critic MLP 4 -> 64 -> 64 -> (2 logits + 1 value), tanh, 1 thread, median of {r.Samples} timed blocks
+        bench nn: actor-critic MLP 4 -> 64 -> 64 -> (2 logits + 1 value), tanh; forward on 1 thread, training on {r.Threads}; median of {r.Samples} timed blocks
         {"measure",-38} {r.Width,14} {"scalar paths",14} {"speedup",8}  {"target",12}
         {"forward, batch 1 (us)",-38} {r.ForwardBatch1Microseconds,14:0.000} {scalar.ForwardBatch1Microseconds,14:0.000} {scalar.ForwardBatch1Microseconds / r.ForwardBatch1Microseconds,7:0.0}x  {"<= 1",12}
         {$"train step, batch {r.Batch} (samples/s)",-38} {r.TrainSamplesPerSecond,14:N0} {scalar.TrainSamplesPerSecond,14:N0} {r.TrainSamplesPerSecond / scalar.TrainSamplesPerSecond,7:0.0}x  {">= 1,000,000",12}
@@ -71,9 +78,10 @@ public static class NnBenchmark
         For scale, the issue quotes PyTorch 1.13 on CPU, 1 thread, on the development machine: 31.5 us and 106,000 samples/s.
         """);
 
-    /// <summary>Runs both measurements with kernels no wider than <paramref name="width"/>.</summary>
-    public static Result Run(int batch, int samples, SimdWidth width)
+    /// <summary>Runs both measurements with kernels no wider than <paramref name="width"/>; training on <paramref name="threads"/> cores.</summary>
+    public static Result Run(int batch, int samples, SimdWidth width, int threads = 1)
     {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, $"threads was {threads}; expected at least 1.");
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch was {batch}; expected at least 1.");
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"samples was {samples}; expected at least 1.");
         var network = (ActorCriticNetwork)ModelSpec.CartPoleActorCritic.Build();
@@ -82,8 +90,9 @@ public static class NnBenchmark
         network.Initialize(arena.Parameters, new Rng(Seed));
         var rng = new Rng(Seed, 1);
         double forward = MeasureForward(network, arena.Parameters, rng, samples);
+        network.Threads = threads;
         double train = MeasureTraining(network, arena, rng, batch, samples, width);
-        return new Result(forward, train, batch, samples, Simd.Clamp(width));
+        return new Result(forward, train, batch, samples, Simd.Clamp(width), threads);
     }
 
     static double MeasureForward(ActorCriticNetwork network, float[] theta, Rng rng, int samples)

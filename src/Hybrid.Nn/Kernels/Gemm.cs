@@ -55,25 +55,31 @@ public static class Gemm
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">A span is shorter than its matrix.</exception>
     public static void Multiply(ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB,
-        Span<float> c, int m, int n, int k, bool accumulate, GemmPath path = GemmPath.Auto)
+        Span<float> c, int m, int n, int k, bool accumulate, GemmPath path = GemmPath.Auto, int threads = 1)
     {
         Multiply(m, n, k,
             a, transposeA ? 1 : k, transposeA ? m : 1,
             b, transposeB ? 1 : n, transposeB ? k : 1,
-            c, n, 1, accumulate, path);
+            c, n, 1, accumulate, path, threads);
     }
 
     /// <summary>
     /// C(i, j) = [C(i, j) +] sum_p A(i, p) B(p, j) with A(i, p) = a[i * aRowStride + p * aColStride],
     /// B(p, j) = b[p * bRowStride + j * bColStride], C(i, j) = c[i * cRowStride + j * cColStride].
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A dimension or stride is negative.</exception>
+    /// <remarks>
+    /// With <paramref name="threads"/> &gt; 1, a product of at least <see cref="ParallelMinimumWork"/> multiply-adds
+    /// is cut into row blocks run on that many cores (the caller's thread and persistent workers); every element
+    /// is computed exactly as on one thread, so the result does not depend on the thread count.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension or stride is negative, or threads is not positive.</exception>
     /// <exception cref="ArgumentException">A span is shorter than its matrix.</exception>
     public static void Multiply(int m, int n, int k,
         ReadOnlySpan<float> a, int aRowStride, int aColStride,
         ReadOnlySpan<float> b, int bRowStride, int bColStride,
-        Span<float> c, int cRowStride, int cColStride, bool accumulate, GemmPath path = GemmPath.Auto)
+        Span<float> c, int cRowStride, int cColStride, bool accumulate, GemmPath path = GemmPath.Auto, int threads = 1)
     {
+        Guard.Positive(threads, nameof(threads));
         Guard.NonNegative(m, nameof(m));
         Guard.NonNegative(n, nameof(n));
         Guard.NonNegative(k, nameof(k));
@@ -116,6 +122,18 @@ public static class Gemm
             return;
         }
 
+        if (threads > 1 && path != GemmPath.Scalar && (long)m * n * k >= ParallelMinimumWork && m >= 2 * TileRows(path)
+            && SplitRows(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c, cRowStride, cColStride, accumulate, path, threads))
+            return;
+
+        Dispatch(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c, cRowStride, cColStride, accumulate, path);
+    }
+
+    static void Dispatch(int m, int n, int k,
+        ReadOnlySpan<float> a, int aRowStride, int aColStride,
+        ReadOnlySpan<float> b, int bRowStride, int bColStride,
+        Span<float> c, int cRowStride, int cColStride, bool accumulate, GemmPath path)
+    {
         switch (path)
         {
             case GemmPath.Vector512 when Vector512.IsHardwareAccelerated:
@@ -128,6 +146,73 @@ public static class Gemm
             default:
                 Reference(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c, cRowStride, cColStride, accumulate);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Below this many multiply-adds a call runs on one thread: waking the workers costs microseconds, and a
+    /// 1024 x 64 x 64 product (4.2 M) takes about 100 us on one core.
+    /// </summary>
+    public const long ParallelMinimumWork = 1L << 21;
+
+    // Parts start on a multiple of the tile height, so only the last part has a ragged tile.
+    static int TileRows(GemmPath path) => path == GemmPath.Vector512 && Vector512.IsHardwareAccelerated ? Tile512.MR : Tile256.MR;
+
+    [ThreadStatic] static GemmJob? t_job;
+
+    /// <summary>Cuts C into row blocks run by <see cref="RowSplitter"/>; each C element is computed as on one thread.</summary>
+    static unsafe bool SplitRows(int m, int n, int k,
+        ReadOnlySpan<float> a, int aRowStride, int aColStride,
+        ReadOnlySpan<float> b, int bRowStride, int bColStride,
+        Span<float> c, int cRowStride, int cColStride, bool accumulate, GemmPath path, int threads)
+    {
+        GemmJob job = t_job ??= new GemmJob();
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            job.Set(m, n, k, pa, a.Length, aRowStride, aColStride, pb, b.Length, bRowStride, bColStride,
+                pc, c.Length, cRowStride, cColStride, accumulate, path);
+            int parts = Math.Min(threads, (m + TileRows(path) - 1) / TileRows(path));
+            bool ran = RowSplitter.Shared.TryRun(job, parts);
+            job.Clear();
+            return ran;
+        }
+    }
+
+    /// <summary>The arguments of one split call, as pointers pinned by the caller for the call's duration.</summary>
+    sealed unsafe class GemmJob : IRowJob
+    {
+        int _m, _n, _k, _aLength, _aRow, _aCol, _bLength, _bRow, _bCol, _cLength, _cRow, _cCol;
+        float* _a, _b, _c;
+        bool _accumulate;
+        GemmPath _path;
+
+        public void Set(int m, int n, int k, float* a, int aLength, int aRow, int aCol, float* b, int bLength, int bRow, int bCol,
+            float* c, int cLength, int cRow, int cCol, bool accumulate, GemmPath path)
+        {
+            (_m, _n, _k, _aLength, _aRow, _aCol, _bLength, _bRow, _bCol) = (m, n, k, aLength, aRow, aCol, bLength, bRow, bCol);
+            (_cLength, _cRow, _cCol, _accumulate, _path) = (cLength, cRow, cCol, accumulate, path);
+            _a = a;
+            _b = b;
+            _c = c;
+        }
+
+        public void Clear()
+        {
+            _a = null;
+            _b = null;
+            _c = null;
+        }
+
+        public void Execute(int part, int parts)
+        {
+            int quantum = TileRows(_path);
+            int perPart = (_m + parts - 1) / parts;
+            perPart = (perPart + quantum - 1) / quantum * quantum;
+            int i0 = part * perPart, i1 = Math.Min(_m, i0 + perPart);
+            if (i0 >= i1) return;
+            var a = new ReadOnlySpan<float>(_a, _aLength)[(i0 * _aRow)..];
+            var c = new Span<float>(_c, _cLength)[(i0 * _cRow)..];
+            Dispatch(i1 - i0, _n, _k, a, _aRow, _aCol, new ReadOnlySpan<float>(_b, _bLength), _bRow, _bCol, c, _cRow, _cCol, _accumulate, _path);
         }
     }
 

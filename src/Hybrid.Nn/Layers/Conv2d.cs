@@ -83,7 +83,7 @@ public sealed class Conv2d : Layer
         Span<float> columns = Scratch(ref _columns, rows * Patch);
         ImageToColumns(x, batch, columns);
         Elementwise.BroadcastRows(parameters[(Patch * Filters)..], y, rows);
-        Gemm.Multiply(columns, false, parameters[..(Patch * Filters)], false, y, rows, Filters, Patch, accumulate: true, Path);
+        Gemm.Multiply(columns, false, parameters[..(Patch * Filters)], false, y, rows, Filters, Patch, accumulate: true, Path, Threads);
     }
 
     /// <inheritdoc/>
@@ -95,11 +95,11 @@ public sealed class Conv2d : Layer
         // The columns are rebuilt from x rather than kept from Forward, so Backward depends only on its arguments.
         Span<float> columns = Scratch(ref _columns, rows * Patch);
         ImageToColumns(x, batch, columns);
-        Gemm.Multiply(columns, true, dy, false, gradients[..weights], Patch, Filters, rows, accumulate: true, Path);
+        Gemm.Multiply(columns, true, dy, false, gradients[..weights], Patch, Filters, rows, accumulate: true, Path, Threads);
         Elementwise.AddColumnSums(dy, rows, gradients[weights..], VectorWidth);
         if (dx.IsEmpty) return;
         Span<float> columnGradients = Scratch(ref _columnGradients, rows * Patch);
-        Gemm.Multiply(dy, false, parameters[..weights], true, columnGradients, rows, Patch, Filters, accumulate: false, Path);
+        Gemm.Multiply(dy, false, parameters[..weights], true, columnGradients, rows, Patch, Filters, accumulate: false, Path, Threads);
         ColumnsToImage(columnGradients, batch, dx[..(batch * InputSize)]);
     }
 

@@ -25,6 +25,22 @@ public abstract class Layer
     /// </summary>
     public SimdWidth VectorWidth { get; set; } = Simd.Best;
 
+    /// <summary>
+    /// Cores a batched pass may use: large products are cut into row blocks (<see cref="Gemm.Multiply(int, int, int, ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, int, int, Span{float}, int, int, bool, GemmPath, int)"/>).
+    /// 1 by default, so threads that each run their own network (A3C) do not compete for cores.
+    /// </summary>
+    public int Threads
+    {
+        get => _threads;
+        set
+        {
+            Guard.Positive(value, nameof(Threads));
+            _threads = value;
+        }
+    }
+
+    int _threads = 1;
+
     /// <summary>The GEMM path matching <see cref="VectorWidth"/>.</summary>
     protected GemmPath Path => Gemm.PathFor(VectorWidth);
 

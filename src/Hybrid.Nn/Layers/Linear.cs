@@ -59,7 +59,7 @@ public sealed class Linear : Layer
             return;
         }
         Elementwise.BroadcastRows(b, y, batch);
-        Gemm.Multiply(x, false, w, false, y, batch, OutputSize, InputSize, accumulate: true, Path);
+        Gemm.Multiply(x, false, w, false, y, batch, OutputSize, InputSize, accumulate: true, Path, Threads);
     }
 
     /// <inheritdoc/>
@@ -69,9 +69,9 @@ public sealed class Linear : Layer
         CheckBackward(parameters, x, y, dy, dx, gradients, batch);
         int weights = InputSize * OutputSize;
         // dW += x^T dy, db += column sums of dy, dx = dy W^T.
-        Gemm.Multiply(x, true, dy, false, gradients[..weights], InputSize, OutputSize, batch, accumulate: true, Path);
+        Gemm.Multiply(x, true, dy, false, gradients[..weights], InputSize, OutputSize, batch, accumulate: true, Path, Threads);
         Elementwise.AddColumnSums(dy, batch, gradients[weights..], VectorWidth);
         if (!dx.IsEmpty)
-            Gemm.Multiply(dy, false, parameters[..weights], true, dx, batch, InputSize, OutputSize, accumulate: false, Path);
+            Gemm.Multiply(dy, false, parameters[..weights], true, dx, batch, InputSize, OutputSize, accumulate: false, Path, Threads);
     }
 }

@@ -60,6 +60,18 @@ public abstract class Network
         }
     }
 
+    /// <summary>Cores each layer's batched pass may use (see <see cref="Layer.Threads"/>); 1 by default.</summary>
+    public int Threads
+    {
+        get => _torso.Count > 0 ? _torso[0].Threads : _heads[0].Threads;
+        set
+        {
+            Guard.Positive(value, nameof(Threads));
+            foreach (Layer layer in _torso) layer.Threads = value;
+            foreach (Layer layer in _heads) layer.Threads = value;
+        }
+    }
+
     /// <summary>Adds a head layer after the torso and gives it its parameter slice.</summary>
     private protected TLayer AddHead<TLayer>(string name, TLayer head) where TLayer : Layer
     {

@@ -39,6 +39,59 @@ public class GemmTests
             CheckOne(m, n, k, ta, tb, accumulate: true, path, rng);
     }
 
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void SplitAcrossThreadsIsBitIdenticalToOneThread(GemmPath path)
+    {
+        var rng = new Hybrid.Nn.Rng(Seed, 3);
+        // Sizes above the parallel threshold, with ragged row counts, every transpose, with and without accumulation.
+        foreach ((int m, int n, int k) in new[] { (1024, 64, 64), (1001, 70, 33), (64, 64, 1024), (300, 129, 100) })
+            for (int t = 0; t < 8; t++)
+            {
+                bool ta = (t & 1) != 0, tb = (t & 2) != 0, acc = (t & 4) != 0;
+                float[] a = Random(rng, m * k), b = Random(rng, k * n), c = Random(rng, m * n);
+                float[] one = (float[])c.Clone(), two = (float[])c.Clone(), many = (float[])c.Clone();
+                Gemm.Multiply(a, ta, b, tb, one, m, n, k, acc, path, threads: 1);
+                Gemm.Multiply(a, ta, b, tb, two, m, n, k, acc, path, threads: 2);
+                Gemm.Multiply(a, ta, b, tb, many, m, n, k, acc, path, threads: 16);
+                Assert.Equal(one, two);
+                Assert.Equal(one, many);
+            }
+    }
+
+    [Fact]
+    public void WorkerExceptionReachesTheCallerWithTheWorkerId()
+    {
+        RowSplitter splitter = RowSplitter.Shared;
+        if (splitter.MaxParts < 2)
+        {
+            Assert.True(splitter.TryRun(new ThrowingJob(), 4)); // one core: the caller runs everything, part 0 only
+            return;
+        }
+        var ex = Assert.Throws<InvalidOperationException>(() => splitter.TryRun(new ThrowingJob(), 2));
+        Assert.Contains("worker 1", ex.Message);
+        Assert.Contains("part 1 of 2", ex.Message);
+        // The splitter keeps working after a failed call.
+        var counter = new CountingJob();
+        Assert.True(splitter.TryRun(counter, 2));
+        Assert.Equal(2, counter.Runs);
+    }
+
+    sealed class ThrowingJob : IRowJob
+    {
+        public void Execute(int part, int parts)
+        {
+            if (part == 1) throw new InvalidDataException($"part {part} of {parts}");
+        }
+    }
+
+    sealed class CountingJob : IRowJob
+    {
+        int _runs;
+        public int Runs => _runs;
+        public void Execute(int part, int parts) => Interlocked.Increment(ref _runs);
+    }
+
     [Fact]
     public void StridedOperandsAndOutput()
     {
@@ -60,6 +113,8 @@ public class GemmTests
         Assert.Contains("length 5", ex.Message);
         var range = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(new float[5], false, new float[6], false, new float[4], -1, 2, 3, false));
         Assert.Equal("m", range.ParamName);
+        var threads = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(new float[6], false, new float[6], false, new float[4], 2, 2, 3, false, threads: 0));
+        Assert.Equal("threads", threads.ParamName);
     }
 
     [Fact]

@@ -157,6 +157,24 @@ public class NetworkTests
     }
 
     [Fact]
+    public void TwoThreadsGiveTheSameOutputsAndGradientsAsOne()
+    {
+        const int batch = 1024;
+        ModelSpec spec = ModelSpec.CartPoleActorCritic;
+        var rng = new Rng(46);
+        Network single = spec.Build(), parallel = spec.Build();
+        parallel.Threads = 2;
+        float[] theta = new float[single.ParameterCount];
+        single.Initialize(theta, rng);
+        float[] obs = GradientCheck.Random(rng, batch * 4), dOut = GradientCheck.Random(rng, batch * 3);
+        (float[] out1, float[] grad1) = RunBoth(single, theta, obs, dOut, batch);
+        (float[] out2, float[] grad2) = RunBoth(parallel, theta, obs, dOut, batch);
+        Assert.Equal(out1, out2);
+        Assert.Equal(grad1, grad2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => parallel.Threads = 0);
+    }
+
+    [Fact]
     public void CartPoleActorCriticHasTheExpectedParameterCount()
     {
         Network network = ModelSpec.CartPoleActorCritic.Build();
