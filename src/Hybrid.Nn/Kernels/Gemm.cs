@@ -28,15 +28,17 @@ public enum GemmPath
 /// </summary>
 /// <remarks>
 /// Operands are described by strides, so a transposed operand needs no copy, except a transposed B, which is packed:
-/// element (i, p) of A is <c>a[i * aRowStride + p * aColStride]</c>. Not thread-safe per call site:
-/// packing buffers are per thread, so concurrent calls from different threads are fine.
+/// element (i, p) of A is <c>a[i * aRowStride + p * aColStride]</c>. Concurrent calls from different threads
+/// are safe: the packing buffers are per thread.
 /// </remarks>
 public static class Gemm
 {
     /// <summary>Depth of one packed block of the K dimension.</summary>
     public const int KBlock = 256;
 
+    // Per-thread work buffers: grown on first use, then reused, so steady-state calls allocate nothing.
     [ThreadStatic] static float[]? t_scratch;
+    [ThreadStatic] static float[]? t_packedB;
 
     /// <summary>The path that uses vectors no wider than <paramref name="width"/>.</summary>
     public static GemmPath PathFor(SimdWidth width) => Simd.Clamp(width) switch
@@ -45,7 +47,6 @@ public static class Gemm
         SimdWidth.Vector256 => GemmPath.Vector256,
         _ => GemmPath.Scalar,
     };
-    [ThreadStatic] static float[]? t_packedB;
 
     /// <summary>
     /// C = A B, or C += A B when <paramref name="accumulate"/>, for row-major matrices:
@@ -93,7 +94,7 @@ public static class Gemm
         Guard.Covers(c, m, n, cRowStride, cColStride, nameof(c));
         if (k == 0)
         {
-            if (!accumulate) ScaleToZero(c, m, n, cRowStride, cColStride);
+            if (!accumulate) Zero(c, m, n, cRowStride, cColStride);
             return;
         }
         Guard.Covers(a, m, k, aRowStride, aColStride, nameof(a));
@@ -233,7 +234,7 @@ public static class Gemm
             }
     }
 
-    static void ScaleToZero(Span<float> c, int m, int n, int cRowStride, int cColStride)
+    static void Zero(Span<float> c, int m, int n, int cRowStride, int cColStride)
     {
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)

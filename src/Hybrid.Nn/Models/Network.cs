@@ -14,6 +14,7 @@ public abstract class Network
     readonly List<Layer> _torso;
     readonly List<Layer> _heads = [];
     SimdWidth _width = Simd.Best;
+    int _threads = 1;
     float[][] _activations = [];
     float[] _gradientA = [], _gradientB = [];
     int _capacity;
@@ -55,20 +56,30 @@ public abstract class Network
         set
         {
             _width = value;
-            foreach (Layer layer in _torso) layer.VectorWidth = value;
-            foreach (Layer layer in _heads) layer.VectorWidth = value;
+            Configure(_torso);
+            Configure(_heads);
         }
     }
 
     /// <summary>Cores each layer's batched pass may use (see <see cref="Layer.Threads"/>); 1 by default.</summary>
     public int Threads
     {
-        get => _torso.Count > 0 ? _torso[0].Threads : _heads[0].Threads;
+        get => _threads;
         set
         {
             Guard.Positive(value, nameof(Threads));
-            foreach (Layer layer in _torso) layer.Threads = value;
-            foreach (Layer layer in _heads) layer.Threads = value;
+            _threads = value;
+            Configure(_torso);
+            Configure(_heads);
+        }
+    }
+
+    void Configure(List<Layer> layers)
+    {
+        foreach (Layer layer in layers)
+        {
+            layer.VectorWidth = _width;
+            layer.Threads = _threads;
         }
     }
 
@@ -76,8 +87,8 @@ public abstract class Network
     private protected TLayer AddHead<TLayer>(string name, TLayer head) where TLayer : Layer
     {
         head.Parameters = Layout.Allocate(name, head.ParameterCount);
-        head.VectorWidth = _width;
         _heads.Add(head);
+        Configure(_heads);
         return head;
     }
 
