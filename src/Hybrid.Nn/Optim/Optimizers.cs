@@ -83,7 +83,8 @@ public sealed class Adam : IOptimizer
     public float[] FirstMoment { get; }
     /// <summary>v.</summary>
     public float[] SecondMoment { get; }
-    /// <summary>Steps taken (t).</summary>
+    /// <summary>Steps taken (t), which the bias corrections depend on. Not among <see cref="State"/> (float arrays):
+    /// when resuming from a checkpoint, set it from the checkpoint's update counter.</summary>
     public long Steps { get; set; }
     /// <summary>beta1.</summary>
     public float Beta1 { get; }
