@@ -85,7 +85,17 @@ public sealed class Adam : IOptimizer
     public float[] SecondMoment { get; }
     /// <summary>Steps taken (t), which the bias corrections depend on. Not among <see cref="State"/> (float arrays):
     /// when resuming from a checkpoint, set it from the checkpoint's update counter.</summary>
-    public long Steps { get; set; }
+    public long Steps
+    {
+        get => _steps;
+        set
+        {
+            if (value < 0) throw new ArgumentOutOfRangeException(nameof(Steps), value, $"Steps was {value}; expected >= 0.");
+            _steps = value;
+        }
+    }
+
+    long _steps;
     /// <summary>beta1.</summary>
     public float Beta1 { get; }
     /// <summary>beta2.</summary>
@@ -96,8 +106,8 @@ public sealed class Adam : IOptimizer
     /// <inheritdoc/>
     public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate)
     {
-        Steps++;
-        double bias1 = 1 - Math.Pow(Beta1, Steps), bias2 = 1 - Math.Pow(Beta2, Steps);
+        _steps++;
+        double bias1 = 1 - Math.Pow(Beta1, _steps), bias2 = 1 - Math.Pow(Beta2, _steps);
         OptimizerKernels.AdamStep(theta, FirstMoment, SecondMoment, gradient, (float)(learningRate / bias1),
             Beta1, Beta2, (float)(1 / Math.Sqrt(bias2)), Epsilon, Kernels.Simd.Best);
     }
