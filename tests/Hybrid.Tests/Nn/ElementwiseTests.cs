@@ -21,36 +21,35 @@ public class ElementwiseTests
 
     [Theory]
     [MemberData(nameof(Widths))]
-    public void TanhEveryLengthMatchesScalarPath(SimdWidth width)
-    {
-        var rng = new Rng(Seed, 10);
-        for (int n = 0; n <= 256; n++)
-        {
-            float[] x = GemmTests.Random(rng, n);
-            for (int i = 0; i < n; i++) x[i] *= 6f;
-            var expected = new float[n];
-            var actual = new float[n];
-            Elementwise.Unary<TanhOperator>(x, expected, SimdWidth.Scalar);
-            Elementwise.Unary<TanhOperator>(x, actual, width);
-            GemmTests.AssertClose(expected, actual, 1e-7f, $"n={n}");
-        }
-    }
+    public void TanhEveryLengthMatchesScalarPath(SimdWidth width) =>
+        CheckUnary<TanhOperator>(width, stream: 10, scale: 6f, formula: null, tolerance: 1e-7f);
 
     [Theory]
     [MemberData(nameof(Widths))]
     public void ReluEveryLength(SimdWidth width)
     {
-        var rng = new Rng(Seed, 12);
-        for (int n = 0; n <= 256; n++)
-        {
-            float[] x = GemmTests.Random(rng, n);
-            var actual = new float[n];
-            Elementwise.Unary<ReluOperator>(x, actual, width);
-            for (int i = 0; i < n; i++) Assert.Equal(x[i] > 0 ? x[i] : 0f, actual[i]);
-        }
+        CheckUnary<ReluOperator>(width, stream: 12, scale: 1f, formula: v => v > 0 ? v : 0f, tolerance: 0f);
         var nan = new float[20];
         Elementwise.Unary<ReluOperator>(Enumerable.Repeat(float.NaN, 20).ToArray(), nan, width);
         Assert.All(nan, v => Assert.True(float.IsNaN(v))); // a diverged network stays visibly diverged
+    }
+
+    /// <summary>Every length 0..256 at <paramref name="width"/>, against <paramref name="formula"/> or, without one, the scalar path.</summary>
+    static void CheckUnary<TOp>(SimdWidth width, ulong stream, float scale, Func<float, float>? formula, float tolerance)
+        where TOp : IUnaryOperator
+    {
+        var rng = new Rng(Seed, stream);
+        for (int n = 0; n <= 256; n++)
+        {
+            float[] x = GemmTests.Random(rng, n);
+            for (int i = 0; i < n; i++) x[i] *= scale;
+            var expected = new float[n];
+            var actual = new float[n];
+            if (formula is null) Elementwise.Unary<TOp>(x, expected, SimdWidth.Scalar);
+            else for (int i = 0; i < n; i++) expected[i] = formula(x[i]);
+            Elementwise.Unary<TOp>(x, actual, width);
+            GemmTests.AssertClose(expected, actual, tolerance, $"n={n}");
+        }
     }
 
     [Fact]
