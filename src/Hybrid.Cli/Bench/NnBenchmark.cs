@@ -10,7 +10,8 @@ using Hybrid.Training.Losses;
 namespace Hybrid.Cli.Bench;
 
 /// <summary>
-/// <c>hybrid bench nn</c>: the actor-critic MLP 4 -> 64 -> 64 -> (2 logits + 1 value), tanh, on one thread.
+/// <c>hybrid bench nn</c>: the actor-critic MLP 4 -> 64 -> 64 -> (2 logits + 1 value), tanh, on one thread
+/// (the training step on more with <c>--threads</c>).
 /// Measures the batch-1 forward latency and the throughput of a full batch training step (forward, backward of
 /// the actor-critic loss, global-norm clip, RMSProp), each as the median of several timed blocks after a warm-up.
 /// The table also runs the same network on Hybrid's scalar paths in the same process, as the baseline.
@@ -44,7 +45,7 @@ public static class NnBenchmark
         threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--threads was {r.GetValueOrDefault<int>()}; expected at least 1."); });
         samples.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--samples was {r.GetValueOrDefault<int>()}; expected at least 1."); });
         batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--batch was {r.GetValueOrDefault<int>()}; expected at least 1."); });
-        var command = new Command("nn", "Numeric core: batch-1 forward latency and batch training throughput of the actor-critic MLP, one thread.")
+        var command = new Command("nn", "Numeric core: batch-1 forward latency and batch training throughput of the actor-critic MLP (one thread unless --threads).")
         {
             json, samples, batch, threads,
         };
@@ -86,11 +87,11 @@ public static class NnBenchmark
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"samples was {samples}; expected at least 1.");
         var network = (ActorCriticNetwork)ModelSpec.CartPoleActorCritic.Build();
         network.VectorWidth = width;
+        network.Threads = threads; // batched passes only: the batch-1 forward never splits
         ParameterArena arena = network.CreateArena();
         network.Initialize(arena.Parameters, new Rng(Seed));
         var rng = new Rng(Seed, 1);
         double forward = MeasureForward(network, arena.Parameters, rng, samples);
-        network.Threads = threads;
         double train = MeasureTraining(network, arena, rng, batch, samples, width);
         return new Result(forward, train, batch, samples, Simd.Clamp(width), threads);
     }
@@ -152,15 +153,14 @@ public static class NnBenchmark
         readonly ActorCriticNetwork _network;
         readonly ParameterArena _arena;
         readonly RmsProp _optimizer;
-        readonly SimdWidth _width;
         readonly int _batch;
         readonly float[] _observations, _advantages, _returns, _policyGradient, _valueGradient;
         readonly int[] _actions;
 
         public TrainStep(ActorCriticNetwork network, ParameterArena arena, Rng rng, int batch, SimdWidth width)
         {
-            (_network, _arena, _batch, _width) = (network, arena, batch, width);
-            _optimizer = new RmsProp(arena.Parameters.Length);
+            (_network, _arena, _batch) = (network, arena, batch);
+            _optimizer = new RmsProp(arena.Parameters.Length) { VectorWidth = width };
             _observations = new float[batch * 4];
             for (int i = 0; i < _observations.Length; i++) _observations[i] = rng.NextFloat(-1f, 1f);
             _actions = new int[batch];
@@ -187,7 +187,7 @@ public static class NnBenchmark
                 ValueCoefficient, EntropyCoefficient, _policyGradient, _valueGradient);
             _network.Backward(theta, _observations, _policyGradient, _valueGradient, _arena.Gradients, _batch);
             GradientTools.ClipGlobalNorm(_arena.Gradients, MaxGradNorm);
-            OptimizerKernels.RmsPropStep(theta, _optimizer.Statistics, _arena.Gradients, LearningRate, _optimizer.Alpha, _optimizer.Epsilon, _width);
+            _optimizer.Step(theta, _arena.Gradients, LearningRate);
             return terms;
         }
     }

@@ -56,9 +56,12 @@ public sealed class RmsProp : IOptimizer
     /// <summary>Stabilizer.</summary>
     public float Epsilon { get; }
 
+    /// <summary>The widest vector the update may use; lower it to run the scalar path as a baseline.</summary>
+    public Kernels.SimdWidth VectorWidth { get; set; } = Kernels.Simd.Best;
+
     /// <inheritdoc/>
     public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate) =>
-        OptimizerKernels.RmsPropStep(theta, Statistics, gradient, learningRate, Alpha, Epsilon, Kernels.Simd.Best);
+        OptimizerKernels.RmsPropStep(theta, Statistics, gradient, learningRate, Alpha, Epsilon, VectorWidth);
 
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, float[] Values)> State => [("rmsprop.g", Statistics)];
