@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Hybrid.Cli.Bench;
+using Hybrid.Cli.Envs;
 
 namespace Hybrid.Cli;
 
@@ -21,7 +22,9 @@ public static class Program
             "IMPALA-style lagged actors) on the same hardware, with its own CPU kernels.");
         var bench = new Command("bench", "Run a benchmark and print its table (or one JSON line with --json).");
         bench.Subcommands.Add(NnBenchmark.BuildCommand());
+        bench.Subcommands.Add(EnvBenchmark.BuildCommand());
         root.Subcommands.Add(bench);
+        root.Subcommands.Add(EnvCheckCommand.Build());
         return root;
     }
 }

@@ -35,16 +35,13 @@ public static class NnBenchmark
     internal static Command BuildCommand()
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of a table." };
-        var samples = new Option<int>("--samples") { Description = "Timed blocks per figure; the median is reported.", DefaultValueFactory = _ => 7 };
-        var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 1024 };
+        var samples = new Option<int>("--samples") { Description = "Timed blocks per figure; the median is reported.", DefaultValueFactory = _ => 7 }.AtLeastOne();
+        var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 1024 }.AtLeastOne();
         var threads = new Option<int>("--threads")
         {
             Description = "Cores the batched training step may use (GEMMs split by rows). The issue's figures are for 1.",
             DefaultValueFactory = _ => 1,
-        };
-        threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--threads was {r.GetValueOrDefault<int>()}; expected at least 1."); });
-        samples.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--samples was {r.GetValueOrDefault<int>()}; expected at least 1."); });
-        batch.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--batch was {r.GetValueOrDefault<int>()}; expected at least 1."); });
+        }.AtLeastOne();
         var command = new Command("nn", "Numeric core: batch-1 forward latency and batch training throughput of the actor-critic MLP (one thread unless --threads).")
         {
             json, samples, batch, threads,
@@ -52,16 +49,8 @@ public static class NnBenchmark
         command.SetAction(parse =>
         {
             int b = parse.GetValue(batch), n = parse.GetValue(samples), t = parse.GetValue(threads);
-            if (parse.GetValue(json))
-            {
-                Console.WriteLine(ToJson(Run(b, n, Simd.Best, t)));
-                return 0;
-            }
-            Console.Error.WriteLine($"bench nn: measuring with {Simd.Best}, then the scalar baseline...");
-            Result fast = Run(b, n, Simd.Best, t);
-            Result scalar = Run(b, n, SimdWidth.Scalar, t);
-            Console.WriteLine(ToTable(fast, scalar));
-            return 0;
+            return BenchReport.Print(parse.GetValue(json), $"bench nn: measuring with {Simd.Best}, then the scalar baseline...",
+                () => Run(b, n, Simd.Best, t), () => Run(b, n, SimdWidth.Scalar, t), ToJson, ToTable);
         });
         return command;
     }
@@ -111,7 +100,7 @@ public static class NnBenchmark
             RunForward(network, theta, observation, CallsPerBlock);
             perCall[s] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / CallsPerBlock;
         }
-        return Median(perCall);
+        return BenchReport.Median(perCall);
     }
 
     static void RunForward(ActorCriticNetwork network, float[] theta, float[] observation, int calls)
@@ -137,14 +126,7 @@ public static class NnBenchmark
             for (int i = 0; i < stepsPerBlock; i++) step.Run();
             rates[s] = (double)stepsPerBlock * batch / Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
-        return Median(rates);
-    }
-
-    static double Median(double[] values)
-    {
-        Array.Sort(values);
-        int n = values.Length;
-        return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+        return BenchReport.Median(rates);
     }
 
     /// <summary>One A2C-style update on a fixed synthetic batch (CartPole-sized observations, random actions and returns).</summary>

@@ -1,4 +1,10 @@
+// One source serves two assemblies that must not depend on each other (DESIGN.md: Hybrid.Nn and Hybrid.Envs
+// depend on nothing of ours): each project links this file and compiles it into its own namespace.
+#if HYBRID_ENVS
+namespace Hybrid.Envs.Threading;
+#else
 namespace Hybrid.Nn.Kernels;
+#endif
 
 /// <summary>One kernel call cut into parts by rows; a part runs on one thread.</summary>
 internal interface IRowJob
@@ -17,6 +23,11 @@ internal interface IRowJob
 /// </summary>
 internal sealed class RowSplitter
 {
+#if HYBRID_ENVS
+    const string Role = "Env";
+#else
+    const string Role = "Kernel";
+#endif
     static readonly Lazy<RowSplitter> s_shared = new(() => new RowSplitter(Environment.ProcessorCount - 1));
 
     /// <summary>How long an idle worker polls for the next call before it sleeps.</summary>
@@ -40,7 +51,7 @@ internal sealed class RowSplitter
         for (int w = 0; w < _start.Length; w++)
         {
             _start[w] = new SemaphoreSlim(0);
-            var thread = new Thread(WorkerLoop) { IsBackground = true, Name = $"hybrid-kernel-{w + 1}" };
+            var thread = new Thread(WorkerLoop) { IsBackground = true, Name = $"hybrid-{Role.ToLowerInvariant()}-{w + 1}" };
             thread.Start(w);
         }
     }
@@ -79,7 +90,7 @@ internal sealed class RowSplitter
                 _job = null;
             }
             if (_error is not null)
-                throw new InvalidOperationException($"Kernel worker {_errorWorker} failed: {_error.Message}", _error);
+                throw new InvalidOperationException($"{Role} worker {_errorWorker} failed: {_error.Message}", _error);
             return true;
         }
         finally
