@@ -74,16 +74,17 @@ public static class EnvBenchmark
         its numpy CartPoleVectorEnv at N = 16384 and 223k for one gym.make env.
         """);
 
-    /// <summary>Measures <paramref name="envId"/> with <paramref name="numEnvs"/> lanes.</summary>
+    /// <summary>Measures <paramref name="envId"/> with <paramref name="numEnvs"/> lanes, about <paramref name="laneStepsPerBlock"/> lane-steps per timed block.</summary>
     /// <exception cref="ArgumentException">Unknown env, or numEnvs, threads or samples below 1.</exception>
-    public static Result Run(string envId, int numEnvs, int threads, int samples, LaneWidth width = LaneWidth.Auto)
+    public static Result Run(string envId, int numEnvs, int threads, int samples, LaneWidth width = LaneWidth.Auto,
+        long laneStepsPerBlock = LaneStepsPerBlock)
     {
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"samples was {samples}; expected at least 1.");
         VectorEnv env = EnvRegistry.Make(envId, numEnvs, width);
         env.Threads = threads;
         env.Reset(Seed);
         var stepper = new Stepper(env);
-        long stepsPerBlock = Math.Max(10, LaneStepsPerBlock / numEnvs / (width == LaneWidth.Scalar ? 8 : 1));
+        long stepsPerBlock = Math.Max(10, laneStepsPerBlock / numEnvs / (width == LaneWidth.Scalar ? 8 : 1));
         stepper.Run(Math.Max(stepsPerBlock / 2, 20)); // warm-up: tiered compilation reaches its optimized code
         var rates = new double[samples];
         for (int s = 0; s < samples; s++)

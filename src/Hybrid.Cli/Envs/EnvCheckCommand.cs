@@ -52,7 +52,9 @@ public static class EnvCheckCommand
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
         {
-            error.WriteLine($"envcheck: {e.Message}");
+            // ArgumentException appends "(Parameter 'x')"; the message already names what was wrong.
+            string message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+            error.WriteLine($"envcheck: {message}");
             return 1;
         }
     }

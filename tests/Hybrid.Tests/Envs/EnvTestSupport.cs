@@ -1,0 +1,35 @@
+using Hybrid.Envs;
+
+namespace Hybrid.Tests.Envs;
+
+/// <summary>Paths and action helpers shared by the env tests.</summary>
+static class EnvTestSupport
+{
+    /// <summary>The repository's copy of Gymnasium 0.29.1's reference transitions for <paramref name="envId"/>.</summary>
+    public static string ReferenceFile(string envId)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Hybrid.sln")))
+                return Path.Combine(dir.FullName, "envs", "reference", envId + ".csv");
+        throw new InvalidOperationException("Hybrid.sln not found above the test directory.");
+    }
+
+    /// <summary>Steps every lane with deterministic actions that depend only on the lane and <paramref name="step"/>, whatever N.</summary>
+    public static void Step(VectorEnv env, int step)
+    {
+        int n = env.NumEnvs;
+        if (env.Spec.ActionSpace is DiscreteSpace d)
+        {
+            var actions = new int[n];
+            for (int i = 0; i < n; i++) actions[i] = (int)((uint)(i * 7919 + step * 104729) % (uint)d.N);
+            env.Step(actions);
+        }
+        else
+        {
+            var box = (BoxSpace)env.Spec.ActionSpace;
+            var actions = new float[n];
+            for (int i = 0; i < n; i++) actions[i] = box.High[0] * MathF.Sin(i * 0.7f + step * 1.3f) * 1.2f;
+            env.Step(actions);
+        }
+    }
+}
