@@ -45,7 +45,10 @@ public abstract unsafe class VectorEnv : IRowJob
     // Episodes that ended in this step, per part: each part records its own lanes, in lane order, and the log takes
     // the parts in order, so the log's order does not depend on the thread split.
     private protected EpisodeRecord[][] _ended;
+    // Part p's count lives at _endedCount[p * CountStride]: each on its own cache line, or the two cores writing
+    // neighbouring counts would pass one line back and forth on every ended lane.
     private protected int[] _endedCount;
+    private protected const int CountStride = 16;
     bool _hasReset;
     bool _anyPending;
     int _threads = 1;
@@ -83,7 +86,7 @@ public abstract unsafe class VectorEnv : IRowJob
         _randomStep = new uint[numEnvs];
         _episodes = new EpisodeLog(2 * numEnvs);
         _ended = [new EpisodeRecord[numEnvs]];
-        _endedCount = new int[1];
+        _endedCount = new int[CountStride];
     }
 
     /// <summary>Name, spaces, time limit and thresholds.</summary>
@@ -280,7 +283,7 @@ public abstract unsafe class VectorEnv : IRowJob
         int groups = (_n + SplitQuantum - 1) / SplitQuantum;
         int start = (int)((long)groups * part / parts) * SplitQuantum;
         int end = Math.Min(_n, (int)((long)groups * (part + 1) / parts) * SplitQuantum);
-        _endedCount[part] = 0;
+        _endedCount[part * CountStride] = 0;
         if (start < end) StepLanes(start, end, part);
     }
 
@@ -304,7 +307,7 @@ public abstract unsafe class VectorEnv : IRowJob
 
     void TakeEnded(int part)
     {
-        int count = _endedCount[part];
+        int count = _endedCount[part * CountStride];
         if (count == 0) return;
         _episodes.AddRange(_ended[part].AsSpan(0, count));
         // Without auto-reset, every lane that ended now waits for a new state.
@@ -317,7 +320,7 @@ public abstract unsafe class VectorEnv : IRowJob
         var ended = new EpisodeRecord[parts][];
         for (int p = 0; p < parts; p++) ended[p] = p < _ended.Length ? _ended[p] : new EpisodeRecord[_n];
         _ended = ended;
-        _endedCount = new int[parts];
+        _endedCount = new int[parts * CountStride];
     }
 
     void CheckReady(int actionLength, int actionSize)
@@ -413,20 +416,30 @@ public sealed unsafe class VectorEnv<TDynamics> : VectorEnv where TDynamics : IV
     [MethodImpl(MethodImplOptions.NoInlining)]
     void StepLanes<L>(int start, int end, int part) where L : unmanaged, ILanes<L>
     {
+        // The part's episode count is kept on this thread's stack while it steps, written back once.
+        var ended = new EndedBuffer(_ended[part]);
         int lane = start;
-        for (; lane + L.Count <= end; lane += L.Count) StepGroup<L>(lane, part);
-        if (lane < end) StepTail(lane, end, part);
+        for (; lane + L.Count <= end; lane += L.Count) StepGroup<L>(lane, ref ended);
+        if (lane < end) StepTail(lane, end, ref ended);
+        _endedCount[part * CountStride] = ended.Count;
+    }
+
+    /// <summary>A part's episode records and how many it has written.</summary>
+    struct EndedBuffer(EpisodeRecord[] records)
+    {
+        public readonly EpisodeRecord[] Records = records;
+        public int Count;
     }
 
     // The scalar tail and the rare ended-lanes path are compiled apart from the vector loop for the same reason.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    void StepTail(int start, int end, int part)
+    void StepTail(int start, int end, ref EndedBuffer ended)
     {
-        for (int lane = start; lane < end; lane++) StepGroup<Lane1>(lane, part);
+        for (int lane = start; lane < end; lane++) StepGroup<Lane1>(lane, ref ended);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void StepGroup<L>(int lane, int part) where L : unmanaged, ILanes<L>
+    void StepGroup<L>(int lane, ref EndedBuffer ended) where L : unmanaged, ILanes<L>
     {
         StateView state = State;
         L action = _discrete ? L.LoadConverted(ref *_intActions, lane) : L.Load(ref *_floatActions, lane);
@@ -441,7 +454,7 @@ public sealed unsafe class VectorEnv<TDynamics> : VectorEnv where TDynamics : IV
         L truncated = L.LessThanOrEqual(L.Create(_maxSteps), steps);
         if (L.MaskBits(L.Or(terminated, truncated)) != 0)
         {
-            EndGroup(lane, part, terminated, truncated, steps, sum);
+            EndGroup(lane, ref ended, terminated, truncated, steps, sum);
             return;
         }
         L.Store(steps, ref elapsed, lane);
@@ -458,13 +471,13 @@ public sealed unsafe class VectorEnv<TDynamics> : VectorEnv where TDynamics : IV
     /// stores keep it branch-free: rows of lanes that did not end are stale by contract.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    void EndGroup<L>(int lane, int part, L terminated, L truncated, L steps, L sum) where L : unmanaged, ILanes<L>
+    void EndGroup<L>(int lane, ref EndedBuffer buffer, L terminated, L truncated, L steps, L sum) where L : unmanaged, ILanes<L>
     {
         StateView state = State;
         L ended = L.Or(terminated, truncated);
         TDynamics.Observe<L>(state, lane, ref MemoryMarshal.GetArrayDataReference(_finalObs));
         ulong endedBits = L.MaskBits(ended), terminatedBits = L.MaskBits(terminated);
-        Record(lane, part, endedBits, terminatedBits, ref Unsafe.As<L, float>(ref sum), ref Unsafe.As<L, float>(ref steps));
+        Record(lane, ref buffer, endedBits, terminatedBits, ref Unsafe.As<L, float>(ref sum), ref Unsafe.As<L, float>(ref steps));
         StoreFlags(terminatedBits, _terminated, lane, L.Count);
         StoreFlags(L.MaskBits(truncated), _truncated, lane, L.Count);
         if (_autoReset)
@@ -484,14 +497,12 @@ public sealed unsafe class VectorEnv<TDynamics> : VectorEnv where TDynamics : IV
 
     /// <summary>Appends the group's ended lanes to the part's episode records.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void Record(int lane, int part, ulong ended, ulong terminated, ref float sum, ref float steps)
+    static void Record(int lane, ref EndedBuffer buffer, ulong ended, ulong terminated, ref float sum, ref float steps)
     {
-        EpisodeRecord[] records = _ended[part];
-        ref int count = ref _endedCount[part];
         for (; ended != 0; ended &= ended - 1)
         {
             int j = BitOperations.TrailingZeroCount(ended);
-            records[count++] = new EpisodeRecord(lane + j, Unsafe.Add(ref sum, j), (int)Unsafe.Add(ref steps, j), ((terminated >> j) & 1) != 0);
+            buffer.Records[buffer.Count++] = new EpisodeRecord(lane + j, Unsafe.Add(ref sum, j), (int)Unsafe.Add(ref steps, j), ((terminated >> j) & 1) != 0);
         }
     }
 

@@ -98,84 +98,108 @@ public interface ILanes<TSelf> where TSelf : unmanaged, ILanes<TSelf>
     static abstract void StoreRows4(ref float rows, int lane, TSelf a, TSelf b, TSelf c, TSelf d);
 }
 
-/// <summary>One lane: the scalar path and the oracle for the vector paths.</summary>
+/// <summary>
+/// One lane: the scalar path and the oracle for the vector paths. The value sits in element 0 of a
+/// <see cref="Vector128{T}"/> (upper elements zero) so that masks, selects and rounding are single instructions, as
+/// scalar SSE/NEON arithmetic is; every operation is the same IEEE operation as on the wider groups.
+/// </summary>
 public readonly struct Lane1 : ILanes<Lane1>
 {
-    readonly float _v;
-    Lane1(float v) => _v = v;
+    readonly Vector128<float> _v;
+    Lane1(Vector128<float> v) => _v = v;
 
     /// <summary>The lane's value.</summary>
-    public float Value => _v;
-
-    static readonly float s_true = BitConverter.Int32BitsToSingle(-1);
+    public float Value => _v.ToScalar();
 
     /// <inheritdoc/>
     public static int Count => 1;
     /// <inheritdoc/>
     public static bool IsHardwareAccelerated => true;
     /// <inheritdoc/>
-    public static Lane1 Create(float value) => new(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Create(float value) => new(Vector128.CreateScalar(value));
     /// <inheritdoc/>
-    public static Lane1 Load(ref float source, int index) => new(Unsafe.Add(ref source, index));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Load(ref float source, int index) => new(Vector128.CreateScalar(Unsafe.Add(ref source, index)));
     /// <inheritdoc/>
-    public static Lane1 LoadConverted(ref int source, int index) => new(Unsafe.Add(ref source, index));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 LoadConverted(ref int source, int index) => new(Vector128.CreateScalar((float)Unsafe.Add(ref source, index)));
     /// <inheritdoc/>
-    public static void Store(Lane1 value, ref float destination, int index) => Unsafe.Add(ref destination, index) = value._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lane1 value, ref float destination, int index) => Unsafe.Add(ref destination, index) = value._v.ToScalar();
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 operator +(Lane1 a, Lane1 b) => new(a._v + b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 operator -(Lane1 a, Lane1 b) => new(a._v - b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 operator *(Lane1 a, Lane1 b) => new(a._v * b._v);
+    // Upper elements are 0 / 0 = NaN here; they are never read.
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 operator /(Lane1 a, Lane1 b) => new(a._v / b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 operator -(Lane1 a) => new(-a._v);
-    // minps/maxps semantics (second operand when unordered), so all widths agree on NaN.
     /// <inheritdoc/>
-    public static Lane1 Min(Lane1 a, Lane1 b) => new(a._v < b._v ? a._v : b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Min(Lane1 a, Lane1 b) => new(Vector128.ConditionalSelect(Vector128.LessThan(a._v, b._v), a._v, b._v));
     /// <inheritdoc/>
-    public static Lane1 Max(Lane1 a, Lane1 b) => new(a._v > b._v ? a._v : b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Max(Lane1 a, Lane1 b) => new(Vector128.ConditionalSelect(Vector128.GreaterThan(a._v, b._v), a._v, b._v));
     /// <inheritdoc/>
-    public static Lane1 Floor(Lane1 x) => new(MathF.Floor(x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Floor(Lane1 x) => new(Vector128.Floor(x._v));
     /// <inheritdoc/>
-    public static Lane1 Round(Lane1 x) => new(MathF.Round(x._v, MidpointRounding.ToEven));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Round(Lane1 x) => new(Vector128.Round(x._v));
     /// <inheritdoc/>
-    public static Lane1 Abs(Lane1 x) => new(MathF.Abs(x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Abs(Lane1 x) => new(Vector128.Abs(x._v));
     /// <inheritdoc/>
-    public static Lane1 LessThan(Lane1 a, Lane1 b) => new(a._v < b._v ? s_true : 0f);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 LessThan(Lane1 a, Lane1 b) => new(Vector128.LessThan(a._v, b._v));
     /// <inheritdoc/>
-    public static Lane1 LessThanOrEqual(Lane1 a, Lane1 b) => new(a._v <= b._v ? s_true : 0f);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 LessThanOrEqual(Lane1 a, Lane1 b) => new(Vector128.LessThanOrEqual(a._v, b._v));
     /// <inheritdoc/>
-    public static Lane1 Equal(Lane1 a, Lane1 b) => new(a._v == b._v ? s_true : 0f);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Equal(Lane1 a, Lane1 b) => new(Vector128.Equals(a._v, b._v));
     /// <inheritdoc/>
-    public static Lane1 Or(Lane1 a, Lane1 b) =>
-        new(BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(a._v) | BitConverter.SingleToInt32Bits(b._v)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Or(Lane1 a, Lane1 b) => new(a._v | b._v);
     /// <inheritdoc/>
-    public static Lane1 And(Lane1 a, Lane1 b) =>
-        new(BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(a._v) & BitConverter.SingleToInt32Bits(b._v)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 And(Lane1 a, Lane1 b) => new(a._v & b._v);
     /// <inheritdoc/>
-    public static Lane1 Select(Lane1 mask, Lane1 whereTrue, Lane1 whereFalse) =>
-        BitConverter.SingleToInt32Bits(mask._v) != 0 ? whereTrue : whereFalse;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Select(Lane1 mask, Lane1 whereTrue, Lane1 whereFalse) => new(Vector128.ConditionalSelect(mask._v, whereTrue._v, whereFalse._v));
     /// <inheritdoc/>
-    public static ulong MaskBits(Lane1 mask) => BitConverter.SingleToInt32Bits(mask._v) != 0 ? 1UL : 0UL;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong MaskBits(Lane1 mask) => mask._v.ExtractMostSignificantBits() & 1;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Lane1 Sin, Lane1 Cos) LibrarySinCos(Lane1 x)
     {
-        (float s, float c) = MathF.SinCos(x._v);
-        return (new(s), new(c));
+        (float s, float c) = MathF.SinCos(x._v.ToScalar());
+        return (Create(s), Create(c));
     }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 NextUniform(ref uint states, ref uint steps, int lane, Lane1 mask)
     {
-        if (BitConverter.SingleToInt32Bits(mask._v) == 0) return default;
+        if (MaskBits(mask) == 0) return default;
         ref uint state = ref Unsafe.Add(ref states, lane);
         state += Unsafe.Add(ref steps, lane);
-        return new((int)(LaneRandom.Hash(state) >> 8) * LaneRandom.Unit);
+        return Create((int)(LaneRandom.Hash(state) >> 8) * LaneRandom.Unit);
     }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreRows2(ref float rows, int lane, Lane1 a, Lane1 b) => Rows.Columns(ref rows, lane, 2, a, b);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreRows4(ref float rows, int lane, Lane1 a, Lane1 b, Lane1 c, Lane1 d) => Rows.Columns(ref rows, lane, 4, a, b, c, d);
 }
 
@@ -190,49 +214,71 @@ public readonly struct Lane8 : ILanes<Lane8>
     /// <inheritdoc/>
     public static bool IsHardwareAccelerated => Vector256.IsHardwareAccelerated;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Create(float value) => new(Vector256.Create(value));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Load(ref float source, int index) => new(Vector256.LoadUnsafe(ref source, (nuint)index));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 LoadConverted(ref int source, int index) =>
         new(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref source, (nuint)index)));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lane8 value, ref float destination, int index) => value._v.StoreUnsafe(ref destination, (nuint)index);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 operator +(Lane8 a, Lane8 b) => new(a._v + b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 operator -(Lane8 a, Lane8 b) => new(a._v - b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 operator *(Lane8 a, Lane8 b) => new(a._v * b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 operator /(Lane8 a, Lane8 b) => new(a._v / b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 operator -(Lane8 a) => new(-a._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Min(Lane8 a, Lane8 b) => new(Vector256.ConditionalSelect(Vector256.LessThan(a._v, b._v), a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Max(Lane8 a, Lane8 b) => new(Vector256.ConditionalSelect(Vector256.GreaterThan(a._v, b._v), a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Floor(Lane8 x) => new(Vector256.Floor(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Round(Lane8 x) => new(Vector256.Round(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Abs(Lane8 x) => new(Vector256.Abs(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 LessThan(Lane8 a, Lane8 b) => new(Vector256.LessThan(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 LessThanOrEqual(Lane8 a, Lane8 b) => new(Vector256.LessThanOrEqual(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Equal(Lane8 a, Lane8 b) => new(Vector256.Equals(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Or(Lane8 a, Lane8 b) => new(a._v | b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 And(Lane8 a, Lane8 b) => new(a._v & b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane8 Select(Lane8 mask, Lane8 whereTrue, Lane8 whereFalse) => new(Vector256.ConditionalSelect(mask._v, whereTrue._v, whereFalse._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MaskBits(Lane8 mask) => mask._v.ExtractMostSignificantBits();
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Lane8 Sin, Lane8 Cos) LibrarySinCos(Lane8 x)
     {
         (Vector256<float> s, Vector256<float> c) = Vector256.SinCos(x._v);
@@ -251,8 +297,10 @@ public readonly struct Lane8 : ILanes<Lane8>
         return new(Vector256.ConvertToSingle((x >> 8).AsInt32()) * Vector256.Create(LaneRandom.Unit));
     }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreRows2(ref float rows, int lane, Lane8 a, Lane8 b) => Rows.Columns(ref rows, lane, 2, a, b);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreRows4(ref float rows, int lane, Lane8 a, Lane8 b, Lane8 c, Lane8 d) => Rows.Columns(ref rows, lane, 4, a, b, c, d);
 
     internal Vector256<float> Vector => _v;
@@ -269,49 +317,71 @@ public readonly struct Lane16 : ILanes<Lane16>
     /// <inheritdoc/>
     public static bool IsHardwareAccelerated => Vector512.IsHardwareAccelerated;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Create(float value) => new(Vector512.Create(value));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Load(ref float source, int index) => new(Vector512.LoadUnsafe(ref source, (nuint)index));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 LoadConverted(ref int source, int index) =>
         new(Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref source, (nuint)index)));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lane16 value, ref float destination, int index) => value._v.StoreUnsafe(ref destination, (nuint)index);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 operator +(Lane16 a, Lane16 b) => new(a._v + b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 operator -(Lane16 a, Lane16 b) => new(a._v - b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 operator *(Lane16 a, Lane16 b) => new(a._v * b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 operator /(Lane16 a, Lane16 b) => new(a._v / b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 operator -(Lane16 a) => new(-a._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Min(Lane16 a, Lane16 b) => new(Vector512.ConditionalSelect(Vector512.LessThan(a._v, b._v), a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Max(Lane16 a, Lane16 b) => new(Vector512.ConditionalSelect(Vector512.GreaterThan(a._v, b._v), a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Floor(Lane16 x) => new(Vector512.Floor(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Round(Lane16 x) => new(Vector512.Round(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Abs(Lane16 x) => new(Vector512.Abs(x._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 LessThan(Lane16 a, Lane16 b) => new(Vector512.LessThan(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 LessThanOrEqual(Lane16 a, Lane16 b) => new(Vector512.LessThanOrEqual(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Equal(Lane16 a, Lane16 b) => new(Vector512.Equals(a._v, b._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Or(Lane16 a, Lane16 b) => new(a._v | b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 And(Lane16 a, Lane16 b) => new(a._v & b._v);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane16 Select(Lane16 mask, Lane16 whereTrue, Lane16 whereFalse) => new(Vector512.ConditionalSelect(mask._v, whereTrue._v, whereFalse._v));
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MaskBits(Lane16 mask) => mask._v.ExtractMostSignificantBits();
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Lane16 Sin, Lane16 Cos) LibrarySinCos(Lane16 x)
     {
         (Vector512<float> s, Vector512<float> c) = Vector512.SinCos(x._v);
