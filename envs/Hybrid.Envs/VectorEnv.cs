@@ -38,6 +38,8 @@ public abstract unsafe class VectorEnv : IRowJob
     private protected readonly bool[] _terminated, _truncated, _pendingReset;
     private protected readonly uint[] _randomState, _randomStep;
     private protected readonly bool _discrete;
+    /// <summary>Discrete: the number of actions; continuous: floats per lane.</summary>
+    readonly int _actionCount;
     private protected bool _autoReset = true;
     private protected int* _intActions;
     private protected float* _floatActions;
@@ -73,6 +75,7 @@ public abstract unsafe class VectorEnv : IRowJob
         _n = numEnvs;
         _obsSize = spec.ObservationSize;
         _discrete = spec.IsDiscrete;
+        _actionCount = spec.ActionSpace is DiscreteSpace d ? d.N : spec.ActionSpace.Size;
         _state = new float[spec.StateSize * numEnvs];
         _obs = new float[numEnvs * _obsSize];
         _finalObs = new float[numEnvs * _obsSize];
@@ -191,13 +194,12 @@ public abstract unsafe class VectorEnv : IRowJob
     /// names the env, the lane and the value. Nothing is stepped then.</exception>
     public void Step(ReadOnlySpan<int> actions)
     {
-        if (Spec.ActionSpace is not DiscreteSpace space)
-            throw new InvalidOperationException($"{Id} has the continuous action space {Spec.ActionSpace}; step it with float actions.");
+        // Checks first, each cheap on the good path, with the message built out of line: a single-lane env
+        // (an A3C thread's) pays them on every step.
+        if (!_discrete) ThrowWrongKind("continuous", "float");
         CheckReady(actions.Length, 1);
-        int bad = FirstOutside(actions, space.N);
-        if (bad >= 0)
-            throw new ArgumentOutOfRangeException(nameof(actions), actions[bad],
-                $"{Id}: the action for lane {bad} was {actions[bad]}; expected an integer in [0, {space.N}) ({space}).");
+        int bad = FirstOutside(actions, _actionCount);
+        if (bad >= 0) ThrowOutside(bad, actions[bad]);
         fixed (int* p = actions)
         {
             _intActions = p;
@@ -216,13 +218,10 @@ public abstract unsafe class VectorEnv : IRowJob
     /// names the env, the lane and the value. Nothing is stepped then.</exception>
     public void Step(ReadOnlySpan<float> actions)
     {
-        if (Spec.ActionSpace is not BoxSpace space)
-            throw new InvalidOperationException($"{Id} has the discrete action space {Spec.ActionSpace}; step it with int actions.");
-        CheckReady(actions.Length, space.Size);
+        if (_discrete) ThrowWrongKind("discrete", "int");
+        CheckReady(actions.Length, _actionCount);
         int bad = FirstNonFinite(actions);
-        if (bad >= 0)
-            throw new ArgumentOutOfRangeException(nameof(actions), actions[bad], string.Create(CultureInfo.InvariantCulture,
-                $"{Id}: the action for lane {bad / space.Size} was {actions[bad]}; expected a finite number (finite values outside {space} are clipped)."));
+        if (bad >= 0) ThrowNonFinite(bad, actions[bad]);
         fixed (float* p = actions)
         {
             _floatActions = p;
@@ -289,9 +288,9 @@ public abstract unsafe class VectorEnv : IRowJob
 
     void RunParts()
     {
-        int parts = Math.Min(_threads, _n / MinLanesPerThread);
-        if (parts > 1)
+        if (_threads > 1 && _n >= 2 * MinLanesPerThread)
         {
+            int parts = Math.Min(_threads, _n / MinLanesPerThread);
             parts = Math.Min(parts, RowSplitter.Shared.MaxParts);
             if (_ended.Length < parts) GrowParts(parts);
             if (RowSplitter.Shared.TryRun(this, parts))
@@ -323,15 +322,35 @@ public abstract unsafe class VectorEnv : IRowJob
         _endedCount = new int[parts * CountStride];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void CheckReady(int actionLength, int actionSize)
+    {
+        if (!_hasReset | actionLength != _n * actionSize | _anyPending) ThrowNotReady(actionLength, actionSize);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowNotReady(int actionLength, int actionSize)
     {
         if (!_hasReset) throw new InvalidOperationException($"{Id}: Step was called before Reset(seed).");
         if (actionLength != _n * actionSize)
             throw new ArgumentException($"{Id}: actions had {actionLength} values; expected {_n * actionSize} ({_n} lanes x {actionSize}).", "actions");
-        if (_anyPending)
-            throw new InvalidOperationException(
-                $"{Id}: lane {Array.IndexOf(_pendingReset, true)} ended at the previous step and AutoReset is off; give it a state with SetState or call Reset first.");
+        throw new InvalidOperationException(
+            $"{Id}: lane {Array.IndexOf(_pendingReset, true)} ended at the previous step and AutoReset is off; give it a state with SetState or call Reset first.");
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowWrongKind(string kind, string type) =>
+        throw new InvalidOperationException($"{Id} has the {kind} action space {Spec.ActionSpace}; step it with {type} actions.");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowOutside(int lane, int value) =>
+        throw new ArgumentOutOfRangeException("actions", value,
+            $"{Id}: the action for lane {lane} was {value}; expected an integer in [0, {_actionCount}) ({Spec.ActionSpace}).");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowNonFinite(int index, float value) =>
+        throw new ArgumentOutOfRangeException("actions", value, string.Create(CultureInfo.InvariantCulture,
+            $"{Id}: the action for lane {index / _actionCount} was {value}; expected a finite number (finite values outside {Spec.ActionSpace} are clipped)."));
 
     void CheckLane(int lane)
     {
