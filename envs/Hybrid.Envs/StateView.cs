@@ -20,10 +20,12 @@ public readonly ref struct StateView
     }
 
     /// <summary>Variable <paramref name="variable"/> of lanes <c>[lane, lane + L.Count)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public L Get<L>(int variable, int lane) where L : unmanaged, ILanes<L> =>
         L.Load(ref Unsafe.Add(ref _origin, variable * _stride), lane);
 
     /// <summary>Writes variable <paramref name="variable"/> of lanes <c>[lane, lane + L.Count)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Set<L>(int variable, int lane, L value) where L : unmanaged, ILanes<L> =>
         L.Store(value, ref Unsafe.Add(ref _origin, variable * _stride), lane);
 

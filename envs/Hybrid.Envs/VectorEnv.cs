@@ -416,16 +416,27 @@ public sealed unsafe class VectorEnv<TDynamics> : VectorEnv where TDynamics : IV
         _maxSteps = Spec.MaxEpisodeSteps;
     }
 
-    StateView State => new(_state, _n);
+    StateView State
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_state, _n);
+    }
 
-    RandomLanes Random => new(_randomState, _randomStep);
+    RandomLanes Random
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_randomState, _randomStep);
+    }
 
     private protected override void StepLanes(int start, int end, int part)
     {
+        // Fewer lanes than a group (a single-lane env) go straight to the one-lane loop; every width computes the
+        // same values, so this changes only the speed.
+        int lanes = end - start;
         switch (Width)
         {
-            case LaneWidth.Vector512: StepLanes<Lane16>(start, end, part); break;
-            case LaneWidth.Vector256: StepLanes<Lane8>(start, end, part); break;
+            case LaneWidth.Vector512 when lanes >= 16: StepLanes<Lane16>(start, end, part); break;
+            case LaneWidth.Vector256 when lanes >= 8: StepLanes<Lane8>(start, end, part); break;
             default: StepLanes<Lane1>(start, end, part); break;
         }
     }
