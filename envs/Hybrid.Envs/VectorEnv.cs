@@ -235,7 +235,8 @@ public abstract unsafe class VectorEnv : IRowJob
     /// as float32) and its step count within the episode; recomputes its observation and clears its flags.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called before <see cref="Reset(ulong)"/>.</exception>
-    /// <exception cref="ArgumentException">Bad lane, wrong state length, or a step count outside [0, MaxEpisodeSteps).</exception>
+    /// <exception cref="ArgumentException">Bad lane, wrong state length, a NaN or infinite value, or a step count
+    /// outside [0, MaxEpisodeSteps).</exception>
     public void SetState(int lane, ReadOnlySpan<double> state, int elapsedSteps)
     {
         if (!_hasReset) throw new InvalidOperationException($"{Id}: SetState was called before Reset(seed).");
@@ -244,6 +245,9 @@ public abstract unsafe class VectorEnv : IRowJob
             throw new ArgumentException($"{Id}: state had {state.Length} values; expected {Spec.StateSize} ({string.Join(", ", Spec.StateNames)}).", nameof(state));
         if ((uint)elapsedSteps >= (uint)Spec.MaxEpisodeSteps)
             throw new ArgumentOutOfRangeException(nameof(elapsedSteps), elapsedSteps, $"{Id}: elapsedSteps was {elapsedSteps}; expected 0 to {Spec.MaxEpisodeSteps - 1}.");
+        for (int v = 0; v < state.Length; v++)
+            if (!double.IsFinite(state[v]))
+                throw new ArgumentOutOfRangeException(nameof(state), state[v], $"{Id}: {Spec.StateNames[v]} was {state[v]}; expected a finite number.");
         for (int v = 0; v < state.Length; v++) _state[v * _n + lane] = (float)state[v];
         _elapsed[lane] = elapsedSteps;
         _returns[lane] = 0;

@@ -102,6 +102,7 @@ public class BadInputTests
         Assert.Contains("lane was 2", Assert.Throws<ArgumentOutOfRangeException>(() => env.SetState(2, new double[4], 0)).Message);
         Assert.Contains("state had 3 values", Assert.Throws<ArgumentException>(() => env.SetState(0, new double[3], 0)).Message);
         Assert.Contains("elapsedSteps was 500", Assert.Throws<ArgumentOutOfRangeException>(() => env.SetState(0, new double[4], 500)).Message);
+        Assert.Contains("theta was NaN", Assert.Throws<ArgumentOutOfRangeException>(() => env.SetState(0, [0, 0, double.NaN, 0], 0)).Message);
     }
 
     [Fact]
