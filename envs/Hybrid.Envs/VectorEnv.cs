@@ -47,8 +47,8 @@ public abstract unsafe class VectorEnv : IRowJob
     // Episodes that ended in this step, per part: each part records its own lanes, in lane order, and the log takes
     // the parts in order, so the log's order does not depend on the thread split.
     private protected EpisodeRecord[][] _ended;
-    // Part p's count lives at _endedCount[p * CountStride]: each on its own cache line, or the two cores writing
-    // neighbouring counts would pass one line back and forth on every ended lane.
+    // Part p's count, written once per step by its thread, at _endedCount[p * CountStride]: a cache line each,
+    // so parts finishing together do not contend for one line.
     private protected int[] _endedCount;
     private protected const int CountStride = 16;
     bool _hasReset;

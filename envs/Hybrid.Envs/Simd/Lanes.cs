@@ -313,7 +313,6 @@ public readonly struct Lane8 : ILanes<Lane8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreRows4(ref float rows, int lane, Lane8 a, Lane8 b, Lane8 c, Lane8 d) => Rows.Columns(ref rows, lane, 4, a, b, c, d);
 
-    internal Vector256<float> Vector => _v;
 }
 
 /// <summary>16 lanes in a <see cref="Vector512{T}"/>.</summary>
@@ -468,7 +467,6 @@ public readonly struct Lane16 : ILanes<Lane16>
         get => Vector512.Create(4L, 12, 5, 13, 6, 14, 7, 15);
     }
 
-    internal Vector512<float> Vector => _v;
 }
 
 /// <summary>Writing lane groups as observation rows.</summary>
