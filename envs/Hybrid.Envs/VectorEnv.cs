@@ -31,7 +31,7 @@ public abstract unsafe class VectorEnv : IRowJob
 
     /// <summary>Lane groups are split between threads on multiples of this (the widest group), so a split never
     /// changes which lanes share a group.</summary>
-    const int SplitQuantum = 16;
+    static int SplitQuantum => Lane16.Count;
 
     private protected readonly int _n, _obsSize;
     private protected readonly float[] _state, _obs, _finalObs, _rewards, _elapsed, _returns;
@@ -286,8 +286,8 @@ public abstract unsafe class VectorEnv : IRowJob
         int groups = (_n + SplitQuantum - 1) / SplitQuantum;
         int start = (int)((long)groups * part / parts) * SplitQuantum;
         int end = Math.Min(_n, (int)((long)groups * (part + 1) / parts) * SplitQuantum);
-        _endedCount[part * CountStride] = 0;
-        if (start < end) StepLanes(start, end, part);
+        if (start < end) StepLanes(start, end, part); // writes the part's episode count
+        else _endedCount[part * CountStride] = 0;
     }
 
     void RunParts()
@@ -303,7 +303,6 @@ public abstract unsafe class VectorEnv : IRowJob
                 return;
             }
         }
-        _endedCount[0] = 0;
         StepLanes(0, _n, 0);
         TakeEnded(0);
     }
@@ -439,8 +438,8 @@ public sealed unsafe class VectorEnv<TDynamics> : VectorEnv where TDynamics : IV
         int lanes = end - start;
         switch (Width)
         {
-            case LaneWidth.Vector512 when lanes >= 16: StepLanes<Lane16>(start, end, part); break;
-            case LaneWidth.Vector256 when lanes >= 8: StepLanes<Lane8>(start, end, part); break;
+            case LaneWidth.Vector512 when lanes >= Lane16.Count: StepLanes<Lane16>(start, end, part); break;
+            case LaneWidth.Vector256 when lanes >= Lane8.Count: StepLanes<Lane8>(start, end, part); break;
             default: StepLanes<Lane1>(start, end, part); break;
         }
     }
