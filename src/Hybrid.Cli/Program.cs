@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Hybrid.Cli.Bench;
 using Hybrid.Cli.Envs;
+using Hybrid.Cli.Train;
 
 namespace Hybrid.Cli;
 
@@ -24,6 +25,7 @@ public static class Program
         bench.Subcommands.Add(NnBenchmark.BuildCommand());
         bench.Subcommands.Add(EnvBenchmark.BuildCommand());
         root.Subcommands.Add(bench);
+        root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(EnvCheckCommand.Build());
         return root;
     }

@@ -52,9 +52,7 @@ public static class EnvCheckCommand
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
         {
-            // ArgumentException appends "(Parameter 'x')"; the message already names what was wrong.
-            string message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
-            error.WriteLine($"envcheck: {message}");
+            error.WriteLine($"envcheck: {ErrorText.Of(e)}");
             return 1;
         }
     }

@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.Globalization;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+using Hybrid.Training.Parallel;
+
+namespace Hybrid.Cli.Train;
+
+/// <summary>
+/// <c>hybrid train --algo NAME</c>: resolves the config (the algorithm's defaults, then <c>--config FILE.yaml</c>, then
+/// options), trains, and writes the run folder. Every setting of every algorithm is an option, generated from the
+/// config records, so the options, the config file keys and config.yaml cannot drift apart.
+/// </summary>
+public static class TrainCommand
+{
+    internal static Command Build()
+    {
+        var algo = new Option<string>("--algo") { Description = $"Algorithm: {string.Join(", ", Trainer.Algorithms)}.", Required = true };
+        var config = new Option<string>("--config") { Description = "A YAML file of settings (flat 'key: value', keys as in config.yaml); options override it." };
+        var output = new Option<string>("--out") { Description = "Run folder to create (default: runs/ALGO-ENV-sSEED-TIME)." };
+        var quiet = new Option<bool>("--quiet") { Description = "No progress lines, only the final summary." };
+        var command = new Command("train", "Train an agent and write its run folder (config.yaml, metrics.csv, TensorBoard events, summary.json).")
+        {
+            algo, config, output, quiet,
+        };
+        var settings = new List<(ConfigKey Key, Option Option)>();
+        foreach (ConfigKey key in AllKeys())
+        {
+            string help = $"{key.Description} Default: {DefaultsOf(key)}.";
+            Option option = key.Property.PropertyType == typeof(bool)
+                ? new Option<bool>(key.Option) { Description = help }
+                : new Option<string>(key.Option) { Description = help };
+            command.Options.Add(option);
+            settings.Add((key, option));
+        }
+        command.SetAction(parse =>
+        {
+            var overrides = new List<(string, string, string)>();
+            foreach ((ConfigKey key, Option option) in settings)
+            {
+                if (parse.GetResult(option) is null) continue;
+                string value = option is Option<bool> flag ? (parse.GetValue(flag) ? "true" : "false") : parse.GetValue((Option<string>)option)!;
+                overrides.Add((key.Key, value, key.Option));
+            }
+            return Run(parse.GetValue(algo)!, parse.GetValue(config), overrides, parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error);
+        });
+        return command;
+    }
+
+    /// <summary>Resolves the config and trains; returns the exit code (0 done, 1 failed while training, 2 bad input).</summary>
+    internal static int Run(string algo, string? configFile, List<(string Key, string Value, string Source)> overrides, string? output, bool quiet,
+        TextWriter stdout, TextWriter stderr)
+    {
+        AlgoConfig config;
+        try
+        {
+            config = Resolve(algo, configFile, overrides);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+        {
+            stderr.WriteLine($"train: {ErrorText.Of(e)}");
+            return 2;
+        }
+        output ??= Path.Combine("runs", $"{config.Algo}-{config.Env.Replace('/', '_')}-s{config.Seed}-{DateTime.Now:yyyyMMdd-HHmmss}");
+        RunFolder folder;
+        try
+        {
+            folder = new RunFolder(output, config);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"train: {ErrorText.Of(e)}");
+            return 2;
+        }
+        using (folder)
+        {
+            var monitor = new RunMonitor(config, folder, quiet ? null : line => stderr.WriteLine(line));
+            try
+            {
+                RunSummary summary = Trainer.Train(config, monitor);
+                string solved = summary.Solved
+                    ? $"solved at {summary.SolvedAtEnvSteps:N0} steps, {summary.SolvedAtSeconds:F2} s"
+                    : "not solved";
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{summary.Algo} {summary.Env} seed {summary.Seed}: {summary.EnvSteps:N0} steps in {summary.WallSeconds:F2} s " +
+                    $"({summary.StepsPerSecond:N0} steps/s), final mean return {summary.FinalMeanReturn:F1} ({summary.SolveCriterion}), {solved}."));
+                stdout.WriteLine($"run folder: {folder.Directory}");
+                return 0;
+            }
+            catch (WorkerFailedException e)
+            {
+                stderr.WriteLine($"train: {ErrorText.Of(e)}");
+                stderr.WriteLine(e.InnerException);
+                return 1;
+            }
+            catch (TrainingDivergedException e)
+            {
+                stderr.WriteLine($"train: {ErrorText.Of(e)}");
+                return 1;
+            }
+        }
+    }
+
+    /// <summary>Defaults, then the file, then the options; validated.</summary>
+    internal static AlgoConfig Resolve(string algo, string? configFile, List<(string Key, string Value, string Source)> overrides)
+    {
+        var settings = new List<(string Key, string Value, string Source)>();
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' does not exist.");
+            foreach (var entry in ConfigBinder.ParseYaml(File.ReadAllText(configFile), configFile))
+            {
+                if (entry.Key != "algo") settings.Add(entry);
+                else if (entry.Value != algo)
+                    throw new ArgumentException($"{entry.Source}: algo is '{entry.Value}' but --algo is '{algo}'.");
+            }
+        }
+        settings.AddRange(overrides);
+        AlgoConfig config = ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
+        config.Validate();
+        return config;
+    }
+
+    static List<ConfigKey> AllKeys()
+    {
+        var keys = new List<ConfigKey>();
+        foreach (string name in Trainer.Algorithms)
+            foreach (ConfigKey key in ConfigBinder.Keys(Trainer.DefaultConfig(name).GetType()))
+                if (!keys.Exists(k => k.Key == key.Key)) keys.Add(key);
+        return keys;
+    }
+
+    static string DefaultsOf(ConfigKey key)
+    {
+        var byValue = new List<(string Value, List<string> Algos)>();
+        foreach (string name in Trainer.Algorithms)
+        {
+            AlgoConfig defaults = Trainer.DefaultConfig(name);
+            if (!key.Property.DeclaringType!.IsInstanceOfType(defaults)) continue;
+            string value = ConfigBinder.Format(key.Property.GetValue(defaults)!);
+            int i = byValue.FindIndex(v => v.Value == value);
+            if (i < 0) byValue.Add((value, [name]));
+            else byValue[i].Algos.Add(name);
+        }
+        if (byValue.Count == 1) return byValue[0].Value + (byValue[0].Algos.Count < Trainer.Algorithms.Count ? $" ({string.Join(", ", byValue[0].Algos)} only)" : "");
+        return string.Join("; ", byValue.Select(v => $"{string.Join(", ", v.Algos)} {v.Value}"));
+    }
+}

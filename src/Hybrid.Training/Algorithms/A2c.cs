@@ -1,0 +1,132 @@
+using System.ComponentModel;
+using Hybrid.Envs;
+using Hybrid.Nn;
+using Hybrid.Nn.Models;
+using Hybrid.Nn.Optim;
+using Hybrid.Training.Config;
+using Hybrid.Training.Losses;
+using Hybrid.Training.Metrics;
+using Hybrid.Training.Parallel;
+using Hybrid.Training.Rollouts;
+
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>
+/// A2C settings. Defaults follow Stable-Baselines3's A2C (itself OpenAI Baselines'): 8 lanes, t_max 5, RMSProp
+/// (lr 7e-4, alpha 0.99, eps 1e-5), value weight 0.5, gradient-norm clip 0.5, gamma 0.99, and the rl-baselines3-zoo
+/// CartPole-v1 entry (entropy weight 0, budget 5e5).
+/// </summary>
+public sealed record A2cConfig : AlgoConfig
+{
+    /// <inheritdoc/>
+    public override string Algo => "a2c";
+
+    /// <summary>Env lanes stepped together (N).</summary>
+    [Description("Env lanes stepped together (N).")]
+    public int NumEnvs { get; init; } = 8;
+
+    /// <summary>Steps per lane between updates (t_max in the paper).</summary>
+    [Description("Steps per lane between updates (t_max).")]
+    public int TMax { get; init; } = 5;
+
+    /// <summary>GAE lambda; 1 gives n-step returns.</summary>
+    [Description("GAE lambda; 1 gives the paper's n-step returns.")]
+    public float GaeLambda { get; init; } = 1f;
+
+    /// <summary>Value loss weight.</summary>
+    [Description("Value loss weight.")]
+    public float ValueCoef { get; init; } = 0.5f;
+
+    /// <summary>Entropy bonus weight.</summary>
+    [Description("Entropy bonus weight.")]
+    public float EntropyCoef { get; init; }
+
+    /// <summary>Samples per update.</summary>
+    public int BatchSize => NumEnvs * TMax;
+
+    /// <inheritdoc/>
+    public override int TotalEnvs => NumEnvs;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
+        Require(TMax >= 1, "t_max", TMax, ">= 1");
+        Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
+        Require(ValueCoef >= 0, "value_coef", ValueCoef, ">= 0");
+        Require(EntropyCoef >= 0, "entropy_coef", EntropyCoef, ">= 0");
+    }
+}
+
+/// <summary>
+/// Synchronous advantage actor-critic: the synchronous, batched variant of Mnih et al. 2016's A3C (as OpenAI
+/// Baselines named it). N lanes act together with one batched forward pass per step; after t_max steps one update
+/// uses all N * t_max samples. Deterministic for a seed: one thread draws every random number in a fixed order.
+/// </summary>
+public static class A2c
+{
+    /// <summary>Trains until the budget is spent (or the run is solved, with <see cref="AlgoConfig.StopWhenSolved"/>).</summary>
+    /// <exception cref="ArgumentException">The config is invalid; the message names the field.</exception>
+    /// <exception cref="TrainingDivergedException">A loss, the gradient or theta became NaN or infinite.</exception>
+    public static RunSummary Train(A2cConfig config, RunMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(monitor);
+        config.Validate();
+        int n = config.NumEnvs;
+
+        // Environment lanes, network, theta and RMSProp.
+        VectorEnv env = EnvRegistry.Make(config.Env, n);
+        env.Reset((ulong)config.Seed);
+        var net = (ActorCriticNetwork)Acting.ActorCriticSpec(env.Spec, config.Hidden).Build();
+        net.Threads = config.Threads;
+        var theta = new float[net.ParameterCount];
+        var gradient = new float[net.ParameterCount];
+        net.Initialize(theta, new Rng((ulong)config.Seed, 0));
+        var optimizer = new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon);
+        var rng = new Rng((ulong)config.Seed, 1);
+        var rollout = new Rollout(config.TMax, n, env.ObservationSize, env.Spec.IsDiscrete ? 1 : net.Actions, env.Spec.IsDiscrete);
+        var update = new ActorCriticUpdate(net, config.TMax, n);
+        net.EnsureCapacity(Math.Max(n, config.BatchSize));
+
+        while (!monitor.ShouldStop)
+        {
+            // Act: t_max steps of every lane with one batched forward pass per step.
+            rollout.Clear();
+            for (int t = 0; t < config.TMax; t++)
+            {
+                rollout.BeginStep(env.Observations);
+                net.Forward(theta, env.Observations, n);
+                net.Values(n).CopyTo(rollout.Values.AsSpan(t * n, n));
+                if (env.Spec.IsDiscrete)
+                {
+                    Span<int> actions = rollout.DiscreteActionsAt(t);
+                    Acting.SampleDiscrete(net.Policy(n), net.Actions, rng, actions, default);
+                    env.Step(actions);
+                }
+                else
+                {
+                    Span<float> actions = rollout.BoxActionsAt(t);
+                    Acting.SampleGaussian(net.Policy(n), net.LogStd.Of(theta), rng, actions, default);
+                    env.Step(actions);
+                }
+                rollout.EndStep(t, env, config.Gamma);
+                monitor.AddSteps(n);
+                monitor.AddEpisodes(env.Episodes.Records);
+                env.Episodes.Clear();
+            }
+
+            // Learn: one gradient over all N * t_max samples, clipped, applied by RMSProp.
+            long index = monitor.Updates + 1;
+            Array.Clear(gradient);
+            LossTerms terms = update.AddGradient(theta, rollout, env.Observations, config.GaeLambda, config.ValueCoef, config.EntropyCoef, gradient);
+            UpdateRules.CheckFinite(terms, "a2c", index);
+            UpdateRules.Clip(gradient, config.MaxGradNorm, "a2c", index);
+            optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));
+            monitor.AddUpdate(terms);
+            monitor.Flush();
+        }
+        return monitor.Finish(config.Threads, n);
+    }
+}

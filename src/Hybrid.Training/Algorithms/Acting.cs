@@ -1,0 +1,63 @@
+using Hybrid.Envs;
+using Hybrid.Nn;
+using Hybrid.Nn.Heads;
+using Hybrid.Nn.Models;
+
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>What the algorithms share about turning network outputs into actions.</summary>
+internal static class Acting
+{
+    /// <summary>An actor-critic MLP for <paramref name="env"/>: categorical head for discrete actions, diagonal Gaussian for a box.</summary>
+    public static ModelSpec ActorCriticSpec(EnvSpec env, int[] hidden) => new ModelSpec
+    {
+        Kind = ModelKind.ActorCritic,
+        ObservationShape = [env.ObservationSize],
+        Hidden = hidden,
+        Activation = Activation.Tanh,
+        ActionKind = env.IsDiscrete ? ActionKind.Discrete : ActionKind.Box,
+        Actions = ActionCount(env),
+    }.Validate();
+
+    /// <summary>A Q-network MLP for a discrete-action <paramref name="env"/>.</summary>
+    public static ModelSpec QSpec(EnvSpec env, int[] hidden) => new ModelSpec
+    {
+        Kind = ModelKind.QNetwork,
+        ObservationShape = [env.ObservationSize],
+        Hidden = hidden,
+        Activation = Activation.Tanh,
+        ActionKind = ActionKind.Discrete,
+        Actions = ActionCount(env),
+    }.Validate();
+
+    /// <summary>Discrete actions, or box dimensions.</summary>
+    public static int ActionCount(EnvSpec env) => env.ActionSpace is DiscreteSpace d ? d.N : env.ActionSpace.Size;
+
+    /// <summary>Draws one action per row from categorical logits [batch * actions]; writes log pi(a) when <paramref name="logProbabilities"/> is not empty.</summary>
+    public static void SampleDiscrete(ReadOnlySpan<float> logits, int actions, Rng rng, Span<int> destination, Span<float> logProbabilities)
+    {
+        for (int b = 0; b < destination.Length; b++)
+        {
+            ReadOnlySpan<float> row = logits.Slice(b * actions, actions);
+            int a = Categorical.Sample(row, rng);
+            destination[b] = a;
+            if (!logProbabilities.IsEmpty) logProbabilities[b] = Categorical.LogProbability(row, a);
+        }
+    }
+
+    /// <summary>
+    /// Draws one action per row from N(mean, exp(logStd)^2) [batch * dims]; writes log pi(a) when asked. The draws are
+    /// not clipped: the env clips what it executes, and the loss needs the action that was drawn.
+    /// </summary>
+    public static void SampleGaussian(ReadOnlySpan<float> means, ReadOnlySpan<float> logStd, Rng rng, Span<float> destination, Span<float> logProbabilities)
+    {
+        int dims = logStd.Length;
+        for (int b = 0; b * dims < destination.Length; b++)
+        {
+            ReadOnlySpan<float> mean = means.Slice(b * dims, dims);
+            Span<float> action = destination.Slice(b * dims, dims);
+            DiagonalGaussian.Sample(mean, logStd, rng, action);
+            if (!logProbabilities.IsEmpty) logProbabilities[b] = DiagonalGaussian.LogProbability(mean, logStd, action);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>The algorithms by name: their default configs, and one entry point that trains any of them.</summary>
+public static class Trainer
+{
+    /// <summary>Algorithm names, as the command line takes them.</summary>
+    public static IReadOnlyList<string> Algorithms { get; } = ["a2c"];
+
+    /// <summary>The default config of <paramref name="algo"/>.</summary>
+    /// <exception cref="ArgumentException">The name is not one of <see cref="Algorithms"/>.</exception>
+    public static AlgoConfig DefaultConfig(string algo) => algo switch
+    {
+        "a2c" => new A2cConfig(),
+        _ => throw new ArgumentException($"algo '{algo}' is unknown; expected one of {string.Join(", ", Algorithms)}.", nameof(algo)),
+    };
+
+    /// <summary>Validates <paramref name="config"/> and trains; metrics and the summary go to <paramref name="monitor"/>.</summary>
+    public static RunSummary Train(AlgoConfig config, RunMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        return config switch
+        {
+            A2cConfig a2c => A2c.Train(a2c, monitor),
+            _ => throw new ArgumentException($"config of type {config.GetType().Name} has no trainer.", nameof(config)),
+        };
+    }
+}

@@ -1,0 +1,112 @@
+using System.ComponentModel;
+using Hybrid.Envs;
+
+namespace Hybrid.Training.Config;
+
+/// <summary>How asynchronous workers apply their gradients to the shared parameters (DESIGN.md, "Shared parameters").</summary>
+public enum UpdateMode
+{
+    /// <summary>No lock: threads apply concurrently, as in Mnih et al. 2016 (Hogwild, Recht et al. 2011).</summary>
+    Hogwild,
+    /// <summary>One mutex around each apply.</summary>
+    Lock,
+    /// <summary>Threads enqueue gradients in preallocated slots; one applier thread applies them in order.</summary>
+    Server,
+}
+
+/// <summary>
+/// Settings every algorithm shares. Each algorithm's record derives from this one and sets its own defaults;
+/// keys in config files are the snake_case property names (<c>learning_rate</c>), options the kebab-case ones
+/// (<c>--learning-rate</c>). Records are immutable: override with <c>with</c> or through <see cref="ConfigBinder"/>.
+/// </summary>
+public abstract record AlgoConfig
+{
+    /// <summary>The algorithm's name on the command line (a2c, a3c, q1, sarsa1, qn, impala).</summary>
+    public abstract string Algo { get; }
+
+    /// <summary>Environment id.</summary>
+    [Description("Environment id: CartPole-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1.")]
+    public string Env { get; init; } = "CartPole-v1";
+
+    /// <summary>Seed of everything random: initial parameters, action draws, env lanes.</summary>
+    [Description("Seed of everything random: initial parameters, action draws, env lanes.")]
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Budget in env steps, summed over lanes and threads.</summary>
+    [Description("Budget in env steps, summed over all lanes and threads.")]
+    public long MaxEnvSteps { get; init; } = 500_000;
+
+    /// <summary>Stop as soon as the solve criterion is met.</summary>
+    [Description("Stop as soon as the mean of the last 100 episodes reaches the env's threshold.")]
+    public bool StopWhenSolved { get; init; }
+
+    /// <summary>Threads the algorithm uses (its meaning is the algorithm's: cores, actors or workers).</summary>
+    [Description("Threads: network cores for a2c; worker threads for a3c, q1, sarsa1, qn; actor threads for impala.")]
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Hidden layer widths of the MLP torso.</summary>
+    [Description("Hidden layer widths of the MLP torso, comma-separated.")]
+    public int[] Hidden { get; init; } = [64, 64];
+
+    /// <summary>Discount gamma.</summary>
+    [Description("Discount factor gamma.")]
+    public float Gamma { get; init; } = 0.99f;
+
+    /// <summary>Initial learning rate.</summary>
+    [Description("Learning rate (RMSProp).")]
+    public float LearningRate { get; init; } = 7e-4f;
+
+    /// <summary>Anneal the learning rate linearly to 0 over the budget, as Mnih et al. 2016 do.</summary>
+    [Description("Anneal the learning rate linearly to 0 over max_env_steps.")]
+    public bool AnnealLearningRate { get; init; }
+
+    /// <summary>RMSProp decay alpha.</summary>
+    [Description("RMSProp decay alpha (Mnih et al. 2016: 0.99).")]
+    public float RmsAlpha { get; init; } = 0.99f;
+
+    /// <summary>RMSProp epsilon.</summary>
+    [Description("RMSProp epsilon, added inside the square root.")]
+    public float RmsEpsilon { get; init; } = 1e-5f;
+
+    /// <summary>Global gradient-norm clip; 0 turns it off.</summary>
+    [Description("Clip the gradient's global L2 norm to this; 0 = no clipping.")]
+    public float MaxGradNorm { get; init; } = 0.5f;
+
+    /// <summary>Env steps between metrics rows.</summary>
+    [Description("Env steps between rows of metrics.csv.")]
+    public long LogInterval { get; init; } = 10_000;
+
+    /// <summary>True for algorithms whose actions must be discrete.</summary>
+    public virtual bool DiscreteOnly => false;
+
+    /// <summary>"train-last-100" for actor-critic methods, "greedy-eval-100" for value-based ones (DESIGN.md).</summary>
+    public virtual string SolveCriterion => "train-last-100";
+
+    /// <summary>Lanes stepped in total (A2C's lanes, or one per async worker).</summary>
+    public abstract int TotalEnvs { get; }
+
+    /// <summary>Checks every field and the rules between them; the message names the field and its value.</summary>
+    /// <exception cref="ArgumentException">A field is out of range, or the env is unknown or has the wrong action space.</exception>
+    public virtual void Validate()
+    {
+        EnvSpec spec = EnvRegistry.Spec(Env); // its message names the unknown env and lists the known ones
+        if (DiscreteOnly && !spec.IsDiscrete)
+            throw new ArgumentException($"env '{Env}' has a continuous (box) action space; {Algo} needs discrete actions.", nameof(Env));
+        Require(MaxEnvSteps >= 1, "max_env_steps", MaxEnvSteps, ">= 1");
+        Require(Threads >= 1, "threads", Threads, ">= 1");
+        Require(Threads <= 256, "threads", Threads, "<= 256");
+        Require(Hidden.Length >= 1 && Array.TrueForAll(Hidden, h => h >= 1), "hidden", string.Join(',', Hidden), "one or more widths >= 1");
+        Require(Gamma is >= 0 and <= 1, "gamma", Gamma, "in [0, 1]");
+        Require(LearningRate > 0 && float.IsFinite(LearningRate), "learning_rate", LearningRate, "> 0");
+        Require(RmsAlpha is >= 0 and < 1, "rms_alpha", RmsAlpha, "in [0, 1)");
+        Require(RmsEpsilon > 0, "rms_epsilon", RmsEpsilon, "> 0");
+        Require(MaxGradNorm >= 0 && float.IsFinite(MaxGradNorm), "max_grad_norm", MaxGradNorm, ">= 0 (0 = off)");
+        Require(LogInterval >= 1, "log_interval", LogInterval, ">= 1");
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> "KEY was VALUE; expected EXPECTED." unless <paramref name="ok"/>.</summary>
+    protected static void Require(bool ok, string key, object value, string expected)
+    {
+        if (!ok) throw new ArgumentException($"{key} was {ConfigBinder.Format(value)}; expected {expected}.", key);
+    }
+}

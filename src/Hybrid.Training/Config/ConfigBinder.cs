@@ -1,0 +1,180 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+
+namespace Hybrid.Training.Config;
+
+/// <summary>One setting of an algorithm's config record.</summary>
+/// <param name="Property">The record property.</param>
+/// <param name="Key">Its name in config files, snake_case (<c>learning_rate</c>).</param>
+/// <param name="Option">Its command-line option, kebab-case (<c>--learning-rate</c>).</param>
+/// <param name="Description">Its one-line doc.</param>
+public sealed record ConfigKey(PropertyInfo Property, string Key, string Option, string Description);
+
+/// <summary>
+/// Reads and writes algorithm configs as flat <c>key: value</c> YAML and binds textual overrides (from a file or
+/// from options) to a record's properties by name. Reflection is used here only, never in a training loop.
+/// </summary>
+public static class ConfigBinder
+{
+    /// <summary>The settings of a config type, the shared ones first, in declaration order.</summary>
+    public static IReadOnlyList<ConfigKey> Keys(Type configType)
+    {
+        ArgumentNullException.ThrowIfNull(configType);
+        var chain = new List<Type>();
+        for (Type? t = configType; t is not null && t != typeof(object); t = t.BaseType) chain.Insert(0, t);
+        var keys = new List<ConfigKey>();
+        foreach (Type t in chain)
+        {
+            PropertyInfo[] declared = t.GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly);
+            Array.Sort(declared, (a, b) => a.MetadataToken.CompareTo(b.MetadataToken));
+            foreach (PropertyInfo p in declared)
+            {
+                if (p.GetCustomAttribute<DescriptionAttribute>() is not { } doc || p.SetMethod is null) continue;
+                string snake = Snake(p.Name);
+                keys.Add(new ConfigKey(p, snake, "--" + snake.Replace('_', '-'), doc.Description));
+            }
+        }
+        return keys;
+    }
+
+    /// <summary>Returns a copy of <paramref name="config"/> with each (key, value) applied, keys in snake_case.</summary>
+    /// <param name="config">The starting config.</param>
+    /// <param name="settings">Key, textual value, and where it came from (for messages, e.g. "run.yaml line 3").</param>
+    /// <exception cref="ArgumentException">A key is unknown for this algorithm, or a value does not parse; the message names both.</exception>
+    public static T Apply<T>(T config, IEnumerable<(string Key, string Value, string Source)> settings) where T : AlgoConfig
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(settings);
+        IReadOnlyList<ConfigKey> keys = Keys(config.GetType());
+        AlgoConfig copy = config with { };
+        foreach ((string key, string value, string source) in settings)
+        {
+            ConfigKey? match = null;
+            foreach (ConfigKey k in keys)
+                if (k.Key == key) match = k;
+            if (match is null)
+                throw new ArgumentException($"{source}: '{key}' is not a setting of {config.Algo}; its settings are: {string.Join(", ", keys.Select(k => k.Key))}.", nameof(settings));
+            object parsed;
+            try
+            {
+                parsed = Parse(match.Property.PropertyType, value.Trim());
+            }
+            catch (FormatException e)
+            {
+                throw new ArgumentException($"{source}: {key} '{value}' is not valid: {e.Message}", nameof(settings), e);
+            }
+            match.Property.SetValue(copy, parsed);
+        }
+        return (T)copy;
+    }
+
+    /// <summary>The config as YAML: each key with its doc as a comment above it. <see cref="ParseYaml"/> reads it back.</summary>
+    public static string ToYaml(AlgoConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var text = new StringBuilder();
+        text.Append("# Hybrid run configuration, resolved (defaults, then --config file, then options).\n");
+        text.Append("algo: ").Append(config.Algo).Append('\n');
+        foreach (ConfigKey key in Keys(config.GetType()))
+            text.Append("# ").Append(key.Description).Append('\n')
+                .Append(key.Key).Append(": ").Append(Format(key.Property.GetValue(config)!)).Append('\n');
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Reads flat YAML: one <c>key: value</c> per line, <c>#</c> comments, optional quotes around values.
+    /// Nested mappings and lists are not part of the format.
+    /// </summary>
+    /// <param name="text">The file's text.</param>
+    /// <param name="fileName">Used in messages.</param>
+    /// <exception cref="FormatException">A line is not <c>key: value</c>, or a key appears twice.</exception>
+    public static List<(string Key, string Value, string Source)> ParseYaml(string text, string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var result = new List<(string, string, string)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string[] lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string line = StripComment(lines[i]).TrimEnd('\r').Trim();
+            if (line.Length == 0 || line == "---") continue;
+            string source = $"{fileName} line {i + 1}";
+            int colon = line.IndexOf(':');
+            if (colon <= 0 || char.IsWhiteSpace(lines[i][0]))
+                throw new FormatException($"{source}: '{line}' is not a top-level 'key: value' line.");
+            string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
+            if (value.Length >= 2 && (value[0] == '"' || value[0] == '\'') && value[^1] == value[0]) value = value[1..^1];
+            if (!seen.Add(key)) throw new FormatException($"{source}: '{key}' appears twice.");
+            result.Add((key, value, source));
+        }
+        return result;
+    }
+
+    static string StripComment(string line)
+    {
+        // A '#' starts a comment at the line start or after whitespace (YAML's rule), not inside a value like "a#b".
+        for (int i = 0; i < line.Length; i++)
+            if (line[i] == '#' && (i == 0 || char.IsWhiteSpace(line[i - 1]))) return line[..i];
+        return line;
+    }
+
+    /// <summary>The invariant text form of a setting's value (floats round-trip; arrays comma-separated; enums lower case).</summary>
+    public static string Format(object value) => value switch
+    {
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        int[] a => string.Join(',', a),
+        Enum e => e.ToString().ToLowerInvariant(),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    static object Parse(Type type, string text)
+    {
+        const NumberStyles Integer = NumberStyles.AllowLeadingSign | NumberStyles.AllowThousands | NumberStyles.AllowExponent;
+        CultureInfo inv = CultureInfo.InvariantCulture;
+        if (type == typeof(string)) return text;
+        if (type == typeof(int))
+            return int.TryParse(text.Replace("_", ""), Integer, inv, out int i) ? i : throw new FormatException("expected a whole number.");
+        if (type == typeof(long))
+            return long.TryParse(text.Replace("_", ""), Integer, inv, out long l) ? l : throw new FormatException("expected a whole number.");
+        if (type == typeof(float))
+            return float.TryParse(text, NumberStyles.Float, inv, out float f) ? f : throw new FormatException("expected a number.");
+        if (type == typeof(bool))
+            return text.ToLowerInvariant() switch
+            {
+                "true" or "yes" or "on" => true,
+                "false" or "no" or "off" => false,
+                _ => throw new FormatException("expected true or false."),
+            };
+        if (type == typeof(int[]))
+        {
+            string[] parts = text.Trim('[', ']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var values = new int[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+                if (!int.TryParse(parts[i], NumberStyles.None, inv, out values[i])) throw new FormatException("expected comma-separated whole numbers, e.g. 64,64.");
+            return values;
+        }
+        if (type.IsEnum)
+        {
+            foreach (object v in Enum.GetValues(type))
+                if (string.Equals(v.ToString(), text, StringComparison.OrdinalIgnoreCase)) return v;
+            throw new FormatException($"expected one of {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))}.");
+        }
+        throw new NotSupportedException($"Config properties of type {type.Name} are not supported.");
+    }
+
+    static string Snake(string name)
+    {
+        var text = new StringBuilder();
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0) text.Append('_');
+            text.Append(char.ToLowerInvariant(name[i]));
+        }
+        return text.ToString();
+    }
+}

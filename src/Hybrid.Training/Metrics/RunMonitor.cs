@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using Hybrid.Envs;
+using Hybrid.Training.Config;
+using Hybrid.Training.Losses;
+
+namespace Hybrid.Training.Metrics;
+
+/// <summary>
+/// Counts a run's env steps, updates and episodes from any thread, decides when it is solved or out of budget, and
+/// writes a metrics row each time the step count crosses a multiple of the log interval. Workers call the Add
+/// methods; one thread (the learner, or the main thread of an async run) calls <see cref="Flush"/>.
+/// </summary>
+public sealed class RunMonitor
+{
+    const int Window = 100; // DESIGN.md: solved = mean of the last 100 episodes
+
+    readonly AlgoConfig _config;
+    readonly IMetricsSink? _sink;
+    readonly Action<string>? _progress;
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    readonly object _gate = new();
+    readonly ReturnWindow _train = new(), _eval = new();
+    readonly bool _evalCriterion;
+    long _envSteps, _updates, _episodes, _nextLog;
+    // Sums over the current log interval, under _gate.
+    double _returnSum, _policySum, _valueSum, _entropySum, _lagSum;
+    long _returnCount, _lossCount, _lagCount;
+    long _lastLogSteps;
+    double _lastLogSeconds, _lastProgressSeconds;
+    long? _solvedAtSteps;
+    double? _solvedAtSeconds;
+    volatile bool _stop, _solved;
+
+    /// <summary>A monitor for <paramref name="config"/>; rows go to <paramref name="sink"/>, progress lines (about one a second) to <paramref name="progress"/>.</summary>
+    public RunMonitor(AlgoConfig config, IMetricsSink? sink, Action<string>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config;
+        _sink = sink;
+        _progress = progress;
+        _nextLog = config.LogInterval;
+        Threshold = EnvRegistry.Spec(config.Env).SolveThreshold;
+        _evalCriterion = config.SolveCriterion == "greedy-eval-100";
+    }
+
+    /// <summary>The env's solve threshold.</summary>
+    public double Threshold { get; }
+
+    /// <summary>Env steps so far, all threads.</summary>
+    public long EnvSteps => Volatile.Read(ref _envSteps);
+
+    /// <summary>Updates so far.</summary>
+    public long Updates => Volatile.Read(ref _updates);
+
+    /// <summary>Seconds since the monitor was created.</summary>
+    public double Seconds => _clock.Elapsed.TotalSeconds;
+
+    /// <summary>True once the budget is spent, or the run is solved and <see cref="AlgoConfig.StopWhenSolved"/> is set.</summary>
+    public bool ShouldStop => _stop || EnvSteps >= _config.MaxEnvSteps;
+
+    /// <summary>Whether the solve criterion has been met.</summary>
+    public bool Solved => _solved;
+
+    /// <summary>Adds env steps (thread-safe); returns the new total, the global counter T of Mnih et al. 2016.</summary>
+    public long AddSteps(long steps) => Interlocked.Add(ref _envSteps, steps);
+
+    /// <summary>Adds training episodes (thread-safe).</summary>
+    public void AddEpisodes(ReadOnlySpan<EpisodeRecord> episodes)
+    {
+        if (episodes.IsEmpty) return;
+        lock (_gate)
+        {
+            foreach (EpisodeRecord e in episodes)
+            {
+                _train.Add(e.Return);
+                _returnSum += e.Return;
+                _returnCount++;
+                _episodes++;
+            }
+            if (!_evalCriterion) CheckSolved(_train);
+        }
+    }
+
+    /// <summary>Adds greedy evaluation episodes (thread-safe); they decide "solved" for value-based methods.</summary>
+    public void AddEvalEpisodes(ReadOnlySpan<EpisodeRecord> episodes)
+    {
+        lock (_gate)
+        {
+            foreach (EpisodeRecord e in episodes) _eval.Add(e.Return);
+            if (_evalCriterion) CheckSolved(_eval);
+        }
+    }
+
+    void CheckSolved(ReturnWindow window)
+    {
+        if (_solvedAtSeconds is not null || window.Count < Window || window.Mean < Threshold) return;
+        _solvedAtSteps = EnvSteps;
+        _solvedAtSeconds = Seconds;
+        _solved = true;
+        if (_config.StopWhenSolved) _stop = true;
+    }
+
+    /// <summary>Counts one update and its loss terms (thread-safe).</summary>
+    public void AddUpdate(LossTerms terms)
+    {
+        Interlocked.Increment(ref _updates);
+        lock (_gate)
+        {
+            _policySum += terms.Policy;
+            _valueSum += terms.Value;
+            _entropySum += terms.Entropy;
+            _lossCount++;
+        }
+    }
+
+    /// <summary>Counts one update of a value-based method: its loss goes in the value column.</summary>
+    public void AddUpdate(float tdLoss) => AddUpdate(new LossTerms(float.NaN, tdLoss, float.NaN));
+
+    /// <summary>Records the policy lag of one unroll (learner version minus behaviour version).</summary>
+    public void AddPolicyLag(long lag)
+    {
+        lock (_gate)
+        {
+            _lagSum += lag;
+            _lagCount++;
+        }
+    }
+
+    /// <summary>Writes a metrics row if the step count has crossed the next log point (or <paramref name="final"/>), and a progress line about once a second.</summary>
+    public void Flush(bool final = false)
+    {
+        long steps = EnvSteps;
+        double now = Seconds;
+        if (_progress is not null && (now - _lastProgressSeconds >= 1.0 || final))
+        {
+            _lastProgressSeconds = now;
+            double mean = _evalCriterion ? EvalMean : TrainMean;
+            _progress($"{_config.Algo} {_config.Env}: {steps:N0}/{_config.MaxEnvSteps:N0} steps, {steps / Math.Max(now, 1e-9):N0} steps/s, " +
+                $"mean return {(double.IsNaN(mean) ? "-" : mean.ToString("F1"))}{(_evalCriterion ? " (greedy)" : "")}, {now:F1} s");
+        }
+        if (steps < _nextLog && !final) return;
+        if (final && steps == _lastLogSteps) return;
+        MetricsRow row;
+        lock (_gate)
+        {
+            double interval = now - _lastLogSeconds;
+            row = new MetricsRow(steps, Updates, _episodes, now, interval > 0 ? (steps - _lastLogSteps) / interval : double.NaN,
+                Mean(_returnSum, _returnCount), _train.Count > 0 ? _train.Mean : double.NaN, _eval.Count > 0 ? _eval.Mean : double.NaN,
+                Mean(_policySum, _lossCount), Mean(_valueSum, _lossCount), Mean(_entropySum, _lossCount), Mean(_lagSum, _lagCount));
+            _returnSum = _policySum = _valueSum = _entropySum = _lagSum = 0;
+            _returnCount = _lossCount = _lagCount = 0;
+        }
+        _lastLogSteps = steps;
+        _lastLogSeconds = now;
+        _nextLog = (steps / _config.LogInterval + 1) * _config.LogInterval;
+        _sink?.Write(row);
+    }
+
+    static double Mean(double sum, long count) => count == 0 ? double.NaN : sum / count;
+
+    double TrainMean
+    {
+        get { lock (_gate) return _train.Count > 0 ? _train.Mean : double.NaN; }
+    }
+
+    double EvalMean
+    {
+        get { lock (_gate) return _eval.Count > 0 ? _eval.Mean : double.NaN; }
+    }
+
+    /// <summary>Writes the last row and builds the summary (and hands it to the sink).</summary>
+    public RunSummary Finish(int threads, int numEnvs)
+    {
+        Flush(final: true);
+        double seconds = Seconds;
+        RunSummary summary;
+        lock (_gate)
+        {
+            ReturnWindow window = _evalCriterion ? _eval : _train;
+            summary = new RunSummary(_config.Algo, _config.Env, _config.Seed, "cpu", threads, numEnvs, EnvSteps, Updates, seconds,
+                EnvSteps / Math.Max(seconds, 1e-9), Threshold, _solvedAtSeconds is not null, _config.SolveCriterion, _solvedAtSteps,
+                _solvedAtSeconds, window.Count > 0 ? window.Mean : double.NaN, _episodes);
+        }
+        _sink?.Complete(summary);
+        return summary;
+    }
+
+    /// <summary>The last 100 returns, in a ring.</summary>
+    sealed class ReturnWindow
+    {
+        readonly double[] _values = new double[Window];
+        int _next;
+
+        public int Count { get; private set; }
+
+        public void Add(double value)
+        {
+            _values[_next] = value;
+            _next = (_next + 1) % Window;
+            if (Count < Window) Count++;
+        }
+
+        public double Mean
+        {
+            get
+            {
+                double sum = 0;
+                for (int i = 0; i < Count; i++) sum += _values[i];
+                return sum / Count;
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Hybrid.Training.Metrics;
+
+/// <summary>The outcome of a run: exactly the fields of DESIGN.md's summary.json.</summary>
+/// <param name="Algo">Algorithm name.</param>
+/// <param name="Env">Environment id.</param>
+/// <param name="Seed">Seed.</param>
+/// <param name="Device">"cpu".</param>
+/// <param name="Threads">Threads used.</param>
+/// <param name="NumEnvs">Env lanes stepped in total.</param>
+/// <param name="EnvSteps">Env steps taken.</param>
+/// <param name="Updates">Parameter updates applied.</param>
+/// <param name="WallSeconds">Wall-clock seconds of training (evaluation included).</param>
+/// <param name="StepsPerSecond">env_steps / wall_seconds.</param>
+/// <param name="SolveThreshold">The env's solve threshold.</param>
+/// <param name="Solved">Whether the criterion was met.</param>
+/// <param name="SolveCriterion">train-last-100 or greedy-eval-100.</param>
+/// <param name="SolvedAtEnvSteps">Env steps when solved (null if not).</param>
+/// <param name="SolvedAtSeconds">Seconds when solved (null if not).</param>
+/// <param name="FinalMeanReturn">Mean return of the last 100 episodes the criterion counts (NaN if none finished).</param>
+/// <param name="Episodes">Training episodes finished.</param>
+public sealed record RunSummary(string Algo, string Env, int Seed, string Device, int Threads, int NumEnvs, long EnvSteps, long Updates,
+    double WallSeconds, double StepsPerSecond, double SolveThreshold, bool Solved, string SolveCriterion, long? SolvedAtEnvSteps,
+    double? SolvedAtSeconds, double FinalMeanReturn, long Episodes)
+{
+    /// <summary>The JSON object, with the keys and order of DESIGN.md.</summary>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("algo", Algo);
+            json.WriteString("env", Env);
+            json.WriteNumber("seed", Seed);
+            json.WriteString("device", Device);
+            json.WriteNumber("threads", Threads);
+            json.WriteNumber("num_envs", NumEnvs);
+            json.WriteNumber("env_steps", EnvSteps);
+            json.WriteNumber("updates", Updates);
+            json.WriteNumber("wall_seconds", Math.Round(WallSeconds, 3));
+            json.WriteNumber("steps_per_second", Math.Round(StepsPerSecond));
+            json.WriteNumber("solve_threshold", SolveThreshold);
+            json.WriteBoolean("solved", Solved);
+            json.WriteString("solve_criterion", SolveCriterion);
+            if (SolvedAtEnvSteps is long s) json.WriteNumber("solved_at_env_steps", s); else json.WriteNull("solved_at_env_steps");
+            if (SolvedAtSeconds is double t) json.WriteNumber("solved_at_seconds", Math.Round(t, 3)); else json.WriteNull("solved_at_seconds");
+            if (double.IsFinite(FinalMeanReturn)) json.WriteNumber("final_mean_return", Math.Round(FinalMeanReturn, 3)); else json.WriteNull("final_mean_return");
+            json.WriteNumber("episodes", Episodes);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+}

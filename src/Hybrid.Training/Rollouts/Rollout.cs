@@ -1,0 +1,117 @@
+using Hybrid.Envs;
+
+namespace Hybrid.Training.Rollouts;
+
+/// <summary>
+/// Preallocated storage for up to T steps of N lanes, time-major (sample index t * N + lane): what an actor-critic
+/// update needs. Discounts are gamma, or 0 where the episode terminated; a truncated step keeps its observation
+/// before the auto-reset so the update can bootstrap from its value. Nothing here allocates after construction.
+/// </summary>
+public sealed class Rollout
+{
+    /// <summary>Storage for <paramref name="tMax"/> steps of <paramref name="lanes"/> lanes.</summary>
+    /// <param name="tMax">Steps per lane (T).</param>
+    /// <param name="lanes">Lanes (N).</param>
+    /// <param name="observationSize">Values per observation.</param>
+    /// <param name="actionSize">1 for discrete actions, D for a D-dimensional box.</param>
+    /// <param name="discrete">Whether actions are discrete.</param>
+    public Rollout(int tMax, int lanes, int observationSize, int actionSize, bool discrete)
+    {
+        (TMax, Lanes, ObservationSize, ActionSize, Discrete) = (tMax, lanes, observationSize, actionSize, discrete);
+        int capacity = tMax * lanes;
+        Observations = new float[capacity * observationSize];
+        DiscreteActions = discrete ? new int[capacity] : [];
+        BoxActions = discrete ? [] : new float[capacity * actionSize];
+        Values = new float[capacity];
+        LogProbabilities = new float[capacity];
+        Rewards = new float[capacity];
+        Discounts = new float[capacity];
+        Truncated = new bool[capacity];
+        TruncatedIndices = new int[capacity];
+        FinalObservations = new float[capacity * observationSize];
+    }
+
+    /// <summary>T.</summary>
+    public int TMax { get; }
+    /// <summary>N.</summary>
+    public int Lanes { get; }
+    /// <summary>Values per observation.</summary>
+    public int ObservationSize { get; }
+    /// <summary>1 (discrete) or D (box).</summary>
+    public int ActionSize { get; }
+    /// <summary>Whether actions are discrete.</summary>
+    public bool Discrete { get; }
+    /// <summary>Steps filled so far (at most T; an A3C segment may end early at a terminal).</summary>
+    public int Steps { get; private set; }
+    /// <summary>Samples filled: Steps * N.</summary>
+    public int Count => Steps * Lanes;
+
+    /// <summary>s_t, [T * N * obs].</summary>
+    public float[] Observations { get; }
+    /// <summary>a_t for discrete actions, [T * N].</summary>
+    public int[] DiscreteActions { get; }
+    /// <summary>a_t for box actions, [T * N * D].</summary>
+    public float[] BoxActions { get; }
+    /// <summary>V(s_t) under the acting parameters.</summary>
+    public float[] Values { get; }
+    /// <summary>log mu(a_t | s_t) of the behaviour policy (IMPALA).</summary>
+    public float[] LogProbabilities { get; }
+    /// <summary>r_t.</summary>
+    public float[] Rewards { get; }
+    /// <summary>gamma, or 0 where the step terminated its episode.</summary>
+    public float[] Discounts { get; }
+    /// <summary>True where the step truncated (and did not terminate) its episode.</summary>
+    public bool[] Truncated { get; }
+    /// <summary>Sample indices of the truncated steps, in order; <see cref="TruncatedCount"/> of them.</summary>
+    public int[] TruncatedIndices { get; }
+    /// <summary>How many steps were truncated.</summary>
+    public int TruncatedCount { get; private set; }
+    /// <summary>Observations before the auto-reset of the truncated steps, packed in <see cref="TruncatedIndices"/> order.</summary>
+    public float[] FinalObservations { get; }
+
+    /// <summary>Empties the rollout (the arrays are reused).</summary>
+    public void Clear()
+    {
+        Steps = 0;
+        TruncatedCount = 0;
+    }
+
+    /// <summary>Stores s_t (the env's observations before the step); returns the step index t.</summary>
+    public int BeginStep(ReadOnlySpan<float> observations)
+    {
+        if (Steps == TMax) throw new InvalidOperationException($"Rollout is full ({TMax} steps); call Clear first.");
+        observations[..(Lanes * ObservationSize)].CopyTo(Observations.AsSpan(Steps * Lanes * ObservationSize));
+        return Steps;
+    }
+
+    /// <summary>The discrete action slots of step t.</summary>
+    public Span<int> DiscreteActionsAt(int t) => DiscreteActions.AsSpan(t * Lanes, Lanes);
+
+    /// <summary>The box action slots of step t.</summary>
+    public Span<float> BoxActionsAt(int t) => BoxActions.AsSpan(t * Lanes * ActionSize, Lanes * ActionSize);
+
+    /// <summary>The observations of step t.</summary>
+    public ReadOnlySpan<float> ObservationsAt(int t) => Observations.AsSpan(t * Lanes * ObservationSize, Lanes * ObservationSize);
+
+    /// <summary>Stores what the env returned for step t (rewards, terminals, truncations with their final observations) and completes the step.</summary>
+    public void EndStep(int t, VectorEnv env, float gamma)
+    {
+        ReadOnlySpan<float> rewards = env.Rewards;
+        ReadOnlySpan<bool> terminated = env.Terminated, truncated = env.Truncated;
+        int n = Lanes, obs = ObservationSize;
+        for (int lane = 0; lane < n; lane++)
+        {
+            int i = t * n + lane;
+            Rewards[i] = rewards[lane];
+            Discounts[i] = terminated[lane] ? 0f : gamma;
+            bool cut = truncated[lane] && !terminated[lane];
+            Truncated[i] = cut;
+            if (cut)
+            {
+                env.FinalObservations.Slice(lane * obs, obs).CopyTo(FinalObservations.AsSpan(TruncatedCount * obs));
+                TruncatedIndices[TruncatedCount++] = i;
+            }
+        }
+        Steps = t + 1;
+    }
+}

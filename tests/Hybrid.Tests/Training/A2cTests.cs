@@ -1,0 +1,46 @@
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Metrics;
+using static Hybrid.Tests.Training.TrainingTestSupport;
+
+namespace Hybrid.Tests.Training;
+
+public class A2cTests
+{
+    [Fact]
+    public void SolvesCartPoleWithTheDefaultsForSeedOne()
+    {
+        // The default budget is 5e5; seed 1 solves near 2.1e5 (see the README). 3e5 leaves room without hiding a regression.
+        var config = new A2cConfig { Seed = 1, MaxEnvSteps = 300_000, StopWhenSolved = true };
+        (RunSummary summary, _) = Train(config);
+        Assert.True(summary.Solved, $"final mean return {summary.FinalMeanReturn} after {summary.EnvSteps} steps");
+        Assert.True(summary.FinalMeanReturn >= 475);
+        Assert.Equal("train-last-100", summary.SolveCriterion);
+        // It stops at the end of the rollout in which it was solved: within one rollout of N * t_max = 40 steps.
+        Assert.InRange(summary.EnvSteps - summary.SolvedAtEnvSteps!.Value, 0, config.BatchSize - 1);
+    }
+
+    [Fact]
+    public void TheSameSeedGivesIdenticalMetrics()
+    {
+        var config = new A2cConfig { Seed = 3, MaxEnvSteps = 40_000, LogInterval = 5_000 };
+        (RunSummary first, RecordingSink a) = Train(config);
+        (RunSummary second, RecordingSink b) = Train(config);
+        Assert.Equal(8, a.Count);
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++) Assert.Equal(WithoutTime(a.Rows[i]), WithoutTime(b.Rows[i]));
+        Assert.Equal(first.FinalMeanReturn, second.FinalMeanReturn);
+        Assert.Equal(first.Episodes, second.Episodes);
+
+        (_, RecordingSink other) = Train(config with { Seed = 4 });
+        Assert.NotEqual(WithoutTime(a.Rows[^1]), WithoutTime(other.Rows[^1]));
+    }
+
+    [Fact]
+    public void SteadyStateTrainingAllocatesNothing()
+    {
+        var config = new A2cConfig { Seed = 2, MaxEnvSteps = 60_000, LogInterval = 10_000 };
+        (_, RecordingSink sink) = Train(config);
+        // Between the second and the last row: 40k steps, 1000 updates, hundreds of episodes.
+        Assert.Equal(0, sink.AllocatedBytes[^1] - sink.AllocatedBytes[1]);
+    }
+}

@@ -1,0 +1,75 @@
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+
+namespace Hybrid.Tests.Training;
+
+public class ConfigTests
+{
+    [Fact]
+    public void KeysAreSnakeCaseWithKebabOptionsSharedOnesFirst()
+    {
+        IReadOnlyList<ConfigKey> keys = ConfigBinder.Keys(typeof(A2cConfig));
+        Assert.Equal("env", keys[0].Key);
+        Assert.Contains(keys, k => k.Key == "max_env_steps" && k.Option == "--max-env-steps");
+        Assert.Contains(keys, k => k.Key == "t_max" && k.Option == "--t-max");
+        Assert.True(keys.ToList().FindIndex(k => k.Key == "learning_rate") < keys.ToList().FindIndex(k => k.Key == "num_envs"));
+        Assert.All(keys, k => Assert.False(string.IsNullOrWhiteSpace(k.Description)));
+    }
+
+    [Fact]
+    public void YamlRoundTripsEveryValue()
+    {
+        var config = new A2cConfig { Env = "Pendulum-v1", Seed = 7, Hidden = [32, 16], LearningRate = 3.3e-4f, StopWhenSolved = true, TMax = 9 };
+        string yaml = ConfigBinder.ToYaml(config);
+        var settings = ConfigBinder.ParseYaml(yaml, "config.yaml").Where(s => s.Key != "algo").ToList();
+        A2cConfig back = ConfigBinder.Apply(new A2cConfig(), settings);
+        Assert.Equal(yaml, ConfigBinder.ToYaml(back));
+        Assert.Equal(3.3e-4f, back.LearningRate);
+        Assert.Equal([32, 16], back.Hidden);
+        Assert.True(back.StopWhenSolved);
+    }
+
+    [Fact]
+    public void YamlCommentsAndQuotesAreHandledAndBadLinesNamed()
+    {
+        var settings = ConfigBinder.ParseYaml("# a comment\nenv: \"Acrobot-v1\"  # trailing\n\nseed: 3\n", "f.yaml");
+        Assert.Equal([("env", "Acrobot-v1", "f.yaml line 2"), ("seed", "3", "f.yaml line 4")], settings);
+        var e = Assert.Throws<FormatException>(() => ConfigBinder.ParseYaml("seed: 1\nnot a setting\n", "f.yaml"));
+        Assert.Contains("f.yaml line 2", e.Message);
+        e = Assert.Throws<FormatException>(() => ConfigBinder.ParseYaml("seed: 1\nseed: 2\n", "f.yaml"));
+        Assert.Contains("appears twice", e.Message);
+    }
+
+    [Fact]
+    public void UnknownKeysAndBadValuesAreRefusedByName()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ConfigBinder.Apply(new A2cConfig(), [("epsilon_final", "0.1", "--epsilon-final")]));
+        Assert.Contains("'epsilon_final' is not a setting of a2c", e.Message);
+        e = Assert.Throws<ArgumentException>(() => ConfigBinder.Apply(new A2cConfig(), [("t_max", "five", "--t-max")]));
+        Assert.Contains("t_max 'five' is not valid", e.Message);
+        Assert.Contains("--t-max", e.Message);
+    }
+
+    [Theory]
+    [InlineData("threads", "0", "threads was 0; expected >= 1")]
+    [InlineData("learning_rate", "0", "learning_rate was 0; expected > 0")]
+    [InlineData("learning_rate", "-1", "learning_rate was -1; expected > 0")]
+    [InlineData("t_max", "0", "t_max was 0; expected >= 1")]
+    [InlineData("num_envs", "0", "num_envs was 0; expected >= 1")]
+    [InlineData("gamma", "1.5", "gamma was 1.5; expected in [0, 1]")]
+    [InlineData("env", "cartpole-v1", "'cartpole-v1'")]
+    public void ValidateNamesTheFieldAndValue(string key, string value, string expected)
+    {
+        A2cConfig config = ConfigBinder.Apply(new A2cConfig(), [(key, value, "test")]);
+        var e = Assert.Throws<ArgumentException>(config.Validate);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void UnknownAlgorithmIsRefusedWithTheList()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Trainer.DefaultConfig("ppo"));
+        Assert.Contains("algo 'ppo' is unknown", e.Message);
+        Assert.Contains("a2c", e.Message);
+    }
+}

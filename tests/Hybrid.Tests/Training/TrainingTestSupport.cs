@@ -1,0 +1,38 @@
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+
+namespace Hybrid.Tests.Training;
+
+/// <summary>Keeps every row and summary in memory, and the thread's allocated bytes at each row (preallocated: writing a row allocates nothing).</summary>
+internal sealed class RecordingSink : IMetricsSink
+{
+    readonly MetricsRow[] _rows = new MetricsRow[4096];
+    readonly long[] _allocated = new long[4096];
+
+    public int Count { get; private set; }
+    public RunSummary? Summary { get; private set; }
+    public ReadOnlySpan<MetricsRow> Rows => _rows.AsSpan(0, Count);
+    public ReadOnlySpan<long> AllocatedBytes => _allocated.AsSpan(0, Count);
+
+    public void Write(in MetricsRow row)
+    {
+        _allocated[Count] = GC.GetAllocatedBytesForCurrentThread();
+        _rows[Count++] = row;
+    }
+
+    public void Complete(RunSummary summary) => Summary = summary;
+}
+
+internal static class TrainingTestSupport
+{
+    public static (RunSummary Summary, RecordingSink Sink) Train(AlgoConfig config)
+    {
+        var sink = new RecordingSink();
+        RunSummary summary = Trainer.Train(config, new RunMonitor(config, sink, null));
+        return (summary, sink);
+    }
+
+    /// <summary>A row without its wall-clock columns, which are the only ones allowed to differ between identical runs.</summary>
+    public static MetricsRow WithoutTime(MetricsRow row) => row with { WallSeconds = 0, StepsPerSecond = 0 };
+}
