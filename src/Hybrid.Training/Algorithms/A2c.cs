@@ -1,14 +1,3 @@
-using System.ComponentModel;
-using Hybrid.Envs;
-using Hybrid.Nn;
-using Hybrid.Nn.Models;
-using Hybrid.Nn.Optim;
-using Hybrid.Training.Config;
-using Hybrid.Training.Losses;
-using Hybrid.Training.Metrics;
-using Hybrid.Training.Parallel;
-using Hybrid.Training.Rollouts;
-
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
@@ -16,7 +5,7 @@ namespace Hybrid.Training.Algorithms;
 /// (lr 7e-4, alpha 0.99, eps 1e-5), value weight 0.5, gradient-norm clip 0.5, gamma 0.99, and the rl-baselines3-zoo
 /// CartPole-v1 entry (entropy weight 0, budget 5e5).
 /// </summary>
-public sealed record A2cConfig : AlgoConfig
+public sealed record A2cConfig : ActorCriticConfig
 {
     /// <inheritdoc/>
     public override string Algo => "a2c";
@@ -25,21 +14,9 @@ public sealed record A2cConfig : AlgoConfig
     [Description("Env lanes stepped together (N).")]
     public int NumEnvs { get; init; } = 8;
 
-    /// <summary>Steps per lane between updates (t_max in the paper).</summary>
-    [Description("Steps per lane between updates (t_max).")]
-    public int TMax { get; init; } = 5;
-
     /// <summary>GAE lambda; 1 gives n-step returns.</summary>
     [Description("GAE lambda; 1 gives the paper's n-step returns.")]
     public float GaeLambda { get; init; } = 1f;
-
-    /// <summary>Value loss weight.</summary>
-    [Description("Value loss weight.")]
-    public float ValueCoef { get; init; } = 0.5f;
-
-    /// <summary>Entropy bonus weight.</summary>
-    [Description("Entropy bonus weight.")]
-    public float EntropyCoef { get; init; }
 
     /// <summary>Samples per update.</summary>
     public int BatchSize => NumEnvs * TMax;
@@ -52,10 +29,7 @@ public sealed record A2cConfig : AlgoConfig
     {
         base.Validate();
         Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
-        Require(TMax >= 1, "t_max", TMax, ">= 1");
         Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
-        Require(ValueCoef >= 0, "value_coef", ValueCoef, ">= 0");
-        Require(EntropyCoef >= 0, "entropy_coef", EntropyCoef, ">= 0");
     }
 }
 
@@ -96,22 +70,7 @@ public static class A2c
             rollout.Clear();
             for (int t = 0; t < config.TMax; t++)
             {
-                rollout.BeginStep(env.Observations);
-                net.Forward(theta, env.Observations, n);
-                net.Values(n).CopyTo(rollout.Values.AsSpan(t * n, n));
-                if (env.Spec.IsDiscrete)
-                {
-                    Span<int> actions = rollout.DiscreteActionsAt(t);
-                    Acting.SampleDiscrete(net.Policy(n), net.Actions, rng, actions, default);
-                    env.Step(actions);
-                }
-                else
-                {
-                    Span<float> actions = rollout.BoxActionsAt(t);
-                    Acting.SampleGaussian(net.Policy(n), net.LogStd.Of(theta), rng, actions, default);
-                    env.Step(actions);
-                }
-                rollout.EndStep(t, env, config.Gamma);
+                Acting.Step(net, theta, env, rollout, config.Gamma, rng, recordLogProbabilities: false);
                 monitor.AddSteps(n);
                 monitor.AddEpisodes(env.Episodes.Records);
                 env.Episodes.Clear();
@@ -120,10 +79,11 @@ public static class A2c
             // Learn: one gradient over all N * t_max samples, clipped, applied by RMSProp.
             long index = monitor.Updates + 1;
             Array.Clear(gradient);
-            LossTerms terms = update.AddGradient(theta, rollout, env.Observations, config.GaeLambda, config.ValueCoef, config.EntropyCoef, gradient);
+            LossTerms terms = update.AddGradient(theta, rollout, env.Observations, config.GaeLambda, config.ValueCoef, config.EntropyCoef, null, gradient);
             UpdateRules.CheckFinite(terms, "a2c", index);
             UpdateRules.Clip(gradient, config.MaxGradNorm, "a2c", index);
             optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));
+            UpdateRules.CheckParameters(theta, "a2c", index);
             monitor.AddUpdate(terms);
             monitor.Flush();
         }

@@ -1,7 +1,4 @@
-using Hybrid.Envs;
-using Hybrid.Nn;
 using Hybrid.Nn.Heads;
-using Hybrid.Nn.Models;
 
 namespace Hybrid.Training.Algorithms;
 
@@ -32,6 +29,34 @@ internal static class Acting
 
     /// <summary>Discrete actions, or box dimensions.</summary>
     public static int ActionCount(EnvSpec env) => env.ActionSpace is DiscreteSpace d ? d.N : env.ActionSpace.Size;
+
+    /// <summary>
+    /// One step of every lane of <paramref name="env"/> under the policy: stores s_t, draws a_t ~ pi(. | s_t; theta),
+    /// records V(s_t) (and log pi(a_t | s_t) when <paramref name="recordLogProbabilities"/>), steps the env and stores
+    /// its outcome. The env's finished episodes are left in its log for the caller to drain.
+    /// </summary>
+    public static void Step(ActorCriticNetwork net, ReadOnlySpan<float> theta, VectorEnv env, Rollout rollout, float gamma, Rng rng,
+        bool recordLogProbabilities)
+    {
+        int n = env.NumEnvs;
+        int t = rollout.BeginStep(env.Observations);
+        net.Forward(theta, env.Observations, n);
+        net.Values(n).CopyTo(rollout.Values.AsSpan(t * n, n));
+        Span<float> logProbabilities = recordLogProbabilities ? rollout.LogProbabilities.AsSpan(t * n, n) : default;
+        if (env.Spec.IsDiscrete)
+        {
+            Span<int> actions = rollout.DiscreteActionsAt(t);
+            SampleDiscrete(net.Policy(n), net.Actions, rng, actions, logProbabilities);
+            env.Step(actions);
+        }
+        else
+        {
+            Span<float> actions = rollout.BoxActionsAt(t);
+            SampleGaussian(net.Policy(n), net.LogStd.Of(theta), rng, actions, logProbabilities);
+            env.Step(actions);
+        }
+        rollout.EndStep(t, env, gamma);
+    }
 
     /// <summary>Draws one action per row from categorical logits [batch * actions]; writes log pi(a) when <paramref name="logProbabilities"/> is not empty.</summary>
     public static void SampleDiscrete(ReadOnlySpan<float> logits, int actions, Rng rng, Span<int> destination, Span<float> logProbabilities)

@@ -1,47 +1,50 @@
 using System.Numerics.Tensors;
-using Hybrid.Nn.Models;
-using Hybrid.Nn.Optim;
-using Hybrid.Training.Losses;
-using Hybrid.Training.Parallel;
-using Hybrid.Training.Rollouts;
 
 namespace Hybrid.Training.Algorithms;
 
+/// <summary>V-trace's truncation levels (Espeholt et al. 2018: rho_bar = c_bar = 1).</summary>
+/// <param name="RhoBar">Clip of the importance weight in the targets and the policy-gradient advantage.</param>
+/// <param name="CBar">Clip of the trace-cutting weights.</param>
+internal readonly record struct VTraceClip(float RhoBar, float CBar);
+
 /// <summary>
-/// The actor-critic gradient of one rollout, shared by A2C (N lanes) and each A3C worker (one lane): bootstrap
-/// values, GAE(lambda) advantages per lane (lambda = 1 gives n-step returns minus V), returns = advantages + V,
+/// The actor-critic gradient of one rollout, shared by A2C (N lanes), each A3C worker (one lane) and the IMPALA
+/// learner: bootstrap values, then per lane either GAE(lambda) advantages with returns = advantages + V (lambda = 1
+/// gives n-step returns minus V), or, for a rollout collected by an older policy, V-trace targets and advantages;
 /// then the loss of <see cref="ActorCriticLoss"/> over the whole batch and one backward pass.
 /// </summary>
 internal sealed class ActorCriticUpdate
 {
     readonly ActorCriticNetwork _net;
-    readonly float[] _last, _bootstrap, _advantages, _returns, _policyGradient, _valueGradient;
-    readonly float[] _rT, _discountT, _continueT, _vTm1, _bootstrapT, _advantageT;
+    readonly float[] _last, _bootstrap, _values, _rho, _advantages, _returns, _policyGradient, _valueGradient;
+    readonly float[] _rT, _discountT, _continueT, _vTm1, _vT, _rhoT, _vsT, _advantageT;
 
     public ActorCriticUpdate(ActorCriticNetwork net, int tMax, int lanes)
     {
         _net = net;
         int capacity = tMax * lanes;
         _last = new float[lanes];
-        (_bootstrap, _advantages, _returns, _valueGradient) = (new float[capacity], new float[capacity], new float[capacity], new float[capacity]);
+        (_bootstrap, _values, _rho, _advantages, _returns, _valueGradient) =
+            (new float[capacity], new float[capacity], new float[capacity], new float[capacity], new float[capacity], new float[capacity]);
         _policyGradient = new float[capacity * net.Actions];
-        (_rT, _discountT, _continueT, _vTm1, _bootstrapT, _advantageT) =
-            (new float[tMax], new float[tMax], new float[tMax], new float[tMax], new float[tMax], new float[tMax]);
+        (_rT, _discountT, _continueT, _vTm1, _vT, _rhoT, _vsT, _advantageT) = (new float[tMax], new float[tMax], new float[tMax],
+            new float[tMax], new float[tMax], new float[tMax], new float[tMax], new float[tMax]);
         net.EnsureCapacity(capacity);
     }
 
     /// <summary>Adds dL/dtheta of <paramref name="rollout"/> into <paramref name="gradient"/> (which the caller zeroes); returns the loss terms.</summary>
-    /// <param name="theta">The parameters the rollout was collected with.</param>
-    /// <param name="rollout">T steps of N lanes, values recorded while acting.</param>
-    /// <param name="nextObservations">s_T of each lane (the env's current observations), for the bootstrap.</param>
-    /// <param name="lambda">GAE lambda.</param>
+    /// <param name="theta">The current parameters (for A2C and A3C, those the rollout was collected with).</param>
+    /// <param name="rollout">T steps of N lanes; with V-trace, also the behaviour policy's log-probabilities.</param>
+    /// <param name="nextObservations">s_T of each lane (the env's observations after the last step), for the bootstrap.</param>
+    /// <param name="lambda">GAE lambda (ignored with V-trace).</param>
     /// <param name="valueCoefficient">Value loss weight.</param>
     /// <param name="entropyCoefficient">Entropy bonus weight.</param>
+    /// <param name="vtrace">Null for on-policy advantages; the clips for V-trace.</param>
     /// <param name="gradient">Accumulates the gradient.</param>
     public LossTerms AddGradient(ReadOnlySpan<float> theta, Rollout rollout, ReadOnlySpan<float> nextObservations, float lambda,
-        float valueCoefficient, float entropyCoefficient, Span<float> gradient)
+        float valueCoefficient, float entropyCoefficient, VTraceClip? vtrace, Span<float> gradient)
     {
-        int n = rollout.Lanes, steps = rollout.Steps, count = rollout.Count;
+        int n = rollout.Lanes, steps = rollout.Steps, count = rollout.Count, actions = _net.Actions;
 
         // Bootstrap values: V(s_T) after each lane's last step, and V(s) of every truncated step's final observation.
         _net.Forward(theta, nextObservations, n);
@@ -53,7 +56,22 @@ internal sealed class ActorCriticUpdate
             for (int k = 0; k < rollout.TruncatedCount; k++) _bootstrap[rollout.TruncatedIndices[k]] = v[k];
         }
 
-        // Advantages per lane by GAE(lambda); returns = advantages + V.
+        // The current policy and values on the whole batch; the backward pass below reuses these activations.
+        ReadOnlySpan<float> observations = rollout.Observations.AsSpan(0, count * rollout.ObservationSize);
+        _net.Forward(theta, observations, count);
+        ReadOnlySpan<float> policy = _net.Policy(count), logStd = _net.LogStd.Of(theta);
+        _net.Values(count).CopyTo(_values);
+        if (vtrace is not null)
+            for (int i = 0; i < count; i++)
+            {
+                // rho = pi(a | s) / mu(a | s), from the current policy and the behaviour log-probability stored when acting.
+                float logPi = rollout.Discrete
+                    ? Nn.Heads.Categorical.LogProbability(policy.Slice(i * actions, actions), rollout.DiscreteActions[i])
+                    : Nn.Heads.DiagonalGaussian.LogProbability(policy.Slice(i * actions, actions), logStd, rollout.BoxActions.AsSpan(i * actions, actions));
+                _rho[i] = MathF.Exp(logPi - rollout.LogProbabilities[i]);
+            }
+
+        // Per lane: GAE(lambda) with returns = advantages + V, or V-trace targets v_s and advantages.
         for (int lane = 0; lane < n; lane++)
         {
             for (int t = 0; t < steps; t++)
@@ -62,27 +80,36 @@ internal sealed class ActorCriticUpdate
                 bool last = t == steps - 1, cut = rollout.Truncated[i];
                 _rT[t] = rollout.Rewards[i];
                 _discountT[t] = rollout.Discounts[i];
-                _vTm1[t] = rollout.Values[i];
+                _vTm1[t] = _values[i];
+                _rhoT[t] = _rho[i];
                 _continueT[t] = last || cut ? 0f : 1f;
-                _bootstrapT[t] = cut ? _bootstrap[i] : last ? _last[lane] : 0f;
+                _vT[t] = cut ? _bootstrap[i] : last ? _last[lane] : _values[i + n];
             }
-            Returns.Gae(_rT.AsSpan(0, steps), _discountT.AsSpan(0, steps), _continueT.AsSpan(0, steps), _vTm1.AsSpan(0, steps),
-                _bootstrapT.AsSpan(0, steps), lambda, _advantageT.AsSpan(0, steps));
-            for (int t = 0; t < steps; t++) _advantages[t * n + lane] = _advantageT[t];
+            Span<float> advantageT = _advantageT.AsSpan(0, steps), vsT = _vsT.AsSpan(0, steps);
+            if (vtrace is VTraceClip clip)
+                Returns.VTrace(_vTm1.AsSpan(0, steps), _vT.AsSpan(0, steps), _rT.AsSpan(0, steps), _discountT.AsSpan(0, steps),
+                    _continueT.AsSpan(0, steps), _rhoT.AsSpan(0, steps), clip.RhoBar, clip.CBar, vsT, advantageT);
+            else
+            {
+                Returns.Gae(_rT.AsSpan(0, steps), _discountT.AsSpan(0, steps), _continueT.AsSpan(0, steps), _vTm1.AsSpan(0, steps),
+                    _vT.AsSpan(0, steps), lambda, advantageT);
+                TensorPrimitives.Add(advantageT, _vTm1.AsSpan(0, steps), vsT);
+            }
+            for (int t = 0; t < steps; t++)
+            {
+                _advantages[t * n + lane] = advantageT[t];
+                _returns[t * n + lane] = vsT[t];
+            }
         }
-        Span<float> advantages = _advantages.AsSpan(0, count), returns = _returns.AsSpan(0, count);
-        TensorPrimitives.Add(advantages, rollout.Values.AsSpan(0, count), returns);
 
         // The loss over the batch, and its gradient.
-        ReadOnlySpan<float> observations = rollout.Observations.AsSpan(0, count * rollout.ObservationSize);
-        _net.Forward(theta, observations, count);
-        Span<float> policyGradient = _policyGradient.AsSpan(0, count * _net.Actions), valueGradient = _valueGradient.AsSpan(0, count);
+        Span<float> advantages = _advantages.AsSpan(0, count), returns = _returns.AsSpan(0, count);
+        Span<float> policyGradient = _policyGradient.AsSpan(0, count * actions), valueGradient = _valueGradient.AsSpan(0, count);
         LossTerms terms = rollout.Discrete
-            ? ActorCriticLoss.Categorical(_net.Policy(count), _net.Actions, rollout.DiscreteActions.AsSpan(0, count), advantages, returns,
-                _net.Values(count), valueCoefficient, entropyCoefficient, policyGradient, valueGradient)
-            : ActorCriticLoss.Gaussian(_net.Policy(count), _net.LogStd.Of(theta), rollout.BoxActions.AsSpan(0, count * _net.Actions),
-                advantages, returns, _net.Values(count), valueCoefficient, entropyCoefficient, policyGradient,
-                _net.LogStd.Of(gradient), valueGradient);
+            ? ActorCriticLoss.Categorical(policy, actions, rollout.DiscreteActions.AsSpan(0, count), advantages, returns,
+                _values.AsSpan(0, count), valueCoefficient, entropyCoefficient, policyGradient, valueGradient)
+            : ActorCriticLoss.Gaussian(policy, logStd, rollout.BoxActions.AsSpan(0, count * actions), advantages, returns,
+                _values.AsSpan(0, count), valueCoefficient, entropyCoefficient, policyGradient, _net.LogStd.Of(gradient), valueGradient);
         _net.Backward(theta, observations, policyGradient, valueGradient, gradient, count);
         return terms;
     }
@@ -102,6 +129,14 @@ internal static class UpdateRules
     public static void CheckFinite(float tdLoss, string who, long update)
     {
         if (!float.IsFinite(tdLoss)) throw new TrainingDivergedException($"{who}, update {update}: the TD loss is {tdLoss}.");
+    }
+
+    /// <summary>Throws <see cref="TrainingDivergedException"/> naming the update if a parameter is NaN or infinite.</summary>
+    public static void CheckParameters(ReadOnlySpan<float> theta, string who, long update)
+    {
+        // The sum is NaN or infinite if any parameter is (and, harmlessly, if theta's sum overflows float).
+        if (!float.IsFinite(TensorPrimitives.Sum(theta)))
+            throw new TrainingDivergedException($"{who}, update {update}: parameters became NaN or infinite.");
     }
 
     /// <summary>Clips the gradient's global norm (when <paramref name="maxNorm"/> &gt; 0) and throws if the gradient is not finite.</summary>

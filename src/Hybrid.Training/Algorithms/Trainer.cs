@@ -1,19 +1,21 @@
-using Hybrid.Training.Config;
-using Hybrid.Training.Metrics;
-
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>The algorithms by name: their default configs, and one entry point that trains any of them.</summary>
 public static class Trainer
 {
     /// <summary>Algorithm names, as the command line takes them.</summary>
-    public static IReadOnlyList<string> Algorithms { get; } = ["a2c"];
+    public static IReadOnlyList<string> Algorithms { get; } = ["a2c", "a3c", "q1", "sarsa1", "qn", "impala"];
 
     /// <summary>The default config of <paramref name="algo"/>.</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Algorithms"/>.</exception>
     public static AlgoConfig DefaultConfig(string algo) => algo switch
     {
         "a2c" => new A2cConfig(),
+        "a3c" => new A3cConfig(),
+        "q1" => new AsyncQConfig(AsyncQMethod.OneStepQ),
+        "sarsa1" => new AsyncQConfig(AsyncQMethod.OneStepSarsa),
+        "qn" => new AsyncQConfig(AsyncQMethod.NStepQ),
+        "impala" => new ImpalaConfig(),
         _ => throw new ArgumentException($"algo '{algo}' is unknown; expected one of {string.Join(", ", Algorithms)}.", nameof(algo)),
     };
 
@@ -25,6 +27,9 @@ public static class Trainer
         return config switch
         {
             A2cConfig a2c => A2c.Train(a2c, monitor),
+            A3cConfig a3c => A3c.Train(a3c, monitor),
+            AsyncQConfig q => AsyncQ.Train(q, monitor),
+            ImpalaConfig impala => Impala.Train(impala, monitor),
             _ => throw new ArgumentException($"config of type {config.GetType().Name} has no trainer.", nameof(config)),
         };
     }

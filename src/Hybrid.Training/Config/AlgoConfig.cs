@@ -1,6 +1,3 @@
-using System.ComponentModel;
-using Hybrid.Envs;
-
 namespace Hybrid.Training.Config;
 
 /// <summary>How asynchronous workers apply their gradients to the shared parameters (DESIGN.md, "Shared parameters").</summary>
@@ -103,6 +100,9 @@ public abstract record AlgoConfig
         Require(MaxGradNorm >= 0 && float.IsFinite(MaxGradNorm), "max_grad_norm", MaxGradNorm, ">= 0 (0 = off)");
         Require(LogInterval >= 1, "log_interval", LogInterval, ">= 1");
     }
+
+    /// <summary>The seed of worker or actor <paramref name="worker"/>'s env: distinct per worker, fixed by the run's seed.</summary>
+    public ulong WorkerEnvSeed(int worker) => new Rng((ulong)Seed, 2000 + (ulong)worker).NextUInt64();
 
     /// <summary>Throws <see cref="ArgumentException"/> "KEY was VALUE; expected EXPECTED." unless <paramref name="ok"/>.</summary>
     protected static void Require(bool ok, string key, object value, string expected)

@@ -1,4 +1,3 @@
-using Hybrid.Nn;
 using Hybrid.Nn.Heads;
 
 namespace Hybrid.Training.Losses;

@@ -1,5 +1,3 @@
-using Hybrid.Training.Config;
-
 namespace Hybrid.Training.Metrics;
 
 /// <summary>

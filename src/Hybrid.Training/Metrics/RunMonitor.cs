@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using Hybrid.Envs;
-using Hybrid.Training.Config;
-using Hybrid.Training.Losses;
 
 namespace Hybrid.Training.Metrics;
 

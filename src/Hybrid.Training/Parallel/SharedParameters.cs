@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using System.Numerics.Tensors;
-using Hybrid.Nn.Optim;
-using Hybrid.Training.Config;
 
 namespace Hybrid.Training.Parallel;
 
@@ -85,9 +82,7 @@ public sealed class SharedParameters
     {
         _optimizer.Step(Theta, gradient, learningRate);
         long version = Interlocked.Increment(ref _version);
-        // The sum is NaN or infinite if any parameter is (and, harmlessly, if theta's sum overflows float).
-        if (!float.IsFinite(TensorPrimitives.Sum(Theta)))
-            throw new TrainingDivergedException($"parameters became NaN or infinite at shared update {version}.");
+        Algorithms.UpdateRules.CheckParameters(Theta, "shared parameters", version);
     }
 
     void ApplierLoop()

@@ -1,5 +1,3 @@
-using Hybrid.Nn;
-
 namespace Hybrid.Training;
 
 /// <summary>

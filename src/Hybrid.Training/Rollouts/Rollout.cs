@@ -1,5 +1,3 @@
-using Hybrid.Envs;
-
 namespace Hybrid.Training.Rollouts;
 
 /// <summary>

@@ -1,0 +1,139 @@
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>
+/// A3C settings. From Mnih et al. 2016: t_max 5, shared RMSProp with alpha 0.99, the learning rate annealed to 0 over
+/// the budget. The learning rate, entropy weight (0, as SB3's tuned CartPole A2C), clip and budget are this project's.
+/// </summary>
+public sealed record A3cConfig : ActorCriticConfig
+{
+    /// <summary>A3C's defaults: 2 worker threads (one per core here), learning rate annealed to 0 as in the paper.</summary>
+    public A3cConfig()
+    {
+        Threads = 2;
+        AnnealLearningRate = true;
+        LearningRate = 1e-3f;
+        MaxEnvSteps = 1_000_000;
+    }
+
+    /// <inheritdoc/>
+    public override string Algo => "a3c";
+
+    /// <summary>GAE lambda; 1 gives the paper's n-step returns.</summary>
+    [Description("GAE lambda; 1 gives the paper's n-step returns.")]
+    public float GaeLambda { get; init; } = 1f;
+
+    /// <summary>How workers apply gradients to the shared parameters.</summary>
+    [Description("How workers apply gradients: hogwild (no lock, the paper's), lock (one mutex), server (one applier thread).")]
+    public UpdateMode Update { get; init; } = UpdateMode.Hogwild;
+
+    /// <inheritdoc/>
+    public override int TotalEnvs => Threads;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
+    }
+}
+
+/// <summary>
+/// Asynchronous advantage actor-critic, Mnih et al. 2016, Algorithm S3. K worker threads, each with its own
+/// single-lane env, network scratch and parameter copy theta', apply their gradients to the shared theta through
+/// shared RMSProp statistics, under the chosen update mode. The global step counter T is the run's env-step count.
+/// </summary>
+public static class A3c
+{
+    /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
+    /// <exception cref="WorkerFailedException">A worker threw; the run was stopped. The inner exception is the original.</exception>
+    public static RunSummary Train(A3cConfig config, RunMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(monitor);
+        config.Validate();
+        EnvSpec envSpec = EnvRegistry.Spec(config.Env);
+        ModelSpec modelSpec = Acting.ActorCriticSpec(envSpec, config.Hidden);
+
+        // Global shared parameter vector theta and the shared RMSProp statistics g.
+        var theta = new float[modelSpec.Build().ParameterCount];
+        modelSpec.Build().Initialize(theta, new Rng((ulong)config.Seed, 0));
+        var group = new WorkerGroup("a3c");
+        var shared = new SharedParameters(theta, new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon), config.Update, config.Threads, group);
+        for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, monitor, group));
+        Supervise(group, shared, monitor);
+        return monitor.Finish(config.Threads, config.TotalEnvs);
+    }
+
+    /// <summary>
+    /// The main thread's part of an asynchronous run: write metrics rows while the workers run, stop them when the
+    /// run is over, let a server applier drain, and rethrow a worker's failure.
+    /// </summary>
+    /// <param name="group">The workers.</param>
+    /// <param name="shared">Their shared parameters.</param>
+    /// <param name="monitor">The run's monitor.</param>
+    /// <param name="poll">Optional periodic work of the main thread (greedy evaluation).</param>
+    internal static void Supervise(WorkerGroup group, SharedParameters shared, RunMonitor monitor, Action? poll = null)
+    {
+        while (!group.StopRequested)
+        {
+            if (monitor.ShouldStop)
+            {
+                group.Stop();
+                break;
+            }
+            poll?.Invoke();
+            monitor.Flush();
+            Thread.Sleep(2);
+        }
+        shared.Complete();
+        group.Join();
+    }
+
+    static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, RunMonitor monitor, WorkerGroup group)
+    {
+        // Thread-specific parameters theta', gradients d(theta), env, and scratch.
+        VectorEnv env = EnvRegistry.Make(config.Env, 1);
+        env.Reset(config.WorkerEnvSeed(id));
+        var net = (ActorCriticNetwork)modelSpec.Build();
+        var thetaLocal = new float[net.ParameterCount];
+        var gradient = new float[net.ParameterCount];
+        var rollout = new Rollout(config.TMax, 1, env.ObservationSize, env.Spec.IsDiscrete ? 1 : net.Actions, env.Spec.IsDiscrete);
+        var update = new ActorCriticUpdate(net, config.TMax, 1);
+        var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
+        string who = $"a3c worker {id}";
+        long updates = 0;
+
+        while (!group.StopRequested && !monitor.ShouldStop)
+        {
+            // Reset gradients d(theta) = 0 and synchronize theta' = theta.
+            Array.Clear(gradient);
+            shared.Theta.CopyTo(thetaLocal, 0);
+
+            // Act with theta' until terminal s_t or t - t_start == t_max.
+            rollout.Clear();
+            bool ended;
+            do
+            {
+                Acting.Step(net, thetaLocal, env, rollout, config.Gamma, rng, recordLogProbabilities: false);
+                ended = env.Terminated[0] || env.Truncated[0];
+            }
+            while (!ended && rollout.Steps < config.TMax);
+            long globalT = monitor.AddSteps(rollout.Steps);
+            if (ended)
+            {
+                monitor.AddEpisodes(env.Episodes.Records);
+                env.Episodes.Clear();
+            }
+
+            // R = 0 at a terminal, else V(s_t; theta'); accumulate gradients wrt theta' over the segment.
+            updates++;
+            LossTerms terms = update.AddGradient(thetaLocal, rollout, env.Observations, config.GaeLambda, config.ValueCoef, config.EntropyCoef, null, gradient);
+            UpdateRules.CheckFinite(terms, who, updates);
+            UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
+
+            // Asynchronous update of theta using d(theta).
+            if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) return;
+            monitor.AddUpdate(terms);
+        }
+    }
+}

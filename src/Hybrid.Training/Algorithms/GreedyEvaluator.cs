@@ -1,0 +1,54 @@
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>
+/// Periodic greedy evaluation of a Q-network in its own env (DESIGN.md: value-based methods count "solved" on
+/// greedy episodes): E lanes, one episode each, actions argmax_a Q(s, a) on a snapshot of theta. Its steps are not
+/// training steps; its time counts in the run's wall clock.
+/// </summary>
+internal sealed class GreedyEvaluator
+{
+    readonly VectorEnv _env;
+    readonly QNetwork _net;
+    readonly float[] _theta;
+    readonly int[] _actions;
+    readonly bool[] _done;
+    readonly EpisodeRecord[] _firsts;
+    readonly Rng _seeds;
+
+    public GreedyEvaluator(string envId, ModelSpec spec, int episodes, int seed)
+    {
+        _env = EnvRegistry.Make(envId, episodes);
+        _net = (QNetwork)spec.Build();
+        _theta = new float[_net.ParameterCount];
+        _actions = new int[episodes];
+        _done = new bool[episodes];
+        _firsts = new EpisodeRecord[episodes];
+        _seeds = new Rng((ulong)seed, 5000);
+    }
+
+    /// <summary>Runs one episode per lane greedily with a copy of <paramref name="theta"/>; returns the episodes, in lane order.</summary>
+    public ReadOnlySpan<EpisodeRecord> Run(ReadOnlySpan<float> theta)
+    {
+        theta.CopyTo(_theta);
+        int n = _actions.Length, remaining = n;
+        _env.Reset(_seeds.NextUInt64());
+        _env.Episodes.Clear();
+        Array.Clear(_done);
+        while (remaining > 0)
+        {
+            _net.Forward(_theta, _env.Observations, n);
+            ReadOnlySpan<float> q = _net.QValues(n);
+            for (int lane = 0; lane < n; lane++) _actions[lane] = Nn.Heads.Categorical.Greedy(q.Slice(lane * _net.Actions, _net.Actions));
+            _env.Step(_actions);
+            foreach (EpisodeRecord e in _env.Episodes.Records)
+            {
+                if (_done[e.Lane]) continue; // lanes keep stepping after their first episode; only that one counts
+                _done[e.Lane] = true;
+                _firsts[e.Lane] = e;
+                remaining--;
+            }
+            _env.Episodes.Clear();
+        }
+        return _firsts;
+    }
+}

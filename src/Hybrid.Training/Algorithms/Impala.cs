@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>
+/// IMPALA-style settings. V-trace clips rho_bar = c_bar = 1 as in Espeholt et al. 2018; the unroll length, batch,
+/// refresh interval and learning rate are this project's for CartPole on a few cores.
+/// </summary>
+public sealed record ImpalaConfig : ActorCriticConfig
+{
+    /// <summary>IMPALA's defaults: two actor threads.</summary>
+    public ImpalaConfig()
+    {
+        Threads = 2;
+        MaxEnvSteps = 1_000_000;
+        LearningRate = 2e-3f;
+        TMax = 20;
+    }
+
+    /// <inheritdoc/>
+    public override string Algo => "impala";
+
+    /// <summary>Env lanes per actor thread.</summary>
+    [Description("Env lanes each actor thread steps together.")]
+    public int NumEnvs { get; init; } = 4;
+
+    /// <summary>Unrolls per learner update (B).</summary>
+    [Description("Unrolls the learner batches into one update (B).")]
+    public int Batch { get; init; } = 2;
+
+    /// <summary>Learner updates between refreshes of an actor's parameter copy (m).</summary>
+    [Description("Learner updates between refreshes of the actors' parameter copies (m); larger means more policy lag.")]
+    public int RefreshInterval { get; init; } = 1;
+
+    /// <summary>rho_bar.</summary>
+    [Description("V-trace rho_bar: clip of the importance weight (IMPALA: 1).")]
+    public float RhoBar { get; init; } = 1f;
+
+    /// <summary>c_bar.</summary>
+    [Description("V-trace c_bar: clip of the trace weights (IMPALA: 1).")]
+    public float CBar { get; init; } = 1f;
+
+    /// <inheritdoc/>
+    public override int TotalEnvs => Threads * NumEnvs;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
+        Require(Batch >= 1, "batch", Batch, ">= 1");
+        Require(RefreshInterval >= 1, "refresh_interval", RefreshInterval, ">= 1");
+        Require(RhoBar > 0, "rho_bar", RhoBar, "> 0");
+        Require(CBar > 0, "c_bar", CBar, "> 0");
+    }
+}
+
+/// <summary>
+/// IMPALA-style lagged learning (Espeholt et al. 2018). K actor threads act with parameter copies that the learner
+/// refreshes every m updates, and hand unrolls of T steps (with the behaviour policy's log-probabilities and
+/// parameter version) over in preallocated slots by index: a free queue and a full queue, as TorchBeast does. The
+/// learner, on the calling thread, batches B unrolls, recomputes the current policy and values, and corrects for the
+/// lag with V-trace. The lag of each unroll (learner version minus behaviour version) is logged as runtime/policy_lag.
+/// </summary>
+public static class Impala
+{
+    /// <summary>One unroll's slot.</summary>
+    sealed class Slot(ImpalaConfig config, int observationSize, int actionSize, bool discrete)
+    {
+        public readonly Rollout Rollout = new(config.TMax, config.NumEnvs, observationSize, actionSize, discrete);
+        public readonly float[] NextObservations = new float[config.NumEnvs * observationSize];
+        public long Version;
+    }
+
+    /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
+    /// <exception cref="WorkerFailedException">An actor threw; the run was stopped. The inner exception is the original.</exception>
+    public static RunSummary Train(ImpalaConfig config, RunMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(monitor);
+        config.Validate();
+        EnvSpec envSpec = EnvRegistry.Spec(config.Env);
+        ModelSpec modelSpec = Acting.ActorCriticSpec(envSpec, config.Hidden);
+        var net = (ActorCriticNetwork)modelSpec.Build();
+        var theta = new float[net.ParameterCount];
+        var gradient = new float[net.ParameterCount];
+        net.Initialize(theta, new Rng((ulong)config.Seed, 0));
+        var optimizer = new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon);
+
+        // Slots: enough for every actor to fill one while the learner holds a batch.
+        int actionSize = envSpec.IsDiscrete ? 1 : net.Actions;
+        var slots = new Slot[config.Batch + 2 * config.Threads];
+        var free = new BlockingCollection<int>();
+        var full = new BlockingCollection<int>();
+        for (int i = 0; i < slots.Length; i++)
+        {
+            slots[i] = new Slot(config, envSpec.ObservationSize, actionSize, envSpec.IsDiscrete);
+            free.Add(i);
+        }
+        var published = new ParameterBroadcast(theta);
+        var group = new WorkerGroup("impala");
+        for (int id = 0; id < config.Threads; id++)
+            group.Start("actor", id, actor => Actor(actor, config, modelSpec, slots, free, full, published, monitor, group));
+
+        // The learner.
+        var update = new ActorCriticUpdate(net, config.TMax, config.NumEnvs);
+        var batch = new int[config.Batch];
+        var clip = new VTraceClip(config.RhoBar, config.CBar);
+        long version = 0;
+        try
+        {
+            while (!monitor.ShouldStop && !group.StopRequested)
+            {
+                // Take B full unrolls.
+                int taken = 0;
+                while (taken < batch.Length && !group.StopRequested && !monitor.ShouldStop)
+                    if (full.TryTake(out int slot, 20)) batch[taken++] = slot;
+                    else monitor.Flush();
+                if (taken < batch.Length) break;
+
+                // V-trace loss over the batch with the current theta; each unroll's policy lag.
+                Array.Clear(gradient);
+                double policy = 0, value = 0, entropy = 0;
+                foreach (int slot in batch)
+                {
+                    Slot s = slots[slot];
+                    monitor.AddPolicyLag(version - s.Version);
+                    LossTerms t = update.AddGradient(theta, s.Rollout, s.NextObservations, 1f, config.ValueCoef, config.EntropyCoef, clip, gradient);
+                    (policy, value, entropy) = (policy + t.Policy, value + t.Value, entropy + t.Entropy);
+                    free.Add(slot);
+                }
+                var terms = new LossTerms((float)(policy / batch.Length), (float)(value / batch.Length), (float)(entropy / batch.Length));
+                TensorPrimitives.Multiply(gradient, 1f / batch.Length, gradient);
+                UpdateRules.CheckFinite(terms, "impala learner", version + 1);
+                UpdateRules.Clip(gradient, config.MaxGradNorm, "impala learner", version + 1);
+                optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));
+                version++;
+                UpdateRules.CheckParameters(theta, "impala learner", version);
+                monitor.AddUpdate(terms);
+
+                // Every m updates the actors may pick up the new parameters.
+                if (version % config.RefreshInterval == 0) published.Publish(theta, version);
+                monitor.Flush();
+            }
+        }
+        catch (Exception e)
+        {
+            group.Fail("impala learner", e);
+        }
+        group.Stop();
+        group.Join();
+        return monitor.Finish(config.Threads, config.TotalEnvs);
+    }
+
+    static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, Slot[] slots, BlockingCollection<int> free,
+        BlockingCollection<int> full, ParameterBroadcast published, RunMonitor monitor, WorkerGroup group)
+    {
+        int n = config.NumEnvs;
+        VectorEnv env = EnvRegistry.Make(config.Env, n);
+        env.Reset(config.WorkerEnvSeed(id));
+        var net = (ActorCriticNetwork)modelSpec.Build();
+        var thetaActor = new float[net.ParameterCount];
+        long version = -1;
+        var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
+        net.EnsureCapacity(n);
+
+        while (!group.StopRequested && !monitor.ShouldStop)
+        {
+            // Pick up the latest published parameters, if newer than the copy held.
+            version = published.CopyIfNewer(thetaActor, version);
+            int slot;
+            while (!free.TryTake(out slot, 20))
+                if (group.StopRequested || monitor.ShouldStop) return;
+
+            // Unroll T steps with the behaviour policy, recording its log-probabilities.
+            Slot s = slots[slot];
+            Rollout rollout = s.Rollout;
+            rollout.Clear();
+            for (int t = 0; t < config.TMax; t++)
+            {
+                Acting.Step(net, thetaActor, env, rollout, config.Gamma, rng, recordLogProbabilities: true);
+                monitor.AddEpisodes(env.Episodes.Records);
+                env.Episodes.Clear();
+            }
+            monitor.AddSteps(config.TMax * n);
+            env.Observations.CopyTo(s.NextObservations);
+            s.Version = version;
+            full.Add(slot);
+        }
+    }
+
+    /// <summary>The learner's latest parameters, published every m updates, and copied out by actors under one lock.</summary>
+    sealed class ParameterBroadcast(float[] initial)
+    {
+        readonly float[] _theta = (float[])initial.Clone();
+        readonly object _gate = new();
+        long _version;
+
+        public void Publish(ReadOnlySpan<float> theta, long version)
+        {
+            lock (_gate)
+            {
+                theta.CopyTo(_theta);
+                _version = version;
+            }
+        }
+
+        /// <summary>Copies the published parameters into <paramref name="destination"/> if they are newer than <paramref name="held"/>; returns the version now held.</summary>
+        public long CopyIfNewer(Span<float> destination, long held)
+        {
+            if (Volatile.Read(ref _version) == held) return held;
+            lock (_gate)
+            {
+                _theta.CopyTo(destination);
+                return _version;
+            }
+        }
+    }
+}

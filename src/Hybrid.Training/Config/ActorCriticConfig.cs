@@ -1,0 +1,26 @@
+namespace Hybrid.Training.Config;
+
+/// <summary>Settings of the actor-critic loss (A2C, A3C, IMPALA): L = policy loss + value_coef * value loss - entropy_coef * entropy.</summary>
+public abstract record ActorCriticConfig : AlgoConfig
+{
+    /// <summary>Steps per lane between updates: t_max of Mnih et al. 2016, IMPALA's unroll length T.</summary>
+    [Description("Steps per lane per update: t_max (a3c: fewer when an episode ends); impala: the unroll length T.")]
+    public int TMax { get; init; } = 5;
+
+    /// <summary>Value loss weight.</summary>
+    [Description("Value loss weight.")]
+    public float ValueCoef { get; init; } = 0.5f;
+
+    /// <summary>Entropy bonus weight. Mnih et al. 2016 use 0.01 on Atari; on CartPole that keeps the policy too random to average 475.</summary>
+    [Description("Entropy bonus weight (Mnih et al. 2016 use 0.01 on Atari).")]
+    public float EntropyCoef { get; init; }
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        Require(TMax >= 1, "t_max", TMax, ">= 1");
+        Require(ValueCoef >= 0 && float.IsFinite(ValueCoef), "value_coef", ValueCoef, ">= 0");
+        Require(EntropyCoef >= 0 && float.IsFinite(EntropyCoef), "entropy_coef", EntropyCoef, ">= 0");
+    }
+}

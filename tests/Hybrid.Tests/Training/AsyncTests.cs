@@ -1,0 +1,139 @@
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+using Hybrid.Training.Parallel;
+using static Hybrid.Tests.Training.TrainingTestSupport;
+
+namespace Hybrid.Tests.Training;
+
+public class AsyncTests
+{
+    [Fact]
+    public void A3cSolvesCartPoleWithTheDefaultsForSeedOne()
+    {
+        (RunSummary summary, _) = Train(new A3cConfig { Seed = 1, StopWhenSolved = true });
+        Assert.True(summary.Solved, $"final mean return {summary.FinalMeanReturn} after {summary.EnvSteps} steps");
+        Assert.Equal(2, summary.Threads);
+        Assert.Equal(2, summary.NumEnvs);
+    }
+
+    [Theory]
+    [InlineData(UpdateMode.Hogwild)]
+    [InlineData(UpdateMode.Lock)]
+    [InlineData(UpdateMode.Server)]
+    public void A3cLearnsUnderEveryUpdateMode(UpdateMode mode)
+    {
+        // A random policy's mean return is about 22; after 150k steps runs measured 314-500 under every mode.
+        (RunSummary summary, RecordingSink sink) = Train(new A3cConfig { Seed = 2, Update = mode, MaxEnvSteps = 150_000, LogInterval = 20_000 });
+        Assert.InRange(summary.EnvSteps, 150_000, 150_100);
+        Assert.True(summary.FinalMeanReturn > 150, $"{mode}: final mean return {summary.FinalMeanReturn}");
+        Assert.True(summary.Updates >= 150_000 / 5, $"{mode}: {summary.Updates} updates");
+        Assert.True(sink.Count >= 4);
+    }
+
+    [Theory]
+    [InlineData(AsyncQMethod.OneStepSarsa, 1)]
+    [InlineData(AsyncQMethod.NStepQ, 1)]
+    [InlineData(AsyncQMethod.OneStepQ, 1)]
+    public void AsyncValueMethodsSolveCartPoleByGreedyEvaluation(AsyncQMethod method, int seed)
+    {
+        var config = new AsyncQConfig(method) { Seed = seed, StopWhenSolved = true };
+        (RunSummary summary, RecordingSink sink) = Train(config);
+        Assert.True(summary.Solved, $"{config.Algo}: final greedy mean {summary.FinalMeanReturn} after {summary.EnvSteps} steps");
+        Assert.Equal("greedy-eval-100", summary.SolveCriterion);
+        Assert.True(summary.FinalMeanReturn >= 475);
+        Assert.False(double.IsNaN(sink.Rows[^1].EvalReturn100));
+    }
+
+    [Fact]
+    public void FinalEpsilonsFollowThePapersDistribution()
+    {
+        var config = new AsyncQConfig(AsyncQMethod.OneStepQ) { Seed = 11 };
+        var counts = new Dictionary<float, int> { [0.1f] = 0, [0.01f] = 0, [0.5f] = 0 };
+        const int Workers = 3000;
+        for (int w = 0; w < Workers; w++) counts[config.FinalEpsilon(w)]++;
+        // Binomial standard deviations are under 0.01 at 3000 draws; 0.03 is three of them.
+        Assert.InRange(counts[0.1f] / (double)Workers, 0.37, 0.43);
+        Assert.InRange(counts[0.01f] / (double)Workers, 0.27, 0.33);
+        Assert.InRange(counts[0.5f] / (double)Workers, 0.27, 0.33);
+        Assert.Equal(1f, config.Epsilon(0.1f, 0));
+        Assert.Equal(0.55f, config.Epsilon(0.1f, config.MaxEnvSteps / 20), 5);
+        Assert.Equal(0.1f, config.Epsilon(0.1f, config.MaxEnvSteps), 5);
+    }
+
+    [Fact]
+    public void ImpalaSolvesCartPoleAndLogsPolicyLag()
+    {
+        (RunSummary summary, RecordingSink sink) = Train(new ImpalaConfig { Seed = 1, StopWhenSolved = true, LogInterval = 20_000 });
+        Assert.True(summary.Solved, $"final mean return {summary.FinalMeanReturn} after {summary.EnvSteps} steps");
+        double lag = sink.Rows[sink.Count / 2].PolicyLag;
+        Assert.True(lag >= 0 && double.IsFinite(lag), $"policy lag {lag}");
+    }
+
+    [Fact]
+    public void ImpalaPolicyLagGrowsWithTheRefreshInterval()
+    {
+        static double MeanLag(int refresh)
+        {
+            (_, RecordingSink sink) = Train(new ImpalaConfig { Seed = 3, RefreshInterval = refresh, MaxEnvSteps = 60_000, LogInterval = 10_000 });
+            double sum = 0;
+            int rows = 0;
+            foreach (MetricsRow row in sink.Rows)
+                if (!double.IsNaN(row.PolicyLag)) // a row whose interval saw no learner update has no lag
+                {
+                    sum += row.PolicyLag;
+                    rows++;
+                }
+            return sum / rows;
+        }
+        // With refresh every m updates an unroll's lag is at least its age within the refresh cycle: about (m - 1) / 2 more on average.
+        double every = MeanLag(1), rarely = MeanLag(20);
+        Assert.True(rarely > every + 5, $"lag {every:F2} with m = 1, {rarely:F2} with m = 20");
+    }
+}
+
+public class FaultTests
+{
+    [Fact]
+    public void AWorkerExceptionStopsTheOthersAndReachesTheCallerWithItsIdAndStack()
+    {
+        var group = new WorkerGroup("test");
+        int stoppedCleanly = 0;
+        group.Start("worker", 0, _ =>
+        {
+            while (!group.StopRequested) Thread.Sleep(1);
+            Interlocked.Increment(ref stoppedCleanly);
+        });
+        group.Start("worker", 1, _ => ThrowDeep());
+        var e = Assert.Throws<WorkerFailedException>(group.Join);
+        Assert.Equal("test worker 1", e.Worker);
+        Assert.Contains("test worker 1 failed: InvalidOperationException: boom", e.Message);
+        Assert.Contains(nameof(ThrowDeep), e.InnerException!.StackTrace);
+        Assert.Equal(1, stoppedCleanly);
+    }
+
+    static void ThrowDeep() => throw new InvalidOperationException("boom");
+
+    [Theory]
+    [InlineData(UpdateMode.Hogwild)]
+    [InlineData(UpdateMode.Lock)]
+    [InlineData(UpdateMode.Server)]
+    public void DivergenceInAWorkerStopsTheRunNamingTheWorkerAndTheUpdate(UpdateMode mode)
+    {
+        // A learning rate of 1e30 overflows theta within a few updates.
+        var config = new A3cConfig { Seed = 1, LearningRate = 1e30f, MaxGradNorm = 0, Update = mode };
+        var e = Assert.Throws<WorkerFailedException>(() => Train(config));
+        // Whichever thread sees it first: a worker (its loss or gradient) or the server's applier (theta).
+        Assert.Matches("^a3c (worker [01]|applier 0)$", e.Worker);
+        var diverged = Assert.IsType<TrainingDivergedException>(e.InnerException);
+        Assert.Matches("update [0-9]+", diverged.Message);
+        Assert.Contains("NaN or infinite", diverged.Message);
+    }
+
+    [Fact]
+    public void DivergenceInA2cNamesTheUpdate()
+    {
+        var e = Assert.Throws<TrainingDivergedException>(() => Train(new A2cConfig { LearningRate = 1e30f, MaxGradNorm = 0 }));
+        Assert.Matches("a2c, update [0-9]+", e.Message);
+    }
+}
