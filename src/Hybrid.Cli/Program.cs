@@ -24,6 +24,7 @@ public static class Program
         var bench = new Command("bench", "Run a benchmark and print its table (or one JSON line with --json).");
         bench.Subcommands.Add(NnBenchmark.BuildCommand());
         bench.Subcommands.Add(EnvBenchmark.BuildCommand());
+        bench.Subcommands.Add(TrainBenchmark.BuildCommand());
         root.Subcommands.Add(bench);
         root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(EnvCheckCommand.Build());

@@ -137,8 +137,10 @@ public static class TrainCommand
         foreach (string name in Trainer.Algorithms)
         {
             AlgoConfig defaults = Trainer.DefaultConfig(name);
-            if (!key.Property.DeclaringType!.IsInstanceOfType(defaults)) continue;
-            string value = ConfigBinder.Format(key.Property.GetValue(defaults)!);
+            // Two algorithms may declare a setting of the same name on different records (num_envs): match by name.
+            ConfigKey? own = ConfigBinder.Keys(defaults.GetType()).FirstOrDefault(k => k.Key == key.Key);
+            if (own is null) continue;
+            string value = ConfigBinder.Format(own.Property.GetValue(defaults)!);
             int i = byValue.FindIndex(v => v.Value == value);
             if (i < 0) byValue.Add((value, [name]));
             else byValue[i].Algos.Add(name);

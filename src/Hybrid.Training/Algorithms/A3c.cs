@@ -102,12 +102,14 @@ public static class A3c
         var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
         string who = $"a3c worker {id}";
         long updates = 0;
+        var tally = new UpdateTally();
 
         while (!group.StopRequested && !monitor.ShouldStop)
         {
-            // Reset gradients d(theta) = 0 and synchronize theta' = theta.
+            // Reset gradients d(theta) = 0 and synchronize theta' = theta (checked here, on the worker's own copy).
             Array.Clear(gradient);
             shared.Theta.CopyTo(thetaLocal, 0);
+            UpdateRules.CheckParameters(thetaLocal, who, updates);
 
             // Act with theta' until terminal s_t or t - t_start == t_max.
             rollout.Clear();
@@ -132,8 +134,10 @@ public static class A3c
             UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
 
             // Asynchronous update of theta using d(theta).
-            if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) return;
-            monitor.AddUpdate(terms);
+            if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) break;
+            tally.Add(terms);
+            tally.ReportTo(monitor);
         }
+        tally.ReportTo(monitor, force: true);
     }
 }

@@ -58,11 +58,11 @@ public sealed record AsyncQConfig : AlgoConfig
     public long TargetInterval { get; init; } = 2_000;
 
     /// <summary>Steps a 1-step worker accumulates gradients over before applying them (I_AsyncUpdate).</summary>
-    [Description("Steps a q1/sarsa1 worker accumulates gradients before applying them (I_AsyncUpdate; also applied at episode ends).")]
+    [Description("Steps a q1 or sarsa1 worker accumulates gradients before applying them (I_AsyncUpdate; also at episode ends; qn uses t_max).")]
     public int AsyncUpdateInterval { get; init; } = 5;
 
     /// <summary>n-step Q's steps between updates (t_max).</summary>
-    [Description("Steps between a qn worker's updates (t_max), fewer when an episode ends.")]
+    [Description("Steps per lane between updates, t_max (a3c and qn: fewer when an episode ends); impala: the unroll length T.")]
     public int TMax { get; init; } = 5;
 
     /// <summary>Global steps between greedy evaluations.</summary>
@@ -154,10 +154,12 @@ public static class AsyncQ
     /// <summary>What every worker shares, and the two worker loops.</summary>
     sealed class QWorkerState(AsyncQConfig config, ModelSpec spec, SharedParameters shared, float[] target, RunMonitor monitor, WorkerGroup group)
     {
-        /// <summary>Copies theta into theta-minus when the global counter crosses a multiple of I_target.</summary>
-        void MaybeRefreshTarget(long before, long after)
+        /// <summary>Copies theta into theta-minus when the global counter crosses a multiple of I_target, and checks the copy.</summary>
+        void MaybeRefreshTarget(long before, long after, string who, long update)
         {
-            if (before / config.TargetInterval != after / config.TargetInterval) shared.Theta.CopyTo(target, 0);
+            if (before / config.TargetInterval == after / config.TargetInterval) return;
+            shared.Theta.CopyTo(target, 0);
+            UpdateRules.CheckParameters(target, who, update);
         }
 
         static int EpsilonGreedy(ReadOnlySpan<float> q, float epsilon, Rng rng) =>
@@ -181,6 +183,7 @@ public static class AsyncQ
             var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
             float finalEpsilon = config.FinalEpsilon(id);
             long globalT = monitor.EnvSteps, updates = 0;
+            var tally = new UpdateTally();
             int pending = 0;
             double lossSum = 0;
 
@@ -232,9 +235,10 @@ public static class AsyncQ
                     float loss = (float)lossSum;
                     UpdateRules.CheckFinite(loss, who, updates);
                     UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
-                    if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) return;
-                    monitor.AddUpdate(loss / pending);
-                    MaybeRefreshTarget(before, globalT);
+                    if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) break;
+                    tally.Add(loss / pending);
+                    tally.ReportTo(monitor);
+                    MaybeRefreshTarget(before, globalT, who, updates);
                     Array.Clear(gradient);
                     pending = 0;
                     lossSum = 0;
@@ -245,6 +249,7 @@ public static class AsyncQ
                 (s, sNext) = (sNext, s);
                 a = aNext;
             }
+            tally.ReportTo(monitor, force: true);
         }
 
         /// <summary>Algorithm S2: n-step Q-learning.</summary>
@@ -266,6 +271,7 @@ public static class AsyncQ
             var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
             float finalEpsilon = config.FinalEpsilon(id);
             long globalT = monitor.EnvSteps, updates = 0;
+            var tally = new UpdateTally();
             net.EnsureCapacity(tMax);
 
             while (!group.StopRequested && !monitor.ShouldStop)
@@ -273,6 +279,7 @@ public static class AsyncQ
                 // Reset gradients, synchronize theta' = theta.
                 Array.Clear(gradient);
                 shared.Theta.CopyTo(thetaLocal, 0);
+                UpdateRules.CheckParameters(thetaLocal, who, updates);
 
                 // Act epsilon-greedily with theta' until terminal or t_max steps.
                 rollout.Clear();
@@ -329,10 +336,12 @@ public static class AsyncQ
                 UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
 
                 // Asynchronous update of theta; refresh theta-minus every I_target global steps.
-                if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) return;
-                monitor.AddUpdate((float)(loss / steps));
-                MaybeRefreshTarget(before, globalT);
+                if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) break;
+                tally.Add((float)(loss / steps));
+                tally.ReportTo(monitor);
+                MaybeRefreshTarget(before, globalT, who, updates);
             }
+            tally.ReportTo(monitor, force: true);
         }
     }
 }

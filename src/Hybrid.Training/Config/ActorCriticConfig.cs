@@ -4,7 +4,7 @@ namespace Hybrid.Training.Config;
 public abstract record ActorCriticConfig : AlgoConfig
 {
     /// <summary>Steps per lane between updates: t_max of Mnih et al. 2016, IMPALA's unroll length T.</summary>
-    [Description("Steps per lane per update: t_max (a3c: fewer when an episode ends); impala: the unroll length T.")]
+    [Description("Steps per lane between updates, t_max (a3c and qn: fewer when an episode ends); impala: the unroll length T.")]
     public int TMax { get; init; } = 5;
 
     /// <summary>Value loss weight.</summary>

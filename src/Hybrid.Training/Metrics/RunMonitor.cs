@@ -3,6 +3,43 @@ using System.Diagnostics;
 namespace Hybrid.Training.Metrics;
 
 /// <summary>
+/// A worker's updates and loss sums since it last reported them: asynchronous workers report every
+/// <see cref="ReportEvery"/> updates, so that they rarely contend for the monitor's lock.
+/// </summary>
+public struct UpdateTally
+{
+    /// <summary>Updates a worker tallies before it reports them.</summary>
+    public const int ReportEvery = 32;
+
+    /// <summary>Updates tallied.</summary>
+    public int Count { get; private set; }
+    /// <summary>Sum of policy losses.</summary>
+    public double Policy { get; private set; }
+    /// <summary>Sum of value (or TD) losses.</summary>
+    public double Value { get; private set; }
+    /// <summary>Sum of entropies.</summary>
+    public double Entropy { get; private set; }
+
+    /// <summary>Tallies one update of an actor-critic method.</summary>
+    public void Add(LossTerms terms)
+    {
+        Count++;
+        Policy += terms.Policy;
+        Value += terms.Value;
+        Entropy += terms.Entropy;
+    }
+
+    /// <summary>Tallies one update of a value-based method: its loss goes in the value column, policy and entropy are NaN.</summary>
+    public void Add(float tdLoss) => Add(new LossTerms(float.NaN, tdLoss, float.NaN));
+
+    /// <summary>Reports to <paramref name="monitor"/> if <see cref="ReportEvery"/> updates are tallied, or always with <paramref name="force"/>.</summary>
+    public void ReportTo(RunMonitor monitor, bool force = false)
+    {
+        if (Count >= ReportEvery || force) monitor.AddUpdates(ref this);
+    }
+}
+
+/// <summary>
 /// Counts a run's env steps, updates and episodes from any thread, decides when it is solved or out of budget, and
 /// writes a metrics row each time the step count crosses a multiple of the log interval. Workers call the Add
 /// methods; one thread (the learner, or the main thread of an async run) calls <see cref="Flush"/>.
@@ -100,18 +137,25 @@ public sealed class RunMonitor
     /// <summary>Counts one update and its loss terms (thread-safe).</summary>
     public void AddUpdate(LossTerms terms)
     {
-        Interlocked.Increment(ref _updates);
-        lock (_gate)
-        {
-            _policySum += terms.Policy;
-            _valueSum += terms.Value;
-            _entropySum += terms.Entropy;
-            _lossCount++;
-        }
+        var tally = new UpdateTally();
+        tally.Add(terms);
+        AddUpdates(ref tally);
     }
 
-    /// <summary>Counts one update of a value-based method: its loss goes in the value column.</summary>
-    public void AddUpdate(float tdLoss) => AddUpdate(new LossTerms(float.NaN, tdLoss, float.NaN));
+    /// <summary>Counts a worker's updates since its last report, and empties the tally (thread-safe).</summary>
+    public void AddUpdates(ref UpdateTally tally)
+    {
+        if (tally.Count == 0) return;
+        Interlocked.Add(ref _updates, tally.Count);
+        lock (_gate)
+        {
+            _policySum += tally.Policy;
+            _valueSum += tally.Value;
+            _entropySum += tally.Entropy;
+            _lossCount += tally.Count;
+        }
+        tally = default;
+    }
 
     /// <summary>Records the policy lag of one unroll (learner version minus behaviour version).</summary>
     public void AddPolicyLag(long lag)

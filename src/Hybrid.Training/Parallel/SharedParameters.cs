@@ -56,7 +56,6 @@ public sealed class SharedParameters
     public long Version => Interlocked.Read(ref _version);
 
     /// <summary>Applies (or, in server mode, queues) one update. Returns false if the run is stopping and the gradient was dropped.</summary>
-    /// <exception cref="TrainingDivergedException">theta is no longer finite after the update.</exception>
     public bool Apply(ReadOnlySpan<float> gradient, float learningRate)
     {
         switch (Mode)
@@ -81,8 +80,7 @@ public sealed class SharedParameters
     void Step(ReadOnlySpan<float> gradient, float learningRate)
     {
         _optimizer.Step(Theta, gradient, learningRate);
-        long version = Interlocked.Increment(ref _version);
-        Algorithms.UpdateRules.CheckParameters(Theta, "shared parameters", version);
+        Interlocked.Increment(ref _version);
     }
 
     void ApplierLoop()

@@ -6,12 +6,14 @@ namespace Hybrid.Tests.Cli;
 
 public class TrainCliTests
 {
-    static (int Code, string Output, string Error) Train(params string[] args)
+    static (int Code, string Output, string Error) Train(params string[] args) => Cli(["train", .. args]);
+
+    internal static (int Code, string Output, string Error) Cli(params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
         var root = Hybrid.Cli.Program.BuildRoot();
-        var parse = root.Parse(["train", .. args]);
+        var parse = root.Parse(args);
         int code;
         TextWriter oldOut = Console.Out, oldError = Console.Error;
         lock (typeof(Console))
@@ -76,5 +78,60 @@ public class TrainCliTests
         Assert.Contains(expected, error);
         Assert.DoesNotContain("(Parameter", error);
         Assert.DoesNotContain("   at ", error);
+    }
+}
+
+public class TrainCliOptionTests
+{
+    [Fact]
+    public void BenchTrainReportsTimeToSolveAndStepsPerSecondAsJson()
+    {
+        (int code, string output, string error) = TrainCliTests.Cli("bench", "train", "--algo", "a2c", "--seeds", "1", "--json");
+        Assert.True(code == 0, error);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        var group = doc.RootElement.GetProperty("groups")[0];
+        Assert.Equal(1, group.GetProperty("threads").GetInt32());
+        Assert.Equal(1, group.GetProperty("solved").GetInt32());
+        Assert.InRange(group.GetProperty("median_seconds_to_solve").GetDouble(), 0.01, 60);
+        Assert.InRange(group.GetProperty("median_steps_to_solve").GetDouble(), 10_000, 500_000);
+        Assert.True(group.GetProperty("median_steps_per_second").GetDouble() > 1000);
+    }
+
+    [Fact]
+    public void BenchTrainRefusesABadThreadList()
+    {
+        (int code, _, string error) = TrainCliTests.Cli("bench", "train", "--algo", "a3c", "--threads", "1,zero");
+        Assert.Equal(2, code);
+        Assert.Contains("--threads '1,zero' is not a comma-separated list", error);
+    }
+
+    [Theory]
+    [InlineData("q1", "Pendulum-v1", "has a continuous (box) action space; q1 needs discrete actions")]
+    [InlineData("qn", "MountainCarContinuous-v0", "qn needs discrete actions")]
+    public void DiscreteOnlyAlgorithmsRefuseBoxEnvs(string algo, string env, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => TrainCommand.Resolve(algo, null, [("env", env, "--env")]));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void AnOptionOfAnotherAlgorithmIsRefusedByName()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TrainCommand.Resolve("a2c", null, [("update", "lock", "--update")]));
+        Assert.Contains("--update: 'update' is not a setting of a2c", e.Message);
+    }
+
+    [Fact]
+    public void EveryAlgorithmsSettingsAreOptionsWithTheirDefaultsInTheHelp()
+    {
+        var train = Hybrid.Cli.Program.BuildRoot().Subcommands.Single(c => c.Name == "train");
+        var options = train.Options.ToDictionary(o => o.Name);
+        Assert.Contains("a2c 8", options["--num-envs"].Description);
+        Assert.Contains("impala 4", options["--num-envs"].Description);
+        Assert.Contains("hogwild", options["--update"].Description);
+        Assert.Contains("only", options["--update"].Description);
+        foreach (string name in new[] { "--threads", "--max-env-steps", "--stop-when-solved", "--seed", "--env", "--out", "--config",
+                     "--learning-rate", "--t-max", "--target-interval", "--eval-interval", "--rho-bar", "--refresh-interval" })
+            Assert.True(options.ContainsKey(name), name);
     }
 }

@@ -44,3 +44,18 @@ public class A2cTests
         Assert.Equal(0, sink.AllocatedBytes[^1] - sink.AllocatedBytes[1]);
     }
 }
+
+public class A2cContinuousTests
+{
+    [Fact]
+    public void LearnsPendulumWithTheGaussianHeadUsingTheShippedPreset()
+    {
+        // experiments/a2c-pendulum.yaml, as a user runs it; a random policy scores about -1200. Seeds 1-5 measured -170 to -253.
+        string file = Path.Combine(Path.GetDirectoryName(Envs.EnvTestSupport.ReferenceFile("Pendulum-v1"))!, "..", "..", "experiments", "a2c-pendulum.yaml");
+        var settings = Hybrid.Training.Config.ConfigBinder.ParseYaml(File.ReadAllText(file), file).Where(s => s.Key != "algo");
+        A2cConfig config = Hybrid.Training.Config.ConfigBinder.Apply(new A2cConfig(), settings) with { Seed = 3 };
+        Assert.Equal("Pendulum-v1", config.Env);
+        (RunSummary summary, _) = Train(config);
+        Assert.True(summary.FinalMeanReturn >= -400, $"final mean return {summary.FinalMeanReturn}");
+    }
+}

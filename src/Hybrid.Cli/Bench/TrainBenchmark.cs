@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Hybrid.Cli.Train;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+
+namespace Hybrid.Cli.Bench;
+
+/// <summary>
+/// <c>hybrid bench train</c>: trains an algorithm on seeds 1..S, each run stopping when solved (or at its budget), and
+/// reports per run and as medians: env steps and seconds to solve, and env steps per second. With several thread
+/// counts (<c>--threads 1,2</c>) every count runs the same seeds and the table gives each count's steps/s against the
+/// first count's, measured in the same invocation. A short warm-up run first lets the JIT compile the training loop.
+/// </summary>
+public static class TrainBenchmark
+{
+    /// <summary>One training run.</summary>
+    public sealed record Run(int Threads, RunSummary Summary);
+
+    /// <summary>Medians over the seeds of one thread count (times and steps to solve over the solved runs only).</summary>
+    public sealed record Group(int Threads, int Runs, int Solved, double MedianSecondsToSolve, double MedianStepsToSolve, double MedianStepsPerSecond);
+
+    const long WarmupSteps = 20_000;
+
+    internal static Command BuildCommand()
+    {
+        var algo = new Option<string>("--algo") { Description = $"Algorithm: {string.Join(", ", Trainer.Algorithms)}.", DefaultValueFactory = _ => "a2c" };
+        var env = new Option<string>("--env") { Description = "Environment id.", DefaultValueFactory = _ => "CartPole-v1" };
+        var seeds = new Option<int>("--seeds") { Description = "Runs, on seeds 1..S.", DefaultValueFactory = _ => 5 };
+        var threads = new Option<string>("--threads") { Description = "Thread counts to compare, comma-separated (e.g. 1,2); default: the algorithm's." };
+        var config = new Option<string>("--config") { Description = "A YAML file of settings, as for train." };
+        var budget = new Option<long?>("--max-env-steps") { Description = "Budget per run (default: the algorithm's)." };
+        var full = new Option<bool>("--full-budget") { Description = "Run every seed to its budget instead of stopping when solved (steady steps/s)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON line instead of a table." };
+        seeds.AtLeastOne();
+        var command = new Command("train", "Time to solve and env steps/s of an algorithm over several seeds (and thread counts).")
+        {
+            algo, env, seeds, threads, config, budget, full, json,
+        };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                int[] counts = ParseThreads(parse.GetValue(threads));
+                var overrides = new List<(string, string, string)> { ("env", parse.GetValue(env)!, "--env") };
+                if (parse.GetValue(budget) is long b) overrides.Add(("max_env_steps", b.ToString(CultureInfo.InvariantCulture), "--max-env-steps"));
+                AlgoConfig baseConfig = TrainCommand.Resolve(parse.GetValue(algo)!, parse.GetValue(config), overrides);
+                bool stopWhenSolved = !parse.GetValue(full);
+                if (!parse.GetValue(json))
+                    Console.Error.WriteLine($"bench train: {baseConfig.Algo} on {baseConfig.Env}, {parse.GetValue(seeds)} seeds: a warm-up run, then the timed runs...");
+                List<Run> runs = Measure(baseConfig, counts, parse.GetValue(seeds), stopWhenSolved,
+                    parse.GetValue(json) ? null : r => Console.Error.WriteLine(FormatRun(r)));
+                Console.WriteLine(parse.GetValue(json) ? ToJson(baseConfig, runs) : ToTable(baseConfig, runs, stopWhenSolved));
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+            {
+                Console.Error.WriteLine($"bench train: {ErrorText.Of(e)}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    static int[] ParseThreads(string? text)
+    {
+        if (text is null) return [];
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var counts = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out counts[i]) || counts[i] < 1)
+                throw new ArgumentException($"--threads '{text}' is not a comma-separated list of whole numbers >= 1.");
+        return counts;
+    }
+
+    /// <summary>Runs seeds 1..<paramref name="seeds"/> at each thread count (none given: the config's), after one warm-up run.</summary>
+    public static List<Run> Measure(AlgoConfig config, int[] threadCounts, int seeds, bool stopWhenSolved, Action<Run>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (threadCounts.Length == 0) threadCounts = [config.Threads];
+        Trainer.Train(config with { MaxEnvSteps = Math.Min(WarmupSteps, config.MaxEnvSteps), Seed = 1_000_000 }, new RunMonitor(config, null, null));
+        var runs = new List<Run>();
+        foreach (int threads in threadCounts)
+            for (int seed = 1; seed <= seeds; seed++)
+            {
+                AlgoConfig run = config with { Threads = threads, Seed = seed, StopWhenSolved = stopWhenSolved };
+                var result = new Run(threads, Trainer.Train(run, new RunMonitor(run, null, null)));
+                runs.Add(result);
+                progress?.Invoke(result);
+            }
+        return runs;
+    }
+
+    /// <summary>The medians of each thread count, in the order measured.</summary>
+    public static List<Group> Summarize(List<Run> runs)
+    {
+        var groups = new List<Group>();
+        foreach (int threads in runs.Select(r => r.Threads).Distinct())
+        {
+            RunSummary[] all = runs.Where(r => r.Threads == threads).Select(r => r.Summary).ToArray();
+            RunSummary[] solved = all.Where(s => s.Solved).ToArray();
+            groups.Add(new Group(threads, all.Length, solved.Length,
+                solved.Length == 0 ? double.NaN : BenchReport.Median(solved.Select(s => s.SolvedAtSeconds!.Value).ToArray()),
+                solved.Length == 0 ? double.NaN : BenchReport.Median(solved.Select(s => (double)s.SolvedAtEnvSteps!.Value).ToArray()),
+                BenchReport.Median(all.Select(s => s.StepsPerSecond).ToArray())));
+        }
+        return groups;
+    }
+
+    static string FormatRun(Run r) => string.Create(CultureInfo.InvariantCulture,
+        $"  threads {r.Threads}, seed {r.Summary.Seed}: {(r.Summary.Solved ? $"solved at {r.Summary.SolvedAtEnvSteps:N0} steps, {r.Summary.SolvedAtSeconds:F2} s" : $"not solved (final mean {r.Summary.FinalMeanReturn:F1})")}, {r.Summary.StepsPerSecond:N0} steps/s");
+
+    static string ToTable(AlgoConfig config, List<Run> runs, bool stopWhenSolved)
+    {
+        List<Group> groups = Summarize(runs);
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"bench train: {config.Algo} on {config.Env}, seeds 1..{groups[0].Runs}, budget {config.MaxEnvSteps:N0} steps, {(stopWhenSolved ? "stopping when solved" : "full budget")} ({config.SolveCriterion})\n");
+        text.Append(CultureInfo.InvariantCulture, $"{"threads",7} {"solved",7} {"median s to solve",18} {"median steps to solve",22} {"median steps/s",15} {"vs first",9}\n");
+        foreach (Group g in groups)
+            text.Append(CultureInfo.InvariantCulture,
+                $"{g.Threads,7} {$"{g.Solved}/{g.Runs}",7} {g.MedianSecondsToSolve,18:F2} {g.MedianStepsToSolve,22:N0} {g.MedianStepsPerSecond,15:N0} {g.MedianStepsPerSecond / groups[0].MedianStepsPerSecond,8:F2}x\n");
+        if (config.Algo == "a2c" && config.Env == "CartPole-v1")
+            text.Append("For scale, the issue quotes Stable-Baselines3's tuned A2C on the development machine: 17-24 s to solve CartPole-v1, median 21.4 s.\n");
+        return text.ToString().TrimEnd();
+    }
+
+    static string ToJson(AlgoConfig config, List<Run> runs)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{{\"bench\":\"train\",\"algo\":\"{config.Algo}\",\"env\":\"{config.Env}\",\"groups\":[");
+        List<Group> groups = Summarize(runs);
+        for (int i = 0; i < groups.Count; i++)
+        {
+            Group g = groups[i];
+            if (i > 0) text.Append(',');
+            text.Append(CultureInfo.InvariantCulture,
+                $"{{\"threads\":{g.Threads},\"runs\":{g.Runs},\"solved\":{g.Solved},\"median_seconds_to_solve\":{Number(g.MedianSecondsToSolve, "0.###")},\"median_steps_to_solve\":{Number(g.MedianStepsToSolve, "0")},\"median_steps_per_second\":{Number(g.MedianStepsPerSecond, "0")}}}");
+        }
+        return text.Append("]}").ToString();
+    }
+
+    static string Number(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "null";
+}
