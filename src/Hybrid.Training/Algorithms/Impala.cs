@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 
 namespace Hybrid.Training.Algorithms;
@@ -91,8 +90,8 @@ public static class Impala
         // Slots: enough for every actor to fill one while the learner holds a batch.
         int actionSize = envSpec.IsDiscrete ? 1 : net.Actions;
         var slots = new Slot[config.Batch + 2 * config.Threads];
-        var free = new BlockingCollection<int>();
-        var full = new BlockingCollection<int>();
+        var free = new SlotQueue(slots.Length);
+        var full = new SlotQueue(slots.Length);
         for (int i = 0; i < slots.Length; i++)
         {
             slots[i] = new Slot(config, envSpec.ObservationSize, actionSize, envSpec.IsDiscrete);
@@ -153,8 +152,8 @@ public static class Impala
         return monitor.Finish(config.Threads, config.TotalEnvs);
     }
 
-    static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, Slot[] slots, BlockingCollection<int> free,
-        BlockingCollection<int> full, ParameterBroadcast published, RunMonitor monitor, WorkerGroup group)
+    static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, Slot[] slots, SlotQueue free,
+        SlotQueue full, ParameterBroadcast published, RunMonitor monitor, WorkerGroup group)
     {
         int n = config.NumEnvs;
         VectorEnv env = EnvRegistry.Make(config.Env, n);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 
 namespace Hybrid.Training.Parallel;
 
@@ -18,7 +17,7 @@ public sealed class SharedParameters
     readonly WorkerGroup _group;
     readonly float[][] _slots = [];
     readonly float[] _slotRates = [];
-    readonly BlockingCollection<int> _free = [], _full = [];
+    readonly SlotQueue _free = new(1), _full = new(1);
     long _version;
     volatile bool _completing;
 
@@ -37,6 +36,7 @@ public sealed class SharedParameters
         if (mode != UpdateMode.Server) return;
         // Two slots per worker: a worker can queue one gradient while the applier works on its previous one.
         _slots = new float[2 * workers][];
+        (_free, _full) = (new SlotQueue(_slots.Length), new SlotQueue(_slots.Length));
         _slotRates = new float[_slots.Length];
         for (int i = 0; i < _slots.Length; i++)
         {

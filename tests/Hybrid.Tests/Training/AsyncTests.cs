@@ -137,3 +137,71 @@ public class FaultTests
         Assert.Matches("a2c, update [0-9]+", e.Message);
     }
 }
+
+/// <summary>Process-wide allocation counts: nothing else may run at the same time.</summary>
+[CollectionDefinition(nameof(AllocationCollection), DisableParallelization = true)]
+public class AllocationCollection;
+
+[Collection(nameof(AllocationCollection))]
+public class AsyncAllocationTests
+{
+    /// <summary>Bytes allocated by all threads during a run of <paramref name="steps"/> env steps.</summary>
+    static long Allocated(AlgoConfig config, long steps)
+    {
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        Train(config with { MaxEnvSteps = steps, LogInterval = 1_000_000 });
+        return GC.GetTotalAllocatedBytes(precise: true) - before;
+    }
+
+    [Theory]
+    [InlineData("a3c", UpdateMode.Hogwild)]
+    [InlineData("a3c", UpdateMode.Server)]
+    [InlineData("q1", UpdateMode.Lock)]
+    [InlineData("qn", UpdateMode.Hogwild)]
+    [InlineData("impala", UpdateMode.Hogwild)]
+    public void ThreeTimesTheStepsAllocateNoMore(string algo, UpdateMode mode)
+    {
+        // Set-up (networks, envs, buffers, threads) costs the same in both runs; what a step allocates would grow with
+        // the 120k extra steps. The count is process-wide, so the test runner's own work shows up as noise (measured
+        // up to about 100 KB); 256 KiB still catches any allocation of 3 bytes or more per step.
+        AlgoConfig config = Trainer.DefaultConfig(algo) with { Seed = 5 };
+        if (config is A3cConfig a3c) config = a3c with { Update = mode };
+        if (config is AsyncQConfig q) config = q with { Update = mode };
+        Allocated(config, 10_000); // JIT and static set-up
+        long short_ = Allocated(config, 20_000), long_ = Allocated(config, 140_000);
+        Assert.True(long_ - short_ < 256 * 1024, $"{algo}: {short_:N0} bytes for 20k steps, {long_:N0} for 140k");
+    }
+}
+
+public class SlotQueueTests
+{
+    [Fact]
+    public void HandsSlotsOverInOrderAndTimesOutWhenEmpty()
+    {
+        var queue = new SlotQueue(3);
+        Assert.False(queue.TryTake(out _, 1));
+        queue.Add(2);
+        queue.Add(0);
+        queue.Add(1);
+        Assert.Throws<InvalidOperationException>(() => queue.Add(5));
+        for (int expected = 0; expected < 3; expected++)
+        {
+            Assert.True(queue.TryTake(out int slot, 1));
+            Assert.Equal(new[] { 2, 0, 1 }[expected], slot);
+        }
+        Assert.Equal(0, queue.Count);
+    }
+
+    [Fact]
+    public void AWaitingTakerWakesWhenASlotArrives()
+    {
+        var queue = new SlotQueue(1);
+        int taken = -1;
+        var taker = new Thread(() => queue.TryTake(out taken, 10_000));
+        taker.Start();
+        Thread.Sleep(20);
+        queue.Add(7);
+        Assert.True(taker.Join(5_000));
+        Assert.Equal(7, taken);
+    }
+}
