@@ -1,8 +1,9 @@
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
-/// A3C settings. From Mnih et al. 2016: t_max 5, shared RMSProp with alpha 0.99, the learning rate annealed to 0 over
-/// the budget. The learning rate, entropy weight (0, as SB3's tuned CartPole A2C), clip and budget are this project's.
+/// A3C settings. From Mnih et al. 2016: shared RMSProp with alpha 0.99, the learning rate annealed to 0 over the
+/// budget. The learning rate, t_max (20; the paper's Atari value is 5), entropy weight (0, as SB3's tuned CartPole
+/// A2C), clip and budget are this project's.
 /// </summary>
 public sealed record A3cConfig : ActorCriticConfig
 {
@@ -13,6 +14,10 @@ public sealed record A3cConfig : ActorCriticConfig
         AnnealLearningRate = true;
         LearningRate = 1e-3f;
         MaxEnvSteps = 1_000_000;
+        // Mnih et al. 2016 use t_max 5 on Atari. On CartPole 20 solves faster (median 0.30 s against 0.45 s over seeds
+        // 1-5, bench train) and makes a quarter of the updates to the shared parameters, whose cache-line traffic is what
+        // limits the second thread's speedup here (README, "A3C scaling").
+        TMax = 20;
     }
 
     /// <inheritdoc/>

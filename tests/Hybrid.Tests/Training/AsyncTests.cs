@@ -21,14 +21,13 @@ public class AsyncTests
     [InlineData(UpdateMode.Hogwild)]
     [InlineData(UpdateMode.Lock)]
     [InlineData(UpdateMode.Server)]
-    public void A3cLearnsUnderEveryUpdateMode(UpdateMode mode)
+    public void A3cSolvesCartPoleUnderEveryUpdateMode(UpdateMode mode)
     {
-        // A random policy's mean return is about 22; after 150k steps runs measured 314-500 under every mode.
-        (RunSummary summary, RecordingSink sink) = Train(new A3cConfig { Seed = 2, Update = mode, MaxEnvSteps = 150_000, LogInterval = 20_000 });
-        Assert.InRange(summary.EnvSteps, 150_000, 150_100);
-        Assert.True(summary.FinalMeanReturn > 150, $"{mode}: final mean return {summary.FinalMeanReturn}");
-        Assert.True(summary.Updates >= 150_000 / 5, $"{mode}: {summary.Updates} updates");
-        Assert.True(sink.Count >= 4);
+        // The default budget (the learning rate anneals over it); seeds 1-5 solved at 150-350k steps under every mode.
+        (RunSummary summary, RecordingSink sink) = Train(new A3cConfig { Seed = 2, Update = mode, StopWhenSolved = true, LogInterval = 20_000 });
+        Assert.True(summary.Solved, $"{mode}: final mean return {summary.FinalMeanReturn} after {summary.EnvSteps} steps");
+        Assert.True(summary.Updates >= summary.EnvSteps / 20 / 2, $"{mode}: {summary.Updates} updates for {summary.EnvSteps} steps");
+        Assert.True(sink.Count >= 2);
     }
 
     [Theory]
