@@ -12,7 +12,7 @@ namespace Hybrid.Cli.Bench;
 /// <c>hybrid bench train</c>: trains an algorithm on seeds 1..S, each run stopping when solved (or at its budget), and
 /// reports per run and as medians: env steps and seconds to solve, and env steps per second. With several thread
 /// counts (<c>--threads 1,2</c>) every count runs the same seeds and the table gives each count's steps/s against the
-/// first count's, measured in the same invocation. A short warm-up run first lets the JIT compile the training loop.
+/// first count's, measured in the same invocation, the counts taking turns seed by seed. A short warm-up run first lets the JIT compile the training loop.
 /// </summary>
 public static class TrainBenchmark
 {
@@ -82,8 +82,10 @@ public static class TrainBenchmark
         if (threadCounts.Length == 0) threadCounts = [config.Threads];
         Trainer.Train(config with { MaxEnvSteps = Math.Min(WarmupSteps, config.MaxEnvSteps), Seed = 1_000_000 }, new RunMonitor(config, null, null));
         var runs = new List<Run>();
-        foreach (int threads in threadCounts)
-            for (int seed = 1; seed <= seeds; seed++)
+        // Seeds outside, thread counts inside: the machine's speed drifts, and alternating the counts spreads the drift
+        // over all of them instead of handing it to whichever ran last.
+        for (int seed = 1; seed <= seeds; seed++)
+            foreach (int threads in threadCounts)
             {
                 AlgoConfig run = config with { Threads = threads, Seed = seed, StopWhenSolved = stopWhenSolved };
                 var result = new Run(threads, Trainer.Train(run, new RunMonitor(run, null, null)));
