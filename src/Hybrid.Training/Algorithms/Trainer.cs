@@ -19,11 +19,10 @@ public static class Trainer
         _ => throw new ArgumentException($"algo '{algo}' is unknown; expected one of {string.Join(", ", Algorithms)}.", nameof(algo)),
     };
 
-    /// <summary>Validates <paramref name="config"/> and trains; metrics and the summary go to <paramref name="monitor"/>.</summary>
+    /// <summary>Trains with <paramref name="config"/> (each algorithm validates it first); metrics and the summary go to <paramref name="monitor"/>.</summary>
     public static RunSummary Train(AlgoConfig config, RunMonitor monitor)
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
         return config switch
         {
             A2cConfig a2c => A2c.Train(a2c, monitor),

@@ -66,17 +66,6 @@ public sealed class WorkerGroup
         _stop = true;
     }
 
-    /// <summary>True while any worker is running.</summary>
-    public bool Running
-    {
-        get
-        {
-            foreach (Thread t in _threads)
-                if (t.IsAlive) return true;
-            return false;
-        }
-    }
-
     /// <summary>Waits for every worker, then throws the first failure, if any, as a <see cref="WorkerFailedException"/>.</summary>
     public void Join()
     {

@@ -88,9 +88,6 @@ public sealed class Rollout
     /// <summary>The box action slots of step t.</summary>
     public Span<float> BoxActionsAt(int t) => BoxActions.AsSpan(t * Lanes * ActionSize, Lanes * ActionSize);
 
-    /// <summary>The observations of step t.</summary>
-    public ReadOnlySpan<float> ObservationsAt(int t) => Observations.AsSpan(t * Lanes * ObservationSize, Lanes * ObservationSize);
-
     /// <summary>Stores what the env returned for step t (rewards, terminals, truncations with their final observations) and completes the step.</summary>
     public void EndStep(int t, VectorEnv env, float gamma)
     {
