@@ -62,7 +62,6 @@ public static class A2c
         var rng = new Rng((ulong)config.Seed, 1);
         var rollout = new Rollout(config.TMax, n, env.ObservationSize, env.Spec.IsDiscrete ? 1 : net.Actions, env.Spec.IsDiscrete);
         var update = new ActorCriticUpdate(net, config.TMax, n);
-        net.EnsureCapacity(Math.Max(n, config.BatchSize));
 
         while (!monitor.ShouldStop)
         {

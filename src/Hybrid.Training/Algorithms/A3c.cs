@@ -60,38 +60,12 @@ public static class A3c
         ModelSpec modelSpec = Acting.ActorCriticSpec(envSpec, config.Hidden);
 
         // Global shared parameter vector theta and the shared RMSProp statistics g.
-        var theta = new float[modelSpec.Build().ParameterCount];
-        modelSpec.Build().Initialize(theta, new Rng((ulong)config.Seed, 0));
+        float[] theta = Acting.InitialTheta(modelSpec, config.Seed);
         var group = new WorkerGroup("a3c");
         var shared = new SharedParameters(theta, new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon), config.Update, config.Threads, group);
         for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, monitor, group));
-        Supervise(group, shared, monitor);
+        group.Supervise(shared, monitor);
         return monitor.Finish(config.Threads, config.TotalEnvs);
-    }
-
-    /// <summary>
-    /// The main thread's part of an asynchronous run: write metrics rows while the workers run, stop them when the
-    /// run is over, let a server applier drain, and rethrow a worker's failure.
-    /// </summary>
-    /// <param name="group">The workers.</param>
-    /// <param name="shared">Their shared parameters.</param>
-    /// <param name="monitor">The run's monitor.</param>
-    /// <param name="poll">Optional periodic work of the main thread (greedy evaluation).</param>
-    internal static void Supervise(WorkerGroup group, SharedParameters shared, RunMonitor monitor, Action? poll = null)
-    {
-        while (!group.StopRequested)
-        {
-            if (monitor.ShouldStop)
-            {
-                group.Stop();
-                break;
-            }
-            poll?.Invoke();
-            monitor.Flush();
-            Thread.Sleep(2);
-        }
-        shared.Complete();
-        group.Join();
     }
 
     static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, RunMonitor monitor, WorkerGroup group)

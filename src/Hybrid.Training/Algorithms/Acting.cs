@@ -27,6 +27,15 @@ internal static class Acting
         Actions = ActionCount(env),
     }.Validate();
 
+    /// <summary>theta for <paramref name="spec"/>, initialized from the run's seed (stream 0), as every algorithm starts.</summary>
+    public static float[] InitialTheta(ModelSpec spec, int seed)
+    {
+        Network net = spec.Build();
+        var theta = new float[net.ParameterCount];
+        net.Initialize(theta, new Rng((ulong)seed, 0));
+        return theta;
+    }
+
     /// <summary>Discrete actions, or box dimensions.</summary>
     public static int ActionCount(EnvSpec env) => env.ActionSpace is DiscreteSpace d ? d.N : env.ActionSpace.Size;
 

@@ -114,39 +114,3 @@ internal sealed class ActorCriticUpdate
         return terms;
     }
 }
-
-/// <summary>Checks shared by every algorithm's update: finite losses and gradients, clipping, the learning-rate schedule.</summary>
-internal static class UpdateRules
-{
-    /// <summary>Throws <see cref="TrainingDivergedException"/> naming the update if an actor-critic loss term is NaN or infinite.</summary>
-    public static void CheckFinite(LossTerms terms, string who, long update)
-    {
-        if (!float.IsFinite(terms.Policy) || !float.IsFinite(terms.Value) || !float.IsFinite(terms.Entropy))
-            throw new TrainingDivergedException($"{who}, update {update}: a loss is NaN or infinite (policy {terms.Policy}, value {terms.Value}, entropy {terms.Entropy}).");
-    }
-
-    /// <summary>Throws <see cref="TrainingDivergedException"/> naming the update if a TD loss is NaN or infinite.</summary>
-    public static void CheckFinite(float tdLoss, string who, long update)
-    {
-        if (!float.IsFinite(tdLoss)) throw new TrainingDivergedException($"{who}, update {update}: the TD loss is {tdLoss}.");
-    }
-
-    /// <summary>Throws <see cref="TrainingDivergedException"/> naming the update if a parameter is NaN or infinite.</summary>
-    public static void CheckParameters(ReadOnlySpan<float> theta, string who, long update)
-    {
-        // The sum is NaN or infinite if any parameter is (and, harmlessly, if theta's sum overflows float).
-        if (!float.IsFinite(TensorPrimitives.Sum(theta)))
-            throw new TrainingDivergedException($"{who}, update {update}: parameters became NaN or infinite.");
-    }
-
-    /// <summary>Clips the gradient's global norm (when <paramref name="maxNorm"/> &gt; 0) and throws if the gradient is not finite.</summary>
-    public static void Clip(Span<float> gradient, float maxNorm, string who, long update)
-    {
-        float norm = maxNorm > 0 ? GradientTools.ClipGlobalNorm(gradient, maxNorm) : TensorPrimitives.Norm(gradient);
-        if (!float.IsFinite(norm)) throw new TrainingDivergedException($"{who}, update {update}: the gradient norm is {norm}.");
-    }
-
-    /// <summary>The learning rate at env step <paramref name="step"/>: constant, or annealed linearly to 0 over the budget.</summary>
-    public static float LearningRate(Config.AlgoConfig config, long step) =>
-        config.AnnealLearningRate ? GradientTools.LinearDecay(config.LearningRate, step, config.MaxEnvSteps) : config.LearningRate;
-}

@@ -128,8 +128,7 @@ public static class AsyncQ
         ModelSpec modelSpec = Acting.QSpec(EnvRegistry.Spec(config.Env), config.Hidden);
 
         // Shared theta, target network theta-minus = theta, shared RMSProp statistics.
-        var theta = new float[modelSpec.Build().ParameterCount];
-        modelSpec.Build().Initialize(theta, new Rng((ulong)config.Seed, 0));
+        float[] theta = Acting.InitialTheta(modelSpec, config.Seed);
         var target = (float[])theta.Clone();
         var group = new WorkerGroup(config.Algo);
         var shared = new SharedParameters(theta, new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon), config.Update, config.Threads, group);
@@ -139,7 +138,7 @@ public static class AsyncQ
 
         var evaluator = new GreedyEvaluator(config.Env, modelSpec, config.EvalEpisodes, config.Seed);
         long nextEval = config.EvalInterval;
-        A3c.Supervise(group, shared, monitor, () =>
+        group.Supervise(shared, monitor, () =>
         {
             if (monitor.EnvSteps < nextEval) return;
             monitor.AddEvalEpisodes(evaluator.Run(theta));
@@ -308,13 +307,9 @@ public static class AsyncQ
                 // R = 0 at a terminal, else max_a Q(s_t, a; theta-minus); a truncated step bootstraps from its pre-reset observation.
                 continues.AsSpan(0, steps).Fill(1f);
                 continues[steps - 1] = 0f;
-                targetNet.Forward(target, env.Observations, 1);
+                // Only the last step can be truncated: the segment ends at an episode's end.
+                targetNet.Forward(target, rollout.TruncatedCount > 0 ? rollout.FinalObservations : env.Observations, 1);
                 targetNet.QValues(1).CopyTo(qBootstrap.AsSpan((steps - 1) * actions));
-                if (rollout.TruncatedCount > 0)
-                {
-                    targetNet.Forward(target, rollout.FinalObservations, 1);
-                    targetNet.QValues(1).CopyTo(qBootstrap.AsSpan((steps - 1) * actions));
-                }
                 Returns.NStepQ(rollout.Rewards.AsSpan(0, steps), rollout.Discounts.AsSpan(0, steps), continues.AsSpan(0, steps),
                     qBootstrap.AsSpan(0, steps * actions), actions, targets.AsSpan(0, steps));
 

@@ -66,6 +66,32 @@ public sealed class WorkerGroup
         _stop = true;
     }
 
+    /// <summary>
+    /// The main thread's part of an asynchronous run: write metrics rows while the workers run, stop them when the
+    /// run is over, let a server applier drain, and rethrow a worker's failure.
+    /// </summary>
+    /// <param name="shared">The workers' shared parameters.</param>
+    /// <param name="monitor">The run's monitor.</param>
+    /// <param name="poll">Optional periodic work of the main thread (greedy evaluation).</param>
+    public void Supervise(SharedParameters shared, RunMonitor monitor, Action? poll = null)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        ArgumentNullException.ThrowIfNull(monitor);
+        while (!StopRequested)
+        {
+            if (monitor.ShouldStop)
+            {
+                Stop();
+                break;
+            }
+            poll?.Invoke();
+            monitor.Flush();
+            Thread.Sleep(2);
+        }
+        shared.Complete();
+        Join();
+    }
+
     /// <summary>Waits for every worker, then throws the first failure, if any, as a <see cref="WorkerFailedException"/>.</summary>
     public void Join()
     {
