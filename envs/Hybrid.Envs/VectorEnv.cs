@@ -164,8 +164,15 @@ public abstract unsafe class VectorEnv : IRowJob
     public void Reset(ulong seed)
     {
         for (int i = 0; i < _n; i++) (_randomState[i], _randomStep[i]) = LaneRandom.Seed(seed, i);
+        OnSeed();
         ResetAll();
     }
+
+    /// <summary>Called by <see cref="Reset(ulong)"/> after the lanes' streams are seeded, before they reset.</summary>
+    private protected virtual void OnSeed() { }
+
+    /// <summary>Whether <see cref="Reset(ulong)"/> has run.</summary>
+    private protected bool HasReset => _hasReset;
 
     /// <summary>Resets every lane, continuing each lane's random stream (Gymnasium's <c>reset()</c> with no seed).</summary>
     /// <exception cref="InvalidOperationException">The env was never seeded with <see cref="Reset(ulong)"/>.</exception>
@@ -237,9 +244,11 @@ public abstract unsafe class VectorEnv : IRowJob
     /// <exception cref="InvalidOperationException">Called before <see cref="Reset(ulong)"/>.</exception>
     /// <exception cref="ArgumentException">Bad lane, wrong state length, a NaN or infinite value, or a step count
     /// outside [0, MaxEpisodeSteps).</exception>
+    /// <exception cref="NotSupportedException">The env has no float state (MinAtar).</exception>
     public void SetState(int lane, ReadOnlySpan<double> state, int elapsedSteps)
     {
         if (!_hasReset) throw new InvalidOperationException($"{Id}: SetState was called before Reset(seed).");
+        CheckHasState();
         CheckLane(lane);
         if (state.Length != Spec.StateSize)
             throw new ArgumentException($"{Id}: state had {state.Length} values; expected {Spec.StateSize} ({string.Join(", ", Spec.StateNames)}).", nameof(state));
@@ -251,18 +260,40 @@ public abstract unsafe class VectorEnv : IRowJob
         for (int v = 0; v < state.Length; v++) _state[v * _n + lane] = (float)state[v];
         _elapsed[lane] = elapsedSteps;
         _returns[lane] = 0;
+        ClearLaneFlags(lane);
+        ObserveLane(lane);
+    }
+
+    /// <summary>
+    /// Makes lane <paramref name="lane"/> count <paramref name="elapsedSteps"/> steps in its current episode, as if it
+    /// had run them (the time limit then comes that much sooner); its state and return so far are kept.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called before <see cref="Reset(ulong)"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Bad lane, or a count outside [0, MaxEpisodeSteps).</exception>
+    public void SetElapsedSteps(int lane, int elapsedSteps)
+    {
+        if (!_hasReset) throw new InvalidOperationException($"{Id}: SetElapsedSteps was called before Reset(seed).");
+        CheckLane(lane);
+        if ((uint)elapsedSteps >= (uint)Spec.MaxEpisodeSteps)
+            throw new ArgumentOutOfRangeException(nameof(elapsedSteps), elapsedSteps, $"{Id}: elapsedSteps was {elapsedSteps}; expected 0 to {Spec.MaxEpisodeSteps - 1}.");
+        _elapsed[lane] = elapsedSteps;
+    }
+
+    /// <summary>Clears lane <paramref name="lane"/>'s flags and its wait for a reset (it was given a new state).</summary>
+    private protected void ClearLaneFlags(int lane)
+    {
         _terminated[lane] = _truncated[lane] = false;
         if (_pendingReset[lane])
         {
             _pendingReset[lane] = false;
             _anyPending = Array.IndexOf(_pendingReset, true) >= 0;
         }
-        ObserveLane(lane);
     }
 
     /// <summary>Copies lane <paramref name="lane"/>'s internal state into <paramref name="destination"/>.</summary>
     public void GetState(int lane, Span<double> destination)
     {
+        CheckHasState();
         CheckLane(lane);
         if (destination.Length != Spec.StateSize)
             throw new ArgumentException($"{Id}: destination had {destination.Length} values; expected {Spec.StateSize}.", nameof(destination));
@@ -354,6 +385,12 @@ public abstract unsafe class VectorEnv : IRowJob
     void ThrowNonFinite(int index, float value) =>
         throw new ArgumentOutOfRangeException("actions", value, string.Create(CultureInfo.InvariantCulture,
             $"{Id}: the action for lane {index / _actionCount} was {value}; expected a finite number (finite values outside {Spec.ActionSpace} are clipped)."));
+
+    void CheckHasState()
+    {
+        if (Spec.StateSize == 0)
+            throw new NotSupportedException($"{Id} has no float state to get or set; seed lanes instead (SetElapsedSteps moves a lane towards its time limit).");
+    }
 
     void CheckLane(int lane)
     {
