@@ -57,9 +57,12 @@ public static class MinAtarConformance
         return rows;
     }
 
-    /// <summary>Replays every row of <paramref name="rows"/> for <paramref name="game"/> at once, one lane per row.</summary>
+    /// <summary>
+    /// Replays every row of <paramref name="rows"/> for <paramref name="game"/> at once, one lane per row, under the
+    /// reference's default settings unless <paramref name="options"/> says otherwise (the vectors assume the defaults).
+    /// </summary>
     /// <exception cref="ArgumentException">A row is of another game.</exception>
-    public static ConformanceOutcome[] Run(MinAtarGameInfo game, IReadOnlyList<ConformanceRow> rows)
+    public static ConformanceOutcome[] Run(MinAtarGameInfo game, IReadOnlyList<ConformanceRow> rows, MinAtarOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(game);
         ArgumentNullException.ThrowIfNull(rows);
@@ -67,7 +70,7 @@ public static class MinAtarConformance
             if (row.Game != game.Name) throw new ArgumentException($"rows: line {row.Line} is of game '{row.Game}'; expected '{game.Name}'.", nameof(rows));
         int n = rows.Count;
         if (n == 0) return [];
-        MinAtarEnv env = MinAtarGames.Make(game.Name, n);
+        MinAtarEnv env = MinAtarGames.Make(game.Name, n, options: options);
         env.Reset(0);
         var z = new ulong[n];
         var checksum = new uint[n];

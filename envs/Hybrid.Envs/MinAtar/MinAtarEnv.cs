@@ -70,6 +70,14 @@ public abstract class MinAtarEnv : VectorEnv
     /// <exception cref="ArgumentOutOfRangeException">Bad lane.</exception>
     public abstract void ResetLaneLikeReference(int lane, uint seed);
 
+    /// <summary>
+    /// Renders lane <paramref name="lane"/>'s current state from scratch into <paramref name="destination"/>
+    /// (<c>C x 100</c> floats). <see cref="VectorEnv.Observations"/> is kept up to date by writing only the cells that
+    /// change; this full render is what it must always equal.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad lane or destination length.</exception>
+    public abstract void RenderLane(int lane, Span<float> destination);
+
     /// <summary>The registry name of a game: <c>MinAtar/Breakout-v0</c> (all six actions) or <c>-v1</c> (minimal set).</summary>
     public static string EnvId(MinAtarGameInfo game, bool minimalActions) => $"MinAtar/{game.Title}-v{(minimalActions ? 1 : 0)}";
 
@@ -155,10 +163,25 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
         ref ObsBits shown = ref _shown[lane];
         shown = default;
         _games[lane].Render(ref shown);
-        Span<float> row = _obs.AsSpan(lane * _obsSize, _obsSize);
+        Expand(ref shown, _obs.AsSpan(lane * _obsSize, _obsSize), _words);
+    }
+
+    /// <inheritdoc/>
+    public override void RenderLane(int lane, Span<float> destination)
+    {
+        if ((uint)lane >= (uint)_n) throw new ArgumentOutOfRangeException(nameof(lane), lane, $"{Id}: lane was {lane}; expected 0 to {_n - 1}.");
+        if (destination.Length != _obsSize)
+            throw new ArgumentException($"{Id}: destination had {destination.Length} floats; expected {_obsSize} ({Channels} x 10 x 10).", nameof(destination));
+        ObsBits bits = default;
+        _games[lane].Render(ref bits);
+        Expand(ref bits, destination, _words);
+    }
+
+    static void Expand(ref ObsBits bits, Span<float> row, int words)
+    {
         row.Clear();
-        for (int w = 0; w < _words; w++)
-            for (ulong bits = shown[w]; bits != 0; bits &= bits - 1) row[w * 64 + BitOperations.TrailingZeroCount(bits)] = 1f;
+        for (int w = 0; w < words; w++)
+            for (ulong word = bits[w]; word != 0; word &= word - 1) row[w * 64 + BitOperations.TrailingZeroCount(word)] = 1f;
     }
 
     private protected override void StepLanes(int start, int end, int part)

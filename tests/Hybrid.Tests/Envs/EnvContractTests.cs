@@ -15,6 +15,7 @@ public class EnvContractTests
         var data = new TheoryData<string, LaneWidth>();
         foreach (string id in EnvRegistry.Names)
         {
+            if (EnvRegistry.IsMinAtar(id)) continue; // no reference transitions: MinAtar has conformance episodes instead
             data.Add(id, LaneWidth.Scalar);
             if (Lane8.IsHardwareAccelerated) data.Add(id, LaneWidth.Vector256);
             if (Lane16.IsHardwareAccelerated) data.Add(id, LaneWidth.Vector512);
