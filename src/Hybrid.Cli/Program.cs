@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(bench);
         root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(EnvCheckCommand.Build());
+        root.Subcommands.Add(RenderCommand.Build());
         return root;
     }
 }

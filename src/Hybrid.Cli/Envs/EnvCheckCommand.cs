@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Hybrid.Envs;
 using Hybrid.Envs.Checking;
+using Hybrid.Envs.MinAtar;
 using Hybrid.Envs.Simd;
 
 namespace Hybrid.Cli.Envs;
@@ -18,23 +19,35 @@ public static class EnvCheckCommand
         {
             Description = "CSV of reference transitions (columns seed, t, s*, a*, next_s*, next_obs*, reward, terminated, truncated) to replay.",
         };
+        var conformance = new Option<FileInfo?>("--conformance")
+        {
+            Description = "MinAtar only: CSV of conformance episodes (columns game, seed, return, length, capped, checksum; " +
+                "envs/reference/minatar/conformance_vectors.csv) to replay with lanes seeded like the reference package.",
+        };
         var width = new Option<LaneWidth>("--width") { Description = "Lane group width to step at.", DefaultValueFactory = _ => LaneWidth.Auto };
         var command = new Command("envcheck",
             "Check an env: the vector-env contract (spaces, bounds, determinism, auto-reset, time limit, bad actions) and, " +
-            "with --reference, every transition of a reference file within relative 1e-4 or absolute 1e-5 (flags exact).")
+            "with --reference, every transition of a reference file within relative 1e-4 or absolute 1e-5 (flags exact); " +
+            "with --conformance (MinAtar), every episode of a conformance file exactly.")
         {
-            env, reference, width,
+            env, reference, conformance, width,
         };
-        command.SetAction(parse => Run(parse.GetValue(env)!, parse.GetValue(reference)?.FullName, parse.GetValue(width), Console.Out, Console.Error));
+        command.SetAction(parse => Run(parse.GetValue(env)!, parse.GetValue(reference)?.FullName, parse.GetValue(width), Console.Out, Console.Error,
+            parse.GetValue(conformance)?.FullName));
         return command;
     }
 
     /// <summary>Runs the checks, writes the report and returns the exit code.</summary>
-    internal static int Run(string envId, string? referencePath, LaneWidth width, TextWriter output, TextWriter error)
+    internal static int Run(string envId, string? referencePath, LaneWidth width, TextWriter output, TextWriter error, string? conformancePath = null)
     {
         try
         {
             EnvRegistry.Spec(envId);
+            bool minAtar = EnvRegistry.IsMinAtar(envId);
+            if (referencePath is not null && minAtar)
+                throw new ArgumentException($"--reference: {envId} has no reference transitions (its state is not a float vector); use --conformance FILE.csv.");
+            if (conformancePath is not null && !minAtar)
+                throw new ArgumentException($"--conformance: {envId} is not a MinAtar env; use --reference FILE.csv.");
             IReadOnlyList<string> problems = EnvChecker.Check(
                 n => EnvRegistry.Make(envId, n, width), n => EnvRegistry.Make(envId, n, LaneWidth.Scalar));
             output.WriteLine(problems.Count == 0
@@ -48,12 +61,36 @@ public static class EnvCheckCommand
                 output.WriteLine(ReferenceCheck.Format(result));
                 passed &= result.Passed;
             }
+            if (conformancePath is not null) passed &= RunConformance(envId, conformancePath, output);
             return passed ? 0 : 1;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             error.WriteLine($"envcheck: {ErrorText.Of(e)}");
             return 1;
         }
+    }
+
+    /// <summary>Replays the file's rows for the env's game; prints one line per row and a summary.</summary>
+    static bool RunConformance(string envId, string path, TextWriter output)
+    {
+        MinAtarGameInfo game = ((MinAtarEnv)EnvRegistry.Make(envId)).Game;
+        IReadOnlyList<ConformanceRow> all = MinAtarConformance.Read(path);
+        ConformanceRow[] rows = all.Where(r => r.Game == game.Name).ToArray();
+        if (rows.Length == 0)
+            throw new InvalidDataException($"{path}: no rows for game '{game.Name}' (the file has {all.Count} rows, of games {string.Join(", ", all.Select(r => r.Game).Distinct())}).");
+        ConformanceOutcome[] outcomes = MinAtarConformance.Run(game, rows);
+        foreach (ConformanceOutcome o in outcomes)
+        {
+            ConformanceRow e = o.Expected;
+            output.WriteLine(o.Matches
+                ? $"  ok   {game.Name} seed {e.Seed}: return {o.Return}, length {o.Length}{(o.Capped ? " (capped)" : "")}, checksum {o.Checksum}"
+                : $"  FAIL {game.Name} seed {e.Seed} (line {e.Line}): return {o.Return} (expected {e.Return}), length {o.Length} ({e.Length}), " +
+                  $"capped {(o.Capped ? 1 : 0)} ({(e.Capped ? 1 : 0)}), checksum {o.Checksum} ({e.Checksum})");
+        }
+        int matched = outcomes.Count(o => o.Matches);
+        output.WriteLine($"{envId}: {matched} of {outcomes.Length} conformance episodes match (lanes seeded like the reference, sticky 0.1, " +
+            $"ramping on, all six actions){(matched == outcomes.Length ? "" : " - FAILED")}");
+        return matched == outcomes.Length;
     }
 }

@@ -40,6 +40,80 @@ public class EnvCliTests
         Assert.DoesNotContain("(Parameter", error);
     }
 
+    static string ConformanceFile => Path.Combine(Path.GetDirectoryName(EnvTestSupport.ReferenceFile("x"))!, "minatar", "conformance_vectors.csv");
+
+    static (int Code, string Output, string Error) Conformance(string env, string path)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = EnvCheckCommand.Run(env, null, LaneWidth.Auto, output, error, path);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void EnvcheckReplaysTheConformanceEpisodesOfTheEnvsGame()
+    {
+        (int code, string output, _) = Conformance("MinAtar/Breakout-v0", ConformanceFile);
+        Assert.Equal(0, code);
+        Assert.Contains("contract checks pass", output);
+        Assert.Contains("10 of 10 conformance episodes match", output);
+        Assert.DoesNotContain("asterix", output);
+    }
+
+    [Fact]
+    public void EnvcheckFailsOnOneWrongChecksumAndNamesTheRow()
+    {
+        string[] lines = File.ReadAllLines(ConformanceFile);
+        int index = Array.FindIndex(lines, l => l.StartsWith("freeway,3,", StringComparison.Ordinal));
+        string[] f = lines[index].Split(',');
+        f[5] = (uint.Parse(f[5]) ^ 1).ToString();
+        lines[index] = string.Join(',', f);
+        string path = Path.Combine(Path.GetTempPath(), $"hybrid-conf-{Guid.NewGuid():N}.csv");
+        File.WriteAllLines(path, lines);
+        try
+        {
+            (int code, string output, _) = Conformance("MinAtar/Freeway-v0", path);
+            Assert.Equal(1, code);
+            Assert.Contains($"FAIL freeway seed 3 (line {index + 1})", output);
+            Assert.Contains("9 of 10 conformance episodes match", output);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void EnvcheckRejectsMismatchedFilesAndEnvs()
+    {
+        (int code, _, string error) = Conformance("CartPole-v1", ConformanceFile);
+        Assert.Equal(1, code);
+        Assert.Contains("not a MinAtar env", error);
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        Assert.Equal(1, EnvCheckCommand.Run("MinAtar/Asterix-v0", EnvTestSupport.ReferenceFile("CartPole-v1"), LaneWidth.Auto, output, errors));
+        Assert.Contains("use --conformance", errors.ToString());
+        (code, _, error) = Conformance("MinAtar/Asterix-v0", EnvTestSupport.ReferenceFile("CartPole-v1"));
+        Assert.Equal(1, code);
+        Assert.Contains("the first line must be 'game,seed,return,length,capped,checksum'", error);
+    }
+
+    [Fact]
+    public void RenderPrintsTheLegendAndOneGridPerStep()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = RenderCommand.Run("MinAtar/Breakout-v0", 0, 12, new Hybrid.Envs.MinAtar.MinAtarOptions(), false, output, error);
+        Assert.Equal(0, code);
+        string text = output.ToString();
+        Assert.Contains("legend: = paddle, o ball, . trail, # brick", text);
+        Assert.Equal(13, text.Split('\n').Count(l => l == "+----------+") / 2);
+        Assert.Contains("|##########|", text);
+        Assert.Contains("step 12: pressed", text);
+        Assert.Equal(2, RenderCommand.Run("CartPole-v1", 0, 5, new Hybrid.Envs.MinAtar.MinAtarOptions(), false, output, error));
+        Assert.Contains("MinAtar games only", error.ToString());
+    }
+
     [Fact]
     public void BenchEnvJsonLineHasTheAgreedKeys()
     {
