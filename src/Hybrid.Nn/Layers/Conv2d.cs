@@ -3,10 +3,11 @@ using Hybrid.Nn.Kernels;
 namespace Hybrid.Nn.Layers;
 
 /// <summary>
-/// 2-D convolution over channels-last (NHWC) samples, as MinAtar lays out its 10 x 10 x C observations.
-/// Lowered to one GEMM by im2col: each output pixel's receptive field becomes a row of
-/// [kernel * kernel * channels], multiplied by the weights [kernel * kernel * channels, filters]; the result
-/// [batch * outH * outW, filters] is already the NHWC output. Zero padding; square kernel and stride.
+/// 2-D convolution over channels-last (NHWC) samples, or channel-first (NCHW) ones such as Hybrid's MinAtar
+/// observations (<c>channelsFirst</c>). Lowered to one GEMM by im2col: each output pixel's receptive field becomes a
+/// row of [kernel * kernel * channels] (kernel row, kernel column, channel), multiplied by the weights
+/// [kernel * kernel * channels, filters]; the result [batch * outH * outW, filters] is the NHWC output whatever the
+/// input layout. Zero padding; square kernel and stride.
 /// </summary>
 public sealed class Conv2d : Layer
 {
@@ -15,8 +16,9 @@ public sealed class Conv2d : Layer
 
     /// <summary>A convolution of <paramref name="filters"/> kernels of size <paramref name="kernel"/> x <paramref name="kernel"/>.</summary>
     public Conv2d(int height, int width, int channels, int filters, int kernel, int stride = 1, int padding = 0,
-        InitKind init = InitKind.Orthogonal, double gain = 1.0)
+        InitKind init = InitKind.Orthogonal, double gain = 1.0, bool channelsFirst = false)
     {
+        ChannelsFirst = channelsFirst;
         Guard.Positive(height, nameof(height));
         Guard.Positive(width, nameof(width));
         Guard.Positive(channels, nameof(channels));
@@ -33,6 +35,9 @@ public sealed class Conv2d : Layer
         OutHeight = (height + 2 * padding - kernel) / stride + 1;
         OutWidth = (width + 2 * padding - kernel) / stride + 1;
     }
+
+    /// <summary>Whether each input sample is laid out [channels, height, width] rather than [height, width, channels].</summary>
+    public bool ChannelsFirst { get; }
 
     /// <summary>Input rows.</summary>
     public int Height { get; }
@@ -69,7 +74,8 @@ public sealed class Conv2d : Layer
     public override int ParameterCount => Patch * Filters + Filters;
 
     /// <inheritdoc/>
-    public override string ToString() => $"conv {Height}x{Width}x{Channels} -> {Filters} k{Kernel} s{Stride} p{Padding}";
+    public override string ToString() =>
+        $"conv {Height}x{Width}x{Channels}{(ChannelsFirst ? " (channels first)" : "")} -> {Filters} k{Kernel} s{Stride} p{Padding}";
 
     /// <inheritdoc/>
     public override void Initialize(Span<float> parameters, Rng rng) =>
@@ -122,10 +128,12 @@ public sealed class Conv2d : Layer
                         {
                             Span<float> dst = patch.Slice((kh * Kernel + kw) * Channels, Channels);
                             int ih = oh * Stride - Padding + kh, iw = ow * Stride - Padding + kw;
-                            if ((uint)ih < (uint)Height && (uint)iw < (uint)Width)
+                            if ((uint)ih >= (uint)Height || (uint)iw >= (uint)Width)
+                                dst.Clear();
+                            else if (!ChannelsFirst)
                                 x.Slice(((b * Height + ih) * Width + iw) * Channels, Channels).CopyTo(dst);
                             else
-                                dst.Clear();
+                                for (int c = 0; c < Channels; c++) dst[c] = x[((b * Channels + c) * Height + ih) * Width + iw];
                         }
                 }
     }
@@ -143,6 +151,11 @@ public sealed class Conv2d : Layer
                             int ih = oh * Stride - Padding + kh, iw = ow * Stride - Padding + kw;
                             if ((uint)ih >= (uint)Height || (uint)iw >= (uint)Width) continue;
                             ReadOnlySpan<float> src = columns.Slice(row * Patch + (kh * Kernel + kw) * Channels, Channels);
+                            if (ChannelsFirst)
+                            {
+                                for (int c = 0; c < Channels; c++) dx[((b * Channels + c) * Height + ih) * Width + iw] += src[c];
+                                continue;
+                            }
                             Span<float> dst = dx.Slice(((b * Height + ih) * Width + iw) * Channels, Channels);
                             System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
                         }

@@ -55,6 +55,13 @@ public sealed record ModelSpec
     /// <summary>Observation shape: [n] for a vector, [height, width, channels] for an image (required with <see cref="Conv"/>).</summary>
     public IReadOnlyList<int> ObservationShape { get; init; } = [4];
 
+    /// <summary>
+    /// Whether an image observation is laid out channel-first, [channels, height, width] (Hybrid's MinAtar envs), rather
+    /// than [height, width, channels]; <see cref="ObservationShape"/> is height x width x channels either way.
+    /// Text form <c>layout=chw</c>.
+    /// </summary>
+    public bool ChannelsFirst { get; init; }
+
     /// <summary>An optional convolution in front of the hidden layers.</summary>
     public ConvSpec? Conv { get; init; }
 
@@ -92,6 +99,8 @@ public sealed record ModelSpec
             throw new ArgumentException($"ObservationShape has {ObservationShape.Count} dimensions; expected 1 (vector) or 3 (height x width x channels).", nameof(ObservationShape));
         foreach (int d in ObservationShape)
             if (d <= 0) throw new ArgumentException($"ObservationShape {FormatShape()} has a dimension {d}; expected all > 0.", nameof(ObservationShape));
+        if (ChannelsFirst && ObservationShape.Count != 3)
+            throw new ArgumentException($"ChannelsFirst needs an image ObservationShape (h x w x c); got {FormatShape()}.", nameof(ChannelsFirst));
         if (Conv is not null)
         {
             if (ObservationShape.Count != 3)
@@ -117,6 +126,7 @@ public sealed record ModelSpec
         var text = new System.Text.StringBuilder();
         text.Append(Kind == ModelKind.ActorCritic ? "actor-critic" : "q");
         text.Append(" obs=").Append(FormatShape());
+        if (ChannelsFirst) text.Append(" layout=chw");
         if (Conv is not null) text.Append(" conv=").Append(Conv);
         text.Append(" hidden=").Append(Hidden.Count == 0 ? "none" : string.Join(',', Hidden));
         text.Append(" act=").Append(Activation == Activation.Tanh ? "tanh" : "relu");
@@ -153,6 +163,15 @@ public sealed record ModelSpec
             {
                 "obs" => spec with { ObservationShape = ParseInts(value, 'x', key) },
                 "conv" => spec with { Conv = ParseConv(value) },
+                "layout" => spec with
+                {
+                    ChannelsFirst = value switch
+                    {
+                        "chw" => true,
+                        "hwc" => false,
+                        _ => throw new FormatException($"layout '{value}' is unknown; expected chw or hwc."),
+                    },
+                },
                 "hidden" => spec with { Hidden = value == "none" ? [] : ParseInts(value, ',', key) },
                 "act" => spec with
                 {
@@ -173,7 +192,7 @@ public sealed record ModelSpec
                         _ => throw new FormatException($"init '{value}' is unknown; expected orthogonal or uniform."),
                     },
                 },
-                _ => throw new FormatException($"Model spec key '{key}' is unknown; expected obs, conv, hidden, act, actions or init."),
+                _ => throw new FormatException($"Model spec key '{key}' is unknown; expected obs, layout, conv, hidden, act, actions or init."),
             };
         }
         try
@@ -234,7 +253,7 @@ public sealed record ModelSpec
         if (Conv is not null)
         {
             var conv = new Conv2d(ObservationShape[0], ObservationShape[1], ObservationShape[2], Conv.Filters, Conv.Kernel,
-                Conv.Stride, Conv.Padding, Init, hiddenGain);
+                Conv.Stride, Conv.Padding, Init, hiddenGain, ChannelsFirst);
             layers.Add(conv);
             layers.Add(new Relu(conv.OutputSize));
             width = conv.OutputSize;

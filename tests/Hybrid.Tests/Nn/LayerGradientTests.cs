@@ -27,6 +27,35 @@ public class LayerGradientTests
     public void Conv2dStrideAndPadding(int stride, int padding) =>
         CheckLayer(new Conv2d(5, 6, 2, 3, kernel: 3, stride, padding), batch: 2, kinks: false);
 
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    public void Conv2dChannelsFirst(int stride, int padding) =>
+        CheckLayer(new Conv2d(5, 6, 2, 3, kernel: 3, stride, padding, channelsFirst: true), batch: 2, kinks: false);
+
+    [Fact]
+    public void Conv2dChannelsFirstEqualsChannelsLastOnTheTransposedInput()
+    {
+        const int H = 10, W = 10, C = 4, Batch = 3;
+        var last = new Conv2d(H, W, C, 16, kernel: 3);
+        var first = new Conv2d(H, W, C, 16, kernel: 3, channelsFirst: true);
+        var rng = new Rng(7);
+        var parameters = new float[last.ParameterCount];
+        last.Initialize(parameters, rng);
+        float[] hwc = GradientCheck.Random(rng, Batch * H * W * C);
+        var chw = new float[hwc.Length];
+        for (int b = 0; b < Batch; b++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                    for (int c = 0; c < C; c++)
+                        chw[((b * C + c) * H + y) * W + x] = hwc[((b * H + y) * W + x) * C + c];
+        var expected = new float[Batch * last.OutputSize];
+        var actual = new float[expected.Length];
+        last.Forward(parameters, hwc, expected, Batch);
+        first.Forward(parameters, chw, actual, Batch);
+        Assert.Equal(expected, actual);
+    }
+
     static void CheckLayer(Layer layer, int batch, bool kinks, float inputScale = 1f)
     {
         var rng = new Rng(12345, (ulong)batch);

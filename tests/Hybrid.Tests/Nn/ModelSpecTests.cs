@@ -7,6 +7,7 @@ public class ModelSpecTests
     [Theory]
     [InlineData("actor-critic obs=4 hidden=64,64 act=tanh actions=discrete:2 init=orthogonal")]
     [InlineData("q obs=10x10x4 conv=16k3s1p0 hidden=128 act=relu actions=discrete:6 init=orthogonal")]
+    [InlineData("actor-critic obs=10x10x4 layout=chw conv=16k3s1p0 hidden=128 act=relu actions=discrete:6 init=orthogonal")]
     [InlineData("actor-critic obs=3 hidden=none act=tanh actions=box:1 init=uniform")]
     public void TextFormRoundTrips(string text)
     {
@@ -29,6 +30,8 @@ public class ModelSpecTests
     [InlineData("actor-critic act=sigmoid", "act 'sigmoid'")]
     [InlineData("actor-critic size=3", "key 'size'")]
     [InlineData("q obs=3x3x1 conv=4k5s1p0", "larger than the padded input")]
+    [InlineData("actor-critic obs=4 layout=chw", "ChannelsFirst needs an image")]
+    [InlineData("actor-critic obs=4x4x4 layout=cwh", "layout 'cwh'")]
     public void BadSpecsSayWhatIsWrong(string text, string message)
     {
         var ex = Assert.Throws<FormatException>(() => ModelSpec.Parse(text));
