@@ -39,7 +39,7 @@ public static class TrainCommand
             var overrides = new List<(string, string, string)>();
             foreach ((ConfigKey key, Option option) in settings)
             {
-                if (parse.GetResult(option) is null) continue;
+                if (parse.GetResult(option) is null or { Implicit: true }) continue;
                 string value = option is Option<bool> flag ? (parse.GetValue(flag) ? "true" : "false") : parse.GetValue((Option<string>)option)!;
                 overrides.Add((key.Key, value, key.Option));
             }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Hybrid.Nn.Kernels;
 
 namespace Hybrid.Nn.Layers;
@@ -117,25 +119,32 @@ public sealed class Conv2d : Layer
 
     void ImageToColumns(ReadOnlySpan<float> x, int batch, Span<float> columns)
     {
-        int row = 0;
-        for (int b = 0; b < batch; b++)
+        // Refs instead of slices: the patch rows are short (kernel^2 runs of C floats), so per-slice bounds checks and
+        // copy set-up would cost more than the copies. The spans' lengths were checked by Forward/Backward.
+        ref float source = ref MemoryMarshal.GetReference(x);
+        ref float column = ref MemoryMarshal.GetReference(columns);
+        int plane = Height * Width;
+        // Channel c of pixel (ih, iw) of sample b is at b * InputSize + offset(ih, iw) + c * channelStride.
+        int channelStride = ChannelsFirst ? plane : 1, pixelStride = ChannelsFirst ? 1 : Channels;
+        for (int b = 0, row = 0; b < batch; b++)
             for (int oh = 0; oh < OutHeight; oh++)
                 for (int ow = 0; ow < OutWidth; ow++, row++)
-                {
-                    Span<float> patch = columns.Slice(row * Patch, Patch);
                     for (int kh = 0; kh < Kernel; kh++)
+                    {
+                        int ih = oh * Stride - Padding + kh;
                         for (int kw = 0; kw < Kernel; kw++)
                         {
-                            Span<float> dst = patch.Slice((kh * Kernel + kw) * Channels, Channels);
-                            int ih = oh * Stride - Padding + kh, iw = ow * Stride - Padding + kw;
+                            ref float dst = ref Unsafe.Add(ref column, row * Patch + (kh * Kernel + kw) * Channels);
+                            int iw = ow * Stride - Padding + kw;
                             if ((uint)ih >= (uint)Height || (uint)iw >= (uint)Width)
-                                dst.Clear();
-                            else if (!ChannelsFirst)
-                                x.Slice(((b * Height + ih) * Width + iw) * Channels, Channels).CopyTo(dst);
-                            else
-                                for (int c = 0; c < Channels; c++) dst[c] = x[((b * Channels + c) * Height + ih) * Width + iw];
+                            {
+                                for (int c = 0; c < Channels; c++) Unsafe.Add(ref dst, c) = 0;
+                                continue;
+                            }
+                            ref float src = ref Unsafe.Add(ref source, b * InputSize + (ih * Width + iw) * pixelStride);
+                            for (int c = 0; c < Channels; c++) Unsafe.Add(ref dst, c) = Unsafe.Add(ref src, c * channelStride);
                         }
-                }
+                    }
     }
 
     void ColumnsToImage(ReadOnlySpan<float> columns, int batch, Span<float> dx)

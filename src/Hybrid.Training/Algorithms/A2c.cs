@@ -51,9 +51,9 @@ public static class A2c
         int n = config.NumEnvs;
 
         // Environment lanes, network, theta and RMSProp.
-        VectorEnv env = EnvRegistry.Make(config.Env, n);
+        VectorEnv env = config.MakeEnv(n);
         env.Reset((ulong)config.Seed);
-        var net = (ActorCriticNetwork)Acting.ActorCriticSpec(env.Spec, config.Hidden).Build();
+        var net = (ActorCriticNetwork)Acting.ActorCriticSpec(config).Build();
         net.Threads = config.Threads;
         var theta = new float[net.ParameterCount];
         var gradient = new float[net.ParameterCount];

@@ -57,7 +57,7 @@ public static class A3c
         ArgumentNullException.ThrowIfNull(monitor);
         config.Validate();
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        ModelSpec modelSpec = Acting.ActorCriticSpec(envSpec, config.Hidden);
+        ModelSpec modelSpec = Acting.ActorCriticSpec(config);
 
         // Global shared parameter vector theta and the shared RMSProp statistics g.
         float[] theta = Acting.InitialTheta(modelSpec, config.Seed);
@@ -71,7 +71,7 @@ public static class A3c
     static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, RunMonitor monitor, WorkerGroup group)
     {
         // Thread-specific parameters theta', gradients d(theta), env, and scratch.
-        VectorEnv env = EnvRegistry.Make(config.Env, 1);
+        VectorEnv env = config.MakeEnv(1);
         env.Reset(config.WorkerEnvSeed(id));
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaLocal = new float[net.ParameterCount];

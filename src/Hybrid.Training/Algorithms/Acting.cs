@@ -5,27 +5,47 @@ namespace Hybrid.Training.Algorithms;
 /// <summary>What the algorithms share about turning network outputs into actions.</summary>
 internal static class Acting
 {
-    /// <summary>An actor-critic MLP for <paramref name="env"/>: categorical head for discrete actions, diagonal Gaussian for a box.</summary>
-    public static ModelSpec ActorCriticSpec(EnvSpec env, int[] hidden) => new ModelSpec
+    /// <summary>
+    /// An actor-critic for the config's env: categorical head for discrete actions, diagonal Gaussian for a box;
+    /// torso as <see cref="Torso"/>.
+    /// </summary>
+    public static ModelSpec ActorCriticSpec(AlgoConfig config) => ActorCriticSpec(EnvRegistry.Spec(config.Env), config);
+
+    static ModelSpec ActorCriticSpec(EnvSpec env, AlgoConfig config) => Torso(env, config.HiddenFor(env)) with
     {
         Kind = ModelKind.ActorCritic,
-        ObservationShape = [env.ObservationSize],
-        Hidden = hidden,
-        Activation = Activation.Tanh,
         ActionKind = env.IsDiscrete ? ActionKind.Discrete : ActionKind.Box,
         Actions = ActionCount(env),
-    }.Validate();
+    };
 
-    /// <summary>A Q-network MLP for a discrete-action <paramref name="env"/>.</summary>
-    public static ModelSpec QSpec(EnvSpec env, int[] hidden) => new ModelSpec
+    /// <summary>A Q-network for the config's discrete-action env, torso as <see cref="Torso"/>.</summary>
+    public static ModelSpec QSpec(AlgoConfig config) => QSpec(EnvRegistry.Spec(config.Env), config);
+
+    static ModelSpec QSpec(EnvSpec env, AlgoConfig config) => Torso(env, config.HiddenFor(env)) with
     {
         Kind = ModelKind.QNetwork,
-        ObservationShape = [env.ObservationSize],
-        Hidden = hidden,
-        Activation = Activation.Tanh,
         ActionKind = ActionKind.Discrete,
         Actions = ActionCount(env),
-    }.Validate();
+    };
+
+    /// <summary>
+    /// The torso for <paramref name="env"/>'s observations: for MinAtar's channel-first C x 10 x 10 images, the MinAtar
+    /// baselines' 16 filters 3x3 stride 1, ReLU, then the <paramref name="hidden"/> layers with ReLU (Young and Tian
+    /// 2019); for vectors an MLP with tanh.
+    /// </summary>
+    static ModelSpec Torso(EnvSpec env, int[] hidden)
+    {
+        if (!EnvRegistry.IsMinAtar(env.Id))
+            return new ModelSpec { ObservationShape = [env.ObservationSize], Hidden = hidden, Activation = Activation.Tanh };
+        return new ModelSpec
+        {
+            ObservationShape = [10, 10, env.ObservationSize / 100],
+            ChannelsFirst = true,
+            Conv = new ConvSpec(Filters: 16, Kernel: 3, Stride: 1, Padding: 0),
+            Hidden = hidden,
+            Activation = Activation.Relu,
+        };
+    }
 
     /// <summary>theta for <paramref name="spec"/>, initialized from the run's seed (stream 0), as every algorithm starts.</summary>
     public static float[] InitialTheta(ModelSpec spec, int seed)

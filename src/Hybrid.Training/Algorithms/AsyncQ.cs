@@ -125,7 +125,7 @@ public static class AsyncQ
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(monitor);
         config.Validate();
-        ModelSpec modelSpec = Acting.QSpec(EnvRegistry.Spec(config.Env), config.Hidden);
+        ModelSpec modelSpec = Acting.QSpec(config);
 
         // Shared theta, target network theta-minus = theta, shared RMSProp statistics.
         float[] theta = Acting.InitialTheta(modelSpec, config.Seed);
@@ -136,7 +136,7 @@ public static class AsyncQ
         for (int id = 0; id < config.Threads; id++)
             group.Start("worker", id, config.Method == AsyncQMethod.NStepQ ? workers.NStep : workers.OneStep);
 
-        var evaluator = new GreedyEvaluator(config.Env, modelSpec, config.EvalEpisodes, config.Seed);
+        var evaluator = new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed);
         long nextEval = config.EvalInterval;
         group.Supervise(shared, monitor, () =>
         {
@@ -169,7 +169,7 @@ public static class AsyncQ
         {
             bool sarsa = config.Method == AsyncQMethod.OneStepSarsa;
             string who = $"{config.Algo} worker {id}";
-            VectorEnv env = EnvRegistry.Make(config.Env, 1);
+            VectorEnv env = config.MakeEnv(1);
             env.Reset(config.WorkerEnvSeed(id));
             // Two online networks take turns holding s and s' so that s's activations survive until its backward pass.
             var current = (QNetwork)spec.Build();
@@ -255,7 +255,7 @@ public static class AsyncQ
         public void NStep(int id)
         {
             string who = $"qn worker {id}";
-            VectorEnv env = EnvRegistry.Make(config.Env, 1);
+            VectorEnv env = config.MakeEnv(1);
             env.Reset(config.WorkerEnvSeed(id));
             var net = (QNetwork)spec.Build();
             var targetNet = (QNetwork)spec.Build();

@@ -15,9 +15,9 @@ internal sealed class GreedyEvaluator
     readonly EpisodeRecord[] _firsts;
     readonly Rng _seeds;
 
-    public GreedyEvaluator(string envId, ModelSpec spec, int episodes, int seed)
+    public GreedyEvaluator(VectorEnv env, ModelSpec spec, int episodes, int seed)
     {
-        _env = EnvRegistry.Make(envId, episodes);
+        _env = env;
         _net = (QNetwork)spec.Build();
         _theta = new float[_net.ParameterCount];
         _actions = new int[episodes];

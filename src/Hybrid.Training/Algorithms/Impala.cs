@@ -80,7 +80,7 @@ public static class Impala
         ArgumentNullException.ThrowIfNull(monitor);
         config.Validate();
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        ModelSpec modelSpec = Acting.ActorCriticSpec(envSpec, config.Hidden);
+        ModelSpec modelSpec = Acting.ActorCriticSpec(config);
         var net = (ActorCriticNetwork)modelSpec.Build();
         var theta = new float[net.ParameterCount];
         var gradient = new float[net.ParameterCount];
@@ -156,7 +156,7 @@ public static class Impala
         SlotQueue full, ParameterBroadcast published, RunMonitor monitor, WorkerGroup group)
     {
         int n = config.NumEnvs;
-        VectorEnv env = EnvRegistry.Make(config.Env, n);
+        VectorEnv env = config.MakeEnv(n);
         env.Reset(config.WorkerEnvSeed(id));
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaActor = new float[net.ParameterCount];

@@ -1,3 +1,6 @@
+using Hybrid.Envs.MinAtar;
+using Hybrid.Envs.Simd;
+
 namespace Hybrid.Training.Config;
 
 /// <summary>How asynchronous workers apply their gradients to the shared parameters (DESIGN.md, "Shared parameters").</summary>
@@ -22,7 +25,7 @@ public abstract record AlgoConfig
     public abstract string Algo { get; }
 
     /// <summary>Environment id.</summary>
-    [Description("Environment id: CartPole-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1.")]
+    [Description("Environment id: CartPole-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1, MinAtar/<Game>-v0 or -v1 (Asterix, Breakout, Freeway, Seaquest, SpaceInvaders).")]
     public string Env { get; init; } = "CartPole-v1";
 
     /// <summary>Seed of everything random: initial parameters, action draws, env lanes.</summary>
@@ -41,9 +44,17 @@ public abstract record AlgoConfig
     [Description("Threads: network cores for a2c; worker threads for a3c, q1, sarsa1, qn; actor threads for impala.")]
     public int Threads { get; init; } = 1;
 
-    /// <summary>Hidden layer widths of the MLP torso.</summary>
-    [Description("Hidden layer widths of the MLP torso, comma-separated.")]
-    public int[] Hidden { get; init; } = [64, 64];
+    /// <summary>Hidden layer widths; empty means auto (see <see cref="HiddenFor"/>).</summary>
+    [Description("Fully connected layer widths, comma-separated; auto = 64,64 with tanh for vector observations, 128 with ReLU after a 16-filter 3x3 convolution for MinAtar images (the MinAtar baselines' network).")]
+    public int[] Hidden { get; init; } = [];
+
+    /// <summary>MinAtar's sticky-action probability.</summary>
+    [Description("MinAtar only: chance that a step repeats the previously executed action (the reference package's sticky actions).")]
+    public double StickyActionProb { get; init; } = MinAtarOptions.Default.StickyActionProbability;
+
+    /// <summary>MinAtar's difficulty ramping.</summary>
+    [Description("MinAtar only: Asterix, Seaquest and Space Invaders speed up as the game goes on, as in the reference package.")]
+    public bool DifficultyRamping { get; init; } = MinAtarOptions.Default.DifficultyRamping;
 
     /// <summary>Discount gamma.</summary>
     [Description("Discount factor gamma.")]
@@ -92,7 +103,13 @@ public abstract record AlgoConfig
         Require(MaxEnvSteps >= 1, "max_env_steps", MaxEnvSteps, ">= 1");
         Require(Threads >= 1, "threads", Threads, ">= 1");
         Require(Threads <= 256, "threads", Threads, "<= 256");
-        Require(Hidden.Length >= 1 && Array.TrueForAll(Hidden, h => h >= 1), "hidden", string.Join(',', Hidden), "one or more widths >= 1");
+        Require(Array.TrueForAll(Hidden, h => h >= 1), "hidden", ConfigBinder.Format(Hidden), "auto or widths >= 1");
+        Require(StickyActionProb is >= 0 and <= 1, "sticky_action_prob", StickyActionProb, "in [0, 1]");
+        bool minAtar = EnvRegistry.IsMinAtar(Env);
+        if (!minAtar && StickyActionProb != MinAtarOptions.Default.StickyActionProbability)
+            throw new ArgumentException($"sticky_action_prob was {ConfigBinder.Format(StickyActionProb)}; it applies to MinAtar envs only, and env is '{Env}'.", "sticky_action_prob");
+        if (!minAtar && !DifficultyRamping)
+            throw new ArgumentException($"difficulty_ramping was false; it applies to MinAtar envs only, and env is '{Env}'.", "difficulty_ramping");
         Require(Gamma is >= 0 and <= 1, "gamma", Gamma, "in [0, 1]");
         Require(LearningRate > 0 && float.IsFinite(LearningRate), "learning_rate", LearningRate, "> 0");
         Require(RmsAlpha is >= 0 and < 1, "rms_alpha", RmsAlpha, "in [0, 1)");
@@ -100,6 +117,13 @@ public abstract record AlgoConfig
         Require(MaxGradNorm >= 0 && float.IsFinite(MaxGradNorm), "max_grad_norm", MaxGradNorm, ">= 0 (0 = off)");
         Require(LogInterval >= 1, "log_interval", LogInterval, ">= 1");
     }
+
+    /// <summary>The hidden widths for <paramref name="env"/>: <see cref="Hidden"/>, or its auto value (64,64 for vectors, 128 for MinAtar).</summary>
+    public int[] HiddenFor(EnvSpec env) => Hidden.Length > 0 ? Hidden : EnvRegistry.IsMinAtar(env.Id) ? [128] : [64, 64];
+
+    /// <summary>A new env of <paramref name="numEnvs"/> lanes of <see cref="Env"/>, with the MinAtar settings where they apply.</summary>
+    public VectorEnv MakeEnv(int numEnvs) =>
+        EnvRegistry.Make(Env, numEnvs, LaneWidth.Auto, EnvRegistry.IsMinAtar(Env) ? new MinAtarOptions(StickyActionProb, DifficultyRamping) : null);
 
     /// <summary>The seed of worker or actor <paramref name="worker"/>'s env: distinct per worker, fixed by the run's seed.</summary>
     public ulong WorkerEnvSeed(int worker) => new Rng((ulong)Seed, 2000 + (ulong)worker).NextUInt64();

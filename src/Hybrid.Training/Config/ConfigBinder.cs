@@ -125,7 +125,7 @@ public static class ConfigBinder
         float f => f.ToString("R", CultureInfo.InvariantCulture),
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
-        int[] a => string.Join(',', a),
+        int[] a => a.Length == 0 ? "auto" : string.Join(',', a),
         Enum e => e.ToString().ToLowerInvariant(),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
@@ -149,12 +149,15 @@ public static class ConfigBinder
                 "false" or "no" or "off" => false,
                 _ => throw new FormatException("expected true or false."),
             };
+        if (type == typeof(double))
+            return double.TryParse(text, NumberStyles.Float, inv, out double d) ? d : throw new FormatException("expected a number.");
         if (type == typeof(int[]))
         {
+            if (text == "auto") return Array.Empty<int>();
             string[] parts = text.Trim('[', ']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             var values = new int[parts.Length];
             for (int i = 0; i < parts.Length; i++)
-                if (!int.TryParse(parts[i], NumberStyles.None, inv, out values[i])) throw new FormatException("expected comma-separated whole numbers, e.g. 64,64.");
+                if (!int.TryParse(parts[i], NumberStyles.None, inv, out values[i])) throw new FormatException("expected auto or comma-separated whole numbers, e.g. 64,64.");
             return values;
         }
         if (type.IsEnum)

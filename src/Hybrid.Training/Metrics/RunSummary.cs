@@ -14,7 +14,7 @@ namespace Hybrid.Training.Metrics;
 /// <param name="Updates">Parameter updates applied.</param>
 /// <param name="WallSeconds">Wall-clock seconds of training (evaluation included).</param>
 /// <param name="StepsPerSecond">env_steps / wall_seconds.</param>
-/// <param name="SolveThreshold">The env's solve threshold.</param>
+/// <param name="SolveThreshold">The env's solve threshold (infinite where the env has none, written as null).</param>
 /// <param name="Solved">Whether the criterion was met.</param>
 /// <param name="SolveCriterion">train-last-100 or greedy-eval-100.</param>
 /// <param name="SolvedAtEnvSteps">Env steps when solved (null if not).</param>
@@ -42,7 +42,9 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             json.WriteNumber("updates", Updates);
             json.WriteNumber("wall_seconds", Math.Round(WallSeconds, 3));
             json.WriteNumber("steps_per_second", Math.Round(StepsPerSecond));
-            json.WriteNumber("solve_threshold", SolveThreshold);
+            // MinAtar sets no threshold (infinite: never solved); JSON has no infinity, so it is written as null.
+            if (double.IsFinite(SolveThreshold)) json.WriteNumber("solve_threshold", SolveThreshold);
+            else json.WriteNull("solve_threshold");
             json.WriteBoolean("solved", Solved);
             json.WriteString("solve_criterion", SolveCriterion);
             if (SolvedAtEnvSteps is long s) json.WriteNumber("solved_at_env_steps", s); else json.WriteNull("solved_at_env_steps");
