@@ -43,11 +43,15 @@ public abstract class MinAtarEnv : VectorEnv
     /// <summary>The truncation limit (see remarks).</summary>
     public const int MaxEpisodeSteps = 108_000;
 
-    private protected MinAtarEnv(EnvSpec spec, MinAtarGameInfo game, int numEnvs, LaneWidth width, MinAtarOptions options)
+    /// <summary>Agent action to game action: the identity for -v0, the minimal set for -v1.</summary>
+    private protected readonly int[] _actionMap;
+
+    private protected MinAtarEnv(EnvSpec spec, MinAtarGameInfo game, int numEnvs, LaneWidth width, MinAtarOptions options, bool minimalActions)
         : base(spec, numEnvs, width)
     {
         Game = game;
         Options = options;
+        _actionMap = minimalActions ? (int[])game.MinimalActions.Clone() : [0, 1, 2, 3, 4, 5];
     }
 
     /// <summary>The game: names, channels, glyphs.</summary>
@@ -58,6 +62,11 @@ public abstract class MinAtarEnv : VectorEnv
 
     /// <summary>Observation channels, C.</summary>
     public int Channels => Game.Channels;
+
+    /// <summary>The game's action (0 no-op ... 5 fire) that agent action <paramref name="action"/> stands for.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The action is outside the env's action space.</exception>
+    public int GameAction(int action) => (uint)action < (uint)_actionMap.Length ? _actionMap[action]
+        : throw new ArgumentOutOfRangeException(nameof(action), action, $"{Id}: action was {action}; expected 0 to {_actionMap.Length - 1}.");
 
     /// <summary>
     /// Makes lane <paramref name="lane"/> a fresh reference <c>Environment</c> that was seeded with
@@ -103,7 +112,6 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
     readonly TGame[] _games;
     readonly ObsBits[] _shown;     // the bits each lane's observation row holds
     readonly byte[] _lastAction;
-    readonly int[] _actionMap;     // agent action -> game action (-v1 maps through the minimal set)
     readonly int _words, _maxSteps;
     readonly double _sticky;
     readonly bool _ramping;
@@ -112,13 +120,12 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
     /// <summary>An env of <paramref name="numEnvs"/> lanes; call <see cref="VectorEnv.Reset(ulong)"/> before stepping.</summary>
     /// <exception cref="ArgumentException">numEnvs below 1, or a sticky probability outside [0, 1].</exception>
     public MinAtarEnv(int numEnvs, bool minimalActions = false, MinAtarOptions? options = null, LaneWidth width = LaneWidth.Auto)
-        : base(MakeSpec(TGame.Info, minimalActions), TGame.Info, numEnvs, width, options ?? MinAtarOptions.Default)
+        : base(MakeSpec(TGame.Info, minimalActions), TGame.Info, numEnvs, width, options ?? MinAtarOptions.Default, minimalActions)
     {
         Options.Validate();
         _games = new TGame[numEnvs];
         _shown = new ObsBits[numEnvs];
         _lastAction = new byte[numEnvs];
-        _actionMap = minimalActions ? (int[])TGame.Info.MinimalActions.Clone() : [0, 1, 2, 3, 4, 5];
         _words = (TGame.Info.Channels * Grid.Cells + 63) / 64;
         _maxSteps = Spec.MaxEpisodeSteps;
         _sticky = Options.StickyActionProbability;
@@ -158,12 +165,16 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
         ObserveLane(lane);
     }
 
-    private protected override void ObserveLane(int lane)
+    // _shown[lane] always holds the bits of lane's observation row (both start all zero), so a fresh state is shown
+    // by writing the difference, after a step and after a reset alike.
+    private protected override void ObserveLane(int lane) => Show(lane);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void Show(int lane)
     {
-        ref ObsBits shown = ref _shown[lane];
-        shown = default;
-        _games[lane].Render(ref shown);
-        Expand(ref shown, _obs.AsSpan(lane * _obsSize, _obsSize), _words);
+        ObsBits now = default;
+        _games[lane].Render(ref now);
+        WriteChanged(ref _shown[lane], ref now, ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_obs), lane * _obsSize), _words);
     }
 
     /// <inheritdoc/>
@@ -189,7 +200,6 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
         EpisodeRecord[] records = _ended[part];
         int count = 0;
         ref int actions = ref Unsafe.AsRef<int>(_intActions);
-        ref float obs = ref MemoryMarshal.GetArrayDataReference(_obs);
         for (int lane = start; lane < end; lane++)
         {
             LaneRng random = Random(lane);
@@ -205,13 +215,10 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
             _rewards[lane] = reward;
             _terminated[lane] = terminated;
             _truncated[lane] = truncated;
-            ref float row = ref Unsafe.Add(ref obs, lane * _obsSize);
-            ObsBits now = default;
-            game.Render(ref now);
-            WriteChanged(ref _shown[lane], ref now, ref row, _words);
+            Show(lane);
             if (terminated | truncated)
             {
-                EndEpisode(lane, records, ref count, sum, steps, terminated, ref random);
+                EndEpisode(lane, records, ref count, sum, steps, terminated);
                 continue;
             }
             _elapsed[lane] = steps;
@@ -221,7 +228,7 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    void EndEpisode(int lane, EpisodeRecord[] records, ref int count, float sum, float steps, bool terminated, ref LaneRng random)
+    void EndEpisode(int lane, EpisodeRecord[] records, ref int count, float sum, float steps, bool terminated)
     {
         _obs.AsSpan(lane * _obsSize, _obsSize).CopyTo(_finalObs.AsSpan(lane * _obsSize, _obsSize));
         records[count++] = new EpisodeRecord(lane, sum, (int)steps, terminated);
@@ -233,12 +240,7 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
             return;
         }
         // The reference's reset(): the game resets from the same stream; the last action carries over.
-        _games[lane].Reset(ref random);
-        _elapsed[lane] = 0;
-        _returns[lane] = 0;
-        ObsBits now = default;
-        _games[lane].Render(ref now);
-        WriteChanged(ref _shown[lane], ref now, ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_obs), lane * _obsSize), _words);
+        ResetLane(lane);
     }
 
     /// <summary>Writes the floats whose bit differs between <paramref name="shown"/> and <paramref name="now"/>, then remembers <paramref name="now"/>.</summary>

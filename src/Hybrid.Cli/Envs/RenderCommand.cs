@@ -58,7 +58,6 @@ public static class RenderCommand
         env.Reset(seed);
         if (referenceSeed) env.ResetLaneLikeReference(0, seed);
         int actionCount = ((DiscreteSpace)env.Spec.ActionSpace).N;
-        int[] map = actionCount == MinAtarAction.Count ? [0, 1, 2, 3, 4, 5] : game.MinimalActions;
         var random = new Random((int)(seed & int.MaxValue));
         var action = new int[1];
         var text = new StringBuilder();
@@ -74,7 +73,7 @@ public static class RenderCommand
             env.Step(action);
             episodeReturn += env.Rewards[0];
             bool ended = env.Terminated[0] || env.Truncated[0];
-            text.Append(CultureInfo.InvariantCulture, $"step {t}: pressed {MinAtarText.ActionName(map[action[0]])}, reward {env.Rewards[0]}\n");
+            text.Append(CultureInfo.InvariantCulture, $"step {t}: pressed {MinAtarText.ActionName(env.GameAction(action[0]))}, reward {env.Rewards[0]}\n");
             MinAtarText.AppendGrid(text, game, ended ? env.FinalObservations : env.Observations);
             if (ended)
             {

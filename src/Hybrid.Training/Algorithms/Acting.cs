@@ -9,9 +9,7 @@ internal static class Acting
     /// An actor-critic for the config's env: categorical head for discrete actions, diagonal Gaussian for a box;
     /// torso as <see cref="Torso"/>.
     /// </summary>
-    public static ModelSpec ActorCriticSpec(AlgoConfig config) => ActorCriticSpec(EnvRegistry.Spec(config.Env), config);
-
-    static ModelSpec ActorCriticSpec(EnvSpec env, AlgoConfig config) => Torso(env, config.HiddenFor(env)) with
+    public static ModelSpec ActorCriticSpec(AlgoConfig config) => Torso(config, out EnvSpec env) with
     {
         Kind = ModelKind.ActorCritic,
         ActionKind = env.IsDiscrete ? ActionKind.Discrete : ActionKind.Box,
@@ -19,9 +17,7 @@ internal static class Acting
     };
 
     /// <summary>A Q-network for the config's discrete-action env, torso as <see cref="Torso"/>.</summary>
-    public static ModelSpec QSpec(AlgoConfig config) => QSpec(EnvRegistry.Spec(config.Env), config);
-
-    static ModelSpec QSpec(EnvSpec env, AlgoConfig config) => Torso(env, config.HiddenFor(env)) with
+    public static ModelSpec QSpec(AlgoConfig config) => Torso(config, out EnvSpec env) with
     {
         Kind = ModelKind.QNetwork,
         ActionKind = ActionKind.Discrete,
@@ -29,12 +25,14 @@ internal static class Acting
     };
 
     /// <summary>
-    /// The torso for <paramref name="env"/>'s observations: for MinAtar's channel-first C x 10 x 10 images, the MinAtar
-    /// baselines' 16 filters 3x3 stride 1, ReLU, then the <paramref name="hidden"/> layers with ReLU (Young and Tian
-    /// 2019); for vectors an MLP with tanh.
+    /// The torso for the observations of the config's env (<paramref name="env"/>): for MinAtar's channel-first
+    /// C x 10 x 10 images, the MinAtar baselines' 16 filters 3x3 stride 1, ReLU, then the hidden layers with ReLU
+    /// (Young and Tian 2019); for vectors an MLP with tanh. Hidden widths from <see cref="AlgoConfig.HiddenFor"/>.
     /// </summary>
-    static ModelSpec Torso(EnvSpec env, int[] hidden)
+    static ModelSpec Torso(AlgoConfig config, out EnvSpec env)
     {
+        env = EnvRegistry.Spec(config.Env);
+        int[] hidden = config.HiddenFor(env);
         if (!EnvRegistry.IsMinAtar(env.Id))
             return new ModelSpec { ObservationShape = [env.ObservationSize], Hidden = hidden, Activation = Activation.Tanh };
         return new ModelSpec

@@ -40,7 +40,7 @@ public class EnvCliTests
         Assert.DoesNotContain("(Parameter", error);
     }
 
-    static string ConformanceFile => Path.Combine(Path.GetDirectoryName(EnvTestSupport.ReferenceFile("x"))!, "minatar", "conformance_vectors.csv");
+    static string ConformanceFile => EnvTestSupport.MinAtarReferenceFile("conformance_vectors.csv");
 
     static (int Code, string Output, string Error) Conformance(string env, string path)
     {

@@ -14,6 +14,9 @@ static class EnvTestSupport
         throw new InvalidOperationException("Hybrid.sln not found above the test directory.");
     }
 
+    /// <summary>The repository's copy of a MinAtar reference file (<c>conformance_vectors.csv</c>, <c>random_policy_stats.csv</c>).</summary>
+    public static string MinAtarReferenceFile(string name) => Path.Combine(Path.GetDirectoryName(ReferenceFile("x"))!, "minatar", name);
+
     /// <summary>Steps every lane with deterministic actions that depend only on the lane and <paramref name="step"/>, whatever N.</summary>
     public static void Step(VectorEnv env, int step)
     {

@@ -28,9 +28,10 @@ public struct Seaquest : IMinAtarGame<Seaquest>
         public readonly bool At(int x, int y) => X == x && Y == y;
     }
 
-    [InlineArray(8)] struct Small { Mover _0; }
-    [InlineArray(64)] struct Medium { Mover _0; }
-    [InlineArray(128)] struct Large { Mover _0; }
+    const int SmallCapacity = 8, MediumCapacity = 64, LargeCapacity = 128;
+    [InlineArray(SmallCapacity)] struct Small { Mover _0; }
+    [InlineArray(MediumCapacity)] struct Medium { Mover _0; }
+    [InlineArray(LargeCapacity)] struct Large { Mover _0; }
 
     Small _playerBullets, _divers;
     Medium _fish, _subs;
@@ -89,7 +90,7 @@ public struct Seaquest : IMinAtarGame<Seaquest>
         switch (action)
         {
             case MinAtarAction.Fire when _shotTimer == 0:
-                Append(ref _playerBullets[0], ref _playerBulletCount, 8, new Mover { X = _subX, Y = _subY, Direction = (sbyte)(_facingRight ? 1 : -1) });
+                Append(ref _playerBullets[0], ref _playerBulletCount, SmallCapacity, new Mover { X = _subX, Y = _subY, Direction = (sbyte)(_facingRight ? 1 : -1) });
                 _shotTimer = ShotCooldown;
                 break;
             case MinAtarAction.Left:
@@ -248,7 +249,7 @@ public struct Seaquest : IMinAtarGame<Seaquest>
                 {
                     e.ShotCountdown = SubShotPeriod;
                     // Created inside the sub whichever way it faces (RULES.md 6.10); phase 7 moves it on.
-                    Append(ref _enemyBullets[0], ref _enemyBulletCount, 128, new Mover { X = e.X, Y = e.Y, Direction = e.Direction });
+                    Append(ref _enemyBullets[0], ref _enemyBulletCount, LargeCapacity, new Mover { X = e.X, Y = e.Y, Direction = e.Direction });
                 }
                 else
                 {
@@ -286,11 +287,11 @@ public struct Seaquest : IMinAtarGame<Seaquest>
         if (isSub)
         {
             enemy.ShotCountdown = SubShotPeriod;
-            Append(ref _subs[0], ref _subCount, 64, enemy);
+            Append(ref _subs[0], ref _subCount, MediumCapacity, enemy);
         }
         else
         {
-            Append(ref _fish[0], ref _fishCount, 64, enemy);
+            Append(ref _fish[0], ref _fishCount, MediumCapacity, enemy);
         }
     }
 
@@ -298,7 +299,7 @@ public struct Seaquest : IMinAtarGame<Seaquest>
     {
         bool right = random.Uniform() < 0.5;
         int row = random.Int(1, 9);
-        Append(ref _divers[0], ref _diverCount, 8,
+        Append(ref _divers[0], ref _diverCount, SmallCapacity,
             new Mover { X = (sbyte)(right ? 0 : 9), Y = (sbyte)row, Direction = (sbyte)(right ? 1 : -1), MoveCountdown = DiverMovePeriod });
     }
 

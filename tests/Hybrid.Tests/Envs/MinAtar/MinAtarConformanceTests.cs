@@ -7,7 +7,7 @@ namespace Hybrid.Tests.Envs.MinAtar;
 /// <summary>The reference's random primitives and every conformance episode (RULES.md sections 2 and 9).</summary>
 public class MinAtarConformanceTests
 {
-    static string ConformanceFile => Path.Combine(Path.GetDirectoryName(EnvTestSupport.ReferenceFile("x"))!, "minatar", "conformance_vectors.csv");
+    static string ConformanceFile => EnvTestSupport.MinAtarReferenceFile("conformance_vectors.csv");
 
     [Fact]
     public void Mt19937MatchesNumpyRawOutputs()

@@ -10,8 +10,6 @@ public class MinAtarEnvTests
 {
     public static TheoryData<string> Games() => new(MinAtarGames.All.Select(g => g.Name));
 
-    static string ReferenceDirectory => Path.Combine(Path.GetDirectoryName(EnvTestSupport.ReferenceFile("x"))!, "minatar");
-
     [Theory]
     [InlineData("MinAtar/Asterix-v0", 4, 6)]
     [InlineData("MinAtar/Asterix-v1", 4, 5)]
@@ -60,7 +58,7 @@ public class MinAtarEnvTests
     {
         // The vectors were made with ramping on. Asterix ramps at step 102; Seaquest on a successful surfacing, so
         // for it only episodes with a return can be affected.
-        ConformanceRow[] rows = MinAtarConformance.Read(Path.Combine(ReferenceDirectory, "conformance_vectors.csv")).Where(r => r.Game == game).ToArray();
+        ConformanceRow[] rows = MinAtarConformance.Read(EnvTestSupport.MinAtarReferenceFile("conformance_vectors.csv")).Where(r => r.Game == game).ToArray();
         ConformanceOutcome[] off = MinAtarConformance.Run(MinAtarGames.Find(game), rows, new MinAtarOptions(0.1, DifficultyRamping: false));
         foreach (ConformanceOutcome o in off)
             if (game == "asterix" ? o.Expected.Length <= 102 : o.Expected.Return == 0)
@@ -72,7 +70,7 @@ public class MinAtarEnvTests
     public void StickyProbabilityZeroChangesTheEpisodes()
     {
         // The sticky draw is consumed either way; only the repeats differ, so most long episodes change.
-        ConformanceRow[] rows = MinAtarConformance.Read(Path.Combine(ReferenceDirectory, "conformance_vectors.csv")).Where(r => r.Game == "space_invaders").ToArray();
+        ConformanceRow[] rows = MinAtarConformance.Read(EnvTestSupport.MinAtarReferenceFile("conformance_vectors.csv")).Where(r => r.Game == "space_invaders").ToArray();
         ConformanceOutcome[] outcomes = MinAtarConformance.Run(SpaceInvaders.Info, rows, new MinAtarOptions(0, true));
         Assert.True(outcomes.Count(o => !o.Matches) >= 5);
     }
@@ -194,8 +192,8 @@ public class MinAtarEnvTests
     public void RandomPolicyReturnsAndLengthsMatchTheReference(string game)
     {
         const int N = 3000;
-        string[] header = File.ReadLines(Path.Combine(ReferenceDirectory, "random_policy_stats.csv")).First().Split(',');
-        string[] row = File.ReadLines(Path.Combine(ReferenceDirectory, "random_policy_stats.csv")).Single(l => l.StartsWith(game + ",", StringComparison.Ordinal)).Split(',');
+        string[] header = File.ReadLines(EnvTestSupport.MinAtarReferenceFile("random_policy_stats.csv")).First().Split(',');
+        string[] row = File.ReadLines(EnvTestSupport.MinAtarReferenceFile("random_policy_stats.csv")).Single(l => l.StartsWith(game + ",", StringComparison.Ordinal)).Split(',');
         double Column(string name) => double.Parse(row[Array.IndexOf(header, name)], CultureInfo.InvariantCulture);
         int refEpisodes = (int)Column("episodes");
 
