@@ -6,11 +6,17 @@ namespace Hybrid.Tests.Envs;
 static class EnvTestSupport
 {
     /// <summary>The repository's copy of Gymnasium 0.29.1's reference transitions for <paramref name="envId"/>.</summary>
-    public static string ReferenceFile(string envId)
+    public static string ReferenceFile(string envId) => Path.Combine(RepositoryRoot(), "envs", "reference", envId + ".csv");
+
+    /// <summary>A shipped experiment preset, <c>experiments/NAME</c>.</summary>
+    public static string ExperimentFile(string name) => Path.Combine(RepositoryRoot(), "experiments", name);
+
+    /// <summary>The directory holding Hybrid.sln, found above the test binaries.</summary>
+    static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Hybrid.sln")))
-                return Path.Combine(dir.FullName, "envs", "reference", envId + ".csv");
+                return dir.FullName;
         throw new InvalidOperationException("Hybrid.sln not found above the test directory.");
     }
 

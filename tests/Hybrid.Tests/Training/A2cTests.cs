@@ -51,9 +51,7 @@ public class A2cContinuousTests
     public void LearnsPendulumWithTheGaussianHeadUsingTheShippedPreset()
     {
         // experiments/a2c-pendulum.yaml, as a user runs it; a random policy scores about -1200. Seeds 1-5 measured -170 to -253.
-        string file = Path.Combine(Path.GetDirectoryName(Envs.EnvTestSupport.ReferenceFile("Pendulum-v1"))!, "..", "..", "experiments", "a2c-pendulum.yaml");
-        var settings = Hybrid.Training.Config.ConfigBinder.ParseYaml(File.ReadAllText(file), file).Where(s => s.Key != "algo");
-        A2cConfig config = Hybrid.Training.Config.ConfigBinder.Apply(new A2cConfig(), settings) with { Seed = 3 };
+        A2cConfig config = Preset(new A2cConfig(), "a2c-pendulum.yaml") with { Seed = 3 };
         Assert.Equal("Pendulum-v1", config.Env);
         (RunSummary summary, _) = Train(config);
         Assert.True(summary.FinalMeanReturn >= -400, $"final mean return {summary.FinalMeanReturn}");

@@ -11,13 +11,14 @@ namespace Hybrid.Tests.Training;
 public class MinAtarTrainingTests
 {
     [Fact]
-    public void A2cLearnsBreakoutWellAboveRandomInAShortRun()
+    public void A2cLearnsBreakoutWellAboveRandomWithTheShippedPresetInAShortRun()
     {
-        // A random policy scores 0.51 (random_policy_stats.csv). Seed 1 reaches about 3 in 100k steps (README); 60k
-        // steps must give at least 1.5, three times random, without stopping on a lucky episode.
-        var config = new A2cConfig { Env = "MinAtar/Breakout-v0", Seed = 1, MaxEnvSteps = 60_000, LogInterval = 20_000 };
+        // experiments/a2c-minatar.yaml as a user runs it, cut to 100k steps. A random policy scores 0.51
+        // (random_policy_stats.csv); seeds 1-4 measured 4.5, 4.7, 4.4 and 4.6 at 100k steps. At least 3 is six times random.
+        A2cConfig config = Preset(new A2cConfig(), "a2c-minatar.yaml") with { MaxEnvSteps = 100_000, LogInterval = 20_000 };
+        Assert.Equal("MinAtar/Breakout-v0", config.Env);
         (RunSummary summary, RecordingSink sink) = Train(config);
-        Assert.True(summary.FinalMeanReturn >= 1.5, $"final mean return {summary.FinalMeanReturn}");
+        Assert.True(summary.FinalMeanReturn >= 3, $"final mean return {summary.FinalMeanReturn}");
         Assert.False(summary.Solved); // MinAtar sets no threshold
         Assert.True(double.IsPositiveInfinity(summary.SolveThreshold));
         Assert.Contains("\"solve_threshold\":null", summary.ToJson().Replace(" ", ""));

@@ -33,6 +33,14 @@ internal static class TrainingTestSupport
         return (summary, sink);
     }
 
+    /// <summary><paramref name="defaults"/> with the settings of the shipped preset <c>experiments/NAME</c> (its algo key aside), as a user runs it.</summary>
+    public static T Preset<T>(T defaults, string name) where T : AlgoConfig
+    {
+        string file = Envs.EnvTestSupport.ExperimentFile(name);
+        var settings = ConfigBinder.ParseYaml(File.ReadAllText(file), file).Where(s => s.Key != "algo");
+        return ConfigBinder.Apply(defaults, settings);
+    }
+
     /// <summary>A row without its wall-clock columns, which are the only ones allowed to differ between identical runs.</summary>
     public static MetricsRow WithoutTime(MetricsRow row) => row with { WallSeconds = 0, StepsPerSecond = 0 };
 }
