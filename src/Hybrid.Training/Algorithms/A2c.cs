@@ -55,12 +55,11 @@ public static class A2c
         env.Reset((ulong)config.Seed);
         var net = (ActorCriticNetwork)Acting.ActorCriticSpec(config).Build();
         net.Threads = config.Threads;
-        var theta = new float[net.ParameterCount];
+        float[] theta = Acting.InitialTheta(net, config.Seed);
         var gradient = new float[net.ParameterCount];
-        net.Initialize(theta, new Rng((ulong)config.Seed, 0));
-        var optimizer = new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon);
+        RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         var rng = new Rng((ulong)config.Seed, 1);
-        var rollout = new Rollout(config.TMax, n, env.ObservationSize, env.Spec.IsDiscrete ? 1 : net.Actions, env.Spec.IsDiscrete);
+        var rollout = new Rollout(config.TMax, n, env.Spec);
         var update = new ActorCriticUpdate(net, config.TMax, n);
 
         while (!monitor.ShouldStop)

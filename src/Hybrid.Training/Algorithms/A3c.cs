@@ -60,9 +60,9 @@ public static class A3c
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
 
         // Global shared parameter vector theta and the shared RMSProp statistics g.
-        float[] theta = Acting.InitialTheta(modelSpec, config.Seed);
+        float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         var group = new WorkerGroup("a3c");
-        var shared = new SharedParameters(theta, new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon), config.Update, config.Threads, group);
+        var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group);
         for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, monitor, group));
         group.Supervise(shared, monitor);
         return monitor.Finish(config.Threads, config.TotalEnvs);
@@ -76,7 +76,7 @@ public static class A3c
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaLocal = new float[net.ParameterCount];
         var gradient = new float[net.ParameterCount];
-        var rollout = new Rollout(config.TMax, 1, env.ObservationSize, env.Spec.IsDiscrete ? 1 : net.Actions, env.Spec.IsDiscrete);
+        var rollout = new Rollout(config.TMax, 1, env.Spec);
         var update = new ActorCriticUpdate(net, config.TMax, 1);
         var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
         string who = $"a3c worker {id}";

@@ -45,10 +45,9 @@ internal static class Acting
         };
     }
 
-    /// <summary>theta for <paramref name="spec"/>, initialized from the run's seed (stream 0), as every algorithm starts.</summary>
-    public static float[] InitialTheta(ModelSpec spec, int seed)
+    /// <summary>theta for <paramref name="net"/>, initialized from the run's seed (stream 0), as every algorithm starts.</summary>
+    public static float[] InitialTheta(Network net, int seed)
     {
-        Network net = spec.Build();
         var theta = new float[net.ParameterCount];
         net.Initialize(theta, new Rng((ulong)seed, 0));
         return theta;

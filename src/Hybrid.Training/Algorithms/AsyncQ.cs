@@ -128,10 +128,10 @@ public static class AsyncQ
         ModelSpec modelSpec = Acting.QSpec(config);
 
         // Shared theta, target network theta-minus = theta, shared RMSProp statistics.
-        float[] theta = Acting.InitialTheta(modelSpec, config.Seed);
+        float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         var target = (float[])theta.Clone();
         var group = new WorkerGroup(config.Algo);
-        var shared = new SharedParameters(theta, new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon), config.Update, config.Threads, group);
+        var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group);
         var workers = new QWorkerState(config, modelSpec, shared, target, monitor, group);
         for (int id = 0; id < config.Threads; id++)
             group.Start("worker", id, config.Method == AsyncQMethod.NStepQ ? workers.NStep : workers.OneStep);
@@ -262,7 +262,7 @@ public static class AsyncQ
             int actions = net.Actions, tMax = config.TMax;
             var thetaLocal = new float[net.ParameterCount];
             var gradient = new float[net.ParameterCount];
-            var rollout = new Rollout(tMax, 1, env.ObservationSize, 1, discrete: true);
+            var rollout = new Rollout(tMax, 1, env.Spec);
             var qBootstrap = new float[tMax * actions];
             var continues = new float[tMax];
             var targets = new float[tMax];

@@ -65,10 +65,10 @@ public sealed record ImpalaConfig : ActorCriticConfig
 public static class Impala
 {
     /// <summary>One unroll's slot.</summary>
-    sealed class Slot(ImpalaConfig config, int observationSize, int actionSize, bool discrete)
+    sealed class Slot(ImpalaConfig config, EnvSpec env)
     {
-        public readonly Rollout Rollout = new(config.TMax, config.NumEnvs, observationSize, actionSize, discrete);
-        public readonly float[] NextObservations = new float[config.NumEnvs * observationSize];
+        public readonly Rollout Rollout = new(config.TMax, config.NumEnvs, env);
+        public readonly float[] NextObservations = new float[config.NumEnvs * env.ObservationSize];
         public long Version;
     }
 
@@ -82,19 +82,17 @@ public static class Impala
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
         var net = (ActorCriticNetwork)modelSpec.Build();
-        var theta = new float[net.ParameterCount];
+        float[] theta = Acting.InitialTheta(net, config.Seed);
         var gradient = new float[net.ParameterCount];
-        net.Initialize(theta, new Rng((ulong)config.Seed, 0));
-        var optimizer = new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon);
+        RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
 
         // Slots: enough for every actor to fill one while the learner holds a batch.
-        int actionSize = envSpec.IsDiscrete ? 1 : net.Actions;
         var slots = new Slot[config.Batch + 2 * config.Threads];
         var free = new SlotQueue(slots.Length);
         var full = new SlotQueue(slots.Length);
         for (int i = 0; i < slots.Length; i++)
         {
-            slots[i] = new Slot(config, envSpec.ObservationSize, actionSize, envSpec.IsDiscrete);
+            slots[i] = new Slot(config, envSpec);
             free.Add(i);
         }
         var published = new ParameterBroadcast(theta);

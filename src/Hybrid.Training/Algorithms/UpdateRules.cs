@@ -33,6 +33,9 @@ internal static class UpdateRules
         if (!float.IsFinite(norm)) throw new TrainingDivergedException($"{who}, update {update}: the gradient norm is {norm}.");
     }
 
+    /// <summary>RMSProp over <paramref name="count"/> parameters with the config's alpha and epsilon (shared by the workers in the async methods).</summary>
+    public static RmsProp RmsProp(Config.AlgoConfig config, int count) => new(count, config.RmsAlpha, config.RmsEpsilon);
+
     /// <summary>The learning rate at env step <paramref name="step"/>: constant, or annealed linearly to 0 over the budget.</summary>
     public static float LearningRate(Config.AlgoConfig config, long step) =>
         config.AnnealLearningRate ? GradientTools.LinearDecay(config.LearningRate, step, config.MaxEnvSteps) : config.LearningRate;

@@ -7,26 +7,25 @@ namespace Hybrid.Training.Rollouts;
 /// </summary>
 public sealed class Rollout
 {
-    /// <summary>Storage for <paramref name="tMax"/> steps of <paramref name="lanes"/> lanes.</summary>
+    /// <summary>Storage for <paramref name="tMax"/> steps of <paramref name="lanes"/> lanes of <paramref name="env"/>'s observations and actions.</summary>
     /// <param name="tMax">Steps per lane (T).</param>
     /// <param name="lanes">Lanes (N).</param>
-    /// <param name="observationSize">Values per observation.</param>
-    /// <param name="actionSize">1 for discrete actions, D for a D-dimensional box.</param>
-    /// <param name="discrete">Whether actions are discrete.</param>
-    public Rollout(int tMax, int lanes, int observationSize, int actionSize, bool discrete)
+    /// <param name="env">The env's spec: observation size, and action size (1 for discrete, D for a D-dimensional box).</param>
+    public Rollout(int tMax, int lanes, EnvSpec env)
     {
-        (TMax, Lanes, ObservationSize, ActionSize, Discrete) = (tMax, lanes, observationSize, actionSize, discrete);
+        ArgumentNullException.ThrowIfNull(env);
+        (TMax, Lanes, ObservationSize, ActionSize, Discrete) = (tMax, lanes, env.ObservationSize, env.ActionSpace.Size, env.IsDiscrete);
         int capacity = tMax * lanes;
-        Observations = new float[capacity * observationSize];
-        DiscreteActions = discrete ? new int[capacity] : [];
-        BoxActions = discrete ? [] : new float[capacity * actionSize];
+        Observations = new float[capacity * ObservationSize];
+        DiscreteActions = Discrete ? new int[capacity] : [];
+        BoxActions = Discrete ? [] : new float[capacity * ActionSize];
         Values = new float[capacity];
         LogProbabilities = new float[capacity];
         Rewards = new float[capacity];
         Discounts = new float[capacity];
         Truncated = new bool[capacity];
         TruncatedIndices = new int[capacity];
-        FinalObservations = new float[capacity * observationSize];
+        FinalObservations = new float[capacity * ObservationSize];
     }
 
     /// <summary>T.</summary>
