@@ -83,41 +83,14 @@ public static class ConfigBinder
     }
 
     /// <summary>
-    /// Reads flat YAML: one <c>key: value</c> per line, <c>#</c> comments, optional quotes around values.
-    /// Nested mappings and lists are not part of the format.
+    /// Reads a run config: a YAML mapping of <c>key: value</c>, where a value is a scalar or a list of scalars
+    /// (<c>hidden: [64, 64]</c>, read as <c>64,64</c>). Each entry's source names the file and line, for messages.
     /// </summary>
     /// <param name="text">The file's text.</param>
     /// <param name="fileName">Used in messages.</param>
-    /// <exception cref="FormatException">A line is not <c>key: value</c>, or a key appears twice.</exception>
-    public static List<(string Key, string Value, string Source)> ParseYaml(string text, string fileName)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var result = new List<(string, string, string)>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        string[] lines = text.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
-        {
-            string line = StripComment(lines[i]).TrimEnd('\r').Trim();
-            if (line.Length == 0 || line == "---") continue;
-            string source = $"{fileName} line {i + 1}";
-            int colon = line.IndexOf(':');
-            if (colon <= 0 || char.IsWhiteSpace(lines[i][0]))
-                throw new FormatException($"{source}: '{line}' is not a top-level 'key: value' line.");
-            string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
-            if (value.Length >= 2 && (value[0] == '"' || value[0] == '\'') && value[^1] == value[0]) value = value[1..^1];
-            if (!seen.Add(key)) throw new FormatException($"{source}: '{key}' appears twice.");
-            result.Add((key, value, source));
-        }
-        return result;
-    }
-
-    static string StripComment(string line)
-    {
-        // A '#' starts a comment at the line start or after whitespace (YAML's rule), not inside a value like "a#b".
-        for (int i = 0; i < line.Length; i++)
-            if (line[i] == '#' && (i == 0 || char.IsWhiteSpace(line[i - 1]))) return line[..i];
-        return line;
-    }
+    /// <exception cref="FormatException">The text is not YAML, not a mapping, a value is nested, or a key appears twice; the message names the line.</exception>
+    public static List<(string Key, string Value, string Source)> ParseYaml(string text, string fileName) =>
+        YamlText.Settings(YamlText.LoadMapping(text, fileName), fileName);
 
     /// <summary>The invariant text form of a setting's value (floats round-trip; arrays comma-separated; enums lower case).</summary>
     public static string Format(object value) => value switch

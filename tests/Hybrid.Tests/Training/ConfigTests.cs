@@ -41,6 +41,21 @@ public class ConfigTests
     }
 
     [Fact]
+    public void YamlListsAreReadAsCommaSeparatedAndNestedValuesRefusedWithTheirLine()
+    {
+        var settings = ConfigBinder.ParseYaml("seed: 2\nhidden: [32, 16]\n", "f.yaml");
+        Assert.Equal(("hidden", "32,16", "f.yaml line 2"), settings[1]);
+        Assert.Equal([32, 16], ConfigBinder.Apply(new A2cConfig(), settings).Hidden);
+        var e = Assert.Throws<FormatException>(() => ConfigBinder.ParseYaml("seed: 1\nhidden:\n  a: 1\n", "f.yaml"));
+        Assert.Equal("f.yaml line 3: hidden takes a single value or a list, not a mapping.", e.Message);
+        e = Assert.Throws<FormatException>(() => ConfigBinder.ParseYaml("seed: [1\n", "f.yaml"));
+        Assert.StartsWith("f.yaml line ", e.Message);
+        e = Assert.Throws<FormatException>(() => ConfigBinder.ParseYaml("- 1\n- 2\n", "f.yaml"));
+        Assert.Equal("f.yaml line 1: expected 'key: value' lines at the top level.", e.Message);
+        Assert.Empty(ConfigBinder.ParseYaml("# nothing but a comment\n", "f.yaml"));
+    }
+
+    [Fact]
     public void UnknownKeysAndBadValuesAreRefusedByName()
     {
         var e = Assert.Throws<ArgumentException>(() => ConfigBinder.Apply(new A2cConfig(), [("epsilon_final", "0.1", "--epsilon-final")]));
