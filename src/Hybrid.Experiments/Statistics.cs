@@ -1,0 +1,170 @@
+using Hybrid.Nn;
+
+namespace Hybrid.Experiments;
+
+/// <summary>A point estimate with a confidence interval.</summary>
+/// <param name="Value">The statistic on the data.</param>
+/// <param name="Low">Lower end of the interval.</param>
+/// <param name="High">Upper end of the interval.</param>
+public readonly record struct Estimate(double Value, double Low, double High)
+{
+    /// <summary>True when this interval and <paramref name="other"/> share no point.</summary>
+    public bool SeparatesFrom(Estimate other) => High < other.Low || other.High < Low;
+}
+
+/// <summary>Which statistic of a sample a bootstrap resamples.</summary>
+public enum Aggregate
+{
+    /// <summary>The median; +infinity (a run that never reached the threshold) sorts last.</summary>
+    Median,
+    /// <summary>The interquartile mean: the mean of the middle 50% (Agarwal et al. 2021, rliable).</summary>
+    InterquartileMean,
+}
+
+/// <summary>
+/// Aggregates over seeds as rliable does (Agarwal et al. 2021, "Deep RL at the Edge of the Statistical Precipice"):
+/// median and interquartile mean with percentile-bootstrap 95% confidence intervals, and the probability of
+/// improvement P(X &gt; Y). Times to a threshold are censored: a seed that never reached it counts as +infinity, so
+/// it moves the median up instead of dropping out.
+/// </summary>
+public static class Statistics
+{
+    /// <summary>Bootstrap resamples (rliable's default for its interval estimates is 2,000 in its examples).</summary>
+    public const int DefaultResamples = 2000;
+
+    /// <summary>The median; with an even count the mean of the two middle values (infinite if either is).</summary>
+    /// <exception cref="ArgumentException">The sample is empty or holds a NaN.</exception>
+    public static double Median(ReadOnlySpan<double> sample)
+    {
+        double[] sorted = Sorted(sample, nameof(sample));
+        return MedianOfSorted(sorted);
+    }
+
+    /// <summary>
+    /// The interquartile mean: the mean after dropping floor(n / 4) values from each end (scipy's
+    /// <c>trim_mean(x, 0.25)</c>, which rliable uses). Infinite if an infinite value survives the trim.
+    /// </summary>
+    /// <exception cref="ArgumentException">The sample is empty or holds a NaN.</exception>
+    public static double InterquartileMean(ReadOnlySpan<double> sample)
+    {
+        double[] sorted = Sorted(sample, nameof(sample));
+        return IqmOfSorted(sorted);
+    }
+
+    /// <summary>
+    /// The q-th percentile (0..100) with linear interpolation between closest ranks (numpy's default):
+    /// position p = q / 100 * (n - 1); value = x[floor p] + (p - floor p) * (x[ceil p] - x[floor p]).
+    /// </summary>
+    public static double Percentile(ReadOnlySpan<double> sorted, double q)
+    {
+        if (sorted.IsEmpty) throw new ArgumentException("sample is empty; expected at least one value.", nameof(sorted));
+        if (!(q >= 0 && q <= 100)) throw new ArgumentException($"q was {q}; expected a percentile in [0, 100].", nameof(q));
+        double position = q / 100 * (sorted.Length - 1);
+        int below = (int)Math.Floor(position);
+        int above = Math.Min(below + 1, sorted.Length - 1);
+        double fraction = position - below;
+        if (fraction == 0 || sorted[below] == sorted[above]) return sorted[below];
+        // An infinite neighbour (a censored time) makes any interpolation towards it infinite.
+        return double.IsInfinity(sorted[above]) ? sorted[above] : sorted[below] + fraction * (sorted[above] - sorted[below]);
+    }
+
+    /// <summary>
+    /// The statistic with a percentile-bootstrap confidence interval: <paramref name="resamples"/> samples of the
+    /// same size drawn with replacement (from <paramref name="seed"/>, so a report is reproducible), the statistic
+    /// of each, and their (1 - level) / 2 and (1 + level) / 2 percentiles.
+    /// </summary>
+    /// <exception cref="ArgumentException">The sample is empty or holds a NaN, the level is not in (0, 1), or resamples &lt; 1.</exception>
+    public static Estimate Bootstrap(ReadOnlySpan<double> sample, Aggregate aggregate, double level = 0.95,
+        int resamples = DefaultResamples, ulong seed = 1)
+    {
+        double[] data = Sorted(sample, nameof(sample));
+        if (!(level > 0 && level < 1)) throw new ArgumentException($"level was {level}; expected a confidence level in (0, 1).", nameof(level));
+        if (resamples < 1) throw new ArgumentException($"resamples was {resamples}; expected >= 1.", nameof(resamples));
+        var rng = new Rng(seed, 77);
+        var draw = new double[data.Length];
+        var statistics = new double[resamples];
+        for (int r = 0; r < resamples; r++)
+        {
+            for (int i = 0; i < draw.Length; i++) draw[i] = data[rng.NextInt(data.Length)];
+            Array.Sort(draw);
+            statistics[r] = Of(draw, aggregate);
+        }
+        Array.Sort(statistics);
+        double tail = (1 - level) / 2 * 100;
+        return new Estimate(Of(data, aggregate), Percentile(statistics, tail), Percentile(statistics, 100 - tail));
+    }
+
+    /// <summary>
+    /// P(X better than Y) for one draw of each: the fraction of pairs (x, y) where x is better, ties counting one half
+    /// (the Mann-Whitney U statistic over n * m, rliable's probability of improvement). Lower is better for times to
+    /// a threshold, higher for returns; two infinite (censored) times tie.
+    /// </summary>
+    /// <exception cref="ArgumentException">Either sample is empty or holds a NaN.</exception>
+    public static double ProbabilityOfImprovement(ReadOnlySpan<double> x, ReadOnlySpan<double> y, bool lowerIsBetter)
+    {
+        CheckSample(x, nameof(x));
+        CheckSample(y, nameof(y));
+        double wins = 0;
+        foreach (double a in x)
+            foreach (double b in y)
+                wins += a == b ? 0.5 : (lowerIsBetter ? a < b : a > b) ? 1 : 0;
+        return wins / ((double)x.Length * y.Length);
+    }
+
+    /// <summary>
+    /// <see cref="ProbabilityOfImprovement"/> with a percentile-bootstrap interval: each resample redraws both samples
+    /// with replacement, independently.
+    /// </summary>
+    public static Estimate ProbabilityOfImprovementBootstrap(ReadOnlySpan<double> x, ReadOnlySpan<double> y, bool lowerIsBetter,
+        double level = 0.95, int resamples = DefaultResamples, ulong seed = 1)
+    {
+        double value = ProbabilityOfImprovement(x, y, lowerIsBetter);
+        if (!(level > 0 && level < 1)) throw new ArgumentException($"level was {level}; expected a confidence level in (0, 1).", nameof(level));
+        if (resamples < 1) throw new ArgumentException($"resamples was {resamples}; expected >= 1.", nameof(resamples));
+        var rng = new Rng(seed, 78);
+        double[] xs = x.ToArray(), ys = y.ToArray(), dx = new double[xs.Length], dy = new double[ys.Length];
+        var statistics = new double[resamples];
+        for (int r = 0; r < resamples; r++)
+        {
+            for (int i = 0; i < dx.Length; i++) dx[i] = xs[rng.NextInt(xs.Length)];
+            for (int i = 0; i < dy.Length; i++) dy[i] = ys[rng.NextInt(ys.Length)];
+            statistics[r] = ProbabilityOfImprovement(dx, dy, lowerIsBetter);
+        }
+        Array.Sort(statistics);
+        double tail = (1 - level) / 2 * 100;
+        return new Estimate(value, Percentile(statistics, tail), Percentile(statistics, 100 - tail));
+    }
+
+    static double Of(double[] sorted, Aggregate aggregate) => aggregate == Aggregate.Median ? MedianOfSorted(sorted) : IqmOfSorted(sorted);
+
+    static double MedianOfSorted(double[] sorted)
+    {
+        int n = sorted.Length;
+        if (n % 2 == 1) return sorted[n / 2];
+        double a = sorted[n / 2 - 1], b = sorted[n / 2];
+        return double.IsPositiveInfinity(b) ? b : (a + b) / 2;
+    }
+
+    static double IqmOfSorted(double[] sorted)
+    {
+        int cut = sorted.Length / 4;
+        double sum = 0;
+        for (int i = cut; i < sorted.Length - cut; i++) sum += sorted[i];
+        return sum / (sorted.Length - 2 * cut);
+    }
+
+    static double[] Sorted(ReadOnlySpan<double> sample, string name)
+    {
+        CheckSample(sample, name);
+        double[] sorted = sample.ToArray();
+        Array.Sort(sorted);
+        return sorted;
+    }
+
+    static void CheckSample(ReadOnlySpan<double> sample, string name)
+    {
+        if (sample.IsEmpty) throw new ArgumentException($"{name} is empty; expected at least one value.", name);
+        foreach (double v in sample)
+            if (double.IsNaN(v)) throw new ArgumentException($"{name} holds NaN; expected numbers (+infinity for a censored time).", name);
+    }
+}

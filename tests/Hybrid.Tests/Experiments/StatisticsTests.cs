@@ -1,0 +1,118 @@
+using Hybrid.Experiments;
+
+namespace Hybrid.Tests.Experiments;
+
+public class StatisticsTests
+{
+    const double Inf = double.PositiveInfinity;
+
+    [Fact]
+    public void MedianCountsCensoredSeedsAsInfinity()
+    {
+        // Sorted [1, 2, 3, inf]: the two middle values are 2 and 3.
+        Assert.Equal(2.5, Statistics.Median([3, 1, Inf, 2]));
+        // Two of three seeds never reached the threshold: the median is that they did not.
+        Assert.Equal(Inf, Statistics.Median([1, Inf, Inf]));
+        // Two of four: the upper middle value is censored, so the median is too.
+        Assert.Equal(Inf, Statistics.Median([1, 2, Inf, Inf]));
+        Assert.Equal(7, Statistics.Median([7]));
+    }
+
+    [Fact]
+    public void InterquartileMeanTrimsAQuarterFromEachEnd()
+    {
+        // n = 8: drop 2 from each end, mean of 3, 4, 5, 6.
+        Assert.Equal(4.5, Statistics.InterquartileMean([8, 1, 7, 2, 6, 3, 5, 4]));
+        // n = 5: floor(5 / 4) = 1 from each end, mean of 2, 3, 10.
+        Assert.Equal(5.0, Statistics.InterquartileMean([1, 2, 3, 10, 100]));
+        // A censored value beyond the trim does not count; one inside it does.
+        Assert.Equal(2.5, Statistics.InterquartileMean([1, 2, 3, Inf]));
+        Assert.Equal(Inf, Statistics.InterquartileMean([1, Inf, Inf, Inf]));
+    }
+
+    [Fact]
+    public void PercentileInterpolatesLikeNumpy()
+    {
+        // numpy.percentile([1, 2, 3, 4], [0, 25, 50, 97.5, 100]) = 1, 1.75, 2.5, 3.925, 4.
+        double[] x = [1, 2, 3, 4];
+        Assert.Equal(1.0, Statistics.Percentile(x, 0));
+        Assert.Equal(1.75, Statistics.Percentile(x, 25), 12);
+        Assert.Equal(2.5, Statistics.Percentile(x, 50), 12);
+        Assert.Equal(3.925, Statistics.Percentile(x, 97.5), 12);
+        Assert.Equal(4.0, Statistics.Percentile(x, 100));
+        Assert.Equal(Inf, Statistics.Percentile([1, Inf], 60));
+    }
+
+    [Fact]
+    public void ProbabilityOfImprovementMatchesPairCounts()
+    {
+        // Lower is better. Pairs (1,2) win, (1,3) win, (2,2) tie, (2,3) win: 3.5 of 4.
+        Assert.Equal(0.875, Statistics.ProbabilityOfImprovement([1, 2], [2, 3], lowerIsBetter: true));
+        Assert.Equal(0.125, Statistics.ProbabilityOfImprovement([2, 3], [1, 2], lowerIsBetter: true));
+        // Higher is better (returns): the same pairs the other way.
+        Assert.Equal(0.125, Statistics.ProbabilityOfImprovement([1, 2], [2, 3], lowerIsBetter: false));
+        // Censored times: a finite time beats infinity, two infinities tie. x = [1, inf], y = [inf, inf]:
+        // (1, inf) twice wins, (inf, inf) twice ties: (2 + 1) / 4.
+        Assert.Equal(0.75, Statistics.ProbabilityOfImprovement([1, Inf], [Inf, Inf], lowerIsBetter: true));
+    }
+
+    [Fact]
+    public void BootstrapIntervalOfAConstantSampleIsThePoint()
+    {
+        Estimate e = Statistics.Bootstrap([5, 5, 5, 5, 5], Aggregate.Median);
+        Assert.Equal(new Estimate(5, 5, 5), e);
+    }
+
+    [Fact]
+    public void BootstrapIntervalOfTwoValuesSpansBoth()
+    {
+        // Resampling [0, 1] gives a median of 0 with probability 1/4, 0.5 w.p. 1/2, 1 w.p. 1/4: the 2.5th and 97.5th
+        // percentiles of the bootstrap distribution are 0 and 1.
+        Estimate e = Statistics.Bootstrap([0, 1], Aggregate.Median);
+        Assert.Equal(0.5, e.Value);
+        Assert.Equal(0.0, e.Low);
+        Assert.Equal(1.0, e.High);
+    }
+
+    [Fact]
+    public void BootstrapIntervalCoversTheMedianOfANormalSampleAtAboutTheRightWidth()
+    {
+        // 200 draws of N(0, 1): the median's standard error is about 1.2533 / sqrt(200) = 0.0886, so a 95% interval is
+        // about 2 * 1.96 * 0.0886 = 0.35 wide.
+        var rng = new Hybrid.Nn.Rng(5);
+        double[] x = new double[200];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextGaussian();
+        Estimate e = Statistics.Bootstrap(x, Aggregate.Median);
+        Assert.InRange(e.High - e.Low, 0.2, 0.5);
+        Assert.InRange(e.Value, e.Low, e.High);
+        Assert.Equal(e, Statistics.Bootstrap(x, Aggregate.Median)); // reproducible for a seed
+    }
+
+    [Fact]
+    public void BootstrapWithCensoredSeedsHasAnInfiniteUpperEnd()
+    {
+        // 3 of 5 seeds reached the threshold: resamples with 3 or more censored seeds have an infinite median.
+        Estimate e = Statistics.Bootstrap([10, 12, 14, Inf, Inf], Aggregate.Median);
+        Assert.Equal(14, e.Value);
+        Assert.Equal(Inf, e.High);
+        Assert.True(double.IsFinite(e.Low));
+    }
+
+    [Fact]
+    public void SeparationNeedsDisjointIntervals()
+    {
+        Assert.True(new Estimate(1, 0, 2).SeparatesFrom(new Estimate(4, 3, 5)));
+        Assert.False(new Estimate(1, 0, 3).SeparatesFrom(new Estimate(4, 3, 5)));
+    }
+
+    [Fact]
+    public void BadSamplesAreRefusedByName()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Statistics.Median([]));
+        Assert.Contains("sample is empty", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Statistics.ProbabilityOfImprovement([1], [double.NaN], true));
+        Assert.Contains("y holds NaN", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Statistics.Bootstrap([1], Aggregate.Median, level: 1.5));
+        Assert.Contains("level was 1.5", e.Message);
+    }
+}
