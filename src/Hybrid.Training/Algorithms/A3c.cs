@@ -62,7 +62,7 @@ public static class A3c
         // Global shared parameter vector theta and the shared RMSProp statistics g.
         float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         var group = new WorkerGroup("a3c");
-        var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group);
+        var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group, monitor);
         for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, monitor, group));
         group.Supervise(shared, monitor);
         return monitor.Finish(config.Threads, config.TotalEnvs);
@@ -85,8 +85,10 @@ public static class A3c
 
         while (!group.StopRequested && !monitor.ShouldStop)
         {
-            // Reset gradients d(theta) = 0 and synchronize theta' = theta (checked here, on the worker's own copy).
+            // Reset gradients d(theta) = 0 and synchronize theta' = theta (checked here, on the worker's own copy); the
+            // version read first is what the gradient's age (the policy lag) is measured from.
             Array.Clear(gradient);
+            long basedOn = shared.Version;
             shared.Theta.CopyTo(thetaLocal, 0);
             UpdateRules.CheckParameters(thetaLocal, who, updates);
 
@@ -113,7 +115,7 @@ public static class A3c
             UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
 
             // Asynchronous update of theta using d(theta).
-            if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) break;
+            if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT), basedOn, ref tally)) break;
             tally.Add(terms);
             tally.ReportTo(monitor);
         }

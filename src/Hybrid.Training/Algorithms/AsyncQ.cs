@@ -131,7 +131,7 @@ public static class AsyncQ
         float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         var target = (float[])theta.Clone();
         var group = new WorkerGroup(config.Algo);
-        var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group);
+        var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group, monitor);
         var workers = new QWorkerState(config, modelSpec, shared, target, monitor, group);
         for (int id = 0; id < config.Threads; id++)
             group.Start("worker", id, config.Method == AsyncQMethod.NStepQ ? workers.NStep : workers.OneStep);
@@ -185,6 +185,8 @@ public static class AsyncQ
             var tally = new UpdateTally();
             int pending = 0;
             double lossSum = 0;
+            // The accumulated gradient is as old as the version its first step read theta at.
+            long basedOn = shared.Version;
 
             env.Observations.CopyTo(s);
             current.Forward(shared.Theta, s, 1);
@@ -234,7 +236,8 @@ public static class AsyncQ
                     float loss = (float)lossSum;
                     UpdateRules.CheckFinite(loss, who, updates);
                     UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
-                    if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) break;
+                    if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT), basedOn, ref tally)) break;
+                    basedOn = shared.Version;
                     tally.Add(loss / pending);
                     tally.ReportTo(monitor);
                     MaybeRefreshTarget(before, globalT, who, updates);
@@ -277,6 +280,7 @@ public static class AsyncQ
             {
                 // Reset gradients, synchronize theta' = theta.
                 Array.Clear(gradient);
+                long basedOn = shared.Version;
                 shared.Theta.CopyTo(thetaLocal, 0);
                 UpdateRules.CheckParameters(thetaLocal, who, updates);
 
@@ -331,7 +335,7 @@ public static class AsyncQ
                 UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
 
                 // Asynchronous update of theta; refresh theta-minus every I_target global steps.
-                if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT))) break;
+                if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT), basedOn, ref tally)) break;
                 tally.Add((float)(loss / steps));
                 tally.ReportTo(monitor);
                 MaybeRefreshTarget(before, globalT, who, updates);

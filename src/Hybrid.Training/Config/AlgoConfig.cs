@@ -37,8 +37,16 @@ public abstract record AlgoConfig
     public long MaxEnvSteps { get; init; } = 500_000;
 
     /// <summary>Stop as soon as the solve criterion is met.</summary>
-    [Description("Stop as soon as the mean of the last 100 episodes reaches the env's threshold.")]
+    [Description("Stop as soon as the mean of the last 100 episodes reaches solve_threshold.")]
     public bool StopWhenSolved { get; init; }
+
+    /// <summary>Wall-clock budget in seconds; 0 means none.</summary>
+    [Description("Wall-clock budget in seconds (the run stops at whichever budget runs out first); 0 = none.")]
+    public double MaxWallSeconds { get; init; }
+
+    /// <summary>The solve threshold; NaN (written auto) means the env's.</summary>
+    [Description("Mean-of-100 return that counts as solved; auto = the env's threshold (none for MinAtar).")]
+    public double SolveThreshold { get; init; } = double.NaN;
 
     /// <summary>Threads the algorithm uses (its meaning is the algorithm's: cores, actors or workers).</summary>
     [Description("Threads: network cores for a2c; worker threads for a3c, q1, sarsa1, qn; actor threads for impala.")]
@@ -64,9 +72,26 @@ public abstract record AlgoConfig
     [Description("Learning rate (RMSProp).")]
     public float LearningRate { get; init; } = 7e-4f;
 
-    /// <summary>Anneal the learning rate linearly to 0 over the budget, as Mnih et al. 2016 do.</summary>
-    [Description("Anneal the learning rate linearly to 0 over max_env_steps.")]
+    /// <summary>Anneal the learning rate linearly to 0, as Mnih et al. 2016 do, over <see cref="AnnealHorizon"/> env steps.</summary>
+    [Description("Anneal the learning rate linearly to 0 over anneal_steps.")]
     public bool AnnealLearningRate { get; init; }
+
+    /// <summary>The annealing horizon in env steps; 0 means auto (see <see cref="AnnealHorizon"/>).</summary>
+    [Description("Env steps over which an annealed learning rate reaches 0 (after that it stays 0); 0 = auto: max_env_steps, or 1000000 with stop_when_solved, so that a run that stops when solved follows the same schedule whatever its budget.")]
+    public long AnnealSteps { get; init; }
+
+    /// <summary>
+    /// The horizon of the learning-rate schedule: <see cref="AnnealSteps"/> when set; else the budget, unless the run
+    /// stops when solved: then <see cref="DefaultAnnealSteps"/>, so that raising a comparison's budget cap does not
+    /// slow every arm's schedule (and change its time to the threshold).
+    /// </summary>
+    public long AnnealHorizon => AnnealSteps > 0 ? AnnealSteps : StopWhenSolved ? DefaultAnnealSteps : MaxEnvSteps;
+
+    /// <summary>The fixed horizon of <see cref="AnnealHorizon"/> for runs that stop when solved: A3C's default budget.</summary>
+    public const long DefaultAnnealSteps = 1_000_000;
+
+    /// <summary>The solve threshold in force: <see cref="SolveThreshold"/>, or the env's where it is auto.</summary>
+    public double Threshold => double.IsNaN(SolveThreshold) ? EnvRegistry.Spec(Env).SolveThreshold : SolveThreshold;
 
     /// <summary>RMSProp decay alpha.</summary>
     [Description("RMSProp decay alpha (Mnih et al. 2016: 0.99).")]
@@ -116,6 +141,9 @@ public abstract record AlgoConfig
         Require(RmsEpsilon > 0, "rms_epsilon", RmsEpsilon, "> 0");
         Require(MaxGradNorm >= 0 && float.IsFinite(MaxGradNorm), "max_grad_norm", MaxGradNorm, ">= 0 (0 = off)");
         Require(LogInterval >= 1, "log_interval", LogInterval, ">= 1");
+        Require(MaxWallSeconds >= 0 && double.IsFinite(MaxWallSeconds), "max_wall_seconds", MaxWallSeconds, ">= 0 (0 = none)");
+        Require(double.IsNaN(SolveThreshold) || double.IsFinite(SolveThreshold), "solve_threshold", SolveThreshold, "auto or a finite number");
+        Require(AnnealSteps >= 0, "anneal_steps", AnnealSteps, ">= 0 (0 = auto)");
     }
 
     /// <summary>The hidden widths for <paramref name="env"/>: <see cref="Hidden"/>, or its auto value (64,64 for vectors, 128 for MinAtar).</summary>

@@ -96,7 +96,7 @@ public static class ConfigBinder
     public static string Format(object value) => value switch
     {
         float f => f.ToString("R", CultureInfo.InvariantCulture),
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        double d => double.IsNaN(d) ? "auto" : d.ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
         int[] a => a.Length == 0 ? "auto" : string.Join(',', a),
         Enum e => e.ToString().ToLowerInvariant(),
@@ -123,7 +123,7 @@ public static class ConfigBinder
                 _ => throw new FormatException("expected true or false."),
             };
         if (type == typeof(double))
-            return double.TryParse(text, NumberStyles.Float, inv, out double d) ? d : throw new FormatException("expected a number.");
+            return text == "auto" ? double.NaN : double.TryParse(text, NumberStyles.Float, inv, out double d) ? d : throw new FormatException("expected a number.");
         if (type == typeof(int[]))
         {
             if (text == "auto") return Array.Empty<int>();

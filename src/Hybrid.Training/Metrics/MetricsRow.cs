@@ -6,17 +6,17 @@ namespace Hybrid.Training.Metrics;
 public readonly record struct MetricsRow(
     long EnvSteps, long Updates, long Episodes, double WallSeconds, double StepsPerSecond,
     double EpisodicReturn, double MeanReturn100, double EvalReturn100,
-    double PolicyLoss, double ValueLoss, double Entropy, double PolicyLag)
+    double PolicyLoss, double ValueLoss, double Entropy, double PolicyLag, double PolicyLagMax)
 {
     /// <summary>The CSV header, in the order of <see cref="ToCsv"/>.</summary>
     public const string CsvHeader =
-        "env_steps,updates,episodes,wall_seconds,steps_per_second,episodic_return,mean_return_100,eval_return_100,policy_loss,value_loss,entropy,policy_lag";
+        "env_steps,updates,episodes,wall_seconds,steps_per_second,episodic_return,mean_return_100,eval_return_100,policy_loss,value_loss,entropy,policy_lag,policy_lag_max";
 
     /// <summary>The row as CSV (invariant culture, NaN as empty).</summary>
     public string ToCsv() => string.Join(',',
         EnvSteps.ToString(CultureInfo.InvariantCulture), Updates.ToString(CultureInfo.InvariantCulture),
         Episodes.ToString(CultureInfo.InvariantCulture), F(WallSeconds), F(StepsPerSecond), F(EpisodicReturn),
-        F(MeanReturn100), F(EvalReturn100), F(PolicyLoss), F(ValueLoss), F(Entropy), F(PolicyLag));
+        F(MeanReturn100), F(EvalReturn100), F(PolicyLoss), F(ValueLoss), F(Entropy), F(PolicyLag), F(PolicyLagMax));
 
     static string F(double v) => double.IsNaN(v) ? "" : v.ToString("G7", CultureInfo.InvariantCulture);
 
@@ -25,7 +25,7 @@ public readonly record struct MetricsRow(
     [
         ("charts/episodic_return", EpisodicReturn), ("charts/mean_return_100", MeanReturn100), ("charts/eval_return_100", EvalReturn100),
         ("charts/sps", StepsPerSecond), ("losses/policy", PolicyLoss), ("losses/value", ValueLoss), ("losses/entropy", Entropy),
-        ("runtime/policy_lag", PolicyLag),
+        ("runtime/policy_lag", PolicyLag), ("runtime/policy_lag_max", PolicyLagMax),
     ];
 }
 

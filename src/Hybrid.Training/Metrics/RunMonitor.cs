@@ -20,6 +20,21 @@ public struct UpdateTally
     /// <summary>Sum of entropies.</summary>
     public double Entropy { get; private set; }
 
+    /// <summary>Gradients whose age was measured.</summary>
+    public int LagCount { get; private set; }
+    /// <summary>Sum of their ages.</summary>
+    public long LagSum { get; private set; }
+    /// <summary>The oldest.</summary>
+    public long LagMax { get; private set; }
+
+    /// <summary>Records one applied gradient's age in shared-parameter versions (the policy lag).</summary>
+    public void AddLag(long lag)
+    {
+        LagCount++;
+        LagSum += lag;
+        if (lag > LagMax) LagMax = lag;
+    }
+
     /// <summary>Tallies one update of an actor-critic method.</summary>
     public void Add(LossTerms terms)
     {
@@ -35,7 +50,7 @@ public struct UpdateTally
     /// <summary>Reports to <paramref name="monitor"/> if <see cref="ReportEvery"/> updates are tallied, or always with <paramref name="force"/>.</summary>
     public void ReportTo(RunMonitor monitor, bool force = false)
     {
-        if (Count >= ReportEvery || force) monitor.AddUpdates(ref this);
+        if (Count >= ReportEvery || LagCount >= ReportEvery || force) monitor.AddUpdates(ref this);
     }
 }
 
@@ -58,7 +73,10 @@ public sealed class RunMonitor
     long _envSteps, _updates, _episodes, _nextLog;
     // Sums over the current log interval, under _gate.
     double _returnSum, _policySum, _valueSum, _entropySum, _lagSum;
-    long _returnCount, _lossCount, _lagCount;
+    long _returnCount, _lossCount, _lagCount, _lagMax = -1;
+    // Policy lag over the whole run, for the summary.
+    double _runLagSum;
+    long _runLagCount, _runLagMax = -1;
     long _lastLogSteps;
     double _lastLogSeconds, _lastProgressSeconds;
     long? _solvedAtSteps;
@@ -73,11 +91,11 @@ public sealed class RunMonitor
         _sink = sink;
         _progress = progress;
         _nextLog = config.LogInterval;
-        Threshold = EnvRegistry.Spec(config.Env).SolveThreshold;
+        Threshold = config.Threshold;
         _evalCriterion = config.SolveCriterion == "greedy-eval-100";
     }
 
-    /// <summary>The env's solve threshold.</summary>
+    /// <summary>The solve threshold: the config's, or the env's.</summary>
     public double Threshold { get; }
 
     /// <summary>Env steps so far, all threads.</summary>
@@ -89,8 +107,8 @@ public sealed class RunMonitor
     /// <summary>Seconds since the monitor was created.</summary>
     public double Seconds => _clock.Elapsed.TotalSeconds;
 
-    /// <summary>True once the budget is spent, or the run is solved and <see cref="AlgoConfig.StopWhenSolved"/> is set.</summary>
-    public bool ShouldStop => _stop || EnvSteps >= _config.MaxEnvSteps;
+    /// <summary>True once the budget (env steps, or wall seconds where max_wall_seconds is set) is spent, or the run is solved and <see cref="AlgoConfig.StopWhenSolved"/> is set.</summary>
+    public bool ShouldStop => _stop || EnvSteps >= _config.MaxEnvSteps || (_config.MaxWallSeconds > 0 && Seconds >= _config.MaxWallSeconds);
 
     /// <summary>Whether the solve criterion has been met.</summary>
     public bool Solved => _solved;
@@ -145,7 +163,7 @@ public sealed class RunMonitor
     /// <summary>Counts a worker's updates since its last report, and empties the tally (thread-safe).</summary>
     public void AddUpdates(ref UpdateTally tally)
     {
-        if (tally.Count == 0) return;
+        if (tally.Count == 0 && tally.LagCount == 0) return;
         Interlocked.Add(ref _updates, tally.Count);
         lock (_gate)
         {
@@ -153,6 +171,7 @@ public sealed class RunMonitor
             _valueSum += tally.Value;
             _entropySum += tally.Entropy;
             _lossCount += tally.Count;
+            if (tally.LagCount > 0) AddLagLocked(tally.LagSum, tally.LagCount, tally.LagMax);
         }
         tally = default;
     }
@@ -160,11 +179,17 @@ public sealed class RunMonitor
     /// <summary>Records the policy lag of one unroll (learner version minus behaviour version).</summary>
     public void AddPolicyLag(long lag)
     {
-        lock (_gate)
-        {
-            _lagSum += lag;
-            _lagCount++;
-        }
+        lock (_gate) AddLagLocked(lag, 1, lag);
+    }
+
+    void AddLagLocked(long sum, long count, long max)
+    {
+        _lagSum += sum;
+        _lagCount += count;
+        _lagMax = Math.Max(_lagMax, max);
+        _runLagSum += sum;
+        _runLagCount += count;
+        _runLagMax = Math.Max(_runLagMax, max);
     }
 
     /// <summary>Writes a metrics row if the step count has crossed the next log point (or <paramref name="final"/>), and a progress line about once a second.</summary>
@@ -187,9 +212,11 @@ public sealed class RunMonitor
             double interval = now - _lastLogSeconds;
             row = new MetricsRow(steps, Updates, _episodes, now, interval > 0 ? (steps - _lastLogSteps) / interval : double.NaN,
                 Mean(_returnSum, _returnCount), _train.Count > 0 ? _train.Mean : double.NaN, _eval.Count > 0 ? _eval.Mean : double.NaN,
-                Mean(_policySum, _lossCount), Mean(_valueSum, _lossCount), Mean(_entropySum, _lossCount), Mean(_lagSum, _lagCount));
+                Mean(_policySum, _lossCount), Mean(_valueSum, _lossCount), Mean(_entropySum, _lossCount), Mean(_lagSum, _lagCount),
+                _lagMax >= 0 ? _lagMax : double.NaN);
             _returnSum = _policySum = _valueSum = _entropySum = _lagSum = 0;
             _returnCount = _lossCount = _lagCount = 0;
+            _lagMax = -1;
         }
         _lastLogSteps = steps;
         _lastLogSeconds = now;
@@ -220,7 +247,11 @@ public sealed class RunMonitor
             ReturnWindow window = _evalCriterion ? _eval : _train;
             summary = new RunSummary(_config.Algo, _config.Env, _config.Seed, "cpu", threads, numEnvs, EnvSteps, Updates, seconds,
                 EnvSteps / Math.Max(seconds, 1e-9), Threshold, _solvedAtSeconds is not null, _config.SolveCriterion, _solvedAtSteps,
-                _solvedAtSeconds, window.Count > 0 ? window.Mean : double.NaN, _episodes);
+                _solvedAtSeconds, window.Count > 0 ? window.Mean : double.NaN, _episodes)
+            {
+                PolicyLagMean = _runLagCount > 0 ? _runLagSum / _runLagCount : null,
+                PolicyLagMax = _runLagMax >= 0 ? _runLagMax : null,
+            };
         }
         _sink?.Complete(summary);
         return summary;

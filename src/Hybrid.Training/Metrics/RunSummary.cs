@@ -25,6 +25,12 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     double WallSeconds, double StepsPerSecond, double SolveThreshold, bool Solved, string SolveCriterion, long? SolvedAtEnvSteps,
     double? SolvedAtSeconds, double FinalMeanReturn, long Episodes)
 {
+    /// <summary>Mean age of the applied gradients in shared-parameter versions (async methods) or of the learner's unrolls (IMPALA); null where nothing lags (A2C).</summary>
+    public double? PolicyLagMean { get; init; }
+
+    /// <summary>The largest such age; null where nothing lags.</summary>
+    public long? PolicyLagMax { get; init; }
+
     /// <summary>The JSON object, with the keys and order of DESIGN.md.</summary>
     public string ToJson()
     {
@@ -51,6 +57,9 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             if (SolvedAtSeconds is double t) json.WriteNumber("solved_at_seconds", Math.Round(t, 3)); else json.WriteNull("solved_at_seconds");
             if (double.IsFinite(FinalMeanReturn)) json.WriteNumber("final_mean_return", Math.Round(FinalMeanReturn, 3)); else json.WriteNull("final_mean_return");
             json.WriteNumber("episodes", Episodes);
+            if (PolicyLagMean is double lag) json.WriteNumber("policy_lag_mean", Math.Round(lag, 3)); else json.WriteNull("policy_lag_mean");
+            if (PolicyLagMax is long lagMax) json.WriteNumber("policy_lag_max", lagMax); else json.WriteNull("policy_lag_max");
+            json.WriteString("status", "finished");
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";

@@ -17,12 +17,17 @@ public sealed class SharedParameters
     readonly WorkerGroup _group;
     readonly float[][] _slots = [];
     readonly float[] _slotRates = [];
+    readonly long[] _slotBasedOn = [];
+    readonly RunMonitor? _monitor;
     readonly SlotQueue _free = new(1), _full = new(1);
     long _version;
     volatile bool _completing;
 
-    /// <summary>Shares <paramref name="theta"/> among workers under <paramref name="mode"/>; a server mode starts its applier in <paramref name="group"/>.</summary>
-    public SharedParameters(float[] theta, RmsProp optimizer, UpdateMode mode, int workers, WorkerGroup group)
+    /// <summary>
+    /// Shares <paramref name="theta"/> among workers under <paramref name="mode"/>; a server mode starts its applier in
+    /// <paramref name="group"/>, which reports the lag of the gradients it applies to <paramref name="monitor"/>.
+    /// </summary>
+    public SharedParameters(float[] theta, RmsProp optimizer, UpdateMode mode, int workers, WorkerGroup group, RunMonitor? monitor = null)
     {
         ArgumentNullException.ThrowIfNull(theta);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -33,11 +38,13 @@ public sealed class SharedParameters
         _optimizer = optimizer;
         Mode = mode;
         _group = group;
+        _monitor = monitor;
         if (mode != UpdateMode.Server) return;
         // Two slots per worker: a worker can queue one gradient while the applier works on its previous one.
         _slots = new float[2 * workers][];
         (_free, _full) = (new SlotQueue(_slots.Length), new SlotQueue(_slots.Length));
         _slotRates = new float[_slots.Length];
+        _slotBasedOn = new long[_slots.Length];
         for (int i = 0; i < _slots.Length; i++)
         {
             _slots[i] = new float[theta.Length];
@@ -55,16 +62,23 @@ public sealed class SharedParameters
     /// <summary>Updates applied to theta so far.</summary>
     public long Version => Interlocked.Read(ref _version);
 
-    /// <summary>Applies (or, in server mode, queues) one update. Returns false if the run is stopping and the gradient was dropped.</summary>
-    public bool Apply(ReadOnlySpan<float> gradient, float learningRate)
+    /// <summary>
+    /// Applies (or, in server mode, queues) one update. Returns false if the run is stopping and the gradient was dropped.
+    /// The gradient's age, the policy lag (the version at apply minus <paramref name="basedOn"/>, the version read when
+    /// the worker copied theta), goes to <paramref name="tally"/>; in server mode the applier measures it when it
+    /// applies the slot and reports it to the monitor itself.
+    /// </summary>
+    public bool Apply(ReadOnlySpan<float> gradient, float learningRate, long basedOn, ref UpdateTally tally)
     {
         switch (Mode)
         {
             case UpdateMode.Hogwild:
-                Step(gradient, learningRate);
+                tally.AddLag(Step(gradient, learningRate) - basedOn);
                 return true;
             case UpdateMode.Lock:
-                lock (_gate) Step(gradient, learningRate);
+                long version;
+                lock (_gate) version = Step(gradient, learningRate);
+                tally.AddLag(version - basedOn);
                 return true;
             default:
                 int slot;
@@ -72,27 +86,37 @@ public sealed class SharedParameters
                     if (_group.StopRequested) return false;
                 gradient.CopyTo(_slots[slot]);
                 _slotRates[slot] = learningRate;
+                _slotBasedOn[slot] = basedOn;
                 _full.Add(slot);
                 return true;
         }
     }
 
-    void Step(ReadOnlySpan<float> gradient, float learningRate)
+    /// <summary>One RMSProp step; returns the version theta had when the step began (under Hogwild, others may be mid-step too).</summary>
+    long Step(ReadOnlySpan<float> gradient, float learningRate)
     {
+        long version = Version;
         _optimizer.Step(Theta, gradient, learningRate);
         Interlocked.Increment(ref _version);
+        return version;
     }
 
     void ApplierLoop()
     {
+        var tally = new UpdateTally();
         while (true)
         {
             if (_full.TryTake(out int slot, 20))
             {
-                Step(_slots[slot], _slotRates[slot]);
+                tally.AddLag(Step(_slots[slot], _slotRates[slot]) - _slotBasedOn[slot]);
                 _free.Add(slot);
+                if (_monitor is not null) tally.ReportTo(_monitor);
             }
-            else if (_completing || _group.Faulted) return;
+            else if (_completing || _group.Faulted)
+            {
+                if (_monitor is not null) tally.ReportTo(_monitor, force: true);
+                return;
+            }
         }
     }
 

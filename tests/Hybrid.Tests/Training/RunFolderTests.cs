@@ -104,14 +104,14 @@ public class RunFolderTests
     }
 
     [Fact]
-    public void SummaryJsonHasExactlyTheDesignFieldsInOrder()
+    public void SummaryJsonHasTheDesignFieldsInOrderThenThePolicyLag()
     {
         var summary = new RunSummary("a2c", "CartPole-v1", 1, "cpu", 2, 16, 250000, 3125, 1.9, 131000, 475, true, "train-last-100",
             180000, 1.4, 487.2, 2210);
         using JsonDocument doc = JsonDocument.Parse(summary.ToJson());
         string[] expected = ["algo", "env", "seed", "device", "threads", "num_envs", "env_steps", "updates", "wall_seconds",
             "steps_per_second", "solve_threshold", "solved", "solve_criterion", "solved_at_env_steps", "solved_at_seconds",
-            "final_mean_return", "episodes"];
+            "final_mean_return", "episodes", "policy_lag_mean", "policy_lag_max", "status"];
         Assert.Equal(expected, doc.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal(180000, doc.RootElement.GetProperty("solved_at_env_steps").GetInt64());
         Assert.Equal(487.2, doc.RootElement.GetProperty("final_mean_return").GetDouble());
