@@ -161,9 +161,18 @@ public abstract unsafe class VectorEnv : IRowJob
     }
 
     /// <summary>Seeds lane i from <c>(<paramref name="seed"/>, i)</c> and resets every lane.</summary>
-    public void Reset(ulong seed)
+    public void Reset(ulong seed) => Reset(seed, 0);
+
+    /// <summary>
+    /// Seeds lane i from <c>(<paramref name="seed"/>, <paramref name="firstLane"/> + i)</c> and resets every lane: this
+    /// env then runs lanes firstLane.. of a larger env reset with the same seed, step for step (a slice of its lanes
+    /// that another thread steps).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstLane"/> is negative.</exception>
+    public void Reset(ulong seed, int firstLane)
     {
-        for (int i = 0; i < _n; i++) (_randomState[i], _randomStep[i]) = LaneRandom.Seed(seed, i);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstLane);
+        for (int i = 0; i < _n; i++) (_randomState[i], _randomStep[i]) = LaneRandom.Seed(seed, firstLane + i);
         OnSeed();
         ResetAll();
     }

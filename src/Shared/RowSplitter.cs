@@ -1,7 +1,10 @@
-// One source serves two assemblies that must not depend on each other (DESIGN.md: Hybrid.Nn and Hybrid.Envs
-// depend on nothing of ours): each project links this file and compiles it into its own namespace.
+// One source serves three assemblies, each with a pool of its own: Hybrid.Nn and Hybrid.Envs depend on nothing of
+// ours (DESIGN.md), and Hybrid.Training's A2C lane groups call kernels that may split on Hybrid.Nn's pool while
+// they run. Each project links this file and compiles it into its own namespace.
 #if HYBRID_ENVS
 namespace Hybrid.Envs.Threading;
+#elif HYBRID_TRAINING
+namespace Hybrid.Training.Parallel;
 #else
 namespace Hybrid.Nn.Kernels;
 #endif
@@ -25,6 +28,8 @@ internal sealed class RowSplitter
 {
 #if HYBRID_ENVS
     const string Role = "Env";
+#elif HYBRID_TRAINING
+    const string Role = "Trainer";
 #else
     const string Role = "Kernel";
 #endif

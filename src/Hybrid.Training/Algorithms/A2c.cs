@@ -36,7 +36,10 @@ public sealed record A2cConfig : ActorCriticConfig
 /// <summary>
 /// Synchronous advantage actor-critic: the synchronous, batched variant of Mnih et al. 2016's A3C (as OpenAI
 /// Baselines named it). N lanes act together with one batched forward pass per step; after t_max steps one update
-/// uses all N * t_max samples. Deterministic for a seed: one thread draws every random number in a fixed order.
+/// uses all N * t_max samples. With K threads the lanes are cut into K groups: each thread steps its group's lanes,
+/// runs its batched forward and backward passes, and the groups' gradients are summed in lane order before the one
+/// optimizer step. Deterministic for a seed, and equal to one thread up to the order of float sums: lane i draws
+/// its actions from its own generator and its env lane is seeded as lane i of the whole, whichever group holds it.
 /// </summary>
 public static class A2c
 {
@@ -50,34 +53,46 @@ public static class A2c
         config.Validate();
         int n = config.NumEnvs;
 
-        // Environment lanes, network, theta and RMSProp.
-        VectorEnv env = config.MakeEnv(n);
-        env.Reset((ulong)config.Seed);
-        var net = (ActorCriticNetwork)Acting.ActorCriticSpec(config).Build();
-        net.Threads = config.Threads;
-        float[] theta = Acting.InitialTheta(net, config.Seed);
-        var gradient = new float[net.ParameterCount];
+        // Network, theta and RMSProp; the lanes cut into one group per thread (at least one lane each).
+        ModelSpec spec = Acting.ActorCriticSpec(config);
+        float[] theta = Acting.InitialTheta(spec.Build(), config.Seed);
+        var gradient = new float[theta.Length];
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
-        var rng = new Rng((ulong)config.Seed, 1);
-        var rollout = new Rollout(config.TMax, n, env.Spec);
-        var update = new ActorCriticUpdate(net, config.TMax, n);
+        var actionRng = new Rng((ulong)config.Seed, 1);
+        var groups = new LaneGroup[Math.Min(config.Threads, n)];
+        for (int g = 0, first = 0; g < groups.Length; g++)
+        {
+            int lanes = n / groups.Length + (g < n % groups.Length ? 1 : 0);
+            groups[g] = new LaneGroup(config, spec, first, lanes, actionRng);
+            first += lanes;
+        }
+        var job = new GroupJob(groups, theta, config);
 
         while (!monitor.ShouldStop)
         {
-            // Act: t_max steps of every lane with one batched forward pass per step.
-            rollout.Clear();
+            // Act and take each group's gradient: t_max steps of its lanes with one batched forward pass per step, then
+            // the gradient of its N_g * t_max samples (A2c.Group below). Groups run on their own threads.
+            job.Run();
+
+            // Count steps and episodes as one thread stepping every lane would: step by step, in lane order.
             for (int t = 0; t < config.TMax; t++)
             {
-                Acting.Step(net, theta, env, rollout, config.Gamma, rng, recordLogProbabilities: false);
                 monitor.AddSteps(n);
-                monitor.AddEpisodes(env.Episodes.Records);
-                env.Episodes.Clear();
+                foreach (LaneGroup group in groups) monitor.AddEpisodes(group.EpisodesOf(t));
             }
 
-            // Learn: one gradient over all N * t_max samples, clipped, applied by RMSProp.
+            // Learn: the gradient of the loss averaged over all N * t_max samples is the groups' gradients weighted by
+            // their share of the lanes, summed in lane order; then one clip and one RMSProp step.
             long index = monitor.Updates + 1;
             Array.Clear(gradient);
-            LossTerms terms = update.AddGradient(theta, rollout, env.Observations, config.GaeLambda, config.ValueCoef, config.EntropyCoef, null, gradient);
+            var terms = default(LossTerms);
+            foreach (LaneGroup group in groups)
+            {
+                float share = (float)group.Lanes / n;
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(group.Gradient, share, gradient, gradient);
+                terms = new LossTerms(terms.Policy + share * group.Terms.Policy, terms.Value + share * group.Terms.Value,
+                    terms.Entropy + share * group.Terms.Entropy);
+            }
             UpdateRules.CheckFinite(terms, "a2c", index);
             UpdateRules.Clip(gradient, config.MaxGradNorm, "a2c", index);
             optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));
@@ -85,6 +100,84 @@ public static class A2c
             monitor.AddUpdate(terms);
             monitor.Flush();
         }
-        return monitor.Finish(config.Threads, n);
+        return monitor.Finish(groups.Length, n);
+    }
+
+    /// <summary>One group's rollout and gradient, from theta as it stands.</summary>
+    static void Group(LaneGroup group, float[] theta, A2cConfig config)
+    {
+        group.Rollout.Clear();
+        group.ClearEpisodes();
+        for (int t = 0; t < config.TMax; t++)
+        {
+            Acting.Step(group.Net, theta, group.Env, group.Rollout, config.Gamma, group.Rngs, recordLogProbabilities: false);
+            group.KeepEpisodes(t);
+        }
+        Array.Clear(group.Gradient);
+        group.Terms = group.Update.AddGradient(theta, group.Rollout, group.Env.Observations, config.GaeLambda, config.ValueCoef,
+            config.EntropyCoef, null, group.Gradient);
+    }
+
+    /// <summary>Lanes first..first+Lanes-1 of the run: their env, network scratch, rollout, generators and gradient.</summary>
+    sealed class LaneGroup
+    {
+        readonly EpisodeRecord[] _episodes;
+        readonly int[] _episodeStart;
+        int _episodeCount;
+
+        public LaneGroup(A2cConfig config, ModelSpec spec, int first, int lanes, Rng actionRng)
+        {
+            Lanes = lanes;
+            Env = config.MakeEnv(lanes);
+            Env.Reset((ulong)config.Seed, first);
+            Net = (ActorCriticNetwork)spec.Build();
+            Rollout = new Rollout(config.TMax, lanes, Env.Spec);
+            Update = new ActorCriticUpdate(Net, config.TMax, lanes);
+            Gradient = new float[Net.ParameterCount];
+            Rngs = new Rng[lanes];
+            for (int i = 0; i < lanes; i++) Rngs[i] = actionRng.Split((ulong)(first + i));
+            // A lane ends at most one episode per step.
+            _episodes = new EpisodeRecord[config.TMax * lanes];
+            _episodeStart = new int[config.TMax + 1];
+        }
+
+        public int Lanes { get; }
+        public VectorEnv Env { get; }
+        public ActorCriticNetwork Net { get; }
+        public Rollout Rollout { get; }
+        public ActorCriticUpdate Update { get; }
+        public float[] Gradient { get; }
+        public Rng[] Rngs { get; }
+        public LossTerms Terms { get; set; }
+
+        public void ClearEpisodes() => _episodeCount = 0;
+
+        /// <summary>Moves the episodes that step t ended from the env's log to this group's, tagged with t.</summary>
+        public void KeepEpisodes(int t)
+        {
+            _episodeStart[t] = _episodeCount;
+            ReadOnlySpan<EpisodeRecord> records = Env.Episodes.Records;
+            records.CopyTo(_episodes.AsSpan(_episodeCount));
+            _episodeCount += records.Length;
+            _episodeStart[t + 1] = _episodeCount;
+            Env.Episodes.Clear();
+        }
+
+        public ReadOnlySpan<EpisodeRecord> EpisodesOf(int t) => _episodes.AsSpan(_episodeStart[t], _episodeStart[t + 1] - _episodeStart[t]);
+    }
+
+    /// <summary>Runs every group once, group g on part g mod parts of the trainer's thread pool (no allocation per call).</summary>
+    sealed class GroupJob(LaneGroup[] groups, float[] theta, A2cConfig config) : IRowJob
+    {
+        public void Run()
+        {
+            // A busy pool (another run in the same process holds it) means this run steps its groups on one thread.
+            if (groups.Length == 1 || !RowSplitter.Shared.TryRun(this, groups.Length)) Execute(0, 1);
+        }
+
+        public void Execute(int part, int parts)
+        {
+            for (int g = part; g < groups.Length; g += parts) Group(groups[g], theta, config);
+        }
     }
 }

@@ -78,7 +78,7 @@ public static class A3c
         var gradient = new float[net.ParameterCount];
         var rollout = new Rollout(config.TMax, 1, env.Spec);
         var update = new ActorCriticUpdate(net, config.TMax, 1);
-        var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
+        Rng[] rngs = [new Rng((ulong)config.Seed, 1000 + (ulong)id)];
         string who = $"a3c worker {id}";
         long updates = 0;
         var tally = new UpdateTally();
@@ -97,7 +97,7 @@ public static class A3c
             bool ended;
             do
             {
-                Acting.Step(net, thetaLocal, env, rollout, config.Gamma, rng, recordLogProbabilities: false);
+                Acting.Step(net, thetaLocal, env, rollout, config.Gamma, rngs, recordLogProbabilities: false);
                 ended = env.Terminated[0] || env.Truncated[0];
             }
             while (!ended && rollout.Steps < config.TMax);

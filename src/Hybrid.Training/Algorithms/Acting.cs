@@ -59,9 +59,11 @@ internal static class Acting
     /// <summary>
     /// One step of every lane of <paramref name="env"/> under the policy: stores s_t, draws a_t ~ pi(. | s_t; theta),
     /// records V(s_t) (and log pi(a_t | s_t) when <paramref name="recordLogProbabilities"/>), steps the env and stores
-    /// its outcome. The env's finished episodes are left in its log for the caller to drain.
+    /// its outcome. The env's finished episodes are left in its log for the caller to drain. <paramref name="rngs"/>
+    /// holds one generator for every lane, or one per lane (so that a lane draws the same actions whichever thread or
+    /// group steps it).
     /// </summary>
-    public static void Step(ActorCriticNetwork net, ReadOnlySpan<float> theta, VectorEnv env, Rollout rollout, float gamma, Rng rng,
+    public static void Step(ActorCriticNetwork net, ReadOnlySpan<float> theta, VectorEnv env, Rollout rollout, float gamma, ReadOnlySpan<Rng> rngs,
         bool recordLogProbabilities)
     {
         int n = env.NumEnvs;
@@ -72,42 +74,44 @@ internal static class Acting
         if (env.Spec.IsDiscrete)
         {
             Span<int> actions = rollout.DiscreteActionsAt(t);
-            SampleDiscrete(net.Policy(n), net.Actions, rng, actions, logProbabilities);
+            SampleDiscrete(net.Policy(n), net.Actions, rngs, actions, logProbabilities);
             env.Step(actions);
         }
         else
         {
             Span<float> actions = rollout.BoxActionsAt(t);
-            SampleGaussian(net.Policy(n), net.LogStd.Of(theta), rng, actions, logProbabilities);
+            SampleGaussian(net.Policy(n), net.LogStd.Of(theta), rngs, actions, logProbabilities);
             env.Step(actions);
         }
         rollout.EndStep(t, env, gamma);
     }
 
-    /// <summary>Draws one action per row from categorical logits [batch * actions]; writes log pi(a) when <paramref name="logProbabilities"/> is not empty.</summary>
-    public static void SampleDiscrete(ReadOnlySpan<float> logits, int actions, Rng rng, Span<int> destination, Span<float> logProbabilities)
+    /// <summary>Draws one action per row from categorical logits [batch * actions] with row b's generator (or the one
+    /// generator); writes log pi(a) when <paramref name="logProbabilities"/> is not empty.</summary>
+    public static void SampleDiscrete(ReadOnlySpan<float> logits, int actions, ReadOnlySpan<Rng> rngs, Span<int> destination, Span<float> logProbabilities)
     {
         for (int b = 0; b < destination.Length; b++)
         {
             ReadOnlySpan<float> row = logits.Slice(b * actions, actions);
-            int a = Categorical.Sample(row, rng);
+            int a = Categorical.Sample(row, rngs.Length == 1 ? rngs[0] : rngs[b]);
             destination[b] = a;
             if (!logProbabilities.IsEmpty) logProbabilities[b] = Categorical.LogProbability(row, a);
         }
     }
 
     /// <summary>
-    /// Draws one action per row from N(mean, exp(logStd)^2) [batch * dims]; writes log pi(a) when asked. The draws are
+    /// Draws one action per row from N(mean, exp(logStd)^2) [batch * dims], with row b's generator (or the one
+    /// generator); writes log pi(a) when asked. The draws are
     /// not clipped: the env clips what it executes, and the loss needs the action that was drawn.
     /// </summary>
-    public static void SampleGaussian(ReadOnlySpan<float> means, ReadOnlySpan<float> logStd, Rng rng, Span<float> destination, Span<float> logProbabilities)
+    public static void SampleGaussian(ReadOnlySpan<float> means, ReadOnlySpan<float> logStd, ReadOnlySpan<Rng> rngs, Span<float> destination, Span<float> logProbabilities)
     {
         int dims = logStd.Length;
         for (int b = 0; b * dims < destination.Length; b++)
         {
             ReadOnlySpan<float> mean = means.Slice(b * dims, dims);
             Span<float> action = destination.Slice(b * dims, dims);
-            DiagonalGaussian.Sample(mean, logStd, rng, action);
+            DiagonalGaussian.Sample(mean, logStd, rngs.Length == 1 ? rngs[0] : rngs[b], action);
             if (!logProbabilities.IsEmpty) logProbabilities[b] = DiagonalGaussian.LogProbability(mean, logStd, action);
         }
     }

@@ -159,7 +159,7 @@ public static class Impala
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaActor = new float[net.ParameterCount];
         long version = -1;
-        var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
+        Rng[] rngs = [new Rng((ulong)config.Seed, 1000 + (ulong)id)];
         net.EnsureCapacity(n);
 
         while (!group.StopRequested && !monitor.ShouldStop)
@@ -176,7 +176,7 @@ public static class Impala
             rollout.Clear();
             for (int t = 0; t < config.TMax; t++)
             {
-                Acting.Step(net, thetaActor, env, rollout, config.Gamma, rng, recordLogProbabilities: true);
+                Acting.Step(net, thetaActor, env, rollout, config.Gamma, rngs, recordLogProbabilities: true);
                 monitor.AddEpisodes(env.Episodes.Records);
                 env.Episodes.Clear();
             }

@@ -49,7 +49,7 @@ public abstract record AlgoConfig
     public double SolveThreshold { get; init; } = double.NaN;
 
     /// <summary>Threads the algorithm uses (its meaning is the algorithm's: cores, actors or workers).</summary>
-    [Description("Threads: network cores for a2c; worker threads for a3c, q1, sarsa1, qn; actor threads for impala.")]
+    [Description("Threads: lane groups for a2c (each thread steps its lanes and computes their gradient; the gradients are summed); worker threads for a3c, q1, sarsa1, qn; actor threads for impala.")]
     public int Threads { get; init; } = 1;
 
     /// <summary>Hidden layer widths; empty means auto (see <see cref="HiddenFor"/>).</summary>

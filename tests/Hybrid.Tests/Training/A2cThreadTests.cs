@@ -1,0 +1,60 @@
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Metrics;
+using static Hybrid.Tests.Training.TrainingTestSupport;
+
+namespace Hybrid.Tests.Training;
+
+/// <summary>A2C on several threads: one lane group per thread, gradients summed in lane order before one step.</summary>
+public class A2cThreadTests
+{
+    [Fact]
+    public void TwoThreadsAreDeterministicForASeed()
+    {
+        var config = new A2cConfig { Seed = 3, Threads = 2, MaxEnvSteps = 40_000, LogInterval = 5_000 };
+        (RunSummary first, RecordingSink a) = Train(config);
+        (RunSummary second, RecordingSink b) = Train(config);
+        Assert.Equal(2, first.Threads);
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++) Assert.Equal(WithoutTime(a.Rows[i]), WithoutTime(b.Rows[i]));
+        Assert.Equal(first.FinalMeanReturn, second.FinalMeanReturn);
+    }
+
+    [Theory]
+    [InlineData(2, 8)]
+    [InlineData(3, 8)] // groups of 3, 3 and 2 lanes: unequal shares
+    public void ThreadsGiveTheOneThreadResultUpToTheOrderOfFloatSums(int threads, int lanes)
+    {
+        // Same lanes, same per-lane generators, same env seeds: only the order in which the gradient's float sums are
+        // taken differs, so the losses agree to float precision while the trajectories are still the same.
+        var config = new A2cConfig { Seed = 5, NumEnvs = lanes, MaxEnvSteps = 8_000, LogInterval = 800 };
+        (RunSummary one, RecordingSink a) = Train(config);
+        (RunSummary many, RecordingSink b) = Train(config with { Threads = threads });
+        Assert.Equal(threads, many.Threads);
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++)
+        {
+            MetricsRow x = a.Rows[i], y = b.Rows[i];
+            Assert.Equal(x.Episodes, y.Episodes);
+            Assert.Equal(x.MeanReturn100, y.MeanReturn100);
+            Assert.Equal(x.PolicyLoss, y.PolicyLoss, 1e-4);
+            Assert.Equal(x.ValueLoss, y.ValueLoss, Math.Abs(x.ValueLoss) * 1e-4);
+            Assert.Equal(x.Entropy, y.Entropy, 1e-4);
+        }
+        Assert.Equal(one.Episodes, many.Episodes);
+    }
+
+    [Fact]
+    public void MoreThreadsThanLanesUseOneThreadPerLane()
+    {
+        (RunSummary summary, _) = Train(new A2cConfig { Seed = 1, NumEnvs = 2, Threads = 4, MaxEnvSteps = 2_000 });
+        Assert.Equal(2, summary.Threads);
+    }
+
+    [Fact]
+    public void SteadyStateTrainingOnTwoThreadsAllocatesNothingOnTheLearnerThread()
+    {
+        var config = new A2cConfig { Seed = 2, Threads = 2, MaxEnvSteps = 60_000, LogInterval = 10_000 };
+        (_, RecordingSink sink) = Train(config);
+        Assert.Equal(0, sink.AllocatedBytes[^1] - sink.AllocatedBytes[1]);
+    }
+}
