@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Hybrid.Cli.Bench;
+using Hybrid.Cli.Compare;
 using Hybrid.Cli.Envs;
 using Hybrid.Cli.Train;
 
@@ -26,6 +27,7 @@ public static class Program
         bench.Subcommands.Add(EnvBenchmark.BuildCommand());
         bench.Subcommands.Add(TrainBenchmark.BuildCommand());
         root.Subcommands.Add(bench);
+        root.Subcommands.Add(CompareCommand.Build());
         root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(EnvCheckCommand.Build());
         root.Subcommands.Add(RenderCommand.Build());

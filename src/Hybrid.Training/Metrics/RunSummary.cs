@@ -31,6 +31,34 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     /// <summary>The largest such age; null where nothing lags.</summary>
     public long? PolicyLagMax { get; init; }
 
+    /// <summary>Reads a summary.json written by <see cref="ToJson"/>; returns null unless its status is "finished".</summary>
+    /// <exception cref="FormatException">The text is not such a JSON object.</exception>
+    public static RunSummary? ParseFinished(string json)
+    {
+        try
+        {
+            using JsonDocument doc = JsonDocument.Parse(json);
+            JsonElement o = doc.RootElement;
+            if (!o.TryGetProperty("status", out JsonElement status) || status.GetString() != "finished") return null;
+            static double? D(JsonElement o, string key) => o.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+            static long? L(JsonElement o, string key) => o.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
+            return new RunSummary(o.GetProperty("algo").GetString()!, o.GetProperty("env").GetString()!, o.GetProperty("seed").GetInt32(),
+                o.GetProperty("device").GetString()!, o.GetProperty("threads").GetInt32(), o.GetProperty("num_envs").GetInt32(),
+                o.GetProperty("env_steps").GetInt64(), o.GetProperty("updates").GetInt64(), o.GetProperty("wall_seconds").GetDouble(),
+                o.GetProperty("steps_per_second").GetDouble(), D(o, "solve_threshold") ?? double.PositiveInfinity, o.GetProperty("solved").GetBoolean(),
+                o.GetProperty("solve_criterion").GetString()!, L(o, "solved_at_env_steps"), D(o, "solved_at_seconds"),
+                D(o, "final_mean_return") ?? double.NaN, o.GetProperty("episodes").GetInt64())
+            {
+                PolicyLagMean = D(o, "policy_lag_mean"),
+                PolicyLagMax = L(o, "policy_lag_max"),
+            };
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new FormatException($"summary.json is not a Hybrid run summary: {e.Message}", e);
+        }
+    }
+
     /// <summary>The JSON object, with the keys and order of DESIGN.md.</summary>
     public string ToJson()
     {

@@ -1,0 +1,192 @@
+using System.Globalization;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+using Hybrid.Training.Parallel;
+
+namespace Hybrid.Experiments;
+
+/// <summary>One planned run of an experiment.</summary>
+/// <param name="Env">Env id.</param>
+/// <param name="Arm">The arm.</param>
+/// <param name="Seed">Seed.</param>
+/// <param name="LearningRate">The learning rate it runs with.</param>
+/// <param name="Tuning">True for a run of the learning-rate grid, false for a reported run.</param>
+/// <param name="Folder">Its run folder, relative to the experiment folder.</param>
+public sealed record PlannedRun(string Env, ArmSpec Arm, int Seed, float LearningRate, bool Tuning, string Folder);
+
+/// <summary>A finished run: its plan, summary and learning curve.</summary>
+public sealed record RunResult(PlannedRun Run, RunSummary Summary, IReadOnlyList<CurvePoint> Curve)
+{
+    /// <summary>Seconds to the threshold, +infinity if never reached (censored).</summary>
+    public double SecondsToThreshold => Summary.SolvedAtSeconds ?? double.PositiveInfinity;
+
+    /// <summary>Env steps to the threshold, +infinity if never reached (censored).</summary>
+    public double StepsToThreshold => Summary.SolvedAtEnvSteps is long s ? s : double.PositiveInfinity;
+}
+
+/// <summary>One metrics row of a run's learning curve: env steps, wall seconds and the mean-100 return its criterion counts.</summary>
+public readonly record struct CurvePoint(long EnvSteps, double Seconds, double Return);
+
+/// <summary>What a runner tells whoever shows its progress.</summary>
+public interface IExperimentProgress
+{
+    /// <summary>Run <paramref name="index"/> of <paramref name="total"/> starts (or is found finished, with <paramref name="skipped"/>).</summary>
+    void RunStarting(PlannedRun run, int index, int total, bool skipped);
+
+    /// <summary>About once a second during a run: its env steps so far out of its budget.</summary>
+    void RunProgress(PlannedRun run, long envSteps, long budget, string line);
+
+    /// <summary>A run finished.</summary>
+    void RunFinished(RunResult result);
+
+    /// <summary>A line for the user (e.g. the learning rate tuning picked).</summary>
+    void Note(string line);
+}
+
+/// <summary>
+/// Runs an experiment: the learning-rate grid on the tuning seeds (if any), each arm's pick, then every (env, arm,
+/// report seed), one run at a time, each with the experiment's cores, each in its own run folder. A run whose
+/// summary.json says it finished is read back instead of run again, so a killed experiment resumes where it stopped.
+/// </summary>
+public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExperimentProgress progress)
+{
+    /// <summary>The experiment folder.</summary>
+    public string Directory { get; } = Path.GetFullPath(directory);
+
+    /// <summary>Runs everything and returns the results (tuning runs, each arm's pick per env, report runs).</summary>
+    /// <exception cref="WorkerFailedException">A worker of some run threw; the run folder is left without a summary and reruns on resume.</exception>
+    /// <exception cref="TrainingDivergedException">Some run diverged.</exception>
+    public ExperimentResults Run()
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var tuning = new List<RunResult>();
+        var picks = new Dictionary<(string Env, string Arm), float>();
+        int total = (spec.Tune is { } t0 ? spec.Envs.Count * spec.Arms.Count * t0.LearningRates.Count * t0.Seeds.Count : 0)
+            + spec.Envs.Count * spec.Arms.Count * spec.Seeds.Count;
+        int index = 0;
+        WarmUp();
+
+        // The learning-rate grid, on seeds the report never uses; each arm's pick: the lowest median seconds to the
+        // threshold (censored), then the highest median final return.
+        if (spec.Tune is TuneSpec tune)
+            foreach (string env in spec.Envs)
+                foreach (ArmSpec arm in spec.Arms)
+                {
+                    var byRate = new List<(float Rate, double Seconds, double Return)>();
+                    foreach (float rate in tune.LearningRates)
+                    {
+                        var results = new List<RunResult>();
+                        foreach (int seed in tune.Seeds)
+                        {
+                            string folder = Path.Combine("tune", Slug(env), Slug(arm.Name), "lr-" + Format(rate), "s" + seed);
+                            RunResult r = RunOne(new PlannedRun(env, arm, seed, rate, Tuning: true, folder), ++index, total);
+                            results.Add(r);
+                            tuning.Add(r);
+                        }
+                        byRate.Add((rate, Statistics.Median(results.Select(r => r.SecondsToThreshold).ToArray()),
+                            MedianReturn(results)));
+                    }
+                    (float best, double seconds, double ret) = byRate.OrderBy(r => r.Seconds).ThenByDescending(r => r.Return).First();
+                    picks[(env, arm.Name)] = best;
+                    progress.Note($"{env}, {arm.Name}: learning rate {Format(best)} (median {Show.Seconds(seconds)} to the threshold, final return {ret:F1} on tuning seeds)");
+                }
+
+        // Seed by seed, the arms taking turns, so that the machine's drift over minutes does not land on one arm.
+        var report = new List<RunResult>();
+        foreach (string env in spec.Envs)
+            foreach (int seed in spec.Seeds)
+                foreach (ArmSpec arm in spec.Arms)
+                {
+                    float rate = picks.TryGetValue((env, arm.Name), out float p) ? p : spec.Config(env, arm, seed, null).LearningRate;
+                    string folder = Path.Combine("runs", Slug(env), Slug(arm.Name), "s" + seed);
+                    report.Add(RunOne(new PlannedRun(env, arm, seed, rate, Tuning: false, folder), ++index, total));
+                }
+        return new ExperimentResults(spec, tuning, picks, report);
+    }
+
+    /// <summary>Env steps of each arm's warm-up run.</summary>
+    public const long WarmUpSteps = 100_000;
+
+    /// <summary>
+    /// A short run of every arm on every env before the timed ones, results discarded, so that the JIT has compiled
+    /// each algorithm's loop before any run is timed: otherwise the first arm alone would pay for it.
+    /// </summary>
+    void WarmUp()
+    {
+        foreach (string env in spec.Envs)
+            foreach (ArmSpec arm in spec.Arms)
+            {
+                AlgoConfig config = spec.Config(env, arm, spec.Seeds[0], null) with { MaxEnvSteps = WarmUpSteps, MaxWallSeconds = 5, StopWhenSolved = false };
+                Trainer.Train(config, new RunMonitor(config, null, null));
+            }
+    }
+
+    RunResult RunOne(PlannedRun run, int index, int total)
+    {
+        string folder = Path.Combine(Directory, run.Folder);
+        string summaryPath = Path.Combine(folder, "summary.json");
+        if (File.Exists(summaryPath) && RunSummary.ParseFinished(File.ReadAllText(summaryPath)) is RunSummary done)
+        {
+            progress.RunStarting(run, index, total, skipped: true);
+            var resumed = new RunResult(run, done, ReadCurve(folder, done.SolveCriterion));
+            progress.RunFinished(resumed);
+            return resumed;
+        }
+        // A folder without a finished summary is what a killed run leaves: start that run again from nothing.
+        if (System.IO.Directory.Exists(folder)) System.IO.Directory.Delete(folder, recursive: true);
+        progress.RunStarting(run, index, total, skipped: false);
+        AlgoConfig config = spec.Config(run.Env, run.Arm, run.Seed, run.LearningRate);
+        RunSummary summary;
+        using (var sink = new RunFolder(folder, config))
+        {
+            RunMonitor? monitor = null;
+            monitor = new RunMonitor(config, sink, line => progress.RunProgress(run, monitor!.EnvSteps, config.MaxEnvSteps, line));
+            summary = Trainer.Train(config, monitor);
+        }
+        var result = new RunResult(run, summary, ReadCurve(folder, summary.SolveCriterion));
+        progress.RunFinished(result);
+        return result;
+    }
+
+    /// <summary>Reads the curve the criterion counts (training or greedy-evaluation mean-100) from a run's metrics.csv.</summary>
+    public static List<CurvePoint> ReadCurve(string folder, string criterion)
+    {
+        string path = Path.Combine(folder, "metrics.csv");
+        var points = new List<CurvePoint>();
+        if (!File.Exists(path)) return points;
+        string[] lines = File.ReadAllLines(path);
+        if (lines.Length == 0) return points;
+        string[] header = lines[0].Split(',');
+        int steps = Array.IndexOf(header, "env_steps"), seconds = Array.IndexOf(header, "wall_seconds");
+        int ret = Array.IndexOf(header, criterion == "greedy-eval-100" ? "eval_return_100" : "mean_return_100");
+        for (int i = 1; i < lines.Length; i++)
+        {
+            string[] cells = lines[i].Split(',');
+            if (cells.Length != header.Length || cells[ret].Length == 0) continue;
+            points.Add(new CurvePoint(long.Parse(cells[steps], CultureInfo.InvariantCulture), double.Parse(cells[seconds], CultureInfo.InvariantCulture),
+                double.Parse(cells[ret], CultureInfo.InvariantCulture)));
+        }
+        return points;
+    }
+
+    static double MedianReturn(List<RunResult> results)
+    {
+        double[] finals = results.Select(r => r.Summary.FinalMeanReturn).Where(double.IsFinite).ToArray();
+        return finals.Length == 0 ? double.NegativeInfinity : Statistics.Median(finals);
+    }
+
+    /// <summary>A name safe as a folder: letters, digits, '-', '_' and '.'; anything else becomes '_'.</summary>
+    public static string Slug(string name) =>
+        new(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
+
+    static string Format(float rate) => rate.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>What an experiment produced.</summary>
+/// <param name="Spec">The experiment.</param>
+/// <param name="Tuning">The learning-rate grid's runs.</param>
+/// <param name="Picks">Each (env, arm)'s tuned learning rate.</param>
+/// <param name="Report">The reported runs.</param>
+public sealed record ExperimentResults(ExperimentSpec Spec, IReadOnlyList<RunResult> Tuning,
+    IReadOnlyDictionary<(string Env, string Arm), float> Picks, IReadOnlyList<RunResult> Report);

@@ -1,0 +1,158 @@
+using ScottPlot;
+
+namespace Hybrid.Experiments;
+
+/// <summary>
+/// The report's figures, drawn with ScottPlot and saved as PNG and SVG: per env, the mean-100 return against env
+/// steps and against wall seconds (one line per arm: the median over seeds, with a band from the 25th to the 75th
+/// percentile), and every seed's time to the threshold per arm.
+/// </summary>
+public static class Figures
+{
+    const int Width = 900, Height = 520, GridPoints = 200;
+
+    /// <summary>Draws every figure into <paramref name="directory"/>/figures; returns per env its (title, relative PNG path).</summary>
+    public static Dictionary<string, List<(string Title, string File)>> Draw(ExperimentResults results, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        string folder = Path.Combine(directory, "figures");
+        Directory.CreateDirectory(folder);
+        var byEnv = new Dictionary<string, List<(string, string)>>();
+        foreach (string env in results.Spec.Envs)
+        {
+            string slug = ExperimentRunner.Slug(env);
+            RunResult[] runs = results.Report.Where(r => r.Run.Env == env).ToArray();
+            if (runs.Length == 0) continue;
+            double threshold = runs[0].Summary.SolveThreshold;
+            var files = new List<(string, string)>
+            {
+                ($"{env}: mean-100 return against env steps", Curves(results.Spec, runs, threshold, folder, $"{slug}-return-vs-steps", bySeconds: false)),
+                ($"{env}: mean-100 return against wall seconds", Curves(results.Spec, runs, threshold, folder, $"{slug}-return-vs-seconds", bySeconds: true)),
+            };
+            if (double.IsFinite(threshold))
+                files.Add(($"{env}: seconds to reach {Show.Number(threshold)}, every seed", TimeToThreshold(results.Spec, runs, threshold, folder, $"{slug}-time-to-threshold")));
+            byEnv[env] = files;
+        }
+        return byEnv;
+    }
+
+    static string Curves(ExperimentSpec spec, RunResult[] runs, double threshold, string folder, string name, bool bySeconds)
+    {
+        var plot = new Plot();
+        double end = 0;
+        foreach (RunResult r in runs)
+            if (r.Curve.Count > 0) end = Math.Max(end, bySeconds ? r.Curve[^1].Seconds : r.Curve[^1].EnvSteps);
+        for (int a = 0; a < spec.Arms.Count; a++)
+        {
+            RunResult[] arm = runs.Where(r => r.Run.Arm.Name == spec.Arms[a].Name && r.Curve.Count > 0).ToArray();
+            if (arm.Length == 0 || end <= 0) continue;
+            var xs = new double[GridPoints];
+            double[] median = new double[GridPoints], low = new double[GridPoints], high = new double[GridPoints];
+            var column = new double[arm.Length];
+            int used = 0;
+            for (int i = 0; i < GridPoints; i++)
+            {
+                double x = end * (i + 1) / GridPoints;
+                int have = 0;
+                foreach (RunResult r in arm)
+                {
+                    // A seed counts from its first row on; one that stopped (solved) keeps its last value.
+                    double v = ValueAt(r.Curve, x, bySeconds);
+                    if (!double.IsNaN(v)) column[have++] = v;
+                }
+                if (have == 0) continue;
+                double[] sorted = column[..have];
+                Array.Sort(sorted);
+                xs[used] = x;
+                median[used] = Statistics.Percentile(sorted, 50);
+                low[used] = Statistics.Percentile(sorted, 25);
+                high[used] = Statistics.Percentile(sorted, 75);
+                used++;
+            }
+            if (used == 0) continue;
+            Color color = Colors.Category10[a % 10];
+            var band = plot.Add.FillY(xs[..used], low[..used], high[..used]);
+            band.FillStyle.Color = color.WithAlpha(0.2);
+            band.LineStyle.Width = 0;
+            var line = plot.Add.ScatterLine(xs[..used], median[..used]);
+            line.Color = color;
+            line.LineWidth = 2;
+            line.LegendText = $"{spec.Arms[a].Name} (median of {arm.Length}, band: IQR)";
+        }
+        if (double.IsFinite(threshold))
+        {
+            var h = plot.Add.HorizontalLine(threshold);
+            h.LinePattern = LinePattern.Dashed;
+            h.Color = Colors.Gray;
+            h.LegendText = $"threshold {Show.Number(threshold)}";
+        }
+        plot.XLabel(bySeconds ? "wall seconds" : "env steps");
+        plot.YLabel("mean return of the last 100 episodes");
+        plot.ShowLegend(Alignment.LowerRight);
+        return Save(plot, folder, name);
+    }
+
+    /// <summary>The value of the step curve at x: the last row at or before x; NaN before the first row.</summary>
+    static double ValueAt(IReadOnlyList<CurvePoint> curve, double x, bool bySeconds)
+    {
+        double value = double.NaN;
+        foreach (CurvePoint p in curve)
+        {
+            if ((bySeconds ? p.Seconds : p.EnvSteps) > x) break;
+            value = p.Return;
+        }
+        return value;
+    }
+
+    static string TimeToThreshold(ExperimentSpec spec, RunResult[] runs, double threshold, string folder, string name)
+    {
+        var plot = new Plot();
+        double top = runs.Where(r => r.Summary.Solved).Select(r => r.SecondsToThreshold).DefaultIfEmpty(1).Max();
+        double censoredAt = top * 1.15;
+        var ticks = new List<Tick>();
+        for (int a = 0; a < spec.Arms.Count; a++)
+        {
+            RunResult[] arm = runs.Where(r => r.Run.Arm.Name == spec.Arms[a].Name).ToArray();
+            ticks.Add(new Tick(a, spec.Arms[a].Name));
+            Color color = Colors.Category10[a % 10];
+            for (int i = 0; i < arm.Length; i++)
+            {
+                // Spread the seeds sideways so equal times stay visible.
+                double x = a + (arm.Length == 1 ? 0 : -0.2 + 0.4 * i / (arm.Length - 1));
+                bool solved = arm[i].Summary.Solved;
+                var marker = plot.Add.Marker(x, solved ? arm[i].SecondsToThreshold : censoredAt);
+                marker.Color = color;
+                marker.Size = 9;
+                marker.Shape = solved ? MarkerShape.FilledCircle : MarkerShape.Eks;
+            }
+            double[] seconds = arm.Select(r => r.SecondsToThreshold).ToArray();
+            double median = Statistics.Median(seconds);
+            if (double.IsFinite(median))
+            {
+                var m = plot.Add.Line(a - 0.3, median, a + 0.3, median);
+                m.Color = color;
+                m.LineWidth = 2;
+            }
+        }
+        if (runs.Any(r => !r.Summary.Solved))
+        {
+            var h = plot.Add.HorizontalLine(censoredAt);
+            h.LinePattern = LinePattern.Dotted;
+            h.Color = Colors.Gray;
+            h.LegendText = "x: not reached within the budget";
+            plot.ShowLegend(Alignment.UpperRight);
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+        plot.Axes.SetLimitsX(-0.6, spec.Arms.Count - 0.4);
+        plot.Axes.SetLimitsY(0, censoredAt * 1.08);
+        plot.YLabel($"seconds to a mean-100 return of {Show.Number(threshold)} (bar: median)");
+        return Save(plot, folder, name);
+    }
+
+    static string Save(Plot plot, string folder, string name)
+    {
+        plot.SavePng(Path.Combine(folder, name + ".png"), Width, Height);
+        plot.SaveSvg(Path.Combine(folder, name + ".svg"), Width, Height);
+        return Path.Combine("figures", name + ".png");
+    }
+}

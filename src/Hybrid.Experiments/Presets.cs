@@ -1,0 +1,64 @@
+using System.Reflection;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using YamlDotNet.RepresentationModel;
+
+namespace Hybrid.Experiments;
+
+/// <summary>
+/// Per-(algorithm, env) settings shipped with Hybrid (<c>experiments/presets.yaml</c>, built into the assembly), applied
+/// on top of an algorithm's defaults when the user names no config of their own, as rl-baselines3-zoo does.
+/// </summary>
+public static class Presets
+{
+    /// <summary>The file's name in messages and sources.</summary>
+    public const string FileName = "experiments/presets.yaml";
+
+    static readonly Lazy<Dictionary<string, List<(string Pattern, List<Setting> Settings)>>> s_table = new(Load);
+
+    /// <summary>The preset settings for <paramref name="algo"/> on <paramref name="env"/> (an exact env entry wins over a family), or none.</summary>
+    public static IReadOnlyList<Setting> For(string algo, string env)
+    {
+        if (!s_table.Value.TryGetValue(algo, out var entries)) return [];
+        foreach ((string pattern, List<Setting> settings) in entries)
+            if (pattern == env) return settings;
+        foreach ((string pattern, List<Setting> settings) in entries)
+            if (pattern.EndsWith('*') && env.StartsWith(pattern[..^1], StringComparison.Ordinal)) return settings;
+        return [];
+    }
+
+    /// <summary>The entry that applies, as "algo env-pattern", or null.</summary>
+    public static string? Name(string algo, string env)
+    {
+        IReadOnlyList<Setting> settings = For(algo, env);
+        if (settings.Count == 0) return null;
+        foreach ((string pattern, List<Setting> s) in s_table.Value[algo])
+            if (ReferenceEquals(s, settings)) return $"{algo} {pattern}";
+        return null;
+    }
+
+    /// <summary>The preset's settings as "key value, key value".</summary>
+    public static string Describe(IReadOnlyList<Setting> settings) => string.Join(", ", settings.Select(s => $"{s.Key} {s.Value}"));
+
+    static Dictionary<string, List<(string, List<Setting>)>> Load()
+    {
+        using Stream stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("presets.yaml")
+            ?? throw new InvalidOperationException("The presets resource is missing from Hybrid.Experiments.");
+        string text = new StreamReader(stream).ReadToEnd();
+        YamlMappingNode root = YamlText.LoadMapping(text, FileName);
+        var table = new Dictionary<string, List<(string, List<Setting>)>>(StringComparer.Ordinal);
+        foreach (KeyValuePair<YamlNode, YamlNode> byAlgo in root.Children)
+        {
+            string algo = YamlText.Key(byAlgo.Key, FileName);
+            if (!Trainer.Algorithms.Contains(algo)) throw new FormatException($"{YamlText.Where(FileName, byAlgo.Key.Start)}: '{algo}' is not an algorithm.");
+            var entries = new List<(string, List<Setting>)>();
+            foreach (KeyValuePair<YamlNode, YamlNode> byEnv in ((YamlMappingNode)byAlgo.Value).Children)
+            {
+                var settings = YamlText.Settings((YamlMappingNode)byEnv.Value, FileName).Select(s => new Setting(s.Key, s.Value, s.Source)).ToList();
+                entries.Add((YamlText.Key(byEnv.Key, FileName), settings));
+            }
+            table[algo] = entries;
+        }
+        return table;
+    }
+}

@@ -1,0 +1,327 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using Hybrid.Training.Config;
+
+namespace Hybrid.Experiments;
+
+/// <summary>How one arm did on one env over the report seeds.</summary>
+/// <param name="Env">Env id.</param>
+/// <param name="Arm">Arm name.</param>
+/// <param name="Algo">Algorithm.</param>
+/// <param name="LearningRate">The learning rate it ran with.</param>
+/// <param name="Solved">Seeds that reached the threshold.</param>
+/// <param name="Runs">Seeds run.</param>
+/// <param name="Seconds">Median seconds to the threshold (unsolved seeds as +infinity) with its 95% bootstrap CI.</param>
+/// <param name="Steps">Median env steps to the threshold, likewise.</param>
+/// <param name="FinalMedian">Median final mean-100 return, with CI.</param>
+/// <param name="FinalIqm">Interquartile mean of the final mean-100 returns, with CI.</param>
+/// <param name="StepsPerSecond">Median env steps per second.</param>
+/// <param name="LagMean">Mean policy lag over the seeds' runs (null where nothing lags).</param>
+/// <param name="LagMax">Largest policy lag of any seed (null where nothing lags).</param>
+public sealed record ArmStats(string Env, string Arm, string Algo, float LearningRate, int Solved, int Runs, Estimate Seconds, Estimate Steps,
+    Estimate FinalMedian, Estimate FinalIqm, double StepsPerSecond, double? LagMean, long? LagMax);
+
+/// <summary>The probability that one arm reaches the threshold sooner than another (rliable's probability of improvement).</summary>
+public sealed record PairwiseImprovement(string Env, string Better, string Other, Estimate Probability);
+
+/// <summary>The plain-words outcome on one env.</summary>
+public sealed record Verdict(string Env, double Threshold, IReadOnlyList<ArmStats> Arms, IReadOnlyList<PairwiseImprovement> Pairs, string Text);
+
+/// <summary>Aggregates an experiment's runs and writes results.csv and report.md (DESIGN.md, "Run folder").</summary>
+public static class Report
+{
+    /// <summary>The statistics of every (env, arm) over the report seeds, in the file's order.</summary>
+    public static List<ArmStats> Stats(ExperimentResults results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var stats = new List<ArmStats>();
+        foreach (string env in results.Spec.Envs)
+            foreach (ArmSpec arm in results.Spec.Arms)
+            {
+                RunResult[] runs = results.Report.Where(r => r.Run.Env == env && r.Run.Arm.Name == arm.Name).ToArray();
+                if (runs.Length == 0) continue;
+                double[] seconds = runs.Select(r => r.SecondsToThreshold).ToArray();
+                double[] steps = runs.Select(r => r.StepsToThreshold).ToArray();
+                // A run that ended before any episode has no return: it counts as the worst possible, never dropped.
+                double[] finals = runs.Select(r => double.IsFinite(r.Summary.FinalMeanReturn) ? r.Summary.FinalMeanReturn : double.NegativeInfinity).ToArray();
+                double[] lags = runs.Where(r => r.Summary.PolicyLagMean is not null).Select(r => r.Summary.PolicyLagMean!.Value).ToArray();
+                long[] lagMax = runs.Where(r => r.Summary.PolicyLagMax is not null).Select(r => r.Summary.PolicyLagMax!.Value).ToArray();
+                stats.Add(new ArmStats(env, arm.Name, arm.Algo, runs[0].Run.LearningRate, runs.Count(r => r.Summary.Solved), runs.Length,
+                    Statistics.Bootstrap(seconds, Aggregate.Median), Statistics.Bootstrap(steps, Aggregate.Median),
+                    Statistics.Bootstrap(finals, Aggregate.Median), Statistics.Bootstrap(finals, Aggregate.InterquartileMean),
+                    Statistics.Median(runs.Select(r => r.Summary.StepsPerSecond).ToArray()),
+                    lags.Length > 0 ? lags.Average() : null, lagMax.Length > 0 ? lagMax.Max() : null));
+            }
+        return stats;
+    }
+
+    /// <summary>
+    /// Per env: which arm reaches the threshold first (lowest median seconds, censored seeds as +infinity), by what
+    /// factor, whether the confidence intervals separate, and P(X faster than Y) for every pair. When no arm reaches
+    /// it on most seeds, the arms are ranked by final return instead, and the verdict says so.
+    /// </summary>
+    public static List<Verdict> Verdicts(ExperimentResults results, IReadOnlyList<ArmStats> stats)
+    {
+        var verdicts = new List<Verdict>();
+        foreach (string env in results.Spec.Envs)
+        {
+            ArmStats[] arms = stats.Where(s => s.Env == env).ToArray();
+            if (arms.Length == 0) continue;
+            double threshold = results.Report.First(r => r.Run.Env == env).Summary.SolveThreshold;
+            var pairs = new List<PairwiseImprovement>();
+            for (int i = 0; i < arms.Length; i++)
+                for (int j = 0; j < arms.Length; j++)
+                {
+                    if (i == j) continue;
+                    double[] x = Seconds(results, env, arms[i].Arm), y = Seconds(results, env, arms[j].Arm);
+                    pairs.Add(new PairwiseImprovement(env, arms[i].Arm, arms[j].Arm, Statistics.ProbabilityOfImprovementBootstrap(x, y, lowerIsBetter: true)));
+                }
+            verdicts.Add(new Verdict(env, threshold, arms, pairs, VerdictText(arms, threshold, pairs)));
+        }
+        return verdicts;
+    }
+
+    static double[] Seconds(ExperimentResults results, string env, string arm) =>
+        results.Report.Where(r => r.Run.Env == env && r.Run.Arm.Name == arm).Select(r => r.SecondsToThreshold).ToArray();
+
+    static string VerdictText(ArmStats[] arms, double threshold, List<PairwiseImprovement> pairs)
+    {
+        if (arms.Length == 1)
+            return $"{arms[0].Arm} reached {Show.Number(threshold)} on {arms[0].Solved}/{arms[0].Runs} seeds (one arm: nothing to compare).";
+        ArmStats[] bySpeed = arms.OrderBy(a => a.Seconds.Value).ThenByDescending(a => a.FinalMedian.Value).ToArray();
+        ArmStats best = bySpeed[0];
+        var text = new StringBuilder();
+        if (double.IsPositiveInfinity(best.Seconds.Value) || !double.IsFinite(threshold))
+        {
+            // Nobody reached the threshold on most seeds: say so, and rank by the final return.
+            ArmStats[] byReturn = arms.OrderByDescending(a => a.FinalMedian.Value).ToArray();
+            ArmStats top = byReturn[0], next = byReturn[1];
+            text.Append(double.IsFinite(threshold)
+                ? $"No arm reached {Show.Number(threshold)} on most seeds ({string.Join(", ", arms.Select(a => $"{a.Arm} {a.Solved}/{a.Runs}"))}); by final return, "
+                : "This env has no threshold; by final return, ");
+            text.Append($"{top.Arm} leads with a median of {Show.Number(top.FinalMedian.Value)} {Show.Ci(top.FinalMedian)} against {next.Arm}'s {Show.Number(next.FinalMedian.Value)} {Show.Ci(next.FinalMedian)}");
+            text.Append(top.FinalMedian.SeparatesFrom(next.FinalMedian) ? "; the intervals do not overlap." : "; the intervals overlap, so more seeds are needed to tell them apart.");
+            return text.ToString();
+        }
+        foreach (ArmStats other in bySpeed.Skip(1))
+        {
+            double factor = other.Seconds.Value / best.Seconds.Value;
+            PairwiseImprovement p = pairs.First(x => x.Better == best.Arm && x.Other == other.Arm);
+            text.Append($"{best.Arm} reaches {Show.Number(threshold)} sooner than {other.Arm}: median {Show.Seconds(best.Seconds.Value)} {Show.Ci(best.Seconds, seconds: true)} ");
+            text.Append($"against {Show.Seconds(other.Seconds.Value)} {Show.Ci(other.Seconds, seconds: true)}");
+            text.Append(double.IsPositiveInfinity(factor) ? $" ({other.Arm} did not reach it on most seeds: {other.Solved}/{other.Runs})" : $", {factor:F2}x faster");
+            text.Append(best.Seconds.SeparatesFrom(other.Seconds)
+                ? "; the 95% intervals do not overlap."
+                : "; the 95% intervals overlap, so the seeds run cannot tell the two apart.");
+            text.Append($" P({best.Arm} faster than {other.Arm}) = {p.Probability.Value:F2} {Show.Ci(p.Probability)}. ");
+        }
+        return text.ToString().TrimEnd();
+    }
+
+    /// <summary>Writes results.csv: one row per report run.</summary>
+    public static string WriteResultsCsv(ExperimentResults results, string directory)
+    {
+        string path = Path.Combine(directory, "results.csv");
+        var text = new StringBuilder("env,arm,algo,seed,learning_rate,solved,env_steps_to_threshold,seconds_to_threshold,final_mean_return," +
+            "steps_per_second,updates,policy_lag_mean,policy_lag_max,env_steps,wall_seconds,run_folder\n");
+        foreach (RunResult r in results.Report)
+        {
+            var s = r.Summary;
+            text.AppendJoin(',', Csv(r.Run.Env), Csv(r.Run.Arm.Name), r.Run.Arm.Algo, r.Run.Seed.ToString(CultureInfo.InvariantCulture),
+                ConfigBinder.Format(r.Run.LearningRate), s.Solved ? "true" : "false", s.SolvedAtEnvSteps?.ToString(CultureInfo.InvariantCulture) ?? "",
+                s.SolvedAtSeconds is double t ? Show.Invariant(t, "F3") : "", Show.Invariant(s.FinalMeanReturn, "F3"),
+                Show.Invariant(s.StepsPerSecond, "F0"), s.Updates.ToString(CultureInfo.InvariantCulture),
+                s.PolicyLagMean is double lag ? Show.Invariant(lag, "F3") : "", s.PolicyLagMax?.ToString(CultureInfo.InvariantCulture) ?? "",
+                s.EnvSteps.ToString(CultureInfo.InvariantCulture), Show.Invariant(s.WallSeconds, "F3"), Csv(r.Run.Folder.Replace('\\', '/')));
+            text.Append('\n');
+        }
+        File.WriteAllText(path, text.ToString());
+        return path;
+    }
+
+    /// <summary>Writes report.md and returns its path.</summary>
+    /// <param name="results">The experiment's runs.</param>
+    /// <param name="stats">From <see cref="Stats"/>.</param>
+    /// <param name="verdicts">From <see cref="Verdicts"/>.</param>
+    /// <param name="figures">Per env, the figure files (relative to the experiment folder) to embed.</param>
+    /// <param name="directory">The experiment folder.</param>
+    public static string WriteMarkdown(ExperimentResults results, IReadOnlyList<ArmStats> stats, IReadOnlyList<Verdict> verdicts,
+        IReadOnlyDictionary<string, List<(string Title, string File)>> figures, string directory)
+    {
+        ExperimentSpec spec = results.Spec;
+        var md = new StringBuilder();
+        md.Append($"# {spec.Name}\n\n");
+        md.Append($"Hybrid experiment `{spec.Source}`, run {DateTime.Now:yyyy-MM-dd HH:mm}.\n\n");
+        md.Append("## What was compared, and where\n\n");
+        md.Append($"- **Machine**: {Machine.Cpu}, {Environment.ProcessorCount} cores; {RuntimeInformation.OSDescription}; {RuntimeInformation.FrameworkDescription}; Hybrid {Machine.HybridVersion}.\n");
+        md.Append($"- **Envs**: {string.Join(", ", spec.Envs)}. **Report seeds**: {string.Join(", ", spec.Seeds)}" +
+            (spec.Tune is { } tune ? $"; tuning seeds {string.Join(", ", tune.Seeds)} (never reported)" : "") + ".\n");
+        md.Append($"- **Budget**, the same for every arm: {spec.MaxEnvSteps:N0} env steps" + (spec.WallSeconds is double w ? $" or {w:G} s of wall clock, whichever ends first" : "") +
+            $"; {(spec.StopWhenSolved ? "each run stops when it reaches the threshold" : "every run spends its whole budget")}.\n");
+        md.Append($"- **Cores**: every run gets {spec.CoresPerRun} (runs go one at a time); each arm's `threads` is set to that unless the file sets it.\n");
+        md.Append("- **Solve criterion**: the mean return of the last 100 episodes reaches the threshold (training episodes for actor-critic methods, greedy evaluation episodes for value-based ones). " +
+            "A seed that never reaches it counts as +infinity in the medians below, and each table gives k/n.\n");
+        md.Append("- **Statistics**: medians and interquartile means (IQM) over seeds, each with a 95% percentile-bootstrap confidence interval (2,000 resamples); " +
+            "P(X faster than Y) is the probability of improvement of Agarwal et al. 2021 (rliable) on the times to the threshold, with its bootstrap interval.\n\n");
+
+        md.Append("### Arms\n\n| arm | algo | preset applied | learning rate |\n|---|---|---|---|\n");
+        foreach (ArmSpec arm in spec.Arms)
+            foreach (string env in spec.Envs)
+            {
+                string preset = Presets.Name(arm.Algo, env) is string p ? $"`{p}` ({Presets.Describe(Presets.For(arm.Algo, env))})" : "none";
+                float rate = stats.FirstOrDefault(s => s.Env == env && s.Arm == arm.Name)?.LearningRate ?? float.NaN;
+                string tuned = results.Picks.ContainsKey((env, arm.Name)) ? " (tuned)" : "";
+                md.Append($"| {arm.Name}{(spec.Envs.Count > 1 ? $" on {env}" : "")} | {arm.Algo} | {preset} | {ConfigBinder.Format(rate)}{tuned} |\n");
+            }
+        md.Append('\n');
+        foreach (string env in spec.Envs) AppendDifferences(md, spec, env, results);
+
+        if (results.Tuning.Count > 0) AppendTuning(md, results);
+
+        foreach (string env in spec.Envs)
+        {
+            Verdict? verdict = verdicts.FirstOrDefault(v => v.Env == env);
+            if (verdict is null) continue;
+            md.Append($"## {env}\n\n");
+            md.Append($"**Verdict.** {verdict.Text}\n\n");
+            md.Append($"Threshold: {Show.Number(verdict.Threshold)}.\n\n");
+            md.Append("| arm | solved | median s to threshold [95% CI] | median env steps to threshold [95% CI] | final return, median [CI] | final return, IQM [CI] | steps/s (median) | policy lag, mean / max |\n");
+            md.Append("|---|---|---|---|---|---|---|---|\n");
+            foreach (ArmStats a in verdict.Arms)
+                md.Append($"| {a.Arm} | {a.Solved}/{a.Runs} | {Show.Seconds(a.Seconds.Value)} {Show.Ci(a.Seconds, seconds: true)} | {Show.Steps(a.Steps.Value)} {Show.CiSteps(a.Steps)} | " +
+                    $"{Show.Number(a.FinalMedian.Value)} {Show.Ci(a.FinalMedian)} | {Show.Number(a.FinalIqm.Value)} {Show.Ci(a.FinalIqm)} | {a.StepsPerSecond:N0} | " +
+                    $"{(a.LagMean is double lag ? $"{lag:F2} / {a.LagMax}" : "none (synchronous)")} |\n");
+            if (verdict.Pairs.Count > 0)
+            {
+                md.Append("\n| P(row faster than column) | " + string.Join(" | ", verdict.Arms.Select(a => a.Arm)) + " |\n|---|" + string.Concat(verdict.Arms.Select(_ => "---|")) + "\n");
+                foreach (ArmStats row in verdict.Arms)
+                {
+                    md.Append($"| {row.Arm} |");
+                    foreach (ArmStats col in verdict.Arms)
+                    {
+                        PairwiseImprovement? p = verdict.Pairs.FirstOrDefault(x => x.Better == row.Arm && x.Other == col.Arm);
+                        md.Append(p is null ? " - |" : $" {p.Probability.Value:F2} {Show.Ci(p.Probability)} |");
+                    }
+                    md.Append('\n');
+                }
+            }
+            md.Append("\nEvery seed:\n\n| arm | seed | solved | s to threshold | env steps to threshold | final return | steps/s | run folder |\n|---|---|---|---|---|---|---|---|\n");
+            foreach (RunResult r in results.Report.Where(r => r.Run.Env == env))
+                md.Append($"| {r.Run.Arm.Name} | {r.Run.Seed} | {(r.Summary.Solved ? "yes" : "no")} | {Show.Seconds(r.SecondsToThreshold)} | {Show.Steps(r.StepsToThreshold)} | " +
+                    $"{Show.Number(r.Summary.FinalMeanReturn)} | {r.Summary.StepsPerSecond:N0} | `{r.Run.Folder.Replace('\\', '/')}` |\n");
+            if (figures.TryGetValue(env, out var files))
+            {
+                md.Append('\n');
+                foreach ((string title, string file) in files) md.Append($"![{title}]({file.Replace('\\', '/')})\n\n");
+            }
+            md.Append('\n');
+        }
+        md.Append("Raw numbers: `results.csv` (one row per run); each run's `metrics.csv`, TensorBoard events and `summary.json` are in its run folder.\n");
+        string path = Path.Combine(directory, "report.md");
+        File.WriteAllText(path, md.ToString());
+        return path;
+    }
+
+    /// <summary>Every setting whose resolved value differs between arms on <paramref name="env"/> (a setting an algorithm lacks shows as "-").</summary>
+    public static List<(string Key, string[] Values)> Differences(ExperimentSpec spec, string env, IReadOnlyDictionary<(string Env, string Arm), float> picks)
+    {
+        var configs = spec.Arms.Select(a => spec.Config(env, a, spec.Seeds[0], picks.TryGetValue((env, a.Name), out float p) ? p : null)).ToArray();
+        var keys = new List<string>();
+        foreach (AlgoConfig c in configs)
+            foreach (ConfigKey k in ConfigBinder.Keys(c.GetType()))
+                if (!keys.Contains(k.Key)) keys.Add(k.Key);
+        var rows = new List<(string, string[])>();
+        foreach (string key in keys)
+        {
+            string[] values = configs.Select(c => ConfigBinder.Keys(c.GetType()).FirstOrDefault(k => k.Key == key) is ConfigKey k
+                ? ConfigBinder.Format(k.Property.GetValue(c)!) : "-").ToArray();
+            if (values.Distinct().Count() > 1) rows.Add((key, values));
+        }
+        return rows;
+    }
+
+    static void AppendDifferences(StringBuilder md, ExperimentSpec spec, string env, ExperimentResults results)
+    {
+        List<(string Key, string[] Values)> rows = Differences(spec, env, results.Picks);
+        md.Append($"### Settings that differ between arms{(spec.Envs.Count > 1 ? $" on {env}" : "")}\n\n");
+        if (rows.Count == 0)
+        {
+            md.Append("None: every arm runs the same settings.\n\n");
+            return;
+        }
+        md.Append("Everything not listed is the same for every arm (the full resolved settings are in each run folder's `config.yaml`).\n\n");
+        md.Append("| setting | " + string.Join(" | ", spec.Arms.Select(a => a.Name)) + " |\n|---|" + string.Concat(spec.Arms.Select(_ => "---|")) + "\n");
+        foreach ((string key, string[] values) in rows) md.Append($"| `{key}` | {string.Join(" | ", values)} |\n");
+        md.Append('\n');
+    }
+
+    static void AppendTuning(StringBuilder md, ExperimentResults results)
+    {
+        md.Append("### Learning-rate tuning\n\nEach arm's rate was picked on the tuning seeds: the lowest median seconds to the threshold, then the highest median final return.\n\n");
+        md.Append("| env | arm | learning rate | solved | median s to threshold | median final return | picked |\n|---|---|---|---|---|---|---|\n");
+        foreach (var group in results.Tuning.GroupBy(r => (r.Run.Env, r.Run.Arm.Name, r.Run.LearningRate)))
+        {
+            RunResult[] runs = group.ToArray();
+            double seconds = Statistics.Median(runs.Select(r => r.SecondsToThreshold).ToArray());
+            double[] finals = runs.Select(r => r.Summary.FinalMeanReturn).Where(double.IsFinite).ToArray();
+            bool picked = results.Picks.TryGetValue((group.Key.Env, group.Key.Name), out float p) && p == group.Key.LearningRate;
+            md.Append($"| {group.Key.Env} | {group.Key.Name} | {ConfigBinder.Format(group.Key.LearningRate)} | {runs.Count(r => r.Summary.Solved)}/{runs.Length} | " +
+                $"{Show.Seconds(seconds)} | {(finals.Length > 0 ? Show.Number(Statistics.Median(finals)) : "-")} | {(picked ? "yes" : "")} |\n");
+        }
+        md.Append('\n');
+    }
+
+    static string Csv(string text) => text.Contains(',') || text.Contains('"') ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
+}
+
+/// <summary>How numbers read in reports and on the terminal.</summary>
+public static class Show
+{
+    /// <summary>Seconds, or "not reached" for +infinity.</summary>
+    public static string Seconds(double s) => double.IsPositiveInfinity(s) ? "not reached" : s < 10 ? Invariant(s, "F2") + " s" : Invariant(s, "F1") + " s";
+
+    /// <summary>Env steps with thousands separators, or "not reached".</summary>
+    public static string Steps(double s) => double.IsPositiveInfinity(s) ? "not reached" : s.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>A return or threshold with one decimal; "-" for NaN or -infinity (no episode finished).</summary>
+    public static string Number(double v) => double.IsFinite(v) ? Invariant(v, "F1") : double.IsPositiveInfinity(v) ? "none" : "-";
+
+    /// <summary>"[low, high]" of an interval, an infinite end as "not reached" for times.</summary>
+    public static string Ci(Estimate e, bool seconds = false) => seconds
+        ? $"[{Seconds(e.Low)}, {Seconds(e.High)}]".Replace(" s,", ",")
+        : $"[{Format2(e.Low)}, {Format2(e.High)}]";
+
+    /// <summary>"[low, high]" of an interval of env steps.</summary>
+    public static string CiSteps(Estimate e) => $"[{Steps(e.Low)}, {Steps(e.High)}]";
+
+    /// <summary>The invariant-culture text of a number.</summary>
+    public static string Invariant(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+
+    static string Format2(double v) => double.IsFinite(v) ? (Math.Abs(v) >= 10 ? Invariant(v, "F1") : Invariant(v, "F2")) : double.IsPositiveInfinity(v) ? "inf" : "-inf";
+}
+
+/// <summary>What the report says about the machine and the build.</summary>
+public static class Machine
+{
+    /// <summary>The CPU model (Linux: /proc/cpuinfo's "model name"), or the architecture.</summary>
+    public static string Cpu
+    {
+        get
+        {
+            try
+            {
+                if (File.Exists("/proc/cpuinfo"))
+                    foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                        if (line.StartsWith("model name", StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
+            }
+            catch (IOException) { }
+            return RuntimeInformation.ProcessArchitecture.ToString();
+        }
+    }
+
+    /// <summary>Hybrid's version with the commit it was built from (the SDK adds it when built in a git checkout).</summary>
+    public static string HybridVersion =>
+        typeof(Machine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Replace("1.0.0+", "commit ") ?? "(version unknown)";
+}
