@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# ./run.sh            build (Release) and run the hybrid CLI; with no arguments it prints the CLI's help
+# ./run.sh            build (Release) and run the default A2C vs A3C comparison (hybrid compare experiments/a2c-vs-a3c-default.yaml)
 # ./run.sh test       build and run the whole test suite
 # ./run.sh ARGS...    build, then run `hybrid ARGS...` (e.g. ./run.sh bench nn --json)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if [ "$#" -eq 0 ]; then
+  # The main job: the default A2C vs A3C comparison.
+  set -- compare experiments/a2c-vs-a3c-default.yaml
+fi
 
 if [ "${1-}" = "test" ]; then
   shift

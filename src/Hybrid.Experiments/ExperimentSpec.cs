@@ -26,13 +26,13 @@ public sealed record TuneSpec(IReadOnlyList<float> LearningRates, IReadOnlyList<
 /// name: cartpole-a2c-vs-a3c
 /// envs: [CartPole-v1]
 /// seeds: [1, 2, 3]
-/// max_env_steps: 500000
+/// max_env_steps: 500000     # or per env: {CartPole-v1: 500000, MinAtar/Breakout-v0: 400000}
 /// stop_when_solved: true
 /// settings: {}            # every arm; keys as in config.yaml
 /// arms:
 ///   - {name: A2C, algo: a2c}
 ///   - {name: A3C, algo: a3c, settings: {update: hogwild}}
-/// # optional: threshold, cores, wall_seconds, tune: {learning_rate: [...], seeds: [...]}
+/// # optional: threshold (one number, or per env), cores, wall_seconds, tune: {learning_rate: [...], seeds: [...]}
 /// </code>
 /// </summary>
 public sealed record ExperimentSpec
@@ -43,16 +43,16 @@ public sealed record ExperimentSpec
     public required IReadOnlyList<string> Envs { get; init; }
     /// <summary>Report seeds.</summary>
     public required IReadOnlyList<int> Seeds { get; init; }
-    /// <summary>Budget in env steps, the same for every arm.</summary>
-    public required long MaxEnvSteps { get; init; }
+    /// <summary>Budget in env steps per env, the same for every arm (the file gives one number, or one per env).</summary>
+    public required IReadOnlyDictionary<string, long> MaxEnvSteps { get; init; }
     /// <summary>Whether runs stop at the threshold.</summary>
     public bool StopWhenSolved { get; init; }
     /// <summary>Settings for every arm.</summary>
     public IReadOnlyList<Setting> Settings { get; init; } = [];
     /// <summary>The arms.</summary>
     public required IReadOnlyList<ArmSpec> Arms { get; init; }
-    /// <summary>A threshold for every env in place of each env's own; null = the env's.</summary>
-    public double? Threshold { get; init; }
+    /// <summary>Thresholds in place of the envs' own (the file gives one for every env, or one per env); an env not listed keeps its own.</summary>
+    public IReadOnlyDictionary<string, double> Threshold { get; init; } = new Dictionary<string, double>();
     /// <summary>Cores every run may use: each arm's threads. Null = all of the machine's.</summary>
     public int? Cores { get; init; }
     /// <summary>Wall-clock budget per run in seconds; null = none.</summary>
@@ -84,15 +84,15 @@ public sealed record ExperimentSpec
     {
         YamlMappingNode root = YamlText.LoadMapping(text, fileName);
         var reader = new Reader(fileName);
-        Dictionary<string, YamlNode> top = reader.Fields(root, TopKeys, "experiment");
+        Dictionary<string, YamlNode> top = reader.Fields(root, TopKeys, "an experiment");
         string name = reader.Required(top, "name", root, n => reader.Text(n, "name"));
         var envs = reader.Required(top, "envs", root, n => reader.List(n, "envs", item => reader.Text(item, "envs")));
         var seeds = reader.Required(top, "seeds", root, n => reader.List(n, "seeds", item => reader.Int(item, "seeds")));
-        long budget = reader.Required(top, "max_env_steps", root, n => reader.Long(n, "max_env_steps"));
+        Dictionary<string, long> budget = reader.Required(top, "max_env_steps", root, n => reader.PerEnv(n, "max_env_steps", envs, reader.Long, everyEnv: true));
         bool stop = top.TryGetValue("stop_when_solved", out YamlNode? s) && reader.Bool(s, "stop_when_solved");
         IReadOnlyList<Setting> settings = top.TryGetValue("settings", out YamlNode? st) ? reader.Settings(st, "settings") : [];
         var arms = reader.Required(top, "arms", root, n => reader.List(n, "arms", reader.Arm));
-        double? threshold = top.TryGetValue("threshold", out YamlNode? th) ? reader.Double(th, "threshold") : null;
+        Dictionary<string, double> threshold = top.TryGetValue("threshold", out YamlNode? th) ? reader.PerEnv(th, "threshold", envs, reader.Double, everyEnv: false) : [];
         int? cores = top.TryGetValue("cores", out YamlNode? c) ? reader.Int(c, "cores") : null;
         double? wall = top.TryGetValue("wall_seconds", out YamlNode? w) ? reader.Double(w, "wall_seconds") : null;
         TuneSpec? tune = top.TryGetValue("tune", out YamlNode? t) ? reader.Tune(t) : null;
@@ -101,12 +101,14 @@ public sealed record ExperimentSpec
         reader.Check(envs.Count > 0, top["envs"], "envs is empty; expected at least one env id.");
         reader.Check(seeds.Count > 0, top["seeds"], "seeds is empty; expected at least one seed.");
         reader.Check(seeds.Distinct().Count() == seeds.Count, top["seeds"], "seeds repeats a seed; expected each once.");
-        reader.Check(budget >= 1, top["max_env_steps"], $"max_env_steps was {budget}; expected >= 1.");
+        foreach ((string env, long steps) in budget)
+            reader.Check(steps >= 1, top["max_env_steps"], $"max_env_steps for {env} was {steps}; expected >= 1.");
         reader.Check(arms.Count >= 1, top["arms"], "arms is empty; expected at least one arm.");
         reader.Check(arms.Select(a => a.Name).Distinct().Count() == arms.Count, top["arms"], "two arms share a name; expected each arm named once.");
         reader.Check(cores is null or >= 1, c, $"cores was {cores}; expected >= 1.");
         reader.Check(wall is null or > 0, w, $"wall_seconds was {wall}; expected > 0.");
-        reader.Check(threshold is null || double.IsFinite(threshold.Value), th, $"threshold was {threshold}; expected a finite number.");
+        foreach ((string env, double value) in threshold)
+            reader.Check(double.IsFinite(value), th, $"threshold for {env} was {value}; expected a finite number.");
         foreach (string env in envs)
         {
             try { Hybrid.Envs.EnvRegistry.Spec(env); }
@@ -152,9 +154,9 @@ public sealed record ExperimentSpec
         {
             Env = env,
             Seed = seed,
-            MaxEnvSteps = MaxEnvSteps,
+            MaxEnvSteps = MaxEnvSteps[env],
             StopWhenSolved = StopWhenSolved,
-            SolveThreshold = Threshold ?? config.SolveThreshold,
+            SolveThreshold = Threshold.TryGetValue(env, out double threshold) ? threshold : config.SolveThreshold,
             Threads = armSetsThreads ? config.Threads : CoresPerRun,
             MaxWallSeconds = WallSeconds ?? config.MaxWallSeconds,
             LearningRate = learningRate ?? config.LearningRate,
@@ -182,13 +184,13 @@ public sealed record ExperimentSpec
 
         public Dictionary<string, YamlNode> Fields(YamlNode node, string[] known, string what)
         {
-            if (node is not YamlMappingNode map) throw new FormatException($"{Where(node)}: expected the {what}'s 'key: value' fields.");
+            if (node is not YamlMappingNode map) throw new FormatException($"{Where(node)}: expected the 'key: value' fields of {what}.");
             var fields = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
             foreach (KeyValuePair<YamlNode, YamlNode> entry in map.Children)
             {
                 string key = YamlText.Key(entry.Key, fileName);
                 if (Array.IndexOf(known, key) < 0)
-                    throw new FormatException($"{Where(entry.Key)}: '{key}' is not a field of {(what == "experiment" ? "an experiment" : "a " + what)}; expected one of {string.Join(", ", known)}.");
+                    throw new FormatException($"{Where(entry.Key)}: '{key}' is not a field of {what}; expected one of {string.Join(", ", known)}.");
                 fields[key] = entry.Value;
             }
             return fields;
@@ -223,6 +225,28 @@ public sealed record ExperimentSpec
             string other => throw new FormatException($"{Where(node)}: {key} '{other}' is not true or false."),
         };
 
+        /// <summary>One value for every env, or a mapping env -> value (with <paramref name="everyEnv"/>, covering every env).</summary>
+        public Dictionary<string, T> PerEnv<T>(YamlNode node, string key, List<string> envs, Func<YamlNode, string, T> read, bool everyEnv)
+        {
+            var values = new Dictionary<string, T>(StringComparer.Ordinal);
+            if (node is not YamlMappingNode map)
+            {
+                T value = read(node, key);
+                foreach (string env in envs) values[env] = value;
+                return values;
+            }
+            foreach (KeyValuePair<YamlNode, YamlNode> entry in map.Children)
+            {
+                string env = YamlText.Key(entry.Key, fileName);
+                Check(envs.Contains(env), entry.Key, $"{key} names env '{env}', which is not in envs ({string.Join(", ", envs)}).");
+                values[env] = read(entry.Value, key);
+            }
+            if (everyEnv)
+                foreach (string env in envs)
+                    Check(values.ContainsKey(env), node, $"{key} gives no value for env '{env}'; expected one number, or one per env.");
+            return values;
+        }
+
         public List<T> List<T>(YamlNode node, string key, Func<YamlNode, T> item)
         {
             if (node is not YamlSequenceNode list) throw new FormatException($"{Where(node)}: {key} takes a list, e.g. [a, b].");
@@ -242,7 +266,7 @@ public sealed record ExperimentSpec
 
         public ArmSpec Arm(YamlNode node)
         {
-            Dictionary<string, YamlNode> fields = Fields(node, ArmKeys, "arm");
+            Dictionary<string, YamlNode> fields = Fields(node, ArmKeys, "an arm");
             string name = Required(fields, "name", node, n => Text(n, "name"));
             string algo = Required(fields, "algo", node, n => Text(n, "algo"));
             Check(Trainer.Algorithms.Contains(algo), fields["algo"], $"algo '{algo}' is unknown; expected one of {string.Join(", ", Trainer.Algorithms)}.");
@@ -252,7 +276,7 @@ public sealed record ExperimentSpec
 
         public TuneSpec Tune(YamlNode node)
         {
-            Dictionary<string, YamlNode> fields = Fields(node, TuneKeys, "tune section");
+            Dictionary<string, YamlNode> fields = Fields(node, TuneKeys, "the tune section");
             var rates = Required(fields, "learning_rate", node, n => List(n, "learning_rate", item => (float)Double(item, "learning_rate")));
             var seeds = Required(fields, "seeds", node, n => List(n, "seeds", item => Int(item, "seeds")));
             Check(rates.Count > 0 && rates.All(r => r > 0 && float.IsFinite(r)), fields["learning_rate"], "learning_rate takes a list of rates > 0.");

@@ -109,12 +109,13 @@ public static class Report
         {
             double factor = other.Seconds.Value / best.Seconds.Value;
             PairwiseImprovement p = pairs.First(x => x.Better == best.Arm && x.Other == other.Arm);
-            text.Append($"{best.Arm} reaches {Show.Number(threshold)} sooner than {other.Arm}: median {Show.Seconds(best.Seconds.Value)} {Show.Ci(best.Seconds, seconds: true)} ");
-            text.Append($"against {Show.Seconds(other.Seconds.Value)} {Show.Ci(other.Seconds, seconds: true)}");
-            text.Append(double.IsPositiveInfinity(factor) ? $" ({other.Arm} did not reach it on most seeds: {other.Solved}/{other.Runs})" : $", {factor:F2}x faster");
-            text.Append(best.Seconds.SeparatesFrom(other.Seconds)
-                ? "; the 95% intervals do not overlap."
-                : "; the 95% intervals overlap, so the seeds run cannot tell the two apart.");
+            bool clear = best.Seconds.SeparatesFrom(other.Seconds);
+            string times = $"median {Show.Seconds(best.Seconds.Value)} {Show.Ci(best.Seconds, seconds: true)} against {Show.Seconds(other.Seconds.Value)} {Show.Ci(other.Seconds, seconds: true)}";
+            string by = double.IsPositiveInfinity(factor) ? $"{other.Arm} did not reach it on most seeds: {other.Solved}/{other.Runs}" : $"{factor:F2}x";
+            text.Append(clear
+                ? $"{best.Arm} reaches {Show.Number(threshold)} sooner than {other.Arm}: {times} ({by}); the 95% intervals do not overlap."
+                : $"{best.Arm}'s median time to {Show.Number(threshold)} is lower than {other.Arm}'s: {times} ({by}), but the 95% intervals overlap: " +
+                  $"with {best.Runs} seeds the two cannot be told apart.");
             text.Append($" P({best.Arm} faster than {other.Arm}) = {p.Probability.Value:F2} {Show.Ci(p.Probability)}. ");
         }
         return text.ToString().TrimEnd();
@@ -158,7 +159,7 @@ public static class Report
         md.Append($"- **Machine**: {Machine.Cpu}, {Environment.ProcessorCount} cores; {RuntimeInformation.OSDescription}; {RuntimeInformation.FrameworkDescription}; Hybrid {Machine.HybridVersion}.\n");
         md.Append($"- **Envs**: {string.Join(", ", spec.Envs)}. **Report seeds**: {string.Join(", ", spec.Seeds)}" +
             (spec.Tune is { } tune ? $"; tuning seeds {string.Join(", ", tune.Seeds)} (never reported)" : "") + ".\n");
-        md.Append($"- **Budget**, the same for every arm: {spec.MaxEnvSteps:N0} env steps" + (spec.WallSeconds is double w ? $" or {w:G} s of wall clock, whichever ends first" : "") +
+        md.Append($"- **Budget**, the same for every arm: {string.Join(", ", spec.Envs.Select(e => $"{spec.MaxEnvSteps[e]:N0} env steps" + (spec.Envs.Count > 1 ? $" on {e}" : "")))}" + (spec.WallSeconds is double w ? $" or {w:G} s of wall clock, whichever ends first" : "") +
             $"; {(spec.StopWhenSolved ? "each run stops when it reaches the threshold" : "every run spends its whole budget")}.\n");
         md.Append($"- **Cores**: every run gets {spec.CoresPerRun} (runs go one at a time); each arm's `threads` is set to that unless the file sets it.\n");
         md.Append("- **Solve criterion**: the mean return of the last 100 episodes reaches the threshold (training episodes for actor-critic methods, greedy evaluation episodes for value-based ones). " +

@@ -56,7 +56,7 @@ public static class CompareCommand
 
         int runs = spec.Envs.Count * spec.Arms.Count * (spec.Seeds.Count + (spec.Tune is { } t ? t.LearningRates.Count * t.Seeds.Count : 0));
         console.MarkupLine($"[bold]{Markup.Escape(spec.Name)}[/]: {string.Join(", ", spec.Arms.Select(a => Markup.Escape($"{a.Name} ({a.Algo})")))} " +
-            $"on {Markup.Escape(string.Join(", ", spec.Envs))}, {spec.Seeds.Count} seeds, {runs} runs of at most {spec.MaxEnvSteps:N0} env steps, {spec.CoresPerRun} cores each.");
+            $"on {Markup.Escape(string.Join(", ", spec.Envs))}, {spec.Seeds.Count} seeds, {runs} runs of at most {spec.MaxEnvSteps.Values.Max():N0} env steps, {spec.CoresPerRun} cores each.");
         foreach (string env in spec.Envs)
             foreach (ArmSpec arm in spec.Arms)
                 if (Presets.Name(arm.Algo, env) is string preset)

@@ -1,0 +1,76 @@
+using Hybrid.Cli.Compare;
+using Spectre.Console;
+
+namespace Hybrid.Tests.Cli;
+
+public sealed class CompareCliTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("hybrid-compare").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    (int Code, string Output, string Error) Compare(string yaml, string? output = null)
+    {
+        string file = Path.Combine(_dir, "e.yaml");
+        File.WriteAllText(file, yaml);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(stdout),
+        });
+        int code = CompareCommand.Run(file, output ?? Path.Combine(_dir, "out"), console, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    const string Tiny = """
+        name: tiny-cli
+        envs: [CartPole-v1]
+        seeds: [1, 2]
+        max_env_steps: 3000
+        threshold: 20
+        stop_when_solved: true
+        cores: 1
+        arms: [{name: A2C, algo: a2c}, {name: A3C, algo: a3c}]
+        """;
+
+    [Fact]
+    public void CompareWritesTheReportAndPrintsTheVerdictAndItsPath()
+    {
+        (int code, string output, string error) = Compare(Tiny);
+        Assert.True(code == 0, error);
+        Assert.Contains("verdict:", output);
+        Assert.Contains($"report: {Path.Combine(_dir, "out", "report.md")}", output);
+        Assert.True(File.Exists(Path.Combine(_dir, "out", "results.csv")));
+        Assert.True(File.Exists(Path.Combine(_dir, "out", "figures", "CartPole-v1-return-vs-steps.svg")));
+        // Again on the same folder: every run is read back, none run again.
+        (code, output, _) = Compare(Tiny);
+        Assert.Equal(0, code);
+        Assert.Equal(4, output.Split('\n').Count(l => l.Contains("finished before, skipped")));
+    }
+
+    [Theory]
+    [InlineData("arms: [{name: A2C, algo: a2c}, {name: A3C, algo: a3c}]", "arms: [{name: A2C, algo: a2c}, {name: X, algo: ppo}]", "algo 'ppo' is unknown")]
+    [InlineData("cores: 1", "cores: 1\nbudget: 3", "'budget' is not a field of an experiment")]
+    [InlineData("cores: 1", "cores: 1\ntune: {learning_rate: [0.001], seeds: [2]}", "tune seeds 2 are also report seeds")]
+    public void ABadExperimentIsRefusedWithOneLineAndExitCode2(string from, string to, string expected)
+    {
+        (int code, string output, string error) = Compare(Tiny.Replace(from, to));
+        Assert.Equal(2, code);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.StartsWith("compare: ", error);
+        Assert.Contains(expected, error);
+        Assert.Equal("", output);
+    }
+
+    [Fact]
+    public void AFolderHoldingAnotherExperimentIsRefused()
+    {
+        Assert.Equal(0, Compare(Tiny).Code);
+        (int code, _, string error) = Compare(Tiny.Replace("seeds: [1, 2]", "seeds: [1, 3]"));
+        Assert.Equal(2, code);
+        Assert.Contains("holds a different experiment", error);
+    }
+}

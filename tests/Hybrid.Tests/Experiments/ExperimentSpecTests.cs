@@ -1,0 +1,142 @@
+using Hybrid.Experiments;
+using Hybrid.Training.Algorithms;
+
+namespace Hybrid.Tests.Experiments;
+
+public class ExperimentSpecTests
+{
+    const string IssueShape = """
+        name: cartpole-a2c-vs-a3c
+        envs: [CartPole-v1]             # one or more env ids
+        seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        max_env_steps: 500000           # the budget every arm gets
+        stop_when_solved: true
+        settings: {}                    # applied to every arm; same keys as config.yaml
+        arms:
+          - name: A2C
+            algo: a2c
+          - name: A3C
+            algo: a3c
+            settings: {update: hogwild}
+        """;
+
+    static FormatException Refused(string yaml) => Assert.Throws<FormatException>(() => ExperimentSpec.Parse(yaml, "e.yaml"));
+
+    [Fact]
+    public void TheDocumentedShapeParses()
+    {
+        ExperimentSpec spec = ExperimentSpec.Parse(IssueShape, "e.yaml");
+        Assert.Equal("cartpole-a2c-vs-a3c", spec.Name);
+        Assert.Equal(["CartPole-v1"], spec.Envs);
+        Assert.Equal(10, spec.Seeds.Count);
+        Assert.Equal(500_000, spec.MaxEnvSteps["CartPole-v1"]);
+        Assert.True(spec.StopWhenSolved);
+        Assert.Equal(["A2C", "A3C"], spec.Arms.Select(a => a.Name));
+        var a3c = (A3cConfig)spec.Config("CartPole-v1", spec.Arms[1], 3, null);
+        Assert.Equal(3, a3c.Seed);
+        Assert.Equal(500_000, a3c.MaxEnvSteps);
+        Assert.True(a3c.StopWhenSolved);
+        Assert.Equal(spec.CoresPerRun, a3c.Threads);
+        Assert.Equal(Environment.ProcessorCount, spec.CoresPerRun);
+    }
+
+    [Fact]
+    public void OptionalFieldsAndPerEnvBudgetsAreRead()
+    {
+        ExperimentSpec spec = ExperimentSpec.Parse("""
+            name: x
+            envs: [CartPole-v1, Acrobot-v1]
+            seeds: [1, 2]
+            max_env_steps: {CartPole-v1: 1000, Acrobot-v1: 2000}
+            threshold: {Acrobot-v1: -150}
+            cores: 1
+            wall_seconds: 30
+            arms: [{name: a, algo: a2c, settings: {num_envs: 4}}]
+            tune: {learning_rate: [0.001, 0.003], seeds: [101, 102]}
+            """, "e.yaml");
+        Assert.Equal(2000, spec.MaxEnvSteps["Acrobot-v1"]);
+        var config = (A2cConfig)spec.Config("Acrobot-v1", spec.Arms[0], 1, 0.003f);
+        Assert.Equal(-150, config.Threshold);
+        Assert.Equal(475, spec.Config("CartPole-v1", spec.Arms[0], 1, null).Threshold);
+        Assert.Equal(1, config.Threads);
+        Assert.Equal(30, config.MaxWallSeconds);
+        Assert.Equal(4, config.NumEnvs);
+        Assert.Equal(0.003f, config.LearningRate);
+        Assert.Equal([0.001f, 0.003f], spec.Tune!.LearningRates);
+    }
+
+    [Fact]
+    public void AnUnknownKeyIsRefusedWithItsLine()
+    {
+        FormatException e = Refused(IssueShape.Replace("stop_when_solved: true", "stop_when_solved: true\nmax_steps: 5"));
+        Assert.Equal("e.yaml line 6: 'max_steps' is not a field of an experiment; expected one of name, envs, seeds, max_env_steps, " +
+            "stop_when_solved, settings, arms, threshold, cores, wall_seconds, tune.", e.Message);
+        e = Refused(IssueShape.Replace("    algo: a2c", "    algo: a2c\n    lr: 3"));
+        Assert.Equal("e.yaml line 10: 'lr' is not a field of an arm; expected one of name, algo, settings.", e.Message);
+    }
+
+    [Fact]
+    public void AnUnknownAlgoIsRefusedWithItsLine()
+    {
+        FormatException e = Refused(IssueShape.Replace("algo: a3c", "algo: a4c"));
+        Assert.Equal("e.yaml line 11: algo 'a4c' is unknown; expected one of a2c, a3c, q1, sarsa1, qn, impala.", e.Message);
+    }
+
+    [Fact]
+    public void OverlappingTuneAndReportSeedsAreRefused()
+    {
+        FormatException e = Refused(IssueShape + "\ntune: {learning_rate: [0.001], seeds: [10, 11, 3]}\n");
+        Assert.Equal("e.yaml line 13: tune seeds 10, 3 are also report seeds; tuning seeds must differ from the seeds reported.", e.Message);
+    }
+
+    [Fact]
+    public void ASettingTheArmsAlgorithmLacksIsRefused()
+    {
+        FormatException e = Refused(IssueShape.Replace("settings: {}", "settings: {update: lock}"));
+        Assert.Contains("arm 'A2C' on CartPole-v1", e.Message);
+        Assert.Contains("'update' is not a setting of a2c", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Theory]
+    [InlineData("envs: [CartPole-v1]", "envs: [CartPole-v9]", "'CartPole-v9'")]
+    [InlineData("seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "seeds: []", "seeds is empty")]
+    [InlineData("seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "seeds: [1, 1]", "seeds repeats a seed")]
+    [InlineData("max_env_steps: 500000 ", "max_env_steps: lots ", "max_env_steps 'lots' is not a whole number")]
+    [InlineData("max_env_steps: 500000 ", "max_env_steps: {Acrobot-v1: 5} ", "names env 'Acrobot-v1', which is not in envs")]
+    [InlineData("stop_when_solved: true", "stop_when_solved: maybe", "stop_when_solved 'maybe' is not true or false")]
+    [InlineData("name: cartpole-a2c-vs-a3c", "title: x", "'title' is not a field")]
+    [InlineData("settings: {}", "settings: {seed: 4}", "seed is fixed by the experiment for every arm alike")]
+    [InlineData("  - name: A3C", "  - name: A2C", "two arms share a name")]
+    [InlineData("settings: {}", "settings: {t_max: 0}", "t_max was 0; expected >= 1")]
+    public void BadValuesAreRefusedInOneLine(string from, string to, string expected)
+    {
+        Assert.Contains(from, IssueShape);
+        FormatException e = Refused(IssueShape.Replace(from, to));
+        Assert.Contains(expected, e.Message);
+        Assert.StartsWith("e.yaml", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void MissingFieldsAndMissingFilesAreNamed()
+    {
+        Assert.Equal("e.yaml line 1: 'arms' is missing; it is required.", Refused("name: x\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 5\n").Message);
+        var e = Assert.Throws<FormatException>(() => ExperimentSpec.Load("/nonexistent/e.yaml"));
+        Assert.Equal("experiment file '/nonexistent/e.yaml' does not exist.", e.Message);
+    }
+
+    [Fact]
+    public void PresetsApplyUnderTheExperimentsAndTheArmsSettings()
+    {
+        ExperimentSpec spec = ExperimentSpec.Parse(IssueShape.Replace("envs: [CartPole-v1]", "envs: [MinAtar/Breakout-v0]")
+            .Replace("settings: {update: hogwild}", "settings: {update: hogwild, entropy_coef: 0.02}"), "e.yaml");
+        Assert.Equal("a2c MinAtar/*", Presets.Name("a2c", "MinAtar/Breakout-v0"));
+        var a2c = (A2cConfig)spec.Config("MinAtar/Breakout-v0", spec.Arms[0], 1, null);
+        Assert.Equal(0.002f, a2c.LearningRate);
+        Assert.Equal(0.01f, a2c.EntropyCoef);
+        var a3c = (A3cConfig)spec.Config("MinAtar/Breakout-v0", spec.Arms[1], 1, null);
+        Assert.Equal(0.02f, a3c.EntropyCoef); // the arm's own setting wins over the preset
+        Assert.Null(Presets.Name("a2c", "CartPole-v1"));
+    }
+}
