@@ -143,12 +143,10 @@ public sealed record ExperimentSpec
     public AlgoConfig Config(string env, ArmSpec arm, int seed, float? learningRate)
     {
         ArgumentNullException.ThrowIfNull(arm);
-        AlgoConfig config = Trainer.DefaultConfig(arm.Algo);
-        var settings = new List<(string, string, string)>();
-        foreach (Setting s in Presets.For(arm.Algo, env)) settings.Add((s.Key, s.Value, s.Source));
+        var settings = new List<(string, string, string)> { ("env", env, "envs") };
         foreach (Setting s in Settings) settings.Add((s.Key, s.Value, s.Source));
         foreach (Setting s in arm.Settings) settings.Add((s.Key, s.Value, s.Source));
-        config = ConfigBinder.Apply(config, settings);
+        AlgoConfig config = Presets.Resolve(arm.Algo, settings, usePreset: true, out _);
         bool armSetsThreads = arm.Settings.Any(s => s.Key == "threads") || Settings.Any(s => s.Key == "threads");
         config = config with
         {

@@ -37,6 +37,25 @@ public static class Presets
         return null;
     }
 
+    /// <summary>
+    /// The algorithm's defaults, then its preset for the env the settings name (unless <paramref name="usePreset"/> is
+    /// false), then <paramref name="settings"/>: how both train and compare resolve a run's config. Not validated.
+    /// </summary>
+    /// <param name="algo">Algorithm name.</param>
+    /// <param name="settings">The user's settings, (key, value, source), applied last.</param>
+    /// <param name="usePreset">Whether to apply the preset.</param>
+    /// <param name="applied">"algo pattern: key value, ..." of the preset applied, or null.</param>
+    /// <exception cref="ArgumentException">The algorithm is unknown, or a setting is unknown to it or does not parse.</exception>
+    public static AlgoConfig Resolve(string algo, IReadOnlyList<(string Key, string Value, string Source)> settings, bool usePreset, out string? applied)
+    {
+        AlgoConfig defaults = Trainer.DefaultConfig(algo);
+        AlgoConfig config = ConfigBinder.Apply(defaults, settings);
+        applied = null;
+        if (!usePreset || For(algo, config.Env) is not { Count: > 0 } preset) return config;
+        applied = $"{Name(algo, config.Env)}: {Describe(preset)}";
+        return ConfigBinder.Apply(defaults, preset.Select(s => (s.Key, s.Value, s.Source)).Concat(settings));
+    }
+
     /// <summary>The preset's settings as "key value, key value".</summary>
     public static string Describe(IReadOnlyList<Setting> settings) => string.Join(", ", settings.Select(s => $"{s.Key} {s.Value}"));
 

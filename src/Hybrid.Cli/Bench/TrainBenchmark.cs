@@ -46,7 +46,8 @@ public static class TrainBenchmark
                 int[] counts = ParseThreads(parse.GetValue(threads));
                 var overrides = new List<(string, string, string)> { ("env", parse.GetValue(env)!, "--env") };
                 if (parse.GetValue(budget) is long b) overrides.Add(("max_env_steps", b.ToString(CultureInfo.InvariantCulture), "--max-env-steps"));
-                AlgoConfig baseConfig = TrainCommand.Resolve(parse.GetValue(algo)!, parse.GetValue(config), overrides);
+                AlgoConfig baseConfig = TrainCommand.Resolve(parse.GetValue(algo)!, parse.GetValue(config), overrides, usePreset: true, out string? preset);
+                if (preset is not null && !parse.GetValue(json)) Console.Error.WriteLine($"bench train: preset {preset}");
                 bool stopWhenSolved = !parse.GetValue(full);
                 if (!parse.GetValue(json))
                     Console.Error.WriteLine($"bench train: {baseConfig.Algo} on {baseConfig.Env}, {parse.GetValue(seeds)} seeds: a warm-up run, then the timed runs...");

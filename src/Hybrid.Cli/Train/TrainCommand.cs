@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Hybrid.Experiments;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
@@ -17,12 +18,13 @@ public static class TrainCommand
     internal static Command Build()
     {
         var algo = new Option<string>("--algo") { Description = $"Algorithm: {string.Join(", ", Trainer.Algorithms)}.", Required = true };
-        var config = new Option<string>("--config") { Description = "A YAML file of settings (flat 'key: value', keys as in config.yaml); options override it." };
+        var config = new Option<string>("--config") { Description = "A YAML file of settings ('key: value', keys as in config.yaml), applied over the preset; options override it." };
         var output = new Option<string>("--out") { Description = "Run folder to create (default: runs/ALGO-ENV-sSEED-TIME)." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress lines, only the final summary." };
+        var noPreset = new Option<bool>("--no-preset") { Description = "Do not apply Hybrid's preset for the algorithm and env (experiments/presets.yaml); the defaults, the file and the options alone." };
         var command = new Command("train", "Train an agent and write its run folder (config.yaml, metrics.csv, TensorBoard events, summary.json).")
         {
-            algo, config, output, quiet,
+            algo, config, output, quiet, noPreset,
         };
         var settings = new List<(ConfigKey Key, Option Option)>();
         foreach (ConfigKey key in AllKeys())
@@ -43,19 +45,21 @@ public static class TrainCommand
                 string value = option is Option<bool> flag ? (parse.GetValue(flag) ? "true" : "false") : parse.GetValue((Option<string>)option)!;
                 overrides.Add((key.Key, value, key.Option));
             }
-            return Run(parse.GetValue(algo)!, parse.GetValue(config), overrides, parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error);
+            return Run(parse.GetValue(algo)!, parse.GetValue(config), overrides, parse.GetValue(output), parse.GetValue(quiet), !parse.GetValue(noPreset),
+                Console.Out, Console.Error);
         });
         return command;
     }
 
     /// <summary>Resolves the config and trains; returns the exit code (0 done, 1 failed while training, 2 bad input).</summary>
     internal static int Run(string algo, string? configFile, List<(string Key, string Value, string Source)> overrides, string? output, bool quiet,
-        TextWriter stdout, TextWriter stderr)
+        bool usePreset, TextWriter stdout, TextWriter stderr)
     {
         AlgoConfig config;
         try
         {
-            config = Resolve(algo, configFile, overrides);
+            config = Resolve(algo, configFile, overrides, usePreset, out string? preset);
+            if (preset is not null) stderr.WriteLine($"train: preset {preset} (from {Presets.FileName}; --no-preset turns it off)");
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {
@@ -102,8 +106,9 @@ public static class TrainCommand
         }
     }
 
-    /// <summary>Defaults, then the file, then the options; validated.</summary>
-    internal static AlgoConfig Resolve(string algo, string? configFile, List<(string Key, string Value, string Source)> overrides)
+    /// <summary>Defaults, then the preset for the algorithm and env (with <paramref name="usePreset"/>), then the file, then the options; validated.</summary>
+    internal static AlgoConfig Resolve(string algo, string? configFile, List<(string Key, string Value, string Source)> overrides, bool usePreset,
+        out string? preset)
     {
         var settings = new List<(string Key, string Value, string Source)>();
         if (configFile is not null)
@@ -117,7 +122,7 @@ public static class TrainCommand
             }
         }
         settings.AddRange(overrides);
-        AlgoConfig config = ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
+        AlgoConfig config = Presets.Resolve(algo, settings, usePreset, out preset);
         config.Validate();
         return config;
     }

@@ -74,3 +74,31 @@ public sealed class CompareCliTests : IDisposable
         Assert.Contains("holds a different experiment", error);
     }
 }
+
+public class TrainPresetCliTests
+{
+    [Fact]
+    public void TrainAppliesAndNamesThePresetUnlessToldNotTo()
+    {
+        string dir = Directory.CreateTempSubdirectory("hybrid-preset").FullName;
+        try
+        {
+            var (code, _, error) = TrainCliTests.Cli("train", "--algo", "a2c", "--env", "Pendulum-v1", "--max-env-steps", "800", "--quiet", "--out", Path.Combine(dir, "a"));
+            Assert.Equal(0, code);
+            Assert.Contains("train: preset a2c Pendulum-v1: gamma 0.9, gae_lambda 0.9, t_max 8", error);
+            Assert.Contains("\ngamma: 0.9\n", File.ReadAllText(Path.Combine(dir, "a", "config.yaml")));
+            // The user's own setting wins over the preset.
+            (code, _, _) = TrainCliTests.Cli("train", "--algo", "a2c", "--env", "Pendulum-v1", "--t-max", "4", "--max-env-steps", "800", "--quiet", "--out", Path.Combine(dir, "b"));
+            Assert.Equal(0, code);
+            Assert.Contains("\nt_max: 4\n", File.ReadAllText(Path.Combine(dir, "b", "config.yaml")));
+            (code, _, error) = TrainCliTests.Cli("train", "--algo", "a2c", "--env", "Pendulum-v1", "--no-preset", "--max-env-steps", "800", "--quiet", "--out", Path.Combine(dir, "c"));
+            Assert.Equal(0, code);
+            Assert.DoesNotContain("preset", error);
+            Assert.Contains("\ngamma: 0.99\n", File.ReadAllText(Path.Combine(dir, "c", "config.yaml")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -110,14 +110,14 @@ public class TrainCliOptionTests
     [InlineData("qn", "MountainCarContinuous-v0", "qn needs discrete actions")]
     public void DiscreteOnlyAlgorithmsRefuseBoxEnvs(string algo, string env, string expected)
     {
-        var e = Assert.Throws<ArgumentException>(() => TrainCommand.Resolve(algo, null, [("env", env, "--env")]));
+        var e = Assert.Throws<ArgumentException>(() => TrainCommand.Resolve(algo, null, [("env", env, "--env")], true, out _));
         Assert.Contains(expected, e.Message);
     }
 
     [Fact]
     public void AnOptionOfAnotherAlgorithmIsRefusedByName()
     {
-        var e = Assert.Throws<ArgumentException>(() => TrainCommand.Resolve("a2c", null, [("update", "lock", "--update")]));
+        var e = Assert.Throws<ArgumentException>(() => TrainCommand.Resolve("a2c", null, [("update", "lock", "--update")], true, out _));
         Assert.Contains("--update: 'update' is not a setting of a2c", e.Message);
     }
 

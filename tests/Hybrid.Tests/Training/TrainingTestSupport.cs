@@ -33,12 +33,15 @@ internal static class TrainingTestSupport
         return (summary, sink);
     }
 
-    /// <summary><paramref name="defaults"/> with the settings of the shipped preset <c>experiments/NAME</c> (its algo key aside), as a user runs it.</summary>
+    /// <summary>
+    /// The config <c>train --algo ALGO --config experiments/NAME</c> runs: <paramref name="defaults"/>' algorithm's
+    /// defaults, Hybrid's preset for the file's env, then the file's settings (its algo key aside).
+    /// </summary>
     public static T Preset<T>(T defaults, string name) where T : AlgoConfig
     {
         string file = Envs.EnvTestSupport.ExperimentFile(name);
-        var settings = ConfigBinder.ParseYaml(File.ReadAllText(file), file).Where(s => s.Key != "algo");
-        return ConfigBinder.Apply(defaults, settings);
+        var settings = ConfigBinder.ParseYaml(File.ReadAllText(file), file).Where(s => s.Key != "algo").ToList();
+        return (T)Hybrid.Experiments.Presets.Resolve(defaults.Algo, settings, usePreset: true, out _);
     }
 
     /// <summary>A row without its wall-clock columns, which are the only ones allowed to differ between identical runs.</summary>
