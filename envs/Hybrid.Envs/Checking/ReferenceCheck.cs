@@ -31,7 +31,7 @@ public static class ReferenceCheck
 {
     /// <summary>A float matches when within this relative error of the reference...</summary>
     public const double RelativeTolerance = 1e-4;
-    /// <summary>...or within this absolute error (the tolerance).</summary>
+    /// <summary>...or within this absolute error (Hybrid's conformance tolerance).</summary>
     public const double AbsoluteTolerance = 1e-5;
     /// <summary>Failing values described in the result.</summary>
     public const int MaxReportedFailures = 10;
@@ -90,7 +90,7 @@ public static class ReferenceCheck
         return new ReferenceCheckResult(envId, rows, env.Width, Array.ConvertAll(errors, e => e.Result()), failures);
     }
 
-    /// <summary>Whether <paramref name="ours"/> matches <paramref name="reference"/> within the tolerance.</summary>
+    /// <summary>Whether <paramref name="ours"/> matches <paramref name="reference"/> within Hybrid's conformance tolerance.</summary>
     public static bool WithinTolerance(double ours, double reference)
     {
         double error = Math.Abs(ours - reference);

@@ -125,7 +125,7 @@ public static class TrainBenchmark
             text.Append(CultureInfo.InvariantCulture,
                 $"{g.Threads,7} {$"{g.Solved}/{g.Runs}",7} {g.MedianSecondsToSolve,18:F2} {g.MedianStepsToSolve,22:N0} {g.MedianStepsPerSecond,15:N0} {g.MedianStepsPerSecond / groups[0].MedianStepsPerSecond,8:F2}x\n");
         if (config.Algo == "a2c" && config.Env == "CartPole-v1")
-            text.Append("For scale, the issue quotes Stable-Baselines3's tuned A2C on the development machine: 17-24 s to solve CartPole-v1, median 21.4 s.\n");
+            text.Append("For scale, Stable-Baselines3 2.3.2 A2C (rl-zoo settings, torch 1.13.1) on Hybrid's 2-core development machine (2026-11-21): 17-24 s to solve CartPole-v1, median 21.4 s.\n");
         return text.ToString().TrimEnd();
     }
 

@@ -36,7 +36,8 @@ public sealed class RmsProp : IOptimizer
     /// <summary>RMSProp over <paramref name="count"/> parameters with fresh (zero) statistics.</summary>
     /// <param name="count">Parameters.</param>
     /// <param name="alpha">Decay of the squared-gradient average; 0.99 as in Mnih et al. 2016.</param>
-    /// <param name="epsilon">Added inside the square root; 1e-5 as OpenAI Baselines' and SB3's A2C use.</param>
+    /// <param name="epsilon">Added inside the square root, as the paper's formula (and TensorFlow's RMSProp) has it; 1e-5 is
+    /// OpenAI Baselines' and SB3's A2C value, but PyTorch's RMSprop, which SB3 uses, adds it outside: sqrt(g) + eps.</param>
     public RmsProp(int count, float alpha = 0.99f, float epsilon = 1e-5f)
     {
         Guard.NonNegative(count, nameof(count));

@@ -43,7 +43,10 @@ public sealed record A3cConfig : ActorCriticConfig
 }
 
 /// <summary>
-/// Asynchronous advantage actor-critic, Mnih et al. 2016, Algorithm S3. K worker threads, each with its own
+/// Asynchronous advantage actor-critic, Mnih et al. 2016, Algorithm S3. One deviation: Algorithm S3 sums each
+/// step's gradient over the segment (d theta += ...); Hybrid averages them (the loss of <see cref="ActorCriticLoss"/> is
+/// a mean over the batch, as in A2C), so a segment of t_max steps moves theta 1/t_max as far for the same learning
+/// rate, and A3C's learning rates are not the paper's. K worker threads, each with its own
 /// single-lane env, network scratch and parameter copy theta', apply their gradients to the shared theta through
 /// shared RMSProp statistics, under the chosen update mode. The global step counter T is the run's env-step count.
 /// </summary>

@@ -5,7 +5,7 @@ namespace Hybrid.Tests.Experiments;
 
 public class ExperimentSpecTests
 {
-    const string IssueShape = """
+    const string DocumentedShape = """
         name: cartpole-a2c-vs-a3c
         envs: [CartPole-v1]             # one or more env ids
         seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
@@ -25,7 +25,7 @@ public class ExperimentSpecTests
     [Fact]
     public void TheDocumentedShapeParses()
     {
-        ExperimentSpec spec = ExperimentSpec.Parse(IssueShape, "e.yaml");
+        ExperimentSpec spec = ExperimentSpec.Parse(DocumentedShape, "e.yaml");
         Assert.Equal("cartpole-a2c-vs-a3c", spec.Name);
         Assert.Equal(["CartPole-v1"], spec.Envs);
         Assert.Equal(10, spec.Seeds.Count);
@@ -68,31 +68,31 @@ public class ExperimentSpecTests
     [Fact]
     public void AnUnknownKeyIsRefusedWithItsLine()
     {
-        FormatException e = Refused(IssueShape.Replace("stop_when_solved: true", "stop_when_solved: true\nmax_steps: 5"));
+        FormatException e = Refused(DocumentedShape.Replace("stop_when_solved: true", "stop_when_solved: true\nmax_steps: 5"));
         Assert.Equal("e.yaml line 6: 'max_steps' is not a field of an experiment; expected one of name, envs, seeds, max_env_steps, " +
             "stop_when_solved, settings, arms, threshold, cores, wall_seconds, tune.", e.Message);
-        e = Refused(IssueShape.Replace("    algo: a2c", "    algo: a2c\n    lr: 3"));
+        e = Refused(DocumentedShape.Replace("    algo: a2c", "    algo: a2c\n    lr: 3"));
         Assert.Equal("e.yaml line 10: 'lr' is not a field of an arm; expected one of name, algo, settings.", e.Message);
     }
 
     [Fact]
     public void AnUnknownAlgoIsRefusedWithItsLine()
     {
-        FormatException e = Refused(IssueShape.Replace("algo: a3c", "algo: a4c"));
+        FormatException e = Refused(DocumentedShape.Replace("algo: a3c", "algo: a4c"));
         Assert.Equal("e.yaml line 11: algo 'a4c' is unknown; expected one of a2c, a3c, q1, sarsa1, qn, impala.", e.Message);
     }
 
     [Fact]
     public void OverlappingTuneAndReportSeedsAreRefused()
     {
-        FormatException e = Refused(IssueShape + "\ntune: {learning_rate: [0.001], seeds: [10, 11, 3]}\n");
+        FormatException e = Refused(DocumentedShape + "\ntune: {learning_rate: [0.001], seeds: [10, 11, 3]}\n");
         Assert.Equal("e.yaml line 13: tune seeds 10, 3 are also report seeds; tuning seeds must differ from the seeds reported.", e.Message);
     }
 
     [Fact]
     public void ASettingTheArmsAlgorithmLacksIsRefused()
     {
-        FormatException e = Refused(IssueShape.Replace("settings: {}", "settings: {update: lock}"));
+        FormatException e = Refused(DocumentedShape.Replace("settings: {}", "settings: {update: lock}"));
         Assert.Contains("arm 'A2C' on CartPole-v1", e.Message);
         Assert.Contains("'update' is not a setting of a2c", e.Message);
         Assert.DoesNotContain('\n', e.Message);
@@ -111,8 +111,8 @@ public class ExperimentSpecTests
     [InlineData("settings: {}", "settings: {t_max: 0}", "t_max was 0; expected >= 1")]
     public void BadValuesAreRefusedInOneLine(string from, string to, string expected)
     {
-        Assert.Contains(from, IssueShape);
-        FormatException e = Refused(IssueShape.Replace(from, to));
+        Assert.Contains(from, DocumentedShape);
+        FormatException e = Refused(DocumentedShape.Replace(from, to));
         Assert.Contains(expected, e.Message);
         Assert.StartsWith("e.yaml", e.Message);
         Assert.DoesNotContain('\n', e.Message);
@@ -129,7 +129,7 @@ public class ExperimentSpecTests
     [Fact]
     public void PresetsApplyUnderTheExperimentsAndTheArmsSettings()
     {
-        ExperimentSpec spec = ExperimentSpec.Parse(IssueShape.Replace("envs: [CartPole-v1]", "envs: [MinAtar/Breakout-v0]")
+        ExperimentSpec spec = ExperimentSpec.Parse(DocumentedShape.Replace("envs: [CartPole-v1]", "envs: [MinAtar/Breakout-v0]")
             .Replace("settings: {update: hogwild}", "settings: {update: hogwild, entropy_coef: 0.02}"), "e.yaml");
         Assert.Equal("a2c MinAtar/*", Presets.Name("a2c", "MinAtar/Breakout-v0"));
         var a2c = (A2cConfig)spec.Config("MinAtar/Breakout-v0", spec.Arms[0], 1, null);
