@@ -63,11 +63,12 @@ public static class A2c
         var gradient = new float[theta.Length];
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         var actionRng = new Rng((ulong)config.Seed, 1);
+        Normalization? normalization = Normalization.For(config, EnvRegistry.Spec(config.Env));
         var groups = new LaneGroup[Math.Min(config.Threads, n)];
         for (int g = 0, first = 0; g < groups.Length; g++)
         {
             int lanes = n / groups.Length + (g < n % groups.Length ? 1 : 0);
-            groups[g] = new LaneGroup(config, spec, first, lanes, actionRng);
+            groups[g] = new LaneGroup(config, spec, first, lanes, actionRng, normalization);
             first += lanes;
         }
         var job = new GroupJob(groups, theta, config);
@@ -78,11 +79,17 @@ public static class A2c
             // the gradient of its N_g * t_max samples (A2c.Group below). Groups run on their own threads.
             job.Run();
 
-            // Count steps and episodes as one thread stepping every lane would: step by step, in lane order.
+            // Count steps and episodes as one thread stepping every lane would: step by step, in lane order. The
+            // normalization statistics take in what the groups saw, in lane order, for the next rollout.
             for (int t = 0; t < config.TMax; t++)
             {
                 monitor.AddSteps(n);
                 foreach (LaneGroup group in groups) monitor.AddEpisodes(group.EpisodesOf(t));
+            }
+            if (normalization is not null)
+            {
+                foreach (LaneGroup group in groups) normalization.Merge(group.Normalization!);
+                foreach (LaneGroup group in groups) group.Normalization!.Refresh();
             }
 
             // Learn: the gradient of the loss averaged over all N * t_max samples is the groups' gradients weighted by
@@ -104,6 +111,7 @@ public static class A2c
             monitor.AddUpdate(terms);
             monitor.Flush();
         }
+        if (normalization is not null) monitor.WriteFile("normalization.json", normalization.ToJson());
         return monitor.Finish(groups.Length, n);
     }
 
@@ -114,11 +122,11 @@ public static class A2c
         group.ClearEpisodes();
         for (int t = 0; t < config.TMax; t++)
         {
-            Acting.Step(group.Net, theta, group.Env, group.Rollout, config.Gamma, group.Rngs, recordLogProbabilities: false);
+            Acting.Step(group.Net, theta, group.Env, group.Rollout, config.Gamma, group.Rngs, recordLogProbabilities: false, group.Normalization);
             group.KeepEpisodes(t);
         }
         Array.Clear(group.Gradient);
-        group.Terms = group.Update.AddGradient(theta, group.Rollout, group.Env.Observations, config.GaeLambda, config.ValueCoef,
+        group.Terms = group.Update.AddGradient(theta, group.Rollout, Acting.Seen(group.Env, group.Normalization), config.GaeLambda, config.ValueCoef,
             config.EntropyCoef, null, group.Gradient);
     }
 
@@ -129,8 +137,9 @@ public static class A2c
         readonly int[] _episodeStart;
         int _episodeCount;
 
-        public LaneGroup(A2cConfig config, ModelSpec spec, int first, int lanes, Rng actionRng)
+        public LaneGroup(A2cConfig config, ModelSpec spec, int first, int lanes, Rng actionRng, Normalization? normalization)
         {
+            Normalization = normalization is null ? null : new NormalizationTally(normalization, lanes);
             Lanes = lanes;
             Env = config.MakeEnv(lanes);
             Env.Reset((ulong)config.Seed, first);
@@ -152,6 +161,7 @@ public static class A2c
         public ActorCriticUpdate Update { get; }
         public float[] Gradient { get; }
         public Rng[] Rngs { get; }
+        public NormalizationTally? Normalization { get; }
         public LossTerms Terms { get; set; }
 
         public void ClearEpisodes() => _episodeCount = 0;

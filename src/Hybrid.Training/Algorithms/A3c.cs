@@ -66,12 +66,15 @@ public static class A3c
         float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         var group = new WorkerGroup("a3c");
         var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group, monitor);
-        for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, monitor, group));
+        Normalization? normalization = Normalization.For(config, envSpec);
+        for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, normalization, monitor, group));
         group.Supervise(shared, monitor);
+        if (normalization is not null) monitor.WriteFile("normalization.json", normalization.ToJson());
         return monitor.Finish(config.Threads, config.TotalEnvs);
     }
 
-    static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, RunMonitor monitor, WorkerGroup group)
+    static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, Normalization? normalization, RunMonitor monitor,
+        WorkerGroup group)
     {
         // Thread-specific parameters theta', gradients d(theta), env, and scratch.
         VectorEnv env = config.MakeEnv(1);
@@ -80,6 +83,7 @@ public static class A3c
         var thetaLocal = new float[net.ParameterCount];
         var gradient = new float[net.ParameterCount];
         var rollout = new Rollout(config.TMax, 1, env.Spec);
+        NormalizationTally? seen = normalization is null ? null : new NormalizationTally(normalization, 1);
         var update = new ActorCriticUpdate(net, config.TMax, 1);
         Rng[] rngs = [new Rng((ulong)config.Seed, 1000 + (ulong)id)];
         string who = $"a3c worker {id}";
@@ -100,7 +104,7 @@ public static class A3c
             bool ended;
             do
             {
-                Acting.Step(net, thetaLocal, env, rollout, config.Gamma, rngs, recordLogProbabilities: false);
+                Acting.Step(net, thetaLocal, env, rollout, config.Gamma, rngs, recordLogProbabilities: false, seen);
                 ended = env.Terminated[0] || env.Truncated[0];
             }
             while (!ended && rollout.Steps < config.TMax);
@@ -113,12 +117,14 @@ public static class A3c
 
             // R = 0 at a terminal, else V(s_t; theta'); accumulate gradients wrt theta' over the segment.
             updates++;
-            LossTerms terms = update.AddGradient(thetaLocal, rollout, env.Observations, config.GaeLambda, config.ValueCoef, config.EntropyCoef, null, gradient);
+            LossTerms terms = update.AddGradient(thetaLocal, rollout, Acting.Seen(env, seen), config.GaeLambda, config.ValueCoef, config.EntropyCoef, null, gradient);
             UpdateRules.CheckFinite(terms, who, updates);
             UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
 
             // Asynchronous update of theta using d(theta).
             if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT), basedOn, ref tally)) break;
+            // The normalization statistics take in this segment's data; the next segment uses what every worker saw.
+            seen?.Publish();
             tally.Add(terms);
             tally.ReportTo(monitor);
         }

@@ -61,14 +61,17 @@ internal static class Acting
     /// records V(s_t) (and log pi(a_t | s_t) when <paramref name="recordLogProbabilities"/>), steps the env and stores
     /// its outcome. The env's finished episodes are left in its log for the caller to drain. <paramref name="rngs"/>
     /// holds one generator for every lane, or one per lane (so that a lane draws the same actions whichever thread or
-    /// group steps it).
+    /// group steps it). With <paramref name="normalization"/>, the agent sees normalized observations and scaled
+    /// rewards, and the rollout stores those.
     /// </summary>
     public static void Step(ActorCriticNetwork net, ReadOnlySpan<float> theta, VectorEnv env, Rollout rollout, float gamma, ReadOnlySpan<Rng> rngs,
-        bool recordLogProbabilities)
+        bool recordLogProbabilities, NormalizationTally? normalization = null)
     {
         int n = env.NumEnvs;
-        int t = rollout.BeginStep(env.Observations);
-        net.Forward(theta, env.Observations, n);
+        ReadOnlySpan<float> observations = normalization is null ? env.Observations : normalization.Observe(env.Observations);
+        int t = rollout.BeginStep(observations);
+        int truncatedBefore = rollout.TruncatedCount;
+        net.Forward(theta, observations, n);
         net.Values(n).CopyTo(rollout.Values.AsSpan(t * n, n));
         Span<float> logProbabilities = recordLogProbabilities ? rollout.LogProbabilities.AsSpan(t * n, n) : default;
         if (env.Spec.IsDiscrete)
@@ -84,7 +87,12 @@ internal static class Acting
             env.Step(actions);
         }
         rollout.EndStep(t, env, gamma);
+        normalization?.AfterStep(rollout, t, env, truncatedBefore);
     }
+
+    /// <summary>The env's observations as the agent sees them: normalized (without tallying them) or as they are.</summary>
+    public static ReadOnlySpan<float> Seen(VectorEnv env, NormalizationTally? normalization) =>
+        normalization is null ? env.Observations : normalization.Peek(env.Observations);
 
     /// <summary>Draws one action per row from categorical logits [batch * actions] with row b's generator (or the one
     /// generator); writes log pi(a) when <paramref name="logProbabilities"/> is not empty.</summary>

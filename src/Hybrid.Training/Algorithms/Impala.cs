@@ -52,6 +52,8 @@ public sealed record ImpalaConfig : ActorCriticConfig
         Require(RefreshInterval >= 1, "refresh_interval", RefreshInterval, ">= 1");
         Require(RhoBar > 0, "rho_bar", RhoBar, "> 0");
         Require(CBar > 0, "c_bar", CBar, "> 0");
+        Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: impala does not normalize");
+        Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: impala does not normalize");
     }
 }
 

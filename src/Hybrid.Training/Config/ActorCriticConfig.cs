@@ -15,6 +15,14 @@ public abstract record ActorCriticConfig : AlgoConfig
     [Description("Entropy bonus weight (Mnih et al. 2016 use 0.01 on Atari).")]
     public float EntropyCoef { get; init; }
 
+    /// <summary>Normalize observations with running statistics, as SB3's VecNormalize.</summary>
+    [Description("Normalize observations with their running mean and variance, clipped to [-10, 10], as SB3's VecNormalize (a2c, a3c).")]
+    public bool NormalizeObservations { get; init; }
+
+    /// <summary>Scale rewards by the running standard deviation of the discounted return, as SB3's VecNormalize.</summary>
+    [Description("Divide rewards by the running standard deviation of the discounted return, clipped to [-10, 10], as SB3's VecNormalize (a2c, a3c); metrics keep the env's returns.")]
+    public bool NormalizeRewards { get; init; }
+
     /// <inheritdoc/>
     public override void Validate()
     {

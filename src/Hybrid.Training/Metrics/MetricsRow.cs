@@ -37,4 +37,7 @@ public interface IMetricsSink
 
     /// <summary>Records the outcome.</summary>
     void Complete(RunSummary summary);
+
+    /// <summary>Keeps a file of the run's state beside its metrics (e.g. normalization.json); sinks without a folder ignore it.</summary>
+    void WriteFile(string name, string text) { }
 }

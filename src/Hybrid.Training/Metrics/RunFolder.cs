@@ -46,6 +46,9 @@ public sealed class RunFolder : IMetricsSink, IDisposable
     }
 
     /// <inheritdoc/>
+    public void WriteFile(string name, string text) => File.WriteAllText(Path.Combine(Directory, name), text);
+
+    /// <inheritdoc/>
     public void Dispose()
     {
         _metrics.Dispose();

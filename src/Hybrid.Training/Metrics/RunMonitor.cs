@@ -236,6 +236,9 @@ public sealed class RunMonitor
         get { lock (_gate) return _eval.Count > 0 ? _eval.Mean : double.NaN; }
     }
 
+    /// <summary>Keeps a file of the run's state in its run folder, if it has one.</summary>
+    public void WriteFile(string name, string text) => _sink?.WriteFile(name, text);
+
     /// <summary>Writes the last row and builds the summary (and hands it to the sink).</summary>
     public RunSummary Finish(int threads, int numEnvs)
     {
