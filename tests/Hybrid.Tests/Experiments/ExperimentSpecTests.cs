@@ -139,4 +139,18 @@ public class ExperimentSpecTests
         Assert.Equal(0.02f, a3c.EntropyCoef); // the arm's own setting wins over the preset
         Assert.Null(Presets.Name("a2c", "CartPole-v1"));
     }
+
+    [Fact]
+    public void EveryShippedExperimentFileIsValid()
+    {
+        string[] files = Directory.GetFiles(Path.GetDirectoryName(Envs.EnvTestSupport.ExperimentFile("presets.yaml"))!, "*.yaml")
+            .Where(f => File.ReadAllText(f).Contains("\narms:")).ToArray();
+        Assert.True(files.Length >= 4, string.Join(", ", files));
+        foreach (string file in files)
+        {
+            ExperimentSpec spec = ExperimentSpec.Load(file);
+            Assert.True(spec.Arms.Count >= 2, file);
+        }
+        Assert.Contains(files, f => f.EndsWith("a2c-vs-a3c-default.yaml", StringComparison.Ordinal));
+    }
 }
