@@ -51,8 +51,10 @@ public interface IExperimentProgress
 /// </summary>
 public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExperimentProgress progress)
 {
-    /// <summary>Whether to warm the JIT up before the timed runs (<see cref="WarmUpSteps"/>); tests that time nothing turn it off.</summary>
+    /// <summary>Whether to warm the JIT up before the first run that runs (<see cref="WarmUpSteps"/>); tests that time nothing turn it off.</summary>
     public bool WarmUpFirst { get; init; } = true;
+
+    bool _warmedUp;
 
     /// <summary>The experiment folder.</summary>
     public string Directory { get; } = Path.GetFullPath(directory);
@@ -68,7 +70,6 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         int total = (spec.Tune is { } t0 ? spec.Envs.Count * spec.Arms.Count * t0.LearningRates.Count * t0.Seeds.Count : 0)
             + spec.Envs.Count * spec.Arms.Count * spec.Seeds.Count;
         int index = 0;
-        if (WarmUpFirst) WarmUp();
 
         // The learning-rate grid, on seeds the report never uses; each arm's pick: the lowest median seconds to the
         // threshold (censored), then the highest median final return.
@@ -142,6 +143,11 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         }
         // A folder without a finished summary is what a killed run leaves: start that run again from nothing.
         if (System.IO.Directory.Exists(folder)) System.IO.Directory.Delete(folder, recursive: true);
+        if (WarmUpFirst && !_warmedUp)
+        {
+            WarmUp();
+            _warmedUp = true;
+        }
         progress.RunStarting(run, index, total, skipped: false);
         AlgoConfig config = spec.Config(run.Env, run.Arm, run.Seed, run.LearningRate);
         RunSummary summary;

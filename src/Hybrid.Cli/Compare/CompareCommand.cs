@@ -162,21 +162,25 @@ public static class CompareCommand
     /// <summary>One line per run, for logs and terminals that cannot redraw a bar.</summary>
     sealed class LineProgress(IAnsiConsole console) : IExperimentProgress
     {
-        readonly Stopwatch _clock = Stopwatch.StartNew();
-        int _index, _total;
+        readonly Stopwatch _clock = new();
+        int _index, _total, _ran;
+        bool _skipped;
 
         public void RunStarting(PlannedRun run, int index, int total, bool skipped)
         {
-            (_index, _total) = (index, total);
+            (_index, _total, _skipped) = (index, total, skipped);
             if (skipped) console.MarkupLine(Markup.Escape($"[{index}/{total}] {Describe(run)}: finished before, skipped"));
+            else _clock.Start();
         }
 
         public void RunProgress(PlannedRun run, long envSteps, long budget, string line) { }
 
         public void RunFinished(RunResult result)
         {
-            double elapsed = _clock.Elapsed.TotalSeconds;
-            double eta = _index < _total ? elapsed / _index * (_total - _index) : 0;
+            if (_skipped) return;
+            _clock.Stop();
+            // The time per run so far, over the runs that ran (a skipped run takes none).
+            double eta = _clock.Elapsed.TotalSeconds / ++_ran * (_total - _index);
             var s = result.Summary;
             console.MarkupLine(Markup.Escape($"[{_index}/{_total}] {Describe(result.Run)}: {(s.Solved ? $"solved at {s.SolvedAtEnvSteps:N0} steps, {Show.Seconds(s.SolvedAtSeconds!.Value)}" : "not solved")}, " +
                 $"final return {Show.Number(s.FinalMeanReturn)}, {s.StepsPerSecond:N0} steps/s; ETA {eta:F0} s"));
