@@ -64,6 +64,10 @@ public sealed class RmsProp : IOptimizer
     public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate) =>
         OptimizerKernels.RmsPropStep(theta, Statistics, gradient, learningRate, Alpha, Epsilon, VectorWidth);
 
+    /// <summary>The step on parameters <paramref name="start"/>..start+length-1 only (spans of that slice), so that threads can step disjoint slices.</summary>
+    public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate, int start) =>
+        OptimizerKernels.RmsPropStep(theta, Statistics.AsSpan(start, theta.Length), gradient, learningRate, Alpha, Epsilon, VectorWidth);
+
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, float[] Values)> State => [("rmsprop.g", Statistics)];
 }
@@ -131,9 +135,12 @@ public static class GradientTools
     {
         Guard.Positive(maxNorm, nameof(maxNorm));
         float norm = TensorPrimitives.Norm(gradient);
-        if (norm > maxNorm) TensorPrimitives.Multiply(gradient, maxNorm / (norm + 1e-6f), gradient);
+        if (norm > maxNorm) TensorPrimitives.Multiply(gradient, ClipScale(norm, maxNorm), gradient);
         return norm;
     }
+
+    /// <summary>The factor <see cref="ClipGlobalNorm"/> scales by for a gradient of norm <paramref name="norm"/>: maxNorm / (norm + 1e-6) above maxNorm, else 1.</summary>
+    public static float ClipScale(float norm, float maxNorm) => norm > maxNorm ? maxNorm / (norm + 1e-6f) : 1f;
 
     /// <summary>Linear annealing to zero: lr0 * max(0, 1 - step / totalSteps) (Mnih et al. 2016 anneal to 0 over training).</summary>
     public static float LinearDecay(float initial, long step, long totalSteps)

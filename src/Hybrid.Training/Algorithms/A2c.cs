@@ -72,6 +72,7 @@ public static class A2c
             first += lanes;
         }
         var job = new GroupJob(groups, theta, config);
+        var learn = new LearnJob(groups, theta, gradient, optimizer, n);
 
         while (!monitor.ShouldStop)
         {
@@ -93,21 +94,26 @@ public static class A2c
             }
 
             // Learn: the gradient of the loss averaged over all N * t_max samples is the groups' gradients weighted by
-            // their share of the lanes, summed in lane order; then one clip and one RMSProp step.
+            // their share of the lanes, summed in lane order; then one clip and one RMSProp step. One group does it
+            // here; several share the sum and the step, each thread a slice of the parameters (A2c.LearnJob).
             long index = monitor.Updates + 1;
-            Array.Clear(gradient);
             var terms = default(LossTerms);
             foreach (LaneGroup group in groups)
             {
                 float share = (float)group.Lanes / n;
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(group.Gradient, share, gradient, gradient);
                 terms = new LossTerms(terms.Policy + share * group.Terms.Policy, terms.Value + share * group.Terms.Value,
                     terms.Entropy + share * group.Terms.Entropy);
             }
             UpdateRules.CheckFinite(terms, "a2c", index);
-            UpdateRules.Clip(gradient, config.MaxGradNorm, "a2c", index);
-            optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));
-            UpdateRules.CheckParameters(theta, "a2c", index);
+            float learningRate = UpdateRules.LearningRate(config, monitor.EnvSteps);
+            if (groups.Length == 1)
+            {
+                groups[0].Gradient.CopyTo(gradient, 0);
+                UpdateRules.Clip(gradient, config.MaxGradNorm, "a2c", index);
+                optimizer.Step(theta, gradient, learningRate);
+                UpdateRules.CheckParameters(theta, "a2c", index);
+            }
+            else learn.Run(config.MaxGradNorm, learningRate, index);
             monitor.AddUpdate(terms);
             monitor.Flush();
         }
@@ -178,6 +184,65 @@ public static class A2c
         }
 
         public ReadOnlySpan<EpisodeRecord> EpisodesOf(int t) => _episodes.AsSpan(_episodeStart[t], _episodeStart[t + 1] - _episodeStart[t]);
+    }
+
+    /// <summary>
+    /// The update of several groups, on the same threads: the parameters are cut into one slice per group (fixed by
+    /// the group count, so the float sums do not depend on how many threads are free), and for each slice a thread
+    /// sums the weighted group gradients and their squares, then, once the main thread has the norm, scales by the
+    /// clip and takes the RMSProp step on that slice.
+    /// </summary>
+    sealed class LearnJob(LaneGroup[] groups, float[] theta, float[] gradient, RmsProp optimizer, int lanes) : IRowJob
+    {
+        readonly double[] _partial = new double[groups.Length];
+        bool _stepping;
+        float _scale, _learningRate;
+
+        public void Run(float maxNorm, float learningRate, long index)
+        {
+            // The weighted sum and the sum of squares, slice by slice.
+            _stepping = false;
+            RunParts();
+            double sumOfSquares = 0;
+            foreach (double p in _partial) sumOfSquares += p;
+            float norm = (float)Math.Sqrt(sumOfSquares);
+            UpdateRules.CheckNorm(norm, "a2c", index);
+
+            // Clip (as GradientTools.ClipGlobalNorm does) and step, slice by slice; the slices' parameter sums check theta.
+            (_scale, _learningRate, _stepping) = (maxNorm > 0 ? GradientTools.ClipScale(norm, maxNorm) : 1f, learningRate, true);
+            RunParts();
+            double thetaSum = 0;
+            foreach (double p in _partial) thetaSum += p;
+            UpdateRules.CheckParameterSum(thetaSum, "a2c", index);
+        }
+
+        void RunParts()
+        {
+            if (!RowSplitter.Shared.TryRun(this, groups.Length)) Execute(0, 1);
+        }
+
+        public void Execute(int part, int parts)
+        {
+            for (int s = part; s < groups.Length; s += parts)
+            {
+                int start = (int)((long)theta.Length * s / groups.Length), end = (int)((long)theta.Length * (s + 1) / groups.Length);
+                Span<float> g = gradient.AsSpan(start, end - start);
+                if (!_stepping)
+                {
+                    g.Clear();
+                    foreach (LaneGroup group in groups)
+                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(group.Gradient.AsSpan(start, end - start), (float)group.Lanes / lanes, g, g);
+                    _partial[s] = System.Numerics.Tensors.TensorPrimitives.SumOfSquares(g);
+                }
+                else
+                {
+                    if (_scale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(g, _scale, g);
+                    Span<float> t = theta.AsSpan(start, end - start);
+                    optimizer.Step(t, g, _learningRate, start);
+                    _partial[s] = System.Numerics.Tensors.TensorPrimitives.Sum(t);
+                }
+            }
+        }
     }
 
     /// <summary>Runs every group once, group g on part g mod parts of the trainer's thread pool (no allocation per call).</summary>

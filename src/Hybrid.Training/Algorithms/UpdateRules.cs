@@ -22,15 +22,26 @@ internal static class UpdateRules
     public static void CheckParameters(ReadOnlySpan<float> theta, string who, long update)
     {
         // The sum is NaN or infinite if any parameter is (and, harmlessly, if theta's sum overflows float).
-        if (!float.IsFinite(TensorPrimitives.Sum(theta)))
+        CheckParameterSum(TensorPrimitives.Sum(theta), who, update);
+    }
+
+    /// <summary>Throws <see cref="TrainingDivergedException"/> unless a sum over the parameters is finite (see <see cref="CheckParameters"/>).</summary>
+    public static void CheckParameterSum(double sum, string who, long update)
+    {
+        if (!double.IsFinite(sum) || !float.IsFinite((float)sum))
             throw new TrainingDivergedException($"{who}, update {update}: parameters became NaN or infinite.");
+    }
+
+    /// <summary>Throws <see cref="TrainingDivergedException"/> unless the gradient's norm is finite.</summary>
+    public static void CheckNorm(float norm, string who, long update)
+    {
+        if (!float.IsFinite(norm)) throw new TrainingDivergedException($"{who}, update {update}: the gradient norm is {norm}.");
     }
 
     /// <summary>Clips the gradient's global norm (when <paramref name="maxNorm"/> &gt; 0) and throws if the gradient is not finite.</summary>
     public static void Clip(Span<float> gradient, float maxNorm, string who, long update)
     {
-        float norm = maxNorm > 0 ? GradientTools.ClipGlobalNorm(gradient, maxNorm) : TensorPrimitives.Norm(gradient);
-        if (!float.IsFinite(norm)) throw new TrainingDivergedException($"{who}, update {update}: the gradient norm is {norm}.");
+        CheckNorm(maxNorm > 0 ? GradientTools.ClipGlobalNorm(gradient, maxNorm) : TensorPrimitives.Norm(gradient), who, update);
     }
 
     /// <summary>RMSProp over <paramref name="count"/> parameters with the config's alpha and epsilon (shared by the workers in the async methods).</summary>
