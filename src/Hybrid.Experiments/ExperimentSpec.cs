@@ -12,7 +12,11 @@ public readonly record struct Setting(string Key, string Value, string Source);
 /// <param name="Name">Shown in the report.</param>
 /// <param name="Algo">Algorithm name.</param>
 /// <param name="Settings">The arm's own settings, applied after the experiment's.</param>
-public sealed record ArmSpec(string Name, string Algo, IReadOnlyList<Setting> Settings);
+public sealed record ArmSpec(string Name, string Algo, IReadOnlyList<Setting> Settings)
+{
+    /// <summary>The arm's settings for one env only (e.g. a learning rate tuned there), applied after <see cref="Settings"/>.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<Setting>> EnvSettings { get; init; } = new Dictionary<string, IReadOnlyList<Setting>>();
+}
 
 /// <summary>A learning-rate grid, run on tuning seeds apart from the report's, to give each arm its own learning rate.</summary>
 /// <param name="LearningRates">The grid.</param>
@@ -31,7 +35,7 @@ public sealed record TuneSpec(IReadOnlyList<float> LearningRates, IReadOnlyList<
 /// settings: {}            # every arm; keys as in config.yaml
 /// arms:
 ///   - {name: A2C, algo: a2c}
-///   - {name: A3C, algo: a3c, settings: {update: hogwild}}
+///   - {name: A3C, algo: a3c, settings: {update: hogwild}, env_settings: {CartPole-v1: {learning_rate: 0.002}}}
 /// # optional: threshold (one number, or per env), cores, wall_seconds, tune: {learning_rate: [...], seeds: [...]}
 /// </code>
 /// </summary>
@@ -66,7 +70,7 @@ public sealed record ExperimentSpec
     public int CoresPerRun => Cores ?? Environment.ProcessorCount;
 
     static readonly string[] TopKeys = ["name", "envs", "seeds", "max_env_steps", "stop_when_solved", "settings", "arms", "threshold", "cores", "wall_seconds", "tune"];
-    static readonly string[] ArmKeys = ["name", "algo", "settings"];
+    static readonly string[] ArmKeys = ["name", "algo", "settings", "env_settings"];
     static readonly string[] TuneKeys = ["learning_rate", "seeds"];
 
     /// <summary>Reads and checks an experiment file.</summary>
@@ -91,7 +95,7 @@ public sealed record ExperimentSpec
         Dictionary<string, long> budget = reader.Required(top, "max_env_steps", root, n => reader.PerEnv(n, "max_env_steps", envs, reader.Long, everyEnv: true));
         bool stop = top.TryGetValue("stop_when_solved", out YamlNode? s) && reader.Bool(s, "stop_when_solved");
         IReadOnlyList<Setting> settings = top.TryGetValue("settings", out YamlNode? st) ? reader.Settings(st, "settings") : [];
-        var arms = reader.Required(top, "arms", root, n => reader.List(n, "arms", reader.Arm));
+        var arms = reader.Required(top, "arms", root, n => reader.List(n, "arms", node => reader.Arm(node, envs)));
         Dictionary<string, double> threshold = top.TryGetValue("threshold", out YamlNode? th) ? reader.PerEnv(th, "threshold", envs, reader.Double, everyEnv: false) : [];
         int? cores = top.TryGetValue("cores", out YamlNode? c) ? reader.Int(c, "cores") : null;
         double? wall = top.TryGetValue("wall_seconds", out YamlNode? w) ? reader.Double(w, "wall_seconds") : null;
@@ -146,6 +150,8 @@ public sealed record ExperimentSpec
         var settings = new List<(string, string, string)> { ("env", env, "envs") };
         foreach (Setting s in Settings) settings.Add((s.Key, s.Value, s.Source));
         foreach (Setting s in arm.Settings) settings.Add((s.Key, s.Value, s.Source));
+        if (arm.EnvSettings.TryGetValue(env, out IReadOnlyList<Setting>? own))
+            foreach (Setting s in own) settings.Add((s.Key, s.Value, s.Source));
         AlgoConfig config = Presets.Resolve(arm.Algo, settings, usePreset: true, out _);
         bool armSetsThreads = arm.Settings.Any(s => s.Key == "threads") || Settings.Any(s => s.Key == "threads");
         config = config with
@@ -262,14 +268,25 @@ public sealed record ExperimentSpec
             return settings;
         }
 
-        public ArmSpec Arm(YamlNode node)
+        public ArmSpec Arm(YamlNode node, List<string> envs)
         {
             Dictionary<string, YamlNode> fields = Fields(node, ArmKeys, "an arm");
             string name = Required(fields, "name", node, n => Text(n, "name"));
             string algo = Required(fields, "algo", node, n => Text(n, "algo"));
             Check(Trainer.Algorithms.Contains(algo), fields["algo"], $"algo '{algo}' is unknown; expected one of {string.Join(", ", Trainer.Algorithms)}.");
             List<Setting> settings = fields.TryGetValue("settings", out YamlNode? s) ? Settings(s, "settings") : [];
-            return new ArmSpec(name, algo, settings);
+            var byEnv = new Dictionary<string, IReadOnlyList<Setting>>(StringComparer.Ordinal);
+            if (fields.TryGetValue("env_settings", out YamlNode? e))
+            {
+                if (e is not YamlMappingNode map) throw new FormatException($"{Where(e)}: env_settings takes 'env: {{key: value}}' entries.");
+                foreach (KeyValuePair<YamlNode, YamlNode> entry in map.Children)
+                {
+                    string env = YamlText.Key(entry.Key, fileName);
+                    Check(envs.Contains(env), entry.Key, $"env_settings names env '{env}', which is not in envs ({string.Join(", ", envs)}).");
+                    byEnv[env] = Settings(entry.Value, $"env_settings of {env}");
+                }
+            }
+            return new ArmSpec(name, algo, settings) { EnvSettings = byEnv };
         }
 
         public TuneSpec Tune(YamlNode node)

@@ -167,14 +167,13 @@ public static class Report
         md.Append("- **Statistics**: medians and interquartile means (IQM) over seeds, each with a 95% percentile-bootstrap confidence interval (2,000 resamples); " +
             "P(X faster than Y) is the probability of improvement of Agarwal et al. 2021 (rliable) on the times to the threshold, with its bootstrap interval.\n\n");
 
-        md.Append("### Arms\n\n| arm | algo | preset applied | learning rate |\n|---|---|---|---|\n");
+        md.Append("### Arms\n\n| arm | algo | preset applied | learning rate | learning rate from |\n|---|---|---|---|---|\n");
         foreach (ArmSpec arm in spec.Arms)
             foreach (string env in spec.Envs)
             {
                 string preset = Presets.Name(arm.Algo, env) is string p ? $"`{p}` ({Presets.Describe(Presets.For(arm.Algo, env))})" : "none";
                 float rate = stats.FirstOrDefault(s => s.Env == env && s.Arm == arm.Name)?.LearningRate ?? float.NaN;
-                string tuned = results.Picks.ContainsKey((env, arm.Name)) ? " (tuned)" : "";
-                md.Append($"| {arm.Name}{(spec.Envs.Count > 1 ? $" on {env}" : "")} | {arm.Algo} | {preset} | {ConfigBinder.Format(rate)}{tuned} |\n");
+                md.Append($"| {arm.Name}{(spec.Envs.Count > 1 ? $" on {env}" : "")} | {arm.Algo} | {preset} | {ConfigBinder.Format(rate)} | {RateSource(spec, arm, env, results)} |\n");
             }
         md.Append('\n');
         foreach (string env in spec.Envs) AppendDifferences(md, spec, env, results);
@@ -223,6 +222,18 @@ public static class Report
         string path = Path.Combine(directory, "report.md");
         File.WriteAllText(path, md.ToString());
         return path;
+    }
+
+    /// <summary>Where an arm's learning rate on an env came from, the last of these that sets it.</summary>
+    static string RateSource(ExperimentSpec spec, ArmSpec arm, string env, ExperimentResults results)
+    {
+        static bool Sets(IEnumerable<Setting> settings) => settings.Any(s => s.Key == "learning_rate");
+        if (results.Picks.ContainsKey((env, arm.Name))) return "tuned here (see below)";
+        if (arm.EnvSettings.TryGetValue(env, out IReadOnlyList<Setting>? own) && Sets(own)) return $"the arm's env_settings ({own.First(s => s.Key == "learning_rate").Source})";
+        if (Sets(arm.Settings)) return $"the arm's settings ({arm.Settings.First(s => s.Key == "learning_rate").Source})";
+        if (Sets(spec.Settings)) return $"the experiment's settings ({spec.Settings.First(s => s.Key == "learning_rate").Source})";
+        if (Sets(Presets.For(arm.Algo, env))) return "the preset";
+        return $"{arm.Algo}'s default";
     }
 
     /// <summary>Every setting whose resolved value differs between arms on <paramref name="env"/> (a setting an algorithm lacks shows as "-").</summary>

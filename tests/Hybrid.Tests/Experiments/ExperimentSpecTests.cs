@@ -72,7 +72,7 @@ public class ExperimentSpecTests
         Assert.Equal("e.yaml line 6: 'max_steps' is not a field of an experiment; expected one of name, envs, seeds, max_env_steps, " +
             "stop_when_solved, settings, arms, threshold, cores, wall_seconds, tune.", e.Message);
         e = Refused(DocumentedShape.Replace("    algo: a2c", "    algo: a2c\n    lr: 3"));
-        Assert.Equal("e.yaml line 10: 'lr' is not a field of an arm; expected one of name, algo, settings.", e.Message);
+        Assert.Equal("e.yaml line 10: 'lr' is not a field of an arm; expected one of name, algo, settings, env_settings.", e.Message);
     }
 
     [Fact]
@@ -98,17 +98,23 @@ public class ExperimentSpecTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
+    /// <summary>(text of the documented shape, what replaces it, what the message must say).</summary>
+    public static TheoryData<string, string, string> BadEdits => new()
+    {
+        { "envs: [CartPole-v1]", "envs: [CartPole-v9]", "'CartPole-v9'" },
+        { "seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "seeds: []", "seeds is empty" },
+        { "seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "seeds: [1, 1]", "seeds repeats a seed" },
+        { "max_env_steps: 500000 ", "max_env_steps: lots ", "max_env_steps 'lots' is not a whole number" },
+        { "max_env_steps: 500000 ", "max_env_steps: {Acrobot-v1: 5} ", "names env 'Acrobot-v1', which is not in envs" },
+        { "stop_when_solved: true", "stop_when_solved: maybe", "stop_when_solved 'maybe' is not true or false" },
+        { "name: cartpole-a2c-vs-a3c", "title: x", "'title' is not a field" },
+        { "settings: {}", "settings: {seed: 4}", "seed is fixed by the experiment for every arm alike" },
+        { "  - name: A3C", "  - name: A2C", "two arms share a name" },
+        { "settings: {}", "settings: {t_max: 0}", "t_max was 0; expected >= 1" },
+    };
+
     [Theory]
-    [InlineData("envs: [CartPole-v1]", "envs: [CartPole-v9]", "'CartPole-v9'")]
-    [InlineData("seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "seeds: []", "seeds is empty")]
-    [InlineData("seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "seeds: [1, 1]", "seeds repeats a seed")]
-    [InlineData("max_env_steps: 500000 ", "max_env_steps: lots ", "max_env_steps 'lots' is not a whole number")]
-    [InlineData("max_env_steps: 500000 ", "max_env_steps: {Acrobot-v1: 5} ", "names env 'Acrobot-v1', which is not in envs")]
-    [InlineData("stop_when_solved: true", "stop_when_solved: maybe", "stop_when_solved 'maybe' is not true or false")]
-    [InlineData("name: cartpole-a2c-vs-a3c", "title: x", "'title' is not a field")]
-    [InlineData("settings: {}", "settings: {seed: 4}", "seed is fixed by the experiment for every arm alike")]
-    [InlineData("  - name: A3C", "  - name: A2C", "two arms share a name")]
-    [InlineData("settings: {}", "settings: {t_max: 0}", "t_max was 0; expected >= 1")]
+    [MemberData(nameof(BadEdits))]
     public void BadValuesAreRefusedInOneLine(string from, string to, string expected)
     {
         Assert.Contains(from, DocumentedShape);
@@ -124,6 +130,17 @@ public class ExperimentSpecTests
         Assert.Equal("e.yaml line 1: 'arms' is missing; it is required.", Refused("name: x\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 5\n").Message);
         var e = Assert.Throws<FormatException>(() => ExperimentSpec.Load("/nonexistent/e.yaml"));
         Assert.Equal("experiment file '/nonexistent/e.yaml' does not exist.", e.Message);
+    }
+
+    [Fact]
+    public void AnArmsEnvSettingsApplyOnThatEnvOnly()
+    {
+        ExperimentSpec spec = ExperimentSpec.Parse(DocumentedShape.Replace("envs: [CartPole-v1]", "envs: [CartPole-v1, Acrobot-v1]")
+            .Replace("settings: {update: hogwild}", "settings: {update: hogwild, learning_rate: 0.003}\n    env_settings: {Acrobot-v1: {learning_rate: 0.005}}"), "e.yaml");
+        Assert.Equal(0.003f, spec.Config("CartPole-v1", spec.Arms[1], 1, null).LearningRate);
+        Assert.Equal(0.005f, spec.Config("Acrobot-v1", spec.Arms[1], 1, null).LearningRate);
+        FormatException e = Refused(DocumentedShape.Replace("settings: {update: hogwild}", "settings: {update: hogwild}\n    env_settings: {Pendulum-v1: {t_max: 3}}"));
+        Assert.Equal("e.yaml line 13: env_settings names env 'Pendulum-v1', which is not in envs (CartPole-v1).", e.Message);
     }
 
     [Fact]

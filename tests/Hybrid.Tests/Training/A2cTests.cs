@@ -26,10 +26,7 @@ public class A2cTests
         (RunSummary first, RecordingSink a) = Train(config);
         (RunSummary second, RecordingSink b) = Train(config);
         Assert.Equal(8, a.Count);
-        Assert.Equal(a.Count, b.Count);
-        for (int i = 0; i < a.Count; i++) Assert.Equal(WithoutTime(a.Rows[i]), WithoutTime(b.Rows[i]));
-        Assert.Equal(first.FinalMeanReturn, second.FinalMeanReturn);
-        Assert.Equal(first.Episodes, second.Episodes);
+        AssertSameRuns(first, a, second, b);
 
         (_, RecordingSink other) = Train(config with { Seed = 4 });
         Assert.NotEqual(WithoutTime(a.Rows[^1]), WithoutTime(other.Rows[^1]));

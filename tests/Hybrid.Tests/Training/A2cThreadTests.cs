@@ -14,9 +14,7 @@ public class A2cThreadTests
         (RunSummary first, RecordingSink a) = Train(config);
         (RunSummary second, RecordingSink b) = Train(config);
         Assert.Equal(2, first.Threads);
-        Assert.Equal(a.Count, b.Count);
-        for (int i = 0; i < a.Count; i++) Assert.Equal(WithoutTime(a.Rows[i]), WithoutTime(b.Rows[i]));
-        Assert.Equal(first.FinalMeanReturn, second.FinalMeanReturn);
+        AssertSameRuns(first, a, second, b);
     }
 
     [Theory]

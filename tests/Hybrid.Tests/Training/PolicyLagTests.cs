@@ -1,9 +1,9 @@
-using Hybrid.Nn.Optim;
-using Hybrid.Training.Algorithms;
-using Hybrid.Training.Config;
-using Hybrid.Training.Metrics;
-using Hybrid.Training.Parallel;
 using static Hybrid.Tests.Training.TrainingTestSupport;
+using Hybrid.Nn.Optim;
+using Hybrid.Training.Parallel;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Metrics;
+using Hybrid.Training.Config;
 
 namespace Hybrid.Tests.Training;
 

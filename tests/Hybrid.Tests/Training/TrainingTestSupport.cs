@@ -44,6 +44,15 @@ internal static class TrainingTestSupport
         return (T)Hybrid.Experiments.Presets.Resolve(defaults.Algo, settings, usePreset: true, out _);
     }
 
+    /// <summary>Asserts that two runs of one config gave the same rows (but for wall-clock time) and the same final return.</summary>
+    public static void AssertSameRuns(RunSummary first, RecordingSink a, RunSummary second, RecordingSink b)
+    {
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++) Assert.Equal(WithoutTime(a.Rows[i]), WithoutTime(b.Rows[i]));
+        Assert.Equal(first.FinalMeanReturn, second.FinalMeanReturn);
+        Assert.Equal(first.Episodes, second.Episodes);
+    }
+
     /// <summary>A row without its wall-clock columns, which are the only ones allowed to differ between identical runs.</summary>
     public static MetricsRow WithoutTime(MetricsRow row) => row with { WallSeconds = 0, StepsPerSecond = 0 };
 }
