@@ -224,17 +224,21 @@ public static class Report
         return path;
     }
 
-    /// <summary>Where an arm's learning rate on an env came from, the last of these that sets it.</summary>
-    static string RateSource(ExperimentSpec spec, ArmSpec arm, string env, ExperimentResults results)
+    /// <summary>Where an arm's learning rate on an env came from, the last of these that sets it (tuning aside).</summary>
+    public static string LearningRateSource(ExperimentSpec spec, ArmSpec arm, string env)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(arm);
         static bool Sets(IEnumerable<Setting> settings) => settings.Any(s => s.Key == "learning_rate");
-        if (results.Picks.ContainsKey((env, arm.Name))) return "tuned here (see below)";
         if (arm.EnvSettings.TryGetValue(env, out IReadOnlyList<Setting>? own) && Sets(own)) return $"the arm's env_settings ({own.First(s => s.Key == "learning_rate").Source})";
         if (Sets(arm.Settings)) return $"the arm's settings ({arm.Settings.First(s => s.Key == "learning_rate").Source})";
         if (Sets(spec.Settings)) return $"the experiment's settings ({spec.Settings.First(s => s.Key == "learning_rate").Source})";
         if (Sets(Presets.For(arm.Algo, env))) return "the preset";
         return $"{arm.Algo}'s default";
     }
+
+    static string RateSource(ExperimentSpec spec, ArmSpec arm, string env, ExperimentResults results) =>
+        results.Picks.ContainsKey((env, arm.Name)) ? "tuned here (see below)" : LearningRateSource(spec, arm, env);
 
     /// <summary>Every setting whose resolved value differs between arms on <paramref name="env"/> (a setting an algorithm lacks shows as "-").</summary>
     public static List<(string Key, string[] Values)> Differences(ExperimentSpec spec, string env, IReadOnlyDictionary<(string Env, string Arm), float> picks)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Hybrid.Experiments;
+using Hybrid.Training.Config;
 using Hybrid.Training.Parallel;
 using Spectre.Console;
 
@@ -59,8 +60,13 @@ public static class CompareCommand
             $"on {Markup.Escape(string.Join(", ", spec.Envs))}, {spec.Seeds.Count} seeds, {runs} runs of at most {spec.MaxEnvSteps.Values.Max():N0} env steps, {spec.CoresPerRun} cores each.");
         foreach (string env in spec.Envs)
             foreach (ArmSpec arm in spec.Arms)
-                if (Presets.Name(arm.Algo, env) is string preset)
-                    console.MarkupLine(Markup.Escape($"preset {preset} applied to {arm.Name} on {env}: {Presets.Describe(Presets.For(arm.Algo, env))}"));
+            {
+                string preset = Presets.Name(arm.Algo, env) is string name ? $"preset {name} ({Presets.Describe(Presets.For(arm.Algo, env))}) beneath the file's settings" : "no preset";
+                string rate = spec.Tune is null
+                    ? $"learning rate {ConfigBinder.Format(spec.Config(env, arm, spec.Seeds[0], null).LearningRate)} from {Report.LearningRateSource(spec, arm, env)}"
+                    : "learning rate tuned first";
+                console.MarkupLine(Markup.Escape($"{arm.Name} on {env}: {preset}; {rate}"));
+            }
         console.MarkupLine($"experiment folder: {Markup.Escape(directory)}");
 
         ExperimentResults results;
