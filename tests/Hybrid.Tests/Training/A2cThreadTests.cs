@@ -7,10 +7,12 @@ namespace Hybrid.Tests.Training;
 /// <summary>A2C on several threads: one lane group per thread, gradients summed in lane order before one step.</summary>
 public class A2cThreadTests
 {
-    [Fact]
-    public void TwoThreadsAreDeterministicForASeed()
+    [Theory]
+    [InlineData(64)]
+    [InlineData(256)] // large enough for the shared update
+    public void TwoThreadsAreDeterministicForASeed(int width)
     {
-        var config = new A2cConfig { Seed = 3, Threads = 2, MaxEnvSteps = 40_000, LogInterval = 5_000 };
+        var config = new A2cConfig { Seed = 3, Threads = 2, Hidden = [width, width], MaxEnvSteps = 40_000, LogInterval = 5_000 };
         (RunSummary first, RecordingSink a) = Train(config);
         (RunSummary second, RecordingSink b) = Train(config);
         Assert.Equal(2, first.Threads);
@@ -18,13 +20,15 @@ public class A2cThreadTests
     }
 
     [Theory]
-    [InlineData(2, 8)]
-    [InlineData(3, 8)] // groups of 3, 3 and 2 lanes: unequal shares
-    public void ThreadsGiveTheOneThreadResultUpToTheOrderOfFloatSums(int threads, int lanes)
+    [InlineData(2, 8, 64)]
+    [InlineData(3, 8, 64)] // groups of 3, 3 and 2 lanes: unequal shares
+    [InlineData(2, 8, 256)] // 67,843 parameters: the threads share the update too, slice by slice
+    [InlineData(3, 8, 256)]
+    public void ThreadsGiveTheOneThreadResultUpToTheOrderOfFloatSums(int threads, int lanes, int width)
     {
         // Same lanes, same per-lane generators, same env seeds: only the order in which the gradient's float sums are
         // taken differs, so the losses agree to float precision while the trajectories are still the same.
-        var config = new A2cConfig { Seed = 5, NumEnvs = lanes, MaxEnvSteps = 8_000, LogInterval = 800 };
+        var config = new A2cConfig { Seed = 5, NumEnvs = lanes, Hidden = [width, width], MaxEnvSteps = 8_000, LogInterval = 800 };
         (RunSummary one, RecordingSink a) = Train(config);
         (RunSummary many, RecordingSink b) = Train(config with { Threads = threads });
         Assert.Equal(threads, many.Threads);
