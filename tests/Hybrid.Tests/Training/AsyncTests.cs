@@ -170,6 +170,21 @@ public class AsyncAllocationTests
         long short_ = Allocated(config, 20_000), long_ = Allocated(config, 140_000);
         Assert.True(long_ - short_ < 256 * 1024, $"{algo}: {short_:N0} bytes for 20k steps, {long_:N0} for 140k");
     }
+
+    [Theory]
+    [InlineData("a3c")]
+    [InlineData("a2c")]
+    public void NormalizedTrainingOnEveryThreadAllocatesNoMore(string algo)
+    {
+        // Normalization on, and for A2C two lane groups with a network large enough for the shared update: the pool
+        // threads' allocations count here too, since the count is process-wide.
+        AlgoConfig config = algo == "a2c"
+            ? new A2cConfig { Env = "Acrobot-v1", Seed = 5, Threads = 2, Hidden = [256, 256], NormalizeObservations = true, NormalizeRewards = true }
+            : new A3cConfig { Env = "Acrobot-v1", Seed = 5, NormalizeObservations = true, NormalizeRewards = true };
+        Allocated(config, 10_000);
+        long short_ = Allocated(config, 20_000), long_ = Allocated(config, 140_000);
+        Assert.True(long_ - short_ < 256 * 1024, $"{algo}: {short_:N0} bytes for 20k steps, {long_:N0} for 140k");
+    }
 }
 
 public class SlotQueueTests
