@@ -49,9 +49,14 @@ public static class CompareCommand
         {
             ClaimFolder(directory, file);
         }
-        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        catch (ArgumentException e)
         {
             stderr.WriteLine($"compare: {ErrorText.Of(e)}");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"compare: --out '{directory}' cannot be used as the experiment folder: {e.Message}");
             return 2;
         }
 
@@ -76,19 +81,39 @@ public static class CompareCommand
                 ? RunWithProgressBar(spec, directory, console)
                 : new ExperimentRunner(spec, directory, new LineProgress(console)).Run();
         }
-        catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException)
+        catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException or IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"compare: {ErrorText.Of(e)}");
-            if (e.InnerException is not null) stderr.WriteLine(e.InnerException);
+            if (e is WorkerFailedException && e.InnerException is not null) stderr.WriteLine(e.InnerException);
             stderr.WriteLine($"compare: the finished runs are kept; run the same command again to resume.");
             return 1;
         }
 
-        Report.WriteResultsCsv(results, directory);
-        List<ArmStats> stats = Report.Stats(results);
-        List<Verdict> verdicts = Report.Verdicts(results, stats);
-        Dictionary<string, List<(string Title, string File)>> figures = Figures.Draw(results, directory);
-        string report = Report.WriteMarkdown(results, stats, verdicts, figures, directory);
+        string report;
+        List<Verdict> verdicts;
+        try
+        {
+            Report.WriteResultsCsv(results, directory);
+            List<ArmStats> stats = Report.Stats(results);
+            verdicts = Report.Verdicts(results, stats);
+            Dictionary<string, List<(string Title, string File)>> figures;
+            try
+            {
+                figures = Figures.Draw(results, directory);
+            }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException or ArgumentException)
+            {
+                // The report is worth having without its figures (e.g. where Skia's native library cannot load).
+                stderr.WriteLine($"compare: the figures could not be drawn ({e.Message}); report.md is written without them.");
+                figures = [];
+            }
+            report = Report.WriteMarkdown(results, stats, verdicts, figures, directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"compare: writing the results into '{directory}' failed: {e.Message}");
+            return 1;
+        }
         PrintVerdicts(console, verdicts);
         console.MarkupLine($"report: {Markup.Escape(report)}");
         return 0;
