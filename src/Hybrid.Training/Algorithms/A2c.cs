@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
@@ -94,8 +96,8 @@ public static class A2c
             }
 
             // Learn: the gradient of the loss averaged over all N * t_max samples is the groups' gradients weighted by
-            // their share of the lanes, summed in lane order; then one clip and one RMSProp step. One group does it
-            // here; several share the sum and the step, each thread a slice of the parameters (A2c.LearnJob).
+            // their share of the lanes, summed in lane order; then one clip and one RMSProp step. The main thread does
+            // it for one group or a small network; otherwise the threads share it, a slice of the parameters each (A2c.LearnJob).
             long index = monitor.Updates + 1;
             var terms = default(LossTerms);
             foreach (LaneGroup group in groups)
@@ -110,7 +112,7 @@ public static class A2c
             {
                 Array.Clear(gradient);
                 foreach (LaneGroup group in groups)
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(group.Gradient, (float)group.Lanes / n, gradient, gradient);
+                    TensorPrimitives.MultiplyAdd(group.Gradient, (float)group.Lanes / n, gradient, gradient);
                 UpdateRules.Clip(gradient, config.MaxGradNorm, "a2c", index);
                 optimizer.Step(theta, gradient, learningRate);
                 UpdateRules.CheckParameters(theta, "a2c", index);
@@ -240,15 +242,15 @@ public static class A2c
                 {
                     g.Clear();
                     foreach (LaneGroup group in groups)
-                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(group.Gradient.AsSpan(start, end - start), (float)group.Lanes / lanes, g, g);
-                    _partial[s] = System.Numerics.Tensors.TensorPrimitives.SumOfSquares(g);
+                        TensorPrimitives.MultiplyAdd(group.Gradient.AsSpan(start, end - start), (float)group.Lanes / lanes, g, g);
+                    _partial[s] = TensorPrimitives.SumOfSquares(g);
                 }
                 else
                 {
-                    if (_scale != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(g, _scale, g);
+                    if (_scale != 1f) TensorPrimitives.Multiply(g, _scale, g);
                     Span<float> t = theta.AsSpan(start, end - start);
                     optimizer.Step(t, g, _learningRate, start);
-                    _partial[s] = System.Numerics.Tensors.TensorPrimitives.Sum(t);
+                    _partial[s] = TensorPrimitives.Sum(t);
                 }
             }
         }
