@@ -93,7 +93,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
                     }
                     (float best, double seconds, double ret) = byRate.OrderBy(r => r.Seconds).ThenByDescending(r => r.Return).First();
                     picks[(env, arm.Name)] = best;
-                    progress.Note($"{env}, {arm.Name}: learning rate {Format(best)} (median {Show.Seconds(seconds)} to the threshold, final return {ret:F1} on tuning seeds)");
+                    progress.Note($"{env}, {arm.Name}: learning rate {Format(best)} (on the tuning seeds: median time to the threshold {Show.Seconds(seconds)}, median final return {Show.Number(ret)})");
                 }
 
         // Seed by seed, the arms taking turns, so that the machine's drift over minutes does not land on one arm.

@@ -296,7 +296,8 @@ public static class Report
 public static class Show
 {
     /// <summary>Seconds, or "not reached" for +infinity.</summary>
-    public static string Seconds(double s) => double.IsPositiveInfinity(s) ? "not reached" : s < 10 ? Invariant(s, "F2") + " s" : Invariant(s, "F1") + " s";
+    public static string Seconds(double s) =>
+        double.IsPositiveInfinity(s) ? "not reached" : Invariant(s, s < 0.1 ? "F3" : s < 10 ? "F2" : "F1") + " s";
 
     /// <summary>Env steps with thousands separators, or "not reached".</summary>
     public static string Steps(double s) => double.IsPositiveInfinity(s) ? "not reached" : s.ToString("N0", CultureInfo.InvariantCulture);
