@@ -67,9 +67,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         System.IO.Directory.CreateDirectory(Directory);
         var tuning = new List<RunResult>();
         var picks = new Dictionary<(string Env, string Arm), float>();
-        int total = (spec.Tune is { } t0 ? spec.Envs.Count * spec.Arms.Count * t0.LearningRates.Count * t0.Seeds.Count : 0)
-            + spec.Envs.Count * spec.Arms.Count * spec.Seeds.Count;
-        int index = 0;
+        int total = spec.RunCount, index = 0;
 
         // The learning-rate grid, on seeds the report never uses; each arm's pick: the lowest median seconds to the
         // threshold (censored), then the highest median final return.
@@ -88,8 +86,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
                             results.Add(r);
                             tuning.Add(r);
                         }
-                        byRate.Add((rate, Statistics.Median(results.Select(r => r.SecondsToThreshold).ToArray()),
-                            MedianReturn(results)));
+                        (double medianSeconds, double medianReturn) = GridScore(results);
+                        byRate.Add((rate, medianSeconds, medianReturn));
                     }
                     (float best, double seconds, double ret) = byRate.OrderBy(r => r.Seconds).ThenByDescending(r => r.Return).First();
                     picks[(env, arm.Name)] = best;
@@ -183,10 +181,16 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         return points;
     }
 
-    static double MedianReturn(List<RunResult> results)
+    /// <summary>
+    /// How one learning rate of the grid did over the tuning seeds: the median seconds to the threshold (censored) and
+    /// the median final return (over the seeds that finished an episode; -infinity if none did).
+    /// </summary>
+    public static (double Seconds, double Return) GridScore(IReadOnlyCollection<RunResult> results)
     {
+        ArgumentNullException.ThrowIfNull(results);
         double[] finals = results.Select(r => r.Summary.FinalMeanReturn).Where(double.IsFinite).ToArray();
-        return finals.Length == 0 ? double.NegativeInfinity : Statistics.Median(finals);
+        return (Statistics.Median(results.Select(r => r.SecondsToThreshold).ToArray()),
+            finals.Length == 0 ? double.NegativeInfinity : Statistics.Median(finals));
     }
 
     /// <summary>A name safe as a folder: letters, digits, '-', '_' and '.'; anything else becomes '_'.</summary>

@@ -66,6 +66,9 @@ public sealed record ExperimentSpec
     /// <summary>The file it was read from (for messages).</summary>
     public string Source { get; init; } = "";
 
+    /// <summary>Runs in all: the learning-rate grid's and the reported ones.</summary>
+    public int RunCount => Envs.Count * Arms.Count * (Seeds.Count + (Tune is { } t ? t.LearningRates.Count * t.Seeds.Count : 0));
+
     /// <summary>The cores every run gets.</summary>
     public int CoresPerRun => Cores ?? Environment.ProcessorCount;
 

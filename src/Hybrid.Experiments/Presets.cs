@@ -17,23 +17,18 @@ public static class Presets
     static readonly Lazy<Dictionary<string, List<(string Pattern, List<Setting> Settings)>>> s_table = new(Load);
 
     /// <summary>The preset settings for <paramref name="algo"/> on <paramref name="env"/> (an exact env entry wins over a family), or none.</summary>
-    public static IReadOnlyList<Setting> For(string algo, string env)
-    {
-        if (!s_table.Value.TryGetValue(algo, out var entries)) return [];
-        foreach ((string pattern, List<Setting> settings) in entries)
-            if (pattern == env) return settings;
-        foreach ((string pattern, List<Setting> settings) in entries)
-            if (pattern.EndsWith('*') && env.StartsWith(pattern[..^1], StringComparison.Ordinal)) return settings;
-        return [];
-    }
+    public static IReadOnlyList<Setting> For(string algo, string env) => Find(algo, env)?.Settings ?? [];
 
     /// <summary>The entry that applies, as "algo env-pattern", or null.</summary>
-    public static string? Name(string algo, string env)
+    public static string? Name(string algo, string env) => Find(algo, env) is { } entry ? $"{algo} {entry.Pattern}" : null;
+
+    static (string Pattern, List<Setting> Settings)? Find(string algo, string env)
     {
-        IReadOnlyList<Setting> settings = For(algo, env);
-        if (settings.Count == 0) return null;
-        foreach ((string pattern, List<Setting> s) in s_table.Value[algo])
-            if (ReferenceEquals(s, settings)) return $"{algo} {pattern}";
+        if (!s_table.Value.TryGetValue(algo, out var entries)) return null;
+        foreach (var entry in entries)
+            if (entry.Pattern == env) return entry;
+        foreach (var entry in entries)
+            if (entry.Pattern.EndsWith('*') && env.StartsWith(entry.Pattern[..^1], StringComparison.Ordinal)) return entry;
         return null;
     }
 

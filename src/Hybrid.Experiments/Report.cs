@@ -280,11 +280,10 @@ public static class Report
         foreach (var group in results.Tuning.GroupBy(r => (r.Run.Env, r.Run.Arm.Name, r.Run.LearningRate)))
         {
             RunResult[] runs = group.ToArray();
-            double seconds = Statistics.Median(runs.Select(r => r.SecondsToThreshold).ToArray());
-            double[] finals = runs.Select(r => r.Summary.FinalMeanReturn).Where(double.IsFinite).ToArray();
+            (double seconds, double finalReturn) = ExperimentRunner.GridScore(runs);
             bool picked = results.Picks.TryGetValue((group.Key.Env, group.Key.Name), out float p) && p == group.Key.LearningRate;
             md.Append($"| {group.Key.Env} | {group.Key.Name} | {ConfigBinder.Format(group.Key.LearningRate)} | {runs.Count(r => r.Summary.Solved)}/{runs.Length} | " +
-                $"{Show.Seconds(seconds)} | {(finals.Length > 0 ? Show.Number(Statistics.Median(finals)) : "-")} | {(picked ? "yes" : "")} |\n");
+                $"{Show.Seconds(seconds)} | {Show.Number(finalReturn)} | {(picked ? "yes" : "")} |\n");
         }
         md.Append('\n');
     }

@@ -78,8 +78,7 @@ public static class Statistics
         int resamples = DefaultResamples, ulong seed = 1)
     {
         double[] data = Sorted(sample, nameof(sample));
-        if (!(level > 0 && level < 1)) throw new ArgumentException($"level was {level}; expected a confidence level in (0, 1).", nameof(level));
-        if (resamples < 1) throw new ArgumentException($"resamples was {resamples}; expected >= 1.", nameof(resamples));
+        CheckBootstrap(level, resamples);
         var rng = new Rng(seed, 77);
         var draw = new double[data.Length];
         var statistics = new double[resamples];
@@ -89,9 +88,7 @@ public static class Statistics
             Array.Sort(draw);
             statistics[r] = Of(draw, aggregate);
         }
-        Array.Sort(statistics);
-        double tail = (1 - level) / 2 * 100;
-        return new Estimate(Of(data, aggregate), Percentile(statistics, tail), Percentile(statistics, 100 - tail));
+        return Interval(Of(data, aggregate), statistics, level);
     }
 
     /// <summary>
@@ -119,8 +116,7 @@ public static class Statistics
         double level = 0.95, int resamples = DefaultResamples, ulong seed = 1)
     {
         double value = ProbabilityOfImprovement(x, y, lowerIsBetter);
-        if (!(level > 0 && level < 1)) throw new ArgumentException($"level was {level}; expected a confidence level in (0, 1).", nameof(level));
-        if (resamples < 1) throw new ArgumentException($"resamples was {resamples}; expected >= 1.", nameof(resamples));
+        CheckBootstrap(level, resamples);
         var rng = new Rng(seed, 78);
         double[] xs = x.ToArray(), ys = y.ToArray(), dx = new double[xs.Length], dy = new double[ys.Length];
         var statistics = new double[resamples];
@@ -130,6 +126,18 @@ public static class Statistics
             for (int i = 0; i < dy.Length; i++) dy[i] = ys[rng.NextInt(ys.Length)];
             statistics[r] = ProbabilityOfImprovement(dx, dy, lowerIsBetter);
         }
+        return Interval(value, statistics, level);
+    }
+
+    static void CheckBootstrap(double level, int resamples)
+    {
+        if (!(level > 0 && level < 1)) throw new ArgumentException($"level was {level}; expected a confidence level in (0, 1).", nameof(level));
+        if (resamples < 1) throw new ArgumentException($"resamples was {resamples}; expected >= 1.", nameof(resamples));
+    }
+
+    /// <summary>The point estimate with the (1 - level) / 2 and (1 + level) / 2 percentiles of the bootstrap statistics.</summary>
+    static Estimate Interval(double value, double[] statistics, double level)
+    {
         Array.Sort(statistics);
         double tail = (1 - level) / 2 * 100;
         return new Estimate(value, Percentile(statistics, tail), Percentile(statistics, 100 - tail));

@@ -60,7 +60,7 @@ public static class CompareCommand
             return 2;
         }
 
-        int runs = spec.Envs.Count * spec.Arms.Count * (spec.Seeds.Count + (spec.Tune is { } t ? t.LearningRates.Count * t.Seeds.Count : 0));
+        int runs = spec.RunCount;
         console.MarkupLine($"[bold]{Markup.Escape(spec.Name)}[/]: {string.Join(", ", spec.Arms.Select(a => Markup.Escape($"{a.Name} ({a.Algo})")))} " +
             $"on {Markup.Escape(string.Join(", ", spec.Envs))}, {spec.Seeds.Count} seeds, {runs} runs of at most {spec.MaxEnvSteps.Values.Max():N0} env steps, {spec.CoresPerRun} cores each.");
         foreach (string env in spec.Envs)
