@@ -156,7 +156,7 @@ public sealed record ExperimentSpec
         if (arm.EnvSettings.TryGetValue(env, out IReadOnlyList<Setting>? own))
             foreach (Setting s in own) settings.Add((s.Key, s.Value, s.Source));
         AlgoConfig config = Presets.Resolve(arm.Algo, settings, usePreset: true, out _);
-        bool armSetsThreads = arm.Settings.Any(s => s.Key == "threads") || Settings.Any(s => s.Key == "threads");
+        bool armSetsThreads = settings.Exists(s => s.Item1 == "threads");
         config = config with
         {
             Env = env,

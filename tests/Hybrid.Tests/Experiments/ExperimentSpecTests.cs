@@ -139,6 +139,11 @@ public class ExperimentSpecTests
             .Replace("settings: {update: hogwild}", "settings: {update: hogwild, learning_rate: 0.003}\n    env_settings: {Acrobot-v1: {learning_rate: 0.005}}"), "e.yaml");
         Assert.Equal(0.003f, spec.Config("CartPole-v1", spec.Arms[1], 1, null).LearningRate);
         Assert.Equal(0.005f, spec.Config("Acrobot-v1", spec.Arms[1], 1, null).LearningRate);
+        // threads set for one env only is the file's choice too, not overridden by the cores.
+        ExperimentSpec threads = ExperimentSpec.Parse(DocumentedShape.Replace("settings: {update: hogwild}",
+            "settings: {update: hogwild}\n    env_settings: {CartPole-v1: {threads: 1}}").Replace("stop_when_solved: true", "stop_when_solved: true\ncores: 2"), "e.yaml");
+        Assert.Equal(1, threads.Config("CartPole-v1", threads.Arms[1], 1, null).Threads);
+        Assert.Equal(2, threads.Config("CartPole-v1", threads.Arms[0], 1, null).Threads);
         FormatException e = Refused(DocumentedShape.Replace("settings: {update: hogwild}", "settings: {update: hogwild}\n    env_settings: {Pendulum-v1: {t_max: 3}}"));
         Assert.Equal("e.yaml line 13: env_settings names env 'Pendulum-v1', which is not in envs (CartPole-v1).", e.Message);
     }
