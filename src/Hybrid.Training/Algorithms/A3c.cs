@@ -32,6 +32,9 @@ public sealed record A3cConfig : ActorCriticConfig
     public UpdateMode Update { get; init; } = UpdateMode.Hogwild;
 
     /// <inheritdoc/>
+    public override int HelperThreads => Update == UpdateMode.Server ? 1 : 0;
+
+    /// <inheritdoc/>
     public override int TotalEnvs => Threads;
 
     /// <inheritdoc/>

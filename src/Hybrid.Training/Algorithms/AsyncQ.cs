@@ -47,6 +47,9 @@ public sealed record AsyncQConfig : AlgoConfig
     public UpdateMode Update { get; init; } = UpdateMode.Hogwild;
 
     /// <inheritdoc/>
+    public override int HelperThreads => Update == UpdateMode.Server ? 1 : 0;
+
+    /// <inheritdoc/>
     public override int TotalEnvs => Threads;
 
     /// <summary>Fraction of the budget over which each thread's epsilon falls from 1 to its final value.</summary>
@@ -91,14 +94,47 @@ public sealed record AsyncQConfig : AlgoConfig
         Require(EvalEpisodes >= 1, "eval_episodes", EvalEpisodes, ">= 1");
     }
 
+    /// <summary>The paper's final epsilons and their probabilities (Mnih et al. 2016, section 8 of the supplement).</summary>
+    static readonly (float Value, double Probability)[] FinalEpsilonDistribution = [(0.1f, 0.4), (0.01f, 0.3), (0.5f, 0.3)];
+
     /// <summary>
-    /// Worker <paramref name="worker"/>'s final epsilon, sampled from {0.1, 0.01, 0.5} with probabilities {0.4, 0.3, 0.3}
-    /// (Mnih et al. 2016, section 8 of the supplement), fixed by the run's seed.
+    /// Every worker's final epsilon, from {0.1, 0.01, 0.5} with probabilities {0.4, 0.3, 0.3} (Mnih et al. 2016,
+    /// section 8 of the supplement), dealt out rather than drawn independently: the threads take evenly spaced points
+    /// (i + u) / n of the distribution from one random offset u, then a shuffle decides which thread holds which. Each
+    /// value goes to the floor or the ceiling of its share of the threads (two threads never share a value; ten get
+    /// 4, 3 and 3), and a thread's value still has the paper's probabilities. Fixed by the run's seed.
     /// </summary>
+    public float[] FinalEpsilons()
+    {
+        var rng = new Rng((ulong)Seed, 3000);
+        double offset = rng.NextDouble();
+        var values = new float[Threads];
+        for (int i = 0; i < values.Length; i++)
+        {
+            double u = (i + offset) / values.Length, cumulative = 0;
+            values[i] = FinalEpsilonDistribution[^1].Value;
+            foreach ((float value, double probability) in FinalEpsilonDistribution)
+                if (u < (cumulative += probability))
+                {
+                    values[i] = value;
+                    break;
+                }
+        }
+        for (int i = values.Length - 1; i > 0; i--)
+        {
+            int j = rng.NextInt(i + 1);
+            (values[i], values[j]) = (values[j], values[i]);
+        }
+        return values;
+    }
+
+    /// <summary>Worker <paramref name="worker"/>'s final epsilon: its entry of <see cref="FinalEpsilons"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="worker"/> is not in [0, threads).</exception>
     public float FinalEpsilon(int worker)
     {
-        double u = new Rng((ulong)Seed, 3000 + (ulong)worker).NextDouble();
-        return u < 0.4 ? 0.1f : u < 0.7 ? 0.01f : 0.5f;
+        if (worker < 0 || worker >= Threads)
+            throw new ArgumentOutOfRangeException(nameof(worker), worker, $"worker was {worker}; expected a worker id in [0, {Threads}).");
+        return FinalEpsilons()[worker];
     }
 
     /// <summary>epsilon at global step T: linear from 1 to <paramref name="final"/> over the annealing span, then constant.</summary>
@@ -114,7 +150,8 @@ public sealed record AsyncQConfig : AlgoConfig
 /// Q-learning (Algorithm S2). Each worker thread acts epsilon-greedily in its own single-lane env with its own final
 /// epsilon; targets come from a shared target network theta-minus, refreshed every I_target global steps; gradients
 /// are accumulated and applied to the shared theta with shared RMSProp under the chosen update mode. The loss of a
-/// step is (y - Q(s, a))^2 / 2, summed over the accumulated steps as in the paper.
+/// step is (y - Q(s, a))^2 / 2, summed over the accumulated steps as in the paper. Greedy evaluation takes its turn
+/// on a worker thread, so a run uses exactly its workers' threads (plus the applier in server mode).
 /// </summary>
 public static class AsyncQ
 {
@@ -132,26 +169,60 @@ public static class AsyncQ
         var target = (float[])theta.Clone();
         var group = new WorkerGroup(config.Algo);
         var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group, monitor);
-        var workers = new QWorkerState(config, modelSpec, shared, target, monitor, group);
+        var evaluation = new Evaluation(new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed),
+            theta, config.EvalInterval, monitor);
+        var workers = new QWorkerState(config, modelSpec, shared, target, monitor, group, evaluation);
         for (int id = 0; id < config.Threads; id++)
             group.Start("worker", id, config.Method == AsyncQMethod.NStepQ ? workers.NStep : workers.OneStep);
-
-        var evaluator = new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed);
-        long nextEval = config.EvalInterval;
-        group.Supervise(shared, monitor, () =>
-        {
-            if (monitor.EnvSteps < nextEval) return;
-            monitor.AddEvalEpisodes(evaluator.Run(theta));
-            // The next one is due a full interval after this one ended: the workers go on while it runs.
-            nextEval = (monitor.EnvSteps / config.EvalInterval + 1) * config.EvalInterval;
-        });
+        group.Supervise(shared, monitor);
         // A last evaluation of the final parameters, unless the run stopped right at one.
-        if (!monitor.Solved) monitor.AddEvalEpisodes(evaluator.Run(theta));
+        if (!monitor.Solved) evaluation.RunNow();
         return monitor.Finish(config.Threads, config.TotalEnvs);
     }
 
+    /// <summary>
+    /// Greedy evaluation every I_eval global steps, run by the worker whose update crosses the point (the others go
+    /// on training meanwhile), so that a run of n workers keeps to n threads: no helper thread competes for the cores.
+    /// </summary>
+    sealed class Evaluation
+    {
+        readonly GreedyEvaluator _evaluator;
+        readonly float[] _theta;
+        readonly long _interval;
+        readonly RunMonitor _monitor;
+        long _next;
+        int _busy;
+
+        public Evaluation(GreedyEvaluator evaluator, float[] theta, long interval, RunMonitor monitor)
+        {
+            (_evaluator, _theta, _interval, _monitor) = (evaluator, theta, interval, monitor);
+            _next = interval;
+        }
+
+        /// <summary>Evaluates if the global step has reached the next evaluation point and no other worker is evaluating.</summary>
+        public void MaybeRun(long globalStep)
+        {
+            if (globalStep < Volatile.Read(ref _next) || Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return;
+            try
+            {
+                if (globalStep < _next) return;
+                RunNow();
+                // The next one is due a full interval after this one ended: the other workers went on while it ran.
+                Volatile.Write(ref _next, (_monitor.EnvSteps / _interval + 1) * _interval);
+            }
+            finally
+            {
+                Volatile.Write(ref _busy, 0);
+            }
+        }
+
+        /// <summary>Evaluates the shared parameters now (the caller makes sure no one else is).</summary>
+        public void RunNow() => _monitor.AddEvalEpisodes(_evaluator.Run(_theta));
+    }
+
     /// <summary>What every worker shares, and the two worker loops.</summary>
-    sealed class QWorkerState(AsyncQConfig config, ModelSpec spec, SharedParameters shared, float[] target, RunMonitor monitor, WorkerGroup group)
+    sealed class QWorkerState(AsyncQConfig config, ModelSpec spec, SharedParameters shared, float[] target, RunMonitor monitor, WorkerGroup group,
+        Evaluation evaluation)
     {
         /// <summary>Copies theta into theta-minus when the global counter crosses a multiple of I_target, and checks the copy.</summary>
         void MaybeRefreshTarget(long before, long after, string who, long update)
@@ -241,6 +312,7 @@ public static class AsyncQ
                     tally.Add(loss / pending);
                     tally.ReportTo(monitor);
                     MaybeRefreshTarget(before, globalT, who, updates);
+                    evaluation.MaybeRun(globalT);
                     Array.Clear(gradient);
                     pending = 0;
                     lossSum = 0;
@@ -339,6 +411,7 @@ public static class AsyncQ
                 tally.Add((float)(loss / steps));
                 tally.ReportTo(monitor);
                 MaybeRefreshTarget(before, globalT, who, updates);
+                evaluation.MaybeRun(globalT);
             }
             tally.ReportTo(monitor, force: true);
         }

@@ -43,6 +43,9 @@ public sealed record ImpalaConfig : ActorCriticConfig
     /// <inheritdoc/>
     public override int TotalEnvs => Threads * NumEnvs;
 
+    /// <summary>The learner, on the calling thread, next to the <see cref="AlgoConfig.Threads"/> actors.</summary>
+    public override int HelperThreads => 1;
+
     /// <inheritdoc/>
     public override void Validate()
     {

@@ -115,6 +115,12 @@ public abstract record AlgoConfig
     /// <summary>"train-last-100" for actor-critic methods, "greedy-eval-100" for value-based ones (DESIGN.md).</summary>
     public virtual string SolveCriterion => "train-last-100";
 
+    /// <summary>
+    /// Threads the method keeps busy besides its <see cref="Threads"/> (the server update mode's applier, IMPALA's
+    /// learner): they need cores too, which a scaling measurement has to count.
+    /// </summary>
+    public virtual int HelperThreads => 0;
+
     /// <summary>Lanes stepped in total (A2C's lanes, or one per async worker).</summary>
     public abstract int TotalEnvs { get; }
 

@@ -47,17 +47,52 @@ public class AsyncTests
     [Fact]
     public void FinalEpsilonsFollowThePapersDistribution()
     {
-        var config = new AsyncQConfig(AsyncQMethod.OneStepQ) { Seed = 11 };
+        // One thread per run: over many seeds its value has the paper's probabilities.
         var counts = new Dictionary<float, int> { [0.1f] = 0, [0.01f] = 0, [0.5f] = 0 };
-        const int Workers = 3000;
-        for (int w = 0; w < Workers; w++) counts[config.FinalEpsilon(w)]++;
+        const int Seeds = 3000;
+        for (int seed = 0; seed < Seeds; seed++) counts[new AsyncQConfig(AsyncQMethod.OneStepQ) { Seed = seed, Threads = 1 }.FinalEpsilon(0)]++;
         // Binomial standard deviations are under 0.01 at 3000 draws; 0.03 is three of them.
-        Assert.InRange(counts[0.1f] / (double)Workers, 0.37, 0.43);
-        Assert.InRange(counts[0.01f] / (double)Workers, 0.27, 0.33);
-        Assert.InRange(counts[0.5f] / (double)Workers, 0.27, 0.33);
+        Assert.InRange(counts[0.1f] / (double)Seeds, 0.37, 0.43);
+        Assert.InRange(counts[0.01f] / (double)Seeds, 0.27, 0.33);
+        Assert.InRange(counts[0.5f] / (double)Seeds, 0.27, 0.33);
+        var config = new AsyncQConfig(AsyncQMethod.OneStepQ) { Seed = 11 };
         Assert.Equal(1f, config.Epsilon(0.1f, 0));
         Assert.Equal(0.55f, config.Epsilon(0.1f, config.MaxEnvSteps / 20), 5);
         Assert.Equal(0.1f, config.Epsilon(0.1f, config.MaxEnvSteps), 5);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(10)]
+    [InlineData(16)]
+    public void FinalEpsilonsAreDealtOutOverTheThreadsAsTheProbabilitiesSay(int threads)
+    {
+        var seen = new HashSet<string>();
+        for (int seed = 1; seed <= 200; seed++)
+        {
+            float[] values = new AsyncQConfig(AsyncQMethod.OneStepQ) { Seed = seed, Threads = threads }.FinalEpsilons();
+            Assert.Equal(threads, values.Length);
+            foreach ((float value, double p) in new[] { (0.1f, 0.4), (0.01f, 0.3), (0.5f, 0.3) })
+            {
+                int count = values.Count(v => v == value);
+                Assert.InRange(count, (int)Math.Floor(p * threads - 1e-9), (int)Math.Ceiling(p * threads + 1e-9));
+            }
+            if (threads == 2) Assert.NotEqual(values[0], values[1]);
+            seen.Add(string.Join(",", values));
+            Assert.Equal(values[threads - 1], new AsyncQConfig(AsyncQMethod.OneStepQ) { Seed = seed, Threads = threads }.FinalEpsilon(threads - 1));
+        }
+        // Which thread holds which value changes with the seed.
+        Assert.True(seen.Count > 1, $"every seed dealt the same epsilons to {threads} threads");
+    }
+
+    [Fact]
+    public void AWorkerIdOutsideTheThreadsIsRefused()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new AsyncQConfig(AsyncQMethod.OneStepQ) { Threads = 2 }.FinalEpsilon(2));
+        Assert.Contains("worker was 2", e.Message);
     }
 
     [Fact]
