@@ -2,6 +2,7 @@ using System.CommandLine;
 using Hybrid.Cli.Bench;
 using Hybrid.Cli.Compare;
 using Hybrid.Cli.Envs;
+using Hybrid.Cli.Speedup;
 using Hybrid.Cli.Train;
 
 namespace Hybrid.Cli;
@@ -28,6 +29,7 @@ public static class Program
         bench.Subcommands.Add(TrainBenchmark.BuildCommand());
         root.Subcommands.Add(bench);
         root.Subcommands.Add(CompareCommand.Build());
+        root.Subcommands.Add(SpeedupCommand.Build());
         root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(EnvCheckCommand.Build());
         root.Subcommands.Add(RenderCommand.Build());

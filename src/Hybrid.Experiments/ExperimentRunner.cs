@@ -116,14 +116,17 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
 
     /// <summary>
     /// A short run of every arm on every env before the timed ones, results discarded, so that the JIT has compiled
-    /// each algorithm's loop before any run is timed: otherwise the first arm alone would pay for it.
+    /// each algorithm's loop before any run is timed: otherwise the first arm alone would pay for it. Arms that differ
+    /// only in their threads (a speedup file's) run the same code, so one of them warms it up for all.
     /// </summary>
     void WarmUp()
     {
+        var warmed = new HashSet<string>(StringComparer.Ordinal);
         foreach (string env in spec.Envs)
             foreach (ArmSpec arm in spec.Arms)
             {
                 AlgoConfig config = spec.Config(env, arm, spec.Seeds[0], null) with { MaxEnvSteps = WarmUpSteps, MaxWallSeconds = WarmUpSeconds, StopWhenSolved = false };
+                if (!warmed.Add(ConfigBinder.ToYaml(config with { Threads = 1 }))) continue;
                 Trainer.Train(config, new RunMonitor(config, null, null));
             }
     }

@@ -73,54 +73,32 @@ public sealed record ExperimentSpec
     public int CoresPerRun => Cores ?? Environment.ProcessorCount;
 
     static readonly string[] TopKeys = ["name", "envs", "seeds", "max_env_steps", "stop_when_solved", "settings", "arms", "threshold", "cores", "wall_seconds", "tune"];
-    static readonly string[] ArmKeys = ["name", "algo", "settings", "env_settings"];
-    static readonly string[] TuneKeys = ["learning_rate", "seeds"];
+    internal static readonly string[] ArmKeys = ["name", "algo", "settings", "env_settings"];
+    internal static readonly string[] TuneKeys = ["learning_rate", "seeds"];
 
     /// <summary>Reads and checks an experiment file.</summary>
     /// <exception cref="FormatException">The file is not valid: the message is one line naming the file, the line and what was expected.</exception>
-    public static ExperimentSpec Load(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path)) throw new FormatException($"experiment file '{path}' does not exist.");
-        return Parse(File.ReadAllText(path), path);
-    }
+    public static ExperimentSpec Load(string path) =>
+        Parse(SpecReader.ReadFile(path, "experiment"), path);
 
     /// <summary>Reads and checks an experiment from its YAML text.</summary>
     /// <exception cref="FormatException">The text is not a valid experiment; the message names the line.</exception>
     public static ExperimentSpec Parse(string text, string fileName)
     {
-        YamlMappingNode root = YamlText.LoadMapping(text, fileName);
-        var reader = new Reader(fileName);
-        Dictionary<string, YamlNode> top = reader.Fields(root, TopKeys, "an experiment");
-        string name = reader.Required(top, "name", root, n => reader.Text(n, "name"));
-        var envs = reader.Required(top, "envs", root, n => reader.List(n, "envs", item => reader.Text(item, "envs")));
-        var seeds = reader.Required(top, "seeds", root, n => reader.List(n, "seeds", item => reader.Int(item, "seeds")));
-        Dictionary<string, long> budget = reader.Required(top, "max_env_steps", root, n => reader.PerEnv(n, "max_env_steps", envs, reader.Long, everyEnv: true));
+        (SpecReader reader, YamlMappingNode root, Dictionary<string, YamlNode> top) = SpecReader.Open(text, fileName, TopKeys, "an experiment");
+        (string name, List<string> envs, List<int> seeds, Dictionary<string, long> budget, IReadOnlyList<Setting> settings, double? wall) = reader.Common(top, root);
         bool stop = top.TryGetValue("stop_when_solved", out YamlNode? s) && reader.Bool(s, "stop_when_solved");
-        IReadOnlyList<Setting> settings = top.TryGetValue("settings", out YamlNode? st) ? reader.Settings(st, "settings") : [];
         var arms = reader.Required(top, "arms", root, n => reader.List(n, "arms", node => reader.Arm(node, envs)));
         Dictionary<string, double> threshold = top.TryGetValue("threshold", out YamlNode? th) ? reader.PerEnv(th, "threshold", envs, reader.Double, everyEnv: false) : [];
         int? cores = top.TryGetValue("cores", out YamlNode? c) ? reader.Int(c, "cores") : null;
-        double? wall = top.TryGetValue("wall_seconds", out YamlNode? w) ? reader.Double(w, "wall_seconds") : null;
         TuneSpec? tune = top.TryGetValue("tune", out YamlNode? t) ? reader.Tune(t) : null;
 
         // Rules between fields, each refused with the line it is about.
-        reader.Check(envs.Count > 0, top["envs"], "envs is empty; expected at least one env id.");
-        reader.Check(seeds.Count > 0, top["seeds"], "seeds is empty; expected at least one seed.");
-        reader.Check(seeds.Distinct().Count() == seeds.Count, top["seeds"], "seeds repeats a seed; expected each once.");
-        foreach ((string env, long steps) in budget)
-            reader.Check(steps >= 1, top["max_env_steps"], $"max_env_steps for {env} was {steps}; expected >= 1.");
         reader.Check(arms.Count >= 1, top["arms"], "arms is empty; expected at least one arm.");
         reader.Check(arms.Select(a => a.Name).Distinct().Count() == arms.Count, top["arms"], "two arms share a name; expected each arm named once.");
         reader.Check(cores is null or >= 1, c, $"cores was {cores}; expected >= 1.");
-        reader.Check(wall is null or > 0, w, $"wall_seconds was {wall}; expected > 0.");
         foreach ((string env, double value) in threshold)
             reader.Check(double.IsFinite(value), th, $"threshold for {env} was {value}; expected a finite number.");
-        foreach (string env in envs)
-        {
-            try { Hybrid.Envs.EnvRegistry.Spec(env); }
-            catch (ArgumentException e) { throw new FormatException($"{YamlText.Where(fileName, top["envs"].Start)}: {e.Message}", e); }
-        }
         if (tune is not null)
         {
             int[] overlap = tune.Seeds.Intersect(seeds).ToArray();
@@ -131,14 +109,20 @@ public sealed record ExperimentSpec
             Name = name, Envs = envs, Seeds = seeds, MaxEnvSteps = budget, StopWhenSolved = stop, Settings = settings, Arms = arms,
             Threshold = threshold, Cores = cores, WallSeconds = wall, Tune = tune, Source = fileName,
         };
-        // Every arm's settings must make a valid config on every env: refused now, not after an hour of other runs.
-        foreach (ArmSpec arm in arms)
-            foreach (string env in envs)
-            {
-                try { spec.Config(env, arm, seeds[0], learningRate: null); }
-                catch (ArgumentException e) { throw new FormatException($"{fileName}: arm '{arm.Name}' on {env}: {ErrorText(e)}", e); }
-            }
+        spec.CheckArms();
         return spec;
+    }
+
+    /// <summary>Every arm's settings must make a valid config on every env: refused now, not after an hour of other runs.</summary>
+    /// <exception cref="FormatException">Some arm's config is not valid on some env; the message names both.</exception>
+    internal void CheckArms()
+    {
+        foreach (ArmSpec arm in Arms)
+            foreach (string env in Envs)
+            {
+                try { Config(env, arm, Seeds[0], learningRate: null); }
+                catch (ArgumentException e) { throw new FormatException($"{Source}: arm '{arm.Name}' on {env}: {ErrorText(e)}", e); }
+            }
     }
 
     /// <summary>
@@ -177,129 +161,5 @@ public sealed record ExperimentSpec
         string m = e.Message;
         int p = m.IndexOf(" (Parameter '", StringComparison.Ordinal);
         return p >= 0 ? m[..p] : m;
-    }
-
-    /// <summary>Turns nodes into values, naming the file and line of anything that is not what was expected.</summary>
-    sealed class Reader(string fileName)
-    {
-        public string Where(YamlNode node) => YamlText.Where(fileName, node.Start);
-
-        public void Check(bool ok, YamlNode? node, string message)
-        {
-            if (!ok) throw new FormatException(node is null ? $"{fileName}: {message}" : $"{Where(node)}: {message}");
-        }
-
-        public Dictionary<string, YamlNode> Fields(YamlNode node, string[] known, string what)
-        {
-            if (node is not YamlMappingNode map) throw new FormatException($"{Where(node)}: expected the 'key: value' fields of {what}.");
-            var fields = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
-            foreach (KeyValuePair<YamlNode, YamlNode> entry in map.Children)
-            {
-                string key = YamlText.Key(entry.Key, fileName);
-                if (Array.IndexOf(known, key) < 0)
-                    throw new FormatException($"{Where(entry.Key)}: '{key}' is not a field of {what}; expected one of {string.Join(", ", known)}.");
-                fields[key] = entry.Value;
-            }
-            return fields;
-        }
-
-        public T Required<T>(Dictionary<string, YamlNode> fields, string key, YamlNode parent, Func<YamlNode, T> read) =>
-            fields.TryGetValue(key, out YamlNode? node) ? read(node) : throw new FormatException($"{Where(parent)}: '{key}' is missing; it is required.");
-
-        public string Text(YamlNode node, string key)
-        {
-            string text = YamlText.Scalar(node, key, fileName);
-            Check(text.Length > 0, node, $"{key} is empty; expected a value.");
-            return text;
-        }
-
-        public int Int(YamlNode node, string key) =>
-            int.TryParse(YamlText.Scalar(node, key, fileName).Replace("_", ""), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v)
-                ? v : throw new FormatException($"{Where(node)}: {key} '{YamlText.Scalar(node, key, fileName)}' is not a whole number.");
-
-        public long Long(YamlNode node, string key) =>
-            long.TryParse(YamlText.Scalar(node, key, fileName).Replace("_", ""), NumberStyles.AllowLeadingSign | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out long v)
-                ? v : throw new FormatException($"{Where(node)}: {key} '{YamlText.Scalar(node, key, fileName)}' is not a whole number.");
-
-        public double Double(YamlNode node, string key) =>
-            double.TryParse(YamlText.Scalar(node, key, fileName), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
-                ? v : throw new FormatException($"{Where(node)}: {key} '{YamlText.Scalar(node, key, fileName)}' is not a number.");
-
-        public bool Bool(YamlNode node, string key) => YamlText.Scalar(node, key, fileName).ToLowerInvariant() switch
-        {
-            "true" or "yes" or "on" => true,
-            "false" or "no" or "off" => false,
-            string other => throw new FormatException($"{Where(node)}: {key} '{other}' is not true or false."),
-        };
-
-        /// <summary>One value for every env, or a mapping env -> value (with <paramref name="everyEnv"/>, covering every env).</summary>
-        public Dictionary<string, T> PerEnv<T>(YamlNode node, string key, List<string> envs, Func<YamlNode, string, T> read, bool everyEnv)
-        {
-            var values = new Dictionary<string, T>(StringComparer.Ordinal);
-            if (node is not YamlMappingNode map)
-            {
-                T value = read(node, key);
-                foreach (string env in envs) values[env] = value;
-                return values;
-            }
-            foreach (KeyValuePair<YamlNode, YamlNode> entry in map.Children)
-            {
-                string env = YamlText.Key(entry.Key, fileName);
-                Check(envs.Contains(env), entry.Key, $"{key} names env '{env}', which is not in envs ({string.Join(", ", envs)}).");
-                values[env] = read(entry.Value, key);
-            }
-            if (everyEnv)
-                foreach (string env in envs)
-                    Check(values.ContainsKey(env), node, $"{key} gives no value for env '{env}'; expected one number, or one per env.");
-            return values;
-        }
-
-        public List<T> List<T>(YamlNode node, string key, Func<YamlNode, T> item)
-        {
-            if (node is not YamlSequenceNode list) throw new FormatException($"{Where(node)}: {key} takes a list, e.g. [a, b].");
-            return list.Children.Select(item).ToList();
-        }
-
-        public List<Setting> Settings(YamlNode node, string key)
-        {
-            if (node is YamlScalarNode { Value: null or "" }) return [];
-            if (node is not YamlMappingNode map) throw new FormatException($"{Where(node)}: {key} takes 'key: value' settings, as in config.yaml.");
-            var settings = YamlText.Settings(map, fileName).Select(s => new Setting(s.Key, s.Value, s.Source)).ToList();
-            foreach (Setting setting in settings)
-                if (setting.Key is "env" or "seed" or "max_env_steps" or "stop_when_solved" or "solve_threshold" or "max_wall_seconds")
-                    throw new FormatException($"{setting.Source}: {setting.Key} is fixed by the experiment for every arm alike; set envs, seeds, max_env_steps, stop_when_solved, threshold or wall_seconds at the top of the file.");
-            return settings;
-        }
-
-        public ArmSpec Arm(YamlNode node, List<string> envs)
-        {
-            Dictionary<string, YamlNode> fields = Fields(node, ArmKeys, "an arm");
-            string name = Required(fields, "name", node, n => Text(n, "name"));
-            string algo = Required(fields, "algo", node, n => Text(n, "algo"));
-            Check(Trainer.Algorithms.Contains(algo), fields["algo"], $"algo '{algo}' is unknown; expected one of {string.Join(", ", Trainer.Algorithms)}.");
-            List<Setting> settings = fields.TryGetValue("settings", out YamlNode? s) ? Settings(s, "settings") : [];
-            var byEnv = new Dictionary<string, IReadOnlyList<Setting>>(StringComparer.Ordinal);
-            if (fields.TryGetValue("env_settings", out YamlNode? e))
-            {
-                if (e is not YamlMappingNode map) throw new FormatException($"{Where(e)}: env_settings takes 'env: {{key: value}}' entries.");
-                foreach (KeyValuePair<YamlNode, YamlNode> entry in map.Children)
-                {
-                    string env = YamlText.Key(entry.Key, fileName);
-                    Check(envs.Contains(env), entry.Key, $"env_settings names env '{env}', which is not in envs ({string.Join(", ", envs)}).");
-                    byEnv[env] = Settings(entry.Value, $"env_settings of {env}");
-                }
-            }
-            return new ArmSpec(name, algo, settings) { EnvSettings = byEnv };
-        }
-
-        public TuneSpec Tune(YamlNode node)
-        {
-            Dictionary<string, YamlNode> fields = Fields(node, TuneKeys, "the tune section");
-            var rates = Required(fields, "learning_rate", node, n => List(n, "learning_rate", item => (float)Double(item, "learning_rate")));
-            var seeds = Required(fields, "seeds", node, n => List(n, "seeds", item => Int(item, "seeds")));
-            Check(rates.Count > 0 && rates.All(r => r > 0 && float.IsFinite(r)), fields["learning_rate"], "learning_rate takes a list of rates > 0.");
-            Check(seeds.Count > 0, fields["seeds"], "tune seeds is empty; expected at least one seed.");
-            return new TuneSpec(rates, seeds);
-        }
     }
 }

@@ -149,6 +149,83 @@ public static class Figures
         return Save(plot, folder, name);
     }
 
+    /// <summary>
+    /// Speedup against threads, averaged over the envs: per method, Hybrid's speedups joined by a line with their 95%
+    /// intervals as bars (an oversubscribed cell as an open circle), the paper's Table 2 as open squares, and the ideal
+    /// (n over the baseline) dashed. Returns the PNG's path relative to <paramref name="directory"/>.
+    /// </summary>
+    public static string Speedup(SpeedupSpec spec, IReadOnlyList<SpeedupResult> rows, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(rows);
+        string folder = Path.Combine(directory, "figures");
+        Directory.CreateDirectory(folder);
+        SpeedupResult[] shown = rows.Where(r => r.Env is null || spec.Envs.Count == 1).ToArray();
+        int maxThreads = shown.Select(r => r.Cell.Threads).DefaultIfEmpty(spec.Baseline).Max();
+        // Infinite values and interval ends are drawn at the top edge.
+        // The paper's points go as far as the threads measured here. Infinite values and interval ends are drawn at the top edge.
+        bool drawPaper = spec.Baseline == 1;
+        double paperTop = drawPaper ? spec.Methods.SelectMany(m => spec.Threads.Where(n => n <= maxThreads).Select(n => PaperTable.Speedup(m, n) ?? 0)).DefaultIfEmpty(0).Max() : 0;
+        double top = Math.Max(Math.Max((double)maxThreads / spec.Baseline, paperTop), shown.SelectMany(r => new[] { r.Speedup.Value, r.Speedup.High })
+            .Where(double.IsFinite).DefaultIfEmpty(1).Max()) * 1.15;
+        var plot = new Plot();
+        var ideal = plot.Add.Line(spec.Baseline, 1, maxThreads, (double)maxThreads / spec.Baseline);
+        ideal.LinePattern = LinePattern.Dashed;
+        ideal.Color = Colors.Gray;
+        ideal.LegendText = "ideal (linear in threads)";
+        for (int m = 0; m < spec.Methods.Count; m++)
+        {
+            string method = spec.Methods[m];
+            Color color = Colors.Category10[m % 10];
+            SpeedupResult[] own = shown.Where(r => r.Method == method && !double.IsNaN(r.Speedup.Value)).OrderBy(r => r.Cell.Threads).ToArray();
+            if (own.Length > 0)
+            {
+                double[] xs = own.Select(r => (double)r.Cell.Threads).ToArray();
+                double[] ys = own.Select(r => Math.Min(r.Speedup.Value, top)).ToArray();
+                var line = plot.Add.ScatterLine(xs, ys);
+                line.Color = color;
+                line.LineWidth = 2;
+                line.LegendText = $"{method}: Hybrid (bars: 95% CI)";
+                foreach (SpeedupResult r in own)
+                {
+                    var marker = plot.Add.Marker(r.Cell.Threads, Math.Min(r.Speedup.Value, top));
+                    marker.Color = color;
+                    marker.Size = 9;
+                    marker.Shape = r.Cell.Oversubscribed ? MarkerShape.OpenCircle : MarkerShape.FilledCircle;
+                    if (!double.IsNaN(r.Speedup.Low))
+                    {
+                        var bar = plot.Add.Line(r.Cell.Threads, r.Speedup.Low, r.Cell.Threads, Math.Min(r.Speedup.High, top));
+                        bar.Color = color;
+                        bar.LineWidth = 1.5f;
+                    }
+                }
+            }
+            int[] paper = spec.Threads.Where(n => PaperTable.Speedup(method, n) is not null && n <= maxThreads).ToArray();
+            if (paper.Length > 0 && drawPaper)
+            {
+                var points = plot.Add.ScatterPoints(paper.Select(n => (double)n).ToArray(), paper.Select(n => PaperTable.Speedup(method, n)!.Value).ToArray());
+                points.Color = color;
+                points.MarkerShape = MarkerShape.OpenSquare;
+                points.MarkerSize = 10;
+                points.LegendText = $"{method}: Mnih et al. 2016, Table 2";
+            }
+        }
+        if (shown.Any(r => r.Cell.Oversubscribed))
+        {
+            var legend = plot.Add.Marker(spec.Baseline, 1);
+            legend.Shape = MarkerShape.OpenCircle;
+            legend.Color = Colors.Black;
+            legend.LegendText = "open circle: oversubscribed (more threads than cores)";
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            spec.Threads.Select(n => new Tick(n, n.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray());
+        plot.XLabel("threads");
+        plot.YLabel($"speedup in time to the reference score (vs {spec.Baseline} thread{(spec.Baseline == 1 ? "" : "s")})");
+        plot.Axes.SetLimitsY(0, top * 1.05);
+        plot.ShowLegend(Alignment.UpperLeft);
+        return Save(plot, folder, "speedup");
+    }
+
     static string Save(Plot plot, string folder, string name)
     {
         plot.SavePng(Path.Combine(folder, name + ".png"), Width, Height);

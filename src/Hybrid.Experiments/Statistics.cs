@@ -129,6 +129,35 @@ public static class Statistics
         return Interval(value, statistics, level);
     }
 
+    /// <summary>
+    /// A statistic of several independent samples with a percentile-bootstrap interval: each resample redraws every
+    /// sample with replacement, on its own. A resample whose statistic is NaN (undefined, e.g. infinity over infinity
+    /// where no run in either draw reached a threshold) is left out of the interval; when more than half are, the
+    /// interval is NaN to NaN.
+    /// </summary>
+    /// <exception cref="ArgumentException">No samples, an empty one or one holding NaN, a level not in (0, 1), or resamples &lt; 1.</exception>
+    public static Estimate BootstrapSamples(IReadOnlyList<double[]> samples, Func<IReadOnlyList<double[]>, double> statistic,
+        double level = 0.95, int resamples = DefaultResamples, ulong seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(statistic);
+        if (samples.Count == 0) throw new ArgumentException("samples is empty; expected at least one sample.", nameof(samples));
+        for (int i = 0; i < samples.Count; i++) CheckSample(samples[i], $"samples[{i}]");
+        CheckBootstrap(level, resamples);
+        double value = statistic(samples);
+        var rng = new Rng(seed, 79);
+        double[][] draws = samples.Select(x => new double[x.Length]).ToArray();
+        var statistics = new List<double>(resamples);
+        for (int r = 0; r < resamples; r++)
+        {
+            for (int g = 0; g < draws.Length; g++)
+                for (int i = 0; i < draws[g].Length; i++) draws[g][i] = samples[g][rng.NextInt(samples[g].Length)];
+            double s = statistic(draws);
+            if (!double.IsNaN(s)) statistics.Add(s);
+        }
+        return statistics.Count * 2 < resamples ? new Estimate(value, double.NaN, double.NaN) : Interval(value, statistics.ToArray(), level);
+    }
+
     static void CheckBootstrap(double level, int resamples)
     {
         if (!(level > 0 && level < 1)) throw new ArgumentException($"level was {level}; expected a confidence level in (0, 1).", nameof(level));

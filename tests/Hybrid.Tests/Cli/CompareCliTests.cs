@@ -15,15 +15,17 @@ public sealed class CompareCliTests : IDisposable
         File.WriteAllText(file, yaml);
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(stdout),
-        });
-        int code = CompareCommand.Run(file, output ?? Path.Combine(_dir, "out"), console, stderr);
+        int code = CompareCommand.Run(file, output ?? Path.Combine(_dir, "out"), PlainConsole(stdout), stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
+
+    /// <summary>A console as a log sees it: no colours, no progress bar.</summary>
+    internal static IAnsiConsole PlainConsole(StringWriter stdout) => AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Ansi = AnsiSupport.No,
+        Interactive = InteractionSupport.No,
+        Out = new AnsiConsoleOutput(stdout),
+    });
 
     const string Tiny = """
         name: tiny-cli

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using Hybrid.Cli.Compare;
+using Hybrid.Experiments;
+using Spectre.Console;
+
+namespace Hybrid.Cli.Speedup;
+
+/// <summary>
+/// <c>hybrid speedup FILE.yaml [--out DIR] [--oversubscribe]</c>: for every method, thread count, env and seed, the
+/// wall time to a reference score; then speedup, data efficiency and throughput per thread count beside Mnih et al.
+/// 2016 Table 2, in the terminal, report.md and a figure. Started again on the same folder it skips finished runs.
+/// </summary>
+public static class SpeedupCommand
+{
+    internal static Command Build()
+    {
+        var file = new Argument<string>("file") { Description = "The speedup file (YAML): methods, threads, envs, seeds, budget, reference scores; see experiments/README.md." };
+        var output = new Option<string>("--out") { Description = "Experiment folder (default: runs/NAME, the file's name). Reusing it resumes: finished runs are skipped." };
+        var oversubscribe = new Option<bool>("--oversubscribe")
+        {
+            Description = "Run thread counts that need more threads than this machine has cores too, each marked as oversubscribed (default: they are refused).",
+        };
+        var command = new Command("speedup", "How the asynchronous methods scale with threads: time to a reference score per thread count, beside Mnih et al. 2016 Table 2.")
+        {
+            file, output, oversubscribe,
+        };
+        command.SetAction(parse => Run(parse.GetValue(file)!, parse.GetValue(output), parse.GetValue(oversubscribe), Environment.ProcessorCount,
+            AnsiConsole.Console, Console.Error));
+        return command;
+    }
+
+    /// <summary>Runs the measurement; returns the exit code (0 done, 1 a run failed, 2 bad input or nothing this machine can run).</summary>
+    internal static int Run(string file, string? output, bool oversubscribe, int cores, IAnsiConsole console, TextWriter stderr)
+    {
+        ExperimentConsole.WidenForLogs(console);
+        if (ExperimentConsole.Load("speedup", () => SpeedupSpec.Load(file), stderr) is not SpeedupSpec spec) return 2;
+        SpeedupPlan plan = SpeedupPlan.Make(spec, cores, oversubscribe);
+        foreach (string line in plan.Refused) console.MarkupLine(Markup.Escape($"refused: {line}"));
+        if (plan.Cells.Count == 0)
+        {
+            stderr.WriteLine($"speedup: nothing in '{file}' fits this machine's {cores} cores; expected thread counts up to {cores}, or --oversubscribe.");
+            return 2;
+        }
+        string directory = Path.GetFullPath(output ?? Path.Combine("runs", ExperimentRunner.Slug(spec.Name)));
+        if (ExperimentConsole.Claim("speedup", directory, file, stderr) is int code) return code;
+
+        ExperimentSpec experiment = spec.Experiment(plan.Cells);
+        console.MarkupLine(Markup.Escape($"{spec.Name}: {string.Join(", ", spec.Methods.Select(m => $"{m} at {string.Join(", ", plan.Of(m).Select(c => c.Threads))} threads"))} " +
+            $"on {string.Join(", ", spec.Envs)} (reference scores {string.Join(", ", spec.Envs.Select(e => Show.Number(spec.ReferenceScore(e))))}), " +
+            $"{spec.Seeds.Count} seeds: {experiment.RunCount} runs of at most {spec.MaxEnvSteps.Values.Max():N0} env steps{(spec.WallSeconds is double w ? $" or {w:G} s" : "")}, on {cores} cores."));
+        return ExperimentConsole.RunAndReport("speedup", experiment, directory, console, stderr, results =>
+        {
+            List<SpeedupResult> rows = SpeedupAnalysis.Results(spec, plan, results);
+            string? figure = ExperimentConsole.TryDraw("speedup", () => Figures.Speedup(spec, rows, directory), stderr);
+            return (SpeedupReport.WriteMarkdown(spec, plan, results, rows, figure, directory), c => PrintTable(c, spec, plan, rows));
+        });
+    }
+
+    static void PrintTable(IAnsiConsole console, SpeedupSpec spec, SpeedupPlan plan, List<SpeedupResult> rows)
+    {
+        string over = spec.Envs.Count > 1 ? $"averaged over {string.Join(" and ", spec.Envs)}" : spec.Envs[0];
+        var table = new Table().Title(Markup.Escape($"Speedup in time to the reference score, {over}, beside Mnih et al. 2016 Table 2 (7 Atari games, 16 cores); this machine: {plan.Cores} cores"));
+        table.AddColumns("method", "threads", "cores used", "paper", Markup.Escape("Hybrid [95% CI]"), "reached", Markup.Escape("data efficiency [CI]"), Markup.Escape("throughput [CI]"));
+        foreach (SpeedupResult r in rows.Where(r => r.Env is null || spec.Envs.Count == 1))
+            table.AddRow(Markup.Escape(r.Method), r.Cell.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(SpeedupReport.CoresUsed(r.Cell, plan.Cores)),
+                Markup.Escape(SpeedupReport.Paper(r.Method, r.Cell.Threads)), Markup.Escape($"{SpeedupReport.Ratio(r.Speedup.Value)} {SpeedupReport.Ci(r.Speedup)}"),
+                $"{r.Solved}/{r.Runs}", Markup.Escape($"{SpeedupReport.Ratio(r.DataEfficiency.Value)} {SpeedupReport.Ci(r.DataEfficiency)}"),
+                Markup.Escape($"{SpeedupReport.Ratio(r.Throughput.Value)} {SpeedupReport.Ci(r.Throughput)}"));
+        console.Write(table);
+        console.MarkupLine(Markup.Escape("speedup = time with the baseline / time with n threads; data efficiency = env steps with the baseline / with n; throughput = steps/s with n / with the baseline. Per env: report.md."));
+    }
+}
