@@ -173,33 +173,37 @@ public static class Figures
         ideal.LinePattern = LinePattern.Dashed;
         ideal.Color = Colors.Gray;
         ideal.LegendText = "ideal (linear in threads)";
+        bool anyInfinite = false;
         for (int m = 0; m < spec.Methods.Count; m++)
         {
             string method = spec.Methods[m];
             Color color = Colors.Category10[m % 10];
+            // Methods sit side by side around each thread count, so that their bars do not hide each other.
+            double shift = (m - (spec.Methods.Count - 1) / 2.0) * 0.012 * maxThreads;
             SpeedupResult[] own = shown.Where(r => r.Method == method && !double.IsNaN(r.Speedup.Value)).OrderBy(r => r.Cell.Threads).ToArray();
-            if (own.Length > 0)
+            SpeedupResult[] finite = own.Where(r => double.IsFinite(r.Speedup.Value)).ToArray();
+            if (finite.Length > 0)
             {
-                double[] xs = own.Select(r => (double)r.Cell.Threads).ToArray();
-                double[] ys = own.Select(r => Math.Min(r.Speedup.Value, top)).ToArray();
-                var line = plot.Add.ScatterLine(xs, ys);
+                var line = plot.Add.ScatterLine(finite.Select(r => r.Cell.Threads + shift).ToArray(), finite.Select(r => r.Speedup.Value).ToArray());
                 line.Color = color;
                 line.LineWidth = 2;
                 line.LegendText = $"{method}: Hybrid (bars: 95% CI)";
-                foreach (SpeedupResult r in own)
+            }
+            foreach (SpeedupResult r in own)
+            {
+                bool infinite = double.IsPositiveInfinity(r.Speedup.Value);
+                var marker = plot.Add.Marker(r.Cell.Threads + shift, Math.Min(r.Speedup.Value, top));
+                marker.Color = color;
+                marker.Size = 9;
+                marker.Shape = infinite ? MarkerShape.FilledTriangleUp : r.Cell.Oversubscribed ? MarkerShape.OpenCircle : MarkerShape.FilledCircle;
+                if (!double.IsNaN(r.Speedup.Low))
                 {
-                    var marker = plot.Add.Marker(r.Cell.Threads, Math.Min(r.Speedup.Value, top));
-                    marker.Color = color;
-                    marker.Size = 9;
-                    marker.Shape = r.Cell.Oversubscribed ? MarkerShape.OpenCircle : MarkerShape.FilledCircle;
-                    if (!double.IsNaN(r.Speedup.Low))
-                    {
-                        var bar = plot.Add.Line(r.Cell.Threads, r.Speedup.Low, r.Cell.Threads, Math.Min(r.Speedup.High, top));
-                        bar.Color = color;
-                        bar.LineWidth = 1.5f;
-                    }
+                    var bar = plot.Add.Line(r.Cell.Threads + shift, r.Speedup.Low, r.Cell.Threads + shift, Math.Min(r.Speedup.High, top));
+                    bar.Color = color;
+                    bar.LineWidth = 1.5f;
                 }
             }
+            if (own.Any(r => double.IsPositiveInfinity(r.Speedup.Value))) anyInfinite = true;
             int[] paper = spec.Threads.Where(n => PaperTable.Speedup(method, n) is not null && n <= maxThreads).ToArray();
             if (paper.Length > 0 && drawPaper)
             {
@@ -210,9 +214,16 @@ public static class Figures
                 points.LegendText = $"{method}: Mnih et al. 2016, Table 2";
             }
         }
+        if (anyInfinite)
+        {
+            var legend = plot.Add.Marker(spec.Baseline, -top); // below the axis: a legend entry only
+            legend.Shape = MarkerShape.FilledTriangleUp;
+            legend.Color = Colors.Black;
+            legend.LegendText = "triangle at the top: infinite (the baseline mostly did not reach the score)";
+        }
         if (shown.Any(r => r.Cell.Oversubscribed))
         {
-            var legend = plot.Add.Marker(spec.Baseline, 1);
+            var legend = plot.Add.Marker(spec.Baseline, -top); // below the axis: a legend entry only
             legend.Shape = MarkerShape.OpenCircle;
             legend.Color = Colors.Black;
             legend.LegendText = "open circle: oversubscribed (more threads than cores)";
