@@ -173,7 +173,7 @@ public static class Figures
         ideal.LinePattern = LinePattern.Dashed;
         ideal.Color = Colors.Gray;
         ideal.LegendText = "ideal (linear in threads)";
-        bool anyInfinite = false;
+        bool anyInfinite = false, anyOpen = shown.Any(r => double.IsPositiveInfinity(r.Speedup.High));
         for (int m = 0; m < spec.Methods.Count; m++)
         {
             string method = spec.Methods[m];
@@ -201,6 +201,14 @@ public static class Figures
                     var bar = plot.Add.Line(r.Cell.Threads + shift, r.Speedup.Low, r.Cell.Threads + shift, Math.Min(r.Speedup.High, top));
                     bar.Color = color;
                     bar.LineWidth = 1.5f;
+                    if (double.IsPositiveInfinity(r.Speedup.High))
+                    {
+                        // An interval open at the top ends in an arrowhead.
+                        var open = plot.Add.Marker(r.Cell.Threads + shift, top);
+                        open.Color = color;
+                        open.Size = 7;
+                        open.Shape = MarkerShape.OpenTriangleUp;
+                    }
                 }
             }
             if (own.Any(r => double.IsPositiveInfinity(r.Speedup.Value))) anyInfinite = true;
@@ -219,7 +227,14 @@ public static class Figures
             var legend = plot.Add.Marker(spec.Baseline, -top); // below the axis: a legend entry only
             legend.Shape = MarkerShape.FilledTriangleUp;
             legend.Color = Colors.Black;
-            legend.LegendText = "triangle at the top: infinite (the baseline mostly did not reach the score)";
+            legend.LegendText = "filled triangle at the top: infinite (the baseline mostly did not reach the score)";
+        }
+        if (anyOpen)
+        {
+            var legend = plot.Add.Marker(spec.Baseline, -top); // below the axis: a legend entry only
+            legend.Shape = MarkerShape.OpenTriangleUp;
+            legend.Color = Colors.Black;
+            legend.LegendText = "open triangle: the interval has no upper end (some resamples: the baseline did not reach the score)";
         }
         if (shown.Any(r => r.Cell.Oversubscribed))
         {

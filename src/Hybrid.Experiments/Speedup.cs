@@ -69,15 +69,19 @@ public sealed record SpeedupPlan(IReadOnlyList<SpeedupCellPlan> Cells, IReadOnly
 /// <param name="DataEfficiency">steps(baseline) / steps(n): above 1, n threads needed fewer env steps to the score.</param>
 /// <param name="Throughput">steps/s(n) / steps/s(baseline).</param>
 public sealed record SpeedupResult(string Method, string? Env, SpeedupCellPlan Cell, int Solved, int Runs, double MedianSeconds, double MedianSteps,
-    double StepsPerSecond, Estimate Speedup, Estimate DataEfficiency, Estimate Throughput);
+    double StepsPerSecond, Estimate Speedup, Estimate DataEfficiency, Estimate Throughput)
+{
+    /// <summary>For the average (Env null): the envs it averages over, those whose speedup is a positive number (all of them if none is).</summary>
+    public IReadOnlyList<string> AveragedOver { get; init; } = [];
+}
 
 /// <summary>
 /// The speedup arithmetic. Per env, speedup(n) = median over seeds of the seconds to the reference score with the
 /// baseline thread count, over the same median with n threads; a seed that never reached the score counts as
 /// +infinity, so a median of +infinity gives a speedup of +infinity (the baseline mostly did not reach it) or 0 (n
 /// threads mostly did not), and infinity over infinity is undefined (NaN). Averaged over envs as Mnih et al. 2016
-/// averaged over games: the arithmetic mean of the per-env ratios. The intervals resample each (env, thread count)'s
-/// seeds independently.
+/// averaged over games: the arithmetic mean of the per-env ratios, over the envs where the speedup is a positive number
+/// (the report names any left out). The intervals resample each (env, thread count)'s seeds independently.
 /// </summary>
 public static class SpeedupAnalysis
 {
@@ -94,9 +98,17 @@ public static class SpeedupAnalysis
                 var baseline = spec.Envs.Select(env => Runs(results, env, method, spec.Baseline)).ToArray();
                 var runs = spec.Envs.Select(env => Runs(results, env, method, cell.Threads)).ToArray();
                 if (runs.Any(r => r.Length == 0) || baseline.Any(r => r.Length == 0)) continue;
+                var perEnv = new List<SpeedupResult>();
                 for (int e = 0; e < spec.Envs.Count; e++)
-                    rows.Add(Row(method, spec.Envs[e], cell, cell.Threads == spec.Baseline, [baseline[e]], [runs[e]]));
-                if (spec.Envs.Count > 1) rows.Add(Row(method, null, cell, cell.Threads == spec.Baseline, baseline, runs));
+                    perEnv.Add(Row(method, spec.Envs[e], cell, cell.Threads == spec.Baseline, [baseline[e]], [runs[e]]));
+                rows.AddRange(perEnv);
+                if (spec.Envs.Count == 1) continue;
+                // The average takes the envs whose speedup is a number: where the baseline or n threads (or both) mostly
+                // did not reach the score, the ratio is inf, 0 or undefined, and the per-env rows say which.
+                int[] defined = Enumerable.Range(0, spec.Envs.Count).Where(e => double.IsFinite(perEnv[e].Speedup.Value) && perEnv[e].Speedup.Value > 0).ToArray();
+                if (defined.Length == 0) defined = Enumerable.Range(0, spec.Envs.Count).ToArray();
+                rows.Add(Row(method, null, cell, cell.Threads == spec.Baseline, defined.Select(e => baseline[e]).ToArray(), defined.Select(e => runs[e]).ToArray())
+                    with { AveragedOver = defined.Select(e => spec.Envs[e]).ToArray(), Solved = perEnv.Sum(r => r.Solved), Runs = perEnv.Sum(r => r.Runs) });
             }
         return rows;
     }

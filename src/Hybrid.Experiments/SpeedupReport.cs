@@ -22,6 +22,30 @@ public static class SpeedupReport
     public static string CoresUsed(SpeedupCellPlan cell, int cores) =>
         cell.Oversubscribed ? $"{cell.ThreadsUsed} on {cores} cores: oversubscribed" : cell.ThreadsUsed.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// One line per averaged row that leaves envs out of its average, naming them and why (the baseline, n threads,
+    /// or neither mostly reached the score).
+    /// </summary>
+    public static List<string> LeftOut(SpeedupSpec spec, IReadOnlyList<SpeedupResult> rows)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(rows);
+        var lines = new List<string>();
+        foreach (SpeedupResult average in rows.Where(r => r.Env is null && r.AveragedOver.Count < spec.Envs.Count))
+        {
+            IEnumerable<string> why = spec.Envs.Except(average.AveragedOver).Select(env =>
+            {
+                double s = rows.First(r => r.Env == env && r.Method == average.Method && r.Cell.Threads == average.Cell.Threads).Speedup.Value;
+                string reason = double.IsNaN(s) ? "neither thread count reached the score on most seeds"
+                    : double.IsPositiveInfinity(s) ? $"{spec.Baseline} thread{(spec.Baseline == 1 ? "" : "s")} did not reach the score on most seeds"
+                    : $"{average.Cell.Threads} threads did not reach the score on most seeds";
+                return $"{env} ({reason})";
+            });
+            lines.Add($"{average.Method} at {average.Cell.Threads} threads: averaged over {average.AveragedOver.Count} of {spec.Envs.Count} envs; left out {string.Join(", ", why)}.");
+        }
+        return lines;
+    }
+
     /// <summary>Writes report.md and returns its path.</summary>
     /// <param name="spec">The speedup file.</param>
     /// <param name="plan">The cells this machine ran.</param>
@@ -65,19 +89,21 @@ public static class SpeedupReport
             }
         }
         md.Append("- **Arithmetic**: speedup(n) = median seconds to the score with the baseline / the same median with n threads, per env, then the " +
-            "arithmetic mean over envs as Mnih et al. 2016 averaged over games. Data efficiency = median env steps to the score with the baseline / with n " +
+            "arithmetic mean over the envs where it is a positive number, as Mnih et al. 2016 averaged over games (any env left out is named under the table). Data efficiency = median env steps to the score with the baseline / with n " +
             "threads (above 1: n threads needed fewer steps); throughput = median steps/s with n threads / with the baseline. Speedup is roughly their " +
             "product, so a speedup above the ideal comes from data efficiency. A median over seeds that did not reach the score is +infinity: a speedup " +
             "of inf (the baseline did not), 0 (n threads did not) or undefined (neither). Intervals: 95% percentile bootstrap, 2,000 resamples, each " +
             "(env, thread count)'s seeds resampled on their own; resamples where the ratio is undefined are left out.\n\n");
 
-        md.Append(spec.Envs.Count > 1 ? $"## Beside the paper: averaged over {string.Join(" and ", spec.Envs)}\n\n" : $"## Beside the paper: {spec.Envs[0]}\n\n");
+        md.Append(spec.Envs.Count > 1 ? $"## Beside the paper: averaged over {string.Join(", ", spec.Envs)}\n\n" : $"## Beside the paper: {spec.Envs[0]}\n\n");
         md.Append("Mnih et al. 2016, Table 2: average speedup over seven Atari games on 16 CPU cores.\n\n");
         md.Append("| method | threads | cores used | paper (Table 2) | Hybrid: speedup [95% CI] | reached | data efficiency [CI] | throughput [CI] |\n|---|---|---|---|---|---|---|---|\n");
         foreach (SpeedupResult r in rows.Where(r => r.Env is null || spec.Envs.Count == 1))
             md.Append($"| {r.Method} | {r.Cell.Threads} | {CoresUsed(r.Cell, plan.Cores)} | {Paper(r.Method, r.Cell.Threads)} | {Ratio(r.Speedup.Value)} {Ci(r.Speedup)} | " +
                 $"{r.Solved}/{r.Runs} | {Ratio(r.DataEfficiency.Value)} {Ci(r.DataEfficiency)} | {Ratio(r.Throughput.Value)} {Ci(r.Throughput)} |\n");
         md.Append('\n');
+        foreach (string line in LeftOut(spec, rows)) md.Append($"- {line}\n");
+        if (LeftOut(spec, rows).Count > 0) md.Append('\n');
         if (figure is not null) md.Append($"![Speedup against threads]({figure.Replace('\\', '/')})\n\n");
 
         foreach (string env in spec.Envs)

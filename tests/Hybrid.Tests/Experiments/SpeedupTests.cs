@@ -132,12 +132,12 @@ public sealed class SpeedupTests
         Assert.Equal(double.PositiveInfinity, censored.High);
     }
 
-    static RunResult Run(string method, int threads, int seed, double? seconds, long? steps, double stepsPerSecond)
+    static RunResult Run(string method, int threads, int seed, double? seconds, long? steps, double stepsPerSecond, string env = "CartPole-v1")
     {
         var arm = new ArmSpec(SpeedupSpec.ArmName(method, threads), method, []);
-        var summary = new RunSummary(method, "CartPole-v1", seed, "cpu", threads, threads, 1000, 10, seconds ?? 9, stepsPerSecond, 475, seconds is not null,
+        var summary = new RunSummary(method, env, seed, "cpu", threads, threads, 1000, 10, seconds ?? 9, stepsPerSecond, 475, seconds is not null,
             "train-last-100", steps, seconds, 100, 10);
-        return new RunResult(new PlannedRun("CartPole-v1", arm, seed, 1e-3f, false, $"runs/{arm.Name}/s{seed}"), summary, []);
+        return new RunResult(new PlannedRun(env, arm, seed, 1e-3f, false, $"runs/{arm.Name}/s{seed}"), summary, []);
     }
 
     [Fact]
@@ -162,6 +162,30 @@ public sealed class SpeedupTests
         Assert.Equal(10, two.MedianSeconds);
         SpeedupResult one = rows.Single(r => r.Cell.Threads == 1);
         Assert.Equal(new Estimate(1, 1, 1), one.Speedup);
+    }
+
+    [Fact]
+    public void TheAverageLeavesOutAnEnvWhereTheSpeedupIsNotANumberAndSaysSo()
+    {
+        SpeedupSpec spec = Spec("name: s\nmethods: [a3c]\nthreads: [1, 2]\nenvs: [CartPole-v1, Acrobot-v1]\nseeds: [1, 2]\nmax_env_steps: 1000\n");
+        SpeedupPlan plan = SpeedupPlan.Make(spec, cores: 2, oversubscribe: false);
+        const string Acrobot = "Acrobot-v1";
+        RunResult[] runs =
+        [
+            Run("a3c", 1, 1, 30, 300, 10), Run("a3c", 1, 2, 30, 300, 10), Run("a3c", 2, 1, 10, 100, 30), Run("a3c", 2, 2, 10, 100, 30),
+            // Neither thread count reaches the score on Acrobot-v1: its speedup is undefined.
+            Run("a3c", 1, 1, null, null, 10, Acrobot), Run("a3c", 1, 2, null, null, 10, Acrobot),
+            Run("a3c", 2, 1, null, null, 20, Acrobot), Run("a3c", 2, 2, 5, 50, 20, Acrobot),
+        ];
+        var results = new ExperimentResults(spec.Experiment(plan.Cells), [], new Dictionary<(string, string), float>(), runs);
+        List<SpeedupResult> rows = SpeedupAnalysis.Results(spec, plan, results);
+        Assert.True(double.IsNaN(rows.Single(r => r.Env == Acrobot && r.Cell.Threads == 2).Speedup.Value));
+        SpeedupResult average = rows.Single(r => r.Env is null && r.Cell.Threads == 2);
+        Assert.Equal(3.0, average.Speedup.Value, 9);
+        Assert.Equal(["CartPole-v1"], average.AveragedOver);
+        Assert.Equal((3, 4), (average.Solved, average.Runs)); // over both envs
+        string line = Assert.Single(SpeedupReport.LeftOut(spec, rows));
+        Assert.Equal("a3c at 2 threads: averaged over 1 of 2 envs; left out Acrobot-v1 (neither thread count reached the score on most seeds).", line);
     }
 
     [Fact]
