@@ -44,6 +44,10 @@ public sealed class SpeedupCliTests : IDisposable
         Assert.Contains("| a3c | 2 | 2 | 2.1x |", report);
         Assert.True(File.Exists(Path.Combine(_dir, "out", "figures", "speedup.png")));
         Assert.Equal(5, File.ReadAllLines(Path.Combine(_dir, "out", "results.csv")).Length);
+        // Again on the same folder: every run is read back, none run again.
+        (code, output, _) = Speedup(Tiny, cores: 2);
+        Assert.Equal(0, code);
+        Assert.Equal(4, output.Split('\n').Count(l => l.Contains("finished before, skipped")));
     }
 
     [Fact]
