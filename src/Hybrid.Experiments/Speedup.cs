@@ -140,17 +140,22 @@ public static class SpeedupAnalysis
     /// <exception cref="ArgumentException">An odd number of samples, or an empty one.</exception>
     public static Estimate MeanRatioOfMedians(IReadOnlyList<double[]> samples)
     {
-        MeanRatio(samples);
+        CheckPairs(samples);
         return Statistics.BootstrapSamples(samples, MeanRatio);
+    }
+
+    static void CheckPairs(IReadOnlyList<double[]> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        if (samples.Count == 0 || samples.Count % 2 != 0)
+            throw new ArgumentException($"samples held {samples.Count} samples; expected numerator and denominator pairs.", nameof(samples));
     }
 
     /// <summary>The statistic of <see cref="MeanRatioOfMedians"/>, without the interval.</summary>
     /// <exception cref="ArgumentException">An odd number of samples, or an empty one.</exception>
     public static double MeanRatio(IReadOnlyList<double[]> samples)
     {
-        ArgumentNullException.ThrowIfNull(samples);
-        if (samples.Count == 0 || samples.Count % 2 != 0)
-            throw new ArgumentException($"samples held {samples.Count} samples; expected numerator and denominator pairs.", nameof(samples));
+        CheckPairs(samples);
         double sum = 0;
         for (int i = 0; i < samples.Count; i += 2)
             sum += Statistics.Median(samples[i]) / Statistics.Median(samples[i + 1]);
