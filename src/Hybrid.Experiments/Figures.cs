@@ -160,7 +160,7 @@ public static class Figures
         ArgumentNullException.ThrowIfNull(rows);
         string folder = Path.Combine(directory, "figures");
         Directory.CreateDirectory(folder);
-        SpeedupResult[] shown = rows.Where(r => r.Env is null || spec.Envs.Count == 1).ToArray();
+        SpeedupResult[] shown = SpeedupAnalysis.Headline(spec, rows).ToArray();
         int maxThreads = shown.Select(r => r.Cell.Threads).DefaultIfEmpty(spec.Baseline).Max();
         // Infinite values and interval ends are drawn at the top edge.
         // The paper's points go as far as the threads measured here. Infinite values and interval ends are drawn at the top edge.

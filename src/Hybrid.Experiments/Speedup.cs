@@ -113,6 +113,13 @@ public static class SpeedupAnalysis
         return rows;
     }
 
+    /// <summary>The rows set beside the paper's: the averages over envs, or the per-env rows where there is one env.</summary>
+    public static IEnumerable<SpeedupResult> Headline(SpeedupSpec spec, IEnumerable<SpeedupResult> rows)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return rows.Where(r => r.Env is null || spec.Envs.Count == 1);
+    }
+
     static RunResult[] Runs(ExperimentResults results, string env, string method, int threads) =>
         results.Report.Where(r => r.Run.Env == env && r.Run.Arm.Name == SpeedupSpec.ArmName(method, threads)).ToArray();
 

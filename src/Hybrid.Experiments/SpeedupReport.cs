@@ -10,15 +10,15 @@ public static class SpeedupReport
     /// <summary>A ratio as "1.83x"; "inf" for +infinity, "-" for NaN.</summary>
     public static string Ratio(double r) => double.IsNaN(r) ? "-" : double.IsPositiveInfinity(r) ? "inf" : Show.Invariant(r, "F2") + "x";
 
-    /// <summary>"[low, high]" of a ratio's interval.</summary>
-    public static string Ci(Estimate e) => double.IsNaN(e.Low) ? "[undefined]" : $"[{Bound(e.Low)}, {Bound(e.High)}]";
+    /// <summary>A ratio with its interval: "1.83x [1.20, 2.50]".</summary>
+    public static string WithCi(Estimate e) => $"{Ratio(e.Value)} {(double.IsNaN(e.Low) ? "[undefined]" : $"[{Bound(e.Low)}, {Bound(e.High)}]")}";
 
     static string Bound(double v) => double.IsPositiveInfinity(v) ? "inf" : Show.Invariant(v, "F2");
 
     /// <summary>The paper's speedup, or "-" where the paper has no entry.</summary>
     public static string Paper(string method, int threads) => PaperTable.Speedup(method, threads) is double p ? Show.Invariant(p, "F1") + "x" : "-";
 
-    /// <summary>"3 of 2 cores, oversubscribed" or "2".</summary>
+    /// <summary>"3 on 2 cores: oversubscribed", or "2".</summary>
     public static string CoresUsed(SpeedupCellPlan cell, int cores) =>
         cell.Oversubscribed ? $"{cell.ThreadsUsed} on {cores} cores: oversubscribed" : cell.ThreadsUsed.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -98,12 +98,13 @@ public static class SpeedupReport
         md.Append(spec.Envs.Count > 1 ? $"## Beside the paper: averaged over {string.Join(", ", spec.Envs)}\n\n" : $"## Beside the paper: {spec.Envs[0]}\n\n");
         md.Append("Mnih et al. 2016, Table 2: average speedup over seven Atari games on 16 CPU cores.\n\n");
         md.Append("| method | threads | cores used | paper (Table 2) | Hybrid: speedup [95% CI] | reached | data efficiency [CI] | throughput [CI] |\n|---|---|---|---|---|---|---|---|\n");
-        foreach (SpeedupResult r in rows.Where(r => r.Env is null || spec.Envs.Count == 1))
-            md.Append($"| {r.Method} | {r.Cell.Threads} | {CoresUsed(r.Cell, plan.Cores)} | {Paper(r.Method, r.Cell.Threads)} | {Ratio(r.Speedup.Value)} {Ci(r.Speedup)} | " +
-                $"{r.Solved}/{r.Runs} | {Ratio(r.DataEfficiency.Value)} {Ci(r.DataEfficiency)} | {Ratio(r.Throughput.Value)} {Ci(r.Throughput)} |\n");
+        foreach (SpeedupResult r in SpeedupAnalysis.Headline(spec, rows))
+            md.Append($"| {r.Method} | {r.Cell.Threads} | {CoresUsed(r.Cell, plan.Cores)} | {Paper(r.Method, r.Cell.Threads)} | {WithCi(r.Speedup)} | " +
+                $"{r.Solved}/{r.Runs} | {WithCi(r.DataEfficiency)} | {WithCi(r.Throughput)} |\n");
         md.Append('\n');
-        foreach (string line in LeftOut(spec, rows)) md.Append($"- {line}\n");
-        if (LeftOut(spec, rows).Count > 0) md.Append('\n');
+        List<string> leftOut = LeftOut(spec, rows);
+        foreach (string line in leftOut) md.Append($"- {line}\n");
+        if (leftOut.Count > 0) md.Append('\n');
         if (figure is not null) md.Append($"![Speedup against threads]({figure.Replace('\\', '/')})\n\n");
 
         foreach (string env in spec.Envs)
@@ -113,7 +114,7 @@ public static class SpeedupReport
             md.Append("|---|---|---|---|---|---|---|---|---|\n");
             foreach (SpeedupResult r in rows.Where(r => r.Env == env))
                 md.Append($"| {r.Method} | {r.Cell.Threads}{(r.Cell.Oversubscribed ? " (oversubscribed)" : "")} | {r.Solved}/{r.Runs} | {Show.Seconds(r.MedianSeconds)} | {Show.Steps(r.MedianSteps)} | " +
-                    $"{r.StepsPerSecond:N0} | {Ratio(r.Speedup.Value)} {Ci(r.Speedup)} | {Ratio(r.DataEfficiency.Value)} {Ci(r.DataEfficiency)} | {Ratio(r.Throughput.Value)} {Ci(r.Throughput)} |\n");
+                    $"{r.StepsPerSecond:N0} | {WithCi(r.Speedup)} | {WithCi(r.DataEfficiency)} | {WithCi(r.Throughput)} |\n");
             md.Append('\n');
         }
         md.Append("Raw numbers: `results.csv` (one row per run; the arm `q1 x2` is q1 with 2 threads); each run's `metrics.csv`, TensorBoard events and `summary.json` are in its run folder.\n");

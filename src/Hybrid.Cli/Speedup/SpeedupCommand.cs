@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Hybrid.Cli.Compare;
 using Hybrid.Experiments;
 using Spectre.Console;
 
@@ -61,11 +60,11 @@ public static class SpeedupCommand
         string over = spec.Envs.Count > 2 ? $"averaged over {spec.Envs.Count} envs" : spec.Envs.Count == 2 ? $"averaged over {spec.Envs[0]} and {spec.Envs[1]}" : spec.Envs[0];
         var table = new Table().Title(Markup.Escape($"Speedup in time to the reference score, {over}, beside Mnih et al. 2016 Table 2 (7 Atari games, 16 cores); this machine: {plan.Cores} cores"));
         table.AddColumns("method", "threads", "cores used", "paper", Markup.Escape("Hybrid [95% CI]"), "reached", Markup.Escape("data efficiency [CI]"), Markup.Escape("throughput [CI]"));
-        foreach (SpeedupResult r in rows.Where(r => r.Env is null || spec.Envs.Count == 1))
+        foreach (SpeedupResult r in SpeedupAnalysis.Headline(spec, rows))
             table.AddRow(Markup.Escape(r.Method), r.Cell.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(SpeedupReport.CoresUsed(r.Cell, plan.Cores)),
-                Markup.Escape(SpeedupReport.Paper(r.Method, r.Cell.Threads)), Markup.Escape($"{SpeedupReport.Ratio(r.Speedup.Value)} {SpeedupReport.Ci(r.Speedup)}"),
-                $"{r.Solved}/{r.Runs}", Markup.Escape($"{SpeedupReport.Ratio(r.DataEfficiency.Value)} {SpeedupReport.Ci(r.DataEfficiency)}"),
-                Markup.Escape($"{SpeedupReport.Ratio(r.Throughput.Value)} {SpeedupReport.Ci(r.Throughput)}"));
+                Markup.Escape(SpeedupReport.Paper(r.Method, r.Cell.Threads)), Markup.Escape(SpeedupReport.WithCi(r.Speedup)),
+                $"{r.Solved}/{r.Runs}", Markup.Escape(SpeedupReport.WithCi(r.DataEfficiency)),
+                Markup.Escape(SpeedupReport.WithCi(r.Throughput)));
         console.Write(table);
         foreach (string line in SpeedupReport.LeftOut(spec, rows)) console.MarkupLine(Markup.Escape(line));
         console.MarkupLine(Markup.Escape("speedup = time with the baseline / time with n threads; data efficiency = env steps with the baseline / with n; throughput = steps/s with n / with the baseline. Per env: report.md."));

@@ -3,7 +3,7 @@ using Hybrid.Experiments;
 using Hybrid.Training.Parallel;
 using Spectre.Console;
 
-namespace Hybrid.Cli.Compare;
+namespace Hybrid.Cli;
 
 /// <summary>What <c>compare</c> and <c>speedup</c> share: the experiment folder, running with progress, and failures shown as one line.</summary>
 internal static class ExperimentConsole
