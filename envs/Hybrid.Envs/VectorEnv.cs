@@ -24,7 +24,7 @@ namespace Hybrid.Envs;
 /// <c>TimeLimit</c> wrapper truncates whatever the env reported). Internal state is float32; Gymnasium's is
 /// float64, so long trajectories drift apart while each single step agrees to about 1e-6 relative (envcheck).
 /// </remarks>
-public abstract unsafe class VectorEnv : IRowJob
+public abstract unsafe class VectorEnv : IRowJob, IVectorLanes
 {
     /// <summary>Fewest lanes worth handing to another core: below this a step is shorter than the hand-off.</summary>
     public const int MinLanesPerThread = 2048;
@@ -106,6 +106,9 @@ public abstract unsafe class VectorEnv : IRowJob
 
     /// <summary>The group width the dynamics run at (never <see cref="LaneWidth.Auto"/>).</summary>
     public LaneWidth Width { get; }
+
+    /// <inheritdoc/>
+    public string SteppedOn => Width.ToString();
 
     /// <summary>
     /// Cores a step may use (default 1). Lanes are split in chunks of at least <see cref="MinLanesPerThread"/>, so

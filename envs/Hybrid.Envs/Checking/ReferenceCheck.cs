@@ -10,13 +10,13 @@ namespace Hybrid.Envs.Checking;
 /// <param name="Failures">Values outside tolerance (flags: values that differ).</param>
 public sealed record QuantityError(string Name, double MaxAbsoluteError, double MaxRelativeError, int Failures);
 
-/// <summary>Outcome of <see cref="ReferenceCheck.Run"/>.</summary>
+/// <summary>Outcome of a reference check.</summary>
 /// <param name="Env">The env checked.</param>
 /// <param name="Rows">Transitions compared.</param>
-/// <param name="Width">Group width the env stepped at.</param>
+/// <param name="SteppedOn">What stepped the lanes: the group width of a CPU env, or the device.</param>
 /// <param name="Quantities">Per compared quantity, its largest errors.</param>
 /// <param name="FirstFailures">Up to <see cref="ReferenceCheck.MaxReportedFailures"/> failing values, described.</param>
-public sealed record ReferenceCheckResult(string Env, int Rows, LaneWidth Width, IReadOnlyList<QuantityError> Quantities, IReadOnlyList<string> FirstFailures)
+public sealed record ReferenceCheckResult(string Env, int Rows, string SteppedOn, IReadOnlyList<QuantityError> Quantities, IReadOnlyList<string> FirstFailures)
 {
     /// <summary>True when every value is within tolerance and every flag is equal.</summary>
     public bool Passed => Quantities.All(q => q.Failures == 0);
@@ -41,14 +41,21 @@ public static class ReferenceCheck
     /// <exception cref="ArgumentException">Unknown env.</exception>
     /// <exception cref="InvalidDataException">The file is empty, lacks a column the env needs, or has a value that
     /// does not parse; the message names the file, line and column.</exception>
-    public static ReferenceCheckResult Run(string envId, string path, LaneWidth width = LaneWidth.Auto)
+    public static ReferenceCheckResult Run(string envId, string path, LaneWidth width = LaneWidth.Auto) =>
+        Run(envId, path, n => EnvRegistry.Make(envId, n, width));
+
+    /// <summary>Checks the lanes <paramref name="make"/> builds (given a lane count) for <paramref name="envId"/> against the CSV file at <paramref name="path"/>.</summary>
+    /// <exception cref="ArgumentException">Unknown env.</exception>
+    /// <exception cref="InvalidDataException">As <see cref="Run(string, string, LaneWidth)"/>.</exception>
+    public static ReferenceCheckResult Run(string envId, string path, Func<int, IVectorLanes> make)
     {
+        ArgumentNullException.ThrowIfNull(make);
         EnvSpec spec = EnvRegistry.Spec(envId);
         Table table = Table.Read(path, spec);
         int rows = table.Rows.Count;
-        VectorEnv env = EnvRegistry.Make(envId, Math.Clamp(rows, 1, LanesPerStep), width);
+        IVectorLanes env = make(Math.Clamp(rows, 1, LanesPerStep));
         env.AutoReset = false;
-        env.Reset(0);
+        env.Reset(0, 0);
 
         var errors = new Accumulator[] { new("next state"), new("next obs"), new("reward"), new("terminated"), new("truncated") };
         var failures = new List<string>();
@@ -87,7 +94,7 @@ public static class ReferenceCheck
                 errors[4].CompareFlag(env.Truncated[j], row.Truncated, $"{where}: truncated", failures);
             }
         }
-        return new ReferenceCheckResult(envId, rows, env.Width, Array.ConvertAll(errors, e => e.Result()), failures);
+        return new ReferenceCheckResult(envId, rows, env.SteppedOn, Array.ConvertAll(errors, e => e.Result()), failures);
     }
 
     /// <summary>Whether <paramref name="ours"/> matches <paramref name="reference"/> within Hybrid's conformance tolerance.</summary>
@@ -102,7 +109,7 @@ public static class ReferenceCheck
     {
         var text = new System.Text.StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        text.AppendLine(inv, $"{r.Env}: {r.Rows} reference transitions replayed on {r.Width} lanes");
+        text.AppendLine(inv, $"{r.Env}: {r.Rows} reference transitions replayed on {r.SteppedOn} lanes");
         text.AppendLine(inv, $"  {"quantity",-12} {"max abs error",14} {"max rel error",14} {"failures",9}");
         foreach (QuantityError q in r.Quantities)
             text.AppendLine(inv, $"  {q.Name,-12} {q.MaxAbsoluteError,14:0.000e+00} {q.MaxRelativeError,14:0.000e+00} {q.Failures,9}");

@@ -67,7 +67,7 @@ public class EnvContractTests
         ReferenceCheckResult result = ReferenceCheck.Run(id, file, width);
         Assert.True(result.Passed, ReferenceCheck.Format(result));
         Assert.Equal(File.ReadLines(file).Count() - 1, result.Rows);
-        Assert.Equal(width, result.Width);
+        Assert.Equal(width.ToString(), result.SteppedOn);
     }
 
     [Fact]

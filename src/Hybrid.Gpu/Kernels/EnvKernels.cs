@@ -1,0 +1,118 @@
+using ILGPU;
+
+namespace Hybrid.Gpu.Kernels;
+
+/// <summary>An episode a lane finished, as a kernel logs it: the step (within the drain period) and lane order it ended in, its return and length.</summary>
+public struct DeviceEpisode
+{
+    /// <summary>Vector step since the log was last drained at which the episode ended.</summary>
+    public int Step;
+    /// <summary>The lane.</summary>
+    public int Lane;
+    /// <summary>Undiscounted return.</summary>
+    public float Return;
+    /// <summary>Steps.</summary>
+    public int Length;
+    /// <summary>1 when it terminated, 0 when it was truncated.</summary>
+    public int Terminated;
+}
+
+/// <summary>Where a step writes what the vector-env contract promises the host.</summary>
+internal struct StepOutputs
+{
+    public ArrayView<float> Observations;
+    public ArrayView<float> FinalObservations;
+    public ArrayView<float> Rewards;
+    public ArrayView<int> Terminated;
+    public ArrayView<int> Truncated;
+    public ArrayView<float> Actions;
+    public ArrayView<uint> ActionState;
+    public ArrayView<uint> ActionStep;
+    public ArrayView<DeviceEpisode> Episodes;
+    public ArrayView<int> EpisodeCount;
+    public int ObservationSize;
+    public int AutoReset;
+    /// <summary>Non-zero: each lane draws a uniform random discrete action from its own stream instead of reading Actions (benchmarks).</summary>
+    public int RandomActions;
+    public int ActionCount;
+    public int Step;
+}
+
+/// <summary>The env kernels, each a grid-stride loop over lanes.</summary>
+internal static class EnvKernels
+{
+    /// <summary>Resets every lane: a new state from its stream, zero steps and return, its first observation.</summary>
+    public static void Reset(Index1D index, int stride, EnvLanes env, ArrayView<float> observations, int observationSize)
+    {
+        for (int lane = index; lane < env.Lanes; lane += stride)
+        {
+            EnvDynamics.Reset(env, lane);
+            env.Elapsed[lane] = 0;
+            env.Returns[lane] = 0f;
+            Observe(env, lane, observations, observationSize);
+        }
+    }
+
+    /// <summary>Writes every lane's observation from its state (after the host set states).</summary>
+    public static void ObserveAll(Index1D index, int stride, EnvLanes env, ArrayView<float> observations, int observationSize)
+    {
+        for (int lane = index; lane < env.Lanes; lane += stride) Observe(env, lane, observations, observationSize);
+    }
+
+    /// <summary>One step of every lane with its action: reward, flags, final observation, the episode log, auto-reset.</summary>
+    public static void Step(Index1D index, int stride, EnvLanes env, StepOutputs o)
+    {
+        for (int lane = index; lane < env.Lanes; lane += stride)
+        {
+            float action;
+            if (o.RandomActions != 0)
+            {
+                uint state = o.ActionState[lane];
+                action = (int)DeviceMath.Uniform(ref state, o.ActionStep[lane], 0f, o.ActionCount);
+                o.ActionState[lane] = state;
+            }
+            else action = o.Actions[lane];
+            bool terminated = StepLane(env, lane, action, o.Observations, o.FinalObservations, o.ObservationSize, o.Episodes, o.EpisodeCount,
+                o.Step, o.AutoReset != 0, out float reward, out bool truncated);
+            o.Rewards[lane] = reward;
+            o.Terminated[lane] = terminated ? 1 : 0;
+            o.Truncated[lane] = truncated ? 1 : 0;
+        }
+    }
+
+    /// <summary>
+    /// Steps one lane and keeps the contract: Gymnasium's time limit (truncated at the limit even if it also
+    /// terminated), the final observation and an episode record for a lane that ended, then (with auto-reset) its new
+    /// episode's state; <paramref name="observations"/> gets the observation the agent sees next.
+    /// </summary>
+    public static bool StepLane(in EnvLanes env, int lane, float action, ArrayView<float> observations, ArrayView<float> finalObservations,
+        int observationSize, ArrayView<DeviceEpisode> episodes, ArrayView<int> episodeCount, int step, bool autoReset, out float reward, out bool truncated)
+    {
+        bool terminated = EnvDynamics.Step(env, lane, action, out reward);
+        int elapsed = env.Elapsed[lane] + 1;
+        float sum = env.Returns[lane] + reward;
+        truncated = elapsed >= env.MaxSteps;
+        if (terminated || truncated)
+        {
+            Observe(env, lane, finalObservations, observationSize);
+            int slot = Atomic.Add(ref episodeCount[0], 1);
+            if (slot < episodes.Length)
+                episodes[slot] = new DeviceEpisode { Step = step, Lane = lane, Return = sum, Length = elapsed, Terminated = terminated ? 1 : 0 };
+            if (autoReset)
+            {
+                EnvDynamics.Reset(env, lane);
+                elapsed = 0;
+                sum = 0f;
+            }
+        }
+        env.Elapsed[lane] = elapsed;
+        env.Returns[lane] = sum;
+        Observe(env, lane, observations, observationSize);
+        return terminated;
+    }
+
+    static void Observe(in EnvLanes env, int lane, ArrayView<float> observations, int observationSize)
+    {
+        for (int k = 0; k < observationSize; k++) observations[lane * observationSize + k] = EnvDynamics.Observe(env, lane, k);
+    }
+}
