@@ -93,10 +93,14 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
     /// <inheritdoc/>
     public ReadOnlySpan<bool> Truncated => _hostTruncated;
 
+    /// <summary>The lanes' action streams (state, step), for kernels that sample actions.</summary>
+    internal (ArrayView<uint> State, ArrayView<uint> Step) ActionStreams => (_actionState.View, _actionStep.View);
+
     /// <summary>Episodes the last host step finished, in lane order.</summary>
     public List<DeviceEpisode> Episodes { get; }
 
-    EnvLanes Lanes => new()
+    /// <summary>The lanes' state as kernels take it.</summary>
+    internal EnvLanes Lanes => new()
     {
         State = _state.View, Elapsed = _elapsed.View, Returns = _returns.View, RandomState = _randomState.View, RandomStep = _randomStep.View,
         Lanes = NumEnvs, Kind = (int)Kind, MaxSteps = Spec.MaxEpisodeSteps,

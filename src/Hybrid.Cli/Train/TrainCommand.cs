@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Hybrid.Experiments;
+using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
+using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
 
@@ -56,10 +58,17 @@ public static class TrainCommand
         bool usePreset, TextWriter stdout, TextWriter stderr)
     {
         AlgoConfig config;
+        IComputeDevice? device = null;
         try
         {
             config = Resolve(algo, configFile, overrides, usePreset, out string? preset);
             if (preset is not null) stderr.WriteLine($"train: preset {preset} (from {Presets.FileName}; --no-preset turns it off)");
+            // The device is opened (and its kernels compiled) before the run's clock starts.
+            if (config is A2cConfig a2c)
+            {
+                device = GpuDevices.Instance.Open(a2c.Device, line => stderr.WriteLine($"train: {line}"));
+                using ISyncStream check = device.OpenA2c(a2c);
+            }
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {
@@ -82,7 +91,7 @@ public static class TrainCommand
             var monitor = new RunMonitor(config, folder, quiet ? null : line => stderr.WriteLine(line));
             try
             {
-                RunSummary summary = Trainer.Train(config, monitor);
+                RunSummary summary = Trainer.Train(config, monitor, device);
                 string solved = summary.Solved
                     ? $"solved at {summary.SolvedAtEnvSteps:N0} steps, {summary.SolvedAtSeconds:F2} s"
                     : "not solved";

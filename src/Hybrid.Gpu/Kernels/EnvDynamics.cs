@@ -48,7 +48,7 @@ internal static class EnvDynamics
     public static int ObservationSize(DeviceEnvKind kind) => kind switch
     {
         DeviceEnvKind.CartPole => 4,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "expected a device env kind"),
+        _ => 0, // kernels cannot throw; DeviceEnvs.Kind refuses unknown envs on the host
     };
 
     /// <summary>Internal state variables of an env kind.</summary>

@@ -49,14 +49,14 @@ internal static class EnvKernels
             EnvDynamics.Reset(env, lane);
             env.Elapsed[lane] = 0;
             env.Returns[lane] = 0f;
-            Observe(env, lane, observations, observationSize);
+            Observe(env, lane, observations, 1, lane * observationSize);
         }
     }
 
     /// <summary>Writes every lane's observation from its state (after the host set states).</summary>
     public static void ObserveAll(Index1D index, int stride, EnvLanes env, ArrayView<float> observations, int observationSize)
     {
-        for (int lane = index; lane < env.Lanes; lane += stride) Observe(env, lane, observations, observationSize);
+        for (int lane = index; lane < env.Lanes; lane += stride) Observe(env, lane, observations, 1, lane * observationSize);
     }
 
     /// <summary>One step of every lane with its action: reward, flags, final observation, the episode log, auto-reset.</summary>
@@ -72,8 +72,10 @@ internal static class EnvKernels
                 o.ActionState[lane] = state;
             }
             else action = o.Actions[lane];
-            bool terminated = StepLane(env, lane, action, o.Observations, o.FinalObservations, o.ObservationSize, o.Episodes, o.EpisodeCount,
-                o.Step, o.AutoReset != 0, out float reward, out bool truncated);
+            int row = lane * o.ObservationSize;
+            bool terminated = StepLane(env, lane, action, o.FinalObservations, 1, row, o.Episodes, o.EpisodeCount, o.Step, o.AutoReset != 0,
+                out float reward, out bool truncated);
+            Observe(env, lane, o.Observations, 1, row);
             o.Rewards[lane] = reward;
             o.Terminated[lane] = terminated ? 1 : 0;
             o.Truncated[lane] = truncated ? 1 : 0;
@@ -83,10 +85,10 @@ internal static class EnvKernels
     /// <summary>
     /// Steps one lane and keeps the contract: Gymnasium's time limit (truncated at the limit even if it also
     /// terminated), the final observation and an episode record for a lane that ended, then (with auto-reset) its new
-    /// episode's state; <paramref name="observations"/> gets the observation the agent sees next.
+    /// episode's state. The final observation's value k goes to <c>finalObservations[k * stride + column]</c>.
     /// </summary>
-    public static bool StepLane(in EnvLanes env, int lane, float action, ArrayView<float> observations, ArrayView<float> finalObservations,
-        int observationSize, ArrayView<DeviceEpisode> episodes, ArrayView<int> episodeCount, int step, bool autoReset, out float reward, out bool truncated)
+    public static bool StepLane(in EnvLanes env, int lane, float action, ArrayView<float> finalObservations, int stride, int column,
+        ArrayView<DeviceEpisode> episodes, ArrayView<int> episodeCount, int step, bool autoReset, out float reward, out bool truncated)
     {
         bool terminated = EnvDynamics.Step(env, lane, action, out reward);
         int elapsed = env.Elapsed[lane] + 1;
@@ -94,7 +96,7 @@ internal static class EnvKernels
         truncated = elapsed >= env.MaxSteps;
         if (terminated || truncated)
         {
-            Observe(env, lane, finalObservations, observationSize);
+            Observe(env, lane, finalObservations, stride, column);
             int slot = Atomic.Add(ref episodeCount[0], 1);
             if (slot < episodes.Length)
                 episodes[slot] = new DeviceEpisode { Step = step, Lane = lane, Return = sum, Length = elapsed, Terminated = terminated ? 1 : 0 };
@@ -107,12 +109,13 @@ internal static class EnvKernels
         }
         env.Elapsed[lane] = elapsed;
         env.Returns[lane] = sum;
-        Observe(env, lane, observations, observationSize);
         return terminated;
     }
 
-    static void Observe(in EnvLanes env, int lane, ArrayView<float> observations, int observationSize)
+    /// <summary>Writes the lane's observation, value k at <c>destination[k * stride + column]</c> (row-major: stride 1; feature-major: stride N).</summary>
+    public static void Observe(in EnvLanes env, int lane, ArrayView<float> destination, int stride, int column)
     {
-        for (int k = 0; k < observationSize; k++) observations[lane * observationSize + k] = EnvDynamics.Observe(env, lane, k);
+        int size = EnvDynamics.ObservationSize((DeviceEnvKind)env.Kind);
+        for (int k = 0; k < size; k++) destination[k * stride + column] = EnvDynamics.Observe(env, lane, k);
     }
 }

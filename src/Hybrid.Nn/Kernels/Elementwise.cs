@@ -65,7 +65,8 @@ public readonly struct TanhOperator : IUnaryOperator
     /// <inheritdoc/>
     public static float Invoke(float x)
     {
-        x = Math.Clamp(x, -Clamp, Clamp);
+        // Min and max rather than Math.Clamp, whose argument check ILGPU cannot compile: Hybrid.Gpu's kernels call this too.
+        x = MathF.Min(MathF.Max(x, -Clamp), Clamp);
         float x2 = x * x;
         float p = MathF.FusedMultiplyAdd(x2, A13, A11);
         p = MathF.FusedMultiplyAdd(x2, p, A9);

@@ -1,3 +1,5 @@
+using Hybrid.Training.Devices;
+
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>The algorithms by name: their default configs, and one entry point that trains any of them.</summary>
@@ -19,13 +21,18 @@ public static class Trainer
         _ => throw new ArgumentException($"algo '{algo}' is unknown; expected one of {string.Join(", ", Algorithms)}.", nameof(algo)),
     };
 
-    /// <summary>Trains with <paramref name="config"/> (each algorithm validates it first); metrics and the summary go to <paramref name="monitor"/>.</summary>
-    public static RunSummary Train(AlgoConfig config, RunMonitor monitor)
+    /// <summary>
+    /// Trains with <paramref name="config"/> (each algorithm validates it first); metrics and the summary go to
+    /// <paramref name="monitor"/>. A2C runs on <paramref name="device"/> (the device its config names, opened by the
+    /// caller before the monitor's clock starts, so that compiling kernels is not counted as training), or when it is
+    /// null on the device <see cref="CpuOnlyDevices"/> opens for the config: the CPU.
+    /// </summary>
+    public static RunSummary Train(AlgoConfig config, RunMonitor monitor, IComputeDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         return config switch
         {
-            A2cConfig a2c => A2c.Train(a2c, monitor),
+            A2cConfig a2c => A2c.Train(a2c, monitor, device ?? CpuOnlyDevices.Instance.Open(a2c.Device, null)),
             A3cConfig a3c => A3c.Train(a3c, monitor),
             AsyncQConfig q => AsyncQ.Train(q, monitor),
             ImpalaConfig impala => Impala.Train(impala, monitor),

@@ -239,21 +239,24 @@ public sealed class RunMonitor
     /// <summary>Keeps a file of the run's state in its run folder, if it has one.</summary>
     public void WriteFile(string name, string text) => _sink?.WriteFile(name, text);
 
-    /// <summary>Writes the last row and builds the summary (and hands it to the sink).</summary>
-    public RunSummary Finish(int threads, int numEnvs)
+    /// <summary>Writes the last row and builds the summary (and hands it to the sink); <paramref name="device"/> is where it ran (the CPU if null).</summary>
+    public RunSummary Finish(int threads, int numEnvs, Devices.DeviceInfo? device = null)
     {
+        device ??= Devices.DeviceInfo.Cpu;
         Flush(final: true);
         double seconds = Seconds;
         RunSummary summary;
         lock (_gate)
         {
             ReturnWindow window = _evalCriterion ? _eval : _train;
-            summary = new RunSummary(_config.Algo, _config.Env, _config.Seed, "cpu", threads, numEnvs, EnvSteps, Updates, seconds,
+            summary = new RunSummary(_config.Algo, _config.Env, _config.Seed, device.Kind, threads, numEnvs, EnvSteps, Updates, seconds,
                 EnvSteps / Math.Max(seconds, 1e-9), Threshold, _solvedAtSeconds is not null, _config.SolveCriterion, _solvedAtSteps,
                 _solvedAtSeconds, window.Count > 0 ? window.Mean : double.NaN, _episodes)
             {
                 PolicyLagMean = _runLagCount > 0 ? _runLagSum / _runLagCount : null,
                 PolicyLagMax = _runLagMax >= 0 ? _runLagMax : null,
+                DeviceName = device.Name,
+                DeviceMemoryBytes = device.MemoryBytes,
             };
         }
         _sink?.Complete(summary);

@@ -7,7 +7,7 @@ namespace Hybrid.Training.Metrics;
 /// <param name="Algo">Algorithm name.</param>
 /// <param name="Env">Environment id.</param>
 /// <param name="Seed">Seed.</param>
-/// <param name="Device">"cpu".</param>
+/// <param name="Device">Where the run ran: cpu, cuda or ilgpu-cpu.</param>
 /// <param name="Threads">Threads used.</param>
 /// <param name="NumEnvs">Env lanes stepped in total.</param>
 /// <param name="EnvSteps">Env steps taken.</param>
@@ -31,6 +31,12 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     /// <summary>The largest such age; null where nothing lags.</summary>
     public long? PolicyLagMax { get; init; }
 
+    /// <summary>The device's name as its runtime reports it (null in summaries written before it was recorded).</summary>
+    public string? DeviceName { get; init; }
+
+    /// <summary>The device's memory in bytes (null where not recorded).</summary>
+    public long? DeviceMemoryBytes { get; init; }
+
     /// <summary>Reads a summary.json written by <see cref="ToJson"/>; returns null unless its status is "finished".</summary>
     /// <exception cref="FormatException">The text is not such a JSON object.</exception>
     public static RunSummary? ParseFinished(string json)
@@ -51,6 +57,8 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             {
                 PolicyLagMean = D(o, "policy_lag_mean"),
                 PolicyLagMax = L(o, "policy_lag_max"),
+                DeviceName = o.TryGetProperty("device_name", out JsonElement name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null,
+                DeviceMemoryBytes = L(o, "device_memory_bytes"),
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -70,6 +78,8 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             json.WriteString("env", Env);
             json.WriteNumber("seed", Seed);
             json.WriteString("device", Device);
+            if (DeviceName is not null) json.WriteString("device_name", DeviceName);
+            if (DeviceMemoryBytes is long memory) json.WriteNumber("device_memory_bytes", memory);
             json.WriteNumber("threads", Threads);
             json.WriteNumber("num_envs", NumEnvs);
             json.WriteNumber("env_steps", EnvSteps);

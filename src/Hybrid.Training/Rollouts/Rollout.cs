@@ -88,10 +88,16 @@ public sealed class Rollout
     public Span<float> BoxActionsAt(int t) => BoxActions.AsSpan(t * Lanes * ActionSize, Lanes * ActionSize);
 
     /// <summary>Stores what the env returned for step t (rewards, terminals, truncations with their final observations) and completes the step.</summary>
-    public void EndStep(int t, VectorEnv env, float gamma)
+    public void EndStep(int t, VectorEnv env, float gamma) =>
+        EndStep(t, env.Rewards, env.Terminated, env.Truncated, env.FinalObservations, gamma);
+
+    /// <summary>
+    /// Stores step t's outcome given as the env's buffers: rewards, terminated and truncated flags [N], and the final
+    /// observations [N * obs] (rows of lanes that did not end are not read); completes the step.
+    /// </summary>
+    public void EndStep(int t, ReadOnlySpan<float> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated,
+        ReadOnlySpan<float> finalObservations, float gamma)
     {
-        ReadOnlySpan<float> rewards = env.Rewards;
-        ReadOnlySpan<bool> terminated = env.Terminated, truncated = env.Truncated;
         int n = Lanes, obs = ObservationSize;
         for (int lane = 0; lane < n; lane++)
         {
@@ -102,7 +108,7 @@ public sealed class Rollout
             Truncated[i] = cut;
             if (cut)
             {
-                env.FinalObservations.Slice(lane * obs, obs).CopyTo(FinalObservations.AsSpan(TruncatedCount * obs));
+                finalObservations.Slice(lane * obs, obs).CopyTo(FinalObservations.AsSpan(TruncatedCount * obs));
                 TruncatedIndices[TruncatedCount++] = i;
             }
         }

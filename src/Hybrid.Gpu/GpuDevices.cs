@@ -1,0 +1,89 @@
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Devices;
+
+namespace Hybrid.Gpu;
+
+/// <summary>
+/// The devices the command line can train on: the CPU, an NVIDIA GPU through ILGPU's CUDA backend, and ILGPU's CPU
+/// accelerator. An ILGPU device is opened once per process and its kernels compiled once, when it is opened.
+/// </summary>
+public sealed class GpuDevices : IDeviceProvider
+{
+    readonly object _gate = new();
+    IlgpuComputeDevice? _cuda, _cpuAccelerator;
+    string? _cudaMissing;
+
+    /// <summary>The process's devices.</summary>
+    public static GpuDevices Instance { get; } = new();
+
+    /// <inheritdoc/>
+    public IComputeDevice Open(string choice, Action<string>? note)
+    {
+        lock (_gate)
+            switch (choice)
+            {
+                case "cpu":
+                    return CpuDevice.Instance;
+                case "ilgpu-cpu":
+                    return _cpuAccelerator ??= Prepared(IlgpuDevice.OpenCpuAccelerator(), note);
+                case "cuda":
+                    return Cuda(note) ?? throw new ArgumentException($"device 'cuda': {_cudaMissing}. Use --device auto or cpu.");
+                case "auto":
+                    IComputeDevice? cuda = Cuda(note);
+                    if (cuda is not null) return cuda;
+                    note?.Invoke($"device auto: {_cudaMissing}; training on the CPU (Hybrid's SIMD kernels).");
+                    return CpuDevice.Instance;
+                default:
+                    throw new ArgumentException($"device '{choice}' is unknown; expected one of {string.Join(", ", DeviceInfo.Choices)}.");
+            }
+    }
+
+    IlgpuComputeDevice? Cuda(Action<string>? note)
+    {
+        if (_cuda is not null || _cudaMissing is not null) return _cuda;
+        IlgpuDevice? device = IlgpuDevice.TryOpenCuda(out string reason);
+        if (device is null)
+        {
+            _cudaMissing = reason;
+            return null;
+        }
+        return _cuda = Prepared(device, note);
+    }
+
+    static IlgpuComputeDevice Prepared(IlgpuDevice device, Action<string>? note)
+    {
+        var prepared = new IlgpuComputeDevice(device);
+        note?.Invoke($"device {device.Info.Kind}: {device.Info.Name}, {device.Info.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB; " +
+            $"kernels compiled in {prepared.Kernels.CompileSeconds:F2} s (not counted in the run's time)");
+        return prepared;
+    }
+}
+
+/// <summary>An ILGPU accelerator as a training device: A2C's kernels compiled on it once.</summary>
+public sealed class IlgpuComputeDevice : IComputeDevice
+{
+    internal IlgpuComputeDevice(IlgpuDevice device)
+    {
+        Device = device;
+        Kernels = new A2cKernels(device.Accelerator);
+    }
+
+    /// <summary>The accelerator.</summary>
+    public IlgpuDevice Device { get; }
+
+    internal A2cKernels Kernels { get; }
+
+    /// <summary>Seconds A2C's kernels took to compile on this device.</summary>
+    public double CompileSeconds => Kernels.CompileSeconds;
+
+    /// <inheritdoc/>
+    public DeviceInfo Info => Device.Info;
+
+    /// <inheritdoc/>
+    public ISyncStream OpenA2c(A2cConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        return new IlgpuA2cStream(Device, Kernels, config);
+    }
+}

@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using Hybrid.Envs;
+using Hybrid.Gpu.Kernels;
+using Hybrid.Nn;
+using Hybrid.Nn.Layers;
+using Hybrid.Nn.Models;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Devices;
+using Hybrid.Training.Losses;
+using Hybrid.Training.Metrics;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Hybrid.Gpu;
+
+/// <summary>
+/// A2C with everything on an ILGPU device: the env lanes' state, the rollout, theta, the gradient and RMSProp's
+/// statistics. One update is four kernel launches (the rollout kernel acts, steps, computes returns and each sample's
+/// backward pass, lane by lane; then the weight gradients per chunk of samples, their reduction with the squared norm,
+/// and the clipped RMSProp step). Nothing is copied to the host but metrics: episode records and loss terms, drained
+/// every few updates (at least every log interval) and handed to the monitor in the order the CPU stream would.
+/// theta starts as the CPU stream's does (same network, same seed); actions come from per-lane counter-based streams.
+/// </summary>
+internal sealed class IlgpuA2cStream : ISyncStream
+{
+    /// <summary>Samples per partial sum of the weight gradients.</summary>
+    const int Chunk = 256;
+    /// <summary>Most updates between two drains of the metrics.</summary>
+    const int MaxUpdatesPerDrain = 64;
+
+    readonly IlgpuDevice _device;
+    readonly A2cKernels _kernels;
+    readonly A2cConfig _config;
+    readonly DeviceVectorEnv _env;
+    readonly List<MemoryBuffer> _buffers = [];
+    readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _gradient, _statistics, _partial, _terms, _scalars;
+    readonly MemoryBuffer1D<int, Stride1D.Dense> _episodeCount;
+    readonly MemoryBuffer1D<DeviceEpisode, Stride1D.Dense> _episodes;
+    readonly RolloutViews _rollout;
+    readonly LearnViews _learn;
+    readonly int _samples, _chunks, _updatesPerDrain;
+    readonly float[] _hostTerms, _hostTheta;
+    readonly int[] _hostCount = new int[1];
+    readonly DeviceEpisode[] _hostEpisodes;
+    readonly EpisodeRecord[] _records;
+    int _pending;
+
+    public IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config) : this(device, kernels, config, Acting.ActorCriticSpec(config)) { }
+
+    /// <summary>A stream whose network is built from <paramref name="spec"/> (an MLP torso with a categorical head), as tests vary it.</summary>
+    internal IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config, ModelSpec spec)
+    {
+        _device = device;
+        _kernels = kernels;
+        _config = config;
+        EnvSpec env = EnvRegistry.Spec(config.Env);
+        DeviceEnvs.Kind(config.Env);
+        if (config.NormalizeObservations || config.NormalizeRewards)
+            throw new ArgumentException($"device '{device.Info.Kind}': normalize_observations and normalize_rewards run on the CPU path only; " +
+                "set them false or use --device cpu.");
+        if (!env.IsDiscrete) throw new ArgumentException($"device '{device.Info.Kind}': {config.Env} has box actions; the device path has the categorical head only. Use --device cpu.");
+
+        int n = config.NumEnvs, tMax = config.TMax;
+        _samples = n * tMax;
+        _chunks = (_samples + Chunk - 1) / Chunk;
+        _updatesPerDrain = (int)Math.Clamp((config.LogInterval + _samples - 1) / _samples, 1, MaxUpdatesPerDrain);
+
+        // The CPU network fixes the layout and the initial theta.
+        var net = (ActorCriticNetwork)spec.Build();
+        float[] theta = Acting.InitialTheta(net, config.Seed);
+        int[] table = LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
+        int actions = net.Actions;
+
+        Accelerator a = device.Accelerator;
+        _env = new DeviceVectorEnv(device, config.Env, n);
+        _env.Reset((ulong)config.Seed, 0);
+        _theta = Add(a.Allocate1D(theta));
+        _gradient = Add(a.Allocate1D<float>(theta.Length));
+        _statistics = Add(a.Allocate1D<float>(theta.Length));
+        _statistics.MemSetToZero();
+        _partial = Add(a.Allocate1D<float>((long)_chunks * theta.Length));
+        _terms = Add(a.Allocate1D<float>(3 * _updatesPerDrain));
+        _terms.MemSetToZero();
+        _scalars = Add(a.Allocate1D<float>(1));
+        _episodeCount = Add(a.Allocate1D<int>(1));
+        _episodeCount.MemSetToZero();
+        // A lane ends at most one episode per step.
+        _episodes = Add(a.Allocate1D<DeviceEpisode>((long)_samples * _updatesPerDrain));
+        var shape = new NetShape
+        {
+            Theta = _theta.View, Layers = Add(a.Allocate1D(table)).View, Hidden = net.Torso.Count(l => l is Linear),
+            Relu = spec.Activation == Activation.Relu ? 1 : 0, Actions = actions, ObservationSize = env.ObservationSize,
+        };
+        MemoryBuffer1D<float, Stride1D.Dense> features = Add(a.Allocate1D<float>((long)featureRows * _samples));
+        MemoryBuffer1D<float, Stride1D.Dense> deltas = Add(a.Allocate1D<float>((long)deltaRows * _samples));
+        (ArrayView<uint> actionState, ArrayView<uint> actionStep) = _env.ActionStreams;
+        _rollout = new RolloutViews
+        {
+            Env = _env.Lanes, Net = shape, Features = features.View, Deltas = deltas.View,
+            Logits = Add(a.Allocate1D<float>((long)actions * _samples)).View, Values = Samples(a), Actions = Samples(a), Rewards = Samples(a),
+            Discounts = Samples(a), Cut = Add(a.Allocate1D<int>(_samples)).View, Bootstrap = Samples(a),
+            ScratchFeatures = Add(a.Allocate1D<float>((long)featureRows * n)).View, ScratchLogits = Add(a.Allocate1D<float>((long)actions * n)).View,
+            ActionState = actionState, ActionStep = actionStep, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
+            Terms = _terms.View, TMax = tMax, Gamma = config.Gamma, Lambda = config.GaeLambda,
+            ValueCoefficient = config.ValueCoef, EntropyCoefficient = config.EntropyCoef,
+        };
+        _learn = new LearnViews
+        {
+            Net = shape, Features = features.View, Deltas = deltas.View, Partial = _partial.View, Gradient = _gradient.View,
+            Statistics = _statistics.View, Scalars = _scalars.View, Samples = _samples, Chunk = Chunk, Chunks = _chunks, Parameters = theta.Length,
+        };
+        _hostTerms = new float[3 * _updatesPerDrain];
+        _hostTheta = new float[theta.Length];
+        _hostEpisodes = new DeviceEpisode[_samples * _updatesPerDrain];
+        _records = new EpisodeRecord[_hostEpisodes.Length];
+    }
+
+    public int Threads => 1;
+
+    /// <summary>Parameters (theta's length).</summary>
+    public int ParameterCount => _learn.Parameters;
+
+    ArrayView<float> Samples(Accelerator a) => Add(a.Allocate1D<float>(_samples)).View;
+
+    MemoryBuffer1D<T, Stride1D.Dense> Add<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer) where T : unmanaged
+    {
+        _buffers.Add(buffer);
+        return buffer;
+    }
+
+    /// <summary>
+    /// The kernels' layer table (see <see cref="NetShape"/>) from the CPU network's layout: F rows = observation, then
+    /// each hidden layer's outputs; D rows = each hidden layer's deltas, then the logits', then the value's.
+    /// </summary>
+    static int[] LayerTable(ActorCriticNetwork net, int observationSize, out int featureRows, out int deltaRows)
+    {
+        var linear = net.Torso.OfType<Linear>().ToList();
+        if (linear.Count == 0 || linear.Count != net.Torso.Count / 2 || net.Torso.Any(l => l is Conv2d))
+            throw new ArgumentException("the device path runs MLP torsos (hidden layers with tanh or ReLU); this network has another torso. Use --device cpu.");
+        var table = new List<int>();
+        int inRow = 0, fRow = observationSize, dRow = 0;
+        foreach (Linear layer in linear)
+        {
+            table.AddRange([layer.Parameters.Offset, layer.InputSize, layer.OutputSize, inRow, fRow, dRow]);
+            inRow = fRow;
+            fRow += layer.OutputSize;
+            dRow += layer.OutputSize;
+        }
+        int width = linear[^1].OutputSize;
+        ParameterSlice policy = net.Layout.Slices.Single(s => s.Name == "policy"), value = net.Layout.Slices.Single(s => s.Name == "value");
+        table.AddRange([policy.Offset, width, net.Actions, inRow, -1, dRow]);
+        table.AddRange([value.Offset, width, 1, inRow, -1, dRow + net.Actions]);
+        featureRows = fRow;
+        deltaRows = dRow + net.Actions + 1;
+        return [.. table];
+    }
+
+    public void Collect(RunMonitor monitor)
+    {
+        RolloutViews r = _rollout;
+        r.StepBase = _pending * _config.TMax;
+        r.Slot = _pending;
+        int threads = _device.ThreadsFor(_config.NumEnvs);
+        _kernels.Rollout(threads, threads, r);
+        monitor.AddSteps(_samples);
+    }
+
+    public void Learn(float learningRate, RunMonitor monitor)
+    {
+        ComputeGradient();
+        int threads = _device.ThreadsFor(_learn.Parameters);
+        _kernels.Step(threads, threads, _theta.View, _gradient.View, _statistics.View, _scalars.View, _config.MaxGradNorm, learningRate,
+            _config.RmsAlpha, _config.RmsEpsilon);
+        if (++_pending == _updatesPerDrain) Drain(monitor);
+    }
+
+    /// <summary>The gradient of the rollout just collected, into the gradient buffer (its squared norm into the scalars).</summary>
+    internal void ComputeGradient()
+    {
+        _scalars.MemSetToZero();
+        int threads = _device.ThreadsFor((long)_learn.Parameters * _chunks);
+        _kernels.Partial(threads, threads, _learn);
+        threads = _device.ThreadsFor(_learn.Parameters);
+        _kernels.Reduce(threads, threads, _learn);
+    }
+
+    /// <summary>
+    /// Copies the metrics back: the episodes in the order they ended (step, then lane) and each update's loss terms;
+    /// checks the losses and theta are finite.
+    /// </summary>
+    void Drain(RunMonitor monitor)
+    {
+        if (_pending == 0) return;
+        _episodeCount.CopyToCPU(_hostCount);
+        int count = _hostCount[0];
+        if (count > _hostEpisodes.Length)
+            throw new InvalidOperationException($"the device's episode log overflowed ({count} episodes, room for {_hostEpisodes.Length}).");
+        if (count > 0) _episodes.View.BaseView.SubView(0, count).CopyToCPU(_hostEpisodes.AsSpan(0, count));
+        _terms.View.BaseView.SubView(0, 3 * _pending).CopyToCPU(_hostTerms.AsSpan(0, 3 * _pending));
+        _episodeCount.MemSetToZero();
+        _terms.MemSetToZero();
+
+        Span<DeviceEpisode> episodes = _hostEpisodes.AsSpan(0, count);
+        episodes.Sort(static (x, y) => x.Step != y.Step ? x.Step.CompareTo(y.Step) : x.Lane.CompareTo(y.Lane));
+        for (int i = 0; i < count; i++)
+            _records[i] = new EpisodeRecord(episodes[i].Lane, episodes[i].Return, episodes[i].Length, episodes[i].Terminated != 0);
+        monitor.AddEpisodes(_records.AsSpan(0, count));
+        float inverse = 1f / _samples;
+        for (int u = 0; u < _pending; u++)
+        {
+            var terms = new LossTerms(_hostTerms[3 * u] * inverse, _hostTerms[3 * u + 1] * inverse, _hostTerms[3 * u + 2] * inverse);
+            UpdateRules.CheckFinite(terms, "a2c", monitor.Updates + 1);
+            monitor.AddUpdate(terms);
+        }
+        _pending = 0;
+        _theta.CopyToCPU(_hostTheta);
+        UpdateRules.CheckParameters(_hostTheta, "a2c", monitor.Updates);
+    }
+
+    public void Finish(RunMonitor monitor) => Drain(monitor);
+
+    /// <summary>Copies theta to the host (checks and tests).</summary>
+    internal float[] Theta()
+    {
+        var theta = new float[_learn.Parameters];
+        _theta.CopyToCPU(theta);
+        return theta;
+    }
+
+    /// <summary>Copies a device buffer of the rollout or the learner to the host (tests compare them with the CPU's).</summary>
+    internal static float[] Read(ArrayView<float> view)
+    {
+        var values = new float[view.Length];
+        view.CopyToCPU(values);
+        return values;
+    }
+
+    internal RolloutViews RolloutBuffers => _rollout;
+
+    internal LearnViews LearnBuffers => _learn;
+
+    public void Dispose()
+    {
+        foreach (MemoryBuffer b in _buffers) b.Dispose();
+        _env.Dispose();
+    }
+}
+
+/// <summary>A2C's kernels, compiled once per accelerator.</summary>
+internal sealed class A2cKernels
+{
+    public A2cKernels(Accelerator a)
+    {
+        var clock = Stopwatch.StartNew();
+        Rollout = a.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews>(ActorCriticKernels.Rollout);
+        Partial = a.LoadAutoGroupedStreamKernel<Index1D, int, LearnViews>(ActorCriticKernels.PartialGradient);
+        Reduce = a.LoadAutoGroupedStreamKernel<Index1D, int, LearnViews>(ActorCriticKernels.ReduceGradient);
+        Step = a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float>(
+            ActorCriticKernels.RmsPropStep);
+        CompileSeconds = clock.Elapsed.TotalSeconds;
+    }
+
+    public Action<Index1D, int, RolloutViews> Rollout { get; }
+    public Action<Index1D, int, LearnViews> Partial { get; }
+    public Action<Index1D, int, LearnViews> Reduce { get; }
+    public Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float> Step { get; }
+
+    /// <summary>Seconds the four kernels took to compile.</summary>
+    public double CompileSeconds { get; }
+}

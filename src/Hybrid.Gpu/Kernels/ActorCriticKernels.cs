@@ -1,0 +1,314 @@
+using ILGPU;
+using Hybrid.Nn.Kernels;
+
+namespace Hybrid.Gpu.Kernels;
+
+/// <summary>
+/// The actor-critic MLP as kernels see it. Theta is laid out exactly as the CPU network's (each linear layer's weights
+/// [in, out] row-major, then its biases; the torso, then the policy head, then the value head). Per-sample values are
+/// stored feature-major, row r of sample b at <c>r * stride + b</c>: the feature rows F hold the observation, then every
+/// hidden layer's output; the delta rows D hold every hidden layer's pre-activation gradient, then the logits', then
+/// the value's. Layer l's table entry (6 ints): parameter offset, inputs, outputs, input row in F, output row in F
+/// (hidden layers), delta row in D.
+/// </summary>
+internal struct NetShape
+{
+    public const int Entry = 6;
+    public ArrayView<float> Theta;
+    public ArrayView<int> Layers;
+    /// <summary>Hidden (torso) layers; the policy head's entry is number Hidden, the value head's Hidden + 1.</summary>
+    public int Hidden;
+    /// <summary>0 tanh, 1 ReLU.</summary>
+    public int Relu;
+    public int Actions;
+    public int ObservationSize;
+
+    public readonly int Offset(int layer) => Layers[layer * Entry];
+    public readonly int Inputs(int layer) => Layers[layer * Entry + 1];
+    public readonly int Outputs(int layer) => Layers[layer * Entry + 2];
+    public readonly int InputRow(int layer) => Layers[layer * Entry + 3];
+    public readonly int OutputRow(int layer) => Layers[layer * Entry + 4];
+    public readonly int DeltaRow(int layer) => Layers[layer * Entry + 5];
+
+    /// <summary>The torso's activation (tanh as Hybrid's CPU kernels compute it, so both paths agree to rounding).</summary>
+    public readonly float Activate(float x) => Relu != 0 ? (x > 0f ? x : 0f) : TanhOperator.Invoke(x);
+
+    /// <summary>The activation's derivative from its output y.</summary>
+    public readonly float Derivative(float y) => Relu != 0 ? (y > 0f ? 1f : 0f) : 1f - y * y;
+
+    /// <summary>
+    /// Forward pass of one sample whose observation is in <paramref name="features"/>' first rows at column
+    /// <paramref name="column"/>: hidden outputs into the following rows, logits into <paramref name="logits"/>; returns V.
+    /// </summary>
+    public readonly float Forward(ArrayView<float> features, ArrayView<float> logits, int stride, int column)
+    {
+        for (int l = 0; l < Hidden; l++)
+        {
+            int offset = Offset(l), inputs = Inputs(l), outputs = Outputs(l), inRow = InputRow(l), outRow = OutputRow(l);
+            int bias = offset + inputs * outputs;
+            for (int j = 0; j < outputs; j++)
+            {
+                float s = Theta[bias + j];
+                for (int k = 0; k < inputs; k++) s += features[(inRow + k) * stride + column] * Theta[offset + k * outputs + j];
+                features[(outRow + j) * stride + column] = Activate(s);
+            }
+        }
+        int policy = Hidden, value = Hidden + 1;
+        int width = Inputs(policy), hRow = InputRow(policy), pOffset = Offset(policy), vOffset = Offset(value);
+        for (int a = 0; a < Actions; a++)
+        {
+            float s = Theta[pOffset + width * Actions + a];
+            for (int k = 0; k < width; k++) s += features[(hRow + k) * stride + column] * Theta[pOffset + k * Actions + a];
+            logits[a * stride + column] = s;
+        }
+        float v = Theta[vOffset + width];
+        for (int k = 0; k < width; k++) v += features[(hRow + k) * stride + column] * Theta[vOffset + k];
+        return v;
+    }
+}
+
+/// <summary>Everything one A2C rollout and its gradient touch on the device.</summary>
+internal struct RolloutViews
+{
+    public EnvLanes Env;
+    public NetShape Net;
+    /// <summary>F rows of every sample [rows * B], B = T * N, sample b = t * N + lane.</summary>
+    public ArrayView<float> Features;
+    /// <summary>D rows of every sample.</summary>
+    public ArrayView<float> Deltas;
+    public ArrayView<float> Logits;
+    public ArrayView<float> Values;
+    public ArrayView<float> Actions;
+    public ArrayView<float> Rewards;
+    public ArrayView<float> Discounts;
+    public ArrayView<int> Cut;
+    public ArrayView<float> Bootstrap;
+    /// <summary>Per lane: F rows and logits for the forward passes that are not samples (V of s_T and of final observations).</summary>
+    public ArrayView<float> ScratchFeatures;
+    public ArrayView<float> ScratchLogits;
+    public ArrayView<uint> ActionState;
+    public ArrayView<uint> ActionStep;
+    public ArrayView<DeviceEpisode> Episodes;
+    public ArrayView<int> EpisodeCount;
+    /// <summary>Loss sums (policy, value, entropy) of each update since the last drain, 3 per update.</summary>
+    public ArrayView<float> Terms;
+    public int TMax;
+    public float Gamma;
+    public float Lambda;
+    public float ValueCoefficient;
+    public float EntropyCoefficient;
+    /// <summary>Vector steps since the episode log was drained, at this rollout's first step.</summary>
+    public int StepBase;
+    /// <summary>This update's slot in Terms.</summary>
+    public int Slot;
+}
+
+/// <summary>The learner's buffers: per-chunk partial gradients, the gradient, RMSProp's statistics.</summary>
+internal struct LearnViews
+{
+    public NetShape Net;
+    public ArrayView<float> Features;
+    public ArrayView<float> Deltas;
+    public ArrayView<float> Partial;
+    public ArrayView<float> Gradient;
+    public ArrayView<float> Statistics;
+    public ArrayView<float> Scalars;
+    /// <summary>Samples B, the stride of F and D.</summary>
+    public int Samples;
+    public int Chunk;
+    public int Chunks;
+    /// <summary>Parameters of the linear layers (theta's length).</summary>
+    public int Parameters;
+}
+
+/// <summary>A2C's kernels: one rollout kernel per update (acting, env steps, returns, loss and per-sample backward, lane by lane), then the gradient's reduction and the optimizer step.</summary>
+internal static class ActorCriticKernels
+{
+    /// <summary>
+    /// t_max steps of every lane: observe, forward, sample, step the env (episode log, auto-reset, the value of a
+    /// truncated episode's final observation); then the bootstrap V(s_T), GAE(lambda) backwards, and for every sample
+    /// the loss's gradient with respect to the logits and V, back through the torso into D.
+    /// </summary>
+    public static void Rollout(Index1D index, int stride, RolloutViews r)
+    {
+        int n = r.Env.Lanes, samples = n * r.TMax, actions = r.Net.Actions;
+        for (int lane = index; lane < n; lane += stride)
+        {
+            uint state = r.ActionState[lane], step = r.ActionStep[lane];
+            EnvKernels.Observe(r.Env, lane, r.Features, samples, lane);
+            for (int t = 0; t < r.TMax; t++)
+            {
+                int b = t * n + lane;
+                r.Values[b] = r.Net.Forward(r.Features, r.Logits, samples, b);
+
+                // Sample a ~ softmax(logits) by inverting the CDF with one uniform draw (as Categorical.Sample does).
+                float max = r.Logits[b];
+                for (int a = 1; a < actions; a++) max = XMax(max, r.Logits[a * samples + b]);
+                float sum = 0f;
+                for (int a = 0; a < actions; a++) sum += MathF.Exp(r.Logits[a * samples + b] - max);
+                float u = DeviceMath.Uniform(ref state, step, 0f, 1f) * sum;
+                int action = actions - 1;
+                for (int a = 0; a < actions - 1; a++)
+                {
+                    u -= MathF.Exp(r.Logits[a * samples + b] - max);
+                    if (u < 0f)
+                    {
+                        action = a;
+                        break;
+                    }
+                }
+                r.Actions[b] = action;
+
+                bool terminated = EnvKernels.StepLane(r.Env, lane, action, r.ScratchFeatures, n, lane, r.Episodes, r.EpisodeCount,
+                    r.StepBase + t, true, out float reward, out bool truncated);
+                r.Rewards[b] = reward;
+                r.Discounts[b] = terminated ? 0f : r.Gamma;
+                bool cut = truncated && !terminated;
+                r.Cut[b] = cut ? 1 : 0;
+                r.Bootstrap[b] = cut ? r.Net.Forward(r.ScratchFeatures, r.ScratchLogits, n, lane) : 0f;
+                if (t + 1 < r.TMax) EnvKernels.Observe(r.Env, lane, r.Features, samples, b + n);
+            }
+            r.ActionState[lane] = state;
+
+            // V(s_T), then advantages backwards (Returns.Gae's recursion) and each sample's gradient.
+            EnvKernels.Observe(r.Env, lane, r.ScratchFeatures, n, lane);
+            float last = r.Net.Forward(r.ScratchFeatures, r.ScratchLogits, n, lane);
+            float next = 0f, policyLoss = 0f, valueLoss = 0f, entropySum = 0f, inverseBatch = 1f / samples;
+            for (int t = r.TMax - 1; t >= 0; t--)
+            {
+                int b = t * n + lane;
+                bool cut = r.Cut[b] != 0, continues = t < r.TMax - 1 && !cut;
+                float v = r.Values[b], discount = r.Discounts[b];
+                float successor = continues ? r.Values[b + n] : cut ? r.Bootstrap[b] : last;
+                float delta = r.Rewards[b] + discount * successor - v;
+                next = delta + (continues ? discount * r.Lambda * next : 0f);
+                float advantage = next, target = next + v;
+                SampleGradient(r, b, samples, advantage, target, v, inverseBatch, ref policyLoss, ref valueLoss, ref entropySum);
+            }
+            Atomic.Add(ref r.Terms[r.Slot * 3], policyLoss);
+            Atomic.Add(ref r.Terms[r.Slot * 3 + 1], valueLoss);
+            Atomic.Add(ref r.Terms[r.Slot * 3 + 2], entropySum);
+        }
+    }
+
+    static float XMax(float a, float b) => a > b ? a : b;
+
+    /// <summary>
+    /// One sample's part of ActorCriticLoss.Categorical: dL/dz_j = [(pi_j - 1[j = a]) A + c_e pi_j (log pi_j + H)] / B and
+    /// dL/dV = c_v (V - R) / B into D, then back through the torso (the hidden layers' pre-activation gradients).
+    /// </summary>
+    static void SampleGradient(in RolloutViews r, int b, int samples, float advantage, float target, float v, float inverseBatch,
+        ref float policyLoss, ref float valueLoss, ref float entropySum)
+    {
+        NetShape net = r.Net;
+        int actions = net.Actions, policy = net.Hidden, value = net.Hidden + 1;
+        int pRow = net.DeltaRow(policy), vRow = net.DeltaRow(value);
+        float max = r.Logits[b];
+        for (int a = 1; a < actions; a++) max = XMax(max, r.Logits[a * samples + b]);
+        float sum = 0f;
+        for (int a = 0; a < actions; a++) sum += MathF.Exp(r.Logits[a * samples + b] - max);
+        float logSum = MathF.Log(sum), entropy = 0f;
+        for (int a = 0; a < actions; a++)
+        {
+            float logPi = r.Logits[a * samples + b] - max - logSum;
+            entropy -= MathF.Exp(logPi) * logPi;
+        }
+        int taken = (int)r.Actions[b];
+        policyLoss -= (r.Logits[taken * samples + b] - max - logSum) * advantage;
+        entropySum += entropy;
+        for (int a = 0; a < actions; a++)
+        {
+            float logPi = r.Logits[a * samples + b] - max - logSum, pi = MathF.Exp(logPi);
+            float policyTerm = (pi - (a == taken ? 1f : 0f)) * advantage;
+            r.Deltas[(pRow + a) * samples + b] = (policyTerm + r.EntropyCoefficient * pi * (logPi + entropy)) * inverseBatch;
+        }
+        float error = v - target;
+        valueLoss += 0.5f * error * error;
+        float dv = r.ValueCoefficient * error * inverseBatch;
+        r.Deltas[vRow * samples + b] = dv;
+
+        // The last hidden layer gets the heads' gradients; each earlier one its successor's through the weights.
+        int top = net.Hidden - 1, width = net.Outputs(top), pOffset = net.Offset(policy), vOffset = net.Offset(value);
+        int hRow = net.OutputRow(top), dRow = net.DeltaRow(top);
+        for (int j = 0; j < width; j++)
+        {
+            float g = dv * net.Theta[vOffset + j];
+            for (int a = 0; a < actions; a++) g += r.Deltas[(pRow + a) * samples + b] * net.Theta[pOffset + j * actions + a];
+            r.Deltas[(dRow + j) * samples + b] = g * net.Derivative(r.Features[(hRow + j) * samples + b]);
+        }
+        for (int l = top; l > 0; l--)
+        {
+            int offset = net.Offset(l), inputs = net.Inputs(l), outputs = net.Outputs(l), inRow = net.InputRow(l);
+            int lRow = net.DeltaRow(l), below = net.DeltaRow(l - 1);
+            for (int k = 0; k < inputs; k++)
+            {
+                float g = 0f;
+                for (int j = 0; j < outputs; j++) g += r.Deltas[(lRow + j) * samples + b] * net.Theta[offset + k * outputs + j];
+                r.Deltas[(below + k) * samples + b] = g * net.Derivative(r.Features[(inRow + k) * samples + b]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Partial weight gradients: element (chunk c, parameter p) sums, over the chunk's samples, input x times delta
+    /// (dW[k, j] = sum_b x_k(b) d_j(b)) or the delta alone (a bias).
+    /// </summary>
+    public static void PartialGradient(Index1D index, int stride, LearnViews v)
+    {
+        NetShape net = v.Net;
+        int parameters = v.Parameters, samples = v.Samples;
+        long total = (long)parameters * v.Chunks;
+        for (long e = index; e < total; e += stride)
+        {
+            int p = (int)(e % parameters), c = (int)(e / parameters);
+            int layer = 0;
+            while (layer < net.Hidden + 1 && p >= net.Offset(layer + 1)) layer++;
+            int offset = net.Offset(layer), outputs = net.Outputs(layer), inputs = net.Inputs(layer), local = p - offset;
+            int start = c * v.Chunk, end = start + v.Chunk < samples ? start + v.Chunk : samples;
+            float s = 0f;
+            if (local < inputs * outputs)
+            {
+                int xRow = net.InputRow(layer) + local / outputs, dRow = net.DeltaRow(layer) + local % outputs;
+                for (int b = start; b < end; b++) s += v.Features[xRow * samples + b] * v.Deltas[dRow * samples + b];
+            }
+            else
+            {
+                int dRow = net.DeltaRow(layer) + local - inputs * outputs;
+                for (int b = start; b < end; b++) s += v.Deltas[dRow * samples + b];
+            }
+            v.Partial[c * parameters + p] = s;
+        }
+    }
+
+    /// <summary>The gradient: the chunks' partial sums in chunk order; the squared norm into Scalars[0].</summary>
+    public static void ReduceGradient(Index1D index, int stride, LearnViews v)
+    {
+        float squares = 0f;
+        for (int p = index; p < v.Parameters; p += stride)
+        {
+            float g = 0f;
+            for (int c = 0; c < v.Chunks; c++) g += v.Partial[c * v.Parameters + p];
+            v.Gradient[p] = g;
+            squares += g * g;
+        }
+        Atomic.Add(ref v.Scalars[0], squares);
+    }
+
+    /// <summary>
+    /// Global-norm clipping (GradientTools.ClipScale: maxNorm / (norm + 1e-6) above maxNorm) and the RMSProp step with eps
+    /// inside the square root (OptimizerKernels.RmsPropStep), parameter by parameter.
+    /// </summary>
+    public static void RmsPropStep(Index1D index, int stride, ArrayView<float> theta, ArrayView<float> gradient, ArrayView<float> statistics,
+        ArrayView<float> scalars, float maxNorm, float learningRate, float alpha, float epsilon)
+    {
+        float norm = MathF.Sqrt(scalars[0]);
+        float scale = maxNorm > 0f && norm > maxNorm ? maxNorm / (norm + 1e-6f) : 1f;
+        for (int p = index; p < theta.Length; p += stride)
+        {
+            float g = gradient[p] * scale;
+            float ms = alpha * statistics[p] + (1f - alpha) * (g * g);
+            statistics[p] = ms;
+            theta[p] -= learningRate * g / MathF.Sqrt(ms + epsilon);
+        }
+    }
+}

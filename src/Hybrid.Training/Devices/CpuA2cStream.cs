@@ -1,0 +1,261 @@
+using System.Numerics.Tensors;
+using Hybrid.Training.Algorithms;
+
+namespace Hybrid.Training.Devices;
+
+/// <summary>The CPU: Hybrid's SIMD kernels, the lanes on a pool of persistent threads.</summary>
+public sealed class CpuDevice : IComputeDevice
+{
+    /// <summary>The one instance.</summary>
+    public static CpuDevice Instance { get; } = new();
+
+    /// <inheritdoc/>
+    public DeviceInfo Info => DeviceInfo.Cpu;
+
+    /// <inheritdoc/>
+    public ISyncStream OpenA2c(A2cConfig config) => new CpuA2cStream(config);
+}
+
+/// <summary>
+/// A2C on the CPU. With K threads the lanes are cut into K groups: each thread steps its group's lanes, runs its
+/// batched forward and backward passes, and the groups' gradients are summed in lane order before the one optimizer
+/// step. Deterministic for a seed, and equal to one thread up to the order of float sums: lane i draws its actions
+/// from its own generator and its env lane is seeded as lane i of the whole, whichever group holds it. The actor's
+/// pass computes each group's gradient on its own thread as soon as its rollout is done (it only needs theta as it
+/// stands); the learner merges them and steps.
+/// </summary>
+internal sealed class CpuA2cStream : ISyncStream
+{
+    readonly A2cConfig _config;
+    readonly LaneGroup[] _groups;
+    readonly float[] _theta, _gradient;
+    readonly RmsProp _optimizer;
+    readonly Normalization? _normalization;
+    readonly GroupJob _job;
+    readonly LearnJob _learn;
+
+    public CpuA2cStream(A2cConfig config)
+    {
+        _config = config;
+        int n = config.NumEnvs;
+
+        // Network, theta and RMSProp; the lanes cut into one group per thread (at least one lane each).
+        ModelSpec spec = Acting.ActorCriticSpec(config);
+        _theta = Acting.InitialTheta(spec.Build(), config.Seed);
+        _gradient = new float[_theta.Length];
+        _optimizer = UpdateRules.RmsProp(config, _theta.Length);
+        var actionRng = new Rng((ulong)config.Seed, 1);
+        _normalization = Normalization.For(config, EnvRegistry.Spec(config.Env));
+        _groups = new LaneGroup[Math.Min(config.Threads, n)];
+        for (int g = 0, first = 0; g < _groups.Length; g++)
+        {
+            int lanes = n / _groups.Length + (g < n % _groups.Length ? 1 : 0);
+            _groups[g] = new LaneGroup(config, spec, first, lanes, actionRng, _normalization);
+            first += lanes;
+        }
+        _job = new GroupJob(_groups, _theta, config);
+        _learn = new LearnJob(_groups, _theta, _gradient, _optimizer, n);
+    }
+
+    public int Threads => _groups.Length;
+
+    public void Collect(RunMonitor monitor)
+    {
+        // Each group's t_max steps and gradient (Group below), groups on their own threads.
+        _job.Run();
+
+        // Count steps and episodes as one thread stepping every lane would: step by step, in lane order. The
+        // normalization statistics take in what the groups saw, in lane order, for the next rollout.
+        for (int t = 0; t < _config.TMax; t++)
+        {
+            monitor.AddSteps(_config.NumEnvs);
+            foreach (LaneGroup group in _groups) monitor.AddEpisodes(group.EpisodesOf(t));
+        }
+        if (_normalization is not null)
+        {
+            foreach (LaneGroup group in _groups) _normalization.Merge(group.Normalization!);
+            foreach (LaneGroup group in _groups) group.Normalization!.Refresh();
+        }
+    }
+
+    public void Learn(float learningRate, RunMonitor monitor)
+    {
+        // The gradient of the loss averaged over all N * t_max samples is the groups' gradients weighted by their share
+        // of the lanes, summed in lane order; then one clip and one RMSProp step. The main thread does it for one group
+        // or a small network; otherwise the threads share it, a slice of the parameters each (LearnJob).
+        int n = _config.NumEnvs;
+        long index = monitor.Updates + 1;
+        var terms = default(LossTerms);
+        foreach (LaneGroup group in _groups)
+        {
+            float share = (float)group.Lanes / n;
+            terms = new LossTerms(terms.Policy + share * group.Terms.Policy, terms.Value + share * group.Terms.Value,
+                terms.Entropy + share * group.Terms.Entropy);
+        }
+        UpdateRules.CheckFinite(terms, "a2c", index);
+        if (_groups.Length == 1 || _theta.Length < LearnJob.MinParameters)
+        {
+            Array.Clear(_gradient);
+            foreach (LaneGroup group in _groups)
+                TensorPrimitives.MultiplyAdd(group.Gradient, (float)group.Lanes / n, _gradient, _gradient);
+            UpdateRules.Clip(_gradient, _config.MaxGradNorm, "a2c", index);
+            _optimizer.Step(_theta, _gradient, learningRate);
+            UpdateRules.CheckParameters(_theta, "a2c", index);
+        }
+        else _learn.Run(_config.MaxGradNorm, learningRate, index);
+        monitor.AddUpdate(terms);
+    }
+
+    public void Finish(RunMonitor monitor)
+    {
+        if (_normalization is not null) monitor.WriteFile("normalization.json", _normalization.ToJson());
+    }
+
+    public void Dispose() { }
+
+    /// <summary>One group's rollout and gradient, from theta as it stands.</summary>
+    static void Group(LaneGroup group, float[] theta, A2cConfig config)
+    {
+        group.Rollout.Clear();
+        group.ClearEpisodes();
+        for (int t = 0; t < config.TMax; t++)
+        {
+            Acting.Step(group.Net, theta, group.Env, group.Rollout, config.Gamma, group.Rngs, recordLogProbabilities: false, group.Normalization);
+            group.KeepEpisodes(t);
+        }
+        Array.Clear(group.Gradient);
+        group.Terms = group.Update.AddGradient(theta, group.Rollout, Acting.Seen(group.Env, group.Normalization), config.GaeLambda, config.ValueCoef,
+            config.EntropyCoef, null, group.Gradient);
+    }
+
+    /// <summary>Lanes first..first+Lanes-1 of the run: their env, network scratch, rollout, generators and gradient.</summary>
+    sealed class LaneGroup
+    {
+        readonly EpisodeRecord[] _episodes;
+        readonly int[] _episodeStart;
+        int _episodeCount;
+
+        public LaneGroup(A2cConfig config, ModelSpec spec, int first, int lanes, Rng actionRng, Normalization? normalization)
+        {
+            Normalization = normalization is null ? null : new NormalizationTally(normalization, lanes);
+            Lanes = lanes;
+            Env = config.MakeEnv(lanes);
+            Env.Reset((ulong)config.Seed, first);
+            Net = (ActorCriticNetwork)spec.Build();
+            Rollout = new Rollout(config.TMax, lanes, Env.Spec);
+            Update = new ActorCriticUpdate(Net, config.TMax, lanes);
+            Gradient = new float[Net.ParameterCount];
+            Rngs = new Rng[lanes];
+            for (int i = 0; i < lanes; i++) Rngs[i] = actionRng.Split((ulong)(first + i));
+            // A lane ends at most one episode per step.
+            _episodes = new EpisodeRecord[config.TMax * lanes];
+            _episodeStart = new int[config.TMax + 1];
+        }
+
+        public int Lanes { get; }
+        public VectorEnv Env { get; }
+        public ActorCriticNetwork Net { get; }
+        public Rollout Rollout { get; }
+        public ActorCriticUpdate Update { get; }
+        public float[] Gradient { get; }
+        public Rng[] Rngs { get; }
+        public NormalizationTally? Normalization { get; }
+        public LossTerms Terms { get; set; }
+
+        public void ClearEpisodes() => _episodeCount = 0;
+
+        /// <summary>Moves the episodes that step t ended from the env's log to this group's, tagged with t.</summary>
+        public void KeepEpisodes(int t)
+        {
+            _episodeStart[t] = _episodeCount;
+            ReadOnlySpan<EpisodeRecord> records = Env.Episodes.Records;
+            records.CopyTo(_episodes.AsSpan(_episodeCount));
+            _episodeCount += records.Length;
+            _episodeStart[t + 1] = _episodeCount;
+            Env.Episodes.Clear();
+        }
+
+        public ReadOnlySpan<EpisodeRecord> EpisodesOf(int t) => _episodes.AsSpan(_episodeStart[t], _episodeStart[t + 1] - _episodeStart[t]);
+    }
+
+    /// <summary>
+    /// The update of several groups, on the same threads: the parameters are cut into one slice per group (fixed by
+    /// the group count, so the float sums do not depend on how many threads are free), and for each slice a thread
+    /// sums the weighted group gradients and their squares, then, once the main thread has the norm, scales by the
+    /// clip and takes the RMSProp step on that slice.
+    /// </summary>
+    sealed class LearnJob(LaneGroup[] groups, float[] theta, float[] gradient, RmsProp optimizer, int lanes) : IRowJob
+    {
+        /// <summary>
+        /// Below this many parameters the main thread sums and steps alone: waking the other threads twice costs more
+        /// than the work (CartPole's 4,675-parameter network ran at 0.79-0.91x on two threads with the shared update;
+        /// MinAtar's 132,695 gained from it). Fixed by the network, so a run's float sums do not depend on timing.
+        /// </summary>
+        public const int MinParameters = 65_536;
+
+        readonly double[] _partial = new double[groups.Length];
+        bool _stepping;
+        float _scale, _learningRate;
+
+        public void Run(float maxNorm, float learningRate, long index)
+        {
+            // The weighted sum and the sum of squares, slice by slice.
+            _stepping = false;
+            RunParts();
+            double sumOfSquares = 0;
+            foreach (double p in _partial) sumOfSquares += p;
+            float norm = (float)Math.Sqrt(sumOfSquares);
+            UpdateRules.CheckNorm(norm, "a2c", index);
+
+            // Clip (as GradientTools.ClipGlobalNorm does) and step, slice by slice; the slices' parameter sums check theta.
+            (_scale, _learningRate, _stepping) = (maxNorm > 0 ? GradientTools.ClipScale(norm, maxNorm) : 1f, learningRate, true);
+            RunParts();
+            double thetaSum = 0;
+            foreach (double p in _partial) thetaSum += p;
+            UpdateRules.CheckParameterSum(thetaSum, "a2c", index);
+        }
+
+        void RunParts()
+        {
+            if (!RowSplitter.Shared.TryRun(this, groups.Length)) Execute(0, 1);
+        }
+
+        public void Execute(int part, int parts)
+        {
+            for (int s = part; s < groups.Length; s += parts)
+            {
+                int start = (int)((long)theta.Length * s / groups.Length), end = (int)((long)theta.Length * (s + 1) / groups.Length);
+                Span<float> g = gradient.AsSpan(start, end - start);
+                if (!_stepping)
+                {
+                    g.Clear();
+                    foreach (LaneGroup group in groups)
+                        TensorPrimitives.MultiplyAdd(group.Gradient.AsSpan(start, end - start), (float)group.Lanes / lanes, g, g);
+                    _partial[s] = TensorPrimitives.SumOfSquares(g);
+                }
+                else
+                {
+                    if (_scale != 1f) TensorPrimitives.Multiply(g, _scale, g);
+                    Span<float> t = theta.AsSpan(start, end - start);
+                    optimizer.Step(t, g, _learningRate, start);
+                    _partial[s] = TensorPrimitives.Sum(t);
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs every group once, group g on part g mod parts of the trainer's thread pool (no allocation per call).</summary>
+    sealed class GroupJob(LaneGroup[] groups, float[] theta, A2cConfig config) : IRowJob
+    {
+        public void Run()
+        {
+            // A busy pool (another run in the same process holds it) means this run steps its groups on one thread.
+            if (groups.Length == 1 || !RowSplitter.Shared.TryRun(this, groups.Length)) Execute(0, 1);
+        }
+
+        public void Execute(int part, int parts)
+        {
+            for (int g = part; g < groups.Length; g += parts) Group(groups[g], theta, config);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using Hybrid.Training.Algorithms;
+
+namespace Hybrid.Training.Devices;
+
+/// <summary>
+/// Hybrid's device seam, coarse on purpose (a host-device copy per layer call would cost more than the CPU's own
+/// pass): a device gives a synchronous actor-critic stream, which holds a vector env whose buffers live on the device,
+/// an actor that maps a batch of observations to actions, log-probabilities and values while stepping it, and a learner
+/// that owns theta, the gradient and the optimizer's state where they live and performs one update from a rollout.
+/// The CPU stream is Hybrid's SIMD code; Hybrid.Gpu implements the same with ILGPU kernels.
+/// </summary>
+public interface IComputeDevice
+{
+    /// <summary>Kind, name and memory.</summary>
+    DeviceInfo Info { get; }
+
+    /// <summary>A2C's stream for <paramref name="config"/> (validated), its parameters initialized from the run's seed as every device does.</summary>
+    /// <exception cref="ArgumentException">The device cannot run this config (the message names the setting).</exception>
+    ISyncStream OpenA2c(A2cConfig config);
+}
+
+/// <summary>One synchronous actor-critic stream: N env lanes, the actor that steps them, and the learner.</summary>
+public interface ISyncStream : IDisposable
+{
+    /// <summary>Threads of the host the stream keeps busy (for the summary).</summary>
+    int Threads { get; }
+
+    /// <summary>
+    /// The actor: t_max steps of every lane under the current parameters, stored for the learner. Counts the steps into
+    /// <paramref name="monitor"/>, and the episodes and loss terms that have come back from the device.
+    /// </summary>
+    void Collect(RunMonitor monitor);
+
+    /// <summary>The learner: one update from the rollout just collected, at <paramref name="learningRate"/>.</summary>
+    /// <exception cref="TrainingDivergedException">A loss, the gradient or theta became NaN or infinite (a device may notice it a few updates late).</exception>
+    void Learn(float learningRate, RunMonitor monitor);
+
+    /// <summary>Hands <paramref name="monitor"/> what is still on the device and writes the stream's end-of-run files.</summary>
+    void Finish(RunMonitor monitor);
+}
+
+/// <summary>Opens the device a config names; the composition root (the command line) gives one that knows the GPU.</summary>
+public interface IDeviceProvider
+{
+    /// <summary>
+    /// The device for <paramref name="choice"/> (one of <see cref="DeviceInfo.Choices"/>); <paramref name="note"/> gets one
+    /// line when <c>auto</c> falls back to the CPU.
+    /// </summary>
+    /// <exception cref="ArgumentException">The choice is unknown or that device is not present.</exception>
+    IComputeDevice Open(string choice, Action<string>? note);
+}
+
+/// <summary>The devices Training knows by itself: the CPU. <c>auto</c> means the CPU here; asking for a GPU device names what is missing.</summary>
+public sealed class CpuOnlyDevices : IDeviceProvider
+{
+    /// <summary>The one instance.</summary>
+    public static CpuOnlyDevices Instance { get; } = new();
+
+    /// <inheritdoc/>
+    public IComputeDevice Open(string choice, Action<string>? note) => choice switch
+    {
+        "auto" or "cpu" => CpuDevice.Instance,
+        "cuda" or "ilgpu-cpu" => throw new ArgumentException($"device '{choice}' needs Hybrid's GPU backend, which this program was not given; use --device cpu or auto."),
+        _ => throw new ArgumentException($"device '{choice}' is unknown; expected one of {string.Join(", ", DeviceInfo.Choices)}."),
+    };
+}
