@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hybrid.Experiments;
+using Hybrid.Gpu;
 using Hybrid.Training.Parallel;
 using Spectre.Console;
 
@@ -84,7 +85,7 @@ internal static class ExperimentConsole
         {
             return console.Profile.Capabilities.Interactive
                 ? RunWithProgressBar(spec, directory, console)
-                : new ExperimentRunner(spec, directory, new LineProgress(console)).Run();
+                : new ExperimentRunner(spec, directory, new LineProgress(console)) { Devices = GpuDevices.Instance }.Run();
         }
         catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException or IOException or UnauthorizedAccessException)
         {
@@ -135,7 +136,7 @@ internal static class ExperimentConsole
             .Start(context =>
             {
                 ProgressTask task = context.AddTask("starting", maxValue: 1);
-                results = new ExperimentRunner(spec, directory, new BarProgress(task, console)).Run();
+                results = new ExperimentRunner(spec, directory, new BarProgress(task, console)) { Devices = GpuDevices.Instance }.Run();
                 task.Value = task.MaxValue;
                 task.Description = $"{results.Tuning.Count + results.Report.Count} runs done";
             });

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
+using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
 
@@ -54,7 +55,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     /// <summary>Whether to warm the JIT up before the first run that runs (<see cref="WarmUpSteps"/>); tests that time nothing turn it off.</summary>
     public bool WarmUpFirst { get; init; } = true;
 
+    /// <summary>Opens the device an A2C run names (the CPU alone unless the caller gives one that knows the GPU).</summary>
+    public IDeviceProvider Devices { get; init; } = CpuOnlyDevices.Instance;
+
     bool _warmedUp;
+
+    IComputeDevice? DeviceFor(AlgoConfig config) => config is A2cConfig a2c ? DeviceChoice.ForA2c(Devices, a2c, null) : null;
 
     /// <summary>The experiment folder.</summary>
     public string Directory { get; } = Path.GetFullPath(directory);
@@ -127,7 +133,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             {
                 AlgoConfig config = spec.Config(env, arm, spec.Seeds[0], null) with { MaxEnvSteps = WarmUpSteps, MaxWallSeconds = WarmUpSeconds, StopWhenSolved = false };
                 if (!warmed.Add(ConfigBinder.ToYaml(config with { Threads = 1 }))) continue;
-                Trainer.Train(config, new RunMonitor(config, null, null));
+                Trainer.Train(config, new RunMonitor(config, null, null), DeviceFor(config));
             }
     }
 
@@ -156,7 +162,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         {
             RunMonitor? monitor = null;
             monitor = new RunMonitor(config, sink, line => progress.RunProgress(run, monitor!.EnvSteps, config.MaxEnvSteps, line));
-            summary = Trainer.Train(config, monitor);
+            summary = Trainer.Train(config, monitor, DeviceFor(config));
         }
         var result = new RunResult(run, summary, ReadCurve(folder, summary.SolveCriterion));
         progress.RunFinished(result);

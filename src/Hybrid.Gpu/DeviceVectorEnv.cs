@@ -197,13 +197,12 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
     }
 
     /// <summary>
-    /// <paramref name="steps"/> steps of every lane with uniform random discrete actions drawn on the device, nothing
+    /// <paramref name="steps"/> steps of every lane with uniform random actions drawn on the device, nothing
     /// copied back (what <c>bench env --device</c> times); the episode log wraps. Call <see cref="Synchronize"/> to wait.
     /// </summary>
     public void StepRandom(int steps)
     {
         if (!_seeded) throw new InvalidOperationException($"{Spec.Id}: StepRandom was called before Reset(seed, firstLane).");
-        if (Spec.ActionSpace is not DiscreteSpace) throw new InvalidOperationException($"{Spec.Id}: random device actions are discrete only.");
         for (int s = 0; s < steps; s++)
         {
             if (_stepInLog++ % 64 == 0) _episodeCount.MemSetToZero();
@@ -222,6 +221,7 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
             Truncated = _truncated.View, Actions = _actions.View, ActionState = _actionState.View, ActionStep = _actionStep.View,
             Episodes = _episodes.View, EpisodeCount = _episodeCount.View, ObservationSize = Spec.ObservationSize, AutoReset = AutoReset ? 1 : 0,
             RandomActions = random ? 1 : 0, ActionCount = Spec.ActionSpace is DiscreteSpace d ? d.N : 0, Step = step,
+            ActionLow = Spec.ActionSpace is BoxSpace box ? box.Low[0] : 0f, ActionHigh = Spec.ActionSpace is BoxSpace high ? high.High[0] : 0f,
         };
         int threads = _device.ThreadsFor(NumEnvs);
         _step(threads, threads, Lanes, outputs);
@@ -255,13 +255,17 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
 public static class DeviceEnvs
 {
     /// <summary>The env ids the device path steps.</summary>
-    public static IReadOnlyList<string> Supported { get; } = ["CartPole-v1"];
+    public static IReadOnlyList<string> Supported { get; } = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"];
 
     /// <summary>The kernel kind of <paramref name="envId"/>.</summary>
     /// <exception cref="ArgumentException">The env has no device kernels.</exception>
     public static DeviceEnvKind Kind(string envId) => envId switch
     {
         "CartPole-v1" => DeviceEnvKind.CartPole,
+        "Acrobot-v1" => DeviceEnvKind.Acrobot,
+        "MountainCar-v0" => DeviceEnvKind.MountainCar,
+        "MountainCarContinuous-v0" => DeviceEnvKind.MountainCarContinuous,
+        "Pendulum-v1" => DeviceEnvKind.Pendulum,
         _ => throw new ArgumentException($"env '{envId}' has no device kernels; the device path steps {string.Join(", ", Supported)}. Use --device cpu."),
     };
 }

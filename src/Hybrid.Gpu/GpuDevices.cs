@@ -54,7 +54,7 @@ public sealed class GpuDevices : IDeviceProvider
     {
         var prepared = new IlgpuComputeDevice(device);
         note?.Invoke($"device {device.Info.Kind}: {device.Info.Name}, {device.Info.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB; " +
-            $"kernels compiled in {prepared.Kernels.CompileSeconds:F2} s (not counted in the run's time)");
+            $"A2C's kernels compiled in {prepared.Kernels.CompileSeconds:F2} s");
         return prepared;
     }
 }

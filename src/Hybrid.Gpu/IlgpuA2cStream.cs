@@ -58,7 +58,6 @@ internal sealed class IlgpuA2cStream : ISyncStream
         if (config.NormalizeObservations || config.NormalizeRewards)
             throw new ArgumentException($"device '{device.Info.Kind}': normalize_observations and normalize_rewards run on the CPU path only; " +
                 "set them false or use --device cpu.");
-        if (!env.IsDiscrete) throw new ArgumentException($"device '{device.Info.Kind}': {config.Env} has box actions; the device path has the categorical head only. Use --device cpu.");
 
         int n = config.NumEnvs, tMax = config.TMax;
         _samples = n * tMax;
@@ -70,6 +69,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         float[] theta = Acting.InitialTheta(net, config.Seed);
         int[] table = LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
         int actions = net.Actions;
+        bool box = spec.ActionKind == ActionKind.Box;
 
         Accelerator a = device.Accelerator;
         _env = new DeviceVectorEnv(device, config.Env, n);
@@ -90,6 +90,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         {
             Theta = _theta.View, Layers = Add(a.Allocate1D(table)).View, Hidden = net.Torso.Count(l => l is Linear),
             Relu = spec.Activation == Activation.Relu ? 1 : 0, Actions = actions, ObservationSize = env.ObservationSize,
+            Box = box ? 1 : 0, LogStdOffset = net.LogStd.Offset, LogStdRow = deltaRows - (box ? actions : 0),
         };
         MemoryBuffer1D<float, Stride1D.Dense> features = Add(a.Allocate1D<float>((long)featureRows * _samples));
         MemoryBuffer1D<float, Stride1D.Dense> deltas = Add(a.Allocate1D<float>((long)deltaRows * _samples));
@@ -97,7 +98,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _rollout = new RolloutViews
         {
             Env = _env.Lanes, Net = shape, Features = features.View, Deltas = deltas.View,
-            Logits = Add(a.Allocate1D<float>((long)actions * _samples)).View, Values = Samples(a), Actions = Samples(a), Rewards = Samples(a),
+            Logits = Add(a.Allocate1D<float>((long)actions * _samples)).View, Values = Samples(a), Actions = Add(a.Allocate1D<float>((long)(box ? actions : 1) * _samples)).View, Rewards = Samples(a),
             Discounts = Samples(a), Cut = Add(a.Allocate1D<int>(_samples)).View, Bootstrap = Samples(a),
             ScratchFeatures = Add(a.Allocate1D<float>((long)featureRows * n)).View, ScratchLogits = Add(a.Allocate1D<float>((long)actions * n)).View,
             ActionState = actionState, ActionStep = actionStep, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
@@ -151,7 +152,8 @@ internal sealed class IlgpuA2cStream : ISyncStream
         table.AddRange([policy.Offset, width, net.Actions, inRow, -1, dRow]);
         table.AddRange([value.Offset, width, 1, inRow, -1, dRow + net.Actions]);
         featureRows = fRow;
-        deltaRows = dRow + net.Actions + 1;
+        // After the value's row, a Gaussian head's per-sample log-std gradients.
+        deltaRows = dRow + net.Actions + 1 + (net.Spec.ActionKind == ActionKind.Box ? net.Actions : 0);
         return [.. table];
     }
 

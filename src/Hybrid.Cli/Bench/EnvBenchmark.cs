@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Hybrid.Envs;
 using Hybrid.Envs.Simd;
+using Hybrid.Gpu;
 
 namespace Hybrid.Cli.Bench;
 
@@ -21,7 +22,10 @@ public static class EnvBenchmark
     /// <param name="Width">Lane group width.</param>
     /// <param name="StepsPerSecond">Median lane-steps per second.</param>
     /// <param name="Samples">Timed blocks.</param>
-    public sealed record Result(string Env, int NumEnvs, int Threads, LaneWidth Width, double StepsPerSecond, int Samples);
+    /// <param name="Device">cpu, or the device whose kernels stepped the lanes (then Threads and Width describe nothing).</param>
+    /// <param name="CompileSeconds">Seconds the device's env kernels took to compile (0 on the CPU).</param>
+    public sealed record Result(string Env, int NumEnvs, int Threads, LaneWidth Width, double StepsPerSecond, int Samples, string Device = "cpu",
+        double CompileSeconds = 0);
 
     const int ActionBuffers = 4;
     const ulong Seed = 1;
@@ -40,6 +44,11 @@ public static class EnvBenchmark
         var samples = new Option<int>("--samples") { Description = "Timed blocks; the median is reported.", DefaultValueFactory = _ => 7 };
         var width = new Option<LaneWidth>("--width") { Description = "Lane group width.", DefaultValueFactory = _ => LaneWidth.Auto };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of a table." };
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu (default), or cuda / ilgpu-cpu: the env kernels stepping the lanes with random actions drawn on the device, nothing copied back; the baseline row is then the CPU path on all cores.",
+            DefaultValueFactory = _ => "cpu",
+        };
         foreach (Option<int> o in new[] { numEnvs, threads, samples }) o.AtLeastOne();
         env.Validators.Add(r =>
         {
@@ -48,13 +57,32 @@ public static class EnvBenchmark
         });
         var command = new Command("env", "Environment steps per second for N lanes under random actions (auto-reset and episode log included).")
         {
-            env, numEnvs, threads, samples, width, json,
+            env, numEnvs, threads, samples, width, json, device,
         };
         command.SetAction(parse =>
         {
             string id = parse.GetValue(env)!;
             int n = parse.GetValue(numEnvs), t = parse.GetValue(threads), k = parse.GetValue(samples);
             LaneWidth w = parse.GetValue(width);
+            string where = parse.GetValue(device)!;
+            if (where != "cpu")
+            {
+                IlgpuDevice? onDevice = null;
+                try
+                {
+                    if (GpuDevices.Instance.Open(where, Console.Error.WriteLine) is not IlgpuComputeDevice ilgpu) where = "cpu";
+                    else onDevice = ilgpu.Device;
+                    DeviceEnvs.Kind(id);
+                }
+                catch (ArgumentException e)
+                {
+                    Console.Error.WriteLine($"bench env: {ErrorText.Of(e)}");
+                    return 2;
+                }
+                if (onDevice is not null)
+                    return BenchReport.Print(parse.GetValue(json), $"bench env: {id}, N = {n} on {where}: measuring, then the CPU path...",
+                        () => RunOnDevice(id, n, k, onDevice), () => Run(id, n, Environment.ProcessorCount, k), ToJson, ToTable);
+            }
             return BenchReport.Print(parse.GetValue(json), $"bench env: {id}, N = {n}: measuring, then the scalar one-thread baseline...",
                 () => Run(id, n, t, k, w), () => Run(id, n, 1, k, LaneWidth.Scalar), ToJson, ToTable);
         });
@@ -62,15 +90,18 @@ public static class EnvBenchmark
     }
 
     /// <summary>One JSON line: <c>{"bench":"env","env":..,"num_envs":..,"threads":..,"steps_per_second":..}</c>.</summary>
-    public static string ToJson(Result r) => string.Create(CultureInfo.InvariantCulture,
-        $"{{\"bench\":\"env\",\"env\":\"{r.Env}\",\"num_envs\":{r.NumEnvs},\"threads\":{r.Threads},\"steps_per_second\":{r.StepsPerSecond:0}}}");
+    public static string ToJson(Result r) => r.Device == "cpu"
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"{{\"bench\":\"env\",\"env\":\"{r.Env}\",\"num_envs\":{r.NumEnvs},\"threads\":{r.Threads},\"steps_per_second\":{r.StepsPerSecond:0}}}")
+        : string.Create(CultureInfo.InvariantCulture,
+            $"{{\"bench\":\"env\",\"env\":\"{r.Env}\",\"num_envs\":{r.NumEnvs},\"device\":\"{r.Device}\",\"steps_per_second\":{r.StepsPerSecond:0},\"compile_seconds\":{r.CompileSeconds:0.###}}}");
 
     static string ToTable(Result r, Result scalar)
     {
         // MinAtar lanes run the same per-lane code at every width, so only the thread count distinguishes the rows.
         bool minAtar = EnvRegistry.IsMinAtar(r.Env);
-        string path = minAtar ? $"{r.Threads} thread(s)" : $"{r.Width}, {r.Threads} thread(s)";
-        string baseline = minAtar ? "1 thread" : "scalar, 1 thread";
+        string path = r.Device != "cpu" ? $"{r.Device} kernels" : minAtar ? $"{r.Threads} thread(s)" : $"{r.Width}, {r.Threads} thread(s)";
+        string baseline = r.Device != "cpu" ? $"cpu {scalar.Width}, {scalar.Threads} thread(s)" : minAtar ? "1 thread" : "scalar, 1 thread";
         string scale = minAtar
             ? "For scale, the reference MinAtar Python package stepping one env on Hybrid's 2-core development machine (Nov 2026):\n" +
               "147k steps/s (Breakout), 125k (Asterix), 106k (Seaquest), 70k (Freeway) and 23k (Space Invaders)."
@@ -79,8 +110,8 @@ public static class EnvBenchmark
         return string.Create(CultureInfo.InvariantCulture, $"""
             bench env: {r.Env}, N = {r.NumEnvs}, random actions, median of {r.Samples} timed blocks
             {"path",-28} {"steps/s",16} {"speedup",8}
-            {path,-28} {r.StepsPerSecond,16:N0} {r.StepsPerSecond / scalar.StepsPerSecond,7:0.0}x
-            {baseline,-28} {scalar.StepsPerSecond,16:N0} {1,7:0.0}x
+            {path,-28} {r.StepsPerSecond,16:N0} {r.StepsPerSecond / scalar.StepsPerSecond,7:0.0##}x
+            {baseline,-28} {scalar.StepsPerSecond,16:N0} {1,7:0.0}x{(r.Device != "cpu" ? $"\n{r.Device} env kernels compiled in {r.CompileSeconds:F2} s (not timed)." : "")}
             {scale}
             """);
     }
@@ -105,6 +136,36 @@ public static class EnvBenchmark
             rates[s] = stepsPerBlock * (double)numEnvs / Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         return new Result(envId, numEnvs, threads, env.Width, BenchReport.Median(rates), samples);
+    }
+
+    /// <summary>
+    /// The env kernels on <paramref name="device"/>: N lanes stepped with random actions drawn on the device and nothing
+    /// copied back, each timed block long enough (at least 0.2 s, found by doubling) to swamp launch and timer noise.
+    /// </summary>
+    public static Result RunOnDevice(string envId, int numEnvs, int samples, IlgpuDevice device)
+    {
+        if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"samples was {samples}; expected at least 1.");
+        long compileStart = Stopwatch.GetTimestamp();
+        using var env = new DeviceVectorEnv(device, envId, numEnvs);
+        double compile = Stopwatch.GetElapsedTime(compileStart).TotalSeconds;
+        env.Reset(Seed, 0);
+        int steps = 1;
+        for (; ; steps *= 2)
+        {
+            long start = Stopwatch.GetTimestamp();
+            env.StepRandom(steps);
+            env.Synchronize();
+            if (Stopwatch.GetElapsedTime(start).TotalSeconds >= 0.2 || steps >= 1 << 20) break;
+        }
+        var rates = new double[samples];
+        for (int s = 0; s < samples; s++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            env.StepRandom(steps);
+            env.Synchronize();
+            rates[s] = steps * (double)numEnvs / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        return new Result(envId, numEnvs, 1, LaneWidth.Scalar, BenchReport.Median(rates), samples, device.Info.Kind, compile);
     }
 
     /// <summary>Steps an env with pre-drawn random actions.</summary>

@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Hybrid.Cli.Train;
+using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
+using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
 
 namespace Hybrid.Cli.Bench;
@@ -34,10 +36,14 @@ public static class TrainBenchmark
         var budget = new Option<long?>("--max-env-steps") { Description = "Budget per run (default: the algorithm's)." };
         var full = new Option<bool>("--full-budget") { Description = "Run every seed to its budget instead of stopping when solved (steady steps/s)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of a table." };
+        var device = new Option<string>("--device")
+        {
+            Description = "a2c: where to train (auto, cpu, cuda, ilgpu-cpu), as train's --device; kernels compile once, before the runs, and their time is reported apart. Default: the config's (auto).",
+        };
         seeds.AtLeastOne();
         var command = new Command("train", "Time to solve and env steps/s of an algorithm over several seeds (and thread counts).")
         {
-            algo, env, seeds, threads, config, budget, full, json,
+            algo, env, seeds, threads, config, budget, full, json, device,
         };
         command.SetAction(parse =>
         {
@@ -46,14 +52,17 @@ public static class TrainBenchmark
                 int[] counts = ParseThreads(parse.GetValue(threads));
                 var overrides = new List<(string, string, string)> { ("env", parse.GetValue(env)!, "--env") };
                 if (parse.GetValue(budget) is long b) overrides.Add(("max_env_steps", b.ToString(CultureInfo.InvariantCulture), "--max-env-steps"));
+                if (parse.GetValue(device) is string d) overrides.Add(("device", d, "--device"));
                 AlgoConfig baseConfig = TrainCommand.Resolve(parse.GetValue(algo)!, parse.GetValue(config), overrides, usePreset: true, out string? preset);
                 if (preset is not null && !parse.GetValue(json)) Console.Error.WriteLine($"bench train: preset {preset}");
                 bool stopWhenSolved = !parse.GetValue(full);
+                IComputeDevice? onDevice = baseConfig is A2cConfig a2c ? DeviceChoice.ForA2c(GpuDevices.Instance, a2c, Console.Error.WriteLine) : null;
                 if (!parse.GetValue(json))
                     Console.Error.WriteLine($"bench train: {baseConfig.Algo} on {baseConfig.Env}, {parse.GetValue(seeds)} seeds: a warm-up run, then the timed runs...");
                 List<Run> runs = Measure(baseConfig, counts, parse.GetValue(seeds), stopWhenSolved,
-                    parse.GetValue(json) ? null : r => Console.Error.WriteLine(FormatRun(r)));
-                Console.WriteLine(parse.GetValue(json) ? ToJson(baseConfig, runs) : ToTable(baseConfig, runs, stopWhenSolved));
+                    parse.GetValue(json) ? null : r => Console.Error.WriteLine(FormatRun(r)), onDevice);
+                double? compile = (onDevice as IlgpuComputeDevice)?.CompileSeconds;
+                Console.WriteLine(parse.GetValue(json) ? ToJson(baseConfig, runs, onDevice, compile) : ToTable(baseConfig, runs, stopWhenSolved, onDevice, compile));
                 return 0;
             }
             catch (Exception e) when (e is ArgumentException or FormatException or IOException)
@@ -76,12 +85,18 @@ public static class TrainBenchmark
         return counts;
     }
 
-    /// <summary>Runs seeds 1..<paramref name="seeds"/> at each thread count (none given: the config's), after one warm-up run.</summary>
-    public static List<Run> Measure(AlgoConfig config, int[] threadCounts, int seeds, bool stopWhenSolved, Action<Run>? progress = null)
+    /// <summary>
+    /// Runs seeds 1..<paramref name="seeds"/> at each thread count (none given: the config's), after one warm-up run;
+    /// A2C on <paramref name="device"/> when given (the CPU otherwise).
+    /// </summary>
+    public static List<Run> Measure(AlgoConfig config, int[] threadCounts, int seeds, bool stopWhenSolved, Action<Run>? progress = null,
+        IComputeDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (threadCounts.Length == 0) threadCounts = [config.Threads];
-        Trainer.Train(config with { MaxEnvSteps = Math.Min(WarmupSteps, config.MaxEnvSteps), Seed = 1_000_000 }, new RunMonitor(config, null, null));
+        // The warm-up runs at least one update, whatever the lane count.
+        long warmup = Math.Min(Math.Max(WarmupSteps, config.TotalEnvs * 64L), config.MaxEnvSteps);
+        Trainer.Train(config with { MaxEnvSteps = warmup, Seed = 1_000_000 }, new RunMonitor(config, null, null), device);
         var runs = new List<Run>();
         // Seeds outside, thread counts inside: the machine's speed drifts, and alternating the counts spreads the drift
         // over all of them instead of handing it to whichever ran last.
@@ -89,7 +104,7 @@ public static class TrainBenchmark
             foreach (int threads in threadCounts)
             {
                 AlgoConfig run = config with { Threads = threads, Seed = seed, StopWhenSolved = stopWhenSolved };
-                var result = new Run(threads, Trainer.Train(run, new RunMonitor(run, null, null)));
+                var result = new Run(threads, Trainer.Train(run, new RunMonitor(run, null, null), device));
                 runs.Add(result);
                 progress?.Invoke(result);
             }
@@ -115,11 +130,13 @@ public static class TrainBenchmark
     static string FormatRun(Run r) => string.Create(CultureInfo.InvariantCulture,
         $"  threads {r.Threads}, seed {r.Summary.Seed}: {(r.Summary.Solved ? $"solved at {r.Summary.SolvedAtEnvSteps:N0} steps, {r.Summary.SolvedAtSeconds:F2} s" : $"not solved (final mean {r.Summary.FinalMeanReturn:F1})")}, {r.Summary.StepsPerSecond:N0} steps/s");
 
-    static string ToTable(AlgoConfig config, List<Run> runs, bool stopWhenSolved)
+    static string ToTable(AlgoConfig config, List<Run> runs, bool stopWhenSolved, IComputeDevice? device, double? compileSeconds)
     {
         List<Group> groups = Summarize(runs);
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"bench train: {config.Algo} on {config.Env}, seeds 1..{groups[0].Runs}, budget {config.MaxEnvSteps:N0} steps, {(stopWhenSolved ? "stopping when solved" : "full budget")} ({config.SolveCriterion})\n");
+        if (device is not null)
+            text.Append(CultureInfo.InvariantCulture, $"device {device.Info.Kind} ({device.Info.Name}), {config.TotalEnvs:N0} lanes{(compileSeconds is double c ? $"; kernels compiled in {c:F2} s, before the timed runs" : "")}\n");
         text.Append(CultureInfo.InvariantCulture, $"{"threads",7} {"solved",7} {"median s to solve",18} {"median steps to solve",22} {"median steps/s",15} {"vs first",9}\n");
         foreach (Group g in groups)
             text.Append(CultureInfo.InvariantCulture,
@@ -129,10 +146,11 @@ public static class TrainBenchmark
         return text.ToString().TrimEnd();
     }
 
-    static string ToJson(AlgoConfig config, List<Run> runs)
+    static string ToJson(AlgoConfig config, List<Run> runs, IComputeDevice? device, double? compileSeconds)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"{{\"bench\":\"train\",\"algo\":\"{config.Algo}\",\"env\":\"{config.Env}\",\"groups\":[");
+        text.Append(CultureInfo.InvariantCulture, $"{{\"bench\":\"train\",\"algo\":\"{config.Algo}\",\"env\":\"{config.Env}\",\"num_envs\":{config.TotalEnvs},");
+        text.Append(CultureInfo.InvariantCulture, $"\"device\":\"{device?.Info.Kind ?? "cpu"}\",\"compile_seconds\":{(compileSeconds is double c ? c.ToString("0.###", CultureInfo.InvariantCulture) : "null")},\"groups\":[");
         List<Group> groups = Summarize(runs);
         for (int i = 0; i < groups.Count; i++)
         {

@@ -3,6 +3,7 @@ using Hybrid.Envs;
 using Hybrid.Envs.Checking;
 using Hybrid.Envs.MinAtar;
 using Hybrid.Envs.Simd;
+using Hybrid.Gpu;
 
 namespace Hybrid.Cli.Envs;
 
@@ -25,24 +26,35 @@ public static class EnvCheckCommand
                 "envs/reference/minatar/conformance_vectors.csv) to replay with lanes seeded like the reference package.",
         };
         var width = new Option<LaneWidth>("--width") { Description = "Lane group width to step at.", DefaultValueFactory = _ => LaneWidth.Auto };
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu (default): the CPU envs. cuda or ilgpu-cpu: the env kernels, lane for lane against the CPU env and on the reference file; auto: cuda when found, else cpu.",
+            DefaultValueFactory = _ => "cpu",
+        };
         var command = new Command("envcheck",
             "Check an env: the vector-env contract (spaces, bounds, determinism, auto-reset, time limit, bad actions) and, " +
             "with --reference, every transition of a reference file within relative 1e-4 or absolute 1e-5 (flags exact); " +
             "with --conformance (MinAtar), every episode of a conformance file exactly.")
         {
-            env, reference, conformance, width,
+            env, reference, conformance, width, device,
         };
         command.SetAction(parse => Run(parse.GetValue(env)!, parse.GetValue(reference)?.FullName, parse.GetValue(width), Console.Out, Console.Error,
-            parse.GetValue(conformance)?.FullName));
+            parse.GetValue(conformance)?.FullName, parse.GetValue(device)!));
         return command;
     }
 
     /// <summary>Runs the checks, writes the report and returns the exit code.</summary>
-    internal static int Run(string envId, string? referencePath, LaneWidth width, TextWriter output, TextWriter error, string? conformancePath = null)
+    internal static int Run(string envId, string? referencePath, LaneWidth width, TextWriter output, TextWriter error, string? conformancePath = null,
+        string device = "cpu")
     {
         try
         {
             EnvRegistry.Spec(envId);
+            if (device != "cpu" && GpuDevices.Instance.Open(device, output.WriteLine) is IlgpuComputeDevice onDevice)
+            {
+                if (conformancePath is not null) throw new ArgumentException("--conformance: MinAtar runs on the CPU only; drop --device.");
+                return RunOnDevice(envId, referencePath, onDevice.Device, output) ? 0 : 1;
+            }
             bool minAtar = EnvRegistry.IsMinAtar(envId);
             if (referencePath is not null && minAtar)
                 throw new ArgumentException($"--reference: {envId} has no reference transitions (its state is not a float vector); use --conformance FILE.csv.");
@@ -50,17 +62,9 @@ public static class EnvCheckCommand
                 throw new ArgumentException($"--conformance: {envId} is not a MinAtar env; use --reference FILE.csv.");
             IReadOnlyList<string> problems = EnvChecker.Check(
                 n => EnvRegistry.Make(envId, n, width), n => EnvRegistry.Make(envId, n, LaneWidth.Scalar));
-            output.WriteLine(problems.Count == 0
-                ? $"{envId}: contract checks pass (spaces, bounds, determinism, lane/width/thread independence, auto-reset, episode log, time limit, bad actions)"
-                : $"{envId}: contract checks FAILED");
-            foreach (string p in problems) output.WriteLine($"  FAIL {p}");
-            bool passed = problems.Count == 0;
-            if (referencePath is not null)
-            {
-                ReferenceCheckResult result = ReferenceCheck.Run(envId, referencePath, width);
-                output.WriteLine(ReferenceCheck.Format(result));
-                passed &= result.Passed;
-            }
+            bool passed = Report(problems,
+                $"{envId}: contract checks pass (spaces, bounds, determinism, lane/width/thread independence, auto-reset, episode log, time limit, bad actions)",
+                $"{envId}: contract checks FAILED", referencePath, path => ReferenceCheck.Run(envId, path, width), output);
             if (conformancePath is not null) passed &= RunConformance(envId, conformancePath, output);
             return passed ? 0 : 1;
         }
@@ -69,6 +73,43 @@ public static class EnvCheckCommand
             error.WriteLine($"envcheck: {ErrorText.Of(e)}");
             return 1;
         }
+    }
+
+    /// <summary>The env kernels: lane for lane against the CPU env, and the reference file's transitions.</summary>
+    static bool RunOnDevice(string envId, string? referencePath, IlgpuDevice device, TextWriter output)
+    {
+        var envs = new List<DeviceVectorEnv>();
+        try
+        {
+            return Report(DeviceEnvCheck.CompareWithCpu(device, envId),
+                $"{envId}: the {device.Info.Kind} kernels agree with the CPU env lane for lane (observations and rewards within relative 1e-4 or absolute 1e-5, flags and episodes exact, across auto-resets)",
+                $"{envId}: the {device.Info.Kind} kernels DISAGREE with the CPU env", referencePath,
+                path => ReferenceCheck.Run(envId, path, n =>
+                {
+                    var env = new DeviceVectorEnv(device, envId, n);
+                    envs.Add(env);
+                    return env;
+                }), output);
+        }
+        finally
+        {
+            foreach (DeviceVectorEnv env in envs) env.Dispose();
+        }
+    }
+
+    /// <summary>Prints the checks' outcome (a line, then each problem) and, given a reference file, its replay; returns whether all passed.</summary>
+    static bool Report(IReadOnlyList<string> problems, string pass, string fail, string? referencePath, Func<string, ReferenceCheckResult> replay, TextWriter output)
+    {
+        output.WriteLine(problems.Count == 0 ? pass : fail);
+        foreach (string p in problems) output.WriteLine($"  FAIL {p}");
+        bool passed = problems.Count == 0;
+        if (referencePath is not null)
+        {
+            ReferenceCheckResult result = replay(referencePath);
+            output.WriteLine(ReferenceCheck.Format(result));
+            passed &= result.Passed;
+        }
+        return passed;
     }
 
     /// <summary>Replays the file's rows for the env's game; prints one line per row and a summary.</summary>

@@ -64,11 +64,7 @@ public static class TrainCommand
             config = Resolve(algo, configFile, overrides, usePreset, out string? preset);
             if (preset is not null) stderr.WriteLine($"train: preset {preset} (from {Presets.FileName}; --no-preset turns it off)");
             // The device is opened (and its kernels compiled) before the run's clock starts.
-            if (config is A2cConfig a2c)
-            {
-                device = GpuDevices.Instance.Open(a2c.Device, line => stderr.WriteLine($"train: {line}"));
-                using ISyncStream check = device.OpenA2c(a2c);
-            }
+            if (config is A2cConfig a2c) device = DeviceChoice.ForA2c(GpuDevices.Instance, a2c, line => stderr.WriteLine($"train: {line}"));
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {

@@ -8,7 +8,7 @@ namespace Hybrid.Gpu.Kernels;
 /// [in, out] row-major, then its biases; the torso, then the policy head, then the value head). Per-sample values are
 /// stored feature-major, row r of sample b at <c>r * stride + b</c>: the feature rows F hold the observation, then every
 /// hidden layer's output; the delta rows D hold every hidden layer's pre-activation gradient, then the logits', then
-/// the value's. Layer l's table entry (6 ints): parameter offset, inputs, outputs, input row in F, output row in F
+/// the value's, then (Gaussian head) the log-stds'. Layer l's table entry (6 ints): parameter offset, inputs, outputs, input row in F, output row in F
 /// (hidden layers), delta row in D.
 /// </summary>
 internal struct NetShape
@@ -20,8 +20,14 @@ internal struct NetShape
     public int Hidden;
     /// <summary>0 tanh, 1 ReLU.</summary>
     public int Relu;
+    /// <summary>Discrete actions (categorical head), or action dimensions D (Gaussian head).</summary>
     public int Actions;
     public int ObservationSize;
+    /// <summary>Non-zero for a diagonal-Gaussian head: the policy head gives the means, theta's last D values are the log-stds.</summary>
+    public int Box;
+    public int LogStdOffset;
+    /// <summary>D rows of the per-sample log-std gradients (Gaussian head).</summary>
+    public int LogStdRow;
 
     public readonly int Offset(int layer) => Layers[layer * Entry];
     public readonly int Inputs(int layer) => Layers[layer * Entry + 1];
@@ -131,7 +137,7 @@ internal static class ActorCriticKernels
     /// </summary>
     public static void Rollout(Index1D index, int stride, RolloutViews r)
     {
-        int n = r.Env.Lanes, samples = n * r.TMax, actions = r.Net.Actions;
+        int n = r.Env.Lanes, samples = n * r.TMax;
         for (int lane = index; lane < n; lane += stride)
         {
             uint state = r.ActionState[lane], step = r.ActionStep[lane];
@@ -141,24 +147,7 @@ internal static class ActorCriticKernels
                 int b = t * n + lane;
                 r.Values[b] = r.Net.Forward(r.Features, r.Logits, samples, b);
 
-                // Sample a ~ softmax(logits) by inverting the CDF with one uniform draw (as Categorical.Sample does).
-                float max = r.Logits[b];
-                for (int a = 1; a < actions; a++) max = XMax(max, r.Logits[a * samples + b]);
-                float sum = 0f;
-                for (int a = 0; a < actions; a++) sum += MathF.Exp(r.Logits[a * samples + b] - max);
-                float u = DeviceMath.Uniform(ref state, step, 0f, 1f) * sum;
-                int action = actions - 1;
-                for (int a = 0; a < actions - 1; a++)
-                {
-                    u -= MathF.Exp(r.Logits[a * samples + b] - max);
-                    if (u < 0f)
-                    {
-                        action = a;
-                        break;
-                    }
-                }
-                r.Actions[b] = action;
-
+                float action = r.Net.Box != 0 ? SampleGaussian(r, b, samples, ref state, step) : SampleCategorical(r, b, samples, ref state, step);
                 bool terminated = EnvKernels.StepLane(r.Env, lane, action, r.ScratchFeatures, n, lane, r.Episodes, r.EpisodeCount,
                     r.StepBase + t, true, out float reward, out bool truncated);
                 r.Rewards[b] = reward;
@@ -193,9 +182,48 @@ internal static class ActorCriticKernels
 
     static float XMax(float a, float b) => a > b ? a : b;
 
+    /// <summary>a ~ softmax(logits) by inverting the CDF with one uniform draw (as Categorical.Sample does); stored as a float.</summary>
+    static float SampleCategorical(in RolloutViews r, int b, int samples, ref uint state, uint step)
+    {
+        int actions = r.Net.Actions;
+        float max = r.Logits[b];
+        for (int a = 1; a < actions; a++) max = XMax(max, r.Logits[a * samples + b]);
+        float sum = 0f;
+        for (int a = 0; a < actions; a++) sum += MathF.Exp(r.Logits[a * samples + b] - max);
+        float u = DeviceMath.Uniform(ref state, step, 0f, 1f) * sum;
+        int action = actions - 1;
+        for (int a = 0; a < actions - 1; a++)
+        {
+            u -= MathF.Exp(r.Logits[a * samples + b] - max);
+            if (u < 0f)
+            {
+                action = a;
+                break;
+            }
+        }
+        r.Actions[b] = action;
+        return action;
+    }
+
     /// <summary>
-    /// One sample's part of ActorCriticLoss.Categorical: dL/dz_j = [(pi_j - 1[j = a]) A + c_e pi_j (log pi_j + H)] / B and
-    /// dL/dV = c_v (V - R) / B into D, then back through the torso (the hidden layers' pre-activation gradients).
+    /// a = mu + sigma * N(0, 1) per dimension (Box-Muller from two uniform draws, cosine by DeviceMath), unclipped as the
+    /// CPU samples it (the env clips what it executes); returns dimension 0, the action the classic box envs take.
+    /// </summary>
+    static float SampleGaussian(in RolloutViews r, int b, int samples, ref uint state, uint step)
+    {
+        for (int d = 0; d < r.Net.Actions; d++)
+        {
+            float u1 = 1f - DeviceMath.Uniform(ref state, step, 0f, 1f), u2 = DeviceMath.Uniform(ref state, step, 0f, 1f);
+            DeviceMath.SinCos(2f * MathF.PI * u2, out _, out float cos);
+            float normal = MathF.Sqrt(-2f * MathF.Log(u1)) * cos;
+            r.Actions[d * samples + b] = r.Logits[d * samples + b] + MathF.Exp(r.Net.Theta[r.Net.LogStdOffset + d]) * normal;
+        }
+        return r.Actions[b];
+    }
+
+    /// <summary>
+    /// One sample's part of the loss's gradient: the policy head's (categorical or Gaussian) and dL/dV = c_v (V - R) / B
+    /// into D, then back through the torso (the hidden layers' pre-activation gradients).
     /// </summary>
     static void SampleGradient(in RolloutViews r, int b, int samples, float advantage, float target, float v, float inverseBatch,
         ref float policyLoss, ref float valueLoss, ref float entropySum)
@@ -203,25 +231,8 @@ internal static class ActorCriticKernels
         NetShape net = r.Net;
         int actions = net.Actions, policy = net.Hidden, value = net.Hidden + 1;
         int pRow = net.DeltaRow(policy), vRow = net.DeltaRow(value);
-        float max = r.Logits[b];
-        for (int a = 1; a < actions; a++) max = XMax(max, r.Logits[a * samples + b]);
-        float sum = 0f;
-        for (int a = 0; a < actions; a++) sum += MathF.Exp(r.Logits[a * samples + b] - max);
-        float logSum = MathF.Log(sum), entropy = 0f;
-        for (int a = 0; a < actions; a++)
-        {
-            float logPi = r.Logits[a * samples + b] - max - logSum;
-            entropy -= MathF.Exp(logPi) * logPi;
-        }
-        int taken = (int)r.Actions[b];
-        policyLoss -= (r.Logits[taken * samples + b] - max - logSum) * advantage;
-        entropySum += entropy;
-        for (int a = 0; a < actions; a++)
-        {
-            float logPi = r.Logits[a * samples + b] - max - logSum, pi = MathF.Exp(logPi);
-            float policyTerm = (pi - (a == taken ? 1f : 0f)) * advantage;
-            r.Deltas[(pRow + a) * samples + b] = (policyTerm + r.EntropyCoefficient * pi * (logPi + entropy)) * inverseBatch;
-        }
+        if (net.Box != 0) GaussianHead(r, b, samples, advantage, inverseBatch, ref policyLoss, ref entropySum);
+        else CategoricalHead(r, b, samples, advantage, inverseBatch, ref policyLoss, ref entropySum);
         float error = v - target;
         valueLoss += 0.5f * error * error;
         float dv = r.ValueCoefficient * error * inverseBatch;
@@ -249,6 +260,54 @@ internal static class ActorCriticKernels
         }
     }
 
+    /// <summary>The categorical part of ActorCriticLoss.Categorical for one sample: dL/dz into D, the policy loss and entropy into the sums.</summary>
+    static void CategoricalHead(in RolloutViews r, int b, int samples, float advantage, float inverseBatch, ref float policyLoss, ref float entropySum)
+    {
+        int actions = r.Net.Actions, pRow = r.Net.DeltaRow(r.Net.Hidden);
+        float max = r.Logits[b];
+        for (int a = 1; a < actions; a++) max = XMax(max, r.Logits[a * samples + b]);
+        float sum = 0f;
+        for (int a = 0; a < actions; a++) sum += MathF.Exp(r.Logits[a * samples + b] - max);
+        float logSum = MathF.Log(sum), entropy = 0f;
+        for (int a = 0; a < actions; a++)
+        {
+            float logPi = r.Logits[a * samples + b] - max - logSum;
+            entropy -= MathF.Exp(logPi) * logPi;
+        }
+        int taken = (int)r.Actions[b];
+        policyLoss -= (r.Logits[taken * samples + b] - max - logSum) * advantage;
+        entropySum += entropy;
+        for (int a = 0; a < actions; a++)
+        {
+            float logPi = r.Logits[a * samples + b] - max - logSum, pi = MathF.Exp(logPi);
+            float policyTerm = (pi - (a == taken ? 1f : 0f)) * advantage;
+            r.Deltas[(pRow + a) * samples + b] = (policyTerm + r.EntropyCoefficient * pi * (logPi + entropy)) * inverseBatch;
+        }
+    }
+
+    /// <summary>
+    /// ActorCriticLoss.Gaussian for one sample, z = (a - mu) / sigma: dL/dmu = -z / sigma A / B into D; this sample's share
+    /// of dL/dlog sigma, -(z^2 - 1) A / B - c_e / B (the batch's sum is the CPU's), into the log-std rows.
+    /// </summary>
+    static void GaussianHead(in RolloutViews r, int b, int samples, float advantage, float inverseBatch, ref float policyLoss, ref float entropySum)
+    {
+        NetShape net = r.Net;
+        int pRow = net.DeltaRow(net.Hidden);
+        const float halfLogTwoPi = 0.9189385332046727f; // DiagonalGaussian.HalfLogTwoPi
+        float logProbability = 0f, entropy = 0f;
+        for (int d = 0; d < net.Actions; d++)
+        {
+            float logStd = net.Theta[net.LogStdOffset + d], inverseSigma = MathF.Exp(-logStd);
+            float z = (r.Actions[d * samples + b] - r.Logits[d * samples + b]) * inverseSigma;
+            logProbability += -0.5f * z * z - logStd - halfLogTwoPi;
+            entropy += logStd + 0.5f + halfLogTwoPi;
+            r.Deltas[(pRow + d) * samples + b] = -z * inverseSigma * advantage * inverseBatch;
+            r.Deltas[(net.LogStdRow + d) * samples + b] = (-(z * z - 1f) * advantage - r.EntropyCoefficient) * inverseBatch;
+        }
+        policyLoss -= logProbability * advantage;
+        entropySum += entropy;
+    }
+
     /// <summary>
     /// Partial weight gradients: element (chunk c, parameter p) sums, over the chunk's samples, input x times delta
     /// (dW[k, j] = sum_b x_k(b) d_j(b)) or the delta alone (a bias).
@@ -261,11 +320,19 @@ internal static class ActorCriticKernels
         for (long e = index; e < total; e += stride)
         {
             int p = (int)(e % parameters), c = (int)(e / parameters);
+            int start = c * v.Chunk, end = start + v.Chunk < samples ? start + v.Chunk : samples;
+            float s = 0f;
+            if (net.Box != 0 && p >= net.LogStdOffset)
+            {
+                // A log-std: the sum of its per-sample gradients.
+                int row = net.LogStdRow + p - net.LogStdOffset;
+                for (int b = start; b < end; b++) s += v.Deltas[row * samples + b];
+                v.Partial[c * parameters + p] = s;
+                continue;
+            }
             int layer = 0;
             while (layer < net.Hidden + 1 && p >= net.Offset(layer + 1)) layer++;
             int offset = net.Offset(layer), outputs = net.Outputs(layer), inputs = net.Inputs(layer), local = p - offset;
-            int start = c * v.Chunk, end = start + v.Chunk < samples ? start + v.Chunk : samples;
-            float s = 0f;
             if (local < inputs * outputs)
             {
                 int xRow = net.InputRow(layer) + local / outputs, dRow = net.DeltaRow(layer) + local % outputs;

@@ -32,9 +32,13 @@ internal struct StepOutputs
     public ArrayView<int> EpisodeCount;
     public int ObservationSize;
     public int AutoReset;
-    /// <summary>Non-zero: each lane draws a uniform random discrete action from its own stream instead of reading Actions (benchmarks).</summary>
+    /// <summary>Non-zero: each lane draws a uniform random action from its own stream instead of reading Actions (benchmarks).</summary>
     public int RandomActions;
+    /// <summary>Discrete actions (0 for a box).</summary>
     public int ActionCount;
+    /// <summary>A box's bounds, for random actions.</summary>
+    public float ActionLow;
+    public float ActionHigh;
     public int Step;
 }
 
@@ -68,7 +72,9 @@ internal static class EnvKernels
             if (o.RandomActions != 0)
             {
                 uint state = o.ActionState[lane];
-                action = (int)DeviceMath.Uniform(ref state, o.ActionStep[lane], 0f, o.ActionCount);
+                action = o.ActionCount > 0
+                    ? (int)DeviceMath.Uniform(ref state, o.ActionStep[lane], 0f, o.ActionCount)
+                    : DeviceMath.Uniform(ref state, o.ActionStep[lane], o.ActionLow, o.ActionHigh);
                 o.ActionState[lane] = state;
             }
             else action = o.Actions[lane];

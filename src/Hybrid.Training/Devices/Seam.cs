@@ -64,3 +64,31 @@ public sealed class CpuOnlyDevices : IDeviceProvider
         _ => throw new ArgumentException($"device '{choice}' is unknown; expected one of {string.Join(", ", DeviceInfo.Choices)}."),
     };
 }
+
+/// <summary>Choosing A2C's device for a config, in one place for train, bench and experiments.</summary>
+public static class DeviceChoice
+{
+    /// <summary>
+    /// The device <paramref name="config"/> names, opened by <paramref name="devices"/>, having checked it can run the
+    /// config (a stream is opened and closed). Under <c>auto</c> a GPU that cannot (a conv torso, normalization) gives way
+    /// to the CPU, with one line to <paramref name="note"/>; a device asked for by name that cannot run it is an error.
+    /// </summary>
+    /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the config (the message says why).</exception>
+    public static IComputeDevice ForA2c(IDeviceProvider devices, A2cConfig config, Action<string>? note)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        ArgumentNullException.ThrowIfNull(config);
+        IComputeDevice device = devices.Open(config.Device, note);
+        if (device is CpuDevice) return device;
+        try
+        {
+            using ISyncStream probe = device.OpenA2c(config);
+        }
+        catch (ArgumentException e) when (config.Device == "auto")
+        {
+            note?.Invoke($"device auto: {device.Info.Kind} cannot run this config ({e.Message}); training on the CPU.");
+            return CpuDevice.Instance;
+        }
+        return device;
+    }
+}

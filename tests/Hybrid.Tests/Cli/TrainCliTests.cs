@@ -34,6 +34,39 @@ public class TrainCliTests
     }
 
     [Fact]
+    public void TrainOnTheDeviceKernelsAndTheAutoFallback()
+    {
+        string root = Directory.CreateTempSubdirectory("hybrid-cli").FullName;
+        (int code, string output, string error) = Train("--algo", "a2c", "--device", "ilgpu-cpu", "--max-env-steps", "4000", "--quiet",
+            "--out", Path.Combine(root, "device"));
+        Assert.True(code == 0, error);
+        Assert.Contains("train: device ilgpu-cpu: ILGPU CPU accelerator", error);
+        Assert.Contains("a2c CartPole-v1 seed 1: 4,000 steps", output);
+        using (JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "device", "summary.json"))))
+        {
+            Assert.Equal("ilgpu-cpu", summary.RootElement.GetProperty("device").GetString());
+            Assert.Contains("ILGPU", summary.RootElement.GetProperty("device_name").GetString());
+            Assert.True(summary.RootElement.GetProperty("device_memory_bytes").GetInt64() > 0);
+        }
+
+        // No GPU here: auto says so in one line and trains on the CPU; a named device that cannot run the config is refused.
+        if (Hybrid.Gpu.IlgpuDevice.TryOpenCuda(out _) is { } gpu)
+        {
+            gpu.Dispose();
+            return;
+        }
+        (code, output, error) = Train("--algo", "a2c", "--max-env-steps", "4000", "--quiet", "--out", Path.Combine(root, "auto"));
+        Assert.True(code == 0, error);
+        Assert.Single(error.Split('\n'), line => line.StartsWith("train: device auto:", StringComparison.Ordinal) && line.Contains("training on the CPU"));
+        Assert.Contains("\"device\": \"cpu\"", File.ReadAllText(Path.Combine(root, "auto", "summary.json")));
+        (code, _, error) = Train("--algo", "a2c", "--env", "MinAtar/Breakout-v0", "--device", "ilgpu-cpu", "--out", Path.Combine(root, "refused"));
+        Assert.Equal(2, code);
+        Assert.Contains("MinAtar/Breakout-v0", error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.False(Directory.Exists(Path.Combine(root, "refused")));
+    }
+
+    [Fact]
     public void TrainWritesTheRunFolder()
     {
         string dir = Path.Combine(Directory.CreateTempSubdirectory("hybrid-cli").FullName, "run");

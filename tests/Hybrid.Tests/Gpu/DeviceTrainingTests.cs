@@ -48,12 +48,32 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Contains("unknown", Assert.Throws<ArgumentException>(() => new GpuDevices().Open("tpu", null)).Message);
         Assert.Contains("GPU backend", Assert.Throws<ArgumentException>(() => CpuOnlyDevices.Instance.Open("ilgpu-cpu", null)).Message);
         var device = new IlgpuComputeDevice(fixture.Device);
-        var e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { Env = "Acrobot-v1" }));
-        Assert.Contains("Acrobot-v1", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { Env = "MinAtar/Breakout-v0" }));
+        Assert.Contains("MinAtar/Breakout-v0", e.Message);
         Assert.Contains("--device cpu", e.Message);
         e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { NormalizeObservations = true }));
         Assert.Contains("normalize_observations", e.Message);
         e = Assert.Throws<ArgumentException>(() => new A2cConfig { Device = "gpu" }.Validate());
         Assert.Contains("device", e.Message);
+    }
+
+    [Fact]
+    public void AutoGivesWayToTheCpuWhenTheGpuCannotRunTheConfigButANamedDeviceDoesNot()
+    {
+        // A provider whose auto device is the device kernels (as a GPU machine's would be).
+        var provider = new FixedDevices(new IlgpuComputeDevice(fixture.Device));
+        var notes = new List<string>();
+        var normalized = new A2cConfig { Env = "CartPole-v1", NormalizeObservations = true };
+        Assert.Same(CpuDevice.Instance, DeviceChoice.ForA2c(provider, normalized, notes.Add));
+        Assert.Contains("training on the CPU", Assert.Single(notes));
+        Assert.Contains("normalize_observations", notes[0]);
+        Assert.IsType<IlgpuComputeDevice>(DeviceChoice.ForA2c(provider, new A2cConfig { Env = "Acrobot-v1" }, notes.Add));
+        var e = Assert.Throws<ArgumentException>(() => DeviceChoice.ForA2c(provider, normalized with { Device = "ilgpu-cpu" }, null));
+        Assert.Contains("normalize_observations", e.Message);
+    }
+
+    sealed class FixedDevices(IComputeDevice device) : IDeviceProvider
+    {
+        public IComputeDevice Open(string choice, Action<string>? note) => device;
     }
 }
