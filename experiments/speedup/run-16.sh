@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
 # The speedup table on a 16-core machine: experiments/speedup-classic.yaml at 1, 2, 4, 8 and 16 threads with the
-# self-contained build of publish.sh (no .NET SDK needed). Writes the experiment folder under $OUT (default: runs/)
+# self-contained build of experiments/publish.sh (no .NET SDK needed). Writes the experiment folder under $OUT (default: runs/)
 # and prints the table. Thread counts above the machine's cores are refused, as `hybrid speedup` does everywhere.
 # Stopped by its time limit, it keeps the finished runs: the same command resumes.
-#   experiments/speedup/publish.sh            # where the SDK is
+#   experiments/publish.sh                    # where the SDK is
 #   experiments/speedup/run-16.sh [LIMIT_S]   # where the cores are; LIMIT_S defaults to 540
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-hybrid=experiments/speedup/bin/linux-x64/hybrid
-if [ ! -x "$hybrid" ]; then
-  echo "run-16.sh: $hybrid is missing; build it first with experiments/speedup/publish.sh" >&2
-  exit 2
-fi
+source experiments/published.sh
 limit=${1:-540}
 out=${OUT:-runs}/speedup-classic
 echo "run-16.sh: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), limit ${limit} s, folder $out"

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Hybrid.Cli.Bench;
 using Hybrid.Cli.Compare;
+using Hybrid.Cli.Device;
 using Hybrid.Cli.Envs;
 using Hybrid.Cli.Speedup;
 using Hybrid.Cli.Train;
@@ -22,7 +23,7 @@ public static class Program
     {
         var root = new RootCommand(
             "Hybrid: reinforcement learning in three regimes (sync A2C, async A3C and asynchronous Q methods, " +
-            "IMPALA-style lagged actors) on the same hardware, with its own CPU kernels.");
+            "IMPALA-style lagged actors) on the same hardware, with its own CPU kernels and ILGPU kernels for a GPU.");
         var bench = new Command("bench", "Run a benchmark and print its table (or one JSON line with --json).");
         bench.Subcommands.Add(NnBenchmark.BuildCommand());
         bench.Subcommands.Add(EnvBenchmark.BuildCommand());
@@ -32,6 +33,7 @@ public static class Program
         root.Subcommands.Add(SpeedupCommand.Build());
         root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(EnvCheckCommand.Build());
+        root.Subcommands.Add(DeviceCheckCommand.Build());
         root.Subcommands.Add(RenderCommand.Build());
         return root;
     }

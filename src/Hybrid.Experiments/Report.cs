@@ -162,6 +162,7 @@ public static class Report
         md.Append($"- **Budget**, the same for every arm: {string.Join(", ", spec.Envs.Select(e => $"{spec.MaxEnvSteps[e]:N0} env steps" + (spec.Envs.Count > 1 ? $" on {e}" : "")))}" + (spec.WallSeconds is double w ? $" or {w:G} s of wall clock, whichever ends first" : "") +
             $"; {(spec.StopWhenSolved ? "each run stops when it reaches the threshold" : "every run spends its whole budget")}.\n");
         md.Append($"- **Cores**: every run gets {spec.CoresPerRun} (runs go one at a time); each arm's `threads` is set to that unless the file sets it.\n");
+        md.Append($"- **Devices**: {Machine.Devices(results.Report)}.\n");
         md.Append("- **Solve criterion**: the mean return of the last 100 episodes reaches the threshold (training episodes for actor-critic methods, greedy evaluation episodes for value-based ones). " +
             "A seed that never reaches it counts as +infinity in the medians below, and each table gives k/n.\n");
         md.Append("- **Statistics**: medians and interquartile means (IQM) over seeds, each with a 95% percentile-bootstrap confidence interval (2,000 resamples); " +
@@ -322,19 +323,19 @@ public static class Show
 public static class Machine
 {
     /// <summary>The CPU model (Linux: /proc/cpuinfo's "model name"), or the architecture.</summary>
-    public static string Cpu
+    public static string Cpu => Hybrid.Training.Devices.DeviceInfo.CpuModel;
+
+    /// <summary>
+    /// Where each arm's runs ran, as their summaries say: "A2C: cpu (NAME)" per arm and device, or one phrase when
+    /// every run ran on the same device.
+    /// </summary>
+    public static string Devices(IEnumerable<RunResult> runs)
     {
-        get
-        {
-            try
-            {
-                if (File.Exists("/proc/cpuinfo"))
-                    foreach (string line in File.ReadLines("/proc/cpuinfo"))
-                        if (line.StartsWith("model name", StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
-            }
-            catch (IOException) { }
-            return RuntimeInformation.ProcessArchitecture.ToString();
-        }
+        var byArm = runs.GroupBy(r => r.Run.Arm.Name)
+            .Select(g => (Arm: g.Key, Devices: g.Select(r => r.Summary.DeviceName is null ? r.Summary.Device : $"{r.Summary.Device} ({r.Summary.DeviceName})").Distinct().ToList()))
+            .ToList();
+        var all = byArm.SelectMany(a => a.Devices).Distinct().ToList();
+        return all.Count == 1 ? $"every run on {all[0]}" : string.Join("; ", byArm.Select(a => $"{a.Arm} on {string.Join(", ", a.Devices)}"));
     }
 
     /// <summary>Hybrid's version with the commit it was built from (the SDK adds it when built in a git checkout).</summary>

@@ -25,11 +25,11 @@ public sealed class GpuDevices : IDeviceProvider
                 case "cpu":
                     return CpuDevice.Instance;
                 case "ilgpu-cpu":
-                    return _cpuAccelerator ??= Prepared(IlgpuDevice.OpenCpuAccelerator(), note);
+                    return Named(_cpuAccelerator ??= new IlgpuComputeDevice(IlgpuDevice.OpenCpuAccelerator()), note)!;
                 case "cuda":
-                    return Cuda(note) ?? throw new ArgumentException($"device 'cuda': {_cudaMissing}. Use --device auto or cpu.");
+                    return Named(Cuda(), note) ?? throw new ArgumentException($"device 'cuda': {_cudaMissing}. Use --device auto or cpu.");
                 case "auto":
-                    IComputeDevice? cuda = Cuda(note);
+                    IComputeDevice? cuda = Named(Cuda(), note);
                     if (cuda is not null) return cuda;
                     note?.Invoke($"device auto: {_cudaMissing}; training on the CPU (Hybrid's SIMD kernels).");
                     return CpuDevice.Instance;
@@ -38,7 +38,7 @@ public sealed class GpuDevices : IDeviceProvider
             }
     }
 
-    IlgpuComputeDevice? Cuda(Action<string>? note)
+    IlgpuComputeDevice? Cuda()
     {
         if (_cuda is not null || _cudaMissing is not null) return _cuda;
         IlgpuDevice? device = IlgpuDevice.TryOpenCuda(out string reason);
@@ -47,15 +47,16 @@ public sealed class GpuDevices : IDeviceProvider
             _cudaMissing = reason;
             return null;
         }
-        return _cuda = Prepared(device, note);
+        return _cuda = new IlgpuComputeDevice(device);
     }
 
-    static IlgpuComputeDevice Prepared(IlgpuDevice device, Action<string>? note)
+    /// <summary>Says which device each opening gets (and how long its kernels took to compile, when it was first opened).</summary>
+    static IlgpuComputeDevice? Named(IlgpuComputeDevice? device, Action<string>? note)
     {
-        var prepared = new IlgpuComputeDevice(device);
-        note?.Invoke($"device {device.Info.Kind}: {device.Info.Name}, {device.Info.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB; " +
-            $"A2C's kernels compiled in {prepared.Kernels.CompileSeconds:F2} s");
-        return prepared;
+        if (device is not null)
+            note?.Invoke($"device {device.Info.Kind}: {device.Info.Name}, {device.Info.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB; " +
+                $"A2C's kernels compiled in {device.CompileSeconds:F2} s");
+        return device;
     }
 }
 

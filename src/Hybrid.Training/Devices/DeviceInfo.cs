@@ -10,19 +10,22 @@ public sealed record DeviceInfo(string Kind, string Name, long MemoryBytes)
     public static IReadOnlyList<string> Choices { get; } = ["auto", "cpu", "cuda", "ilgpu-cpu"];
 
     /// <summary>The CPU path: Hybrid's own SIMD kernels.</summary>
-    public static DeviceInfo Cpu { get; } = new("cpu", CpuName(), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+    public static DeviceInfo Cpu { get; } = new("cpu", $"{CpuModel} ({Environment.ProcessorCount} cores)", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
 
-    static string CpuName()
+    /// <summary>The CPU model (Linux: /proc/cpuinfo's "model name"), or the architecture.</summary>
+    public static string CpuModel
     {
-        // /proc/cpuinfo names the model on Linux; elsewhere the architecture and core count say enough.
-        try
+        get
         {
-            if (File.Exists("/proc/cpuinfo"))
-                foreach (string line in File.ReadLines("/proc/cpuinfo"))
-                    if (line.StartsWith("model name", StringComparison.Ordinal)) return $"{line[(line.IndexOf(':') + 1)..].Trim()} ({Environment.ProcessorCount} cores)";
+            try
+            {
+                if (File.Exists("/proc/cpuinfo"))
+                    foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                        if (line.StartsWith("model name", StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
         }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return $"{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture} ({Environment.ProcessorCount} cores)";
     }
 }

@@ -53,6 +53,17 @@ public sealed class CompareCliTests : IDisposable
         Assert.Equal(4, output.Split('\n').Count(l => l.Contains("finished before, skipped")));
     }
 
+    [Fact]
+    public void CompareRunsAnArmOnTheDeviceKernelsAndTheReportSaysWhere()
+    {
+        string file = Tiny.Replace("arms: [{name: A2C, algo: a2c}", "arms: [{name: A2C, algo: a2c, settings: {device: ilgpu-cpu}}").Replace("seeds: [1, 2]", "seeds: [1]");
+        (int code, _, string error) = Compare(file);
+        Assert.True(code == 0, error);
+        string report = File.ReadAllText(Path.Combine(_dir, "out", "report.md"));
+        Assert.Contains("- **Devices**: A2C on ilgpu-cpu (ILGPU CPU accelerator on ", report);
+        Assert.Contains("; A3C on cpu (", report);
+    }
+
     [Theory]
     [InlineData("arms: [{name: A2C, algo: a2c}, {name: A3C, algo: a3c}]", "arms: [{name: A2C, algo: a2c}, {name: X, algo: ppo}]", "algo 'ppo' is unknown")]
     [InlineData("cores: 1", "cores: 1\nbudget: 3", "'budget' is not a field of an experiment")]

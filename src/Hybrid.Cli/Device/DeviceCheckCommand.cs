@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.Globalization;
+using Hybrid.Envs.Checking;
+using Hybrid.Gpu;
+using Hybrid.Training.Devices;
+
+namespace Hybrid.Cli.Device;
+
+/// <summary>
+/// <c>hybrid devicecheck [--device D] [--references DIR] [--json]</c>: the device kernels against Hybrid's CPU path, on
+/// the device itself (what the test suite checks on ILGPU's CPU accelerator, runnable on a GPU machine without the .NET
+/// SDK): every device env lane for lane against the CPU env and on its reference file, and A2C's network kernels
+/// (forward, gradient, RMSProp step) against the CPU network. Exit code 0 when all agree, 1 otherwise, 2 when there is
+/// no device to check.
+/// </summary>
+public static class DeviceCheckCommand
+{
+    internal static Command Build()
+    {
+        var device = new Option<string>("--device")
+        {
+            Description = "The device to check: cuda, ilgpu-cpu, or auto (cuda when found).", DefaultValueFactory = _ => "auto",
+        };
+        var references = new Option<DirectoryInfo>("--references")
+        {
+            Description = "Folder of reference transition files (ENV.csv), replayed on the device.",
+            DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("envs", "reference")),
+        };
+        var json = new Option<bool>("--json") { Description = "One JSON line per check instead of text." };
+        var command = new Command("devicecheck",
+            "Check the device kernels against the CPU path: each env lane for lane and on its reference file, A2C's network (values, logits, gradient, RMSProp step).")
+        {
+            device, references, json,
+        };
+        command.SetAction(parse => Run(parse.GetValue(device)!, parse.GetValue(references)!.FullName, parse.GetValue(json), Console.Out, Console.Error));
+        return command;
+    }
+
+    /// <summary>Runs every check; returns the exit code.</summary>
+    internal static int Run(string device, string referenceFolder, bool json, TextWriter output, TextWriter error)
+    {
+        IComputeDevice opened;
+        try
+        {
+            opened = GpuDevices.Instance.Open(device, error.WriteLine);
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"devicecheck: {ErrorText.Of(e)}");
+            return 2;
+        }
+        if (opened is not IlgpuComputeDevice onDevice)
+        {
+            error.WriteLine("devicecheck: no device kernels to check on this machine; --device ilgpu-cpu checks them on ILGPU's CPU accelerator.");
+            return 2;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        bool passed = true;
+        foreach (string env in DeviceEnvs.Supported)
+        {
+            IReadOnlyList<string> problems = DeviceEnvCheck.CompareWithCpu(onDevice.Device, env);
+            string path = Path.Combine(referenceFolder, env + ".csv");
+            ReferenceCheckResult? reference = null;
+            if (File.Exists(path))
+            {
+                using var lanes = new DisposableList<DeviceVectorEnv>();
+                reference = ReferenceCheck.Run(env, path, n => lanes.Add(new DeviceVectorEnv(onDevice.Device, env, n)));
+            }
+            bool ok = problems.Count == 0 && reference?.Passed != false;
+            passed &= ok;
+            if (json)
+            {
+                string replay = reference is null ? "null" : string.Create(inv,
+                    $"{{\"rows\":{reference.Rows},\"passed\":{(reference.Passed ? "true" : "false")},\"max_abs_error\":{reference.Quantities.Max(q => q.MaxAbsoluteError):G3}}}");
+                output.WriteLine(string.Create(inv,
+                    $"{{\"check\":\"env\",\"device\":\"{onDevice.Info.Kind}\",\"env\":\"{env}\",\"lanes_agree\":{(problems.Count == 0 ? "true" : "false")},\"reference\":{replay},\"passed\":{(ok ? "true" : "false")}}}"));
+            }
+            else
+            {
+                string replay = reference is null ? $" (no reference file at {path})"
+                    : $", {reference.Rows} reference transitions {(reference.Passed ? "within tolerance" : "FAILED")}";
+                output.WriteLine($"{(ok ? "ok  " : "FAIL")} {env}: lanes {(problems.Count == 0 ? "agree with the CPU env" : "DISAGREE")}{replay}");
+                foreach (string p in problems) output.WriteLine($"       {p}");
+                if (reference is { Passed: false }) output.WriteLine(ReferenceCheck.Format(reference));
+            }
+        }
+        foreach (NetworkCase check in NetworkCase.Standard)
+        {
+            NetworkParity parity = DeviceNetworkCheck.Run(onDevice, check);
+            passed &= parity.Passed;
+            output.WriteLine(json ? parity.ToJson() : string.Create(inv,
+                $"{(parity.Passed ? "ok  " : "FAIL")} network {check}: forward {parity.ForwardError:G3}, gradient {parity.GradientError:G3} of its norm, step {parity.StepError:G3} beyond tolerance"));
+        }
+        if (!json) output.WriteLine(passed ? $"devicecheck: the {onDevice.Info.Kind} kernels agree with the CPU path." : $"devicecheck: the {onDevice.Info.Kind} kernels DISAGREE with the CPU path.");
+        return passed ? 0 : 1;
+    }
+
+    /// <summary>Collects what a check creates and disposes it at the end.</summary>
+    sealed class DisposableList<T> : IDisposable where T : IDisposable
+    {
+        readonly List<T> _items = [];
+
+        public T Add(T item)
+        {
+            _items.Add(item);
+            return item;
+        }
+
+        public void Dispose()
+        {
+            foreach (T item in _items) item.Dispose();
+        }
+    }
+}
