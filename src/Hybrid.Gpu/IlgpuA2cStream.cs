@@ -15,10 +15,11 @@ namespace Hybrid.Gpu;
 
 /// <summary>
 /// A2C with everything on an ILGPU device: the env lanes' state, the rollout, theta, the gradient and RMSProp's
-/// statistics. One update is four kernel launches (the rollout kernel acts, steps, computes returns and each sample's
-/// backward pass, lane by lane; then the weight gradients per chunk of samples, their reduction with the squared norm,
-/// and the clipped RMSProp step). Nothing is copied to the host but metrics: episode records and loss terms, drained
-/// every few updates (at least every log interval) and handed to the monitor in the order the CPU stream would.
+/// statistics. One update is five kernel launches (the rollout kernel acts, steps, computes returns and each sample's
+/// backward pass, lane by lane; then the weight gradients per chunk of samples, their reduction, the squared norm, and
+/// the clipped RMSProp step), every sum in a fixed order, so a run is repeatable for its seed (the logged loss terms
+/// are summed atomically and may differ in their last digits). Nothing is copied to the host but metrics: episode records and loss terms, drained
+/// every few updates and before every metrics row, and handed to the monitor in the order the CPU stream would.
 /// theta starts as the CPU stream's does (same network, same seed); actions come from per-lane counter-based streams.
 /// </summary>
 internal sealed class IlgpuA2cStream : ISyncStream
@@ -44,6 +45,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
     readonly DeviceEpisode[] _hostEpisodes;
     readonly EpisodeRecord[] _records;
     int _pending;
+    long _drainedInterval;
 
     public IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config) : this(device, kernels, config, Acting.ActorCriticSpec(config)) { }
 
@@ -108,7 +110,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _learn = new LearnViews
         {
             Net = shape, Features = features.View, Deltas = deltas.View, Partial = _partial.View, Gradient = _gradient.View,
-            Statistics = _statistics.View, Scalars = _scalars.View, Samples = _samples, Chunk = Chunk, Chunks = _chunks, Parameters = theta.Length,
+            Statistics = _statistics.View, Samples = _samples, Chunk = Chunk, Chunks = _chunks, Parameters = theta.Length,
         };
         _hostTerms = new float[3 * _updatesPerDrain];
         _hostTheta = new float[theta.Length];
@@ -173,17 +175,20 @@ internal sealed class IlgpuA2cStream : ISyncStream
         int threads = _device.ThreadsFor(_learn.Parameters);
         _kernels.Step(threads, threads, _theta.View, _gradient.View, _statistics.View, _scalars.View, _config.MaxGradNorm, learningRate,
             _config.RmsAlpha, _config.RmsEpsilon);
-        if (++_pending == _updatesPerDrain) Drain(monitor);
+        // Drain when the buffers are full, and before the monitor writes a metrics row (a log point was crossed), so
+        // that every row counts all the updates and episodes before it.
+        long interval = monitor.EnvSteps / _config.LogInterval;
+        if (++_pending == _updatesPerDrain || interval != _drainedInterval) Drain(monitor);
     }
 
-    /// <summary>The gradient of the rollout just collected, into the gradient buffer (its squared norm into the scalars).</summary>
+    /// <summary>The gradient of the rollout just collected, into the gradient buffer, and its squared norm.</summary>
     internal void ComputeGradient()
     {
-        _scalars.MemSetToZero();
         int threads = _device.ThreadsFor((long)_learn.Parameters * _chunks);
         _kernels.Partial(threads, threads, _learn);
         threads = _device.ThreadsFor(_learn.Parameters);
         _kernels.Reduce(threads, threads, _learn);
+        _kernels.Norm(1, 1, _gradient.View, _scalars.View);
     }
 
     /// <summary>
@@ -192,6 +197,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
     /// </summary>
     void Drain(RunMonitor monitor)
     {
+        _drainedInterval = monitor.EnvSteps / _config.LogInterval;
         if (_pending == 0) return;
         _episodeCount.CopyToCPU(_hostCount);
         int count = _hostCount[0];
@@ -257,6 +263,7 @@ internal sealed class A2cKernels
         Rollout = a.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews>(ActorCriticKernels.Rollout);
         Partial = a.LoadAutoGroupedStreamKernel<Index1D, int, LearnViews>(ActorCriticKernels.PartialGradient);
         Reduce = a.LoadAutoGroupedStreamKernel<Index1D, int, LearnViews>(ActorCriticKernels.ReduceGradient);
+        Norm = a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(ActorCriticKernels.SquaredNorm);
         Step = a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float>(
             ActorCriticKernels.RmsPropStep);
         CompileSeconds = clock.Elapsed.TotalSeconds;
@@ -265,8 +272,9 @@ internal sealed class A2cKernels
     public Action<Index1D, int, RolloutViews> Rollout { get; }
     public Action<Index1D, int, LearnViews> Partial { get; }
     public Action<Index1D, int, LearnViews> Reduce { get; }
+    public Action<Index1D, int, ArrayView<float>, ArrayView<float>> Norm { get; }
     public Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float> Step { get; }
 
-    /// <summary>Seconds the four kernels took to compile.</summary>
+    /// <summary>Seconds the kernels took to compile.</summary>
     public double CompileSeconds { get; }
 }

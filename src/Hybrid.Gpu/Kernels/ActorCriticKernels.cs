@@ -118,7 +118,6 @@ internal struct LearnViews
     public ArrayView<float> Partial;
     public ArrayView<float> Gradient;
     public ArrayView<float> Statistics;
-    public ArrayView<float> Scalars;
     /// <summary>Samples B, the stride of F and D.</summary>
     public int Samples;
     public int Chunk;
@@ -347,18 +346,27 @@ internal static class ActorCriticKernels
         }
     }
 
-    /// <summary>The gradient: the chunks' partial sums in chunk order; the squared norm into Scalars[0].</summary>
+    /// <summary>The gradient: the chunks' partial sums in chunk order.</summary>
     public static void ReduceGradient(Index1D index, int stride, LearnViews v)
     {
-        float squares = 0f;
         for (int p = index; p < v.Parameters; p += stride)
         {
             float g = 0f;
             for (int c = 0; c < v.Chunks; c++) g += v.Partial[c * v.Parameters + p];
             v.Gradient[p] = g;
-            squares += g * g;
         }
-        Atomic.Add(ref v.Scalars[0], squares);
+    }
+
+    /// <summary>
+    /// The gradient's squared norm into scalars[0], summed by one thread in parameter order: the same sum whatever the
+    /// launch, so that a run is repeatable for its seed (an atomic sum's order is the threads').
+    /// </summary>
+    public static void SquaredNorm(Index1D index, int stride, ArrayView<float> gradient, ArrayView<float> scalars)
+    {
+        if (index != 0) return;
+        float sum = 0f;
+        for (int p = 0; p < gradient.Length; p++) sum += gradient[p] * gradient[p];
+        scalars[0] = sum;
     }
 
     /// <summary>

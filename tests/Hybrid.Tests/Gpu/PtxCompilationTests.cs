@@ -20,7 +20,8 @@ public sealed class PtxCompilationTests
         Assert.Contains("EnvKernels.Step", names);
         Assert.Contains("ActorCriticKernels.Rollout", names);
         Assert.Contains("ActorCriticKernels.RmsPropStep", names);
-        Assert.Equal(7, names.Length);
+        Assert.Contains("ActorCriticKernels.SquaredNorm", names);
+        Assert.Equal(8, names.Length);
     }
 
     [Theory]
