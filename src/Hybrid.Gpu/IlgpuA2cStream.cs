@@ -49,7 +49,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
 
     public IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config) : this(device, kernels, config, Acting.ActorCriticSpec(config)) { }
 
-    /// <summary>A stream whose network is built from <paramref name="spec"/> (an MLP torso with a categorical head), as tests vary it.</summary>
+    /// <summary>A stream whose network is built from <paramref name="spec"/> (an MLP torso; categorical or Gaussian head), as checks vary it.</summary>
     internal IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config, ModelSpec spec)
     {
         _device = device;
@@ -70,6 +70,11 @@ internal sealed class IlgpuA2cStream : ISyncStream
         var net = (ActorCriticNetwork)spec.Build();
         float[] theta = Acting.InitialTheta(net, config.Seed);
         int[] table = LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
+        // Kernels index the per-sample rows with 32-bit integers.
+        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * _samples, (long)_chunks * theta.Length);
+        if (largest > int.MaxValue)
+            throw new ArgumentException($"num_envs {n} x t_max {tMax} is too many samples per update for the device path with this network " +
+                $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use fewer lanes.");
         int actions = net.Actions;
         bool box = spec.ActionKind == ActionKind.Box;
 
@@ -119,9 +124,6 @@ internal sealed class IlgpuA2cStream : ISyncStream
     }
 
     public int Threads => 1;
-
-    /// <summary>Parameters (theta's length).</summary>
-    public int ParameterCount => _learn.Parameters;
 
     ArrayView<float> Samples(Accelerator a) => Add(a.Allocate1D<float>(_samples)).View;
 

@@ -75,6 +75,8 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Contains("--device cpu", e.Message);
         e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { NormalizeObservations = true }));
         Assert.Contains("normalize_observations", e.Message);
+        e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { NumEnvs = 4_000_000 }));
+        Assert.Contains("too many samples per update", e.Message);
         e = Assert.Throws<ArgumentException>(() => new A2cConfig { Device = "gpu" }.Validate());
         Assert.Contains("device", e.Message);
     }
