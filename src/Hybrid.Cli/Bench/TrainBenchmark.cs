@@ -96,7 +96,8 @@ public static class TrainBenchmark
         if (threadCounts.Length == 0) threadCounts = [config.Threads];
         // The warm-up runs at least one update, whatever the lane count.
         long warmup = Math.Min(Math.Max(WarmupSteps, config.TotalEnvs * 64L), config.MaxEnvSteps);
-        Trainer.Train(config with { MaxEnvSteps = warmup, Seed = 1_000_000 }, new RunMonitor(config, null, null), device);
+        AlgoConfig warm = config with { MaxEnvSteps = warmup, Seed = 1_000_000 };
+        Trainer.Train(warm, new RunMonitor(warm, null, null), device);
         var runs = new List<Run>();
         // Seeds outside, thread counts inside: the machine's speed drifts, and alternating the counts spreads the drift
         // over all of them instead of handing it to whichever ran last.

@@ -65,6 +65,7 @@ public static class A2c
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(monitor);
+        monitor.CheckConfig(config);
         ArgumentNullException.ThrowIfNull(device);
         config.Validate();
         using ISyncStream stream = device.OpenA2c(config);

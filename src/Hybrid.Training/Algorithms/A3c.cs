@@ -61,6 +61,7 @@ public static class A3c
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(monitor);
+        monitor.CheckConfig(config);
         config.Validate();
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);

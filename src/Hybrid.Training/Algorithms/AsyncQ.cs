@@ -161,6 +161,7 @@ public static class AsyncQ
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(monitor);
+        monitor.CheckConfig(config);
         config.Validate();
         ModelSpec modelSpec = Acting.QSpec(config);
 

@@ -83,6 +83,7 @@ public static class Impala
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(monitor);
+        monitor.CheckConfig(config);
         config.Validate();
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);

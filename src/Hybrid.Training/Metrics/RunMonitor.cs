@@ -95,6 +95,19 @@ public sealed class RunMonitor
         _evalCriterion = config.SolveCriterion == "greedy-eval-100";
     }
 
+    /// <summary>
+    /// Throws unless <paramref name="config"/> is the config this monitor was made for: the monitor's budget, stop rule
+    /// and threshold come from its own config, so training with another (a shorter warm-up budget, say) would silently
+    /// run to the monitor's.
+    /// </summary>
+    /// <exception cref="ArgumentException">The monitor was made for another config.</exception>
+    public void CheckConfig(AlgoConfig config)
+    {
+        if (!ReferenceEquals(config, _config))
+            throw new ArgumentException($"the monitor was made for another config (its budget is {_config.MaxEnvSteps:N0} env steps, the run's {config.MaxEnvSteps:N0}); " +
+                "make the monitor from the config that trains.", nameof(config));
+    }
+
     /// <summary>The solve threshold: the config's, or the env's.</summary>
     public double Threshold { get; }
 
