@@ -2,13 +2,15 @@
 # ./run.sh            build (Release) and run the default A2C vs A3C comparison (hybrid compare experiments/a2c-vs-a3c-default.yaml)
 # ./run.sh test       build and run the whole test suite
 # ./run.sh ARGS...    build, then run `hybrid ARGS...` (e.g. ./run.sh bench nn --json)
+# Hybrid runs in the directory you call this from, so relative paths you give (--config, --out, an experiment
+# file) mean what they mean there; run folders land under ./runs there unless --out says otherwise.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 if [ "$#" -eq 0 ]; then
   # The main job: the default A2C vs A3C comparison.
-  set -- compare experiments/a2c-vs-a3c-default.yaml
+  set -- compare "$repo/experiments/a2c-vs-a3c-default.yaml"
 fi
 
 if [ "${1-}" = "test" ]; then
@@ -16,7 +18,7 @@ if [ "${1-}" = "test" ]; then
   log=$(mktemp)
   trap 'rm -f "$log"' EXIT
   set +e
-  dotnet test Hybrid.sln -c Release --nologo "$@" 2>&1 | tee "$log"
+  dotnet test "$repo/Hybrid.sln" -c Release --nologo "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
   # Restate the runner's summary as the plain closing line 'N passed, N failed'.
@@ -31,9 +33,9 @@ if [ "${1-}" = "test" ]; then
 fi
 
 # Build quietly; show the compiler's output only when the build fails.
-if ! build_log=$(dotnet build src/Hybrid.Cli/Hybrid.Cli.csproj -c Release --nologo -v quiet 2>&1); then
+if ! build_log=$(dotnet build "$repo/src/Hybrid.Cli/Hybrid.Cli.csproj" -c Release --nologo -v quiet 2>&1); then
   printf '%s\n' "$build_log" >&2
   echo "run.sh: build failed" >&2
   exit 1
 fi
-exec dotnet src/Hybrid.Cli/bin/Release/net10.0/hybrid.dll "$@"
+exec dotnet "$repo/src/Hybrid.Cli/bin/Release/net10.0/hybrid.dll" "$@"

@@ -71,7 +71,7 @@ public static class TrainCommand
             stderr.WriteLine($"train: {ErrorText.Of(e)}");
             return 2;
         }
-        output ??= Path.Combine("runs", $"{config.Algo}-{config.Env.Replace('/', '_')}-s{config.Seed}-{DateTime.Now:yyyyMMdd-HHmmss}");
+        output ??= DefaultFolder(config);
         RunFolder folder;
         try
         {
@@ -110,6 +110,15 @@ public static class TrainCommand
             }
         }
     }
+
+    static int _folders;
+
+    /// <summary>
+    /// runs/ALGO-ENV-sSEED-TIME-PID-N: time to the millisecond, the process id and a count within the process, so that
+    /// runs launched together (a sweep of processes, or of runs in one) never share a folder.
+    /// </summary>
+    internal static string DefaultFolder(AlgoConfig config) =>
+        Path.Combine("runs", $"{config.Algo}-{config.Env.Replace('/', '_')}-s{config.Seed}-{DateTime.Now:yyyyMMdd-HHmmss-fff}-{Environment.ProcessId}-{Interlocked.Increment(ref _folders)}");
 
     /// <summary>Defaults, then the preset for the algorithm and env (with <paramref name="usePreset"/>), then the file, then the options; validated.</summary>
     internal static AlgoConfig Resolve(string algo, string? configFile, List<(string Key, string Value, string Source)> overrides, bool usePreset,

@@ -10,14 +10,17 @@ public sealed class RunFolder : IMetricsSink, IDisposable
     readonly TensorBoardWriter _events;
 
     /// <summary>Creates the folder (or uses an empty one) and writes config.yaml.</summary>
-    /// <exception cref="ArgumentException">The folder already holds a run; it is never overwritten.</exception>
+    /// <exception cref="ArgumentException">The folder already holds a run, or anything else, or is a file; nothing is overwritten.</exception>
     public RunFolder(string directory, AlgoConfig config)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentNullException.ThrowIfNull(config);
+        if (File.Exists(directory)) throw new ArgumentException($"out '{directory}' is a file; expected a new or empty folder.", nameof(directory));
         foreach (string name in new[] { "summary.json", "metrics.csv", "config.yaml" })
             if (File.Exists(Path.Combine(directory, name)))
                 throw new ArgumentException($"out '{directory}' already holds a run ({name}); expected a new or empty folder.", nameof(directory));
+        if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).FirstOrDefault() is string other)
+            throw new ArgumentException($"out '{directory}' is not empty (it holds {Path.GetFileName(other)}); expected a new or empty folder.", nameof(directory));
         System.IO.Directory.CreateDirectory(directory);
         Directory = Path.GetFullPath(directory);
         File.WriteAllText(Path.Combine(directory, "config.yaml"), ConfigBinder.ToYaml(config));

@@ -24,6 +24,38 @@ public class RunFolderTests
     }
 
     [Fact]
+    public void AFolderWithAnythingInItOrAFileIsRefused()
+    {
+        string root = Directory.CreateTempSubdirectory("hybrid-folder").FullName;
+        string other = Path.Combine(root, "notes");
+        Directory.CreateDirectory(other);
+        File.WriteAllText(Path.Combine(other, "todo.txt"), "mine");
+        var e = Assert.Throws<ArgumentException>(() => new RunFolder(other, new A2cConfig()));
+        Assert.Contains("not empty (it holds todo.txt)", e.Message);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(other, "todo.txt")));
+        e = Assert.Throws<ArgumentException>(() => new RunFolder(Path.Combine(other, "todo.txt"), new A2cConfig()));
+        Assert.Contains("is a file", e.Message);
+        string empty = Path.Combine(root, "empty");
+        Directory.CreateDirectory(empty);
+        using (new RunFolder(empty, new A2cConfig())) { }
+        Assert.True(File.Exists(Path.Combine(empty, "config.yaml")));
+    }
+
+    [Fact]
+    public void DefaultRunFoldersDoNotCollideWhenStartedTogether()
+    {
+        var config = new A2cConfig();
+        var names = new HashSet<string>();
+        System.Threading.Tasks.Parallel.For(0, 2000, _ =>
+        {
+            string name = Hybrid.Cli.Train.TrainCommand.DefaultFolder(config);
+            lock (names) names.Add(name);
+        });
+        Assert.Equal(2000, names.Count);
+        Assert.Matches($@"^runs[/\\]a2c-CartPole-v1-s1-\d{{8}}-\d{{6}}-\d{{3}}-{Environment.ProcessId}-\d+$", names.First());
+    }
+
+    [Fact]
     public void Crc32CMatchesItsCheckValue()
     {
         // The CRC-32C check value of "123456789" (RFC 3720, appendix B.4 and the CRC catalogue).
