@@ -15,7 +15,30 @@ public static class Program
     public static int Main(string[] args)
     {
         RootCommand root = BuildRoot();
-        return root.Parse(args.Length == 0 ? ["--help"] : args).Invoke();
+        return Invoke(root.Parse(args.Length == 0 ? ["--help"] : args), Console.Error);
+    }
+
+    /// <summary>
+    /// Runs a parsed command line. A line that does not parse (an unknown option, a value out of range) gets one line
+    /// per error naming the command and where its help is, and exit code 2, instead of the whole help text.
+    /// </summary>
+    public static int Invoke(ParseResult parse, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        if (parse.Errors.Count == 0) return parse.Invoke();
+        string command = string.Join(' ', parse.CommandResult.Command.Name == parse.RootCommandResult.Command.Name
+            ? ["hybrid"] : ["hybrid", .. CommandPath(parse.CommandResult)]);
+        foreach (var e in parse.Errors) error.WriteLine($"{command}: {e.Message}");
+        error.WriteLine($"see '{command} --help'.");
+        return 2;
+    }
+
+    static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new List<string>();
+        for (System.CommandLine.Parsing.SymbolResult? r = result; r is System.CommandLine.Parsing.CommandResult c && c.Parent is not null; r = r.Parent)
+            names.Insert(0, c.Command.Name);
+        return names;
     }
 
     /// <summary>The command tree (public so tests can parse against it).</summary>

@@ -127,7 +127,9 @@ public static class TrainCommand
         var settings = new List<(string Key, string Value, string Source)>();
         if (configFile is not null)
         {
+            if (Directory.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' is a directory; expected a YAML file of settings.");
             if (!File.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' does not exist.");
+            if (File.ReadAllBytes(configFile).AsSpan().Contains((byte)0)) throw new ArgumentException($"--config '{configFile}' is not a text file (it holds binary data); expected a YAML file of settings.");
             foreach (var entry in ConfigBinder.ParseYaml(File.ReadAllText(configFile), configFile))
             {
                 if (entry.Key != "algo") settings.Add(entry);

@@ -42,7 +42,11 @@ public sealed record A3cConfig : ActorCriticConfig
     {
         base.Validate();
         Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
+        CheckSize();
     }
+
+    /// <inheritdoc/>
+    private protected override long SamplesHeld => (long)Threads * TMax;
 }
 
 /// <summary>

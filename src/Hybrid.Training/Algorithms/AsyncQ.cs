@@ -92,7 +92,11 @@ public sealed record AsyncQConfig : AlgoConfig
         Require(TMax >= 1, "t_max", TMax, ">= 1");
         Require(EvalInterval >= 1, "eval_interval", EvalInterval, ">= 1");
         Require(EvalEpisodes >= 1, "eval_episodes", EvalEpisodes, ">= 1");
+        CheckSize();
     }
+
+    /// <inheritdoc/>
+    private protected override long SamplesHeld => (long)Threads * TMax;
 
     /// <summary>The paper's final epsilons and their probabilities (Mnih et al. 2016, section 8 of the supplement).</summary>
     static readonly (float Value, double Probability)[] FinalEpsilonDistribution = [(0.1f, 0.4), (0.01f, 0.3), (0.5f, 0.3)];

@@ -57,7 +57,18 @@ public sealed record ImpalaConfig : ActorCriticConfig
         Require(CBar > 0, "c_bar", CBar, "> 0");
         Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: impala does not normalize");
         Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: impala does not normalize");
+        // An update takes B unrolls of T steps of an actor's N lanes: a batch that holds more env steps than the budget never fills.
+        long perUpdate = (long)Batch * TMax * NumEnvs;
+        Require(perUpdate <= MaxEnvSteps, "batch", Batch,
+            $"at most {Math.Max(1, MaxEnvSteps / ((long)TMax * NumEnvs))}: {Batch} unrolls of {TMax} steps of {NumEnvs} lanes are {perUpdate:N0} env steps per update, more than max_env_steps {MaxEnvSteps:N0}, so the run would make no update");
+        CheckSize();
     }
+
+    /// <inheritdoc/>
+    private protected override long LanesHeld => (long)Threads * NumEnvs;
+
+    /// <inheritdoc/>
+    private protected override long SamplesHeld => ((long)Threads * NumEnvs * 2 + (long)Batch * NumEnvs) * TMax;
 }
 
 /// <summary>

@@ -124,6 +124,45 @@ public abstract record AlgoConfig
     /// <summary>Lanes stepped in total (A2C's lanes, or one per async worker).</summary>
     public abstract int TotalEnvs { get; }
 
+    /// <summary>Env lanes the run keeps (as a long: a product of settings may not fit an int).</summary>
+    private protected virtual long LanesHeld => TotalEnvs;
+
+    /// <summary>Samples the run holds at once, in rollouts, unrolls and batches (for the memory estimate).</summary>
+    private protected abstract long SamplesHeld { get; }
+
+    /// <summary>Copies of the parameters the run keeps: theta, the gradient and the optimizer's statistics, plus each thread's own.</summary>
+    private protected virtual long ParameterCopies => 3 + 2L * Threads;
+
+    /// <summary>
+    /// About how many bytes the run will allocate: the parameter copies, every sample held (observation, the hidden
+    /// layers' activations and gradients, the heads' outputs) and the env lanes. Counted in doubles, so that settings
+    /// too large for the arrays give a figure instead of an overflow.
+    /// </summary>
+    public double EstimatedBytes(out double parameters)
+    {
+        EnvSpec env = EnvRegistry.Spec(Env);
+        int[] hidden = HiddenFor(env);
+        double width = env.ObservationSize, hiddenSum = 0;
+        parameters = 0;
+        if (EnvRegistry.IsMinAtar(Env))
+        {
+            // The 16-filter 3x3 convolution over C x 10 x 10: 16 x 8 x 8 features.
+            parameters += 16.0 * (9 * (env.ObservationSize / 100)) + 16;
+            width = 16 * 8 * 8;
+            hiddenSum += width;
+        }
+        foreach (int h in hidden)
+        {
+            parameters += width * h + h;
+            width = h;
+            hiddenSum += h;
+        }
+        double outputs = env.ActionSpace is DiscreteSpace d ? d.N : env.ActionSpace.Size;
+        parameters += width * (outputs + 1) + outputs + 1 + outputs;
+        double perSample = 3.0 * env.ObservationSize + 3 * hiddenSum + 3 * outputs + 16;
+        return 4 * (parameters * ParameterCopies + (double)SamplesHeld * perSample + LanesHeld * (4.0 * env.ObservationSize + 16));
+    }
+
     /// <summary>Checks every field and the rules between them; the message names the field and its value.</summary>
     /// <exception cref="ArgumentException">A field is out of range, or the env is unknown or has the wrong action space.</exception>
     public virtual void Validate()
@@ -150,6 +189,26 @@ public abstract record AlgoConfig
         Require(MaxWallSeconds >= 0 && double.IsFinite(MaxWallSeconds), "max_wall_seconds", MaxWallSeconds, ">= 0 (0 = none)");
         Require(double.IsNaN(SolveThreshold) || double.IsFinite(SolveThreshold), "solve_threshold", SolveThreshold, "auto or a finite number");
         Require(AnnealSteps >= 0, "anneal_steps", AnnealSteps, ">= 0 (0 = auto)");
+        if (StopWhenSolved && !double.IsFinite(Threshold))
+            throw new ArgumentException($"stop_when_solved was true, but {Env} has no solve threshold; give one with solve_threshold (--solve-threshold).", "stop_when_solved");
+    }
+
+    /// <summary>
+    /// Refuses a run whose arrays would not fit: more than the machine's memory (with a fifth to spare), or a network or
+    /// batch too large to index. The message gives the figure and what to shrink.
+    /// </summary>
+    /// <exception cref="ArgumentException">The run would not fit.</exception>
+    protected void CheckSize()
+    {
+        double bytes = EstimatedBytes(out double parameters), available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        const double GiB = 1024.0 * 1024 * 1024;
+        string what = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"a network of {parameters:N0} parameters, {(double)SamplesHeld:N0} samples held at once, {(double)LanesHeld:N0} env lanes");
+        if (parameters > int.MaxValue / 4)
+            throw new ArgumentException($"hidden was {ConfigBinder.Format(Hidden)}: {what}; the parameters must number under {int.MaxValue / 4:N0}. Use smaller hidden layers.", "hidden");
+        if (bytes > 0.8 * available)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"this run would need about {bytes / GiB:F1} GiB ({what}), more than the {available / GiB:F1} GiB this machine has; use fewer lanes (num_envs), a shorter t_max or smaller hidden layers."), "memory");
     }
 
     /// <summary>The hidden widths for <paramref name="env"/>: <see cref="Hidden"/>, or its auto value (64,64 for vectors, 128 for MinAtar).</summary>

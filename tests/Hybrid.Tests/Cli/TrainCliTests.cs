@@ -22,7 +22,7 @@ public class TrainCliTests
             Console.SetError(error);
             try
             {
-                code = parse.Invoke();
+                code = Hybrid.Cli.Program.Invoke(parse, Console.Error);
             }
             finally
             {

@@ -149,9 +149,17 @@ public class ExperimentSpecTests
     }
 
     [Fact]
+    public void StoppingWhenSolvedOnAnEnvWithoutAThresholdIsRefused()
+    {
+        FormatException e = Refused(DocumentedShape.Replace("envs: [CartPole-v1]", "envs: [MinAtar/Breakout-v0]"));
+        Assert.Contains("MinAtar/Breakout-v0 has no solve threshold", e.Message);
+    }
+
+    [Fact]
     public void PresetsApplyUnderTheExperimentsAndTheArmsSettings()
     {
-        ExperimentSpec spec = ExperimentSpec.Parse(DocumentedShape.Replace("envs: [CartPole-v1]", "envs: [MinAtar/Breakout-v0]")
+        // MinAtar has no threshold of its own: a file that stops when solved gives one.
+        ExperimentSpec spec = ExperimentSpec.Parse(DocumentedShape.Replace("envs: [CartPole-v1]", "envs: [MinAtar/Breakout-v0]\nthreshold: 5")
             .Replace("settings: {update: hogwild}", "settings: {update: hogwild, entropy_coef: 0.02}"), "e.yaml");
         Assert.Equal("a2c MinAtar/*", Presets.Name("a2c", "MinAtar/Breakout-v0"));
         var a2c = (A2cConfig)spec.Config("MinAtar/Breakout-v0", spec.Arms[0], 1, null);

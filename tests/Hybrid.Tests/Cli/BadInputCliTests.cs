@@ -1,0 +1,49 @@
+namespace Hybrid.Tests.Cli;
+
+/// <summary>Bad input, tried as a new user would: one clear line (or one per parse error and where help is), exit code 2, no stack trace.</summary>
+public sealed class BadInputCliTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("hybrid-bad-input").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("train --algo a2c --num-envs 1000000000", "GiB (a network of")]
+    [InlineData("train --algo a2c --t-max 100000000", "800,000,000 samples held at once")]
+    [InlineData("train --algo a2c --hidden 100000,100000", "hidden was 100000,100000")]
+    [InlineData("train --algo a3c --hidden 100000,100000", "parameters must number under")]
+    [InlineData("train --algo impala --batch 100000 --max-env-steps 5000", "so the run would make no update")]
+    [InlineData("train --algo a2c --bogus 3", "hybrid train: Unrecognized command or argument '--bogus'")]
+    [InlineData("bench env --num-envs 0", "hybrid bench env: --num-envs was 0")]
+    [InlineData("bench nn --samples 0", "hybrid bench nn: --samples was 0")]
+    [InlineData("render --env MinAtar/Breakout-v0 --steps -5", "hybrid render: --steps was -5")]
+    [InlineData("train --algo a2c --config DIR", "is a directory; expected a YAML file")]
+    [InlineData("train --algo a2c --config BINARY", "is not a text file")]
+    [InlineData("train --algo a2c --config MISSING", "does not exist")]
+    [InlineData("train --algo a2c --env MinAtar/Breakout-v0 --stop-when-solved", "has no solve threshold")]
+    [InlineData("train --algo a2c --device gpu", "device was gpu")]
+    [InlineData("train --algo a3c --device cpu", "'device' is not a setting of a3c")]
+    [InlineData("train --algo a2c --out FILE", "is a file")]
+    [InlineData("bogus", "hybrid: Unrecognized command or argument 'bogus'")]
+    public void BadInputGetsALineAndExitCode2(string line, string expected)
+    {
+        string binary = Path.Combine(_dir, "binary.yaml"), file = Path.Combine(_dir, "file.txt");
+        File.WriteAllBytes(binary, [0x89, 0x50, 0x4E, 0x47, 0x00, 0x00, 0x1A]);
+        File.WriteAllText(file, "not a folder");
+        string[] args = line.Split(' ').Select(a => a switch
+        {
+            "DIR" => _dir,
+            "BINARY" => binary,
+            "MISSING" => Path.Combine(_dir, "missing.yaml"),
+            "FILE" => file,
+            _ => a,
+        }).ToArray();
+        if (args[0] == "train" && !args.Contains("--out")) args = [.. args, "--out", Path.Combine(_dir, "run")];
+        (int code, string output, string error) = TrainCliTests.Cli(args);
+        Assert.True(code == 2, $"exit {code}; stdout: {output}; stderr: {error}");
+        Assert.Contains(expected, error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("Description:", error + output);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "run")), "a refused run leaves no folder");
+    }
+}
