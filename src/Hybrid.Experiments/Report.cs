@@ -339,6 +339,5 @@ public static class Machine
     }
 
     /// <summary>Hybrid's version with the commit it was built from (the SDK adds it when built in a git checkout).</summary>
-    public static string HybridVersion =>
-        typeof(Machine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Replace("1.0.0+", "commit ") ?? "(version unknown)";
+    public static string HybridVersion => Hybrid.Training.Metrics.RunMonitor.HybridVersion;
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Hybrid.Experiments;
 using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
@@ -84,10 +85,38 @@ public static class TrainCommand
         }
         using (folder)
         {
-            var monitor = new RunMonitor(config, folder, quiet ? null : line => stderr.WriteLine(line));
+            var monitor = new RunMonitor(config, folder, quiet ? null : line => stderr.WriteLine(line)) { Command = CommandLine() };
+            // Ctrl-C (SIGINT) or SIGTERM: finish the update in progress, write the summary ("interrupted") and exit
+            // 130 or 143. A second Ctrl-C ends the process at once.
+            int signal = 0;
+            void Stop(int number)
+            {
+                if (Interlocked.CompareExchange(ref signal, number, 0) != 0) return;
+                monitor.RequestStop("interrupted");
+                stderr.WriteLine("train: stopping after this update (a second Ctrl-C quits at once)");
+            }
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (Volatile.Read(ref signal) != 0) return; // the second: let it end the process
+                e.Cancel = true;
+                Stop(2);
+            };
+            Console.CancelKeyPress += onCancel;
+            using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                Stop(15);
+            });
             try
             {
                 RunSummary summary = Trainer.Train(config, monitor, device);
+                if (summary.Status == "interrupted")
+                {
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{summary.Algo} {summary.Env} seed {summary.Seed}: interrupted at {summary.EnvSteps:N0} steps after {summary.WallSeconds:F2} s; summary.json says so."));
+                    stdout.WriteLine($"run folder: {folder.Directory}");
+                    return 128 + Volatile.Read(ref signal);
+                }
                 string solved = summary.Solved
                     ? $"solved at {summary.SolvedAtEnvSteps:N0} steps, {summary.SolvedAtSeconds:F2} s"
                     : "not solved";
@@ -97,19 +126,30 @@ public static class TrainCommand
                 stdout.WriteLine($"run folder: {folder.Directory}");
                 return 0;
             }
-            catch (WorkerFailedException e)
+            catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException or IOException or UnauthorizedAccessException)
             {
+                // The run folder keeps what happened: summary.json with status "failed" and the error, and the whole
+                // exception (a worker's stack trace) in error.txt; the terminal gets the message.
+                monitor.Fail(e, config.Threads, config.TotalEnvs);
                 stderr.WriteLine($"train: {ErrorText.Of(e)}");
-                stderr.WriteLine(e.InnerException);
+                if (e.InnerException is { } inner) stderr.WriteLine($"train: {inner.GetType().Name}: {inner.Message}");
+                try
+                {
+                    folder.WriteFile("error.txt", e.ToString());
+                    stderr.WriteLine($"train: details in {Path.Combine(folder.Directory, "error.txt")}; summary.json has status \"failed\".");
+                }
+                catch (Exception io) when (io is IOException or UnauthorizedAccessException) { }
                 return 1;
             }
-            catch (TrainingDivergedException e)
+            finally
             {
-                stderr.WriteLine($"train: {ErrorText.Of(e)}");
-                return 1;
+                Console.CancelKeyPress -= onCancel;
             }
         }
     }
+
+    /// <summary>The command line as the user typed it, for summary.json.</summary>
+    static string CommandLine() => string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
 
     static int _folders;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 
 namespace Hybrid.Training.Metrics;
 
@@ -82,6 +83,8 @@ public sealed class RunMonitor
     long? _solvedAtSteps;
     double? _solvedAtSeconds;
     volatile bool _stop, _solved;
+    volatile string? _stopStatus;
+    readonly DateTimeOffset _started = DateTimeOffset.Now;
 
     /// <summary>A monitor for <paramref name="config"/>; rows go to <paramref name="sink"/>, progress lines (about one a second) to <paramref name="progress"/>.</summary>
     public RunMonitor(AlgoConfig config, IMetricsSink? sink, Action<string>? progress)
@@ -106,6 +109,38 @@ public sealed class RunMonitor
         if (!ReferenceEquals(config, _config))
             throw new ArgumentException($"the monitor was made for another config (its budget is {_config.MaxEnvSteps:N0} env steps, the run's {config.MaxEnvSteps:N0}); " +
                 "make the monitor from the config that trains.", nameof(config));
+    }
+
+    /// <summary>The command line the run came from, for summary.json (null: not from one).</summary>
+    public string? Command { get; init; }
+
+    /// <summary>
+    /// Asks the run to stop after the update in progress (thread-safe; a signal handler calls it): the algorithm ends as
+    /// at its budget, and the summary's status is <paramref name="status"/>.
+    /// </summary>
+    public void RequestStop(string status = "interrupted")
+    {
+        _stopStatus = status;
+        _stop = true;
+    }
+
+    /// <summary>Whether <see cref="RequestStop"/> was called.</summary>
+    public bool StopRequested => _stopStatus is not null;
+
+    /// <summary>
+    /// Writes the summary of a run that failed with <paramref name="error"/> (status <c>failed</c>, the error's text),
+    /// when the sink can still take it; returns it.
+    /// </summary>
+    public RunSummary Fail(Exception error, int threads, int numEnvs)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        RunSummary summary = Summary(threads, numEnvs, null) with { Status = "failed", Error = $"{error.GetType().Name}: {error.Message}" };
+        try
+        {
+            _sink?.Complete(summary);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return summary;
     }
 
     /// <summary>The solve threshold: the config's, or the env's.</summary>
@@ -255,14 +290,21 @@ public sealed class RunMonitor
     /// <summary>Writes the last row and builds the summary (and hands it to the sink); <paramref name="device"/> is where it ran (the CPU if null).</summary>
     public RunSummary Finish(int threads, int numEnvs, Devices.DeviceInfo? device = null)
     {
-        device ??= Devices.DeviceInfo.Cpu;
         Flush(final: true);
+        RunSummary summary = Summary(threads, numEnvs, device);
+        _sink?.Complete(summary);
+        return summary;
+    }
+
+    /// <summary>The summary as things stand: counters, the solve, the device, status and where and when the run ran.</summary>
+    RunSummary Summary(int threads, int numEnvs, Devices.DeviceInfo? device)
+    {
+        device ??= Devices.DeviceInfo.Cpu;
         double seconds = Seconds;
-        RunSummary summary;
         lock (_gate)
         {
             ReturnWindow window = _evalCriterion ? _eval : _train;
-            summary = new RunSummary(_config.Algo, _config.Env, _config.Seed, device.Kind, threads, numEnvs, EnvSteps, Updates, seconds,
+            return new RunSummary(_config.Algo, _config.Env, _config.Seed, device.Kind, threads, numEnvs, EnvSteps, Updates, seconds,
                 EnvSteps / Math.Max(seconds, 1e-9), Threshold, _solvedAtSeconds is not null, _config.SolveCriterion, _solvedAtSteps,
                 _solvedAtSeconds, window.Count > 0 ? window.Mean : double.NaN, _episodes)
             {
@@ -270,11 +312,20 @@ public sealed class RunMonitor
                 PolicyLagMax = _runLagMax >= 0 ? _runLagMax : null,
                 DeviceName = device.Name,
                 DeviceMemoryBytes = device.MemoryBytes,
+                Status = _stopStatus ?? "finished",
+                Version = HybridVersion,
+                Command = Command,
+                Machine = $"{Devices.DeviceInfo.Cpu.Name}; {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}",
+                Started = _started.ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture),
+                Ended = DateTimeOffset.Now.ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture),
             };
         }
-        _sink?.Complete(summary);
-        return summary;
     }
+
+    /// <summary>Hybrid's version with the commit it was built from (the SDK adds it when built in a git checkout).</summary>
+    public static string HybridVersion { get; } =
+        typeof(RunMonitor).Assembly.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>()?.InformationalVersion.Replace("1.0.0+", "commit ")
+        ?? "(version unknown)";
 
     /// <summary>The last 100 returns, in a ring.</summary>
     sealed class ReturnWindow

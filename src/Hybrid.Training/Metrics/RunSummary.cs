@@ -37,6 +37,27 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     /// <summary>The device's memory in bytes (null where not recorded).</summary>
     public long? DeviceMemoryBytes { get; init; }
 
+    /// <summary><c>finished</c> (the budget was spent or the run solved), <c>interrupted</c> (stopped by a signal) or <c>failed</c>.</summary>
+    public string Status { get; init; } = "finished";
+
+    /// <summary>Why a failed run failed (null otherwise).</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Hybrid's version and commit.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>The command line that started the run, where it came from one.</summary>
+    public string? Command { get; init; }
+
+    /// <summary>The machine: CPU, cores, operating system, runtime.</summary>
+    public string? Machine { get; init; }
+
+    /// <summary>When the run started and ended (ISO 8601, local time with offset).</summary>
+    public string? Started { get; init; }
+
+    /// <inheritdoc cref="Started"/>
+    public string? Ended { get; init; }
+
     /// <summary>Reads a summary.json written by <see cref="ToJson"/>; returns null unless its status is "finished".</summary>
     /// <exception cref="FormatException">The text is not such a JSON object.</exception>
     public static RunSummary? ParseFinished(string json)
@@ -48,6 +69,7 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             if (!o.TryGetProperty("status", out JsonElement status) || status.GetString() != "finished") return null;
             static double? D(JsonElement o, string key) => o.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
             static long? L(JsonElement o, string key) => o.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
+            static string? S(JsonElement o, string key) => o.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             return new RunSummary(o.GetProperty("algo").GetString()!, o.GetProperty("env").GetString()!, o.GetProperty("seed").GetInt32(),
                 o.GetProperty("device").GetString()!, o.GetProperty("threads").GetInt32(), o.GetProperty("num_envs").GetInt32(),
                 o.GetProperty("env_steps").GetInt64(), o.GetProperty("updates").GetInt64(), o.GetProperty("wall_seconds").GetDouble(),
@@ -57,8 +79,13 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             {
                 PolicyLagMean = D(o, "policy_lag_mean"),
                 PolicyLagMax = L(o, "policy_lag_max"),
-                DeviceName = o.TryGetProperty("device_name", out JsonElement name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null,
+                DeviceName = S(o, "device_name"),
                 DeviceMemoryBytes = L(o, "device_memory_bytes"),
+                Version = S(o, "version"),
+                Command = S(o, "command"),
+                Machine = S(o, "machine"),
+                Started = S(o, "started"),
+                Ended = S(o, "ended"),
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -71,7 +98,7 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     public string ToJson()
     {
         using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteString("algo", Algo);
@@ -97,7 +124,10 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             json.WriteNumber("episodes", Episodes);
             if (PolicyLagMean is double lag) json.WriteNumber("policy_lag_mean", Math.Round(lag, 3)); else json.WriteNull("policy_lag_mean");
             if (PolicyLagMax is long lagMax) json.WriteNumber("policy_lag_max", lagMax); else json.WriteNull("policy_lag_max");
-            json.WriteString("status", "finished");
+            json.WriteString("status", Status);
+            if (Error is not null) json.WriteString("error", Error);
+            foreach ((string key, string? value) in new[] { ("version", Version), ("command", Command), ("machine", Machine), ("started", Started), ("ended", Ended) })
+                if (value is not null) json.WriteString(key, value);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
