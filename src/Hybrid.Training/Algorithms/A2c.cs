@@ -69,8 +69,8 @@ public static class A2c
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(monitor);
-        monitor.CheckConfig(config);
         ArgumentNullException.ThrowIfNull(device);
+        monitor.CheckConfig(config);
         config.Validate();
         using ISyncStream stream = device.OpenA2c(config);
         while (!monitor.ShouldStop)
