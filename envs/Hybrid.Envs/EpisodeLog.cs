@@ -39,6 +39,13 @@ public sealed class EpisodeLog
         TotalEpisodes += records.Length;
     }
 
+    internal void Restore(ReadOnlySpan<EpisodeRecord> waiting, long total)
+    {
+        _count = 0;
+        AddRange(waiting);
+        TotalEpisodes = total;
+    }
+
     internal void ResetTotals()
     {
         _count = 0;

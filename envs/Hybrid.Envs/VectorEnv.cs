@@ -312,6 +312,70 @@ public abstract unsafe class VectorEnv : IRowJob, IVectorLanes
         for (int v = 0; v < destination.Length; v++) destination[v] = _state[v * _n + lane];
     }
 
+    /// <summary>
+    /// Writes everything the lanes will need to continue step for step: states, observations, flags, step counts,
+    /// returns so far, random streams and the episodes waiting in the log (a checkpoint's env section).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called before <see cref="Reset(ulong)"/>.</exception>
+    /// <exception cref="NotSupportedException">A lane was seeded like the reference (MinAtar's Mersenne Twister).</exception>
+    public void SaveState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (!_hasReset) throw new InvalidOperationException($"{Id}: SaveState was called before Reset(seed).");
+        BinaryState.WriteTag(writer, "env " + Id);
+        writer.Write(_n);
+        BinaryState.Write<float>(writer, _state);
+        BinaryState.Write<float>(writer, _obs);
+        BinaryState.Write<float>(writer, _finalObs);
+        BinaryState.Write<float>(writer, _rewards);
+        BinaryState.Write<float>(writer, _elapsed);
+        BinaryState.Write<float>(writer, _returns);
+        BinaryState.Write<bool>(writer, _terminated);
+        BinaryState.Write<bool>(writer, _truncated);
+        BinaryState.Write<bool>(writer, _pendingReset);
+        BinaryState.Write<uint>(writer, _randomState);
+        BinaryState.Write<uint>(writer, _randomStep);
+        BinaryState.Write(writer, _episodes.Records);
+        writer.Write(_episodes.TotalEpisodes);
+        SaveMore(writer);
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote, from an env of the same id and lane count.</summary>
+    /// <exception cref="InvalidDataException">The data is for another env or lane count, or is cut short.</exception>
+    public void LoadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        BinaryState.ReadTag(reader, "env " + Id);
+        int n = reader.ReadInt32();
+        if (n != _n) throw new InvalidDataException($"saved state: {Id} has {n} lanes; this env has {_n}.");
+        BinaryState.Read<float>(reader, _state, "env state");
+        BinaryState.Read<float>(reader, _obs, "observations");
+        BinaryState.Read<float>(reader, _finalObs, "final observations");
+        BinaryState.Read<float>(reader, _rewards, "rewards");
+        BinaryState.Read<float>(reader, _elapsed, "episode steps");
+        BinaryState.Read<float>(reader, _returns, "episode returns");
+        BinaryState.Read<bool>(reader, _terminated, "terminated flags");
+        BinaryState.Read<bool>(reader, _truncated, "truncated flags");
+        BinaryState.Read<bool>(reader, _pendingReset, "pending resets");
+        BinaryState.Read<uint>(reader, _randomState, "random states");
+        BinaryState.Read<uint>(reader, _randomStep, "random steps");
+        int waiting = reader.ReadInt32();
+        if (waiting < 0 || waiting > 2 * _n + 1_000_000) throw new InvalidDataException($"saved state: {Id} has {waiting} waiting episodes.");
+        var records = new EpisodeRecord[waiting];
+        System.Span<byte> bytes = MemoryMarshal.AsBytes(records.AsSpan());
+        if (reader.Read(bytes) != bytes.Length) throw new InvalidDataException($"saved state: {Id}'s episode log ends early.");
+        _episodes.Restore(records, reader.ReadInt64());
+        _anyPending = Array.IndexOf(_pendingReset, true) >= 0;
+        _hasReset = true;
+        LoadMore(reader);
+    }
+
+    /// <summary>A kind of env's own state beyond the common arrays, for <see cref="SaveState"/>.</summary>
+    private protected virtual void SaveMore(BinaryWriter writer) { }
+
+    /// <summary>Reads what <see cref="SaveMore"/> wrote.</summary>
+    private protected virtual void LoadMore(BinaryReader reader) { }
+
     /// <summary>Draws lane <paramref name="lane"/>'s initial state and writes its observation.</summary>
     private protected abstract void ResetLane(int lane);
 

@@ -229,6 +229,12 @@ internal sealed class IlgpuA2cStream : ISyncStream
 
     public void Finish(RunMonitor monitor) => Drain(monitor);
 
+    /// <summary>The device stream does not keep checkpoints: its lanes' generators and episode logs live in kernels' buffers that are not saved yet.</summary>
+    public CheckpointData? Save() => null;
+
+    public void Load(CheckpointData checkpoint) =>
+        throw new InvalidDataException($"a2c on {_device.Info.Kind} keeps no checkpoints, so it cannot continue one; the checkpoint was written on the CPU: resume with --device cpu.");
+
     /// <summary>Copies theta to the host (checks and tests).</summary>
     internal float[] Theta()
     {

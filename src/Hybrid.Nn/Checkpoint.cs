@@ -8,6 +8,9 @@ namespace Hybrid.Nn;
 /// <summary>A named float array saved with a checkpoint (theta, an optimizer statistic).</summary>
 public sealed record CheckpointArray(string Name, float[] Values);
 
+/// <summary>A named block of bytes saved with a checkpoint: the run's state beyond theta (env lanes, generators, counters).</summary>
+public sealed record CheckpointSection(string Name, byte[] Bytes);
+
 /// <summary>What a checkpoint holds.</summary>
 public sealed record CheckpointData
 {
@@ -23,21 +26,33 @@ public sealed record CheckpointData
     public long Updates { get; init; }
     /// <summary>The run's resolved configuration, as text (YAML), stored verbatim.</summary>
     public string Config { get; init; } = "";
+    /// <summary>Further state, by name (format version 2).</summary>
+    public IReadOnlyList<CheckpointSection> Sections { get; init; } = [];
+
+    /// <summary>The section named <paramref name="name"/>, or null.</summary>
+    public byte[]? Section(string name)
+    {
+        foreach (CheckpointSection s in Sections)
+            if (s.Name == name) return s.Bytes;
+        return null;
+    }
 }
 
 /// <summary>
 /// One-file checkpoints: parameters, optimizer state and metadata, written atomically (temp file, flush, rename)
 /// and closed by a CRC-32, so a crash mid-write leaves the previous checkpoint intact and a damaged file is refused.
 /// <para>Layout (little-endian): "HYBRIDCK", u32 version, i32 header length, header JSON (model spec text,
-/// counters, config, array names and lengths), the arrays as float32, u32 CRC-32 of all preceding bytes.</para>
+/// counters, config, array names and lengths, section names and lengths), the arrays as float32, the sections' bytes,
+/// u32 CRC-32 of all preceding bytes. Version 1 had no sections; it is still read.</para>
 /// </summary>
 public static class Checkpoint
 {
     static ReadOnlySpan<byte> Magic => "HYBRIDCK"u8;
-    const uint Version = 1;
+    const uint Version = 2;
     const int PrefixBytes = 8 + 4 + 4;
 
-    sealed record Header(string Model, long EnvSteps, long Updates, string Config, string[] Names, int[] Lengths);
+    sealed record Header(string Model, long EnvSteps, long Updates, string Config, string[] Names, int[] Lengths,
+        string[]? SectionNames = null, int[]? SectionLengths = null);
 
     /// <summary>Writes <paramref name="data"/> to <paramref name="path"/> atomically.</summary>
     /// <exception cref="ArgumentException">The path is empty or the data is inconsistent.</exception>
@@ -51,7 +66,8 @@ public static class Checkpoint
             if (a.Values.Length != data.Parameters.Length)
                 throw new ArgumentException($"Optimizer state '{a.Name}' has length {a.Values.Length}; expected {data.Parameters.Length} (the parameter count).", nameof(data));
         var header = new Header(data.Model.ToString(), data.EnvSteps, data.Updates, data.Config,
-            arrays.ConvertAll(a => a.Name).ToArray(), arrays.ConvertAll(a => a.Values.Length).ToArray());
+            arrays.ConvertAll(a => a.Name).ToArray(), arrays.ConvertAll(a => a.Values.Length).ToArray(),
+            data.Sections.Select(x => x.Name).ToArray(), data.Sections.Select(x => x.Bytes.Length).ToArray());
         byte[] headerBytes = JsonSerializer.SerializeToUtf8Bytes(header);
 
         using var buffer = new MemoryStream();
@@ -63,6 +79,7 @@ public static class Checkpoint
         buffer.Write(word);
         buffer.Write(headerBytes);
         foreach (CheckpointArray a in arrays) WriteFloats(buffer, a.Values);
+        foreach (CheckpointSection section in data.Sections) buffer.Write(section.Bytes);
         BinaryPrimitives.WriteUInt32LittleEndian(word, Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
         buffer.Write(word);
 
@@ -97,8 +114,8 @@ public static class Checkpoint
         if (bytes.Length < PrefixBytes + 4)
             throw new InvalidDataException($"Checkpoint '{path}' is truncated: {bytes.Length} bytes, shorter than the fixed header.");
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
-        if (version != Version)
-            throw new InvalidDataException($"Checkpoint '{path}' has format version {version}; this build reads version {Version}.");
+        if (version is not (1 or Version))
+            throw new InvalidDataException($"Checkpoint '{path}' has format version {version}; this build reads versions 1 and {Version}.");
         int headerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
         if (headerLength < 0 || (long)PrefixBytes + headerLength + 4 > bytes.Length)
             throw new InvalidDataException($"Checkpoint '{path}' is truncated: its header needs {PrefixBytes + (long)headerLength + 4} bytes, the file has {bytes.Length}.");
@@ -114,11 +131,20 @@ public static class Checkpoint
         if (header is null || header.Names is null || header.Lengths is null || header.Names.Length != header.Lengths.Length
             || header.Names.Length == 0 || header.Names[0] != "theta")
             throw new InvalidDataException($"Checkpoint '{path}' is corrupted: its header does not list the arrays.");
+        string[] sectionNames = header.SectionNames ?? [];
+        int[] sectionLengths = header.SectionLengths ?? [];
+        if (sectionNames.Length != sectionLengths.Length)
+            throw new InvalidDataException($"Checkpoint '{path}' is corrupted: its header does not list the sections.");
         long expected = PrefixBytes + headerLength + 4;
         foreach (int length in header.Lengths)
         {
             if (length < 0) throw new InvalidDataException($"Checkpoint '{path}' is corrupted: an array length is negative.");
             expected += 4L * length;
+        }
+        foreach (int length in sectionLengths)
+        {
+            if (length < 0) throw new InvalidDataException($"Checkpoint '{path}' is corrupted: a section length is negative.");
+            expected += length;
         }
         if (bytes.Length < expected)
             throw new InvalidDataException($"Checkpoint '{path}' is truncated: expected {expected} bytes, the file has {bytes.Length}.");
@@ -151,6 +177,12 @@ public static class Checkpoint
             offset += 4 * values.Length;
             arrays.Add(new CheckpointArray(header.Names[i], values));
         }
+        var sections = new List<CheckpointSection>();
+        for (int i = 0; i < sectionNames.Length; i++)
+        {
+            sections.Add(new CheckpointSection(sectionNames[i], bytes.AsSpan(offset, sectionLengths[i]).ToArray()));
+            offset += sectionLengths[i];
+        }
         return new CheckpointData
         {
             Model = model,
@@ -159,6 +191,7 @@ public static class Checkpoint
             EnvSteps = header.EnvSteps,
             Updates = header.Updates,
             Config = header.Config ?? "",
+            Sections = sections,
         };
     }
 

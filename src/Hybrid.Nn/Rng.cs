@@ -114,6 +114,35 @@ public sealed class Rng
         return radius * Math.Cos(angle);
     }
 
+    /// <summary>Writes the generator's state (a checkpoint's), so that <see cref="Load"/> continues the same sequence.</summary>
+    public void Save(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_s0);
+        writer.Write(_s1);
+        writer.Write(_s2);
+        writer.Write(_s3);
+        writer.Write(_spareGaussian);
+        writer.Write(_hasSpareGaussian);
+    }
+
+    /// <summary>Restores the state <see cref="Save"/> wrote.</summary>
+    /// <exception cref="InvalidDataException">The data ends early, or holds the all-zero state xoshiro cannot leave.</exception>
+    public void Load(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        try
+        {
+            (_s0, _s1, _s2, _s3) = (reader.ReadUInt64(), reader.ReadUInt64(), reader.ReadUInt64(), reader.ReadUInt64());
+            (_spareGaussian, _hasSpareGaussian) = (reader.ReadDouble(), reader.ReadBoolean());
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("saved state: a random generator's state ends early.", e);
+        }
+        if ((_s0 | _s1 | _s2 | _s3) == 0) throw new InvalidDataException("saved state: a random generator's state is all zero.");
+    }
+
     static void ThrowNotPositive(int n) =>
         throw new ArgumentOutOfRangeException(nameof(n), n, "n must be positive.");
 }

@@ -141,6 +141,23 @@ public sealed unsafe class MinAtarEnv<TGame> : MinAtarEnv where TGame : unmanage
         Array.Clear(_lastAction);
     }
 
+    private protected override void SaveMore(BinaryWriter writer)
+    {
+        if (_mt is not null && Array.Exists(_mt, m => m is not null))
+            throw new NotSupportedException($"{Id}: a lane seeded like the reference (Mersenne Twister) cannot be saved.");
+        BinaryState.Write<TGame>(writer, _games);
+        BinaryState.Write<ObsBits>(writer, _shown);
+        BinaryState.Write<byte>(writer, _lastAction);
+    }
+
+    private protected override void LoadMore(BinaryReader reader)
+    {
+        _mt = null;
+        BinaryState.Read<TGame>(reader, _games, "game states");
+        BinaryState.Read<ObsBits>(reader, _shown, "shown observations");
+        BinaryState.Read<byte>(reader, _lastAction, "last actions");
+    }
+
     /// <inheritdoc/>
     public override void ResetLaneLikeReference(int lane, uint seed)
     {

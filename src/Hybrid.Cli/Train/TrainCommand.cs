@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Hybrid.Experiments;
 using Hybrid.Gpu;
+using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Devices;
@@ -20,14 +21,15 @@ public static class TrainCommand
 {
     internal static Command Build()
     {
-        var algo = new Option<string>("--algo") { Description = $"Algorithm: {string.Join(", ", Trainer.Algorithms)}.", Required = true };
+        var algo = new Option<string>("--algo") { Description = $"Algorithm: {string.Join(", ", Trainer.Algorithms)} (required unless --resume)." };
+        var resume = new Option<string>("--resume") { Description = "Continue the run in this folder from its checkpoint (a stopped, crashed or finished run; its budget may be raised with --max-env-steps). A2C on the CPU continues exactly as if it had never stopped." };
         var config = new Option<string>("--config") { Description = "A YAML file of settings ('key: value', keys as in config.yaml), applied over the preset; options override it." };
         var output = new Option<string>("--out") { Description = "Run folder to create (default: runs/ALGO-ENV-sSEED-TIME)." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress lines, only the final summary." };
         var noPreset = new Option<bool>("--no-preset") { Description = "Do not apply Hybrid's preset for the algorithm and env (experiments/presets.yaml); the defaults, the file and the options alone." };
         var command = new Command("train", "Train an agent and write its run folder (config.yaml, metrics.csv, TensorBoard events, summary.json).")
         {
-            algo, config, output, quiet, noPreset,
+            algo, resume, config, output, quiet, noPreset,
         };
         var settings = new List<(ConfigKey Key, Option Option)>();
         foreach (ConfigKey key in AllKeys())
@@ -48,7 +50,21 @@ public static class TrainCommand
                 string value = option is Option<bool> flag ? (parse.GetValue(flag) ? "true" : "false") : parse.GetValue((Option<string>)option)!;
                 overrides.Add((key.Key, value, key.Option));
             }
-            return Run(parse.GetValue(algo)!, parse.GetValue(config), overrides, parse.GetValue(output), parse.GetValue(quiet), !parse.GetValue(noPreset),
+            if (parse.GetValue(resume) is string folder)
+            {
+                if (parse.GetValue(output) is not null || parse.GetValue(noPreset))
+                {
+                    Console.Error.WriteLine("train: --resume continues the run in its own folder with its own settings; --out and --no-preset do not apply.");
+                    return 2;
+                }
+                return Resume(folder, parse.GetValue(algo), parse.GetValue(config), overrides, parse.GetValue(quiet), Console.Out, Console.Error);
+            }
+            if (parse.GetValue(algo) is not string name)
+            {
+                Console.Error.WriteLine("train: --algo is required (or --resume RUN_DIR to continue a run); see 'hybrid train --help'.");
+                return 2;
+            }
+            return Run(name, parse.GetValue(config), overrides, parse.GetValue(output), parse.GetValue(quiet), !parse.GetValue(noPreset),
                 Console.Out, Console.Error);
         });
         return command;
@@ -83,9 +99,84 @@ public static class TrainCommand
             stderr.WriteLine($"train: {ErrorText.Of(e)}");
             return 2;
         }
+        return Execute(config, device, folder, null, quiet, stdout, stderr);
+    }
+
+    /// <summary>
+    /// <c>train --resume RUN_DIR</c>: the run's config from its checkpoint, with the file's and the options' settings
+    /// over it (only the budget and checkpoint settings may differ); trains on from the checkpoint in the same folder.
+    /// </summary>
+    internal static int Resume(string directory, string? algo, string? configFile, List<(string Key, string Value, string Source)> overrides, bool quiet,
+        TextWriter stdout, TextWriter stderr)
+    {
+        AlgoConfig config;
+        IComputeDevice? device = null;
+        RunFolder folder;
+        CheckpointData checkpoint;
+        try
+        {
+            if (File.Exists(directory)) throw new ArgumentException($"--resume '{directory}' is a file; expected the folder of a run made by train.");
+            if (!Directory.Exists(directory)) throw new ArgumentException($"--resume '{directory}' does not exist; expected the folder of a run made by train.");
+            string file = Path.Combine(directory, RunFolder.CheckpointFile);
+            if (!File.Exists(file))
+                throw new ArgumentException($"--resume '{directory}' holds no {RunFolder.CheckpointFile}; expected the folder of a run made by train (a run writes one every checkpoint_seconds, at the end and when stopped).");
+            checkpoint = Checkpoint.Load(file);
+            var saved = ConfigBinder.ParseYaml(checkpoint.Config, file);
+            string savedAlgo = saved.Find(s => s.Key == "algo").Value
+                ?? throw new InvalidDataException($"checkpoint '{file}' holds no algorithm in its config.");
+            if (algo is not null && algo != savedAlgo) throw new ArgumentException($"--algo is '{algo}' but the run in '{directory}' is {savedAlgo}.");
+            var settings = saved.Where(s => s.Key != "algo").ToList();
+            if (configFile is not null) settings.AddRange(ReadConfigFile(configFile, savedAlgo));
+            settings.AddRange(overrides);
+            config = Presets.Resolve(savedAlgo, settings, usePreset: false, out _);
+            config.Validate();
+            CheckSameRun(saved, ConfigBinder.ParseYaml(ConfigBinder.ToYaml(config), "config"), directory);
+            if (checkpoint.EnvSteps >= config.MaxEnvSteps && config.MaxWallSeconds == 0)
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"the run in '{directory}' has taken {checkpoint.EnvSteps:N0} env steps, its whole budget (max_env_steps {config.MaxEnvSteps}); raise it with --max-env-steps to go on."));
+            if (config is A2cConfig a2c) device = DeviceChoice.ForA2c(GpuDevices.Instance, a2c, line => stderr.WriteLine($"train: {line}"));
+            folder = RunFolder.Resume(directory, config, RunMonitor.LoggedThrough(checkpoint));
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            stderr.WriteLine($"train: {ErrorText.Of(e)}");
+            return 2;
+        }
+        if (!quiet) stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train: resuming {config.Algo} {config.Env} seed {config.Seed} at {checkpoint.EnvSteps:N0} env steps from {folder.Directory}"));
+        return Execute(config, device, folder, checkpoint, quiet, stdout, stderr);
+    }
+
+    /// <summary>Refuses a resume whose settings differ from the run's, but for <see cref="AlgoConfig.ResumableKeys"/>, naming each.</summary>
+    static void CheckSameRun(List<(string Key, string Value, string Source)> saved, List<(string Key, string Value, string Source)> now, string directory)
+    {
+        var before = saved.ToDictionary(s => s.Key, s => s.Value);
+        var differing = new List<string>();
+        foreach ((string key, string value, _) in now)
+        {
+            if (AlgoConfig.ResumableKeys.Contains(key)) continue;
+            string old = before.GetValueOrDefault(key) ?? "(not set)";
+            if (old != value) differing.Add($"{key} (the run's {old}, now {value})");
+        }
+        if (differing.Count > 0)
+            throw new ArgumentException($"the run in '{directory}' was made with other settings: {string.Join(", ", differing)}; a resumed run may change only " +
+                $"{string.Join(", ", AlgoConfig.ResumableKeys)}. Start a new run to change the rest.");
+    }
+
+    /// <summary>Trains <paramref name="config"/> into <paramref name="folder"/> (from <paramref name="checkpoint"/> when resuming); Ctrl-C and SIGTERM stop it cleanly.</summary>
+    static int Execute(AlgoConfig config, IComputeDevice? device, RunFolder folder, CheckpointData? checkpoint, bool quiet, TextWriter stdout, TextWriter stderr)
+    {
         using (folder)
         {
-            var monitor = new RunMonitor(config, folder, quiet ? null : line => stderr.WriteLine(line)) { Command = CommandLine() };
+            RunMonitor monitor;
+            try
+            {
+                monitor = new RunMonitor(config, folder, quiet ? null : line => stderr.WriteLine(line), checkpoint) { Command = CommandLine() };
+            }
+            catch (InvalidDataException e)
+            {
+                stderr.WriteLine($"train: {ErrorText.Of(e)}");
+                return 2;
+            }
             // Ctrl-C (SIGINT) or SIGTERM: finish the update in progress, write the summary ("interrupted") and exit
             // 130 or 143. A second Ctrl-C ends the process at once.
             int signal = 0;
@@ -115,6 +206,8 @@ public static class TrainCommand
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{summary.Algo} {summary.Env} seed {summary.Seed}: interrupted at {summary.EnvSteps:N0} steps after {summary.WallSeconds:F2} s; summary.json says so."));
                     stdout.WriteLine($"run folder: {folder.Directory}");
+                    if (File.Exists(Path.Combine(folder.Directory, RunFolder.CheckpointFile)))
+                        stdout.WriteLine($"to continue it: hybrid train --resume {Quote(folder.Directory)}");
                     return 128 + Volatile.Read(ref signal);
                 }
                 string solved = summary.Solved
@@ -125,6 +218,12 @@ public static class TrainCommand
                     $"({summary.StepsPerSecond:N0} steps/s), final mean return {summary.FinalMeanReturn:F1} ({summary.SolveCriterion}), {solved}."));
                 stdout.WriteLine($"run folder: {folder.Directory}");
                 return 0;
+            }
+            catch (InvalidDataException e) when (checkpoint is not null && monitor.Updates == checkpoint.Updates)
+            {
+                // The checkpoint does not fit the run (another kind of stream, a damaged section): nothing was trained.
+                stderr.WriteLine($"train: cannot resume from {Path.Combine(folder.Directory, RunFolder.CheckpointFile)}: {ErrorText.Of(e)}");
+                return 2;
             }
             catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException or IOException or UnauthorizedAccessException)
             {
@@ -148,6 +247,8 @@ public static class TrainCommand
         }
     }
 
+    static string Quote(string path) => path.Contains(' ') ? $"\"{path}\"" : path;
+
     /// <summary>The command line as the user typed it, for summary.json.</summary>
     static string CommandLine() => string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
 
@@ -165,22 +266,27 @@ public static class TrainCommand
         out string? preset)
     {
         var settings = new List<(string Key, string Value, string Source)>();
-        if (configFile is not null)
-        {
-            if (Directory.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' is a directory; expected a YAML file of settings.");
-            if (!File.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' does not exist.");
-            if (File.ReadAllBytes(configFile).AsSpan().Contains((byte)0)) throw new ArgumentException($"--config '{configFile}' is not a text file (it holds binary data); expected a YAML file of settings.");
-            foreach (var entry in ConfigBinder.ParseYaml(File.ReadAllText(configFile), configFile))
-            {
-                if (entry.Key != "algo") settings.Add(entry);
-                else if (entry.Value != algo)
-                    throw new ArgumentException($"{entry.Source}: algo is '{entry.Value}' but --algo is '{algo}'.");
-            }
-        }
+        if (configFile is not null) settings.AddRange(ReadConfigFile(configFile, algo));
         settings.AddRange(overrides);
         AlgoConfig config = Presets.Resolve(algo, settings, usePreset, out preset);
         config.Validate();
         return config;
+    }
+
+    /// <summary>The settings of a --config file, checked to be a text file whose algo (if it names one) is <paramref name="algo"/>.</summary>
+    static List<(string Key, string Value, string Source)> ReadConfigFile(string configFile, string algo)
+    {
+        if (Directory.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' is a directory; expected a YAML file of settings.");
+        if (!File.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' does not exist.");
+        if (File.ReadAllBytes(configFile).AsSpan().Contains((byte)0)) throw new ArgumentException($"--config '{configFile}' is not a text file (it holds binary data); expected a YAML file of settings.");
+        var settings = new List<(string Key, string Value, string Source)>();
+        foreach (var entry in ConfigBinder.ParseYaml(File.ReadAllText(configFile), configFile))
+        {
+            if (entry.Key != "algo") settings.Add(entry);
+            else if (entry.Value != algo)
+                throw new ArgumentException($"{entry.Source}: algo is '{entry.Value}' but --algo is '{algo}'.");
+        }
+        return settings;
     }
 
     static List<ConfigKey> AllKeys()

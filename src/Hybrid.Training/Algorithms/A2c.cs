@@ -73,6 +73,7 @@ public static class A2c
         monitor.CheckConfig(config);
         config.Validate();
         using ISyncStream stream = device.OpenA2c(config);
+        if (monitor.Resumed is { } checkpoint) stream.Load(checkpoint);
         while (!monitor.ShouldStop)
         {
             // Act: t_max steps of every lane with one batched forward pass per step. Learn: one update from the
@@ -80,8 +81,11 @@ public static class A2c
             stream.Collect(monitor);
             stream.Learn(UpdateRules.LearningRate(config, monitor.EnvSteps), monitor);
             monitor.Flush();
+            // Between updates the stream's state is whole: a checkpoint taken here continues exactly.
+            if (monitor.CheckpointDue && stream.Save() is { } state) monitor.SaveCheckpoint(state);
         }
         stream.Finish(monitor);
+        if (monitor.KeepsCheckpoints && stream.Save() is { } last) monitor.SaveCheckpoint(last);
         return monitor.Finish(stream.Threads, config.NumEnvs, device.Info);
     }
 }

@@ -72,28 +72,35 @@ public static class A3c
 
         // Global shared parameter vector theta and the shared RMSProp statistics g.
         float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
-        var group = new WorkerGroup("a3c");
-        var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group, monitor);
+        RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         Normalization? normalization = Normalization.For(config, envSpec);
+        // A resumed run continues from the checkpoint's theta, statistics and normalization; its workers start new episodes.
+        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, r => normalization?.Load(r));
+        var group = new WorkerGroup("a3c");
+        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
         for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, normalization, monitor, group));
-        group.Supervise(shared, monitor);
+        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, w => normalization?.Save(w));
+        group.Supervise(shared, monitor, Save);
+        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
         if (normalization is not null) monitor.WriteFile("normalization.json", normalization.ToJson());
         return monitor.Finish(config.Threads, config.TotalEnvs);
     }
+
+    const string Kind = "a3c";
 
     static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, Normalization? normalization, RunMonitor monitor,
         WorkerGroup group)
     {
         // Thread-specific parameters theta', gradients d(theta), env, and scratch.
         VectorEnv env = config.MakeEnv(1);
-        env.Reset(config.WorkerEnvSeed(id));
+        env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaLocal = new float[net.ParameterCount];
         var gradient = new float[net.ParameterCount];
         var rollout = new Rollout(config.TMax, 1, env.Spec);
         NormalizationTally? seen = normalization is null ? null : new NormalizationTally(normalization, 1);
         var update = new ActorCriticUpdate(net, config.TMax, 1);
-        Rng[] rngs = [new Rng((ulong)config.Seed, 1000 + (ulong)id)];
+        Rng[] rngs = [Acting.WorkerRng(config, id, monitor.Segment)];
         string who = $"a3c worker {id}";
         long updates = 0;
         var tally = new UpdateTally();

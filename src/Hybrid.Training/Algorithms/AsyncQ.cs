@@ -172,14 +172,20 @@ public static class AsyncQ
         // Shared theta, target network theta-minus = theta, shared RMSProp statistics.
         float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         var target = (float[])theta.Clone();
+        RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
+        // A resumed run continues from the checkpoint's theta, target network and statistics; its workers start new episodes.
+        if (monitor.Resumed is { } checkpoint)
+            RunState.Load(checkpoint, modelSpec, theta, optimizer, config.Algo, r => BinaryState.Read<float>(r, target, "target network"));
+        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, config.Algo, w => BinaryState.Write<float>(w, target));
         var group = new WorkerGroup(config.Algo);
-        var shared = new SharedParameters(theta, UpdateRules.RmsProp(config, theta.Length), config.Update, config.Threads, group, monitor);
+        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
         var evaluation = new Evaluation(new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed),
             theta, config.EvalInterval, monitor);
         var workers = new QWorkerState(config, modelSpec, shared, target, monitor, group, evaluation);
         for (int id = 0; id < config.Threads; id++)
             group.Start("worker", id, config.Method == AsyncQMethod.NStepQ ? workers.NStep : workers.OneStep);
-        group.Supervise(shared, monitor);
+        group.Supervise(shared, monitor, Save);
+        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
         // A last evaluation of the final parameters, unless the run stopped right at one.
         if (!monitor.Solved) evaluation.RunNow();
         return monitor.Finish(config.Threads, config.TotalEnvs);
@@ -201,7 +207,7 @@ public static class AsyncQ
         public Evaluation(GreedyEvaluator evaluator, float[] theta, long interval, RunMonitor monitor)
         {
             (_evaluator, _theta, _interval, _monitor) = (evaluator, theta, interval, monitor);
-            _next = interval;
+            _next = (monitor.EnvSteps / interval + 1) * interval;
         }
 
         /// <summary>Evaluates if the global step has reached the next evaluation point and no other worker is evaluating.</summary>
@@ -246,7 +252,7 @@ public static class AsyncQ
             bool sarsa = config.Method == AsyncQMethod.OneStepSarsa;
             string who = $"{config.Algo} worker {id}";
             VectorEnv env = config.MakeEnv(1);
-            env.Reset(config.WorkerEnvSeed(id));
+            env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
             // Two online networks take turns holding s and s' so that s's activations survive until its backward pass.
             var current = (QNetwork)spec.Build();
             var next = (QNetwork)spec.Build();
@@ -255,7 +261,7 @@ public static class AsyncQ
             var gradient = new float[current.ParameterCount];
             var qGradient = new float[actions];
             float[] s = new float[obsSize], sNext = new float[obsSize];
-            var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
+            var rng = Acting.WorkerRng(config, id, monitor.Segment);
             float finalEpsilon = config.FinalEpsilon(id);
             long globalT = monitor.EnvSteps, updates = 0;
             var tally = new UpdateTally();
@@ -336,7 +342,7 @@ public static class AsyncQ
         {
             string who = $"qn worker {id}";
             VectorEnv env = config.MakeEnv(1);
-            env.Reset(config.WorkerEnvSeed(id));
+            env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
             var net = (QNetwork)spec.Build();
             var targetNet = (QNetwork)spec.Build();
             int actions = net.Actions, tMax = config.TMax;
@@ -347,7 +353,7 @@ public static class AsyncQ
             var continues = new float[tMax];
             var targets = new float[tMax];
             var qGradient = new float[tMax * actions];
-            var rng = new Rng((ulong)config.Seed, 1000 + (ulong)id);
+            var rng = Acting.WorkerRng(config, id, monitor.Segment);
             float finalEpsilon = config.FinalEpsilon(id);
             long globalT = monitor.EnvSteps, updates = 0;
             var tally = new UpdateTally();

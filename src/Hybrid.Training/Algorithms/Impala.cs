@@ -102,6 +102,9 @@ public static class Impala
         float[] theta = Acting.InitialTheta(net, config.Seed);
         var gradient = new float[net.ParameterCount];
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
+        // A resumed run continues from the checkpoint's theta and statistics; its actors start new episodes.
+        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, _ => { });
+        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, _ => { });
 
         // Slots: enough for every actor to fill one while the learner holds a batch.
         var slots = new Slot[config.Batch + 2 * config.Threads];
@@ -156,6 +159,7 @@ public static class Impala
                 // Every m updates the actors may pick up the new parameters.
                 if (version % config.RefreshInterval == 0) published.Publish(theta, version);
                 monitor.Flush();
+                if (monitor.CheckpointDue) monitor.SaveCheckpoint(Save());
             }
         }
         catch (Exception e)
@@ -164,19 +168,22 @@ public static class Impala
         }
         group.Stop();
         group.Join();
+        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
         return monitor.Finish(config.Threads, config.TotalEnvs);
     }
+
+    const string Kind = "impala";
 
     static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, Slot[] slots, SlotQueue free,
         SlotQueue full, ParameterBroadcast published, RunMonitor monitor, WorkerGroup group)
     {
         int n = config.NumEnvs;
         VectorEnv env = config.MakeEnv(n);
-        env.Reset(config.WorkerEnvSeed(id));
+        env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaActor = new float[net.ParameterCount];
         long version = -1;
-        Rng[] rngs = [new Rng((ulong)config.Seed, 1000 + (ulong)id)];
+        Rng[] rngs = [Acting.WorkerRng(config, id, monitor.Segment)];
         net.EnsureCapacity(n);
 
         while (!group.StopRequested && !monitor.ShouldStop)

@@ -109,6 +109,17 @@ public abstract record AlgoConfig
     [Description("Env steps between rows of metrics.csv.")]
     public long LogInterval { get; init; } = 10_000;
 
+    /// <summary>Env steps between checkpoints; 0 means by time only.</summary>
+    [Description("Env steps between checkpoints (checkpoint.bin in the run folder, for --resume and eval); 0 = by time only. A checkpoint is also written at the end and when the run is stopped.")]
+    public long CheckpointInterval { get; init; }
+
+    /// <summary>Seconds between checkpoints; 0 means by steps only.</summary>
+    [Description("Wall-clock seconds between checkpoints; 0 = by env steps only.")]
+    public double CheckpointSeconds { get; init; } = 60;
+
+    /// <summary>The settings a resumed run may change: its budget and how often it keeps checkpoints.</summary>
+    public static IReadOnlyList<string> ResumableKeys { get; } = ["max_env_steps", "max_wall_seconds", "checkpoint_interval", "checkpoint_seconds"];
+
     /// <summary>True for algorithms whose actions must be discrete.</summary>
     public virtual bool DiscreteOnly => false;
 
@@ -189,6 +200,8 @@ public abstract record AlgoConfig
         Require(MaxWallSeconds >= 0 && double.IsFinite(MaxWallSeconds), "max_wall_seconds", MaxWallSeconds, ">= 0 (0 = none)");
         Require(double.IsNaN(SolveThreshold) || double.IsFinite(SolveThreshold), "solve_threshold", SolveThreshold, "auto or a finite number");
         Require(AnnealSteps >= 0, "anneal_steps", AnnealSteps, ">= 0 (0 = auto)");
+        Require(CheckpointInterval >= 0, "checkpoint_interval", CheckpointInterval, ">= 0 (0 = by time only)");
+        Require(CheckpointSeconds >= 0 && double.IsFinite(CheckpointSeconds), "checkpoint_seconds", CheckpointSeconds, ">= 0 (0 = by steps only)");
         if (StopWhenSolved && !double.IsFinite(Threshold))
             throw new ArgumentException($"stop_when_solved was true, but {Env} has no solve threshold; give one with solve_threshold (--solve-threshold).", "stop_when_solved");
     }
@@ -219,7 +232,17 @@ public abstract record AlgoConfig
         EnvRegistry.Make(Env, numEnvs, LaneWidth.Auto, EnvRegistry.IsMinAtar(Env) ? new MinAtarOptions(StickyActionProb, DifficultyRamping) : null);
 
     /// <summary>The seed of worker or actor <paramref name="worker"/>'s env: distinct per worker, fixed by the run's seed.</summary>
-    public ulong WorkerEnvSeed(int worker) => new Rng((ulong)Seed, 2000 + (ulong)worker).NextUInt64();
+    public ulong WorkerEnvSeed(int worker) => WorkerEnvSeed(worker, 0);
+
+    /// <summary>
+    /// The seed of worker <paramref name="worker"/>'s env in part <paramref name="segment"/> of a run (0 until it is
+    /// first resumed, then one more at each resume): a resumed asynchronous run starts its workers' episodes afresh
+    /// rather than replaying the first part's.
+    /// </summary>
+    public ulong WorkerEnvSeed(int worker, int segment) => new Rng((ulong)Seed ^ SegmentSalt(segment), 2000 + (ulong)worker).NextUInt64();
+
+    /// <summary>What a segment mixes into the seed of a worker's generators: 0 for the first, so a run that is never resumed draws as before.</summary>
+    public static ulong SegmentSalt(int segment) => segment == 0 ? 0 : new Rng((ulong)segment, 0xC4EC).NextUInt64();
 
     /// <summary>Throws <see cref="ArgumentException"/> "KEY was VALUE; expected EXPECTED." unless <paramref name="ok"/>.</summary>
     protected static void Require(bool ok, string key, object value, string expected)

@@ -27,6 +27,7 @@ public sealed class CpuDevice : IComputeDevice
 internal sealed class CpuA2cStream : ISyncStream
 {
     readonly A2cConfig _config;
+    readonly ModelSpec _spec;
     readonly LaneGroup[] _groups;
     readonly float[] _theta, _gradient;
     readonly RmsProp _optimizer;
@@ -40,7 +41,7 @@ internal sealed class CpuA2cStream : ISyncStream
         int n = config.NumEnvs;
 
         // Network, theta and RMSProp; the lanes cut into one group per thread (at least one lane each).
-        ModelSpec spec = Acting.ActorCriticSpec(config);
+        ModelSpec spec = _spec = Acting.ActorCriticSpec(config);
         _theta = Acting.InitialTheta(spec.Build(), config.Seed);
         _gradient = new float[_theta.Length];
         _optimizer = UpdateRules.RmsProp(config, _theta.Length);
@@ -110,6 +111,40 @@ internal sealed class CpuA2cStream : ISyncStream
     {
         if (_normalization is not null) monitor.WriteFile("normalization.json", _normalization.ToJson());
     }
+
+    const string Kind = "a2c cpu";
+
+    public CheckpointData Save() => RunState.Save(_spec, _theta, _optimizer, Kind, writer =>
+    {
+        writer.Write(_groups.Length);
+        using var lanes = new MemoryStream();
+        using (var laneWriter = new BinaryWriter(lanes, System.Text.Encoding.UTF8, leaveOpen: true))
+            foreach (LaneGroup group in _groups)
+            {
+                group.Env.SaveState(laneWriter);
+                foreach (Rng rng in group.Rngs) rng.Save(laneWriter);
+                group.Normalization?.Save(laneWriter);
+            }
+        writer.Write((int)lanes.Length);
+        writer.Write(lanes.GetBuffer(), 0, (int)lanes.Length);
+        _normalization?.Save(writer);
+    });
+
+    public void Load(CheckpointData checkpoint) => RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, reader =>
+    {
+        int groups = reader.ReadInt32();
+        if (groups != _groups.Length) throw new InvalidDataException($"the checkpoint's a2c run had {groups} lane groups; this one has {_groups.Length}.");
+        byte[] lanes = reader.ReadBytes(reader.ReadInt32());
+        // The shared statistics first: each group's tally takes their normalizers as it loads.
+        _normalization?.Load(reader);
+        using var laneReader = new BinaryReader(new MemoryStream(lanes));
+        foreach (LaneGroup group in _groups)
+        {
+            group.Env.LoadState(laneReader);
+            foreach (Rng rng in group.Rngs) rng.Load(laneReader);
+            group.Normalization?.Load(laneReader);
+        }
+    });
 
     public void Dispose() { }
 

@@ -37,6 +37,17 @@ public interface ISyncStream : IDisposable
 
     /// <summary>Hands <paramref name="monitor"/> what is still on the device and writes the stream's end-of-run files.</summary>
     void Finish(RunMonitor monitor);
+
+    /// <summary>
+    /// The stream's state for a checkpoint, taken between updates: theta, the optimizer's statistics, and a section with
+    /// the env lanes, the generators and the normalization, enough to continue exactly. Null where the device does not
+    /// keep checkpoints.
+    /// </summary>
+    CheckpointData? Save();
+
+    /// <summary>Restores a state <see cref="Save"/> took from a stream of the same config.</summary>
+    /// <exception cref="InvalidDataException">The checkpoint is of another model or kind of stream, or is damaged (the message says which).</exception>
+    void Load(CheckpointData checkpoint);
 }
 
 /// <summary>Opens the device a config names; the composition root (the command line) gives one that knows the GPU.</summary>

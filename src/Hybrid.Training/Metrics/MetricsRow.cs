@@ -40,4 +40,10 @@ public interface IMetricsSink
 
     /// <summary>Keeps a file of the run's state beside its metrics (e.g. normalization.json); sinks without a folder ignore it.</summary>
     void WriteFile(string name, string text) { }
+
+    /// <summary>Whether the sink keeps checkpoints (a run folder does; sinks that do not are never handed one).</summary>
+    bool KeepsCheckpoints => false;
+
+    /// <summary>Keeps <paramref name="checkpoint"/>, replacing the previous one only once it is complete.</summary>
+    void WriteCheckpoint(Hybrid.Nn.CheckpointData checkpoint) { }
 }

@@ -31,6 +31,55 @@ public sealed class RunFolder : IMetricsSink, IDisposable
     }
 
     /// <summary>The folder's full path.</summary>
+    /// <summary>The checkpoint's file name in a run folder.</summary>
+    public const string CheckpointFile = "checkpoint.bin";
+
+    RunFolder(string directory, AlgoConfig config, long loggedThrough)
+    {
+        Directory = Path.GetFullPath(directory);
+        File.WriteAllText(Path.Combine(Directory, "config.yaml"), ConfigBinder.ToYaml(config));
+        // Rows the run wrote after its checkpoint are written again by the resumed run: keep those up to the checkpoint.
+        string metrics = Path.Combine(Directory, "metrics.csv");
+        var kept = new List<string> { MetricsRow.CsvHeader };
+        if (File.Exists(metrics))
+            foreach (string line in File.ReadLines(metrics).Skip(1))
+            {
+                int comma = line.IndexOf(',');
+                if (comma > 0 && long.TryParse(line.AsSpan(0, comma), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long steps)
+                    && steps <= loggedThrough)
+                    kept.Add(line);
+            }
+        string temp = metrics + ".tmp";
+        File.WriteAllLines(temp, kept);
+        File.Move(temp, metrics, overwrite: true);
+        _metrics = new StreamWriter(metrics, append: true);
+        _events = TensorBoardWriter.Reopen(Directory, loggedThrough);
+        // The old outcome no longer holds; the resumed run writes its own.
+        File.Delete(Path.Combine(Directory, "summary.json"));
+        File.Delete(Path.Combine(Directory, "error.txt"));
+    }
+
+    /// <summary>
+    /// Opens the folder of a run to continue it from its checkpoint: config.yaml gets <paramref name="config"/> (whose
+    /// budget may have been raised), metrics.csv and the TensorBoard file keep their rows up to
+    /// <paramref name="loggedThrough"/> env steps and take the resumed run's after them, and the old summary goes.
+    /// </summary>
+    /// <exception cref="ArgumentException">The folder holds no run.</exception>
+    public static RunFolder Resume(string directory, AlgoConfig config, long loggedThrough)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentNullException.ThrowIfNull(config);
+        if (!File.Exists(Path.Combine(directory, CheckpointFile)))
+            throw new ArgumentException($"resume: '{directory}' holds no {CheckpointFile}; expected the folder of a run made by train.", nameof(directory));
+        return new RunFolder(directory, config, loggedThrough);
+    }
+
+    /// <inheritdoc/>
+    public bool KeepsCheckpoints => true;
+
+    /// <inheritdoc/>
+    public void WriteCheckpoint(CheckpointData checkpoint) => Checkpoint.Save(Path.Combine(Directory, CheckpointFile), checkpoint);
+
     public string Directory { get; }
 
     /// <inheritdoc/>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
+using Hybrid.Nn;
+using Hybrid.Training.Config;
 
 namespace Hybrid.Training.Metrics;
 
@@ -84,7 +86,12 @@ public sealed class RunMonitor
     double? _solvedAtSeconds;
     volatile bool _stop, _solved;
     volatile string? _stopStatus;
-    readonly DateTimeOffset _started = DateTimeOffset.Now;
+    string _started = Timestamp(DateTimeOffset.Now);
+    // Checkpoints: seconds the run had run before this process resumed it, which part of the run this is (0 until the
+    // first resume), and when the next checkpoint is due.
+    double _secondsBefore, _lastCheckpointSeconds;
+    int _segment;
+    long _nextCheckpointSteps;
 
     /// <summary>A monitor for <paramref name="config"/>; rows go to <paramref name="sink"/>, progress lines (about one a second) to <paramref name="progress"/>.</summary>
     public RunMonitor(AlgoConfig config, IMetricsSink? sink, Action<string>? progress)
@@ -96,7 +103,27 @@ public sealed class RunMonitor
         _nextLog = config.LogInterval;
         Threshold = config.Threshold;
         _evalCriterion = config.SolveCriterion == "greedy-eval-100";
+        _nextCheckpointSteps = config.CheckpointInterval > 0 ? config.CheckpointInterval : long.MaxValue;
     }
+
+    /// <summary>
+    /// A monitor that continues the run <paramref name="resume"/> was saved from: counters, the return windows, the
+    /// current log interval's sums, the solve and the clock carry on from it; the algorithm restores the rest from
+    /// <see cref="Resumed"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The checkpoint's monitor section is missing or damaged.</exception>
+    public RunMonitor(AlgoConfig config, IMetricsSink? sink, Action<string>? progress, CheckpointData? resume) : this(config, sink, progress)
+    {
+        if (resume is null) return;
+        Resumed = resume;
+        Restore(resume.Section(StateSection) ?? throw new InvalidDataException("the checkpoint has no monitor section; it was not written by train."));
+    }
+
+    /// <summary>The checkpoint this run resumes from, or null for a new run.</summary>
+    public CheckpointData? Resumed { get; }
+
+    /// <summary>Which part of the run this is: 0 until it is first resumed, one more at each resume.</summary>
+    public int Segment => _segment;
 
     /// <summary>
     /// Throws unless <paramref name="config"/> is the config this monitor was made for: the monitor's budget, stop rule
@@ -153,7 +180,7 @@ public sealed class RunMonitor
     public long Updates => Volatile.Read(ref _updates);
 
     /// <summary>Seconds since the monitor was created.</summary>
-    public double Seconds => _clock.Elapsed.TotalSeconds;
+    public double Seconds => _secondsBefore + _clock.Elapsed.TotalSeconds;
 
     /// <summary>True once the budget (env steps, or wall seconds where max_wall_seconds is set) is spent, or the run is solved and <see cref="AlgoConfig.StopWhenSolved"/> is set.</summary>
     public bool ShouldStop => _stop || EnvSteps >= _config.MaxEnvSteps || (_config.MaxWallSeconds > 0 && Seconds >= _config.MaxWallSeconds);
@@ -284,6 +311,105 @@ public sealed class RunMonitor
         get { lock (_gate) return _eval.Count > 0 ? _eval.Mean : double.NaN; }
     }
 
+    /// <summary>
+    /// Whether a checkpoint is due: the sink keeps them, and checkpoint_interval env steps or checkpoint_seconds have
+    /// passed since the last. The algorithm checks between updates and calls <see cref="SaveCheckpoint"/>.
+    /// </summary>
+    public bool CheckpointDue => _sink is { KeepsCheckpoints: true }
+        && (EnvSteps >= _nextCheckpointSteps || (_config.CheckpointSeconds > 0 && Seconds - _lastCheckpointSeconds >= _config.CheckpointSeconds));
+
+    /// <summary>Whether the sink keeps checkpoints (the algorithm need not build one otherwise).</summary>
+    public bool KeepsCheckpoints => _sink is { KeepsCheckpoints: true };
+
+    /// <summary>
+    /// Hands the sink a checkpoint: <paramref name="state"/> (the algorithm's parameters, optimizer and sections) with
+    /// the config, the counters and this monitor's own section added. Call it between updates, and at the end before
+    /// <see cref="Finish"/> (whose last, partial metrics row a resumed run must not find counted).
+    /// </summary>
+    public void SaveCheckpoint(CheckpointData state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (_sink is not { KeepsCheckpoints: true }) return;
+        long steps = EnvSteps;
+        _sink.WriteCheckpoint(state with
+        {
+            Config = ConfigBinder.ToYaml(_config),
+            EnvSteps = steps,
+            Updates = Updates,
+            Sections = [.. state.Sections, new CheckpointSection(StateSection, SaveState())],
+        });
+        _lastCheckpointSeconds = Seconds;
+        if (_config.CheckpointInterval > 0) _nextCheckpointSteps = (steps / _config.CheckpointInterval + 1) * _config.CheckpointInterval;
+    }
+
+    /// <summary>The name of the monitor's checkpoint section.</summary>
+    public const string StateSection = "monitor";
+
+    /// <summary>The env steps of the last metrics row the checkpoint's run had written: rows after it are the resumed run's to write.</summary>
+    /// <exception cref="InvalidDataException">The checkpoint has no monitor section, or it is damaged.</exception>
+    public static long LoggedThrough(CheckpointData checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        byte[] bytes = checkpoint.Section(StateSection) ?? throw new InvalidDataException("the checkpoint has no monitor section; it was not written by train.");
+        var probe = new RunMonitor(new Algorithms.A2cConfig(), null, null);
+        probe.Restore(bytes);
+        return probe._lastLogSteps;
+    }
+
+    byte[] SaveState()
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new BinaryWriter(buffer))
+        {
+            Envs.BinaryState.WriteTag(w, StateSection);
+            lock (_gate)
+            {
+                foreach (long v in (long[])[EnvSteps, Updates, _episodes, _nextLog, _returnCount, _lossCount, _lagCount, _lagMax, _runLagCount, _runLagMax, _lastLogSteps])
+                    w.Write(v);
+                foreach (double v in (double[])[_returnSum, _policySum, _valueSum, _entropySum, _lagSum, _runLagSum, _lastLogSeconds, Seconds])
+                    w.Write(v);
+                w.Write(_solvedAtSteps ?? -1);
+                w.Write(_solvedAtSeconds ?? double.NaN);
+                _train.Save(w);
+                _eval.Save(w);
+                w.Write(_started);
+                w.Write(_segment);
+            }
+        }
+        return buffer.ToArray();
+    }
+
+    void Restore(byte[] bytes)
+    {
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(bytes));
+            Envs.BinaryState.ReadTag(r, StateSection);
+            _envSteps = r.ReadInt64();
+            _updates = r.ReadInt64();
+            _episodes = r.ReadInt64();
+            _nextLog = r.ReadInt64();
+            (_returnCount, _lossCount, _lagCount, _lagMax) = (r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64());
+            (_runLagCount, _runLagMax, _lastLogSteps) = (r.ReadInt64(), r.ReadInt64(), r.ReadInt64());
+            (_returnSum, _policySum, _valueSum, _entropySum) = (r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble());
+            (_lagSum, _runLagSum, _lastLogSeconds, _secondsBefore) = (r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble());
+            long solvedAt = r.ReadInt64();
+            double solvedSeconds = r.ReadDouble();
+            if (solvedAt >= 0) (_solvedAtSteps, _solvedAtSeconds, _solved) = (solvedAt, solvedSeconds, true);
+            _train.Load(r);
+            _eval.Load(r);
+            _started = r.ReadString();
+            _segment = r.ReadInt32() + 1;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("the checkpoint's monitor section ends early.", e);
+        }
+        _stop = _solved && _config.StopWhenSolved;
+        _lastCheckpointSeconds = _lastProgressSeconds = _secondsBefore;
+        if (_config.CheckpointInterval > 0) _nextCheckpointSteps = (_envSteps / _config.CheckpointInterval + 1) * _config.CheckpointInterval;
+    }
+
     /// <summary>Keeps a file of the run's state in its run folder, if it has one.</summary>
     public void WriteFile(string name, string text) => _sink?.WriteFile(name, text);
 
@@ -316,11 +442,14 @@ public sealed class RunMonitor
                 Version = HybridVersion,
                 Command = Command,
                 Machine = $"{Devices.DeviceInfo.Cpu.Name}; {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}",
-                Started = _started.ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture),
-                Ended = DateTimeOffset.Now.ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture),
+                Started = _started,
+                Ended = Timestamp(DateTimeOffset.Now),
+                Resumed = _segment,
             };
         }
     }
+
+    static string Timestamp(DateTimeOffset time) => time.ToString("yyyy-MM-ddTHH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Hybrid's version with the commit it was built from (the SDK adds it when built in a git checkout).</summary>
     public static string HybridVersion { get; } =
@@ -340,6 +469,21 @@ public sealed class RunMonitor
             _values[_next] = value;
             _next = (_next + 1) % Window;
             if (Count < Window) Count++;
+        }
+
+        public void Save(BinaryWriter w)
+        {
+            Envs.BinaryState.Write<double>(w, _values);
+            w.Write(_next);
+            w.Write(Count);
+        }
+
+        public void Load(BinaryReader r)
+        {
+            Envs.BinaryState.Read<double>(r, _values, "return window");
+            _next = r.ReadInt32();
+            Count = r.ReadInt32();
+            if ((uint)_next >= Window || (uint)Count > Window) throw new InvalidDataException("the checkpoint's return window is damaged.");
         }
 
         public double Mean

@@ -58,6 +58,9 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     /// <inheritdoc cref="Started"/>
     public string? Ended { get; init; }
 
+    /// <summary>How many times the run was resumed from a checkpoint (<c>train --resume</c>).</summary>
+    public int Resumed { get; init; }
+
     /// <summary>Reads a summary.json written by <see cref="ToJson"/>; returns null unless its status is "finished".</summary>
     /// <exception cref="FormatException">The text is not such a JSON object.</exception>
     public static RunSummary? ParseFinished(string json)
@@ -86,6 +89,7 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
                 Machine = S(o, "machine"),
                 Started = S(o, "started"),
                 Ended = S(o, "ended"),
+                Resumed = (int)(L(o, "resumed") ?? 0),
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -128,6 +132,7 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             if (Error is not null) json.WriteString("error", Error);
             foreach ((string key, string? value) in new[] { ("version", Version), ("command", Command), ("machine", Machine), ("started", Started), ("ended", Ended) })
                 if (value is not null) json.WriteString(key, value);
+            if (Resumed > 0) json.WriteNumber("resumed", Resumed);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";

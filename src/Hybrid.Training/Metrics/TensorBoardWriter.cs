@@ -31,6 +31,78 @@ public sealed class TensorBoardWriter : IDisposable
         _file.Flush();
     }
 
+    TensorBoardWriter(string path, bool append)
+    {
+        Path = path;
+        _file = new FileStream(path, append ? FileMode.Append : FileMode.CreateNew, FileAccess.Write);
+    }
+
+    /// <summary>
+    /// Continues the event file in <paramref name="directory"/> (or starts one if there is none): events past
+    /// <paramref name="keepThrough"/> steps, which a resumed run writes again, are dropped, as is a record cut short
+    /// by a crash; new events are appended.
+    /// </summary>
+    public static TensorBoardWriter Reopen(string directory, long keepThrough)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        string[] files = System.IO.Directory.GetFiles(directory, "events.out.tfevents.*");
+        if (files.Length == 0) return new TensorBoardWriter(directory);
+        Array.Sort(files, StringComparer.Ordinal);
+        foreach (string file in files)
+        {
+            byte[] bytes = File.ReadAllBytes(file);
+            using var kept = new MemoryStream();
+            int offset = 0;
+            while (offset + 12 <= bytes.Length)
+            {
+                long length = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(offset));
+                if (length > bytes.Length - offset - 16) break;
+                var data = bytes.AsSpan(offset + 12, (int)length);
+                if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset + 12 + (int)length)) != MaskedCrc32C(data)) break;
+                if (StepOf(data) <= keepThrough) kept.Write(bytes.AsSpan(offset, 16 + (int)length));
+                offset += 16 + (int)length;
+            }
+            string temp = file + ".tmp";
+            File.WriteAllBytes(temp, kept.ToArray());
+            File.Move(temp, file, overwrite: true);
+        }
+        return new TensorBoardWriter(files[^1], append: true);
+    }
+
+    /// <summary>The step field (2) of an Event, 0 where it has none (the file-version record).</summary>
+    static long StepOf(ReadOnlySpan<byte> data)
+    {
+        int i = 0;
+        while (i < data.Length)
+        {
+            ulong key = ReadVarint(data, ref i);
+            switch ((int)(key & 7))
+            {
+                case 0:
+                    ulong value = ReadVarint(data, ref i);
+                    if (key >> 3 == 2) return (long)value;
+                    break;
+                case 1: i += 8; break;
+                case 5: i += 4; break;
+                case 2: i += (int)ReadVarint(data, ref i); break;
+                default: return 0;
+            }
+        }
+        return 0;
+    }
+
+    static ulong ReadVarint(ReadOnlySpan<byte> data, ref int i)
+    {
+        ulong value = 0;
+        for (int shift = 0; i < data.Length && shift < 64; shift += 7)
+        {
+            byte b = data[i++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) break;
+        }
+        return value;
+    }
+
     /// <summary>The event file.</summary>
     public string Path { get; }
 

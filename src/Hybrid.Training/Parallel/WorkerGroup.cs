@@ -72,8 +72,8 @@ public sealed class WorkerGroup
     /// </summary>
     /// <param name="shared">The workers' shared parameters.</param>
     /// <param name="monitor">The run's monitor.</param>
-    /// <param name="poll">Optional periodic work of the main thread (greedy evaluation).</param>
-    public void Supervise(SharedParameters shared, RunMonitor monitor, Action? poll = null)
+    /// <param name="checkpoint">Takes the run's checkpoint when one is due (null: the run keeps none).</param>
+    public void Supervise(SharedParameters shared, RunMonitor monitor, Func<CheckpointData>? checkpoint = null)
     {
         ArgumentNullException.ThrowIfNull(shared);
         ArgumentNullException.ThrowIfNull(monitor);
@@ -84,8 +84,9 @@ public sealed class WorkerGroup
                 Stop();
                 break;
             }
-            poll?.Invoke();
             monitor.Flush();
+            // The workers go on while theta and the statistics are copied: a Hogwild snapshot, as any read of them is.
+            if (checkpoint is not null && monitor.CheckpointDue) monitor.SaveCheckpoint(checkpoint());
             Thread.Sleep(2);
         }
         shared.Complete();

@@ -54,6 +54,25 @@ public sealed class RunningMoments
         Count = total;
     }
 
+    /// <summary>Writes the count, means and sums of squares (a checkpoint's).</summary>
+    public void Save(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Count);
+        BinaryState.Write<double>(writer, _mean);
+        BinaryState.Write<double>(writer, _m2);
+    }
+
+    /// <summary>Restores what <see cref="Save"/> wrote.</summary>
+    /// <exception cref="InvalidDataException">The data is for another width, or ends early.</exception>
+    public void Load(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        Count = reader.ReadDouble();
+        BinaryState.Read<double>(reader, _mean, "normalization means");
+        BinaryState.Read<double>(reader, _m2, "normalization sums of squares");
+    }
+
     /// <summary>Forgets every row.</summary>
     public void Clear()
     {
@@ -144,6 +163,39 @@ public sealed class Normalization
             _inverseStd.CopyTo(tally.FrozenInverseStd, 0);
             tally.FrozenRewardScale = _rewardScale;
             tally.Version = _version;
+        }
+    }
+
+    /// <summary>Writes the statistics and the normalizers they give (a checkpoint's).</summary>
+    public void Save(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        lock (_gate)
+        {
+            BinaryState.WriteTag(writer, "normalization");
+            _observations.Save(writer);
+            _returns.Save(writer);
+            BinaryState.Write<float>(writer, _mean);
+            BinaryState.Write<float>(writer, _inverseStd);
+            writer.Write(_rewardScale);
+            writer.Write(_version);
+        }
+    }
+
+    /// <summary>Restores what <see cref="Save"/> wrote; tallies made earlier must be loaded (or refreshed after <see cref="NormalizationTally.Load"/>) to take the restored normalizers.</summary>
+    /// <exception cref="InvalidDataException">The data is for another observation size, or ends early.</exception>
+    public void Load(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        lock (_gate)
+        {
+            BinaryState.ReadTag(reader, "normalization");
+            _observations.Load(reader);
+            _returns.Load(reader);
+            BinaryState.Read<float>(reader, _mean, "normalization mean");
+            BinaryState.Read<float>(reader, _inverseStd, "normalization inverse deviations");
+            _rewardScale = reader.ReadSingle();
+            _version = reader.ReadInt64();
         }
     }
 
@@ -261,6 +313,19 @@ public sealed class NormalizationTally
 
     /// <summary>Takes the shared statistics as they are now (another thread may have merged).</summary>
     public void Refresh() => _shared.CopyTo(this);
+
+    /// <summary>Writes each lane's discounted return so far (a checkpoint's); the rest is refreshed from the shared statistics.</summary>
+    public void Save(BinaryWriter writer) => BinaryState.Write<float>(writer, _laneReturn);
+
+    /// <summary>Restores what <see cref="Save"/> wrote and takes the shared statistics' normalizers as they stand (load those first).</summary>
+    public void Load(BinaryReader reader)
+    {
+        BinaryState.Read<float>(reader, _laneReturn, "lanes' discounted returns");
+        Clear();
+        // Whatever version the shared statistics have now (restored or not), take their normalizers.
+        Version = -1;
+        Refresh();
+    }
 
     internal void Clear()
     {

@@ -1,12 +1,8 @@
 namespace Hybrid.Tests.Cli;
 
 /// <summary>Bad input, tried as a new user would: one clear line (or one per parse error and where help is), exit code 2, no stack trace.</summary>
-public sealed class BadInputCliTests : IDisposable
+public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("hybrid-bad-input").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Theory]
     [InlineData("train --algo a2c --num-envs 1000000000", "GiB (a network of")]
     [InlineData("train --algo a2c --t-max 100000000", "800,000,000 samples held at once")]
@@ -25,25 +21,34 @@ public sealed class BadInputCliTests : IDisposable
     [InlineData("train --algo a3c --device cpu", "'device' is not a setting of a3c")]
     [InlineData("train --algo a2c --out FILE", "is a file")]
     [InlineData("bogus", "hybrid: Unrecognized command or argument 'bogus'")]
+    [InlineData("train --max-env-steps 1000", "--algo is required (or --resume RUN_DIR")]
+    [InlineData("train --resume MISSING", "does not exist; expected the folder of a run")]
+    [InlineData("train --resume FILE", "is a file; expected the folder of a run")]
+    [InlineData("train --resume DIR", "holds no checkpoint.bin")]
+    [InlineData("train --resume DAMAGED", "is not a Hybrid checkpoint")]
+    [InlineData("train --resume DAMAGED --out elsewhere", "--out and --no-preset do not apply")]
     public void BadInputGetsALineAndExitCode2(string line, string expected)
     {
-        string binary = Path.Combine(_dir, "binary.yaml"), file = Path.Combine(_dir, "file.txt");
+        string binary = Path.Combine(Folder, "binary.yaml"), file = Path.Combine(Folder, "file.txt");
         File.WriteAllBytes(binary, [0x89, 0x50, 0x4E, 0x47, 0x00, 0x00, 0x1A]);
         File.WriteAllText(file, "not a folder");
+        string damaged = Directory.CreateDirectory(Path.Combine(Folder, "damaged")).FullName;
+        File.WriteAllText(Path.Combine(damaged, "checkpoint.bin"), "truncated by a full disk");
         string[] args = line.Split(' ').Select(a => a switch
         {
-            "DIR" => _dir,
+            "DIR" => Folder,
             "BINARY" => binary,
-            "MISSING" => Path.Combine(_dir, "missing.yaml"),
+            "MISSING" => Path.Combine(Folder, "missing.yaml"),
             "FILE" => file,
+            "DAMAGED" => damaged,
             _ => a,
         }).ToArray();
-        if (args[0] == "train" && !args.Contains("--out")) args = [.. args, "--out", Path.Combine(_dir, "run")];
+        if (args[0] == "train" && !args.Contains("--out") && !args.Contains("--resume")) args = [.. args, "--out", Path.Combine(Folder, "run")];
         (int code, string output, string error) = TrainCliTests.Cli(args);
         Assert.True(code == 2, $"exit {code}; stdout: {output}; stderr: {error}");
         Assert.Contains(expected, error);
         Assert.DoesNotContain("   at ", error);
         Assert.DoesNotContain("Description:", error + output);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "run")), "a refused run leaves no folder");
+        Assert.False(Directory.Exists(Path.Combine(Folder, "run")), "a refused run leaves no folder");
     }
 }

@@ -4,18 +4,14 @@ using System.Text.Json;
 namespace Hybrid.Tests.Cli;
 
 /// <summary>A real <c>hybrid train</c> process stopped by a signal: it finishes the update in progress, writes summary.json with status "interrupted" and exits 128 + the signal.</summary>
-public sealed class SignalTests : IDisposable
+public sealed class SignalTests() : TempFolderTests("hybrid-signal")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("hybrid-signal").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Theory]
     [InlineData("INT", 130)]
     [InlineData("TERM", 143)]
     public void ASignalStopsTheRunWithItsSummary(string signal, int exitCode)
     {
-        string run = Path.Combine(_dir, "run-" + signal);
+        string run = Path.Combine(Folder, "run-" + signal);
         var start = new ProcessStartInfo("dotnet", [HybridDll(), "train", "--algo", "a2c", "--max-env-steps", "500000000", "--quiet", "--out", run])
         {
             RedirectStandardOutput = true,
@@ -48,6 +44,29 @@ public sealed class SignalTests : IDisposable
         Assert.InRange(root.GetProperty("env_steps").GetInt64(), 10_000, 499_999_999);
         Assert.Contains("train --algo a2c", root.GetProperty("command").GetString());
         Assert.StartsWith("20", root.GetProperty("started").GetString());
+
+        // The checkpoint written at the stop holds the run where it stopped, and says how to continue it.
+        var checkpoint = Hybrid.Nn.Checkpoint.Load(Path.Combine(run, "checkpoint.bin"));
+        Assert.Equal(root.GetProperty("env_steps").GetInt64(), checkpoint.EnvSteps);
+        Assert.Equal(root.GetProperty("updates").GetInt64(), checkpoint.Updates);
+        Assert.Contains($"to continue it: hybrid train --resume {run}", output);
+
+        // Continuing it to a little past the stop: the same folder, the counters carry on.
+        long budget = checkpoint.EnvSteps + 2_000;
+        var resume = new ProcessStartInfo("dotnet", [HybridDll(), "train", "--resume", run, "--max-env-steps", budget.ToString(System.Globalization.CultureInfo.InvariantCulture), "--quiet"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process resumed = Process.Start(resume)!;
+        string resumedOutput = resumed.StandardOutput.ReadToEnd(), resumedError = resumed.StandardError.ReadToEnd();
+        resumed.WaitForExit();
+        Assert.True(resumed.ExitCode == 0, resumedError);
+        using JsonDocument after = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.Equal("finished", after.RootElement.GetProperty("status").GetString());
+        Assert.Equal(1, after.RootElement.GetProperty("resumed").GetInt32());
+        Assert.InRange(after.RootElement.GetProperty("env_steps").GetInt64(), budget, budget + 40);
+        Assert.Contains("run folder: " + run, resumedOutput);
     }
 
     /// <summary>The CLI the tests were built with (the same configuration, beside the repository's sources).</summary>

@@ -1,0 +1,167 @@
+using Hybrid.Nn;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+
+namespace Hybrid.Tests.Training;
+
+/// <summary>Keeps rows and every checkpoint in memory; can ask the run to stop once a checkpoint at or past a step count is written.</summary>
+internal sealed class KeepingSink : IMetricsSink
+{
+    public List<MetricsRow> Rows { get; } = [];
+    public List<CheckpointData> Checkpoints { get; } = [];
+    public RunSummary? Summary { get; private set; }
+    public RunMonitor? Monitor { get; set; }
+    public long StopAt { get; init; } = long.MaxValue;
+
+    public void Write(in MetricsRow row) => Rows.Add(row);
+    public void Complete(RunSummary summary) => Summary = summary;
+    public bool KeepsCheckpoints => true;
+
+    public void WriteCheckpoint(CheckpointData checkpoint)
+    {
+        // A copy through the file format, as a resumed run reads it.
+        string file = Path.Combine(Path.GetTempPath(), $"hybrid-keep-{Guid.NewGuid():N}.bin");
+        Checkpoint.Save(file, checkpoint);
+        Checkpoints.Add(Checkpoint.Load(file));
+        File.Delete(file);
+        if (checkpoint.EnvSteps >= StopAt) Monitor!.RequestStop();
+    }
+}
+
+/// <summary>Runs stopped and resumed from their checkpoints.</summary>
+public class ResumeTests
+{
+    static (RunSummary Summary, KeepingSink Sink) Run(AlgoConfig config, CheckpointData? from = null, long stopAt = long.MaxValue)
+    {
+        var sink = new KeepingSink { StopAt = stopAt };
+        var monitor = new RunMonitor(config, sink, null, from);
+        sink.Monitor = monitor;
+        return (Trainer.Train(config, monitor), sink);
+    }
+
+    /// <summary>The rows a resumed run's folder holds: the first part's up to its checkpoint's last row, then the resumed part's.</summary>
+    static List<MetricsRow> Joined(KeepingSink first, CheckpointData from, KeepingSink second)
+    {
+        long through = RunMonitor.LoggedThrough(from);
+        return [.. first.Rows.Where(r => r.EnvSteps <= through), .. second.Rows];
+    }
+
+    static void AssertSameState(CheckpointData expected, CheckpointData actual)
+    {
+        Assert.Equal(expected.EnvSteps, actual.EnvSteps);
+        Assert.Equal(expected.Updates, actual.Updates);
+        Assert.Equal(expected.Parameters, actual.Parameters);
+        Assert.Equal(expected.OptimizerState.Count, actual.OptimizerState.Count);
+        for (int i = 0; i < expected.OptimizerState.Count; i++) Assert.Equal(expected.OptimizerState[i].Values, actual.OptimizerState[i].Values);
+        // The algorithm's section holds every lane's env state and generator: the same bytes, the same future.
+        Assert.Equal(expected.Section("algorithm"), actual.Section("algorithm"));
+    }
+
+    static void AssertSameRows(IReadOnlyList<MetricsRow> expected, IReadOnlyList<MetricsRow> actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++) Assert.Equal(TrainingTestSupport.WithoutTime(expected[i]), TrainingTestSupport.WithoutTime(actual[i]));
+    }
+
+    public static TheoryData<string> A2cRuns => ["CartPole-v1", "MinAtar/Breakout-v1"];
+
+    [Theory]
+    [MemberData(nameof(A2cRuns))]
+    public void A2cStoppedAndResumedEndsBitIdenticalToTheUninterruptedRun(string env)
+    {
+        bool minAtar = env.StartsWith("MinAtar/", StringComparison.Ordinal);
+        // CartPole: two lane groups on two threads and both normalizations, so every kind of state is saved. MinAtar: the
+        // game states, sticky actions and the conv network. Checkpoints every 3,000 steps, rows every 2,000: the stop
+        // falls inside a log interval, whose partial sums the checkpoint must carry.
+        var config = new A2cConfig
+        {
+            Env = env,
+            Seed = 7,
+            NumEnvs = minAtar ? 4 : 8,
+            Threads = minAtar ? 1 : 2,
+            NormalizeObservations = !minAtar,
+            NormalizeRewards = !minAtar,
+            MaxEnvSteps = minAtar ? 8_000 : 20_000,
+            LogInterval = 2_000,
+            CheckpointInterval = 3_000,
+            CheckpointSeconds = 0,
+            Device = "cpu",
+        };
+        (RunSummary whole, KeepingSink wholeSink) = Run(config);
+
+        // Stopped as by Ctrl-C after the checkpoint past 6,000 steps (a final checkpoint is written at the stop) ...
+        (RunSummary stopped, KeepingSink first) = Run(config, stopAt: 6_000);
+        Assert.Equal("interrupted", stopped.Status);
+        Assert.InRange(stopped.EnvSteps, 6_000, 6_100);
+        CheckpointData atStop = first.Checkpoints[^1];
+        Assert.Equal(stopped.EnvSteps, atStop.EnvSteps);
+
+        // ... and resumed: the same rows (but for wall-clock time), episodes, returns and final state, bit for bit.
+        (RunSummary resumed, KeepingSink second) = Run(config, atStop);
+        Assert.Equal("finished", resumed.Status);
+        Assert.Equal(1, resumed.Resumed);
+        AssertSameRows(wholeSink.Rows, Joined(first, atStop, second));
+        Assert.Equal(whole.Episodes, resumed.Episodes);
+        Assert.Equal(whole.FinalMeanReturn, resumed.FinalMeanReturn);
+        AssertSameState(wholeSink.Checkpoints[^1], second.Checkpoints[^1]);
+
+        // A crash (kill -9) after the first periodic checkpoint: resumed from it, the rows the crash left after the
+        // checkpoint are dropped and written again, the same.
+        CheckpointData early = wholeSink.Checkpoints[0];
+        Assert.InRange(early.EnvSteps, 3_000, 3_100);
+        (_, KeepingSink fromEarly) = Run(config, early);
+        AssertSameRows(wholeSink.Rows, Joined(wholeSink, early, fromEarly));
+        AssertSameState(wholeSink.Checkpoints[^1], fromEarly.Checkpoints[^1]);
+    }
+
+    [Fact]
+    public void A3cResumesFromTheCheckpointsParametersAndCounters()
+    {
+        var config = new A3cConfig { Seed = 3, Threads = 2, MaxEnvSteps = 20_000, LogInterval = 5_000, CheckpointSeconds = 0 };
+        (RunSummary first, KeepingSink firstSink) = Run(config);
+        CheckpointData saved = firstSink.Checkpoints[^1];
+        Assert.Equal(first.EnvSteps, saved.EnvSteps);
+        Assert.Equal(first.Updates, saved.Updates);
+
+        // One more segment per worker: theta moves a little from the checkpoint's, far less than training moved it from
+        // the initial parameters; the counters carry on from the checkpoint's.
+        A3cConfig more = config with { MaxEnvSteps = saved.EnvSteps + 1 };
+        (RunSummary resumed, KeepingSink sink) = Run(more, saved);
+        float[] after = sink.Checkpoints[^1].Parameters, initial = Acting.InitialTheta(Acting.ActorCriticSpec(config).Build(), config.Seed);
+        double moved = Distance(after, saved.Parameters), trained = Distance(initial, saved.Parameters);
+        Assert.True(trained > 0 && moved < 0.05 * trained, $"theta moved {moved} from the checkpoint; training had moved it {trained} from the initial parameters");
+        Assert.InRange(resumed.EnvSteps, saved.EnvSteps + 1, saved.EnvSteps + 2 * config.TMax);
+        Assert.True(resumed.Updates > saved.Updates);
+        Assert.True(resumed.Episodes >= first.Episodes);
+        Assert.Equal(1, resumed.Resumed);
+        Assert.NotEqual(saved.OptimizerState[0].Values, sink.Checkpoints[^1].OptimizerState[0].Values);
+
+        // Resumed again for a longer budget it keeps learning from there: rows continue past the checkpoint.
+        (RunSummary longer, KeepingSink longerSink) = Run(config with { MaxEnvSteps = 40_000 }, saved);
+        Assert.True(longer.EnvSteps >= 40_000);
+        Assert.All(longerSink.Rows, r => Assert.True(r.EnvSteps > saved.EnvSteps));
+        Assert.True(longerSink.Rows[^1].Updates > saved.Updates);
+        Assert.True(longer.Episodes > first.Episodes);
+    }
+
+    [Fact]
+    public void ACheckpointFromAnotherRunIsRefusedByName()
+    {
+        var config = new A2cConfig { MaxEnvSteps = 2_000, CheckpointSeconds = 0, Device = "cpu" };
+        (_, KeepingSink sink) = Run(config);
+        var other = config with { Hidden = [32] };
+        var e = Assert.Throws<InvalidDataException>(() => Run(other, sink.Checkpoints[^1]));
+        Assert.Contains("model", e.Message);
+        var a3c = new A3cConfig { MaxEnvSteps = 4_000 };
+        e = Assert.Throws<InvalidDataException>(() => Run(a3c, sink.Checkpoints[^1]));
+        Assert.Contains("expected 'a3c', found 'a2c cpu'", e.Message);
+    }
+
+    static double Distance(float[] a, float[] b)
+    {
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += (double)(a[i] - b[i]) * (a[i] - b[i]);
+        return Math.Sqrt(sum);
+    }
+}
