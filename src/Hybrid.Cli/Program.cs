@@ -3,6 +3,7 @@ using Hybrid.Cli.Bench;
 using Hybrid.Cli.Compare;
 using Hybrid.Cli.Device;
 using Hybrid.Cli.Envs;
+using Hybrid.Cli.Eval;
 using Hybrid.Cli.Speedup;
 using Hybrid.Cli.Train;
 
@@ -55,6 +56,7 @@ public static class Program
         root.Subcommands.Add(CompareCommand.Build());
         root.Subcommands.Add(SpeedupCommand.Build());
         root.Subcommands.Add(TrainCommand.Build());
+        root.Subcommands.Add(EvalCommand.Build());
         root.Subcommands.Add(EnvCheckCommand.Build());
         root.Subcommands.Add(DeviceCheckCommand.Build());
         root.Subcommands.Add(RenderCommand.Build());

@@ -19,6 +19,8 @@ public enum Aggregate
     Median,
     /// <summary>The interquartile mean: the mean of the middle 50% (Agarwal et al. 2021, rliable).</summary>
     InterquartileMean,
+    /// <summary>The mean (of returns, say; a sample with an infinity has an infinite mean).</summary>
+    Mean,
 }
 
 /// <summary>
@@ -172,7 +174,12 @@ public static class Statistics
         return new Estimate(value, Percentile(statistics, tail), Percentile(statistics, 100 - tail));
     }
 
-    static double Of(double[] sorted, Aggregate aggregate) => aggregate == Aggregate.Median ? MedianOfSorted(sorted) : IqmOfSorted(sorted);
+    static double Of(double[] sorted, Aggregate aggregate) => aggregate switch
+    {
+        Aggregate.Median => MedianOfSorted(sorted),
+        Aggregate.Mean => sorted.Average(),
+        _ => IqmOfSorted(sorted),
+    };
 
     static double MedianOfSorted(double[] sorted)
     {

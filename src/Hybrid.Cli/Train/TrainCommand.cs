@@ -121,11 +121,9 @@ public static class TrainCommand
             if (!File.Exists(file))
                 throw new ArgumentException($"--resume '{directory}' holds no {RunFolder.CheckpointFile}; expected the folder of a run made by train (a run writes one every checkpoint_seconds, at the end and when stopped).");
             checkpoint = Checkpoint.Load(file);
-            var saved = ConfigBinder.ParseYaml(checkpoint.Config, file);
-            string savedAlgo = saved.Find(s => s.Key == "algo").Value
-                ?? throw new InvalidDataException($"checkpoint '{file}' holds no algorithm in its config.");
+            var saved = ConfigBinder.ParseRun(checkpoint.Config, file, out string savedAlgo);
             if (algo is not null && algo != savedAlgo) throw new ArgumentException($"--algo is '{algo}' but the run in '{directory}' is {savedAlgo}.");
-            var settings = saved.Where(s => s.Key != "algo").ToList();
+            var settings = new List<(string Key, string Value, string Source)>(saved);
             if (configFile is not null) settings.AddRange(ReadConfigFile(configFile, savedAlgo));
             settings.AddRange(overrides);
             config = Presets.Resolve(savedAlgo, settings, usePreset: false, out _);

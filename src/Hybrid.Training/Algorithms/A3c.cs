@@ -75,11 +75,11 @@ public static class A3c
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         Normalization? normalization = Normalization.For(config, envSpec);
         // A resumed run continues from the checkpoint's theta, statistics and normalization; its workers start new episodes.
-        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, r => normalization?.Load(r));
+        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, _ => { }, normalization);
         var group = new WorkerGroup("a3c");
         var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
         for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, normalization, monitor, group));
-        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, w => normalization?.Save(w));
+        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, _ => { }, normalization);
         group.Supervise(shared, monitor, Save);
         if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
         if (normalization is not null) monitor.WriteFile("normalization.json", normalization.ToJson());

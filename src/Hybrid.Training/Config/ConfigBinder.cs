@@ -92,6 +92,16 @@ public static class ConfigBinder
     public static List<(string Key, string Value, string Source)> ParseYaml(string text, string fileName) =>
         YamlText.Settings(YamlText.LoadMapping(text, fileName), fileName);
 
+    /// <summary>A run's resolved config as <see cref="ToYaml"/> wrote it (config.yaml, a checkpoint's): its algorithm, and its settings without that key.</summary>
+    /// <exception cref="FormatException">The text is not such a config, or names no algorithm.</exception>
+    public static List<(string Key, string Value, string Source)> ParseRun(string text, string fileName, out string algo)
+    {
+        List<(string Key, string Value, string Source)> settings = ParseYaml(text, fileName);
+        algo = settings.Find(s => s.Key == "algo").Value ?? throw new FormatException($"{fileName}: the run's config names no algorithm.");
+        settings.RemoveAll(s => s.Key == "algo");
+        return settings;
+    }
+
     /// <summary>The invariant text form of a setting's value (floats round-trip; arrays comma-separated; enums lower case).</summary>
     public static string Format(object value) => value switch
     {

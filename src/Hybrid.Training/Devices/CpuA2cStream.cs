@@ -117,34 +117,26 @@ internal sealed class CpuA2cStream : ISyncStream
     public CheckpointData Save() => RunState.Save(_spec, _theta, _optimizer, Kind, writer =>
     {
         writer.Write(_groups.Length);
-        using var lanes = new MemoryStream();
-        using (var laneWriter = new BinaryWriter(lanes, System.Text.Encoding.UTF8, leaveOpen: true))
-            foreach (LaneGroup group in _groups)
-            {
-                group.Env.SaveState(laneWriter);
-                foreach (Rng rng in group.Rngs) rng.Save(laneWriter);
-                group.Normalization?.Save(laneWriter);
-            }
-        writer.Write((int)lanes.Length);
-        writer.Write(lanes.GetBuffer(), 0, (int)lanes.Length);
-        _normalization?.Save(writer);
-    });
+        foreach (LaneGroup group in _groups)
+        {
+            group.Env.SaveState(writer);
+            foreach (Rng rng in group.Rngs) rng.Save(writer);
+            group.Normalization?.Save(writer);
+        }
+    }, _normalization);
 
     public void Load(CheckpointData checkpoint) => RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, reader =>
     {
         int groups = reader.ReadInt32();
         if (groups != _groups.Length) throw new InvalidDataException($"the checkpoint's a2c run had {groups} lane groups; this one has {_groups.Length}.");
-        byte[] lanes = reader.ReadBytes(reader.ReadInt32());
-        // The shared statistics first: each group's tally takes their normalizers as it loads.
-        _normalization?.Load(reader);
-        using var laneReader = new BinaryReader(new MemoryStream(lanes));
+        // The shared statistics are restored by now: each group's tally takes their normalizers as it loads.
         foreach (LaneGroup group in _groups)
         {
-            group.Env.LoadState(laneReader);
-            foreach (Rng rng in group.Rngs) rng.Load(laneReader);
-            group.Normalization?.Load(laneReader);
+            group.Env.LoadState(reader);
+            foreach (Rng rng in group.Rngs) rng.Load(reader);
+            group.Normalization?.Load(reader);
         }
-    });
+    }, _normalization);
 
     public void Dispose() { }
 

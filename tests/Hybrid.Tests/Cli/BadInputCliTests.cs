@@ -27,6 +27,13 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
     [InlineData("train --resume DIR", "holds no checkpoint.bin")]
     [InlineData("train --resume DAMAGED", "is not a Hybrid checkpoint")]
     [InlineData("train --resume DAMAGED --out elsewhere", "--out and --no-preset do not apply")]
+    [InlineData("eval DAMAGED", "is not a Hybrid checkpoint")]
+    [InlineData("eval MISSING", "does not exist; expected the folder of a run")]
+    [InlineData("eval DIR --episodes 0", "hybrid eval: --episodes was 0")]
+    [InlineData("eval DIR --episodes 1000000", "expected 1 to 100,000")]
+    [InlineData("render --policy DIR", "holds no checkpoint.bin")]
+    [InlineData("render --env MinAtar/Breakout-v1 --greedy", "--greedy needs --policy")]
+    [InlineData("render --env MinAtar/Breakout-v1 --image out.gif", "expected a .png file name")]
     public void BadInputGetsALineAndExitCode2(string line, string expected)
     {
         string binary = Path.Combine(Folder, "binary.yaml"), file = Path.Combine(Folder, "file.txt");
