@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Devices;
@@ -148,25 +149,46 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             progress.RunFinished(resumed);
             return resumed;
         }
-        // A folder without a finished summary is what a killed run leaves: start that run again from nothing.
-        if (System.IO.Directory.Exists(folder)) System.IO.Directory.Delete(folder, recursive: true);
+        // A folder without a finished summary is what a stopped or killed run leaves: it continues from its checkpoint
+        // (as train --resume does) if it has one of this very config, else it starts again from nothing.
+        AlgoConfig config = spec.Config(run.Env, run.Arm, run.Seed, run.LearningRate);
+        CheckpointData? checkpoint = Resumable(folder, config);
+        if (checkpoint is null && System.IO.Directory.Exists(folder)) System.IO.Directory.Delete(folder, recursive: true);
         if (WarmUpFirst && !_warmedUp)
         {
             WarmUp();
             _warmedUp = true;
         }
         progress.RunStarting(run, index, total, skipped: false);
-        AlgoConfig config = spec.Config(run.Env, run.Arm, run.Seed, run.LearningRate);
+        if (checkpoint is not null)
+            progress.Note(string.Create(CultureInfo.InvariantCulture,
+                $"{run.Folder}: continues from its checkpoint at {checkpoint.EnvSteps:N0} env steps; its times add the part before the stop (up to that checkpoint) to this one."));
         RunSummary summary;
-        using (var sink = new RunFolder(folder, config))
+        using (RunFolder sink = checkpoint is null ? new RunFolder(folder, config) : RunFolder.Resume(folder, config, RunMonitor.LoggedThrough(checkpoint)))
         {
             RunMonitor? monitor = null;
-            monitor = new RunMonitor(config, sink, line => progress.RunProgress(run, monitor!.EnvSteps, config.MaxEnvSteps, line));
+            monitor = new RunMonitor(config, sink, line => progress.RunProgress(run, monitor!.EnvSteps, config.MaxEnvSteps, line), checkpoint);
             summary = Trainer.Train(config, monitor, DeviceFor(config));
         }
         var result = new RunResult(run, summary, ReadCurve(folder, summary.SolveCriterion));
         progress.RunFinished(result);
         return result;
+    }
+
+    /// <summary>The checkpoint a stopped run in <paramref name="folder"/> left, if it is readable and of exactly <paramref name="config"/>; else null.</summary>
+    static CheckpointData? Resumable(string folder, AlgoConfig config)
+    {
+        string file = Path.Combine(folder, RunFolder.CheckpointFile);
+        if (!File.Exists(file)) return null;
+        try
+        {
+            CheckpointData checkpoint = Checkpoint.Load(file);
+            return checkpoint.Config == ConfigBinder.ToYaml(config) ? checkpoint : null;
+        }
+        catch (InvalidDataException)
+        {
+            return null; // damaged: the run starts again
+        }
     }
 
     /// <summary>Reads the curve the criterion counts (training or greedy-evaluation mean-100) from a run's metrics.csv.</summary>

@@ -128,7 +128,7 @@ public static class TrainCommand
             settings.AddRange(overrides);
             config = Presets.Resolve(savedAlgo, settings, usePreset: false, out _);
             config.Validate();
-            CheckSameRun(saved, ConfigBinder.ParseYaml(ConfigBinder.ToYaml(config), "config"), directory);
+            CheckSameRun(saved, ConfigBinder.ParseRun(ConfigBinder.ToYaml(config), "config", out _), directory);
             if (checkpoint.EnvSteps >= config.MaxEnvSteps && config.MaxWallSeconds == 0)
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"the run in '{directory}' has taken {checkpoint.EnvSteps:N0} env steps, its whole budget (max_env_steps {config.MaxEnvSteps}); raise it with --max-env-steps to go on."));

@@ -69,6 +69,43 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
         Assert.Contains("run folder: " + run, resumedOutput);
     }
 
+    [Fact]
+    public void AKilledRunResumesFromItsLastCheckpointLosingAtMostOneInterval()
+    {
+        // kill -9 gives the process no chance to write anything: what survives is the last periodic checkpoint.
+        string run = Path.Combine(Folder, "killed");
+        var start = new ProcessStartInfo("dotnet", [HybridDll(), "train", "--algo", "a2c", "--max-env-steps", "500000000", "--checkpoint-interval", "20000",
+            "--log-interval", "5000", "--quiet", "--out", run])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process process = Process.Start(start)!;
+        string metrics = Path.Combine(run, "metrics.csv");
+        var clock = Stopwatch.StartNew();
+        while ((!File.Exists(metrics) || File.ReadAllLines(metrics).Length < 22) && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(20);
+        process.Kill();
+        process.WaitForExit();
+        Assert.False(File.Exists(Path.Combine(run, "summary.json")), "a killed run writes no summary");
+        var checkpoint = Hybrid.Nn.Checkpoint.Load(Path.Combine(run, "checkpoint.bin"));
+        long lastRow = File.ReadLines(metrics).Skip(1).Select(line => long.Parse(line.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture)).Max();
+        Assert.True(checkpoint.EnvSteps >= 100_000, $"checkpoint at {checkpoint.EnvSteps}");
+        // The run had logged at most one checkpoint interval (and an update) past its last checkpoint.
+        Assert.InRange(lastRow - checkpoint.EnvSteps, -5_000, 20_000 + 40);
+
+        long budget = checkpoint.EnvSteps + 10_000;
+        using Process resumed = Process.Start(new ProcessStartInfo("dotnet", [HybridDll(), "train", "--resume", run, "--max-env-steps",
+            budget.ToString(System.Globalization.CultureInfo.InvariantCulture), "--quiet"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string output = resumed.StandardOutput.ReadToEnd(), error = resumed.StandardError.ReadToEnd();
+        resumed.WaitForExit();
+        Assert.True(resumed.ExitCode == 0, error);
+        // The rows the killed run wrote after its checkpoint were dropped and written again: steps rise, none twice.
+        long[] steps = [.. File.ReadLines(metrics).Skip(1).Select(line => long.Parse(line.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.True(steps.Zip(steps.Skip(1)).All(p => p.First < p.Second), string.Join(' ', steps));
+        Assert.InRange(steps[^1], budget, budget + 40);
+        Assert.Contains("run folder: " + run, output);
+    }
+
     /// <summary>The CLI the tests were built with (the same configuration, beside the repository's sources).</summary>
     static string HybridDll()
     {

@@ -58,16 +58,24 @@ public sealed class ExperimentRunnerTests : IDisposable
             Assert.NotEmpty(r.Curve);
         }
 
-        // A run killed midway leaves a folder without summary.json; that run alone runs again, the others are read back.
-        string killed = Path.Combine(_dir, a.Report[2].Run.Folder);
+        // A run stopped midway leaves a folder without summary.json: with its checkpoint it continues from there (here the
+        // checkpoint it wrote as it stopped); killed before any checkpoint, it runs again from nothing. The others are read back.
+        string stopped = Path.Combine(_dir, a.Report[2].Run.Folder), killed = Path.Combine(_dir, a.Report[1].Run.Folder);
+        File.Delete(Path.Combine(stopped, "summary.json"));
         File.Delete(Path.Combine(killed, "summary.json"));
+        File.Delete(Path.Combine(killed, "checkpoint.bin"));
         var second = new RecordingProgress();
         ExperimentResults b = Run(Tiny, second);
-        Assert.Equal([false, false, true, false], second.Started.Select(s => !s.Skipped));
-        Assert.True(File.Exists(Path.Combine(killed, "summary.json")));
+        Assert.Equal([false, true, true, false], second.Started.Select(s => !s.Skipped));
+        Assert.True(File.Exists(Path.Combine(stopped, "summary.json")));
         Assert.Equal(a.Report[0].Summary.ToJson(), b.Report[0].Summary.ToJson());
-        // A2C is deterministic for a seed: the rerun reaches the threshold at the same step.
+        Assert.Equal([$"{a.Report[2].Run.Folder}: continues from its checkpoint at {a.Report[2].Summary.EnvSteps:N0} env steps; its times add the part before the stop (up to that checkpoint) to this one."],
+            second.Notes);
+        Assert.Equal(1, b.Report[2].Summary.Resumed);
+        Assert.Equal(0, b.Report[1].Summary.Resumed);
+        // A2C is deterministic for a seed: the continued run has the same solve.
         Assert.Equal(a.Report[2].Summary.SolvedAtEnvSteps, b.Report[2].Summary.SolvedAtEnvSteps);
+        Assert.Equal(a.Report[2].Summary.EnvSteps, b.Report[2].Summary.EnvSteps);
     }
 
     [Fact]
