@@ -12,12 +12,7 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
     public void ASignalStopsTheRunWithItsSummary(string signal, int exitCode)
     {
         string run = Path.Combine(Folder, "run-" + signal);
-        var start = new ProcessStartInfo("dotnet", [HybridDll(), "train", "--algo", "a2c", "--max-env-steps", "500000000", "--quiet", "--out", run])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(start)!;
+        using Process process = StartHybrid("train", "--algo", "a2c", "--max-env-steps", "500000000", "--quiet", "--out", run);
         // Wait until it trains (its first metrics row), then signal it.
         string metrics = Path.Combine(run, "metrics.csv");
         var clock = Stopwatch.StartNew();
@@ -53,12 +48,7 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
 
         // Continuing it to a little past the stop: the same folder, the counters carry on.
         long budget = checkpoint.EnvSteps + 2_000;
-        var resume = new ProcessStartInfo("dotnet", [HybridDll(), "train", "--resume", run, "--max-env-steps", budget.ToString(System.Globalization.CultureInfo.InvariantCulture), "--quiet"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process resumed = Process.Start(resume)!;
+        using Process resumed = StartHybrid("train", "--resume", run, "--max-env-steps", budget.ToString(System.Globalization.CultureInfo.InvariantCulture), "--quiet");
         string resumedOutput = resumed.StandardOutput.ReadToEnd(), resumedError = resumed.StandardError.ReadToEnd();
         resumed.WaitForExit();
         Assert.True(resumed.ExitCode == 0, resumedError);
@@ -74,13 +64,8 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
     {
         // kill -9 gives the process no chance to write anything: what survives is the last periodic checkpoint.
         string run = Path.Combine(Folder, "killed");
-        var start = new ProcessStartInfo("dotnet", [HybridDll(), "train", "--algo", "a2c", "--max-env-steps", "500000000", "--checkpoint-interval", "20000",
-            "--log-interval", "5000", "--quiet", "--out", run])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(start)!;
+        using Process process = StartHybrid("train", "--algo", "a2c", "--max-env-steps", "500000000", "--checkpoint-interval", "20000",
+            "--log-interval", "5000", "--quiet", "--out", run);
         string metrics = Path.Combine(run, "metrics.csv");
         var clock = Stopwatch.StartNew();
         while ((!File.Exists(metrics) || File.ReadAllLines(metrics).Length < 22) && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(20);
@@ -94,8 +79,7 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
         Assert.InRange(lastRow - checkpoint.EnvSteps, -5_000, 20_000 + 40);
 
         long budget = checkpoint.EnvSteps + 10_000;
-        using Process resumed = Process.Start(new ProcessStartInfo("dotnet", [HybridDll(), "train", "--resume", run, "--max-env-steps",
-            budget.ToString(System.Globalization.CultureInfo.InvariantCulture), "--quiet"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        using Process resumed = StartHybrid("train", "--resume", run, "--max-env-steps", budget.ToString(System.Globalization.CultureInfo.InvariantCulture), "--quiet");
         string output = resumed.StandardOutput.ReadToEnd(), error = resumed.StandardError.ReadToEnd();
         resumed.WaitForExit();
         Assert.True(resumed.ExitCode == 0, error);
@@ -105,6 +89,10 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
         Assert.InRange(steps[^1], budget, budget + 40);
         Assert.Contains("run folder: " + run, output);
     }
+
+    /// <summary>Starts the CLI with <paramref name="args"/>, its output redirected.</summary>
+    static Process StartHybrid(params string[] args) =>
+        Process.Start(new ProcessStartInfo("dotnet", [HybridDll(), .. args]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
 
     /// <summary>The CLI the tests were built with (the same configuration, beside the repository's sources).</summary>
     static string HybridDll()
