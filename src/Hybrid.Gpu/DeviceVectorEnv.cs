@@ -213,6 +213,48 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
     /// <summary>Waits for the device.</summary>
     public void Synchronize() => _device.Accelerator.Synchronize();
 
+    /// <summary>
+    /// Writes what a kernel that steps the lanes itself (A2C's rollout) needs to continue them: the state, episode steps
+    /// and returns so far, and the lanes' env and action streams, copied from the device.
+    /// </summary>
+    internal void SaveLanes(BinaryWriter writer)
+    {
+        BinaryState.WriteTag(writer, "device env " + Spec.Id);
+        writer.Write(NumEnvs);
+        Write(writer, _state);
+        Write(writer, _elapsed);
+        Write(writer, _returns);
+        foreach (MemoryBuffer1D<uint, Stride1D.Dense> stream in new[] { _randomState, _randomStep, _actionState, _actionStep }) Write(writer, stream);
+    }
+
+    /// <summary>Restores what <see cref="SaveLanes"/> wrote onto the device.</summary>
+    /// <exception cref="InvalidDataException">The data is of another env or lane count, or is cut short.</exception>
+    internal void LoadLanes(BinaryReader reader)
+    {
+        BinaryState.ReadTag(reader, "device env " + Spec.Id);
+        int lanes = reader.ReadInt32();
+        if (lanes != NumEnvs) throw new InvalidDataException($"saved state: {Spec.Id} has {lanes} lanes; this env has {NumEnvs}.");
+        Read(reader, _state, "env state");
+        Read(reader, _elapsed, "episode steps");
+        Read(reader, _returns, "episode returns");
+        foreach (MemoryBuffer1D<uint, Stride1D.Dense> stream in new[] { _randomState, _randomStep, _actionState, _actionStep }) Read(reader, stream, "random streams");
+        _seeded = true;
+    }
+
+    static void Write<T>(BinaryWriter writer, MemoryBuffer1D<T, Stride1D.Dense> buffer) where T : unmanaged
+    {
+        var host = new T[buffer.Length];
+        buffer.CopyToCPU(host);
+        BinaryState.Write<T>(writer, host);
+    }
+
+    static void Read<T>(BinaryReader reader, MemoryBuffer1D<T, Stride1D.Dense> buffer, string what) where T : unmanaged
+    {
+        var host = new T[buffer.Length];
+        BinaryState.Read<T>(reader, host, what);
+        buffer.CopyFromCPU(host);
+    }
+
     void Launch(bool random, int step)
     {
         var outputs = new StepOutputs

@@ -4,6 +4,7 @@ using Hybrid.Gpu.Kernels;
 using Hybrid.Nn;
 using Hybrid.Nn.Layers;
 using Hybrid.Nn.Models;
+using Hybrid.Nn.Optim;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Devices;
 using Hybrid.Training.Losses;
@@ -32,6 +33,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
     readonly IlgpuDevice _device;
     readonly A2cKernels _kernels;
     readonly A2cConfig _config;
+    readonly ModelSpec _spec;
     readonly DeviceVectorEnv _env;
     readonly List<MemoryBuffer> _buffers = [];
     readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _gradient, _statistics, _partial, _terms, _scalars;
@@ -55,6 +57,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _device = device;
         _kernels = kernels;
         _config = config;
+        _spec = spec;
         EnvSpec env = EnvRegistry.Spec(config.Env);
         DeviceEnvs.Kind(config.Env);
         if (config.NormalizeObservations || config.NormalizeRewards)
@@ -229,11 +232,30 @@ internal sealed class IlgpuA2cStream : ISyncStream
 
     public void Finish(RunMonitor monitor) => Drain(monitor);
 
-    /// <summary>The device stream does not keep checkpoints: its lanes' generators and episode logs live in kernels' buffers that are not saved yet.</summary>
-    public CheckpointData? Save() => null;
+    const string Kind = "a2c on a device";
 
-    public void Load(CheckpointData checkpoint) =>
-        throw new InvalidDataException($"a2c on {_device.Info.Kind} keeps no checkpoints, so it cannot continue one; the checkpoint was written on the CPU: resume with --device cpu.");
+    /// <summary>
+    /// Drains the metrics into <paramref name="monitor"/> (the checkpoint's counters then count every update so far),
+    /// then copies theta, RMSProp's statistics and the lanes' state and streams from the device.
+    /// </summary>
+    public CheckpointData Save(RunMonitor monitor)
+    {
+        Drain(monitor);
+        var theta = new float[_learn.Parameters];
+        _theta.CopyToCPU(theta);
+        var statistics = new RmsProp(theta.Length, _config.RmsAlpha, _config.RmsEpsilon);
+        _statistics.CopyToCPU(statistics.Statistics);
+        return RunState.Save(_spec, theta, statistics, Kind, _env.SaveLanes);
+    }
+
+    public void Load(CheckpointData checkpoint)
+    {
+        var theta = new float[_learn.Parameters];
+        var statistics = new RmsProp(theta.Length, _config.RmsAlpha, _config.RmsEpsilon);
+        RunState.Load(checkpoint, _spec, theta, statistics, Kind, _env.LoadLanes);
+        _theta.CopyFromCPU(theta);
+        _statistics.CopyFromCPU(statistics.Statistics);
+    }
 
     /// <summary>Copies theta to the host (checks and tests).</summary>
     internal float[] Theta()

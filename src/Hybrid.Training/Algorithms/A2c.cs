@@ -82,10 +82,10 @@ public static class A2c
             stream.Learn(UpdateRules.LearningRate(config, monitor.EnvSteps), monitor);
             monitor.Flush();
             // Between updates the stream's state is whole: a checkpoint taken here continues exactly.
-            if (monitor.CheckpointDue && stream.Save() is { } state) monitor.SaveCheckpoint(state);
+            if (monitor.CheckpointDue) monitor.SaveCheckpoint(stream.Save(monitor));
         }
         stream.Finish(monitor);
-        if (monitor.KeepsCheckpoints && stream.Save() is { } last) monitor.SaveCheckpoint(last);
+        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(stream.Save(monitor));
         return monitor.Finish(stream.Threads, config.NumEnvs, device.Info);
     }
 }

@@ -112,9 +112,9 @@ internal sealed class CpuA2cStream : ISyncStream
         if (_normalization is not null) monitor.WriteFile("normalization.json", _normalization.ToJson());
     }
 
-    const string Kind = "a2c cpu";
+    const string Kind = "a2c on the CPU";
 
-    public CheckpointData Save() => RunState.Save(_spec, _theta, _optimizer, Kind, writer =>
+    public CheckpointData Save(RunMonitor monitor) => RunState.Save(_spec, _theta, _optimizer, Kind, writer =>
     {
         writer.Write(_groups.Length);
         foreach (LaneGroup group in _groups)

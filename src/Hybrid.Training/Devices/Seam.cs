@@ -40,10 +40,10 @@ public interface ISyncStream : IDisposable
 
     /// <summary>
     /// The stream's state for a checkpoint, taken between updates: theta, the optimizer's statistics, and a section with
-    /// the env lanes, the generators and the normalization, enough to continue exactly. Null where the device does not
-    /// keep checkpoints.
+    /// the env lanes, the generators and the normalization, enough to continue exactly. A device first hands
+    /// <paramref name="monitor"/> the metrics it still holds, so that the monitor's counters match the state.
     /// </summary>
-    CheckpointData? Save();
+    CheckpointData Save(RunMonitor monitor);
 
     /// <summary>Restores a state <see cref="Save"/> took from a stream of the same config.</summary>
     /// <exception cref="InvalidDataException">The checkpoint is of another model or kind of stream, or is damaged (the message says which).</exception>

@@ -1,6 +1,7 @@
 using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Devices;
+using Hybrid.Nn;
 using Hybrid.Training.Metrics;
 
 namespace Hybrid.Tests.Gpu;
@@ -45,6 +46,43 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         float[] first = Run(config), second = Run(config), otherSeed = Run(config with { Seed = 5 });
         Assert.Equal(first, second);
         Assert.NotEqual(first, otherSeed);
+    }
+
+    [Fact]
+    public void ADeviceRunStoppedAndResumedEndsOnTheSameParameters()
+    {
+        // The device's checkpoint holds theta, RMSProp's statistics and the lanes' state and streams; the metrics it still
+        // held are drained into the monitor first. Loss columns are summed atomically on the device and may differ in
+        // their last digits; everything else agrees.
+        var config = new A2cConfig { Env = "CartPole-v1", NumEnvs = 12, Seed = 6, MaxEnvSteps = 6_000, LogInterval = 1_000, CheckpointInterval = 1_800,
+            CheckpointSeconds = 0, Device = "ilgpu-cpu" };
+        var device = new IlgpuComputeDevice(fixture.Device);
+        (RunSummary Summary, Training.KeepingSink Sink) Run(CheckpointData? from, long stopAt = long.MaxValue)
+        {
+            var sink = new Training.KeepingSink { StopAt = stopAt };
+            var monitor = new RunMonitor(config, sink, null, from);
+            sink.Monitor = monitor;
+            return (A2c.Train(config, monitor, device), sink);
+        }
+        (RunSummary whole, Training.KeepingSink wholeSink) = Run(null);
+        (RunSummary stopped, Training.KeepingSink first) = Run(null, stopAt: 3_000);
+        Assert.Equal("interrupted", stopped.Status);
+        CheckpointData atStop = first.Checkpoints[^1];
+        (RunSummary resumed, Training.KeepingSink second) = Run(atStop);
+
+        Assert.Equal(wholeSink.Checkpoints[^1].Parameters, second.Checkpoints[^1].Parameters);
+        Assert.Equal(wholeSink.Checkpoints[^1].OptimizerState[0].Values, second.Checkpoints[^1].OptimizerState[0].Values);
+        Assert.Equal(wholeSink.Checkpoints[^1].Section("algorithm"), second.Checkpoints[^1].Section("algorithm"));
+        long through = RunMonitor.LoggedThrough(atStop);
+        static object Key(MetricsRow r) => (r.EnvSteps, r.Updates, r.Episodes, r.EpisodicReturn, r.MeanReturn100);
+        Assert.Equal(wholeSink.Rows.Select(Key), first.Rows.Where(r => r.EnvSteps <= through).Concat(second.Rows).Select(Key));
+        Assert.Equal(whole.Episodes, resumed.Episodes);
+        Assert.Equal(whole.FinalMeanReturn, resumed.FinalMeanReturn);
+
+        // A device checkpoint is not a CPU one: resuming it on the CPU is refused by name.
+        var cpu = config with { Device = "cpu" };
+        var e = Assert.Throws<InvalidDataException>(() => A2c.Train(cpu, new RunMonitor(cpu, null, null, atStop)));
+        Assert.Contains("expected 'a2c on the CPU', found 'a2c on a device'", e.Message);
     }
 
     [Fact]

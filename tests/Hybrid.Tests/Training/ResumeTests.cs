@@ -155,7 +155,7 @@ public class ResumeTests
         Assert.Contains("model", e.Message);
         var a3c = new A3cConfig { MaxEnvSteps = 4_000 };
         e = Assert.Throws<InvalidDataException>(() => Run(a3c, sink.Checkpoints[^1]));
-        Assert.Contains("expected 'a3c', found 'a2c cpu'", e.Message);
+        Assert.Contains("expected 'a3c', found 'a2c on the CPU'", e.Message);
     }
 
     static double Distance(float[] a, float[] b)
