@@ -129,9 +129,13 @@ public static class TrainCommand
             config = Presets.Resolve(savedAlgo, settings, usePreset: false, out _);
             config.Validate();
             CheckSameRun(saved, ConfigBinder.ParseRun(ConfigBinder.ToYaml(config), "config", out _), directory);
-            if (checkpoint.EnvSteps >= config.MaxEnvSteps && config.MaxWallSeconds == 0)
+            if (checkpoint.EnvSteps >= config.MaxEnvSteps)
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"the run in '{directory}' has taken {checkpoint.EnvSteps:N0} env steps, its whole budget (max_env_steps {config.MaxEnvSteps}); raise it with --max-env-steps to go on."));
+            double seconds = RunMonitor.SecondsAt(checkpoint);
+            if (config.MaxWallSeconds > 0 && seconds >= config.MaxWallSeconds)
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"the run in '{directory}' has run {seconds:F1} s, its whole wall-clock budget (max_wall_seconds {config.MaxWallSeconds}); raise it with --max-wall-seconds to go on."));
             if (config is A2cConfig a2c) device = DeviceChoice.ForA2c(GpuDevices.Instance, a2c, line => stderr.WriteLine($"train: {line}"));
             folder = RunFolder.Resume(directory, config, RunMonitor.LoggedThrough(checkpoint));
         }
@@ -230,6 +234,9 @@ public static class TrainCommand
                 monitor.Fail(e, config.Threads, config.TotalEnvs);
                 stderr.WriteLine($"train: {ErrorText.Of(e)}");
                 if (e.InnerException is { } inner) stderr.WriteLine($"train: {inner.GetType().Name}: {inner.Message}");
+                if (LastCheckpoint(folder) is long steps)
+                    stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"train: the last checkpoint, at {steps:N0} env steps, is kept; hybrid train --resume {Quote(folder.Directory)} continues from it."));
                 try
                 {
                     folder.WriteFile("error.txt", e.ToString());
@@ -242,6 +249,20 @@ public static class TrainCommand
             {
                 Console.CancelKeyPress -= onCancel;
             }
+        }
+    }
+
+    /// <summary>The env steps of the run folder's checkpoint, if it holds a readable one.</summary>
+    static long? LastCheckpoint(RunFolder folder)
+    {
+        try
+        {
+            string file = Path.Combine(folder.Directory, RunFolder.CheckpointFile);
+            return File.Exists(file) ? Checkpoint.Load(file).EnvSteps : null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

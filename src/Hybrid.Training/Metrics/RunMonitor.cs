@@ -347,13 +347,19 @@ public sealed class RunMonitor
 
     /// <summary>The env steps of the last metrics row the checkpoint's run had written: rows after it are the resumed run's to write.</summary>
     /// <exception cref="InvalidDataException">The checkpoint has no monitor section, or it is damaged.</exception>
-    public static long LoggedThrough(CheckpointData checkpoint)
+    public static long LoggedThrough(CheckpointData checkpoint) => Probe(checkpoint)._lastLogSteps;
+
+    /// <summary>The wall-clock seconds the checkpoint's run had run when it was saved (all its parts).</summary>
+    /// <exception cref="InvalidDataException">The checkpoint has no monitor section, or it is damaged.</exception>
+    public static double SecondsAt(CheckpointData checkpoint) => Probe(checkpoint)._secondsBefore;
+
+    static RunMonitor Probe(CheckpointData checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         byte[] bytes = checkpoint.Section(StateSection) ?? throw new InvalidDataException("the checkpoint has no monitor section; it was not written by train.");
         var probe = new RunMonitor(new Algorithms.A2cConfig(), null, null);
         probe.Restore(bytes);
-        return probe._lastLogSteps;
+        return probe;
     }
 
     byte[] SaveState()

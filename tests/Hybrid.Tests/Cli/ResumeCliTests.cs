@@ -61,6 +61,36 @@ public sealed class ResumeCliTests() : TempFolderTests("hybrid-resume")
         Assert.Contains("\"status\": \"finished\"", File.ReadAllText(Path.Combine(run, "summary.json")));
     }
 
+    [Fact]
+    public void AResumeWithItsWallClockBudgetSpentIsRefused()
+    {
+        string run = Path.Combine(Folder, "timed");
+        (int code, _, string error) = TrainCliTests.Cli(["train", .. Common, "--max-env-steps", "100000000", "--max-wall-seconds", "0.3", "--out", run]);
+        Assert.True(code == 0, error);
+        (code, _, error) = TrainCliTests.Cli("train", "--resume", run);
+        Assert.Equal(2, code);
+        Assert.Contains("its whole wall-clock budget (max_wall_seconds 0.3); raise it with --max-wall-seconds", error);
+        (code, _, error) = TrainCliTests.Cli("train", "--resume", run, "--max-wall-seconds", "0.6", "--quiet");
+        Assert.True(code == 0, error);
+        Assert.Contains("\"resumed\": 1", File.ReadAllText(Path.Combine(run, "summary.json")));
+    }
+
+    [Fact]
+    public void AFailedRunKeepsItsErrorAndSaysSo()
+    {
+        // An infinite step size makes theta infinite at the first update.
+        string run = Path.Combine(Folder, "diverged");
+        (int code, string output, string error) = TrainCliTests.Cli(["train", .. Common, "--learning-rate", "1e30", "--max-grad-norm", "0", "--out", run]);
+        Assert.Equal(1, code);
+        Assert.Contains("NaN or infinite", error);
+        Assert.Contains("summary.json has status \"failed\"", error);
+        Assert.DoesNotContain("   at ", error + output);
+        string summary = File.ReadAllText(Path.Combine(run, "summary.json"));
+        Assert.Contains("\"status\": \"failed\"", summary);
+        Assert.Contains("TrainingDivergedException", summary);
+        Assert.Contains("   at ", File.ReadAllText(Path.Combine(run, "error.txt")));
+    }
+
     static List<string> Columns(string run) =>
         [.. File.ReadLines(Path.Combine(run, "metrics.csv")).Select(line =>
         {
