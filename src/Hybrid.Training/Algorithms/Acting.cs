@@ -75,21 +75,34 @@ internal static class Acting
     {
         int n = env.NumEnvs;
         ReadOnlySpan<float> observations = normalization is null ? env.Observations : normalization.Observe(env.Observations);
+        net.Forward(theta, observations, n);
+        StepWith(observations, net.Policy(n), net.Values(n), net.Actions, env.Spec.IsDiscrete ? default : net.LogStd.Of(theta), env, rollout, gamma, rngs,
+            recordLogProbabilities, normalization);
+    }
+
+    /// <summary>
+    /// The rest of <see cref="Step"/> once the policy head's outputs and the values for <paramref name="observations"/>
+    /// are known (from this thread's forward pass, or a predictor's): samples the actions, steps the env and records the step.
+    /// </summary>
+    public static void StepWith(ReadOnlySpan<float> observations, ReadOnlySpan<float> policy, ReadOnlySpan<float> values, int actionCount,
+        ReadOnlySpan<float> logStd, VectorEnv env, Rollout rollout, float gamma, ReadOnlySpan<Rng> rngs, bool recordLogProbabilities,
+        NormalizationTally? normalization = null)
+    {
+        int n = env.NumEnvs;
         int t = rollout.BeginStep(observations);
         int truncatedBefore = rollout.TruncatedCount;
-        net.Forward(theta, observations, n);
-        net.Values(n).CopyTo(rollout.Values.AsSpan(t * n, n));
+        values.CopyTo(rollout.Values.AsSpan(t * n, n));
         Span<float> logProbabilities = recordLogProbabilities ? rollout.LogProbabilities.AsSpan(t * n, n) : default;
         if (env.Spec.IsDiscrete)
         {
             Span<int> actions = rollout.DiscreteActionsAt(t);
-            SampleDiscrete(net.Policy(n), net.Actions, rngs, actions, logProbabilities);
+            SampleDiscrete(policy, actionCount, rngs, actions, logProbabilities);
             env.Step(actions);
         }
         else
         {
             Span<float> actions = rollout.BoxActionsAt(t);
-            SampleGaussian(net.Policy(n), net.LogStd.Of(theta), rngs, actions, logProbabilities);
+            SampleGaussian(policy, logStd, rngs, actions, logProbabilities);
             env.Step(actions);
         }
         rollout.EndStep(t, env, gamma);

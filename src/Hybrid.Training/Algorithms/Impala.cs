@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
@@ -80,14 +78,6 @@ public sealed record ImpalaConfig : ActorCriticConfig
 /// </summary>
 public static class Impala
 {
-    /// <summary>One unroll's slot.</summary>
-    sealed class Slot(ImpalaConfig config, EnvSpec env)
-    {
-        public readonly Rollout Rollout = new(config.TMax, config.NumEnvs, env);
-        public readonly float[] NextObservations = new float[config.NumEnvs * env.ObservationSize];
-        public long Version;
-    }
-
     /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
     /// <exception cref="WorkerFailedException">An actor threw; the run was stopped. The inner exception is the original.</exception>
     public static RunSummary Train(ImpalaConfig config, RunMonitor monitor)
@@ -100,72 +90,23 @@ public static class Impala
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
         var net = (ActorCriticNetwork)modelSpec.Build();
         float[] theta = Acting.InitialTheta(net, config.Seed);
-        var gradient = new float[net.ParameterCount];
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         // A resumed run continues from the checkpoint's theta and statistics; its actors start new episodes.
         if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, _ => { });
         CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, _ => { });
 
-        // Slots: enough for every actor to fill one while the learner holds a batch.
-        var slots = new Slot[config.Batch + 2 * config.Threads];
-        var free = new SlotQueue(slots.Length);
-        var full = new SlotQueue(slots.Length);
-        for (int i = 0; i < slots.Length; i++)
-        {
-            slots[i] = new Slot(config, envSpec);
-            free.Add(i);
-        }
+        var queues = new UnrollQueues(config.Batch, config.Threads, config.TMax, config.NumEnvs, envSpec);
         var published = new ParameterBroadcast(theta);
         var group = new WorkerGroup("impala");
         for (int id = 0; id < config.Threads; id++)
-            group.Start("actor", id, actor => Actor(actor, config, modelSpec, slots, free, full, published, monitor, group));
+            group.Start("actor", id, actor => Actor(actor, config, modelSpec, queues, published, monitor, group));
 
-        // The learner.
-        var update = new ActorCriticUpdate(net, config.TMax, config.NumEnvs);
-        var batch = new int[config.Batch];
-        var clip = new VTraceClip(config.RhoBar, config.CBar);
-        long version = 0;
-        try
-        {
-            while (!monitor.ShouldStop && !group.StopRequested)
+        // The learner; every m updates the actors may pick up the new parameters.
+        LaggedLearner.Run(config, config.Batch, new VTraceClip(config.RhoBar, config.CBar), net, theta, optimizer, queues, config.NumEnvs, monitor, group,
+            "impala learner", version =>
             {
-                // Take B full unrolls.
-                int taken = 0;
-                while (taken < batch.Length && !group.StopRequested && !monitor.ShouldStop)
-                    if (full.TryTake(out int slot, 20)) batch[taken++] = slot;
-                    else monitor.Flush();
-                if (taken < batch.Length) break;
-
-                // V-trace loss over the batch with the current theta; each unroll's policy lag.
-                Array.Clear(gradient);
-                double policy = 0, value = 0, entropy = 0;
-                foreach (int slot in batch)
-                {
-                    Slot s = slots[slot];
-                    monitor.AddPolicyLag(version - s.Version);
-                    LossTerms t = update.AddGradient(theta, s.Rollout, s.NextObservations, 1f, config.ValueCoef, config.EntropyCoef, clip, gradient);
-                    (policy, value, entropy) = (policy + t.Policy, value + t.Value, entropy + t.Entropy);
-                    free.Add(slot);
-                }
-                var terms = new LossTerms((float)(policy / batch.Length), (float)(value / batch.Length), (float)(entropy / batch.Length));
-                TensorPrimitives.Multiply(gradient, 1f / batch.Length, gradient);
-                UpdateRules.CheckFinite(terms, "impala learner", version + 1);
-                UpdateRules.Clip(gradient, config.MaxGradNorm, "impala learner", version + 1);
-                optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));
-                version++;
-                UpdateRules.CheckParameters(theta, "impala learner", version);
-                monitor.AddUpdate(terms);
-
-                // Every m updates the actors may pick up the new parameters.
                 if (version % config.RefreshInterval == 0) published.Publish(theta, version);
-                monitor.Flush();
-                if (monitor.CheckpointDue) monitor.SaveCheckpoint(Save());
-            }
-        }
-        catch (Exception e)
-        {
-            group.Fail("impala learner", e);
-        }
+            }, Save);
         group.Stop();
         group.Join();
         if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
@@ -174,8 +115,8 @@ public static class Impala
 
     const string Kind = "impala";
 
-    static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, Slot[] slots, SlotQueue free,
-        SlotQueue full, ParameterBroadcast published, RunMonitor monitor, WorkerGroup group)
+    static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, UnrollQueues queues, ParameterBroadcast published, RunMonitor monitor,
+        WorkerGroup group)
     {
         int n = config.NumEnvs;
         VectorEnv env = config.MakeEnv(n);
@@ -190,12 +131,10 @@ public static class Impala
         {
             // Pick up the latest published parameters, if newer than the copy held.
             version = published.CopyIfNewer(thetaActor, version);
-            int slot;
-            while (!free.TryTake(out slot, 20))
-                if (group.StopRequested || monitor.ShouldStop) return;
+            if (!queues.TakeFree(out int slot, group, monitor)) return;
 
             // Unroll T steps with the behaviour policy, recording its log-probabilities.
-            Slot s = slots[slot];
+            Unroll s = queues.Slots[slot];
             Rollout rollout = s.Rollout;
             rollout.Clear();
             for (int t = 0; t < config.TMax; t++)
@@ -207,35 +146,7 @@ public static class Impala
             monitor.AddSteps(config.TMax * n);
             env.Observations.CopyTo(s.NextObservations);
             s.Version = version;
-            full.Add(slot);
-        }
-    }
-
-    /// <summary>The learner's latest parameters, published every m updates, and copied out by actors under one lock.</summary>
-    sealed class ParameterBroadcast(float[] initial)
-    {
-        readonly float[] _theta = (float[])initial.Clone();
-        readonly object _gate = new();
-        long _version;
-
-        public void Publish(ReadOnlySpan<float> theta, long version)
-        {
-            lock (_gate)
-            {
-                theta.CopyTo(_theta);
-                _version = version;
-            }
-        }
-
-        /// <summary>Copies the published parameters into <paramref name="destination"/> if they are newer than <paramref name="held"/>; returns the version now held.</summary>
-        public long CopyIfNewer(Span<float> destination, long held)
-        {
-            if (Volatile.Read(ref _version) == held) return held;
-            lock (_gate)
-            {
-                _theta.CopyTo(destination);
-                return _version;
-            }
+            queues.Full.Add(slot);
         }
     }
 }

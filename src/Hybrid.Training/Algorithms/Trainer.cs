@@ -6,7 +6,7 @@ namespace Hybrid.Training.Algorithms;
 public static class Trainer
 {
     /// <summary>Algorithm names, as the command line takes them.</summary>
-    public static IReadOnlyList<string> Algorithms { get; } = ["a2c", "a3c", "q1", "sarsa1", "qn", "impala"];
+    public static IReadOnlyList<string> Algorithms { get; } = ["a2c", "a3c", "q1", "sarsa1", "qn", "impala", "ga3c"];
 
     /// <summary>The default config of <paramref name="algo"/>.</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Algorithms"/>.</exception>
@@ -18,6 +18,7 @@ public static class Trainer
         "sarsa1" => new AsyncQConfig(AsyncQMethod.OneStepSarsa),
         "qn" => new AsyncQConfig(AsyncQMethod.NStepQ),
         "impala" => new ImpalaConfig(),
+        "ga3c" => new Ga3cConfig(),
         _ => throw new ArgumentException($"algo '{algo}' is unknown; expected one of {string.Join(", ", Algorithms)}.", nameof(algo)),
     };
 
@@ -36,6 +37,7 @@ public static class Trainer
             A3cConfig a3c => A3c.Train(a3c, monitor),
             AsyncQConfig q => AsyncQ.Train(q, monitor),
             ImpalaConfig impala => Impala.Train(impala, monitor),
+            Ga3cConfig ga3c => Ga3c.Train(ga3c, monitor),
             _ => throw new ArgumentException($"config of type {config.GetType().Name} has no trainer.", nameof(config)),
         };
     }

@@ -8,25 +8,76 @@ public readonly record struct MetricsRow(
     double EpisodicReturn, double MeanReturn100, double EvalReturn100,
     double PolicyLoss, double ValueLoss, double Entropy, double PolicyLag, double PolicyLagMax)
 {
+    /// <summary>The runtime's own telemetry (GA3C's predictor, the hybrid regime's streams), where the algorithm has some.</summary>
+    public RuntimeTelemetry? Runtime { get; init; }
+
     /// <summary>The CSV header, in the order of <see cref="ToCsv"/>.</summary>
     public const string CsvHeader =
-        "env_steps,updates,episodes,wall_seconds,steps_per_second,episodic_return,mean_return_100,eval_return_100,policy_loss,value_loss,entropy,policy_lag,policy_lag_max";
+        "env_steps,updates,episodes,wall_seconds,steps_per_second,episodic_return,mean_return_100,eval_return_100,policy_loss,value_loss,entropy,policy_lag,policy_lag_max," +
+        RuntimeTelemetry.CsvHeader;
 
     /// <summary>The row as CSV (invariant culture, NaN as empty).</summary>
     public string ToCsv() => string.Join(',',
         EnvSteps.ToString(CultureInfo.InvariantCulture), Updates.ToString(CultureInfo.InvariantCulture),
         Episodes.ToString(CultureInfo.InvariantCulture), F(WallSeconds), F(StepsPerSecond), F(EpisodicReturn),
-        F(MeanReturn100), F(EvalReturn100), F(PolicyLoss), F(ValueLoss), F(Entropy), F(PolicyLag), F(PolicyLagMax));
+        F(MeanReturn100), F(EvalReturn100), F(PolicyLoss), F(ValueLoss), F(Entropy), F(PolicyLag), F(PolicyLagMax),
+        string.Join(',', (Runtime ?? RuntimeTelemetry.None).Values().Select(v => F(v.Value))));
 
-    static string F(double v) => double.IsNaN(v) ? "" : v.ToString("G7", CultureInfo.InvariantCulture);
+    internal static string F(double v) => double.IsNaN(v) ? "" : v.ToString("G7", CultureInfo.InvariantCulture);
 
-    /// <summary>The TensorBoard tags of DESIGN.md with this row's values.</summary>
+    /// <summary>The TensorBoard tags of DESIGN.md with this row's values (NaN ones are not written).</summary>
     public (string, double)[] Scalars() =>
     [
         ("charts/episodic_return", EpisodicReturn), ("charts/mean_return_100", MeanReturn100), ("charts/eval_return_100", EvalReturn100),
         ("charts/sps", StepsPerSecond), ("losses/policy", PolicyLoss), ("losses/value", ValueLoss), ("losses/entropy", Entropy),
         ("runtime/policy_lag", PolicyLag), ("runtime/policy_lag_max", PolicyLagMax),
+        .. (Runtime ?? RuntimeTelemetry.None).Values().Select(v => ("runtime/" + v.Name, v.Value)),
     ];
+}
+
+/// <summary>
+/// What a runtime measures of itself over an interval or a run: GA3C's updates and predictions per second, its
+/// predictor's batch sizes (mean, median, 90th percentile, largest) and the actors' wait for a prediction; the hybrid
+/// regime's env steps per second and policy lag per stream and the synchronous stream's share of the updates. NaN
+/// where a runtime does not measure it.
+/// </summary>
+public readonly record struct RuntimeTelemetry(
+    double UpdatesPerSecond, double PredictionsPerSecond, double PredictBatchMean, double PredictBatchP50, double PredictBatchP90, double PredictBatchMax,
+    double PredictWaitMicroseconds, double SyncStepsPerSecond, double AsyncStepsPerSecond, double SyncUpdateShare, double SyncPolicyLag, double AsyncPolicyLag)
+{
+    /// <summary>Nothing measured.</summary>
+    public static RuntimeTelemetry None { get; } = new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN,
+        double.NaN, double.NaN, double.NaN, double.NaN);
+
+    /// <summary>The column names (metrics.csv; TensorBoard tags under runtime/; summary.json keys under "runtime"), in order.</summary>
+    public static readonly string[] Names =
+    [
+        "updates_per_second", "predictions_per_second", "predict_batch_mean", "predict_batch_p50", "predict_batch_p90", "predict_batch_max",
+        "predict_wait_us", "sync_steps_per_second", "async_steps_per_second", "sync_update_share", "sync_policy_lag", "async_policy_lag",
+    ];
+
+    /// <summary>The header part for metrics.csv.</summary>
+    public const string CsvHeader =
+        "updates_per_second,predictions_per_second,predict_batch_mean,predict_batch_p50,predict_batch_p90,predict_batch_max,predict_wait_us," +
+        "sync_steps_per_second,async_steps_per_second,sync_update_share,sync_policy_lag,async_policy_lag";
+
+    /// <summary>Each value with its name.</summary>
+    public IEnumerable<(string Name, double Value)> Values()
+    {
+        double[] values = [UpdatesPerSecond, PredictionsPerSecond, PredictBatchMean, PredictBatchP50, PredictBatchP90, PredictBatchMax,
+            PredictWaitMicroseconds, SyncStepsPerSecond, AsyncStepsPerSecond, SyncUpdateShare, SyncPolicyLag, AsyncPolicyLag];
+        for (int i = 0; i < values.Length; i++) yield return (Names[i], values[i]);
+    }
+}
+
+/// <summary>A runtime that measures itself: the monitor asks it at every metrics row and for the summary.</summary>
+public interface ITelemetrySource
+{
+    /// <summary>The figures since the last call, over <paramref name="seconds"/> of wall time.</summary>
+    RuntimeTelemetry Interval(double seconds);
+
+    /// <summary>The figures of the whole run, over <paramref name="seconds"/>.</summary>
+    RuntimeTelemetry Total(double seconds);
 }
 
 /// <summary>Where a run's metrics go.</summary>

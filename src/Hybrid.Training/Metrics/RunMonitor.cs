@@ -138,6 +138,9 @@ public sealed class RunMonitor
                 "make the monitor from the config that trains.", nameof(config));
     }
 
+    /// <summary>The runtime's own telemetry, asked at every metrics row and for the summary (set by the algorithm before it starts).</summary>
+    public ITelemetrySource? Telemetry { get; set; }
+
     /// <summary>The command line the run came from, for summary.json (null: not from one).</summary>
     public string? Command { get; init; }
 
@@ -293,6 +296,7 @@ public sealed class RunMonitor
             _returnCount = _lossCount = _lagCount = 0;
             _lagMax = -1;
         }
+        if (Telemetry is { } telemetry) row = row with { Runtime = telemetry.Interval(now - _lastLogSeconds) };
         _lastLogSteps = steps;
         _lastLogSeconds = now;
         _nextLog = (steps / _config.LogInterval + 1) * _config.LogInterval;
@@ -451,6 +455,7 @@ public sealed class RunMonitor
                 Started = _started,
                 Ended = Timestamp(DateTimeOffset.Now),
                 Resumed = _segment,
+                Runtime = Telemetry?.Total(seconds),
             };
         }
     }

@@ -61,6 +61,9 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     /// <summary>How many times the run was resumed from a checkpoint (<c>train --resume</c>).</summary>
     public int Resumed { get; init; }
 
+    /// <summary>The runtime's telemetry over the run (GA3C, hybrid), or null.</summary>
+    public RuntimeTelemetry? Runtime { get; init; }
+
     /// <summary>Reads a summary.json written by <see cref="ToJson"/>; returns null unless its status is "finished".</summary>
     /// <exception cref="FormatException">The text is not such a JSON object.</exception>
     public static RunSummary? ParseFinished(string json)
@@ -133,6 +136,13 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             foreach ((string key, string? value) in new[] { ("version", Version), ("command", Command), ("machine", Machine), ("started", Started), ("ended", Ended) })
                 if (value is not null) json.WriteString(key, value);
             if (Resumed > 0) json.WriteNumber("resumed", Resumed);
+            if (Runtime is RuntimeTelemetry runtime)
+            {
+                json.WriteStartObject("runtime");
+                foreach ((string name, double value) in runtime.Values())
+                    if (double.IsFinite(value)) json.WriteNumber(name, Math.Round(value, 4));
+                json.WriteEndObject();
+            }
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";

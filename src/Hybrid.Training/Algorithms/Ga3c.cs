@@ -1,0 +1,209 @@
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>
+/// GA3C settings (Babaeizadeh et al. 2017). The paper's predictor batches up to the requests waiting; here it also
+/// waits up to max_wait_us for stragglers. Learning rate, t_max and batch are this project's for CartPole on a few
+/// cores (those of <see cref="ImpalaConfig"/>, the other lagged learner).
+/// </summary>
+public sealed record Ga3cConfig : ActorCriticConfig
+{
+    /// <summary>One actor thread per core; IMPALA's budget, learning rate and unroll.</summary>
+    public Ga3cConfig()
+    {
+        Threads = Math.Max(1, Environment.ProcessorCount);
+        MaxEnvSteps = 1_000_000;
+        LearningRate = 2e-3f;
+        TMax = 20;
+    }
+
+    /// <inheritdoc/>
+    public override string Algo => "ga3c";
+
+    /// <summary>Most requests in one batched forward pass.</summary>
+    [Description("ga3c: most prediction requests the predictor batches into one forward pass (at most one per actor thread).")]
+    public int MaxBatch { get; init; } = 32;
+
+    /// <summary>Microseconds the predictor waits for more requests after taking the first.</summary>
+    [Description("ga3c: microseconds the predictor waits for more requests after it takes the first, before it runs the batch.")]
+    public double MaxWaitUs { get; init; } = 100;
+
+    /// <summary>Segments per learner update.</summary>
+    [Description("ga3c: t_max segments the learner batches into one update.")]
+    public int Segments { get; init; } = 2;
+
+    /// <summary>V-trace on the segments.</summary>
+    [Description("ga3c: correct the segments for their policy lag with V-trace (rho_bar = c_bar = 1); false treats them as on-policy, as the GA3C paper does.")]
+    public bool Vtrace { get; init; } = true;
+
+    /// <inheritdoc/>
+    public override bool DiscreteOnly => true;
+
+    /// <inheritdoc/>
+    public override int TotalEnvs => Threads;
+
+    /// <summary>The predictor and the learner (the calling thread), next to the actors.</summary>
+    public override int HelperThreads => 2;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        Require(MaxBatch >= 1, "max_batch", MaxBatch, ">= 1");
+        Require(MaxWaitUs is >= 0 and <= 1_000_000, "max_wait_us", MaxWaitUs, "in [0, 1000000]");
+        Require(Segments >= 1, "segments", Segments, ">= 1");
+        Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: ga3c does not normalize");
+        Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: ga3c does not normalize");
+        long perUpdate = (long)Segments * TMax;
+        Require(perUpdate <= MaxEnvSteps, "segments", Segments,
+            $"at most {Math.Max(1, MaxEnvSteps / TMax)}: {Segments} segments of {TMax} steps are {perUpdate:N0} env steps per update, more than max_env_steps {MaxEnvSteps:N0}, so the run would make no update");
+        CheckSize();
+    }
+
+    /// <inheritdoc/>
+    private protected override long SamplesHeld => ((long)Threads * 2 + Segments) * TMax + MaxBatch;
+}
+
+/// <summary>
+/// GA3C (Babaeizadeh et al. 2017, "Reinforcement Learning through Asynchronous Advantage Actor-Critic on a GPU"): K
+/// actor threads, each stepping its own env, share one batched forward pass through a predictor (<see cref="BatchedPredictor"/>)
+/// instead of holding a parameter copy each; they hand t_max segments, with the behaviour log-probabilities and the
+/// oldest parameter version that acted in them, to the lagged learner IMPALA uses (batches of segments, V-trace by
+/// default). The predictor picks up the learner's parameters after every update. Telemetry: updates and predictions
+/// per second, the predictor's batch sizes, the actors' wait for a prediction, and the policy lag.
+/// </summary>
+public static class Ga3c
+{
+    const string Kind = "ga3c";
+
+    /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
+    /// <exception cref="WorkerFailedException">An actor, the predictor or the learner threw; the run was stopped. The inner exception is the original.</exception>
+    public static RunSummary Train(Ga3cConfig config, RunMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(monitor);
+        monitor.CheckConfig(config);
+        config.Validate();
+        EnvSpec envSpec = EnvRegistry.Spec(config.Env);
+        ModelSpec modelSpec = Acting.ActorCriticSpec(config);
+        var net = (ActorCriticNetwork)modelSpec.Build();
+        float[] theta = Acting.InitialTheta(net, config.Seed);
+        RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
+        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, _ => { });
+        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, _ => { });
+
+        var queues = new UnrollQueues(config.Segments, config.Threads, config.TMax, 1, envSpec);
+        var published = new ParameterBroadcast(theta);
+        var predictor = new BatchedPredictor(new PolicyModel(modelSpec, published, Math.Min(config.MaxBatch, config.Threads)), config.Threads,
+            config.MaxBatch, config.MaxWaitUs);
+        monitor.Telemetry = new Telemetry(predictor, monitor);
+        var group = new WorkerGroup("ga3c");
+        group.Start("predictor", 0, _ => predictor.Run(() => group.StopRequested || monitor.ShouldStop));
+        for (int id = 0; id < config.Threads; id++)
+            group.Start("actor", id, actor => Actor(actor, config, net.Actions, predictor, queues, monitor, group));
+
+        // The learner publishes every update; the predictor takes the newest parameters at its next batch.
+        LaggedLearner.Run(config, config.Segments, config.Vtrace ? new VTraceClip(1f, 1f) : null, net, theta, optimizer, queues, 1, monitor, group,
+            "ga3c learner", version => published.Publish(theta, version), Save);
+        group.Stop();
+        predictor.Stop();
+        group.Join();
+        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
+        return monitor.Finish(config.Threads, config.TotalEnvs);
+    }
+
+    static void Actor(int id, Ga3cConfig config, int actions, BatchedPredictor predictor, UnrollQueues queues, RunMonitor monitor, WorkerGroup group)
+    {
+        VectorEnv env = config.MakeEnv(1);
+        env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
+        Rng[] rngs = [Acting.WorkerRng(config, id, monitor.Segment)];
+        while (!group.StopRequested && !monitor.ShouldStop)
+        {
+            if (!queues.TakeFree(out int slot, group, monitor)) return;
+            Unroll s = queues.Slots[slot];
+            s.Rollout.Clear();
+            long oldest = long.MaxValue;
+            for (int t = 0; t < config.TMax; t++)
+            {
+                // One request to the predictor: the policy's logits and the value for this observation.
+                if (!predictor.Predict(id, env.Observations, out ReadOnlySpan<float> output, out long version))
+                {
+                    queues.Free.Add(slot);
+                    return;
+                }
+                oldest = Math.Min(oldest, version);
+                Acting.StepWith(env.Observations, output[..actions], output.Slice(actions, 1), actions, default, env, s.Rollout, config.Gamma, rngs,
+                    recordLogProbabilities: true);
+                monitor.AddEpisodes(env.Episodes.Records);
+                env.Episodes.Clear();
+            }
+            monitor.AddSteps(config.TMax);
+            env.Observations.CopyTo(s.NextObservations);
+            // The segment's lag is measured from the oldest parameters that acted in it.
+            s.Version = oldest;
+            queues.Full.Add(slot);
+        }
+    }
+
+    /// <summary>The actor-critic network as the predictor runs it: each output row is the policy's logits, then the value.</summary>
+    sealed class PolicyModel : IBatchModel
+    {
+        readonly ActorCriticNetwork _net;
+        readonly float[] _theta;
+        readonly ParameterBroadcast _published;
+        long _version = -1;
+
+        public PolicyModel(ModelSpec spec, ParameterBroadcast published, int maxRows)
+        {
+            _net = (ActorCriticNetwork)spec.Build();
+            _net.EnsureCapacity(maxRows);
+            _theta = new float[_net.ParameterCount];
+            _published = published;
+            InputSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
+            OutputSize = _net.Actions + 1;
+        }
+
+        public int InputSize { get; }
+        public int OutputSize { get; }
+
+        public long Predict(ReadOnlySpan<float> inputs, int rows, Span<float> outputs)
+        {
+            _version = _published.CopyIfNewer(_theta, _version);
+            _net.Forward(_theta, inputs, rows);
+            ReadOnlySpan<float> logits = _net.Policy(rows), values = _net.Values(rows);
+            int actions = _net.Actions;
+            for (int r = 0; r < rows; r++)
+            {
+                logits.Slice(r * actions, actions).CopyTo(outputs.Slice(r * OutputSize, actions));
+                outputs[r * OutputSize + actions] = values[r];
+            }
+            return _version;
+        }
+    }
+
+    /// <summary>GA3C's telemetry: the learner's updates per second and the predictor's figures.</summary>
+    sealed class Telemetry(BatchedPredictor predictor, RunMonitor monitor) : ITelemetrySource
+    {
+        long _updates;
+
+        public RuntimeTelemetry Interval(double seconds)
+        {
+            long updates = monitor.Updates;
+            RuntimeTelemetry t = Of(predictor.TakeInterval(), updates - _updates, seconds);
+            _updates = updates;
+            return t;
+        }
+
+        public RuntimeTelemetry Total(double seconds) => Of(predictor.Total(), monitor.Updates, seconds);
+
+        static RuntimeTelemetry Of(PredictorStats p, long updates, double seconds) => RuntimeTelemetry.None with
+        {
+            UpdatesPerSecond = seconds > 0 ? updates / seconds : double.NaN,
+            PredictionsPerSecond = seconds > 0 ? p.Predictions / seconds : double.NaN,
+            PredictBatchMean = p.MeanBatch,
+            PredictBatchP50 = p.Batches > 0 ? p.P50Batch : double.NaN,
+            PredictBatchP90 = p.Batches > 0 ? p.P90Batch : double.NaN,
+            PredictBatchMax = p.Batches > 0 ? p.MaxBatch : double.NaN,
+            PredictWaitMicroseconds = p.MeanWaitMicroseconds,
+        };
+    }
+}

@@ -1,0 +1,132 @@
+using System.Numerics.Tensors;
+
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>One unroll's slot: T steps of an actor's lanes, the observations after them, and the parameter version that acted.</summary>
+internal sealed class Unroll(int tMax, int lanes, EnvSpec env)
+{
+    public readonly Rollout Rollout = new(tMax, lanes, env);
+    public readonly float[] NextObservations = new float[lanes * env.ObservationSize];
+    public long Version;
+}
+
+/// <summary>
+/// Unroll slots handed between actors and the learner by index, as TorchBeast does: actors take a free slot, fill it
+/// and queue it full; the learner takes full ones and frees them. Enough slots for every actor to fill one while the
+/// learner holds a batch, so nothing is allocated while the run goes.
+/// </summary>
+internal sealed class UnrollQueues
+{
+    public UnrollQueues(int batch, int actors, int tMax, int lanes, EnvSpec env)
+    {
+        Slots = new Unroll[batch + 2 * actors];
+        Free = new SlotQueue(Slots.Length);
+        Full = new SlotQueue(Slots.Length);
+        for (int i = 0; i < Slots.Length; i++)
+        {
+            Slots[i] = new Unroll(tMax, lanes, env);
+            Free.Add(i);
+        }
+    }
+
+    public Unroll[] Slots { get; }
+    public SlotQueue Free { get; }
+    public SlotQueue Full { get; }
+
+    /// <summary>A free slot for an actor, or false once the run is stopping.</summary>
+    public bool TakeFree(out int slot, WorkerGroup group, RunMonitor monitor)
+    {
+        while (!Free.TryTake(out slot, 20))
+            if (group.StopRequested || monitor.ShouldStop) return false;
+        return true;
+    }
+}
+
+/// <summary>
+/// The learner of lagged actors (IMPALA's, GA3C's), on the calling thread: takes B full unrolls, recomputes the current
+/// policy and values with theta, corrects for the lag with V-trace (or, without a clip, treats the unrolls as on-policy),
+/// clips the mean gradient and takes one RMSProp step; each unroll's lag (learner version minus behaviour version) goes
+/// to the monitor. A failure stops the group under the learner's name.
+/// </summary>
+internal static class LaggedLearner
+{
+    /// <summary>Learns until the run is over; <paramref name="updated"/> hears each new version (to publish theta), <paramref name="save"/> takes checkpoints.</summary>
+    public static void Run(ActorCriticConfig config, int batchSize, VTraceClip? clip, ActorCriticNetwork net, float[] theta, RmsProp optimizer,
+        UnrollQueues queues, int lanes, RunMonitor monitor, WorkerGroup group, string who, Action<long> updated, Func<CheckpointData> save)
+    {
+        var gradient = new float[theta.Length];
+        var update = new ActorCriticUpdate(net, config.TMax, lanes);
+        var batch = new int[batchSize];
+        long version = 0;
+        try
+        {
+            while (!monitor.ShouldStop && !group.StopRequested)
+            {
+                // Take B full unrolls.
+                int taken = 0;
+                while (taken < batch.Length && !group.StopRequested && !monitor.ShouldStop)
+                    if (queues.Full.TryTake(out int slot, 20)) batch[taken++] = slot;
+                    else monitor.Flush();
+                if (taken < batch.Length) break;
+
+                // The loss over the batch with the current theta; each unroll's policy lag.
+                Array.Clear(gradient);
+                double policy = 0, value = 0, entropy = 0;
+                foreach (int slot in batch)
+                {
+                    Unroll s = queues.Slots[slot];
+                    monitor.AddPolicyLag(version - s.Version);
+                    LossTerms t = update.AddGradient(theta, s.Rollout, s.NextObservations, 1f, config.ValueCoef, config.EntropyCoef, clip, gradient);
+                    (policy, value, entropy) = (policy + t.Policy, value + t.Value, entropy + t.Entropy);
+                    queues.Free.Add(slot);
+                }
+                var terms = new LossTerms((float)(policy / batch.Length), (float)(value / batch.Length), (float)(entropy / batch.Length));
+                TensorPrimitives.Multiply(gradient, 1f / batch.Length, gradient);
+                UpdateRules.CheckFinite(terms, who, version + 1);
+                UpdateRules.Clip(gradient, config.MaxGradNorm, who, version + 1);
+                optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));
+                version++;
+                UpdateRules.CheckParameters(theta, who, version);
+                monitor.AddUpdate(terms);
+                updated(version);
+                monitor.Flush();
+                if (monitor.CheckpointDue) monitor.SaveCheckpoint(save());
+            }
+        }
+        catch (Exception e)
+        {
+            group.Fail(who, e);
+        }
+    }
+}
+
+/// <summary>The learner's latest parameters and their version, published by the learner and copied out by actors under one lock.</summary>
+internal sealed class ParameterBroadcast(float[] initial)
+{
+    readonly float[] _theta = (float[])initial.Clone();
+    readonly object _gate = new();
+    long _version;
+
+    /// <summary>The version last published.</summary>
+    public long Version => Volatile.Read(ref _version);
+
+    public void Publish(ReadOnlySpan<float> theta, long version)
+    {
+        lock (_gate)
+        {
+            theta.CopyTo(_theta);
+            Volatile.Write(ref _version, version);
+        }
+    }
+
+    /// <summary>Copies the published parameters into <paramref name="destination"/> if they are newer than <paramref name="held"/>; returns the version now held.</summary>
+    public long CopyIfNewer(Span<float> destination, long held)
+    {
+        if (Volatile.Read(ref _version) == held) return held;
+        lock (_gate)
+        {
+            _theta.CopyTo(destination);
+            return _version;
+        }
+    }
+}
