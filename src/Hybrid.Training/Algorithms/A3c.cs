@@ -88,8 +88,12 @@ public static class A3c
 
     const string Kind = "a3c";
 
-    static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, Normalization? normalization, RunMonitor monitor,
-        WorkerGroup group)
+    /// <summary>
+    /// Worker <paramref name="id"/>'s loop (Algorithm S3 of Mnih et al. 2016). It copies theta every <paramref name="refreshEvery"/>
+    /// segments (the paper: every one; the hybrid regime may refresh less often) and names itself <paramref name="role"/> N.
+    /// </summary>
+    internal static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, Normalization? normalization, RunMonitor monitor,
+        WorkerGroup group, int refreshEvery = 1, string role = "a3c worker")
     {
         // Thread-specific parameters theta', gradients d(theta), env, and scratch.
         VectorEnv env = config.MakeEnv(1);
@@ -101,7 +105,8 @@ public static class A3c
         NormalizationTally? seen = normalization is null ? null : new NormalizationTally(normalization, 1);
         var update = new ActorCriticUpdate(net, config.TMax, 1);
         Rng[] rngs = [Acting.WorkerRng(config, id, monitor.Segment)];
-        string who = $"a3c worker {id}";
+        string who = $"{role} {id}";
+        long basedOn = 0;
         long updates = 0;
         var tally = new UpdateTally();
 
@@ -110,9 +115,12 @@ public static class A3c
             // Reset gradients d(theta) = 0 and synchronize theta' = theta (checked here, on the worker's own copy); the
             // version read first is what the gradient's age (the policy lag) is measured from.
             Array.Clear(gradient);
-            long basedOn = shared.Version;
-            shared.Theta.CopyTo(thetaLocal, 0);
-            UpdateRules.CheckParameters(thetaLocal, who, updates);
+            if (updates % refreshEvery == 0)
+            {
+                basedOn = shared.Version;
+                shared.Theta.CopyTo(thetaLocal, 0);
+                UpdateRules.CheckParameters(thetaLocal, who, updates);
+            }
 
             // Act with theta' until terminal s_t or t - t_start == t_max.
             rollout.Clear();

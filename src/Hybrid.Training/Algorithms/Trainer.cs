@@ -6,7 +6,7 @@ namespace Hybrid.Training.Algorithms;
 public static class Trainer
 {
     /// <summary>Algorithm names, as the command line takes them.</summary>
-    public static IReadOnlyList<string> Algorithms { get; } = ["a2c", "a3c", "q1", "sarsa1", "qn", "impala", "ga3c"];
+    public static IReadOnlyList<string> Algorithms { get; } = ["a2c", "a3c", "q1", "sarsa1", "qn", "impala", "ga3c", "hybrid"];
 
     /// <summary>The default config of <paramref name="algo"/>.</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Algorithms"/>.</exception>
@@ -19,6 +19,7 @@ public static class Trainer
         "qn" => new AsyncQConfig(AsyncQMethod.NStepQ),
         "impala" => new ImpalaConfig(),
         "ga3c" => new Ga3cConfig(),
+        "hybrid" => new HybridConfig(),
         _ => throw new ArgumentException($"algo '{algo}' is unknown; expected one of {string.Join(", ", Algorithms)}.", nameof(algo)),
     };
 
@@ -38,6 +39,7 @@ public static class Trainer
             AsyncQConfig q => AsyncQ.Train(q, monitor),
             ImpalaConfig impala => Impala.Train(impala, monitor),
             Ga3cConfig ga3c => Ga3c.Train(ga3c, monitor),
+            HybridConfig hybrid => HybridRegime.Train(hybrid, monitor),
             _ => throw new ArgumentException($"config of type {config.GetType().Name} has no trainer.", nameof(config)),
         };
     }

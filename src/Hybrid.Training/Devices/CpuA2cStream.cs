@@ -35,14 +35,17 @@ internal sealed class CpuA2cStream : ISyncStream
     readonly GroupJob _job;
     readonly LearnJob _learn;
 
-    public CpuA2cStream(A2cConfig config)
+    public CpuA2cStream(A2cConfig config) : this(config, null) { }
+
+    /// <summary>A stream that acts with <paramref name="theta"/> (shared with others, as the hybrid regime's), or its own when null.</summary>
+    internal CpuA2cStream(A2cConfig config, float[]? theta)
     {
         _config = config;
         int n = config.NumEnvs;
 
         // Network, theta and RMSProp; the lanes cut into one group per thread (at least one lane each).
         ModelSpec spec = _spec = Acting.ActorCriticSpec(config);
-        _theta = Acting.InitialTheta(spec.Build(), config.Seed);
+        _theta = theta ?? Acting.InitialTheta(spec.Build(), config.Seed);
         _gradient = new float[_theta.Length];
         _optimizer = UpdateRules.RmsProp(config, _theta.Length);
         var actionRng = new Rng((ulong)config.Seed, 1);
@@ -84,8 +87,23 @@ internal sealed class CpuA2cStream : ISyncStream
         // The gradient of the loss averaged over all N * t_max samples is the groups' gradients weighted by their share
         // of the lanes, summed in lane order; then one clip and one RMSProp step. The main thread does it for one group
         // or a small network; otherwise the threads share it, a slice of the parameters each (LearnJob).
-        int n = _config.NumEnvs;
         long index = monitor.Updates + 1;
+        LossTerms terms = Terms("a2c", index);
+        if (_groups.Length == 1 || _theta.Length < LearnJob.MinParameters)
+        {
+            MergeGradient(_gradient);
+            UpdateRules.Clip(_gradient, _config.MaxGradNorm, "a2c", index);
+            _optimizer.Step(_theta, _gradient, learningRate);
+            UpdateRules.CheckParameters(_theta, "a2c", index);
+        }
+        else _learn.Run(_config.MaxGradNorm, learningRate, index);
+        monitor.AddUpdate(terms);
+    }
+
+    /// <summary>The loss terms of the rollout just collected (the groups' weighted by their share of the lanes), checked finite.</summary>
+    internal LossTerms Terms(string who, long index)
+    {
+        int n = _config.NumEnvs;
         var terms = default(LossTerms);
         foreach (LaneGroup group in _groups)
         {
@@ -93,18 +111,16 @@ internal sealed class CpuA2cStream : ISyncStream
             terms = new LossTerms(terms.Policy + share * group.Terms.Policy, terms.Value + share * group.Terms.Value,
                 terms.Entropy + share * group.Terms.Entropy);
         }
-        UpdateRules.CheckFinite(terms, "a2c", index);
-        if (_groups.Length == 1 || _theta.Length < LearnJob.MinParameters)
-        {
-            Array.Clear(_gradient);
-            foreach (LaneGroup group in _groups)
-                TensorPrimitives.MultiplyAdd(group.Gradient, (float)group.Lanes / n, _gradient, _gradient);
-            UpdateRules.Clip(_gradient, _config.MaxGradNorm, "a2c", index);
-            _optimizer.Step(_theta, _gradient, learningRate);
-            UpdateRules.CheckParameters(_theta, "a2c", index);
-        }
-        else _learn.Run(_config.MaxGradNorm, learningRate, index);
-        monitor.AddUpdate(terms);
+        UpdateRules.CheckFinite(terms, who, index);
+        return terms;
+    }
+
+    /// <summary>The gradient of the mean loss of the rollout just collected: the groups' gradients weighted by their share of the lanes, in lane order.</summary>
+    internal void MergeGradient(Span<float> destination)
+    {
+        destination.Clear();
+        foreach (LaneGroup group in _groups)
+            TensorPrimitives.MultiplyAdd(group.Gradient, (float)group.Lanes / _config.NumEnvs, destination, destination);
     }
 
     public void Finish(RunMonitor monitor)
@@ -114,7 +130,12 @@ internal sealed class CpuA2cStream : ISyncStream
 
     const string Kind = "a2c on the CPU";
 
-    public CheckpointData Save(RunMonitor monitor) => RunState.Save(_spec, _theta, _optimizer, Kind, writer =>
+    public CheckpointData Save(RunMonitor monitor) => RunState.Save(_spec, _theta, _optimizer, Kind, SaveLanes, _normalization);
+
+    public void Load(CheckpointData checkpoint) => RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, LoadLanes, _normalization);
+
+    /// <summary>Every lane group's env state, action generators and reward-normalization returns.</summary>
+    internal void SaveLanes(BinaryWriter writer)
     {
         writer.Write(_groups.Length);
         foreach (LaneGroup group in _groups)
@@ -123,9 +144,10 @@ internal sealed class CpuA2cStream : ISyncStream
             foreach (Rng rng in group.Rngs) rng.Save(writer);
             group.Normalization?.Save(writer);
         }
-    }, _normalization);
+    }
 
-    public void Load(CheckpointData checkpoint) => RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, reader =>
+    /// <summary>Restores what <see cref="SaveLanes"/> wrote (normalization statistics first, where there are any).</summary>
+    internal void LoadLanes(BinaryReader reader)
     {
         int groups = reader.ReadInt32();
         if (groups != _groups.Length) throw new InvalidDataException($"the checkpoint's a2c run had {groups} lane groups; this one has {_groups.Length}.");
@@ -136,7 +158,7 @@ internal sealed class CpuA2cStream : ISyncStream
             foreach (Rng rng in group.Rngs) rng.Load(reader);
             group.Normalization?.Load(reader);
         }
-    }, _normalization);
+    }
 
     public void Dispose() { }
 

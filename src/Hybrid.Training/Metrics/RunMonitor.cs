@@ -254,6 +254,12 @@ public sealed class RunMonitor
         tally = default;
     }
 
+    /// <summary>The policy lag recorded over the run so far: the sum of the ages and how many.</summary>
+    internal (double Sum, long Count) RunLag
+    {
+        get { lock (_gate) return (_runLagSum, _runLagCount); }
+    }
+
     /// <summary>Records the policy lag of one unroll (learner version minus behaviour version).</summary>
     public void AddPolicyLag(long lag)
     {

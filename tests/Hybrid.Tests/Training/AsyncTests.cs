@@ -194,6 +194,7 @@ public class AsyncAllocationTests
     [InlineData("qn", UpdateMode.Hogwild)]
     [InlineData("impala", UpdateMode.Hogwild)]
     [InlineData("ga3c", UpdateMode.Hogwild)]
+    [InlineData("hybrid", UpdateMode.Lock)]
     public void ThreeTimesTheStepsAllocateNoMore(string algo, UpdateMode mode)
     {
         // Set-up (networks, envs, buffers, threads) costs the same in both runs; what a step allocates would grow with
@@ -203,6 +204,7 @@ public class AsyncAllocationTests
         if (config is A3cConfig a3c) config = a3c with { Update = mode };
         if (config is AsyncQConfig q) config = q with { Update = mode };
         if (config is Ga3cConfig g) config = g with { Threads = 2 };
+        if (config is HybridConfig h) config = h with { Update = mode };
         Allocated(config, 10_000); // JIT and static set-up
         long short_ = Allocated(config, 20_000), long_ = Allocated(config, 140_000);
         Assert.True(long_ - short_ < 256 * 1024, $"{algo}: {short_:N0} bytes for 20k steps, {long_:N0} for 140k");

@@ -1,0 +1,205 @@
+using Hybrid.Training.Devices;
+
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>
+/// The hybrid regime's settings: a synchronous stream of num_envs lanes (A2C's defaults: t_max 5, one batched forward
+/// pass per step) and threads asynchronous workers (A3C's: worker_t_max 20), one parameter set, one RMSProp.
+/// </summary>
+public sealed record HybridConfig : ActorCriticConfig
+{
+    /// <summary>One worker beside the synchronous stream (two threads in all); A2C's learning rate.</summary>
+    public HybridConfig()
+    {
+        Threads = 1;
+        Update = UpdateMode.Lock;
+    }
+
+    /// <inheritdoc/>
+    public override string Algo => "hybrid";
+
+    /// <summary>Lanes of the synchronous stream.</summary>
+    [Description("Env lanes stepped together (N); for hybrid, the synchronous stream's lanes.")]
+    public int NumEnvs { get; init; } = 8;
+
+    /// <summary>The asynchronous workers' t_max.</summary>
+    [Description("hybrid: the asynchronous workers' t_max (the synchronous stream uses t_max).")]
+    public int WorkerTMax { get; init; } = 20;
+
+    /// <summary>Segments between a worker's copies of theta.</summary>
+    [Description("hybrid: segments a worker runs between copies of the shared theta into its own (1 = every segment, as A3C).")]
+    public int RefreshEvery { get; init; } = 1;
+
+    /// <summary>GAE lambda for both streams.</summary>
+    [Description("GAE lambda; 1 gives the paper's n-step returns.")]
+    public float GaeLambda { get; init; } = 1f;
+
+    /// <summary>How the streams' gradients reach theta.</summary>
+    [Description("How workers apply gradients: hogwild (no lock, the paper's), lock (one mutex), server (one applier thread).")]
+    public UpdateMode Update { get; init; }
+
+    /// <inheritdoc/>
+    public override int TotalEnvs => NumEnvs + Threads;
+
+    /// <summary>The synchronous stream, on the calling thread, next to the <see cref="AlgoConfig.Threads"/> workers.</summary>
+    public override int HelperThreads => 1;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
+        Require(WorkerTMax >= 1, "worker_t_max", WorkerTMax, ">= 1");
+        Require(RefreshEvery >= 1, "refresh_every", RefreshEvery, ">= 1");
+        Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
+        Require(Update != UpdateMode.Server, "update", Update, "hogwild or lock: a server's applier would apply both streams' gradients and hide whose lag is whose");
+        Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: hybrid does not normalize");
+        Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: hybrid does not normalize");
+        CheckSize();
+    }
+
+    /// <inheritdoc/>
+    private protected override long SamplesHeld => (long)NumEnvs * TMax + (long)Threads * WorkerTMax;
+
+    /// <summary>The synchronous stream's settings, as an A2C config on the CPU with one lane group.</summary>
+    internal A2cConfig SyncStream => new()
+    {
+        Env = Env, Seed = Seed, MaxEnvSteps = MaxEnvSteps, Hidden = Hidden, StickyActionProb = StickyActionProb, DifficultyRamping = DifficultyRamping,
+        Gamma = Gamma, LearningRate = LearningRate, RmsAlpha = RmsAlpha, RmsEpsilon = RmsEpsilon, MaxGradNorm = MaxGradNorm, TMax = TMax,
+        ValueCoef = ValueCoef, EntropyCoef = EntropyCoef, NumEnvs = NumEnvs, GaeLambda = GaeLambda, Threads = 1, Device = "cpu",
+    };
+
+    /// <summary>The workers' settings, as an A3C config.</summary>
+    internal A3cConfig Workers => new()
+    {
+        Env = Env, Seed = Seed, MaxEnvSteps = MaxEnvSteps, Hidden = Hidden, StickyActionProb = StickyActionProb, DifficultyRamping = DifficultyRamping,
+        Gamma = Gamma, LearningRate = LearningRate, AnnealLearningRate = AnnealLearningRate, AnnealSteps = AnnealSteps, StopWhenSolved = StopWhenSolved,
+        RmsAlpha = RmsAlpha, RmsEpsilon = RmsEpsilon, MaxGradNorm = MaxGradNorm, TMax = WorkerTMax, ValueCoef = ValueCoef, EntropyCoef = EntropyCoef,
+        GaeLambda = GaeLambda, Threads = Threads, Update = Update,
+    };
+}
+
+/// <summary>
+/// The hybrid regime: one parameter set trained at once by a synchronous stream (A2C's N lanes acting with one batched
+/// forward pass per step, on the calling thread) and K asynchronous workers (A3C's, each with its own env and theta'
+/// copy). Both send gradients, not segments: each computes its gradient where its samples are (the workers' backward
+/// passes run in parallel on their own cores), and one RMSProp applies them to theta as they arrive, one at a time
+/// under a lock (or Hogwild). Telemetry: each stream's env steps per second and policy lag, and the synchronous
+/// stream's share of the updates.
+/// </summary>
+public static class HybridRegime
+{
+    const string Kind = "hybrid";
+
+    /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
+    /// <exception cref="WorkerFailedException">A worker or the synchronous stream threw; the run was stopped. The inner exception is the original.</exception>
+    public static RunSummary Train(HybridConfig config, RunMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(monitor);
+        monitor.CheckConfig(config);
+        config.Validate();
+        ModelSpec modelSpec = Acting.ActorCriticSpec(config);
+        float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
+        RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
+        A2cConfig syncConfig = config.SyncStream;
+        using var stream = new CpuA2cStream(syncConfig, theta);
+        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, stream.LoadLanes);
+        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, stream.SaveLanes);
+
+        var group = new WorkerGroup("hybrid");
+        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
+        var telemetry = new Telemetry(monitor);
+        monitor.Telemetry = telemetry;
+        A3cConfig workers = config.Workers;
+        for (int id = 0; id < config.Threads; id++)
+            group.Start("worker", id, worker => A3c.Worker(worker, workers, modelSpec, shared, null, monitor, group, config.RefreshEvery, "hybrid worker"));
+
+        // The synchronous stream: t_max steps of its N lanes on theta as it stands, one gradient, applied like a worker's.
+        var gradient = new float[theta.Length];
+        var tally = new UpdateTally();
+        long updates = 0;
+        try
+        {
+            while (!monitor.ShouldStop && !group.StopRequested)
+            {
+                long basedOn = shared.Version;
+                stream.Collect(monitor);
+                updates++;
+                LossTerms terms = stream.Terms("hybrid sync stream", updates);
+                stream.MergeGradient(gradient);
+                UpdateRules.Clip(gradient, config.MaxGradNorm, "hybrid sync stream", updates);
+                long lagBefore = tally.LagSum;
+                shared.Apply(gradient, UpdateRules.LearningRate(config, monitor.EnvSteps), basedOn, ref tally);
+                telemetry.AddSync(syncConfig.BatchSize, tally.LagSum - lagBefore);
+                tally.Add(terms);
+                tally.ReportTo(monitor);
+                monitor.Flush();
+                if (monitor.CheckpointDue) monitor.SaveCheckpoint(Save());
+            }
+        }
+        catch (Exception e)
+        {
+            group.Fail("hybrid sync stream", e);
+        }
+        tally.ReportTo(monitor, force: true);
+        group.Stop();
+        shared.Complete();
+        group.Join();
+        UpdateRules.CheckParameters(theta, "hybrid", monitor.Updates);
+        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
+        return monitor.Finish(config.Threads + 1, config.TotalEnvs);
+    }
+
+    /// <summary>Per-stream figures: the synchronous stream's counts here, the workers' the run's totals less them.</summary>
+    sealed class Telemetry(RunMonitor monitor) : ITelemetrySource
+    {
+        readonly object _gate = new();
+        long _syncSteps, _syncUpdates, _syncLagSum;
+        Snapshot _last;
+
+        readonly record struct Snapshot(long SyncSteps, long SyncUpdates, long SyncLagSum, long Steps, long Updates, double LagSum, long LagCount);
+
+        public void AddSync(long steps, long lag)
+        {
+            lock (_gate)
+            {
+                _syncSteps += steps;
+                _syncUpdates++;
+                _syncLagSum += lag;
+            }
+        }
+
+        Snapshot Now()
+        {
+            (double lagSum, long lagCount) = monitor.RunLag;
+            lock (_gate) return new Snapshot(_syncSteps, _syncUpdates, _syncLagSum, monitor.EnvSteps, monitor.Updates, lagSum, lagCount);
+        }
+
+        public RuntimeTelemetry Interval(double seconds)
+        {
+            Snapshot now = Now();
+            RuntimeTelemetry t = Between(_last, now, seconds);
+            _last = now;
+            return t;
+        }
+
+        public RuntimeTelemetry Total(double seconds) => Between(default, Now(), seconds);
+
+        static RuntimeTelemetry Between(Snapshot a, Snapshot b, double seconds)
+        {
+            long syncSteps = b.SyncSteps - a.SyncSteps, syncUpdates = b.SyncUpdates - a.SyncUpdates, updates = b.Updates - a.Updates;
+            long asyncUpdates = updates - syncUpdates, asyncLagCount = b.LagCount - a.LagCount - syncUpdates;
+            double syncLag = b.SyncLagSum - a.SyncLagSum;
+            return RuntimeTelemetry.None with
+            {
+                UpdatesPerSecond = seconds > 0 ? updates / seconds : double.NaN,
+                SyncStepsPerSecond = seconds > 0 ? syncSteps / seconds : double.NaN,
+                AsyncStepsPerSecond = seconds > 0 ? (b.Steps - a.Steps - syncSteps) / seconds : double.NaN,
+                SyncUpdateShare = updates > 0 ? (double)syncUpdates / updates : double.NaN,
+                SyncPolicyLag = syncUpdates > 0 ? syncLag / syncUpdates : double.NaN,
+                AsyncPolicyLag = asyncUpdates > 0 && asyncLagCount > 0 ? (b.LagSum - a.LagSum - syncLag) / asyncLagCount : double.NaN,
+            };
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Metrics;
+using Hybrid.Training.Parallel;
+using static Hybrid.Tests.Training.TrainingTestSupport;
+
+namespace Hybrid.Tests.Training;
+
+/// <summary>The hybrid regime: a synchronous stream and asynchronous workers on one parameter set.</summary>
+public class HybridRegimeTests
+{
+    [Fact]
+    public void HybridSolvesCartPoleWithBothStreamsContributing()
+    {
+        // Defaults (8 synchronous lanes, one worker, lock); seeds 1-3 solved at 187k-231k steps in about a second.
+        (RunSummary summary, RecordingSink sink) = Train(new HybridConfig { Seed = 4, StopWhenSolved = true, LogInterval = 20_000 });
+        Assert.True(summary.Solved, $"mean return {summary.FinalMeanReturn:F1} after {summary.EnvSteps:N0} steps");
+        Assert.Equal(2, summary.Threads);
+        Assert.Equal(9, summary.NumEnvs);
+        RuntimeTelemetry runtime = summary.Runtime!.Value;
+        Assert.True(runtime.SyncStepsPerSecond > 0 && runtime.AsyncStepsPerSecond > 0, $"{runtime}");
+        Assert.InRange(runtime.SyncUpdateShare, 0.05, 0.95);
+        Assert.True(runtime.SyncPolicyLag >= 0 && runtime.AsyncPolicyLag >= 0, $"{runtime}");
+        Assert.True(double.IsNaN(runtime.PredictionsPerSecond));
+        Assert.All(sink.Rows.ToArray(), r => Assert.NotNull(r.Runtime));
+    }
+
+    [Fact]
+    public void MoreWorkersTakeALargerShareOfTheUpdates()
+    {
+        // The workers' share grows with their number: the synchronous stream's share falls.
+        double Share(int workers) => Train(new HybridConfig { Seed = 2, Threads = workers, MaxEnvSteps = 60_000 }).Summary.Runtime!.Value.SyncUpdateShare;
+        double one = Share(1), three = Share(3);
+        Assert.True(three < one, $"sync share {one:F3} with one worker, {three:F3} with three");
+    }
+
+    [Fact]
+    public void DivergenceInTheHybridRegimeNamesTheStream()
+    {
+        var e = Assert.Throws<WorkerFailedException>(() => Train(new HybridConfig { LearningRate = 1e30f, MaxGradNorm = 0 }));
+        Assert.Matches("^hybrid (sync stream|worker 0)$", e.Worker);
+        Assert.Contains("NaN or infinite", e.InnerException!.Message);
+    }
+
+    [Fact]
+    public void AServerApplierIsRefusedByName()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new HybridConfig { Update = Hybrid.Training.Config.UpdateMode.Server }.Validate());
+        Assert.Contains("update was server", e.Message);
+    }
+}
