@@ -61,7 +61,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
 
     bool _warmedUp;
 
-    IComputeDevice? DeviceFor(AlgoConfig config) => config is A2cConfig a2c ? DeviceChoice.ForA2c(Devices, a2c, null) : null;
+    IComputeDevice? DeviceFor(AlgoConfig config) => DeviceChoice.For(Devices, config, null);
 
     /// <summary>The experiment folder.</summary>
     public string Directory { get; } = Path.GetFullPath(directory);

@@ -1,5 +1,9 @@
+using Hybrid.Gpu.Kernels;
+using Hybrid.Nn.Models;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Devices;
+using ILGPU;
+using ILGPU.Runtime;
 
 namespace Hybrid.Gpu;
 
@@ -67,6 +71,7 @@ public sealed class IlgpuComputeDevice : IComputeDevice
     {
         Device = device;
         Kernels = new A2cKernels(device.Accelerator);
+        _predict = new(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, PredictViews>(ActorCriticKernels.Predict));
     }
 
     /// <summary>The accelerator.</summary>
@@ -87,4 +92,14 @@ public sealed class IlgpuComputeDevice : IComputeDevice
         config.Validate();
         return new IlgpuA2cStream(Device, Kernels, config);
     }
+
+    /// <inheritdoc/>
+    public IBatchPolicy OpenPolicy(ModelSpec spec, int maxRows)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        return new IlgpuBatchPolicy(Device, _predict.Value, spec, maxRows);
+    }
+
+    readonly Lazy<Action<Index1D, int, PredictViews>> _predict;
 }

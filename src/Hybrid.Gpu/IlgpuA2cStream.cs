@@ -140,7 +140,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
     /// The kernels' layer table (see <see cref="NetShape"/>) from the CPU network's layout: F rows = observation, then
     /// each hidden layer's outputs; D rows = each hidden layer's deltas, then the logits', then the value's.
     /// </summary>
-    static int[] LayerTable(ActorCriticNetwork net, int observationSize, out int featureRows, out int deltaRows)
+    internal static int[] LayerTable(ActorCriticNetwork net, int observationSize, out int featureRows, out int deltaRows)
     {
         var linear = net.Torso.OfType<Linear>().ToList();
         if (linear.Count == 0 || linear.Count != net.Torso.Count / 2 || net.Torso.Any(l => l is Conv2d))

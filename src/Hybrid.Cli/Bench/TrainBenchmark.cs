@@ -56,7 +56,7 @@ public static class TrainBenchmark
                 AlgoConfig baseConfig = TrainCommand.Resolve(parse.GetValue(algo)!, parse.GetValue(config), overrides, usePreset: true, out string? preset);
                 if (preset is not null && !parse.GetValue(json)) Console.Error.WriteLine($"bench train: preset {preset}");
                 bool stopWhenSolved = !parse.GetValue(full);
-                IComputeDevice? onDevice = baseConfig is A2cConfig a2c ? DeviceChoice.ForA2c(GpuDevices.Instance, a2c, Console.Error.WriteLine) : null;
+                IComputeDevice? onDevice = DeviceChoice.For(GpuDevices.Instance, baseConfig, Console.Error.WriteLine);
                 if (!parse.GetValue(json))
                     Console.Error.WriteLine($"bench train: {baseConfig.Algo} on {baseConfig.Env}, {parse.GetValue(seeds)} seeds: a warm-up run, then the timed runs...");
                 List<Run> runs = Measure(baseConfig, counts, parse.GetValue(seeds), stopWhenSolved,

@@ -81,7 +81,7 @@ public static class TrainCommand
             config = Resolve(algo, configFile, overrides, usePreset, out string? preset);
             if (preset is not null) stderr.WriteLine($"train: preset {preset} (from {Presets.FileName}; --no-preset turns it off)");
             // The device is opened (and its kernels compiled) before the run's clock starts.
-            if (config is A2cConfig a2c) device = DeviceChoice.ForA2c(GpuDevices.Instance, a2c, line => stderr.WriteLine($"train: {line}"));
+            device = DeviceChoice.For(GpuDevices.Instance, config, line => stderr.WriteLine($"train: {line}"));
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {
@@ -136,7 +136,7 @@ public static class TrainCommand
             if (config.MaxWallSeconds > 0 && seconds >= config.MaxWallSeconds)
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"the run in '{directory}' has run {seconds:F1} s, its whole wall-clock budget (max_wall_seconds {config.MaxWallSeconds}); raise it with --max-wall-seconds to go on."));
-            if (config is A2cConfig a2c) device = DeviceChoice.ForA2c(GpuDevices.Instance, a2c, line => stderr.WriteLine($"train: {line}"));
+            device = DeviceChoice.For(GpuDevices.Instance, config, line => stderr.WriteLine($"train: {line}"));
             folder = RunFolder.Resume(directory, config, RunMonitor.LoggedThrough(checkpoint));
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidDataException)

@@ -110,6 +110,17 @@ internal struct RolloutViews
 }
 
 /// <summary>The learner's buffers: per-chunk partial gradients, the gradient, RMSProp's statistics.</summary>
+/// <summary>GA3C's predictor on the device: a batch of observation rows (feature-major, at stride Capacity) in Features.</summary>
+internal struct PredictViews
+{
+    public NetShape Net;
+    public ArrayView<float> Features;
+    public ArrayView<float> Logits;
+    public ArrayView<float> Values;
+    public int Rows;
+    public int Capacity;
+}
+
 internal struct LearnViews
 {
     public NetShape Net;
@@ -134,6 +145,12 @@ internal static class ActorCriticKernels
     /// truncated episode's final observation); then the bootstrap V(s_T), GAE(lambda) backwards, and for every sample
     /// the loss's gradient with respect to the logits and V, back through the torso into D.
     /// </summary>
+    /// <summary>GA3C's batched forward pass: the logits and the value of every row, a row per thread.</summary>
+    public static void Predict(Index1D index, int stride, PredictViews p)
+    {
+        for (int b = index; b < p.Rows; b += stride) p.Values[b] = p.Net.Forward(p.Features, p.Logits, p.Capacity, b);
+    }
+
     public static void Rollout(Index1D index, int stride, RolloutViews r)
     {
         int n = r.Env.Lanes, samples = n * r.TMax;

@@ -31,6 +31,10 @@ public sealed record Ga3cConfig : ActorCriticConfig
     [Description("ga3c: t_max segments the learner batches into one update.")]
     public int Segments { get; init; } = 2;
 
+    /// <summary>Where the predictor's forward pass runs.</summary>
+    [Description("ga3c: where the predictor's batched forward pass runs: auto (cuda when an NVIDIA GPU is found, else cpu), cpu, cuda or ilgpu-cpu.")]
+    public string Device { get; init; } = "auto";
+
     /// <summary>V-trace on the segments.</summary>
     [Description("ga3c: correct the segments for their policy lag with V-trace (rho_bar = c_bar = 1); false treats them as on-policy, as the GA3C paper does.")]
     public bool Vtrace { get; init; } = true;
@@ -51,6 +55,7 @@ public sealed record Ga3cConfig : ActorCriticConfig
         Require(MaxBatch >= 1, "max_batch", MaxBatch, ">= 1");
         Require(MaxWaitUs is >= 0 and <= 1_000_000, "max_wait_us", MaxWaitUs, "in [0, 1000000]");
         Require(Segments >= 1, "segments", Segments, ">= 1");
+        Require(Devices.DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
         Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: ga3c does not normalize");
         Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: ga3c does not normalize");
         long perUpdate = (long)Segments * TMax;
@@ -75,10 +80,18 @@ public static class Ga3c
 {
     const string Kind = "ga3c";
 
-    /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
+    /// <summary>Trains with the predictor on the CPU.</summary>
     /// <exception cref="WorkerFailedException">An actor, the predictor or the learner threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(Ga3cConfig config, RunMonitor monitor)
+    public static RunSummary Train(Ga3cConfig config, RunMonitor monitor) => Train(config, monitor, Devices.CpuDevice.Instance);
+
+    /// <summary>
+    /// Trains until the budget is spent or the run is solved (with stop_when_solved), the predictor's batched forward
+    /// pass on <paramref name="device"/> (the actors' envs and the learner stay on the CPU).
+    /// </summary>
+    /// <exception cref="WorkerFailedException">An actor, the predictor or the learner threw; the run was stopped. The inner exception is the original.</exception>
+    public static RunSummary Train(Ga3cConfig config, RunMonitor monitor, Devices.IComputeDevice device)
     {
+        ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(monitor);
         monitor.CheckConfig(config);
@@ -93,8 +106,8 @@ public static class Ga3c
 
         var queues = new UnrollQueues(config.Segments, config.Threads, config.TMax, 1, envSpec);
         var published = new ParameterBroadcast(theta);
-        var predictor = new BatchedPredictor(new PolicyModel(modelSpec, published, Math.Min(config.MaxBatch, config.Threads)), config.Threads,
-            config.MaxBatch, config.MaxWaitUs);
+        using Devices.IBatchPolicy policy = device.OpenPolicy(modelSpec, Math.Min(config.MaxBatch, config.Threads));
+        var predictor = new BatchedPredictor(new PolicyModel(policy, published, modelSpec), config.Threads, config.MaxBatch, config.MaxWaitUs);
         monitor.Telemetry = new Telemetry(predictor, monitor);
         var group = new WorkerGroup("ga3c");
         group.Start("predictor", 0, _ => predictor.Run(() => group.StopRequested || monitor.ShouldStop));
@@ -108,7 +121,7 @@ public static class Ga3c
         predictor.Stop();
         group.Join();
         if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        return monitor.Finish(config.Threads, config.TotalEnvs);
+        return monitor.Finish(config.Threads, config.TotalEnvs, device.Info);
     }
 
     static void Actor(int id, Ga3cConfig config, int actions, BatchedPredictor predictor, UnrollQueues queues, RunMonitor monitor, WorkerGroup group)
@@ -144,38 +157,21 @@ public static class Ga3c
         }
     }
 
-    /// <summary>The actor-critic network as the predictor runs it: each output row is the policy's logits, then the value.</summary>
-    sealed class PolicyModel : IBatchModel
+    /// <summary>The device's policy as the predictor runs it (each output row the logits, then the value), loaded with the learner's newest theta.</summary>
+    sealed class PolicyModel(Devices.IBatchPolicy policy, ParameterBroadcast published, ModelSpec spec) : IBatchModel
     {
-        readonly ActorCriticNetwork _net;
-        readonly float[] _theta;
-        readonly ParameterBroadcast _published;
+        readonly float[] _theta = new float[spec.Build().ParameterCount];
         long _version = -1;
 
-        public PolicyModel(ModelSpec spec, ParameterBroadcast published, int maxRows)
-        {
-            _net = (ActorCriticNetwork)spec.Build();
-            _net.EnsureCapacity(maxRows);
-            _theta = new float[_net.ParameterCount];
-            _published = published;
-            InputSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
-            OutputSize = _net.Actions + 1;
-        }
-
-        public int InputSize { get; }
-        public int OutputSize { get; }
+        public int InputSize { get; } = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
+        public int OutputSize { get; } = spec.Actions + 1;
 
         public long Predict(ReadOnlySpan<float> inputs, int rows, Span<float> outputs)
         {
-            _version = _published.CopyIfNewer(_theta, _version);
-            _net.Forward(_theta, inputs, rows);
-            ReadOnlySpan<float> logits = _net.Policy(rows), values = _net.Values(rows);
-            int actions = _net.Actions;
-            for (int r = 0; r < rows; r++)
-            {
-                logits.Slice(r * actions, actions).CopyTo(outputs.Slice(r * OutputSize, actions));
-                outputs[r * OutputSize + actions] = values[r];
-            }
+            long version = published.CopyIfNewer(_theta, _version);
+            if (version != _version) policy.SetParameters(_theta);
+            _version = version;
+            policy.Predict(inputs, rows, outputs);
             return _version;
         }
     }

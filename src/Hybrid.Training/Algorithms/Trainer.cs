@@ -38,7 +38,7 @@ public static class Trainer
             A3cConfig a3c => A3c.Train(a3c, monitor),
             AsyncQConfig q => AsyncQ.Train(q, monitor),
             ImpalaConfig impala => Impala.Train(impala, monitor),
-            Ga3cConfig ga3c => Ga3c.Train(ga3c, monitor),
+            Ga3cConfig ga3c => Ga3c.Train(ga3c, monitor, device ?? CpuOnlyDevices.Instance.Open(ga3c.Device, null)),
             HybridConfig hybrid => HybridRegime.Train(hybrid, monitor),
             _ => throw new ArgumentException($"config of type {config.GetType().Name} has no trainer.", nameof(config)),
         };

@@ -14,6 +14,39 @@ public sealed class CpuDevice : IComputeDevice
 
     /// <inheritdoc/>
     public ISyncStream OpenA2c(A2cConfig config) => new CpuA2cStream(config);
+
+    /// <inheritdoc/>
+    public IBatchPolicy OpenPolicy(ModelSpec spec, int maxRows) => new CpuBatchPolicy(spec, maxRows);
+}
+
+/// <summary>The policy's batched forward pass on the CPU: Hybrid's network with its own copy of theta.</summary>
+internal sealed class CpuBatchPolicy : IBatchPolicy
+{
+    readonly ActorCriticNetwork _net;
+    readonly float[] _theta;
+
+    public CpuBatchPolicy(ModelSpec spec, int maxRows)
+    {
+        _net = (ActorCriticNetwork)spec.Build();
+        _net.EnsureCapacity(maxRows);
+        _theta = new float[_net.ParameterCount];
+    }
+
+    public void SetParameters(ReadOnlySpan<float> theta) => theta.CopyTo(_theta);
+
+    public void Predict(ReadOnlySpan<float> observations, int rows, Span<float> outputs)
+    {
+        _net.Forward(_theta, observations, rows);
+        ReadOnlySpan<float> logits = _net.Policy(rows), values = _net.Values(rows);
+        int actions = _net.Actions, width = actions + 1;
+        for (int r = 0; r < rows; r++)
+        {
+            logits.Slice(r * actions, actions).CopyTo(outputs.Slice(r * width, actions));
+            outputs[r * width + actions] = values[r];
+        }
+    }
+
+    public void Dispose() { }
 }
 
 /// <summary>

@@ -17,6 +17,20 @@ public interface IComputeDevice
     /// <summary>A2C's stream for <paramref name="config"/> (validated), its parameters initialized from the run's seed as every device does.</summary>
     /// <exception cref="ArgumentException">The device cannot run this config (the message names the setting).</exception>
     ISyncStream OpenA2c(A2cConfig config);
+
+    /// <summary>An actor-critic network's batched forward pass for up to <paramref name="maxRows"/> rows, as GA3C's predictor runs it.</summary>
+    /// <exception cref="ArgumentException">The device cannot run this network (the message says why).</exception>
+    IBatchPolicy OpenPolicy(ModelSpec spec, int maxRows);
+}
+
+/// <summary>A policy network's batched forward pass where a device keeps it: theta loaded when the learner changes it, then batches of rows.</summary>
+public interface IBatchPolicy : IDisposable
+{
+    /// <summary>Loads theta (the learner's newest).</summary>
+    void SetParameters(ReadOnlySpan<float> theta);
+
+    /// <summary>For <paramref name="rows"/> observation rows, each output row is the policy's logits, then the value.</summary>
+    void Predict(ReadOnlySpan<float> observations, int rows, Span<float> outputs);
 }
 
 /// <summary>One synchronous actor-critic stream: N env lanes, the actor that steps them, and the learner.</summary>
@@ -79,6 +93,30 @@ public sealed class CpuOnlyDevices : IDeviceProvider
 /// <summary>Choosing A2C's device for a config, in one place for train, bench and experiments.</summary>
 public static class DeviceChoice
 {
+    /// <summary>The device <paramref name="config"/> runs on where its algorithm has a device setting (a2c, ga3c); null for the others, which run on the CPU.</summary>
+    /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the config (the message says why).</exception>
+    public static IComputeDevice? For(IDeviceProvider devices, AlgoConfig config, Action<string>? note) => config switch
+    {
+        A2cConfig a2c => ForA2c(devices, a2c, note),
+        Ga3cConfig ga3c => ForGa3c(devices, ga3c, note),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The device GA3C's predictor runs on: the config's <c>device</c> opened by <paramref name="devices"/>, checked by
+    /// opening its policy; under <c>auto</c> a GPU that cannot run the network gives way to the CPU, with one line.
+    /// </summary>
+    /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the network (the message says why).</exception>
+    public static IComputeDevice ForGa3c(IDeviceProvider devices, Ga3cConfig config, Action<string>? note)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ModelSpec spec = Acting.ActorCriticSpec(config);
+        return Checked(devices, config.Device, note, "predicting", device =>
+        {
+            using IBatchPolicy probe = device.OpenPolicy(spec, 1);
+        });
+    }
+
     /// <summary>
     /// The device <paramref name="config"/> names, opened by <paramref name="devices"/>, having checked it can run the
     /// config (a stream is opened and closed). Under <c>auto</c> a GPU that cannot (a conv torso, normalization) gives way
@@ -87,17 +125,26 @@ public static class DeviceChoice
     /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the config (the message says why).</exception>
     public static IComputeDevice ForA2c(IDeviceProvider devices, A2cConfig config, Action<string>? note)
     {
-        ArgumentNullException.ThrowIfNull(devices);
         ArgumentNullException.ThrowIfNull(config);
-        IComputeDevice device = devices.Open(config.Device, note);
+        return Checked(devices, config.Device, note, "training", device =>
+        {
+            using ISyncStream probe = device.OpenA2c(config);
+        });
+    }
+
+    /// <summary>Opens <paramref name="choice"/>; a device other than the CPU must pass <paramref name="probe"/>, or under auto gives way to the CPU.</summary>
+    static IComputeDevice Checked(IDeviceProvider devices, string choice, Action<string>? note, string work, Action<IComputeDevice> probe)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        IComputeDevice device = devices.Open(choice, note);
         if (device is CpuDevice) return device;
         try
         {
-            using ISyncStream probe = device.OpenA2c(config);
+            probe(device);
         }
-        catch (ArgumentException e) when (config.Device == "auto")
+        catch (ArgumentException e) when (choice == "auto")
         {
-            note?.Invoke($"device auto: {device.Info.Kind} cannot run this config ({e.Message}); training on the CPU.");
+            note?.Invoke($"device auto: {device.Info.Kind} cannot run this config ({e.Message}); {work} on the CPU.");
             return CpuDevice.Instance;
         }
         return device;

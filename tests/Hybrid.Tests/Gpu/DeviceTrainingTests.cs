@@ -85,6 +85,43 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Contains("expected 'a2c on the CPU', found 'a2c on a device'", e.Message);
     }
 
+    [Theory]
+    [InlineData("CartPole-v1", 7)]
+    [InlineData("Acrobot-v1", 3)]
+    public void TheDevicePredictorGivesTheCpuNetworksLogitsAndValues(string env, int rows)
+    {
+        // The same theta and observations through GA3C's predictor kernel and through the CPU network.
+        var config = new Ga3cConfig { Env = env };
+        var spec = Acting.ActorCriticSpec(config);
+        float[] theta = Acting.InitialTheta(spec.Build(), 3);
+        var rng = new Rng(9, 1);
+        int obs = Hybrid.Envs.EnvRegistry.Spec(env).ObservationSize, width = spec.Actions + 1;
+        float[] observations = [.. Enumerable.Range(0, rows * obs).Select(_ => rng.NextFloat(-2f, 2f))];
+        float[] onDevice = new float[rows * width], onCpu = new float[rows * width];
+        using (IBatchPolicy device = new IlgpuComputeDevice(fixture.Device).OpenPolicy(spec, 8))
+        {
+            device.SetParameters(theta);
+            device.Predict(observations, rows, onDevice);
+        }
+        using (IBatchPolicy cpu = CpuDevice.Instance.OpenPolicy(spec, 8))
+        {
+            cpu.SetParameters(theta);
+            cpu.Predict(observations, rows, onCpu);
+        }
+        for (int i = 0; i < onCpu.Length; i++) Assert.True(Math.Abs(onDevice[i] - onCpu[i]) <= 1e-5 + 1e-4 * Math.Abs(onCpu[i]), $"output {i}: {onDevice[i]} on the device, {onCpu[i]} on the CPU");
+    }
+
+    [Fact]
+    public void Ga3cPredictsOnTheDevice()
+    {
+        var config = new Ga3cConfig { Threads = 2, Seed = 2, MaxEnvSteps = 4_000, Device = "ilgpu-cpu" };
+        RunSummary summary = Ga3c.Train(config, new RunMonitor(config, null, null), new IlgpuComputeDevice(fixture.Device));
+        Assert.Equal("ilgpu-cpu", summary.Device);
+        Assert.True(summary.Runtime!.Value.PredictionsPerSecond > 0);
+        Assert.InRange(summary.Runtime!.Value.PredictBatchMax, 1, 2);
+        Assert.True(summary.Updates > 0);
+    }
+
     [Fact]
     public void AutoFallsBackToTheCpuWithOneLineWhenThereIsNoGpu()
     {
