@@ -200,10 +200,16 @@ internal sealed class IlgpuA2cStream : ISyncStream
     /// Copies the metrics back: the episodes in the order they ended (step, then lane) and each update's loss terms;
     /// checks the losses and theta are finite.
     /// </summary>
-    void Drain(RunMonitor monitor)
+    void Drain(RunMonitor monitor) => Drain(monitor, countUpdates: true);
+
+    /// <summary>
+    /// <see cref="Drain(RunMonitor)"/>; with <paramref name="countUpdates"/> false (a learner elsewhere counts them and owns
+    /// theta) the updates' loss terms are checked and the last returned, and theta is not checked here.
+    /// </summary>
+    LossTerms Drain(RunMonitor monitor, bool countUpdates)
     {
         _drainedInterval = monitor.EnvSteps / _config.LogInterval;
-        if (_pending == 0) return;
+        if (_pending == 0) return default;
         _episodeCount.CopyToCPU(_hostCount);
         int count = _hostCount[0];
         if (count > _hostEpisodes.Length)
@@ -219,18 +225,32 @@ internal sealed class IlgpuA2cStream : ISyncStream
             _records[i] = new EpisodeRecord(episodes[i].Lane, episodes[i].Return, episodes[i].Length, episodes[i].Terminated != 0);
         monitor.AddEpisodes(_records.AsSpan(0, count));
         float inverse = 1f / _samples;
+        var terms = default(LossTerms);
         for (int u = 0; u < _pending; u++)
         {
-            var terms = new LossTerms(_hostTerms[3 * u] * inverse, _hostTerms[3 * u + 1] * inverse, _hostTerms[3 * u + 2] * inverse);
-            UpdateRules.CheckFinite(terms, "a2c", monitor.Updates + 1);
-            monitor.AddUpdate(terms);
+            terms = new LossTerms(_hostTerms[3 * u] * inverse, _hostTerms[3 * u + 1] * inverse, _hostTerms[3 * u + 2] * inverse);
+            UpdateRules.CheckFinite(terms, countUpdates ? "a2c" : "hybrid sync stream", monitor.Updates + 1);
+            if (countUpdates) monitor.AddUpdate(terms);
         }
         _pending = 0;
+        if (!countUpdates) return terms;
         _theta.CopyToCPU(_hostTheta);
         UpdateRules.CheckParameters(_hostTheta, "a2c", monitor.Updates);
+        return terms;
     }
 
     public void Finish(RunMonitor monitor) => Drain(monitor);
+
+    public void SetParameters(ReadOnlySpan<float> theta) => _theta.View.BaseView.CopyFromCPU(theta);
+
+    public LossTerms Gradient(Span<float> gradient, RunMonitor monitor)
+    {
+        ComputeGradient();
+        _gradient.View.BaseView.CopyToCPU(gradient);
+        // The rollout kernel wrote this update's loss sums into slot _pending; the episodes come back with them.
+        _pending++;
+        return Drain(monitor, countUpdates: false);
+    }
 
     const string Kind = "a2c on a device";
 

@@ -30,6 +30,10 @@ public sealed record HybridConfig : ActorCriticConfig
     [Description("hybrid: segments a worker runs between copies of the shared theta into its own (1 = every segment, as A3C).")]
     public int RefreshEvery { get; init; } = 1;
 
+    /// <summary>Where the synchronous stream runs.</summary>
+    [Description("hybrid: where the synchronous stream's lanes, network and gradient run: auto (cuda when an NVIDIA GPU is found, else cpu), cpu, cuda or ilgpu-cpu; the workers and the optimizer stay on the CPU.")]
+    public string Device { get; init; } = "auto";
+
     /// <summary>GAE lambda for both streams.</summary>
     [Description("GAE lambda; 1 gives the paper's n-step returns.")]
     public float GaeLambda { get; init; } = 1f;
@@ -52,6 +56,7 @@ public sealed record HybridConfig : ActorCriticConfig
         Require(WorkerTMax >= 1, "worker_t_max", WorkerTMax, ">= 1");
         Require(RefreshEvery >= 1, "refresh_every", RefreshEvery, ">= 1");
         Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
+        Require(DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", DeviceInfo.Choices)}");
         Require(Update != UpdateMode.Server, "update", Update, "hogwild or lock: a server's applier would apply both streams' gradients and hide whose lag is whose");
         Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: hybrid does not normalize");
         Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: hybrid does not normalize");
@@ -66,7 +71,8 @@ public sealed record HybridConfig : ActorCriticConfig
     {
         Env = Env, Seed = Seed, MaxEnvSteps = MaxEnvSteps, Hidden = Hidden, StickyActionProb = StickyActionProb, DifficultyRamping = DifficultyRamping,
         Gamma = Gamma, LearningRate = LearningRate, RmsAlpha = RmsAlpha, RmsEpsilon = RmsEpsilon, MaxGradNorm = MaxGradNorm, TMax = TMax,
-        ValueCoef = ValueCoef, EntropyCoef = EntropyCoef, NumEnvs = NumEnvs, GaeLambda = GaeLambda, Threads = 1, Device = "cpu",
+        ValueCoef = ValueCoef, EntropyCoef = EntropyCoef, NumEnvs = NumEnvs, GaeLambda = GaeLambda, Threads = 1, Device = Device,
+        LogInterval = LogInterval,
     };
 
     /// <summary>The workers' settings, as an A3C config.</summary>
@@ -81,7 +87,7 @@ public sealed record HybridConfig : ActorCriticConfig
 
 /// <summary>
 /// The hybrid regime: one parameter set trained at once by a synchronous stream (A2C's N lanes acting with one batched
-/// forward pass per step, on the calling thread) and K asynchronous workers (A3C's, each with its own env and theta'
+/// forward pass per step, driven by the calling thread, on the CPU or a device) and K asynchronous workers (A3C's, each with its own env and theta'
 /// copy). Both send gradients, not segments: each computes its gradient where its samples are (the workers' backward
 /// passes run in parallel on their own cores), and one RMSProp applies them to theta as they arrive, one at a time
 /// under a lock (or Hogwild). Telemetry: each stream's env steps per second and policy lag, and the synchronous
@@ -91,10 +97,18 @@ public static class HybridRegime
 {
     const string Kind = "hybrid";
 
-    /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
+    /// <summary>Trains with the synchronous stream on the CPU.</summary>
     /// <exception cref="WorkerFailedException">A worker or the synchronous stream threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(HybridConfig config, RunMonitor monitor)
+    public static RunSummary Train(HybridConfig config, RunMonitor monitor) => Train(config, monitor, CpuDevice.Instance);
+
+    /// <summary>
+    /// Trains until the budget is spent or the run is solved (with stop_when_solved), the synchronous stream on
+    /// <paramref name="device"/>: each update it takes theta from the host, acts, and hands its gradient back.
+    /// </summary>
+    /// <exception cref="WorkerFailedException">A worker or the synchronous stream threw; the run was stopped. The inner exception is the original.</exception>
+    public static RunSummary Train(HybridConfig config, RunMonitor monitor, IComputeDevice device)
     {
+        ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(monitor);
         monitor.CheckConfig(config);
@@ -103,9 +117,18 @@ public static class HybridRegime
         float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         A2cConfig syncConfig = config.SyncStream;
-        using var stream = new CpuA2cStream(syncConfig, theta);
-        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, stream.LoadLanes);
-        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, stream.SaveLanes);
+        using ISyncStream stream = device.OpenA2c(syncConfig);
+        // A checkpoint is the stream's (its lanes and generators, in its own section) with the shared theta and statistics.
+        if (monitor.Resumed is { } checkpoint)
+        {
+            stream.Load(checkpoint);
+            RunState.LoadParameters(checkpoint, modelSpec, theta, optimizer);
+        }
+        CheckpointData Save() => stream.Save(monitor) with
+        {
+            Parameters = (float[])theta.Clone(),
+            OptimizerState = [.. optimizer.State.Select(s => new CheckpointArray(s.Name, (float[])s.Values.Clone()))],
+        };
 
         var group = new WorkerGroup("hybrid");
         var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
@@ -124,10 +147,10 @@ public static class HybridRegime
             while (!monitor.ShouldStop && !group.StopRequested)
             {
                 long basedOn = shared.Version;
+                stream.SetParameters(theta);
                 stream.Collect(monitor);
                 updates++;
-                LossTerms terms = stream.Terms("hybrid sync stream", updates);
-                stream.MergeGradient(gradient);
+                LossTerms terms = stream.Gradient(gradient, monitor);
                 UpdateRules.Clip(gradient, config.MaxGradNorm, "hybrid sync stream", updates);
                 long lagBefore = tally.LagSum;
                 shared.Apply(gradient, UpdateRules.LearningRate(config, monitor.EnvSteps), basedOn, ref tally);
@@ -148,7 +171,7 @@ public static class HybridRegime
         group.Join();
         UpdateRules.CheckParameters(theta, "hybrid", monitor.Updates);
         if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        return monitor.Finish(config.Threads + 1, config.TotalEnvs);
+        return monitor.Finish(config.Threads + 1, config.TotalEnvs, device.Info);
     }
 
     /// <summary>Per-stream figures: the synchronous stream's counts here, the workers' the run's totals less them.</summary>

@@ -58,13 +58,9 @@ internal static class RunState
         }
     }
 
-    /// <summary>
-    /// Copies the checkpoint's theta and optimizer statistics into the run's, restores <paramref name="normalization"/>,
-    /// then lets <paramref name="read"/> read the algorithm's section.
-    /// </summary>
-    /// <exception cref="InvalidDataException">The checkpoint holds another model, optimizer or kind of run, or its section is damaged.</exception>
-    public static void Load(CheckpointData checkpoint, ModelSpec model, float[] theta, IOptimizer optimizer, string kind, Action<BinaryReader> read,
-        Normalization? normalization = null)
+    /// <summary>Copies the checkpoint's theta and optimizer statistics into the run's.</summary>
+    /// <exception cref="InvalidDataException">The checkpoint holds another model or optimizer.</exception>
+    public static void LoadParameters(CheckpointData checkpoint, ModelSpec model, float[] theta, IOptimizer optimizer)
     {
         if (!checkpoint.Model.Equals(model))
             throw new InvalidDataException($"the checkpoint holds the model '{checkpoint.Model}'; this run builds '{model}'.");
@@ -77,6 +73,17 @@ internal static class RunState
                 ?? throw new InvalidDataException($"the checkpoint has no optimizer statistic '{name}'.");
             saved.Values.CopyTo(values, 0);
         }
+    }
+
+    /// <summary>
+    /// Copies the checkpoint's theta and optimizer statistics into the run's, restores <paramref name="normalization"/>,
+    /// then lets <paramref name="read"/> read the algorithm's section.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The checkpoint holds another model, optimizer or kind of run, or its section is damaged.</exception>
+    public static void Load(CheckpointData checkpoint, ModelSpec model, float[] theta, IOptimizer optimizer, string kind, Action<BinaryReader> read,
+        Normalization? normalization = null)
+    {
+        LoadParameters(checkpoint, model, theta, optimizer);
         if (normalization is not null) LoadNormalization(checkpoint, normalization);
         byte[] section = checkpoint.Section(Section) ?? throw new InvalidDataException("the checkpoint has no algorithm section.");
         using var reader = new BinaryReader(new MemoryStream(section));

@@ -39,7 +39,7 @@ public static class Trainer
             AsyncQConfig q => AsyncQ.Train(q, monitor),
             ImpalaConfig impala => Impala.Train(impala, monitor),
             Ga3cConfig ga3c => Ga3c.Train(ga3c, monitor, device ?? CpuOnlyDevices.Instance.Open(ga3c.Device, null)),
-            HybridConfig hybrid => HybridRegime.Train(hybrid, monitor),
+            HybridConfig hybrid => HybridRegime.Train(hybrid, monitor, device ?? CpuOnlyDevices.Instance.Open(hybrid.Device, null)),
             _ => throw new ArgumentException($"config of type {config.GetType().Name} has no trainer.", nameof(config)),
         };
     }

@@ -68,17 +68,14 @@ internal sealed class CpuA2cStream : ISyncStream
     readonly GroupJob _job;
     readonly LearnJob _learn;
 
-    public CpuA2cStream(A2cConfig config) : this(config, null) { }
-
-    /// <summary>A stream that acts with <paramref name="theta"/> (shared with others, as the hybrid regime's), or its own when null.</summary>
-    internal CpuA2cStream(A2cConfig config, float[]? theta)
+    public CpuA2cStream(A2cConfig config)
     {
         _config = config;
         int n = config.NumEnvs;
 
         // Network, theta and RMSProp; the lanes cut into one group per thread (at least one lane each).
         ModelSpec spec = _spec = Acting.ActorCriticSpec(config);
-        _theta = theta ?? Acting.InitialTheta(spec.Build(), config.Seed);
+        _theta = Acting.InitialTheta(spec.Build(), config.Seed);
         _gradient = new float[_theta.Length];
         _optimizer = UpdateRules.RmsProp(config, _theta.Length);
         var actionRng = new Rng((ulong)config.Seed, 1);
@@ -131,6 +128,15 @@ internal sealed class CpuA2cStream : ISyncStream
         }
         else _learn.Run(_config.MaxGradNorm, learningRate, index);
         monitor.AddUpdate(terms);
+    }
+
+    public void SetParameters(ReadOnlySpan<float> theta) => theta.CopyTo(_theta);
+
+    public LossTerms Gradient(Span<float> gradient, RunMonitor monitor)
+    {
+        LossTerms terms = Terms("hybrid sync stream", monitor.Updates + 1);
+        MergeGradient(gradient);
+        return terms;
     }
 
     /// <summary>The loss terms of the rollout just collected (the groups' weighted by their share of the lanes), checked finite.</summary>

@@ -52,6 +52,17 @@ public interface ISyncStream : IDisposable
     /// <summary>Hands <paramref name="monitor"/> what is still on the device and writes the stream's end-of-run files.</summary>
     void Finish(RunMonitor monitor);
 
+    /// <summary>Makes the stream act and take gradients with <paramref name="theta"/> (a learner elsewhere owns it: the hybrid regime).</summary>
+    void SetParameters(ReadOnlySpan<float> theta);
+
+    /// <summary>
+    /// Instead of <see cref="Learn"/>, for a learner elsewhere: the gradient of the mean loss of the rollout just
+    /// collected, into <paramref name="gradient"/> (not clipped), with the episodes that came back handed to
+    /// <paramref name="monitor"/>; returns the loss terms (checked finite). The update is the caller's to count.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">A loss is NaN or infinite.</exception>
+    LossTerms Gradient(Span<float> gradient, RunMonitor monitor);
+
     /// <summary>
     /// The stream's state for a checkpoint, taken between updates: theta, the optimizer's statistics, and a section with
     /// the env lanes, the generators and the normalization, enough to continue exactly. A device first hands
@@ -99,6 +110,7 @@ public static class DeviceChoice
     {
         A2cConfig a2c => ForA2c(devices, a2c, note),
         Ga3cConfig ga3c => ForGa3c(devices, ga3c, note),
+        HybridConfig hybrid => ForA2c(devices, hybrid.SyncStream, note),
         _ => null,
     };
 

@@ -123,6 +123,18 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     }
 
     [Fact]
+    public void TheHybridRegimesSynchronousStreamRunsOnTheDevice()
+    {
+        // The stream takes theta from the host each update and hands back its gradient; both streams contribute updates.
+        var config = new HybridConfig { Seed = 3, MaxEnvSteps = 6_000, Device = "ilgpu-cpu" };
+        RunSummary summary = HybridRegime.Train(config, new RunMonitor(config, null, null), new IlgpuComputeDevice(fixture.Device));
+        Assert.Equal("ilgpu-cpu", summary.Device);
+        RuntimeTelemetry runtime = summary.Runtime!.Value;
+        Assert.True(runtime.SyncStepsPerSecond > 0 && runtime.AsyncStepsPerSecond > 0, $"{runtime}");
+        Assert.InRange(runtime.SyncUpdateShare, 1e-6, 1 - 1e-6);
+    }
+
+    [Fact]
     public void AutoFallsBackToTheCpuWithOneLineWhenThereIsNoGpu()
     {
         if (IlgpuDevice.TryOpenCuda(out _) is IlgpuDevice gpu)
