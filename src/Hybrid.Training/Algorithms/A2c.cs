@@ -67,11 +67,8 @@ public static class A2c
     /// <exception cref="TrainingDivergedException">A loss, the gradient or theta became NaN or infinite.</exception>
     public static RunSummary Train(A2cConfig config, RunMonitor monitor, IComputeDevice device)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(monitor);
         ArgumentNullException.ThrowIfNull(device);
-        monitor.CheckConfig(config);
-        config.Validate();
+        UpdateRules.Begin(config, monitor);
         using ISyncStream stream = device.OpenA2c(config);
         if (monitor.Resumed is { } checkpoint) stream.Load(checkpoint);
         while (!monitor.ShouldStop)

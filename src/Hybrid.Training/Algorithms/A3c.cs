@@ -63,10 +63,7 @@ public static class A3c
     /// <exception cref="WorkerFailedException">A worker threw; the run was stopped. The inner exception is the original.</exception>
     public static RunSummary Train(A3cConfig config, RunMonitor monitor)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(monitor);
-        monitor.CheckConfig(config);
-        config.Validate();
+        UpdateRules.Begin(config, monitor);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
 

@@ -163,10 +163,7 @@ public static class AsyncQ
     /// <exception cref="WorkerFailedException">A worker threw; the run was stopped. The inner exception is the original.</exception>
     public static RunSummary Train(AsyncQConfig config, RunMonitor monitor)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(monitor);
-        monitor.CheckConfig(config);
-        config.Validate();
+        UpdateRules.Begin(config, monitor);
         ModelSpec modelSpec = Acting.QSpec(config);
 
         // Shared theta, target network theta-minus = theta, shared RMSProp statistics.

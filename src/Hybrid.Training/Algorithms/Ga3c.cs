@@ -92,10 +92,7 @@ public static class Ga3c
     public static RunSummary Train(Ga3cConfig config, RunMonitor monitor, Devices.IComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(monitor);
-        monitor.CheckConfig(config);
-        config.Validate();
+        UpdateRules.Begin(config, monitor);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
         var net = (ActorCriticNetwork)modelSpec.Build();

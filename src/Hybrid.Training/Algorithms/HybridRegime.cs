@@ -109,10 +109,7 @@ public static class HybridRegime
     public static RunSummary Train(HybridConfig config, RunMonitor monitor, IComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(monitor);
-        monitor.CheckConfig(config);
-        config.Validate();
+        UpdateRules.Begin(config, monitor);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
         float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);

@@ -82,10 +82,7 @@ public static class Impala
     /// <exception cref="WorkerFailedException">An actor threw; the run was stopped. The inner exception is the original.</exception>
     public static RunSummary Train(ImpalaConfig config, RunMonitor monitor)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(monitor);
-        monitor.CheckConfig(config);
-        config.Validate();
+        UpdateRules.Begin(config, monitor);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
         var net = (ActorCriticNetwork)modelSpec.Build();

@@ -5,6 +5,19 @@ namespace Hybrid.Training.Algorithms;
 /// <summary>Checks shared by every algorithm's update: finite losses and gradients, clipping, the learning-rate schedule.</summary>
 internal static class UpdateRules
 {
+    /// <summary>
+    /// What every algorithm checks first: both arguments given, the monitor made for this config (its budget and stop
+    /// rule are the config's), and the config valid.
+    /// </summary>
+    /// <exception cref="ArgumentException">The monitor was made for another config, or the config is invalid (the message names the field).</exception>
+    public static void Begin(AlgoConfig config, RunMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(monitor);
+        monitor.CheckConfig(config);
+        config.Validate();
+    }
+
     /// <summary>Throws <see cref="TrainingDivergedException"/> naming the update if an actor-critic loss term is NaN or infinite.</summary>
     public static void CheckFinite(LossTerms terms, string who, long update)
     {
