@@ -161,3 +161,42 @@ public class Ga3cTests
         Assert.Contains("NaN or infinite", e.InnerException!.Message);
     }
 }
+
+/// <summary>A model that fails on its third batch.</summary>
+internal sealed class FailingModel : IBatchModel
+{
+    int _batches;
+    public int InputSize => 1;
+    public int OutputSize => 1;
+
+    public long Predict(ReadOnlySpan<float> inputs, int rows, Span<float> outputs)
+    {
+        if (++_batches == 3) throw new InvalidOperationException("the forward pass failed");
+        outputs[..rows].Fill(1);
+        return 0;
+    }
+}
+
+public class PredictorFaultTests
+{
+    [Fact]
+    public void AFailingPredictorStopsTheRunNamingItselfAndReleasesItsClients()
+    {
+        var group = new WorkerGroup("ga3c");
+        var predictor = new BatchedPredictor(new FailingModel(), 2, 2, 10);
+        group.Start("predictor", 0, _ => predictor.Run(() => group.StopRequested));
+        int answered = 0, refused = 0;
+        for (int c = 0; c < 2; c++)
+            group.Start("actor", c, id =>
+            {
+                while (predictor.Predict(id, [1f], out _, out _)) Interlocked.Increment(ref answered);
+                Interlocked.Increment(ref refused);
+            });
+        var e = Assert.Throws<WorkerFailedException>(group.Join);
+        Assert.Equal("ga3c predictor 0", e.Worker);
+        Assert.Contains("the forward pass failed", e.Message);
+        Assert.Equal(2, refused);
+        // No more answers than the two good batches held (an answer racing the stop may be refused instead).
+        Assert.InRange(answered, 0, 4);
+    }
+}
