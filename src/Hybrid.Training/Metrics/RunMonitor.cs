@@ -182,7 +182,7 @@ public sealed class RunMonitor
     /// <summary>Updates so far.</summary>
     public long Updates => Volatile.Read(ref _updates);
 
-    /// <summary>Seconds since the monitor was created.</summary>
+    /// <summary>Wall-clock seconds of the run: since the monitor was created, plus the seconds before the checkpoint it resumed from.</summary>
     public double Seconds => _secondsBefore + _clock.Elapsed.TotalSeconds;
 
     /// <summary>True once the budget (env steps, or wall seconds where max_wall_seconds is set) is spent, or the run is solved and <see cref="AlgoConfig.StopWhenSolved"/> is set.</summary>
