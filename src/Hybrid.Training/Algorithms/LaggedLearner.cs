@@ -107,9 +107,6 @@ internal sealed class ParameterBroadcast(float[] initial)
     readonly object _gate = new();
     long _version;
 
-    /// <summary>The version last published.</summary>
-    public long Version => Volatile.Read(ref _version);
-
     public void Publish(ReadOnlySpan<float> theta, long version)
     {
         lock (_gate)

@@ -140,7 +140,7 @@ internal sealed class CpuA2cStream : ISyncStream
     }
 
     /// <summary>The loss terms of the rollout just collected (the groups' weighted by their share of the lanes), checked finite.</summary>
-    internal LossTerms Terms(string who, long index)
+    LossTerms Terms(string who, long index)
     {
         int n = _config.NumEnvs;
         var terms = default(LossTerms);
@@ -155,7 +155,7 @@ internal sealed class CpuA2cStream : ISyncStream
     }
 
     /// <summary>The gradient of the mean loss of the rollout just collected: the groups' gradients weighted by their share of the lanes, in lane order.</summary>
-    internal void MergeGradient(Span<float> destination)
+    void MergeGradient(Span<float> destination)
     {
         destination.Clear();
         foreach (LaneGroup group in _groups)
@@ -174,7 +174,7 @@ internal sealed class CpuA2cStream : ISyncStream
     public void Load(CheckpointData checkpoint) => RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, LoadLanes, _normalization);
 
     /// <summary>Every lane group's env state, action generators and reward-normalization returns.</summary>
-    internal void SaveLanes(BinaryWriter writer)
+    void SaveLanes(BinaryWriter writer)
     {
         writer.Write(_groups.Length);
         foreach (LaneGroup group in _groups)
@@ -186,7 +186,7 @@ internal sealed class CpuA2cStream : ISyncStream
     }
 
     /// <summary>Restores what <see cref="SaveLanes"/> wrote (normalization statistics first, where there are any).</summary>
-    internal void LoadLanes(BinaryReader reader)
+    void LoadLanes(BinaryReader reader)
     {
         int groups = reader.ReadInt32();
         if (groups != _groups.Length) throw new InvalidDataException($"the checkpoint's a2c run had {groups} lane groups; this one has {_groups.Length}.");

@@ -119,7 +119,7 @@ internal sealed class BatchedPredictor
     }
 
     /// <summary>Gathers up to max_batch requests (waiting at most max_wait after the first), predicts and answers them; returns the batch size.</summary>
-    internal int RunBatch(int first)
+    int RunBatch(int first)
     {
         int inSize = _model.InputSize, outSize = _model.OutputSize;
         long start = Stopwatch.GetTimestamp();
