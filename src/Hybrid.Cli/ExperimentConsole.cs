@@ -61,7 +61,8 @@ internal static class ExperimentConsole
         Func<ExperimentResults, (string Report, Action<IAnsiConsole> Print)> write)
     {
         console.MarkupLine($"experiment folder: {Markup.Escape(directory)}");
-        if (Run(command, spec, directory, console, stderr) is not ExperimentResults results) return 1;
+        ExperimentResults? results = Run(command, spec, directory, console, stderr, out int failed);
+        if (results is null) return failed;
         (string Report, Action<IAnsiConsole> Print) written;
         try
         {
@@ -78,20 +79,43 @@ internal static class ExperimentConsole
         return 0;
     }
 
-    /// <summary>Runs the experiment with a progress bar on a terminal, a line per run elsewhere; null after telling the user why a run failed.</summary>
-    static ExperimentResults? Run(string command, ExperimentSpec spec, string directory, IAnsiConsole console, TextWriter stderr)
+    /// <summary>
+    /// Runs the experiment with a progress bar on a terminal, a line per run elsewhere; null after telling the user why
+    /// it stopped, with <paramref name="code"/> 1 (a run failed) or 128 + the signal (Ctrl-C or SIGTERM: the run in
+    /// progress finishes its update and keeps a checkpoint; a second Ctrl-C quits at once).
+    /// </summary>
+    static ExperimentResults? Run(string command, ExperimentSpec spec, string directory, IAnsiConsole console, TextWriter stderr, out int code)
     {
+        ExperimentRunner? runner = null;
+        using var signals = new StopSignals(_ =>
+        {
+            runner?.Stop();
+            stderr.WriteLine($"{command}: stopping after this run's current update (a second Ctrl-C quits at once)");
+        });
+        ExperimentRunner Make(IExperimentProgress progress)
+        {
+            var made = new ExperimentRunner(spec, directory, progress) { Devices = GpuDevices.Instance };
+            runner = made;
+            if (signals.Signal != 0) made.Stop();
+            return made;
+        }
         try
         {
-            return console.Profile.Capabilities.Interactive
-                ? RunWithProgressBar(spec, directory, console)
-                : new ExperimentRunner(spec, directory, new LineProgress(console)) { Devices = GpuDevices.Instance }.Run();
+            code = 0;
+            return console.Profile.Capabilities.Interactive ? RunWithProgressBar(console, Make) : Make(new LineProgress(console)).Run();
+        }
+        catch (ExperimentInterruptedException e)
+        {
+            stderr.WriteLine($"{command}: interrupted during {e.Run}; the finished runs are kept and that run keeps its checkpoint: run the same command again to continue.");
+            code = 128 + signals.Signal;
+            return null;
         }
         catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException or IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"{command}: {ErrorText.Of(e)}");
             if (e is WorkerFailedException && e.InnerException is not null) stderr.WriteLine(e.InnerException);
             stderr.WriteLine($"{command}: the finished runs are kept; run the same command again to resume.");
+            code = 1;
             return null;
         }
     }
@@ -127,7 +151,7 @@ internal static class ExperimentConsole
         File.WriteAllText(copy, text);
     }
 
-    static ExperimentResults RunWithProgressBar(ExperimentSpec spec, string directory, IAnsiConsole console)
+    static ExperimentResults RunWithProgressBar(IAnsiConsole console, Func<IExperimentProgress, ExperimentRunner> make)
     {
         ExperimentResults? results = null;
         console.Progress()
@@ -136,7 +160,7 @@ internal static class ExperimentConsole
             .Start(context =>
             {
                 ProgressTask task = context.AddTask("starting", maxValue: 1);
-                results = new ExperimentRunner(spec, directory, new BarProgress(task, console)) { Devices = GpuDevices.Instance }.Run();
+                results = make(new BarProgress(task, console)).Run();
                 task.Value = task.MaxValue;
                 task.Description = $"{results.Tuning.Count + results.Report.Count} runs done";
             });

@@ -60,6 +60,19 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     public IDeviceProvider Devices { get; init; } = CpuOnlyDevices.Instance;
 
     bool _warmedUp;
+    volatile bool _stopRequested;
+    volatile RunMonitor? _current;
+
+    /// <summary>
+    /// Asks the experiment to stop (thread-safe; a signal handler calls it): the run in progress finishes its update,
+    /// writes its checkpoint and an "interrupted" summary, and <see cref="Run"/> throws <see cref="ExperimentInterruptedException"/>.
+    /// The same experiment started again skips the finished runs and continues the stopped one from its checkpoint.
+    /// </summary>
+    public void Stop()
+    {
+        _stopRequested = true;
+        _current?.RequestStop("interrupted");
+    }
 
     IComputeDevice? DeviceFor(AlgoConfig config) => DeviceChoice.For(Devices, config, null);
 
@@ -164,12 +177,23 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             progress.Note(string.Create(CultureInfo.InvariantCulture,
                 $"{run.Folder}: continues from its checkpoint at {checkpoint.EnvSteps:N0} env steps; its times add the part before the stop (up to that checkpoint) to this one."));
         RunSummary summary;
+        if (_stopRequested) throw new ExperimentInterruptedException(run.Folder);
         using (RunFolder sink = checkpoint is null ? new RunFolder(folder, config) : RunFolder.Resume(folder, config, RunMonitor.LoggedThrough(checkpoint)))
         {
             RunMonitor? monitor = null;
             monitor = new RunMonitor(config, sink, line => progress.RunProgress(run, monitor!.EnvSteps, config.MaxEnvSteps, line), checkpoint);
-            summary = Trainer.Train(config, monitor, DeviceFor(config));
+            _current = monitor;
+            if (_stopRequested) monitor.RequestStop("interrupted");
+            try
+            {
+                summary = Trainer.Train(config, monitor, DeviceFor(config));
+            }
+            finally
+            {
+                _current = null;
+            }
         }
+        if (summary.Status == "interrupted") throw new ExperimentInterruptedException(run.Folder);
         var result = new RunResult(run, summary, ReadCurve(folder, summary.SolveCriterion));
         progress.RunFinished(result);
         return result;
@@ -229,6 +253,13 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         new(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
 
     static string Format(float rate) => rate.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>An experiment stopped by <see cref="ExperimentRunner.Stop"/>; <see cref="Run"/> is the run that was in progress (its folder, relative to the experiment's).</summary>
+public sealed class ExperimentInterruptedException(string run) : Exception($"interrupted during {run}")
+{
+    /// <summary>The run in progress when the experiment stopped.</summary>
+    public string Run { get; } = run;
 }
 
 /// <summary>What an experiment produced.</summary>

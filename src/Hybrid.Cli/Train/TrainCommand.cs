@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Hybrid.Experiments;
 using Hybrid.Gpu;
 using Hybrid.Nn;
@@ -181,24 +180,10 @@ public static class TrainCommand
             }
             // Ctrl-C (SIGINT) or SIGTERM: finish the update in progress, write the summary ("interrupted") and exit
             // 130 or 143. A second Ctrl-C ends the process at once.
-            int signal = 0;
-            void Stop(int number)
+            using var signals = new StopSignals(_ =>
             {
-                if (Interlocked.CompareExchange(ref signal, number, 0) != 0) return;
                 monitor.RequestStop("interrupted");
                 stderr.WriteLine("train: stopping after this update (a second Ctrl-C quits at once)");
-            }
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (Volatile.Read(ref signal) != 0) return; // the second: let it end the process
-                e.Cancel = true;
-                Stop(2);
-            };
-            Console.CancelKeyPress += onCancel;
-            using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-            {
-                context.Cancel = true;
-                Stop(15);
             });
             try
             {
@@ -210,7 +195,7 @@ public static class TrainCommand
                     stdout.WriteLine($"run folder: {folder.Directory}");
                     if (File.Exists(Path.Combine(folder.Directory, RunFolder.CheckpointFile)))
                         stdout.WriteLine($"to continue it: hybrid train --resume {Quote(folder.Directory)}");
-                    return 128 + Volatile.Read(ref signal);
+                    return 128 + signals.Signal;
                 }
                 string solved = summary.Solved
                     ? $"solved at {summary.SolvedAtEnvSteps:N0} steps, {summary.SolvedAtSeconds:F2} s"
@@ -244,10 +229,6 @@ public static class TrainCommand
                 }
                 catch (Exception io) when (io is IOException or UnauthorizedAccessException) { }
                 return 1;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
         }
     }

@@ -90,6 +90,42 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
         Assert.Contains("run folder: " + run, output);
     }
 
+    [Fact]
+    public void AStoppedComparisonContinuesWhereItStopped()
+    {
+        // SIGTERM during a comparison's run: that run stops after its update with a checkpoint and an "interrupted"
+        // summary, the command exits 143 saying how to continue, and the same command continues the run from there.
+        string file = Path.Combine(Folder, "long.yaml"), output = Path.Combine(Folder, "long");
+        File.WriteAllText(file, """
+            name: long
+            envs: [CartPole-v1]
+            seeds: [1]
+            max_env_steps: 1500000
+            stop_when_solved: false
+            arms:
+              - {name: A2C, algo: a2c, settings: {device: cpu}}
+            """);
+        using Process process = StartHybrid("compare", file, "--out", output);
+        string metrics = Path.Combine(output, "runs", "CartPole-v1", "A2C", "s1", "metrics.csv");
+        var clock = Stopwatch.StartNew();
+        while ((!File.Exists(metrics) || File.ReadAllLines(metrics).Length < 3) && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(20);
+        using (Process kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) kill.WaitForExit();
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(143, process.ExitCode);
+        Assert.Contains("compare: interrupted during runs/CartPole-v1/A2C/s1; the finished runs are kept and that run keeps its checkpoint", error);
+        string summary = Path.Combine(output, "runs", "CartPole-v1", "A2C", "s1", "summary.json");
+        Assert.Contains("\"status\": \"interrupted\"", File.ReadAllText(summary));
+
+        (int code, string again, string againError) = TrainCliTests.Cli("compare", file, "--out", output);
+        Assert.True(code == 0, againError);
+        Assert.Contains("runs/CartPole-v1/A2C/s1: continues from its checkpoint at", again);
+        string finished = File.ReadAllText(summary);
+        Assert.Contains("\"status\": \"finished\"", finished);
+        Assert.Contains("\"resumed\": 1", finished);
+        Assert.Contains("\"env_steps\": 1500000", finished);
+    }
+
     /// <summary>Starts the CLI with <paramref name="args"/>, its output redirected.</summary>
     static Process StartHybrid(params string[] args) =>
         Process.Start(new ProcessStartInfo("dotnet", [HybridDll(), .. args]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
