@@ -113,7 +113,9 @@ internal static class ExperimentConsole
         catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException or IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"{command}: {ErrorText.Of(e)}");
-            if (e is WorkerFailedException && e.InnerException is not null) stderr.WriteLine(e.InnerException);
+            if (e is WorkerFailedException && e.InnerException is { } inner) stderr.WriteLine($"{command}: {inner.GetType().Name}: {inner.Message}");
+            if (runner?.FailedRun is string failed)
+                stderr.WriteLine($"{command}: {failed} holds error.txt (the whole exception) and summary.json with status \"failed\".");
             stderr.WriteLine($"{command}: the finished runs are kept; run the same command again to resume.");
             code = 1;
             return null;

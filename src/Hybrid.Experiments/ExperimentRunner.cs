@@ -61,6 +61,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
 
     bool _warmedUp;
     volatile bool _stopRequested;
+
+    /// <summary>The run that failed (its folder, relative to the experiment's), once one has; null while none has (a warm-up run's failure leaves it null).</summary>
+    public string? FailedRun { get; private set; }
     volatile RunMonitor? _current;
 
     /// <summary>
@@ -187,6 +190,14 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             try
             {
                 summary = Trainer.Train(config, monitor, DeviceFor(config));
+            }
+            catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException)
+            {
+                // As train does: the run folder keeps a "failed" summary and the whole exception; the caller shows the message.
+                monitor.Fail(e, config.Threads, config.TotalEnvs);
+                sink.WriteFile("error.txt", e.ToString());
+                FailedRun = run.Folder;
+                throw;
             }
             finally
             {

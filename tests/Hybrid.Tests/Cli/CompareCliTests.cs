@@ -27,6 +27,24 @@ public sealed class CompareCliTests : IDisposable
         Out = new AnsiConsoleOutput(stdout),
     });
 
+    [Fact]
+    public void ADivergingArmEndsTheComparisonWithItsMessageAndNoStackTrace()
+    {
+        // An infinite step size makes theta infinite at the first update (here already in the warm-up run).
+        (int code, string output, string error) = Compare("""
+            name: diverging
+            envs: [CartPole-v1]
+            seeds: [1]
+            max_env_steps: 3000
+            cores: 1
+            arms: [{name: A2C, algo: a2c, settings: {learning_rate: 1e30, max_grad_norm: 0, device: cpu}}]
+            """);
+        Assert.Equal(1, code);
+        Assert.Contains("NaN or infinite", error);
+        Assert.Contains("run the same command again", error);
+        Assert.DoesNotContain("   at ", error + output);
+    }
+
     const string Tiny = """
         name: tiny-cli
         envs: [CartPole-v1]

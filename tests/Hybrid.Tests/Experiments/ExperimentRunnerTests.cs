@@ -79,6 +79,19 @@ public sealed class ExperimentRunnerTests : IDisposable
     }
 
     [Fact]
+    public void AFailedRunKeepsItsErrorAndAFailedSummary()
+    {
+        string yaml = Tiny.Replace("settings: {log_interval: 1000}}\n  - {name: A3C, algo: a3c, settings: {log_interval: 1000}}",
+            "settings: {learning_rate: 1e30, max_grad_norm: 0}}");
+        var runner = new ExperimentRunner(ExperimentSpec.Parse(yaml, "tiny.yaml"), _dir, new RecordingProgress()) { WarmUpFirst = false };
+        Assert.Throws<Hybrid.Training.Parallel.TrainingDivergedException>(() => runner.Run());
+        Assert.Equal(Path.Combine("runs", "CartPole-v1", "A2C", "s1"), runner.FailedRun);
+        string run = Path.Combine(_dir, runner.FailedRun!);
+        Assert.Contains("\"status\": \"failed\"", File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.Contains("   at ", File.ReadAllText(Path.Combine(run, "error.txt")));
+    }
+
+    [Fact]
     public void TuningPicksARatePerArmOnTheTuningSeedsAndReportsWithIt()
     {
         string yaml = Tiny.Replace("\n  - {name: A3C, algo: a3c, settings: {log_interval: 1000}}", "") + "\ntune: {learning_rate: [0.0000001, 0.01], seeds: [7]}\n";
