@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Hybrid.Cli.Bench;
+using Hybrid.Cli.Cluster;
 using Hybrid.Cli.Compare;
 using Hybrid.Cli.Device;
 using Hybrid.Cli.Envs;
@@ -57,6 +58,7 @@ public static class Program
         root.Subcommands.Add(SpeedupCommand.Build());
         root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(EvalCommand.Build());
+        root.Subcommands.Add(ClusterCommand.Build());
         root.Subcommands.Add(EnvCheckCommand.Build());
         root.Subcommands.Add(DeviceCheckCommand.Build());
         root.Subcommands.Add(RenderCommand.Build());

@@ -30,25 +30,10 @@ public static class TrainCommand
         {
             algo, resume, config, output, quiet, noPreset,
         };
-        var settings = new List<(ConfigKey Key, Option Option)>();
-        foreach (ConfigKey key in AllKeys())
-        {
-            string help = $"{key.Description} Default: {DefaultsOf(key)}.";
-            Option option = key.Property.PropertyType == typeof(bool)
-                ? new Option<bool>(key.Option) { Description = help }
-                : new Option<string>(key.Option) { Description = help };
-            command.Options.Add(option);
-            settings.Add((key, option));
-        }
+        List<(ConfigKey Key, Option Option)> settings = AddSettings(command);
         command.SetAction(parse =>
         {
-            var overrides = new List<(string, string, string)>();
-            foreach ((ConfigKey key, Option option) in settings)
-            {
-                if (parse.GetResult(option) is null or { Implicit: true }) continue;
-                string value = option is Option<bool> flag ? (parse.GetValue(flag) ? "true" : "false") : parse.GetValue((Option<string>)option)!;
-                overrides.Add((key.Key, value, key.Option));
-            }
+            List<(string Key, string Value, string Source)> overrides = Overrides(parse, settings);
             if (parse.GetValue(resume) is string folder)
             {
                 if (parse.GetValue(output) is not null || parse.GetValue(noPreset))
@@ -163,8 +148,54 @@ public static class TrainCommand
                 $"{string.Join(", ", AlgoConfig.ResumableKeys)}. Start a new run to change the rest.");
     }
 
-    /// <summary>Trains <paramref name="config"/> into <paramref name="folder"/> (from <paramref name="checkpoint"/> when resuming); Ctrl-C and SIGTERM stop it cleanly.</summary>
-    static int Execute(AlgoConfig config, IComputeDevice? device, RunFolder folder, CheckpointData? checkpoint, bool quiet, TextWriter stdout, TextWriter stderr)
+    /// <summary>Every setting of every algorithm as an option of <paramref name="command"/> (train's, and the cluster learner's).</summary>
+    internal static List<(ConfigKey Key, Option Option)> AddSettings(Command command)
+    {
+        var settings = new List<(ConfigKey Key, Option Option)>();
+        foreach (ConfigKey key in AllKeys())
+        {
+            string help = $"{key.Description} Default: {DefaultsOf(key)}.";
+            Option option = key.Property.PropertyType == typeof(bool)
+                ? new Option<bool>(key.Option) { Description = help }
+                : new Option<string>(key.Option) { Description = help };
+            command.Options.Add(option);
+            settings.Add((key, option));
+        }
+        return settings;
+    }
+
+    /// <summary>The settings given as options on the command line.</summary>
+    internal static List<(string Key, string Value, string Source)> Overrides(ParseResult parse, List<(ConfigKey Key, Option Option)> settings)
+    {
+        var overrides = new List<(string, string, string)>();
+        foreach ((ConfigKey key, Option option) in settings)
+        {
+            if (parse.GetResult(option) is null or { Implicit: true }) continue;
+            string value = option is Option<bool> flag ? (parse.GetValue(flag) ? "true" : "false") : parse.GetValue((Option<string>)option)!;
+            overrides.Add((key.Key, value, key.Option));
+        }
+        return overrides;
+    }
+
+    /// <summary>Trains <paramref name="config"/> into a new run folder (<paramref name="output"/> or the default) with <paramref name="train"/>; the exit code as train's.</summary>
+    internal static int Execute(AlgoConfig config, string? output, bool quiet, TextWriter stdout, TextWriter stderr, Func<RunMonitor, RunSummary> train)
+    {
+        RunFolder folder;
+        try
+        {
+            folder = new RunFolder(output ?? DefaultFolder(config), config);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"train: {ErrorText.Of(e)}");
+            return 2;
+        }
+        return Execute(config, null, folder, null, quiet, stdout, stderr, train);
+    }
+
+    /// <summary>Trains <paramref name="config"/> into <paramref name="folder"/> (from <paramref name="checkpoint"/> when resuming); Ctrl-C and SIGTERM stop it cleanly. <paramref name="train"/> trains (null: the algorithm in one process).</summary>
+    static int Execute(AlgoConfig config, IComputeDevice? device, RunFolder folder, CheckpointData? checkpoint, bool quiet, TextWriter stdout, TextWriter stderr,
+        Func<RunMonitor, RunSummary>? train = null)
     {
         using (folder)
         {
@@ -187,7 +218,7 @@ public static class TrainCommand
             });
             try
             {
-                RunSummary summary = Trainer.Train(config, monitor, device);
+                RunSummary summary = train is not null ? train(monitor) : Trainer.Train(config, monitor, device);
                 if (summary.Status == "interrupted")
                 {
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,

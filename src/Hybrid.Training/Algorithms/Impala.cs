@@ -84,13 +84,9 @@ public static class Impala
     {
         UpdateRules.Begin(config, monitor);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        ModelSpec modelSpec = Acting.ActorCriticSpec(config);
-        var net = (ActorCriticNetwork)modelSpec.Build();
-        float[] theta = Acting.InitialTheta(net, config.Seed);
-        RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
-        // A resumed run continues from the checkpoint's theta and statistics; its actors start new episodes.
-        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, _ => { });
-        CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, _ => { });
+        var learner = new LearnerParameters(config, monitor, Kind);
+        (ModelSpec modelSpec, ActorCriticNetwork net, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Net, learner.Theta, learner.Optimizer);
+        Func<CheckpointData> Save = learner.Save;
 
         var queues = new UnrollQueues(config.Batch, config.Threads, config.TMax, config.NumEnvs, envSpec);
         var published = new ParameterBroadcast(theta);

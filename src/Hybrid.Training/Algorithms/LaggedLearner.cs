@@ -100,12 +100,42 @@ internal static class LaggedLearner
     }
 }
 
+/// <summary>
+/// A lagged learner's parameters before it starts: the network, theta (the run's initial parameters, or a resumed
+/// run's checkpoint's), RMSProp's statistics, and how to take a checkpoint of them (tagged <c>kind</c>).
+/// </summary>
+internal sealed class LearnerParameters
+{
+    public LearnerParameters(ActorCriticConfig config, RunMonitor monitor, string kind)
+    {
+        Spec = Acting.ActorCriticSpec(config);
+        Net = (ActorCriticNetwork)Spec.Build();
+        Theta = Acting.InitialTheta(Net, config.Seed);
+        Optimizer = UpdateRules.RmsProp(config, Theta.Length);
+        Kind = kind;
+        // A resumed run continues from the checkpoint's theta and statistics; its actors start new episodes.
+        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, Spec, Theta, Optimizer, kind, _ => { });
+    }
+
+    public ModelSpec Spec { get; }
+    public ActorCriticNetwork Net { get; }
+    public float[] Theta { get; }
+    public RmsProp Optimizer { get; }
+    public string Kind { get; }
+
+    /// <summary>A checkpoint of theta and the statistics as they are.</summary>
+    public CheckpointData Save() => RunState.Save(Spec, Theta, Optimizer, Kind, _ => { });
+}
+
 /// <summary>The learner's latest parameters and their version, published by the learner and copied out by actors under one lock.</summary>
 internal sealed class ParameterBroadcast(float[] initial)
 {
     readonly float[] _theta = (float[])initial.Clone();
     readonly object _gate = new();
     long _version;
+
+    /// <summary>The version last published.</summary>
+    public long Version => Volatile.Read(ref _version);
 
     public void Publish(ReadOnlySpan<float> theta, long version)
     {

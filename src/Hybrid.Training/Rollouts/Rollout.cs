@@ -73,6 +73,22 @@ public sealed class Rollout
         TruncatedCount = 0;
     }
 
+    /// <summary>
+    /// Declares the arrays filled from elsewhere (an unroll sent by another process): <paramref name="steps"/> steps of
+    /// every lane, <paramref name="truncatedCount"/> truncated samples listed in <see cref="TruncatedIndices"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A count is outside what the rollout holds.</exception>
+    public void Restore(int steps, int truncatedCount)
+    {
+        if ((uint)steps > (uint)TMax) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps was {steps}; expected 0 to {TMax}.");
+        if ((uint)truncatedCount > (uint)(steps * Lanes))
+            throw new ArgumentOutOfRangeException(nameof(truncatedCount), truncatedCount, $"truncatedCount was {truncatedCount}; expected 0 to {steps * Lanes}.");
+        for (int k = 0; k < truncatedCount; k++)
+            if ((uint)TruncatedIndices[k] >= (uint)(steps * Lanes))
+                throw new ArgumentOutOfRangeException(nameof(truncatedCount), TruncatedIndices[k], $"truncated index {TruncatedIndices[k]} is outside the {steps * Lanes} samples.");
+        (Steps, TruncatedCount) = (steps, truncatedCount);
+    }
+
     /// <summary>Stores s_t (the env's observations before the step); returns the step index t.</summary>
     public int BeginStep(ReadOnlySpan<float> observations)
     {

@@ -127,11 +127,11 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
     }
 
     /// <summary>Starts the CLI with <paramref name="args"/>, its output redirected.</summary>
-    static Process StartHybrid(params string[] args) =>
+    internal static Process StartHybrid(params string[] args) =>
         Process.Start(new ProcessStartInfo("dotnet", [HybridDll(), .. args]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
 
     /// <summary>The CLI the tests were built with (the same configuration, beside the repository's sources).</summary>
-    static string HybridDll()
+    internal static string HybridDll()
     {
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

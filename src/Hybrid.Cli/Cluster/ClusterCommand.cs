@@ -1,0 +1,100 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Hybrid.Cli.Bench;
+using Hybrid.Cli.Train;
+using Hybrid.Cluster;
+using Hybrid.Experiments;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+
+namespace Hybrid.Cli.Cluster;
+
+/// <summary>
+/// <c>hybrid cluster learner --cluster localhost [--local-actors N] [train's options]</c> hosts IMPALA's learner on
+/// Orleans and writes the run folder as train does; <c>hybrid cluster actors --cluster localhost --threads K</c> joins it
+/// with K actor threads.
+/// </summary>
+public static class ClusterCommand
+{
+    internal static Command Build()
+    {
+        var cluster = new Command("cluster", "IMPALA across processes on Orleans: one learner process, actor processes that join it (this machine for now).");
+        cluster.Subcommands.Add(BuildLearner());
+        cluster.Subcommands.Add(BuildActors());
+        return cluster;
+    }
+
+    static Option<string> ClusterOption() => new("--cluster") { Description = "Where the cluster is: localhost (gateway port 30000) or localhost:PORT.", DefaultValueFactory = _ => "localhost" };
+
+    static Command BuildLearner()
+    {
+        var address = ClusterOption();
+        var localActors = new Option<int>("--local-actors") { Description = "Actor processes (one actor thread each) to start on this machine beside the learner.", DefaultValueFactory = _ => 0 };
+        var config = new Option<string>("--config") { Description = "A YAML file of settings, as for train." };
+        var output = new Option<string>("--out") { Description = "Run folder to create, as for train." };
+        var quiet = new Option<bool>("--quiet") { Description = "No progress lines." };
+        var command = new Command("learner", "Host IMPALA's learner (V-trace over the actors' unrolls) and write the run folder as train does.")
+        {
+            address, localActors, config, output, quiet,
+        };
+        List<(ConfigKey Key, Option Option)> settings = TrainCommand.AddSettings(command);
+        command.SetAction(parse => Learner(parse.GetValue(address)!, parse.GetValue(localActors), parse.GetValue(config), TrainCommand.Overrides(parse, settings),
+            parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error));
+        return command;
+    }
+
+    static Command BuildActors()
+    {
+        var address = ClusterOption();
+        var threads = new Option<int>("--threads") { Description = "Actor threads in this process.", DefaultValueFactory = _ => 1 }.AtLeastOne();
+        var command = new Command("actors", "Join a learner with actor threads; they act until the learner ends the run.") { address, threads };
+        command.SetAction(parse => Actors(parse.GetValue(address)!, parse.GetValue(threads), Console.Out, Console.Error));
+        return command;
+    }
+
+    internal static int Learner(string cluster, int localActors, string? configFile, List<(string Key, string Value, string Source)> overrides, string? output, bool quiet,
+        TextWriter stdout, TextWriter stderr)
+    {
+        ImpalaConfig config;
+        ClusterAddress address;
+        try
+        {
+            address = ClusterAddress.Parse(cluster);
+            if (localActors < 0) throw new ArgumentException($"--local-actors was {localActors}; expected >= 0.");
+            config = (ImpalaConfig)TrainCommand.Resolve("impala", configFile, overrides, usePreset: true, out _);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+        {
+            stderr.WriteLine($"cluster learner: {ErrorText.Of(e)}");
+            return 2;
+        }
+        return TrainCommand.Execute(config, output, quiet, stdout, stderr,
+            monitor => ClusterRuns.Learn(config, monitor, address, localActors, _ => ActorProcess(cluster), line => stderr.WriteLine($"cluster learner: {line}")));
+    }
+
+    internal static int Actors(string cluster, int threads, TextWriter stdout, TextWriter stderr)
+    {
+        ClusterAddress address;
+        try
+        {
+            address = ClusterAddress.Parse(cluster);
+        }
+        catch (ArgumentException e)
+        {
+            stderr.WriteLine($"cluster actors: {ErrorText.Of(e)}");
+            return 2;
+        }
+        return ClusterRuns.Act(address, threads, stdout, stderr);
+    }
+
+    /// <summary>This program again, as <c>cluster actors</c> with one thread: the same executable, or dotnet and the same assembly.</summary>
+    static ProcessStartInfo ActorProcess(string cluster)
+    {
+        string self = Environment.ProcessPath ?? "dotnet";
+        bool viaDotnet = Path.GetFileNameWithoutExtension(self) == "dotnet";
+        var start = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = false };
+        if (viaDotnet) start.ArgumentList.Add(typeof(ClusterCommand).Assembly.Location);
+        foreach (string a in new[] { "cluster", "actors", "--cluster", cluster, "--threads", "1" }) start.ArgumentList.Add(a);
+        return start;
+    }
+}

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using Hybrid.Envs;
+using Hybrid.Nn;
+using Hybrid.Nn.Models;
+using Hybrid.Nn.Optim;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+using Hybrid.Training.Parallel;
+using Hybrid.Training.Rollouts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hybrid.Cluster;
+
+/// <summary>Where the cluster is: for now the local machine (Orleans' localhost clustering: silo port 11111, gateway port 30000 unless set).</summary>
+public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 30000)
+{
+    /// <summary>Reads <c>localhost</c> or <c>localhost:GATEWAY_PORT</c>.</summary>
+    /// <exception cref="ArgumentException">Anything else (the message says what is accepted).</exception>
+    public static ClusterAddress Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text == "localhost") return new ClusterAddress();
+        if (text.StartsWith("localhost:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(10), out int port) && port is > 0 and < 65535)
+            return new ClusterAddress(port == 11111 ? 11112 : 11111, port);
+        throw new ArgumentException($"--cluster was '{text}'; expected localhost or localhost:GATEWAY_PORT (the learner and its actors on this machine).");
+    }
+}
+
+/// <summary>
+/// IMPALA across processes on Orleans: the learner process hosts a silo whose one grain (<see cref="ILearnerGrain"/>)
+/// takes actors' joins, parameter requests and unrolls; the learner loop is IMPALA's (<see cref="LaggedLearner"/>,
+/// V-trace). Actor processes are Orleans clients running K actor threads each.
+/// </summary>
+public static class ClusterRuns
+{
+    /// <summary>
+    /// Hosts the learner for <paramref name="config"/> at <paramref name="address"/>, starts <paramref name="localActors"/>
+    /// actor processes of <paramref name="actorCommand"/> (one thread each), trains until the budget is spent or the run
+    /// is solved, then tells the actors to stop.
+    /// </summary>
+    public static RunSummary Learn(ImpalaConfig config, RunMonitor monitor, ClusterAddress address, int localActors,
+        Func<int, ProcessStartInfo>? actorCommand, Action<string> log)
+    {
+        UpdateRules.Begin(config, monitor);
+        EnvSpec envSpec = EnvRegistry.Spec(config.Env);
+        var learner = new LearnerParameters(config, monitor, "impala");
+        (ModelSpec modelSpec, ActorCriticNetwork net, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Net, learner.Theta, learner.Optimizer);
+        Func<CheckpointData> Save = learner.Save;
+        var queues = new UnrollQueues(config.Batch, Math.Max(config.Threads, 8), config.TMax, config.NumEnvs, envSpec);
+        var published = new ParameterBroadcast(theta);
+        var hub = new LearnerHub(config, modelSpec, queues, published, theta, monitor, log);
+        using IHost host = Host.CreateDefaultBuilder()
+            .UseOrleans(silo => silo.UseLocalhostClustering(address.SiloPort, address.GatewayPort))
+            .ConfigureServices(services => services.AddSingleton(hub))
+            .ConfigureLogging(logging => logging.ClearProviders())
+            .Build();
+        host.StartAsync().GetAwaiter().GetResult();
+        log($"learner listening on localhost (gateway port {address.GatewayPort})");
+        var actors = new List<Process>();
+        try
+        {
+            for (int i = 0; i < localActors && actorCommand is not null; i++)
+                actors.Add(Process.Start(actorCommand(i)) ?? throw new InvalidOperationException("an actor process did not start."));
+            var group = new WorkerGroup("cluster");
+            LaggedLearner.Run(config, config.Batch, new VTraceClip(config.RhoBar, config.CBar), net, theta, optimizer, queues, config.NumEnvs, monitor, group,
+                "cluster learner", version =>
+                {
+                    if (version % config.RefreshInterval == 0) published.Publish(theta, version);
+                    hub.CheckActors();
+                }, Save);
+            group.Join();
+        }
+        finally
+        {
+            hub.Stop();
+            foreach (Process actor in actors)
+            {
+                if (!actor.WaitForExit(10_000)) actor.Kill(entireProcessTree: true);
+                actor.Dispose();
+            }
+            host.StopAsync().GetAwaiter().GetResult();
+        }
+        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
+        log($"{hub.Actors} actors joined; mean act-to-learn latency {hub.MeanLatencySeconds * 1000:F2} ms");
+        return monitor.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors));
+    }
+
+    /// <summary>How long an actor waits for the learner to answer before it decides the learner is gone.</summary>
+    public static TimeSpan LearnerTimeout { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Joins the learner at <paramref name="address"/> with <paramref name="threads"/> actor threads and acts until it says
+    /// the run is over; returns the exit code (0, or 1 when the learner could not be reached or went away).
+    /// </summary>
+    public static int Act(ClusterAddress address, int threads, TextWriter stdout, TextWriter stderr)
+    {
+        using IHost host = Host.CreateDefaultBuilder()
+            .UseOrleansClient(client => client.UseLocalhostClustering(address.GatewayPort)
+                .Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = LearnerTimeout))
+            .ConfigureLogging(logging => logging.ClearProviders())
+            .Build();
+        try
+        {
+            host.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"actors: no learner at localhost (gateway port {address.GatewayPort}): {e.Message}");
+            return 1;
+        }
+        var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<ILearnerGrain>(0);
+        var group = new WorkerGroup("cluster");
+        long steps = 0;
+        for (int k = 0; k < threads; k++)
+            group.Start("actor", k, thread => Interlocked.Add(ref steps, Actor(grain, thread, group)));
+        try
+        {
+            group.Join();
+        }
+        catch (WorkerFailedException e)
+        {
+            string why = e.InnerException is TimeoutException or Orleans.Runtime.SiloUnavailableException
+                ? $"the learner at localhost (gateway port {address.GatewayPort}) stopped answering within {LearnerTimeout.TotalSeconds:F0} s"
+                : e.InnerException?.Message ?? e.Message;
+            stderr.WriteLine($"actors: {e.Worker}: {why}; exiting.");
+            return 1;
+        }
+        finally
+        {
+            host.StopAsync().GetAwaiter().GetResult();
+        }
+        stdout.WriteLine($"actors: the learner ended the run; {threads} threads acted {Interlocked.Read(ref steps):N0} env steps.");
+        return 0;
+    }
+
+    /// <summary>One actor thread: joins, then acts unroll by unroll with the newest parameters until told to stop; returns its env steps.</summary>
+    static long Actor(ILearnerGrain grain, int thread, WorkerGroup group)
+    {
+        JoinReply join = grain.Join(new JoinRequest { Actor = $"{Environment.MachineName} pid {Environment.ProcessId} thread {thread}", Version = RunMonitor.HybridVersion })
+            .GetAwaiter().GetResult();
+        if (!join.Accepted) throw new InvalidOperationException($"the learner refused this actor: {join.Message}");
+        var settings = ConfigBinder.ParseRun(join.Config, "the learner's config", out string algo);
+        var config = (ImpalaConfig)ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
+        ModelSpec model = Acting.ActorCriticSpec(config);
+        if (model.ToString() != join.Model) throw new InvalidOperationException($"the learner trains '{join.Model}'; this build makes '{model}'.");
+        EnvSpec env = EnvRegistry.Spec(config.Env);
+        int n = config.NumEnvs;
+        VectorEnv lanes = config.MakeEnv(n);
+        lanes.Reset(config.WorkerEnvSeed(join.ActorId));
+        var net = (ActorCriticNetwork)model.Build();
+        float[] theta = join.Theta;
+        long version = join.ParameterVersion, steps = 0;
+        Rng[] rngs = [Acting.WorkerRng(config, join.ActorId, 0)];
+        var rollout = new Rollout(config.TMax, n, env);
+        var returns = new List<float>();
+        var lengths = new List<int>();
+        var terminated = new List<bool>();
+        while (!group.StopRequested)
+        {
+            ParameterReply p = grain.Parameters(version).GetAwaiter().GetResult();
+            if (p.Stop) break;
+            if (p.Theta.Length == theta.Length) (theta, version) = (p.Theta, p.ParameterVersion);
+            rollout.Clear();
+            returns.Clear();
+            lengths.Clear();
+            terminated.Clear();
+            for (int t = 0; t < config.TMax; t++)
+            {
+                Acting.Step(net, theta, lanes, rollout, config.Gamma, rngs, recordLogProbabilities: true);
+                foreach (EpisodeRecord e in lanes.Episodes.Records)
+                {
+                    returns.Add(e.Return);
+                    lengths.Add(e.Length);
+                    terminated.Add(e.Terminated);
+                }
+                lanes.Episodes.Clear();
+            }
+            int samples = rollout.Count, obs = env.ObservationSize;
+            var message = new UnrollMessage
+            {
+                ActorId = join.ActorId, ParameterVersion = version, Steps = rollout.Steps,
+                Observations = rollout.Observations[..(samples * obs)], DiscreteActions = env.IsDiscrete ? rollout.DiscreteActions[..samples] : [],
+                BoxActions = env.IsDiscrete ? [] : rollout.BoxActions[..(samples * env.ActionSpace.Size)], LogProbabilities = rollout.LogProbabilities[..samples],
+                Rewards = rollout.Rewards[..samples], Discounts = rollout.Discounts[..samples], Truncated = rollout.Truncated[..samples],
+                TruncatedIndices = rollout.TruncatedIndices[..rollout.TruncatedCount], FinalObservations = rollout.FinalObservations[..(rollout.TruncatedCount * obs)],
+                NextObservations = lanes.Observations.ToArray(), EpisodeReturns = [.. returns], EpisodeLengths = [.. lengths], EpisodeTerminated = [.. terminated],
+                SentTicks = DateTime.UtcNow.Ticks,
+            };
+            steps += samples;
+            if (grain.Submit(message).GetAwaiter().GetResult().Stop) break;
+        }
+        return steps;
+    }
+}

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Hybrid.Envs;
+using Hybrid.Nn;
+using Hybrid.Nn.Models;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
+using Hybrid.Training.Rollouts;
+using Orleans.Concurrency;
+
+namespace Hybrid.Cluster;
+
+/// <summary>
+/// What the learner grain serves from: the run's config and model, the unroll slots the learner takes batches from,
+/// and the published parameters. Unrolls from the network are checked against the run's shapes before they touch a
+/// slot; a bad one is refused with a message naming the actor, and the learner goes on.
+/// </summary>
+public sealed class LearnerHub
+{
+    readonly ImpalaConfig _config;
+    readonly ModelSpec _model;
+    readonly EnvSpec _env;
+    readonly UnrollQueues _queues;
+    readonly ParameterBroadcast _published;
+    readonly RunMonitor _monitor;
+    readonly Action<string> _log;
+    readonly float[] _theta;
+    int _actors;
+    readonly object _gate = new();
+    readonly Dictionary<int, (string Name, long LastSeen, bool Gone)> _seen = [];
+    long _lastCheck;
+    volatile bool _stopping;
+    long _latencyTicks, _unrolls;
+
+    internal LearnerHub(ImpalaConfig config, ModelSpec model, UnrollQueues queues, ParameterBroadcast published, float[] theta, RunMonitor monitor, Action<string> log)
+    {
+        (_config, _model, _queues, _published, _theta, _monitor, _log) = (config, model, queues, published, theta, monitor, log);
+        _env = EnvRegistry.Spec(config.Env);
+    }
+
+    /// <summary>Tells every actor, at its next call, that the run is over.</summary>
+    public void Stop() => _stopping = true;
+
+    /// <summary>Actors that have joined.</summary>
+    public int Actors => Volatile.Read(ref _actors);
+
+    /// <summary>Mean act-to-learn latency so far (seconds from an actor finishing an unroll to its slot being queued for the learner).</summary>
+    public double MeanLatencySeconds => Interlocked.Read(ref _unrolls) is long n and > 0 ? TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks) / n).TotalSeconds : double.NaN;
+
+    internal JoinReply Join(JoinRequest request)
+    {
+        if (request.Version != RunMonitor.HybridVersion)
+        {
+            _log($"refused actor {request.Actor}: it runs Hybrid {request.Version}, the learner {RunMonitor.HybridVersion}");
+            return new JoinReply { Message = $"the learner runs Hybrid {RunMonitor.HybridVersion}; this actor runs {request.Version}." };
+        }
+        int id = Interlocked.Increment(ref _actors) - 1;
+        lock (_gate) _seen[id] = (request.Actor, Stopwatch.GetTimestamp(), false);
+        _log($"actor {id} joined: {request.Actor} ({Connected} connected)");
+        long version = _published.CopyIfNewer(_theta, -1);
+        return new JoinReply
+        {
+            Accepted = true, ActorId = id, Config = ConfigBinder.ToYaml(_config), Model = _model.ToString(), Theta = (float[])_theta.Clone(),
+            ParameterVersion = version,
+        };
+    }
+
+    internal ParameterReply Parameters(long held)
+    {
+        if (_stopping) return new ParameterReply { Stop = true, ParameterVersion = held };
+        var theta = new float[_theta.Length];
+        long version = _published.CopyIfNewer(theta, held);
+        return version == held ? new ParameterReply { ParameterVersion = held } : new ParameterReply { ParameterVersion = version, Theta = theta };
+    }
+
+    internal async Task<SubmitReply> Submit(UnrollMessage m)
+    {
+        if (_stopping) return new SubmitReply { Stop = true };
+        Check(m);
+        lock (_gate)
+            if (_seen.TryGetValue(m.ActorId, out var seen))
+            {
+                if (seen.Gone) _log($"actor {m.ActorId} is back: {seen.Name}");
+                _seen[m.ActorId] = (seen.Name, Stopwatch.GetTimestamp(), false);
+            }
+        int slot;
+        while (!_queues.Free.TryTake(out slot, 0))
+        {
+            if (_stopping) return new SubmitReply { Stop = true };
+            await Task.Delay(1);
+        }
+        Unroll u = _queues.Slots[slot];
+        Rollout r = u.Rollout;
+        m.Observations.CopyTo(r.Observations, 0);
+        m.DiscreteActions.CopyTo(r.DiscreteActions, 0);
+        m.BoxActions.CopyTo(r.BoxActions, 0);
+        m.LogProbabilities.CopyTo(r.LogProbabilities, 0);
+        m.Rewards.CopyTo(r.Rewards, 0);
+        m.Discounts.CopyTo(r.Discounts, 0);
+        m.Truncated.CopyTo(r.Truncated, 0);
+        m.TruncatedIndices.CopyTo(r.TruncatedIndices, 0);
+        m.FinalObservations.CopyTo(r.FinalObservations, 0);
+        r.Restore(m.Steps, m.TruncatedIndices.Length);
+        m.NextObservations.CopyTo(u.NextObservations, 0);
+        u.Version = m.ParameterVersion;
+        var episodes = new EpisodeRecord[m.EpisodeReturns.Length];
+        for (int i = 0; i < episodes.Length; i++) episodes[i] = new EpisodeRecord(0, m.EpisodeReturns[i], m.EpisodeLengths[i], m.EpisodeTerminated[i]);
+        _monitor.AddEpisodes(episodes);
+        _monitor.AddSteps((long)m.Steps * _config.NumEnvs);
+        Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
+        Interlocked.Increment(ref _unrolls);
+        _queues.Full.Add(slot);
+        return new SubmitReply { Stop = _stopping };
+    }
+
+    /// <summary>Actors that have sent an unroll within the last <see cref="SilentAfter"/>.</summary>
+    public int Connected
+    {
+        get
+        {
+            lock (_gate) return _seen.Values.Count(s => !s.Gone);
+        }
+    }
+
+    /// <summary>How long an actor may stay silent before the learner counts it gone.</summary>
+    public static TimeSpan SilentAfter { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Logs actors that went silent (killed, disconnected); at most every second. The learner goes on with the others.</summary>
+    internal void CheckActors()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now - _lastCheck < Stopwatch.Frequency) return;
+        _lastCheck = now;
+        lock (_gate)
+            foreach ((int id, var s) in _seen.ToList())
+                if (!s.Gone && Stopwatch.GetElapsedTime(s.LastSeen, now) > SilentAfter)
+                {
+                    _seen[id] = (s.Name, s.LastSeen, true);
+                    _log($"actor {id} ({s.Name}) silent for {SilentAfter.TotalSeconds:F0} s: counted gone; {_seen.Values.Count(v => !v.Gone)} connected");
+                }
+    }
+
+    /// <summary>Refuses an unroll whose arrays do not have the run's shapes (another env, model or a damaged message).</summary>
+    void Check(UnrollMessage m)
+    {
+        int lanes = _config.NumEnvs, samples = m.Steps * lanes, obs = _env.ObservationSize, actions = _env.ActionSpace.Size;
+        bool discrete = _env.IsDiscrete;
+        string? wrong =
+            m.Steps != _config.TMax ? $"{m.Steps} steps (the run's unroll is {_config.TMax})" :
+            m.Observations.Length != samples * obs ? $"{m.Observations.Length} observation floats (expected {samples * obs} for {_config.Env})" :
+            (discrete ? m.DiscreteActions.Length != samples : m.BoxActions.Length != samples * actions) ? "actions of another shape" :
+            m.LogProbabilities.Length != samples || m.Rewards.Length != samples || m.Discounts.Length != samples || m.Truncated.Length != samples ? "per-sample arrays of another length" :
+            m.TruncatedIndices.Length > samples || m.FinalObservations.Length < m.TruncatedIndices.Length * obs ? "truncation data of another shape" :
+            m.NextObservations.Length != lanes * obs ? "next observations of another shape" :
+            m.EpisodeLengths.Length != m.EpisodeReturns.Length || m.EpisodeTerminated.Length != m.EpisodeReturns.Length ? "an episode list of mismatched lengths" :
+            m.ParameterVersion < 0 || m.ParameterVersion > _published.Version ? $"parameter version {m.ParameterVersion} (the learner is at {_published.Version})" :
+            null;
+        if (wrong is null) return;
+        string text = $"refused an unroll from actor {m.ActorId}: {wrong}.";
+        _log(text);
+        throw new ArgumentException(text);
+    }
+}
+
+/// <summary>The learner grain: forwards every call to the process's <see cref="LearnerHub"/>. Reentrant, so that an actor waiting for a free slot does not hold up the others' parameter requests.</summary>
+[Reentrant]
+internal sealed class LearnerGrain(LearnerHub hub) : Grain, ILearnerGrain
+{
+    public Task<JoinReply> Join(JoinRequest request) => Task.FromResult(hub.Join(request));
+
+    public Task<ParameterReply> Parameters(long held) => Task.FromResult(hub.Parameters(held));
+
+    public Task<SubmitReply> Submit(UnrollMessage unroll) => hub.Submit(unroll);
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+
+namespace Hybrid.Tests.Cli;
+
+/// <summary>IMPALA across real OS processes on Orleans (localhost clustering): a learner and actor processes.</summary>
+public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
+{
+    static Process Start(params string[] args) => SignalTests.StartHybrid(args);
+
+    static void WaitForRows(string metrics, int rows, Process learner)
+    {
+        var clock = Stopwatch.StartNew();
+        while ((!File.Exists(metrics) || File.ReadAllLines(metrics).Length < rows + 1) && clock.Elapsed < TimeSpan.FromSeconds(60) && !learner.HasExited)
+            Thread.Sleep(50);
+    }
+
+    [Fact]
+    public void TheLearnerReachesTheThresholdWhenAnActorProcessIsKilledMidway()
+    {
+        string run = Path.Combine(Folder, "run");
+        using Process learner = Start("cluster", "learner", "--cluster", "localhost:30101", "--stop-when-solved", "--quiet", "--out", run, "--log-interval", "5000");
+        using Process first = Start("cluster", "actors", "--cluster", "localhost:30101");
+        using Process second = Start("cluster", "actors", "--cluster", "localhost:30101");
+        try
+        {
+            WaitForRows(Path.Combine(run, "metrics.csv"), 4, learner);
+            second.Kill(); // SIGKILL: no goodbye
+            Assert.True(learner.WaitForExit(120_000), "the learner did not finish within 120 s");
+            string output = learner.StandardOutput.ReadToEnd(), error = learner.StandardError.ReadToEnd();
+            Assert.True(learner.ExitCode == 0, error);
+            Assert.Contains("solved at", output);
+            Assert.Contains("actor 1 joined", error);
+            Assert.True(first.WaitForExit(30_000), "the surviving actor did not exit after the run");
+            Assert.Contains("the learner ended the run", first.StandardOutput.ReadToEnd());
+            Assert.Equal(0, first.ExitCode);
+            Assert.Contains("\"solved\": true", File.ReadAllText(Path.Combine(run, "summary.json")));
+        }
+        finally
+        {
+            foreach (Process p in new[] { learner, first, second })
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public void ActorsExitWithAMessageWhenTheLearnerIsKilled()
+    {
+        string run = Path.Combine(Folder, "killed");
+        using Process learner = Start("cluster", "learner", "--cluster", "localhost:30102", "--max-env-steps", "100000000", "--quiet", "--out", run, "--log-interval", "5000");
+        using Process actor = Start("cluster", "actors", "--cluster", "localhost:30102");
+        try
+        {
+            WaitForRows(Path.Combine(run, "metrics.csv"), 2, learner);
+            learner.Kill();
+            var clock = Stopwatch.StartNew();
+            Assert.True(actor.WaitForExit(30_000), "the actor did not notice the learner had gone within 30 s");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the actor took {clock.Elapsed.TotalSeconds:F1} s to notice");
+            Assert.Equal(1, actor.ExitCode);
+            string error = actor.StandardError.ReadToEnd();
+            Assert.Contains("stopped answering", error);
+            Assert.DoesNotContain("   at ", error);
+        }
+        finally
+        {
+            foreach (Process p in new[] { learner, actor })
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+    }
+}
