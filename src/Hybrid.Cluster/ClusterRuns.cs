@@ -14,10 +14,13 @@ using Microsoft.Extensions.Logging;
 
 namespace Hybrid.Cluster;
 
-/// <summary>Where the cluster is: for now the local machine (Orleans' localhost clustering: silo port 11111, gateway port 30000 unless set).</summary>
-public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 30000)
+/// <summary>
+/// Where the cluster is: this machine (Orleans' localhost clustering: silo port 11111, gateway port 30000 unless set),
+/// or the Redis server that holds the membership of a cluster across machines (<see cref="Redis"/>, HOST:PORT).
+/// </summary>
+public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 30000, string? Redis = null)
 {
-    /// <summary>Reads <c>localhost</c> or <c>localhost:GATEWAY_PORT</c>.</summary>
+    /// <summary>Reads <c>localhost</c>, <c>localhost:GATEWAY_PORT</c> or <c>redis://HOST:PORT</c>.</summary>
     /// <exception cref="ArgumentException">Anything else (the message says what is accepted).</exception>
     public static ClusterAddress Parse(string text)
     {
@@ -25,8 +28,38 @@ public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 3000
         if (text == "localhost") return new ClusterAddress();
         if (text.StartsWith("localhost:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(10), out int port) && port is > 0 and < 65535)
             return new ClusterAddress(port == 11111 ? 11112 : 11111, port);
-        throw new ArgumentException($"--cluster was '{text}'; expected localhost or localhost:GATEWAY_PORT (the learner and its actors on this machine).");
+        if (text.StartsWith("redis://", StringComparison.Ordinal) && text[8..].Split(':') is [{ Length: > 0 } host, var p] && int.TryParse(p, out int redisPort)
+            && redisPort is > 0 and < 65536)
+            return new ClusterAddress(Redis: $"{host}:{redisPort}");
+        throw new ArgumentException($"--cluster was '{text}'; expected localhost, localhost:GATEWAY_PORT or redis://HOST:PORT.");
     }
+
+    /// <summary>The Orleans cluster's name in Redis: actors join only a learner of the same.</summary>
+    public const string ClusterId = "hybrid";
+
+    /// <summary>How a silo joins it.</summary>
+    internal void Configure(Orleans.Hosting.ISiloBuilder silo, string advertise)
+    {
+        if (Redis is null)
+        {
+            silo.UseLocalhostClustering(SiloPort, GatewayPort);
+            return;
+        }
+        var address = System.Net.IPAddress.Parse(advertise);
+        silo.UseRedisClustering(Redis)
+            .ConfigureEndpoints(address, SiloPort, GatewayPort, listenOnAnyHostAddress: !System.Net.IPAddress.IsLoopback(address))
+            .Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ClusterId, ClusterId));
+    }
+
+    /// <summary>How a client finds it.</summary>
+    internal void Configure(Orleans.Hosting.IClientBuilder client)
+    {
+        if (Redis is null) client.UseLocalhostClustering(GatewayPort);
+        else client.UseRedisClustering(Redis).Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ClusterId, ClusterId));
+    }
+
+    /// <summary>Where it is, for messages.</summary>
+    public override string ToString() => Redis is null ? $"localhost (gateway port {GatewayPort})" : $"the cluster in Redis at {Redis}";
 }
 
 /// <summary>
@@ -42,7 +75,7 @@ public static class ClusterRuns
     /// is solved, then tells the actors to stop.
     /// </summary>
     public static RunSummary Learn(ImpalaConfig config, RunMonitor monitor, ClusterAddress address, int localActors,
-        Func<int, ProcessStartInfo>? actorCommand, Action<string> log)
+        Func<int, ProcessStartInfo>? actorCommand, Action<string> log, string advertise = "127.0.0.1")
     {
         UpdateRules.Begin(config, monitor);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
@@ -53,12 +86,12 @@ public static class ClusterRuns
         var published = new ParameterBroadcast(theta);
         var hub = new LearnerHub(config, modelSpec, queues, published, theta, monitor, log);
         using IHost host = Host.CreateDefaultBuilder()
-            .UseOrleans(silo => silo.UseLocalhostClustering(address.SiloPort, address.GatewayPort))
+            .UseOrleans(silo => address.Configure(silo, advertise))
             .ConfigureServices(services => services.AddSingleton(hub))
             .ConfigureLogging(logging => logging.ClearProviders())
             .Build();
         host.StartAsync().GetAwaiter().GetResult();
-        log($"learner listening on localhost (gateway port {address.GatewayPort})");
+        log($"learner listening: {address}" + (address.Redis is null ? "" : $", advertised at {advertise}, gateway port {address.GatewayPort}"));
         var actors = new List<Process>();
         try
         {
@@ -98,8 +131,11 @@ public static class ClusterRuns
     public static int Act(ClusterAddress address, int threads, TextWriter stdout, TextWriter stderr)
     {
         using IHost host = Host.CreateDefaultBuilder()
-            .UseOrleansClient(client => client.UseLocalhostClustering(address.GatewayPort)
-                .Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = LearnerTimeout))
+            .UseOrleansClient(client =>
+            {
+                address.Configure(client);
+                client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = LearnerTimeout);
+            })
             .ConfigureLogging(logging => logging.ClearProviders())
             .Build();
         try
@@ -108,7 +144,7 @@ public static class ClusterRuns
         }
         catch (Exception e)
         {
-            stderr.WriteLine($"actors: no learner at localhost (gateway port {address.GatewayPort}): {e.Message}");
+            stderr.WriteLine($"actors: no learner at {address}: {e.Message}");
             return 1;
         }
         var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<ILearnerGrain>(0);
@@ -123,7 +159,7 @@ public static class ClusterRuns
         catch (WorkerFailedException e)
         {
             string why = e.InnerException is TimeoutException or Orleans.Runtime.SiloUnavailableException
-                ? $"the learner at localhost (gateway port {address.GatewayPort}) stopped answering within {LearnerTimeout.TotalSeconds:F0} s"
+                ? $"the learner at {address} stopped answering within {LearnerTimeout.TotalSeconds:F0} s"
                 : e.InnerException?.Message ?? e.Message;
             stderr.WriteLine($"actors: {e.Worker}: {why}; exiting.");
             return 1;

@@ -24,7 +24,11 @@ public static class ClusterCommand
         return cluster;
     }
 
-    static Option<string> ClusterOption() => new("--cluster") { Description = "Where the cluster is: localhost (gateway port 30000) or localhost:PORT.", DefaultValueFactory = _ => "localhost" };
+    static Option<string> ClusterOption() => new("--cluster")
+    {
+        Description = "Where the cluster is: localhost (this machine, gateway port 30000), localhost:PORT, or redis://HOST:PORT (the Redis server holding the membership of a cluster across machines).",
+        DefaultValueFactory = _ => "localhost",
+    };
 
     static Command BuildLearner()
     {
@@ -33,13 +37,14 @@ public static class ClusterCommand
         var config = new Option<string>("--config") { Description = "A YAML file of settings, as for train." };
         var output = new Option<string>("--out") { Description = "Run folder to create, as for train." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress lines." };
+        var advertise = new Option<string>("--advertise") { Description = "With redis://: the IP address actors on other machines reach this learner at (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
         var command = new Command("learner", "Host IMPALA's learner (V-trace over the actors' unrolls) and write the run folder as train does.")
         {
-            address, localActors, config, output, quiet,
+            address, localActors, config, output, quiet, advertise,
         };
         List<(ConfigKey Key, Option Option)> settings = TrainCommand.AddSettings(command);
         command.SetAction(parse => Learner(parse.GetValue(address)!, parse.GetValue(localActors), parse.GetValue(config), TrainCommand.Overrides(parse, settings),
-            parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error));
+            parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error, parse.GetValue(advertise)!));
         return command;
     }
 
@@ -53,7 +58,7 @@ public static class ClusterCommand
     }
 
     internal static int Learner(string cluster, int localActors, string? configFile, List<(string Key, string Value, string Source)> overrides, string? output, bool quiet,
-        TextWriter stdout, TextWriter stderr)
+        TextWriter stdout, TextWriter stderr, string advertise = "127.0.0.1")
     {
         ImpalaConfig config;
         ClusterAddress address;
@@ -61,6 +66,7 @@ public static class ClusterCommand
         {
             address = ClusterAddress.Parse(cluster);
             if (localActors < 0) throw new ArgumentException($"--local-actors was {localActors}; expected >= 0.");
+            if (!System.Net.IPAddress.TryParse(advertise, out _)) throw new ArgumentException($"--advertise was '{advertise}'; expected an IP address.");
             config = (ImpalaConfig)TrainCommand.Resolve("impala", configFile, overrides, usePreset: true, out _);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
@@ -69,7 +75,7 @@ public static class ClusterCommand
             return 2;
         }
         return TrainCommand.Execute(config, output, quiet, stdout, stderr,
-            monitor => ClusterRuns.Learn(config, monitor, address, localActors, _ => ActorProcess(cluster), line => stderr.WriteLine($"cluster learner: {line}")));
+            monitor => ClusterRuns.Learn(config, monitor, address, localActors, _ => ActorProcess(cluster), line => stderr.WriteLine($"cluster learner: {line}"), advertise));
     }
 
     internal static int Actors(string cluster, int threads, TextWriter stdout, TextWriter stderr)

@@ -43,6 +43,50 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
     }
 
     [Fact]
+    public void ThroughRedisTheLearnerReachesTheThresholdWhenAnActorProcessIsKilledMidway()
+    {
+        // Membership in a redis-server of the test's own, on the loopback only, without persistence; stopped at the end.
+        string? server = Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
+        Assert.True(server is not null, "redis-server is not installed: .ci/run installs Debian's redis-server (apt-get install redis-server)");
+        int port = FreePort();
+        using Process redis = Process.Start(new ProcessStartInfo(server!, ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no"]) { RedirectStandardOutput = true })!;
+        string cluster = $"redis://127.0.0.1:{port}", run = Path.Combine(Folder, "redis-run");
+        Process? learner = null, first = null, second = null;
+        try
+        {
+            Thread.Sleep(500);
+            learner = Start("cluster", "learner", "--cluster", cluster, "--stop-when-solved", "--quiet", "--out", run, "--log-interval", "5000");
+            first = Start("cluster", "actors", "--cluster", cluster);
+            second = Start("cluster", "actors", "--cluster", cluster);
+            WaitForRows(Path.Combine(run, "metrics.csv"), 4, learner);
+            second.Kill();
+            Assert.True(learner.WaitForExit(120_000), "the learner did not finish within 120 s");
+            string output = learner.StandardOutput.ReadToEnd(), error = learner.StandardError.ReadToEnd();
+            Assert.True(learner.ExitCode == 0, error);
+            Assert.Contains("solved at", output);
+            Assert.Contains($"the cluster in Redis at 127.0.0.1:{port}", error);
+            Assert.True(first.WaitForExit(30_000), "the surviving actor did not exit after the run");
+            Assert.Equal(0, first.ExitCode);
+        }
+        finally
+        {
+            foreach (Process? p in new[] { learner, first, second, redis })
+                if (p is { HasExited: false }) p.Kill(entireProcessTree: true);
+            foreach (Process? p in new[] { learner, first, second }) p?.Dispose();
+        }
+    }
+
+    static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    [Fact]
     public void ActorsExitWithAMessageWhenTheLearnerIsKilled()
     {
         string run = Path.Combine(Folder, "killed");
