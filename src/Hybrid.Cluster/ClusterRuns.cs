@@ -90,7 +90,14 @@ public static class ClusterRuns
             .ConfigureServices(services => services.AddSingleton(hub))
             .ConfigureLogging(logging => logging.ClearProviders())
             .Build();
-        host.StartAsync().GetAwaiter().GetResult();
+        try
+        {
+            host.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new IOException($"the learner could not join {address}: {e.Message.Split('\n')[0]}", e);
+        }
         log($"learner listening: {address}" + (address.Redis is null ? "" : $", advertised at {advertise}, gateway port {address.GatewayPort}"));
         var actors = new List<Process>();
         try
