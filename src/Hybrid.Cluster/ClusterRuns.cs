@@ -85,6 +85,7 @@ public static class ClusterRuns
         var queues = new UnrollQueues(config.Batch, Math.Max(config.Threads, 8), config.TMax, config.NumEnvs, envSpec);
         var published = new ParameterBroadcast(theta);
         var hub = new LearnerHub(config, modelSpec, queues, published, theta, monitor, log);
+        monitor.Telemetry = hub;
         using IHost host = Host.CreateDefaultBuilder()
             .UseOrleans(silo => address.Configure(silo, advertise))
             .ConfigureServices(services => services.AddSingleton(hub))

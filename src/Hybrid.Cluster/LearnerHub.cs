@@ -15,7 +15,7 @@ namespace Hybrid.Cluster;
 /// and the published parameters. Unrolls from the network are checked against the run's shapes before they touch a
 /// slot; a bad one is refused with a message naming the actor, and the learner goes on.
 /// </summary>
-public sealed class LearnerHub
+public sealed class LearnerHub : ITelemetrySource
 {
     readonly ImpalaConfig _config;
     readonly ModelSpec _model;
@@ -30,7 +30,8 @@ public sealed class LearnerHub
     readonly Dictionary<int, (string Name, long LastSeen, bool Gone)> _seen = [];
     long _lastCheck;
     volatile bool _stopping;
-    long _latencyTicks, _unrolls;
+    long _latencyTicks, _unrolls, _bytes;
+    (long Ticks, long Unrolls, long Bytes) _lastInterval;
 
     internal LearnerHub(ImpalaConfig config, ModelSpec model, UnrollQueues queues, ParameterBroadcast published, float[] theta, RunMonitor monitor, Action<string> log)
     {
@@ -108,10 +109,37 @@ public sealed class LearnerHub
         _monitor.AddEpisodes(episodes);
         _monitor.AddSteps((long)m.Steps * _config.NumEnvs);
         Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
+        Interlocked.Add(ref _bytes, PayloadBytes(m));
         Interlocked.Increment(ref _unrolls);
         _queues.Full.Add(slot);
         return new SubmitReply { Stop = _stopping };
     }
+
+    /// <summary>The arrays' bytes (what the unroll carries, not Orleans' framing).</summary>
+    static long PayloadBytes(UnrollMessage m) =>
+        4L * (m.Observations.Length + m.DiscreteActions.Length + m.BoxActions.Length + m.LogProbabilities.Length + m.Rewards.Length + m.Discounts.Length
+              + m.TruncatedIndices.Length + m.FinalObservations.Length + m.NextObservations.Length + m.EpisodeReturns.Length + m.EpisodeLengths.Length)
+        + m.Truncated.Length + m.EpisodeTerminated.Length + 28;
+
+    /// <inheritdoc/>
+    public RuntimeTelemetry Interval(double seconds)
+    {
+        (long ticks, long unrolls, long bytes) = (Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes));
+        RuntimeTelemetry t = Between(ticks - _lastInterval.Ticks, unrolls - _lastInterval.Unrolls, bytes - _lastInterval.Bytes, seconds);
+        _lastInterval = (ticks, unrolls, bytes);
+        return t;
+    }
+
+    /// <inheritdoc/>
+    public RuntimeTelemetry Total(double seconds) =>
+        Between(Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes), seconds);
+
+    RuntimeTelemetry Between(long ticks, long unrolls, long bytes, double seconds) => RuntimeTelemetry.None with
+    {
+        ActorsConnected = Connected,
+        UnrollLatencyMs = unrolls > 0 ? TimeSpan.FromTicks(ticks / unrolls).TotalMilliseconds : double.NaN,
+        BytesPerSecond = seconds > 0 ? bytes / seconds : double.NaN,
+    };
 
     /// <summary>Actors that have sent an unroll within the last <see cref="SilentAfter"/>.</summary>
     public int Connected

@@ -45,6 +45,15 @@ public readonly record struct RuntimeTelemetry(
     double UpdatesPerSecond, double PredictionsPerSecond, double PredictBatchMean, double PredictBatchP50, double PredictBatchP90, double PredictBatchMax,
     double PredictWaitMicroseconds, double SyncStepsPerSecond, double AsyncStepsPerSecond, double SyncUpdateShare, double SyncPolicyLag, double AsyncPolicyLag)
 {
+    /// <summary>A cluster learner's actors that sent an unroll recently.</summary>
+    public double ActorsConnected { get; init; } = double.NaN;
+
+    /// <summary>A cluster's mean time from an actor finishing an unroll to the learner queueing it, in milliseconds.</summary>
+    public double UnrollLatencyMs { get; init; } = double.NaN;
+
+    /// <summary>Unroll payload bytes a cluster learner received per second.</summary>
+    public double BytesPerSecond { get; init; } = double.NaN;
+
     /// <summary>Nothing measured.</summary>
     public static RuntimeTelemetry None { get; } = new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN,
         double.NaN, double.NaN, double.NaN, double.NaN);
@@ -54,18 +63,20 @@ public readonly record struct RuntimeTelemetry(
     [
         "updates_per_second", "predictions_per_second", "predict_batch_mean", "predict_batch_p50", "predict_batch_p90", "predict_batch_max",
         "predict_wait_us", "sync_steps_per_second", "async_steps_per_second", "sync_update_share", "sync_policy_lag", "async_policy_lag",
+        "actors_connected", "unroll_latency_ms", "bytes_per_second",
     ];
 
     /// <summary>The header part for metrics.csv.</summary>
     public const string CsvHeader =
         "updates_per_second,predictions_per_second,predict_batch_mean,predict_batch_p50,predict_batch_p90,predict_batch_max,predict_wait_us," +
-        "sync_steps_per_second,async_steps_per_second,sync_update_share,sync_policy_lag,async_policy_lag";
+        "sync_steps_per_second,async_steps_per_second,sync_update_share,sync_policy_lag,async_policy_lag,actors_connected,unroll_latency_ms,bytes_per_second";
 
     /// <summary>Each value with its name.</summary>
     public IEnumerable<(string Name, double Value)> Values()
     {
         double[] values = [UpdatesPerSecond, PredictionsPerSecond, PredictBatchMean, PredictBatchP50, PredictBatchP90, PredictBatchMax,
-            PredictWaitMicroseconds, SyncStepsPerSecond, AsyncStepsPerSecond, SyncUpdateShare, SyncPolicyLag, AsyncPolicyLag];
+            PredictWaitMicroseconds, SyncStepsPerSecond, AsyncStepsPerSecond, SyncUpdateShare, SyncPolicyLag, AsyncPolicyLag, ActorsConnected, UnrollLatencyMs,
+            BytesPerSecond];
         for (int i = 0; i < values.Length; i++) yield return (Names[i], values[i]);
     }
 }

@@ -34,6 +34,14 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
             Assert.Contains("the learner ended the run", first.StandardOutput.ReadToEnd());
             Assert.Equal(0, first.ExitCode);
             Assert.Contains("\"solved\": true", File.ReadAllText(Path.Combine(run, "summary.json")));
+            // The cluster's telemetry: actors connected, unroll latency and bytes moved, per row and over the run.
+            string summary = File.ReadAllText(Path.Combine(run, "summary.json"));
+            Assert.Contains("\"unroll_latency_ms\"", summary);
+            Assert.Contains("\"bytes_per_second\"", summary);
+            string[] rows = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+            int connected = Array.IndexOf(rows[0].Split(','), "actors_connected");
+            Assert.True(connected > 0, rows[0]);
+            Assert.Contains(rows.Skip(1), r => r.Split(',')[connected] == "2");
         }
         finally
         {
