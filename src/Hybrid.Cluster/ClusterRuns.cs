@@ -125,7 +125,7 @@ public static class ClusterRuns
             host.StopAsync().GetAwaiter().GetResult();
         }
         if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        log($"{hub.Actors} actors joined; mean act-to-learn latency {hub.MeanLatencySeconds * 1000:F2} ms");
+        log($"{hub.Actors} actors joined; mean act-to-learn latency {hub.Total(monitor.Seconds).UnrollLatencyMs:F2} ms");
         return monitor.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors));
     }
 

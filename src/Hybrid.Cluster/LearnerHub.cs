@@ -45,9 +45,6 @@ public sealed class LearnerHub : ITelemetrySource
     /// <summary>Actors that have joined.</summary>
     public int Actors => Volatile.Read(ref _actors);
 
-    /// <summary>Mean act-to-learn latency so far (seconds from an actor finishing an unroll to its slot being queued for the learner).</summary>
-    public double MeanLatencySeconds => Interlocked.Read(ref _unrolls) is long n and > 0 ? TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks) / n).TotalSeconds : double.NaN;
-
     internal JoinReply Join(JoinRequest request)
     {
         if (request.Version != RunMonitor.HybridVersion)

@@ -56,8 +56,7 @@ public sealed record Ga3cConfig : ActorCriticConfig
         Require(MaxWaitUs is >= 0 and <= 1_000_000, "max_wait_us", MaxWaitUs, "in [0, 1000000]");
         Require(Segments >= 1, "segments", Segments, ">= 1");
         Require(Devices.DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
-        Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: ga3c does not normalize");
-        Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: ga3c does not normalize");
+        RefuseNormalization();
         long perUpdate = (long)Segments * TMax;
         Require(perUpdate <= MaxEnvSteps, "segments", Segments,
             $"at most {Math.Max(1, MaxEnvSteps / TMax)}: {Segments} segments of {TMax} steps are {perUpdate:N0} env steps per update, more than max_env_steps {MaxEnvSteps:N0}, so the run would make no update");

@@ -58,8 +58,7 @@ public sealed record HybridConfig : ActorCriticConfig
         Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
         Require(DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", DeviceInfo.Choices)}");
         Require(Update != UpdateMode.Server, "update", Update, "hogwild or lock: a server's applier would apply both streams' gradients and hide whose lag is whose");
-        Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: hybrid does not normalize");
-        Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: hybrid does not normalize");
+        RefuseNormalization();
         CheckSize();
     }
 

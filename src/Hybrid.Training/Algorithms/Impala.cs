@@ -53,8 +53,7 @@ public sealed record ImpalaConfig : ActorCriticConfig
         Require(RefreshInterval >= 1, "refresh_interval", RefreshInterval, ">= 1");
         Require(RhoBar > 0, "rho_bar", RhoBar, "> 0");
         Require(CBar > 0, "c_bar", CBar, "> 0");
-        Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, "false: impala does not normalize");
-        Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, "false: impala does not normalize");
+        RefuseNormalization();
         // An update takes B unrolls of T steps of an actor's N lanes: a batch that holds more env steps than the budget never fills.
         long perUpdate = (long)Batch * TMax * NumEnvs;
         Require(perUpdate <= MaxEnvSteps, "batch", Batch,

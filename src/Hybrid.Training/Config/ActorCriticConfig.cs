@@ -19,6 +19,14 @@ public abstract record ActorCriticConfig : AlgoConfig
     [Description("Normalize observations with their running mean and variance, clipped to [-10, 10], as SB3's VecNormalize (a2c, a3c).")]
     public bool NormalizeObservations { get; init; }
 
+    /// <summary>For algorithms that do not normalize (their learners and actors keep no statistics): refuses either setting, naming the algorithm.</summary>
+    /// <exception cref="ArgumentException">normalize_observations or normalize_rewards is true.</exception>
+    protected void RefuseNormalization()
+    {
+        Require(!NormalizeObservations, "normalize_observations", NormalizeObservations, $"false: {Algo} does not normalize");
+        Require(!NormalizeRewards, "normalize_rewards", NormalizeRewards, $"false: {Algo} does not normalize");
+    }
+
     /// <summary>Scale rewards by the running standard deviation of the discounted return, as SB3's VecNormalize.</summary>
     [Description("Divide rewards by the running standard deviation of the discounted return, clipped to [-10, 10], as SB3's VecNormalize (a2c, a3c); metrics keep the env's returns.")]
     public bool NormalizeRewards { get; init; }
