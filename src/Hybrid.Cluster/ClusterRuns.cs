@@ -125,7 +125,10 @@ public static class ClusterRuns
             host.StopAsync().GetAwaiter().GetResult();
         }
         if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        log($"{hub.Actors} actors joined; mean act-to-learn latency {hub.Total(monitor.Seconds).UnrollLatencyMs:F2} ms");
+        RuntimeTelemetry total = hub.Total(monitor.Seconds);
+        log($"{hub.Actors} actors joined; mean act-to-learn latency {total.UnrollLatencyMs:F2} ms");
+        foreach (ActorProcessRate p in total.ActorProcesses ?? [])
+            log($"actor process {p.Process} ({p.Threads} thread{(p.Threads == 1 ? "" : "s")}): {p.EnvSteps:N0} env steps, {p.StepsPerSecond:N0} steps/s while connected");
         return monitor.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors));
     }
 
@@ -158,6 +161,7 @@ public static class ClusterRuns
         var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<ILearnerGrain>(0);
         var group = new WorkerGroup("cluster");
         long steps = 0;
+        var clock = Stopwatch.StartNew();
         for (int k = 0; k < threads; k++)
             group.Start("actor", k, thread => Interlocked.Add(ref steps, Actor(grain, thread, group)));
         try
@@ -176,14 +180,19 @@ public static class ClusterRuns
         {
             host.StopAsync().GetAwaiter().GetResult();
         }
-        stdout.WriteLine($"actors: the learner ended the run; {threads} threads acted {Interlocked.Read(ref steps):N0} env steps.");
+        long acted = Interlocked.Read(ref steps);
+        stdout.WriteLine($"actors: the learner ended the run; {threads} thread{(threads == 1 ? "" : "s")} acted {acted:N0} env steps in {clock.Elapsed.TotalSeconds:F1} s ({acted / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):N0} steps/s).");
         return 0;
     }
 
     /// <summary>One actor thread: joins, then acts unroll by unroll with the newest parameters until told to stop; returns its env steps.</summary>
     static long Actor(ILearnerGrain grain, int thread, WorkerGroup group)
     {
-        JoinReply join = grain.Join(new JoinRequest { Actor = $"{Environment.MachineName} pid {Environment.ProcessId} thread {thread}", Version = RunMonitor.HybridVersion })
+        JoinReply join = grain.Join(new JoinRequest
+        {
+            Actor = $"{Environment.MachineName} pid {Environment.ProcessId} thread {thread}", Process = $"{Environment.MachineName}:{Environment.ProcessId}",
+            Version = RunMonitor.HybridVersion,
+        })
             .GetAwaiter().GetResult();
         if (!join.Accepted) throw new InvalidOperationException($"the learner refused this actor: {join.Message}");
         var settings = ConfigBinder.ParseRun(join.Config, "the learner's config", out string algo);

@@ -28,6 +28,8 @@ public sealed class LearnerHub : ITelemetrySource
     int _actors;
     readonly object _gate = new();
     readonly Dictionary<int, (string Name, long LastSeen, bool Gone)> _seen = [];
+    readonly Dictionary<int, ProcessSteps> _processOf = [];
+    readonly List<ProcessSteps> _processes = [];
     long _lastCheck;
     volatile bool _stopping;
     long _latencyTicks, _unrolls, _bytes;
@@ -53,7 +55,15 @@ public sealed class LearnerHub : ITelemetrySource
             return new JoinReply { Message = $"the learner runs Hybrid {RunMonitor.HybridVersion}; this actor runs {request.Version}." };
         }
         int id = Interlocked.Increment(ref _actors) - 1;
-        lock (_gate) _seen[id] = (request.Actor, Stopwatch.GetTimestamp(), false);
+        string process = string.IsNullOrWhiteSpace(request.Process) ? request.Actor : request.Process;
+        lock (_gate)
+        {
+            _seen[id] = (request.Actor, Stopwatch.GetTimestamp(), false);
+            ProcessSteps? steps = _processes.Find(p => p.Name == process);
+            if (steps is null) _processes.Add(steps = new ProcessSteps(process, _monitor.Seconds));
+            steps.Threads++;
+            _processOf[id] = steps;
+        }
         _log($"actor {id} joined: {request.Actor} ({Connected} connected)");
         long version = _published.CopyIfNewer(_theta, -1);
         return new JoinReply
@@ -76,11 +86,14 @@ public sealed class LearnerHub : ITelemetrySource
         if (_stopping) return new SubmitReply { Stop = true };
         Check(m);
         lock (_gate)
-            if (_seen.TryGetValue(m.ActorId, out var seen))
-            {
-                if (seen.Gone) _log($"actor {m.ActorId} is back: {seen.Name}");
-                _seen[m.ActorId] = (seen.Name, Stopwatch.GetTimestamp(), false);
-            }
+        {
+            var seen = _seen[m.ActorId];
+            if (seen.Gone) _log($"actor {m.ActorId} is back: {seen.Name}");
+            _seen[m.ActorId] = (seen.Name, Stopwatch.GetTimestamp(), false);
+            ProcessSteps process = _processOf[m.ActorId];
+            process.Steps += (long)m.Steps * _config.NumEnvs;
+            process.LastSeconds = _monitor.Seconds;
+        }
         int slot;
         while (!_queues.Free.TryTake(out slot, 0))
         {
@@ -122,21 +135,53 @@ public sealed class LearnerHub : ITelemetrySource
     public RuntimeTelemetry Interval(double seconds)
     {
         (long ticks, long unrolls, long bytes) = (Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes));
-        RuntimeTelemetry t = Between(ticks - _lastInterval.Ticks, unrolls - _lastInterval.Unrolls, bytes - _lastInterval.Bytes, seconds);
+        RuntimeTelemetry t = Between(ticks - _lastInterval.Ticks, unrolls - _lastInterval.Unrolls, bytes - _lastInterval.Bytes, seconds, ProcessInterval(seconds));
         _lastInterval = (ticks, unrolls, bytes);
         return t;
     }
 
     /// <inheritdoc/>
     public RuntimeTelemetry Total(double seconds) =>
-        Between(Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes), seconds);
+        Between(Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes), seconds, ProcessTotals());
 
-    RuntimeTelemetry Between(long ticks, long unrolls, long bytes, double seconds) => RuntimeTelemetry.None with
+    RuntimeTelemetry Between(long ticks, long unrolls, long bytes, double seconds, IReadOnlyList<ActorProcessRate> processes) => RuntimeTelemetry.None with
     {
         ActorsConnected = Connected,
         UnrollLatencyMs = unrolls > 0 ? TimeSpan.FromTicks(ticks / unrolls).TotalMilliseconds : double.NaN,
         BytesPerSecond = seconds > 0 ? bytes / seconds : double.NaN,
+        ActorProcesses = processes,
     };
+
+    /// <summary>Each actor process's env steps since the last interval, over <paramref name="seconds"/>.</summary>
+    ActorProcessRate[] ProcessInterval(double seconds)
+    {
+        lock (_gate)
+            return [.. _processes.Select(p =>
+            {
+                long steps = p.Steps - p.StepsAtInterval;
+                p.StepsAtInterval = p.Steps;
+                return new ActorProcessRate(p.Name, p.Threads, steps, seconds > 0 ? steps / seconds : double.NaN);
+            })];
+    }
+
+    /// <summary>Each actor process's env steps over the run, per second of the time from its join to its last unroll.</summary>
+    ActorProcessRate[] ProcessTotals()
+    {
+        lock (_gate)
+            return [.. _processes.Select(p => new ActorProcessRate(p.Name, p.Threads, p.Steps,
+                p.LastSeconds > p.JoinedSeconds ? p.Steps / (p.LastSeconds - p.JoinedSeconds) : double.NaN))];
+    }
+
+    /// <summary>One actor process's counters (under the hub's lock).</summary>
+    sealed class ProcessSteps(string name, double joinedSeconds)
+    {
+        public string Name { get; } = name;
+        public double JoinedSeconds { get; } = joinedSeconds;
+        public int Threads { get; set; }
+        public long Steps { get; set; }
+        public long StepsAtInterval { get; set; }
+        public double LastSeconds { get; set; }
+    }
 
     /// <summary>Actors that have sent an unroll within the last <see cref="SilentAfter"/>.</summary>
     public int Connected
@@ -170,7 +215,10 @@ public sealed class LearnerHub : ITelemetrySource
     {
         int lanes = _config.NumEnvs, samples = m.Steps * lanes, obs = _env.ObservationSize, actions = _env.ActionSpace.Size;
         bool discrete = _env.IsDiscrete;
+        bool joined;
+        lock (_gate) joined = _seen.ContainsKey(m.ActorId);
         string? wrong =
+            !joined ? "no actor of that number has joined this learner" :
             m.Steps != _config.TMax ? $"{m.Steps} steps (the run's unroll is {_config.TMax})" :
             m.Observations.Length != samples * obs ? $"{m.Observations.Length} observation floats (expected {samples * obs} for {_config.Env})" :
             (discrete ? m.DiscreteActions.Length != samples : m.BoxActions.Length != samples * actions) ? "actions of another shape" :

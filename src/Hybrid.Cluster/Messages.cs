@@ -8,6 +8,8 @@ public sealed class JoinRequest
     [Id(0)] public string Actor { get; set; } = "";
     /// <summary>Hybrid's version of the actor's build.</summary>
     [Id(1)] public string Version { get; set; } = "";
+    /// <summary>The actor's process (host:pid): the learner counts env steps per process.</summary>
+    [Id(2)] public string Process { get; set; } = "";
 }
 
 /// <summary>The learner's answer: the run's config and parameters, or why the actor is refused.</summary>

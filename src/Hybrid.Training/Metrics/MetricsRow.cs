@@ -32,6 +32,7 @@ public readonly record struct MetricsRow(
         ("charts/sps", StepsPerSecond), ("losses/policy", PolicyLoss), ("losses/value", ValueLoss), ("losses/entropy", Entropy),
         ("runtime/policy_lag", PolicyLag), ("runtime/policy_lag_max", PolicyLagMax),
         .. (Runtime ?? RuntimeTelemetry.None).Values().Select(v => ("runtime/" + v.Name, v.Value)),
+        .. (Runtime?.ActorProcesses ?? []).Select(a => ($"actor_processes/{a.Process}/steps_per_second", a.StepsPerSecond)),
     ];
 }
 
@@ -53,6 +54,9 @@ public readonly record struct RuntimeTelemetry(
 
     /// <summary>Unroll payload bytes a cluster learner received per second.</summary>
     public double BytesPerSecond { get; init; } = double.NaN;
+
+    /// <summary>A cluster learner's actor processes, each with its env steps and rate (null where there are none).</summary>
+    public IReadOnlyList<ActorProcessRate>? ActorProcesses { get; init; }
 
     /// <summary>Nothing measured.</summary>
     public static RuntimeTelemetry None { get; } = new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN,
@@ -80,6 +84,12 @@ public readonly record struct RuntimeTelemetry(
         for (int i = 0; i < values.Length; i++) yield return (Names[i], values[i]);
     }
 }
+
+/// <summary>
+/// One actor process of a cluster over an interval or a run: its name (host:pid), its actor threads, the env steps it
+/// sent and their rate over the time it was connected (for an interval: over the interval).
+/// </summary>
+public readonly record struct ActorProcessRate(string Process, int Threads, long EnvSteps, double StepsPerSecond);
 
 /// <summary>A runtime that measures itself: the monitor asks it at every metrics row and for the summary.</summary>
 public interface ITelemetrySource

@@ -2,12 +2,14 @@ namespace Hybrid.Training.Metrics;
 
 /// <summary>
 /// The run folder of DESIGN.md: <c>config.yaml</c> (the resolved configuration, written first), <c>metrics.csv</c>
-/// (a row per log interval, flushed as it goes), a TensorBoard event file, and <c>summary.json</c> (written last).
+/// (a row per log interval, flushed as it goes), a TensorBoard event file, and <c>summary.json</c> (written last); a
+/// cluster run adds <c>actors.csv</c> (each actor process's env steps per second, per metrics row).
 /// </summary>
 public sealed class RunFolder : IMetricsSink, IDisposable
 {
     readonly StreamWriter _metrics;
     readonly TensorBoardWriter _events;
+    StreamWriter? _actors;
 
     /// <summary>Creates the folder (or uses an empty one) and writes config.yaml.</summary>
     /// <exception cref="ArgumentException">The folder already holds a run, or anything else, or is a file; nothing is overwritten.</exception>
@@ -40,23 +42,30 @@ public sealed class RunFolder : IMetricsSink, IDisposable
         File.WriteAllText(Path.Combine(Directory, "config.yaml"), ConfigBinder.ToYaml(config));
         // Rows the run wrote after its checkpoint are written again by the resumed run: keep those up to the checkpoint.
         string metrics = Path.Combine(Directory, "metrics.csv");
-        var kept = new List<string> { MetricsRow.CsvHeader };
-        if (File.Exists(metrics))
-            foreach (string line in File.ReadLines(metrics).Skip(1))
+        KeepRowsThrough(metrics, MetricsRow.CsvHeader, loggedThrough);
+        if (File.Exists(ActorsFile)) KeepRowsThrough(ActorsFile, ActorsHeader, loggedThrough);
+        _metrics = new StreamWriter(metrics, append: true);
+        _events = TensorBoardWriter.Reopen(Directory, loggedThrough);
+        // The old outcome no longer holds; the resumed run writes its own.
+        File.Delete(Path.Combine(Directory, "summary.json"));
+        File.Delete(Path.Combine(Directory, "error.txt"));
+    }
+
+    /// <summary>Rewrites <paramref name="file"/> (a CSV whose first column is env_steps) with the rows through <paramref name="loggedThrough"/>.</summary>
+    static void KeepRowsThrough(string file, string header, long loggedThrough)
+    {
+        var kept = new List<string> { header };
+        if (File.Exists(file))
+            foreach (string line in File.ReadLines(file).Skip(1))
             {
                 int comma = line.IndexOf(',');
                 if (comma > 0 && long.TryParse(line.AsSpan(0, comma), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long steps)
                     && steps <= loggedThrough)
                     kept.Add(line);
             }
-        string temp = metrics + ".tmp";
+        string temp = file + ".tmp";
         File.WriteAllLines(temp, kept);
-        File.Move(temp, metrics, overwrite: true);
-        _metrics = new StreamWriter(metrics, append: true);
-        _events = TensorBoardWriter.Reopen(Directory, loggedThrough);
-        // The old outcome no longer holds; the resumed run writes its own.
-        File.Delete(Path.Combine(Directory, "summary.json"));
-        File.Delete(Path.Combine(Directory, "error.txt"));
+        File.Move(temp, file, overwrite: true);
     }
 
     /// <summary>
@@ -88,6 +97,28 @@ public sealed class RunFolder : IMetricsSink, IDisposable
         _metrics.WriteLine(row.ToCsv());
         _metrics.Flush();
         _events.WriteScalars(row.EnvSteps, row.Scalars());
+        if (row.Runtime?.ActorProcesses is { Count: > 0 } processes) WriteActors(row, processes);
+    }
+
+    /// <summary>actors.csv: a cluster run's actor processes, a row each per metrics row (written from the first such row on).</summary>
+    string ActorsFile => Path.Combine(Directory, "actors.csv");
+
+    /// <summary>actors.csv's columns.</summary>
+    public const string ActorsHeader = "env_steps,wall_seconds,actor_process,threads,env_steps_in_interval,steps_per_second";
+
+    void WriteActors(in MetricsRow row, IReadOnlyList<ActorProcessRate> processes)
+    {
+        if (_actors is null)
+        {
+            bool existed = File.Exists(ActorsFile);
+            _actors = new StreamWriter(ActorsFile, append: true);
+            if (!existed) _actors.WriteLine(ActorsHeader);
+        }
+        foreach (ActorProcessRate a in processes)
+            _actors.WriteLine(string.Join(',', row.EnvSteps.ToString(System.Globalization.CultureInfo.InvariantCulture), MetricsRow.F(row.WallSeconds), a.Process,
+                a.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), a.EnvSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                MetricsRow.F(a.StepsPerSecond)));
+        _actors.Flush();
     }
 
     /// <inheritdoc/>
@@ -105,5 +136,6 @@ public sealed class RunFolder : IMetricsSink, IDisposable
     {
         _metrics.Dispose();
         _events.Dispose();
+        _actors?.Dispose();
     }
 }

@@ -142,6 +142,20 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
                 foreach ((string name, double value) in runtime.Values())
                     if (double.IsFinite(value)) json.WriteNumber(name, Math.Round(value, 4));
                 json.WriteEndObject();
+                if (runtime.ActorProcesses is { Count: > 0 } processes)
+                {
+                    json.WriteStartArray("actor_processes");
+                    foreach (ActorProcessRate a in processes)
+                    {
+                        json.WriteStartObject();
+                        json.WriteString("process", a.Process);
+                        json.WriteNumber("threads", a.Threads);
+                        json.WriteNumber("env_steps", a.EnvSteps);
+                        if (double.IsFinite(a.StepsPerSecond)) json.WriteNumber("steps_per_second", Math.Round(a.StepsPerSecond)); else json.WriteNull("steps_per_second");
+                        json.WriteEndObject();
+                    }
+                    json.WriteEndArray();
+                }
             }
             json.WriteEndObject();
         }

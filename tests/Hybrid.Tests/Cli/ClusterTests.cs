@@ -42,6 +42,14 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
             int connected = Array.IndexOf(rows[0].Split(','), "actors_connected");
             Assert.True(connected > 0, rows[0]);
             Assert.Contains(rows.Skip(1), r => r.Split(',')[connected] == "2");
+            // Env steps per actor process: actors.csv has each process's rows, summary.json its run totals, and they add up to the run's steps.
+            string[] actors = File.ReadAllLines(Path.Combine(run, "actors.csv"));
+            Assert.Equal(2, actors.Skip(1).Select(r => r.Split(',')[2]).Distinct().Count());
+            using var json = System.Text.Json.JsonDocument.Parse(summary);
+            var processes = json.RootElement.GetProperty("actor_processes").EnumerateArray().ToList();
+            Assert.Equal(2, processes.Count);
+            Assert.All(processes, p => Assert.True(p.GetProperty("steps_per_second").GetDouble() > 0, p.ToString()));
+            Assert.Equal(json.RootElement.GetProperty("env_steps").GetInt64(), processes.Sum(p => p.GetProperty("env_steps").GetInt64()));
         }
         finally
         {
