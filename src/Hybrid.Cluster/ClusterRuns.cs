@@ -137,10 +137,43 @@ public static class ClusterRuns
 
     /// <summary>
     /// Joins the learner at <paramref name="address"/> with <paramref name="threads"/> actor threads and acts until it says
-    /// the run is over; returns the exit code (0, or 1 when the learner could not be reached or went away).
+    /// the run is over; returns the exit code (0, or 1 when the learner could not be reached or went away). With a
+    /// <paramref name="wait"/> above zero, a learner that cannot be reached or goes away is waited for that long (a learner
+    /// resumed with --resume, or one not started yet), and the actors join it again when it answers.
     /// </summary>
-    public static int Act(ClusterAddress address, int threads, TextWriter stdout, TextWriter stderr)
+    public static int Act(ClusterAddress address, int threads, TimeSpan wait, TextWriter stdout, TextWriter stderr)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        long steps = 0;
+        var clock = Stopwatch.StartNew();
+        var lost = Stopwatch.StartNew();
+        while (true)
+        {
+            string? failure = ActWhileAnswered(address, threads, ref steps, out bool joined, out bool refused);
+            if (failure is null) break;
+            if (joined) lost.Restart();
+            if (wait <= TimeSpan.Zero || lost.Elapsed >= wait || refused)
+            {
+                stderr.WriteLine($"actors: {failure}; exiting.");
+                return 1;
+            }
+            if (joined || lost.Elapsed < TimeSpan.FromSeconds(1))
+                stderr.WriteLine($"actors: {failure}; waiting up to {wait.TotalSeconds:F0} s for a learner at {address}.");
+            Thread.Sleep(TimeSpan.FromSeconds(1));
+        }
+        long acted = Interlocked.Read(ref steps);
+        stdout.WriteLine($"actors: the learner ended the run; {threads} thread{(threads == 1 ? "" : "s")} acted {acted:N0} env steps in {clock.Elapsed.TotalSeconds:F1} s ({acted / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):N0} steps/s).");
+        return 0;
+    }
+
+    /// <summary>
+    /// One connection to the learner: acts until it ends the run (null) or goes away or refuses (why, as a message).
+    /// <paramref name="joined"/> says whether any thread joined it; <paramref name="refused"/> whether the learner refused
+    /// this actor (waiting would not help).
+    /// </summary>
+    static string? ActWhileAnswered(ClusterAddress address, int threads, ref long steps, out bool joined, out bool refused)
+    {
+        (joined, refused) = (false, false);
         using IHost host = Host.CreateDefaultBuilder()
             .UseOrleansClient(client =>
             {
@@ -153,40 +186,54 @@ public static class ClusterRuns
         {
             host.StartAsync().GetAwaiter().GetResult();
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            stderr.WriteLine($"actors: no learner at {address}: {e.Message}");
-            return 1;
+            return $"no learner at {address} ({e.Message.Split('\n')[0]})";
         }
         var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<ILearnerGrain>(0);
         var group = new WorkerGroup("cluster");
-        long steps = 0;
-        var clock = Stopwatch.StartNew();
+        long acted = 0;
+        int joins = 0;
         for (int k = 0; k < threads; k++)
-            group.Start("actor", k, thread => Interlocked.Add(ref steps, Actor(grain, thread, group)));
+            group.Start("actor", k, thread => Interlocked.Add(ref acted, Actor(grain, thread, group, () => Interlocked.Increment(ref joins))));
+        string? failure = null;
         try
         {
             group.Join();
         }
         catch (WorkerFailedException e)
         {
-            string why = e.InnerException is TimeoutException or Orleans.Runtime.SiloUnavailableException
-                ? $"the learner at {address} stopped answering within {LearnerTimeout.TotalSeconds:F0} s"
-                : e.InnerException?.Message ?? e.Message;
-            stderr.WriteLine($"actors: {e.Worker}: {why}; exiting.");
-            return 1;
+            Exception inner = e.InnerException ?? e;
+            refused = inner is RefusedException;
+            failure = refused ? inner.Message
+                : LearnerGone(inner) ? $"{e.Worker}: the learner at {address} stopped answering within {LearnerTimeout.TotalSeconds:F0} s"
+                : $"{e.Worker}: {inner.Message}";
         }
         finally
         {
-            host.StopAsync().GetAwaiter().GetResult();
+            try
+            {
+                host.StopAsync().GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The learner is gone; there is nothing to say goodbye to.
+            }
         }
-        long acted = Interlocked.Read(ref steps);
-        stdout.WriteLine($"actors: the learner ended the run; {threads} thread{(threads == 1 ? "" : "s")} acted {acted:N0} env steps in {clock.Elapsed.TotalSeconds:F1} s ({acted / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):N0} steps/s).");
-        return 0;
+        steps += Interlocked.Read(ref acted);
+        joined = Volatile.Read(ref joins) > 0;
+        return failure;
     }
 
+    /// <summary>Whether <paramref name="e"/> says the learner cannot be reached (rather than that it refused what was sent).</summary>
+    static bool LearnerGone(Exception e) =>
+        e is TimeoutException or System.Net.Sockets.SocketException || e.GetType().Namespace?.StartsWith("Orleans", StringComparison.Ordinal) == true;
+
+    /// <summary>The learner refused this actor (another Hybrid version or model): waiting does not help.</summary>
+    sealed class RefusedException(string message) : Exception(message);
+
     /// <summary>One actor thread: joins, then acts unroll by unroll with the newest parameters until told to stop; returns its env steps.</summary>
-    static long Actor(ILearnerGrain grain, int thread, WorkerGroup group)
+    static long Actor(ILearnerGrain grain, int thread, WorkerGroup group, Action joined)
     {
         JoinReply join = grain.Join(new JoinRequest
         {
@@ -194,19 +241,20 @@ public static class ClusterRuns
             Version = RunMonitor.HybridVersion,
         })
             .GetAwaiter().GetResult();
-        if (!join.Accepted) throw new InvalidOperationException($"the learner refused this actor: {join.Message}");
+        if (!join.Accepted) throw new RefusedException($"the learner refused this actor: {join.Message}");
+        joined();
         var settings = ConfigBinder.ParseRun(join.Config, "the learner's config", out string algo);
         var config = (ImpalaConfig)ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
         ModelSpec model = Acting.ActorCriticSpec(config);
-        if (model.ToString() != join.Model) throw new InvalidOperationException($"the learner trains '{join.Model}'; this build makes '{model}'.");
+        if (model.ToString() != join.Model) throw new RefusedException($"the learner trains '{join.Model}'; this build makes '{model}'.");
         EnvSpec env = EnvRegistry.Spec(config.Env);
         int n = config.NumEnvs;
         VectorEnv lanes = config.MakeEnv(n);
-        lanes.Reset(config.WorkerEnvSeed(join.ActorId));
+        lanes.Reset(config.WorkerEnvSeed(join.ActorId, join.Segment));
         var net = (ActorCriticNetwork)model.Build();
         float[] theta = join.Theta;
         long version = join.ParameterVersion, steps = 0;
-        Rng[] rngs = [Acting.WorkerRng(config, join.ActorId, 0)];
+        Rng[] rngs = [Acting.WorkerRng(config, join.ActorId, join.Segment)];
         var rollout = new Rollout(config.TMax, n, env);
         var returns = new List<float>();
         var lengths = new List<int>();

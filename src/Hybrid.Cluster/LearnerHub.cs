@@ -69,7 +69,7 @@ public sealed class LearnerHub : ITelemetrySource
         return new JoinReply
         {
             Accepted = true, ActorId = id, Config = ConfigBinder.ToYaml(_config), Model = _model.ToString(), Theta = (float[])_theta.Clone(),
-            ParameterVersion = version,
+            ParameterVersion = version, Segment = _monitor.Segment,
         };
     }
 

@@ -30,6 +30,8 @@ public sealed class JoinReply
     [Id(5)] public float[] Theta { get; set; } = [];
     /// <summary>theta's version (learner updates).</summary>
     [Id(6)] public long ParameterVersion { get; set; }
+    /// <summary>The run's part (0, then one more per resume): salts the actor's env and action streams so a resumed run does not replay the first part's.</summary>
+    [Id(7)] public int Segment { get; set; }
 }
 
 /// <summary>Newer parameters, if there are any, and whether the run is over.</summary>

@@ -37,14 +37,23 @@ public static class ClusterCommand
         var config = new Option<string>("--config") { Description = "A YAML file of settings, as for train." };
         var output = new Option<string>("--out") { Description = "Run folder to create, as for train." };
         var quiet = new Option<bool>("--quiet") { Description = "No progress lines." };
+        var resume = new Option<string>("--resume") { Description = "Continue the run in this folder from its checkpoint (a cluster learner that was stopped or killed, or an impala run made by train); its budget may be raised with --max-env-steps." };
         var advertise = new Option<string>("--advertise") { Description = "With redis://: the IP address actors on other machines reach this learner at (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
         var command = new Command("learner", "Host IMPALA's learner (V-trace over the actors' unrolls) and write the run folder as train does.")
         {
-            address, localActors, config, output, quiet, advertise,
+            address, localActors, config, output, quiet, advertise, resume,
         };
         List<(ConfigKey Key, Option Option)> settings = TrainCommand.AddSettings(command);
-        command.SetAction(parse => Learner(parse.GetValue(address)!, parse.GetValue(localActors), parse.GetValue(config), TrainCommand.Overrides(parse, settings),
-            parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error, parse.GetValue(advertise)!));
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(resume) is { } folder && parse.GetValue(output) is not null)
+            {
+                Console.Error.WriteLine("cluster learner: --resume continues the run in its own folder; --out does not apply.");
+                return 2;
+            }
+            return Learner(parse.GetValue(address)!, parse.GetValue(localActors), parse.GetValue(config), TrainCommand.Overrides(parse, settings),
+                parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error, parse.GetValue(advertise)!, parse.GetValue(resume));
+        });
         return command;
     }
 
@@ -52,45 +61,56 @@ public static class ClusterCommand
     {
         var address = ClusterOption();
         var threads = new Option<int>("--threads") { Description = "Actor threads in this process.", DefaultValueFactory = _ => 1 }.AtLeastOne();
-        var command = new Command("actors", "Join a learner with actor threads; they act until the learner ends the run.") { address, threads };
-        command.SetAction(parse => Actors(parse.GetValue(address)!, parse.GetValue(threads), Console.Out, Console.Error));
+        var wait = new Option<double>("--wait")
+        {
+            Description = "Seconds to wait for a learner that cannot be reached or goes away (not started yet, or being resumed with --resume) before exiting; the actors join it again when it answers. 0: exit at once.",
+            DefaultValueFactory = _ => 0,
+        };
+        var command = new Command("actors", "Join a learner with actor threads; they act until the learner ends the run.") { address, threads, wait };
+        command.SetAction(parse => Actors(parse.GetValue(address)!, parse.GetValue(threads), parse.GetValue(wait), Console.Out, Console.Error));
         return command;
     }
 
     internal static int Learner(string cluster, int localActors, string? configFile, List<(string Key, string Value, string Source)> overrides, string? output, bool quiet,
-        TextWriter stdout, TextWriter stderr, string advertise = "127.0.0.1")
+        TextWriter stdout, TextWriter stderr, string advertise = "127.0.0.1", string? resume = null)
     {
-        ImpalaConfig config;
+        ImpalaConfig? config = null;
         ClusterAddress address;
         try
         {
             address = ClusterAddress.Parse(cluster);
             if (localActors < 0) throw new ArgumentException($"--local-actors was {localActors}; expected >= 0.");
             if (!System.Net.IPAddress.TryParse(advertise, out _)) throw new ArgumentException($"--advertise was '{advertise}'; expected an IP address.");
-            config = (ImpalaConfig)TrainCommand.Resolve("impala", configFile, overrides, usePreset: true, out _);
+            // A resumed run's config comes from its checkpoint (train's resume reads and checks it).
+            if (resume is null) config = (ImpalaConfig)TrainCommand.Resolve("impala", configFile, overrides, usePreset: true, out _);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {
             stderr.WriteLine($"cluster learner: {ErrorText.Of(e)}");
             return 2;
         }
-        return TrainCommand.Execute(config, output, quiet, stdout, stderr,
-            monitor => ClusterRuns.Learn(config, monitor, address, localActors, _ => ActorProcess(cluster), line => stderr.WriteLine($"cluster learner: {line}"), advertise));
+        var runner = new TrainCommand.Runner("cluster learner", $"hybrid cluster learner --cluster {cluster} --resume",
+            (run, monitor) => ClusterRuns.Learn((ImpalaConfig)run, monitor, address, localActors, _ => ActorProcess(cluster), line => stderr.WriteLine($"cluster learner: {line}"), advertise),
+            "impala");
+        return config is not null
+            ? TrainCommand.Execute(config, output, quiet, stdout, stderr, runner)
+            : TrainCommand.Resume(resume!, null, configFile, overrides, quiet, stdout, stderr, runner);
     }
 
-    internal static int Actors(string cluster, int threads, TextWriter stdout, TextWriter stderr)
+    internal static int Actors(string cluster, int threads, double wait, TextWriter stdout, TextWriter stderr)
     {
         ClusterAddress address;
         try
         {
             address = ClusterAddress.Parse(cluster);
+            if (!double.IsFinite(wait) || wait < 0) throw new ArgumentException($"--wait was {wait}; expected seconds >= 0.");
         }
         catch (ArgumentException e)
         {
             stderr.WriteLine($"cluster actors: {ErrorText.Of(e)}");
             return 2;
         }
-        return ClusterRuns.Act(address, threads, stdout, stderr);
+        return ClusterRuns.Act(address, threads, TimeSpan.FromSeconds(wait), stdout, stderr);
     }
 
     /// <summary>This program again, as <c>cluster actors</c> with one thread: the same executable, or dotnet and the same assembly.</summary>

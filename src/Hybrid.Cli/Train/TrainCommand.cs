@@ -91,8 +91,9 @@ public static class TrainCommand
     /// over it (only the budget and checkpoint settings may differ); trains on from the checkpoint in the same folder.
     /// </summary>
     internal static int Resume(string directory, string? algo, string? configFile, List<(string Key, string Value, string Source)> overrides, bool quiet,
-        TextWriter stdout, TextWriter stderr)
+        TextWriter stdout, TextWriter stderr, Runner? runner = null)
     {
+        runner ??= Runner.InProcess;
         AlgoConfig config;
         IComputeDevice? device = null;
         RunFolder folder;
@@ -107,6 +108,7 @@ public static class TrainCommand
             checkpoint = Checkpoint.Load(file);
             var saved = ConfigBinder.ParseRun(checkpoint.Config, file, out string savedAlgo);
             if (algo is not null && algo != savedAlgo) throw new ArgumentException($"--algo is '{algo}' but the run in '{directory}' is {savedAlgo}.");
+            if (runner.Algo is { } only && only != savedAlgo) throw new ArgumentException($"the run in '{directory}' is {savedAlgo}; {runner.Name} continues only {only} runs.");
             var settings = new List<(string Key, string Value, string Source)>(saved);
             if (configFile is not null) settings.AddRange(ReadConfigFile(configFile, savedAlgo));
             settings.AddRange(overrides);
@@ -120,16 +122,16 @@ public static class TrainCommand
             if (config.MaxWallSeconds > 0 && seconds >= config.MaxWallSeconds)
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"the run in '{directory}' has run {seconds:F1} s, its whole wall-clock budget (max_wall_seconds {config.MaxWallSeconds}); raise it with --max-wall-seconds to go on."));
-            device = DeviceChoice.For(GpuDevices.Instance, config, line => stderr.WriteLine($"train: {line}"));
+            device = DeviceChoice.For(GpuDevices.Instance, config, line => stderr.WriteLine($"{runner.Name}: {line}"));
             folder = RunFolder.Resume(directory, config, RunMonitor.LoggedThrough(checkpoint));
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            stderr.WriteLine($"train: {ErrorText.Of(e)}");
+            stderr.WriteLine($"{runner.Name}: {ErrorText.Of(e)}");
             return 2;
         }
-        if (!quiet) stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train: resuming {config.Algo} {config.Env} seed {config.Seed} at {checkpoint.EnvSteps:N0} env steps from {folder.Directory}"));
-        return Execute(config, device, folder, checkpoint, quiet, stdout, stderr);
+        if (!quiet) stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runner.Name}: resuming {config.Algo} {config.Env} seed {config.Seed} at {checkpoint.EnvSteps:N0} env steps from {folder.Directory}"));
+        return Execute(config, device, folder, checkpoint, quiet, stdout, stderr, runner);
     }
 
     /// <summary>Refuses a resume whose settings differ from the run's, but for <see cref="AlgoConfig.ResumableKeys"/>, naming each.</summary>
@@ -177,8 +179,19 @@ public static class TrainCommand
         return overrides;
     }
 
-    /// <summary>Trains <paramref name="config"/> into a new run folder (<paramref name="output"/> or the default) with <paramref name="train"/>; the exit code as train's.</summary>
-    internal static int Execute(AlgoConfig config, string? output, bool quiet, TextWriter stdout, TextWriter stderr, Func<RunMonitor, RunSummary> train)
+    /// <summary>
+    /// What trains a run and what its messages call it: train itself (the algorithm in this process), or another command
+    /// with its own trainer (the cluster learner). <see cref="Again"/> is the command that continues a run (the folder follows);
+    /// <see cref="Algo"/>, when set, is the one algorithm the command runs.
+    /// </summary>
+    internal sealed record Runner(string Name, string Again, Func<AlgoConfig, RunMonitor, RunSummary>? Train = null, string? Algo = null)
+    {
+        /// <summary>train: the algorithm in this process.</summary>
+        public static Runner InProcess { get; } = new("train", "hybrid train --resume");
+    }
+
+    /// <summary>Trains <paramref name="config"/> into a new run folder (<paramref name="output"/> or the default) with <paramref name="runner"/>; the exit code as train's.</summary>
+    internal static int Execute(AlgoConfig config, string? output, bool quiet, TextWriter stdout, TextWriter stderr, Runner runner)
     {
         RunFolder folder;
         try
@@ -187,16 +200,17 @@ public static class TrainCommand
         }
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"train: {ErrorText.Of(e)}");
+            stderr.WriteLine($"{runner.Name}: {ErrorText.Of(e)}");
             return 2;
         }
-        return Execute(config, null, folder, null, quiet, stdout, stderr, train);
+        return Execute(config, null, folder, null, quiet, stdout, stderr, runner);
     }
 
-    /// <summary>Trains <paramref name="config"/> into <paramref name="folder"/> (from <paramref name="checkpoint"/> when resuming); Ctrl-C and SIGTERM stop it cleanly. <paramref name="train"/> trains (null: the algorithm in one process).</summary>
+    /// <summary>Trains <paramref name="config"/> into <paramref name="folder"/> (from <paramref name="checkpoint"/> when resuming); Ctrl-C and SIGTERM stop it cleanly. <paramref name="runner"/> trains (default: the algorithm in this process).</summary>
     static int Execute(AlgoConfig config, IComputeDevice? device, RunFolder folder, CheckpointData? checkpoint, bool quiet, TextWriter stdout, TextWriter stderr,
-        Func<RunMonitor, RunSummary>? train = null)
+        Runner? runner = null)
     {
+        runner ??= Runner.InProcess;
         using (folder)
         {
             RunMonitor monitor;
@@ -206,7 +220,7 @@ public static class TrainCommand
             }
             catch (InvalidDataException e)
             {
-                stderr.WriteLine($"train: {ErrorText.Of(e)}");
+                stderr.WriteLine($"{runner.Name}: {ErrorText.Of(e)}");
                 return 2;
             }
             // Ctrl-C (SIGINT) or SIGTERM: finish the update in progress, write the summary ("interrupted") and exit
@@ -214,18 +228,18 @@ public static class TrainCommand
             using var signals = new StopSignals(_ =>
             {
                 monitor.RequestStop("interrupted");
-                stderr.WriteLine("train: stopping after this update (a second Ctrl-C quits at once)");
+                stderr.WriteLine($"{runner.Name}: stopping after this update (a second Ctrl-C quits at once)");
             });
             try
             {
-                RunSummary summary = train is not null ? train(monitor) : Trainer.Train(config, monitor, device);
+                RunSummary summary = runner.Train is { } train ? train(config, monitor) : Trainer.Train(config, monitor, device);
                 if (summary.Status == "interrupted")
                 {
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{summary.Algo} {summary.Env} seed {summary.Seed}: interrupted at {summary.EnvSteps:N0} steps after {summary.WallSeconds:F2} s; summary.json says so."));
                     stdout.WriteLine($"run folder: {folder.Directory}");
                     if (File.Exists(Path.Combine(folder.Directory, RunFolder.CheckpointFile)))
-                        stdout.WriteLine($"to continue it: hybrid train --resume {Quote(folder.Directory)}");
+                        stdout.WriteLine($"to continue it: {runner.Again} {Quote(folder.Directory)}");
                     return 128 + signals.Signal;
                 }
                 string solved = summary.Solved
@@ -240,7 +254,7 @@ public static class TrainCommand
             catch (InvalidDataException e) when (checkpoint is not null && monitor.Updates == checkpoint.Updates)
             {
                 // The checkpoint does not fit the run (another kind of stream, a damaged section): nothing was trained.
-                stderr.WriteLine($"train: cannot resume from {Path.Combine(folder.Directory, RunFolder.CheckpointFile)}: {ErrorText.Of(e)}");
+                stderr.WriteLine($"{runner.Name}: cannot resume from {Path.Combine(folder.Directory, RunFolder.CheckpointFile)}: {ErrorText.Of(e)}");
                 return 2;
             }
             catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException or IOException or UnauthorizedAccessException)
@@ -248,15 +262,15 @@ public static class TrainCommand
                 // The run folder keeps what happened: summary.json with status "failed" and the error, and the whole
                 // exception (a worker's stack trace) in error.txt; the terminal gets the message.
                 monitor.Fail(e, config.Threads, config.TotalEnvs);
-                stderr.WriteLine($"train: {ErrorText.Of(e)}");
-                if (e.InnerException is { } inner) stderr.WriteLine($"train: {inner.GetType().Name}: {inner.Message}");
+                stderr.WriteLine($"{runner.Name}: {ErrorText.Of(e)}");
+                if (e.InnerException is { } inner) stderr.WriteLine($"{runner.Name}: {inner.GetType().Name}: {inner.Message}");
                 if (LastCheckpoint(folder) is long steps)
                     stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"train: the last checkpoint, at {steps:N0} env steps, is kept; hybrid train --resume {Quote(folder.Directory)} continues from it."));
+                        $"{runner.Name}: the last checkpoint, at {steps:N0} env steps, is kept; {runner.Again} {Quote(folder.Directory)} continues from it."));
                 try
                 {
                     folder.WriteFile("error.txt", e.ToString());
-                    stderr.WriteLine($"train: details in {Path.Combine(folder.Directory, "error.txt")}; summary.json has status \"failed\".");
+                    stderr.WriteLine($"{runner.Name}: details in {Path.Combine(folder.Directory, "error.txt")}; summary.json has status \"failed\".");
                 }
                 catch (Exception io) when (io is IOException or UnauthorizedAccessException) { }
                 return 1;

@@ -1,8 +1,12 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Hybrid.Tests.Cli;
 
-/// <summary>IMPALA across real OS processes on Orleans (localhost clustering): a learner and actor processes.</summary>
+/// <summary>
+/// IMPALA across real OS processes on Orleans: a learner and actor processes, on localhost clustering and through a
+/// redis-server of the test's own. Every process a test starts is killed at its end.
+/// </summary>
 public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
 {
     static Process Start(params string[] args) => SignalTests.StartHybrid(args);
@@ -14,83 +18,48 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
             Thread.Sleep(50);
     }
 
-    [Fact]
-    public void TheLearnerReachesTheThresholdWhenAnActorProcessIsKilledMidway()
+    static void KillAll(params Process?[] processes)
     {
-        string run = Path.Combine(Folder, "run");
-        using Process learner = Start("cluster", "learner", "--cluster", "localhost:30101", "--stop-when-solved", "--quiet", "--out", run, "--log-interval", "5000");
-        using Process first = Start("cluster", "actors", "--cluster", "localhost:30101");
-        using Process second = Start("cluster", "actors", "--cluster", "localhost:30101");
-        try
+        foreach (Process? p in processes)
         {
-            WaitForRows(Path.Combine(run, "metrics.csv"), 4, learner);
-            second.Kill(); // SIGKILL: no goodbye
-            Assert.True(learner.WaitForExit(120_000), "the learner did not finish within 120 s");
-            string output = learner.StandardOutput.ReadToEnd(), error = learner.StandardError.ReadToEnd();
-            Assert.True(learner.ExitCode == 0, error);
-            Assert.Contains("solved at", output);
-            Assert.Contains("actor 1 joined", error);
-            Assert.True(first.WaitForExit(30_000), "the surviving actor did not exit after the run");
-            Assert.Contains("the learner ended the run", first.StandardOutput.ReadToEnd());
-            Assert.Equal(0, first.ExitCode);
-            Assert.Contains("\"solved\": true", File.ReadAllText(Path.Combine(run, "summary.json")));
-            // The cluster's telemetry: actors connected, unroll latency and bytes moved, per row and over the run.
-            string summary = File.ReadAllText(Path.Combine(run, "summary.json"));
-            Assert.Contains("\"unroll_latency_ms\"", summary);
-            Assert.Contains("\"bytes_per_second\"", summary);
-            string[] rows = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
-            int connected = Array.IndexOf(rows[0].Split(','), "actors_connected");
-            Assert.True(connected > 0, rows[0]);
-            Assert.Contains(rows.Skip(1), r => r.Split(',')[connected] == "2");
-            // Env steps per actor process: actors.csv has each process's rows, summary.json its run totals, and they add up to the run's steps.
-            string[] actors = File.ReadAllLines(Path.Combine(run, "actors.csv"));
-            Assert.Equal(2, actors.Skip(1).Select(r => r.Split(',')[2]).Distinct().Count());
-            using var json = System.Text.Json.JsonDocument.Parse(summary);
-            var processes = json.RootElement.GetProperty("actor_processes").EnumerateArray().ToList();
-            Assert.Equal(2, processes.Count);
-            Assert.All(processes, p => Assert.True(p.GetProperty("steps_per_second").GetDouble() > 0, p.ToString()));
-            Assert.Equal(json.RootElement.GetProperty("env_steps").GetInt64(), processes.Sum(p => p.GetProperty("env_steps").GetInt64()));
-        }
-        finally
-        {
-            foreach (Process p in new[] { learner, first, second })
-                if (!p.HasExited) p.Kill(entireProcessTree: true);
+            if (p is { HasExited: false }) p.Kill(entireProcessTree: true);
+            p?.Dispose();
         }
     }
 
-    [Fact]
-    public void ThroughRedisTheLearnerReachesTheThresholdWhenAnActorProcessIsKilledMidway()
+    /// <summary>A redis-server on 127.0.0.1 at a free port, without persistence, stopped on dispose.</summary>
+    sealed class RedisServer : IDisposable
     {
-        // Membership in a redis-server of the test's own, on the loopback only, without persistence; stopped at the end.
-        string? server = Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
-        Assert.True(server is not null, "redis-server is not installed: .ci/run installs Debian's redis-server (apt-get install redis-server)");
-        int port = FreePort();
-        using Process redis = Process.Start(new ProcessStartInfo(server!, ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no"]) { RedirectStandardOutput = true })!;
-        string cluster = $"redis://127.0.0.1:{port}", run = Path.Combine(Folder, "redis-run");
-        Process? learner = null, first = null, second = null;
-        try
+        readonly Process _server;
+
+        public RedisServer()
         {
-            Thread.Sleep(500);
-            learner = Start("cluster", "learner", "--cluster", cluster, "--stop-when-solved", "--quiet", "--out", run, "--log-interval", "5000");
-            first = Start("cluster", "actors", "--cluster", cluster);
-            second = Start("cluster", "actors", "--cluster", cluster);
-            WaitForRows(Path.Combine(run, "metrics.csv"), 4, learner);
-            second.Kill();
-            Assert.True(learner.WaitForExit(120_000), "the learner did not finish within 120 s");
-            string output = learner.StandardOutput.ReadToEnd(), error = learner.StandardError.ReadToEnd();
-            Assert.True(learner.ExitCode == 0, error);
-            Assert.Contains("solved at", output);
-            Assert.Contains($"the cluster in Redis at 127.0.0.1:{port}", error);
-            Assert.True(first.WaitForExit(30_000), "the surviving actor did not exit after the run");
-            Assert.Equal(0, first.ExitCode);
+            string? server = Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
+            Assert.True(server is not null, "redis-server is not installed: .ci/run installs Debian's redis-server (apt-get install redis-server)");
+            Port = FreePort();
+            _server = Process.Start(new ProcessStartInfo(server!, ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no"]) { RedirectStandardOutput = true })!;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                try
+                {
+                    using var probe = new System.Net.Sockets.TcpClient("127.0.0.1", Port);
+                    return;
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    Thread.Sleep(50);
+                }
+            }
+            Assert.Fail($"redis-server did not listen on port {Port} within 10 s");
         }
-        finally
-        {
-            foreach (Process? p in new[] { learner, first, second, redis })
-                if (p is { HasExited: false }) p.Kill(entireProcessTree: true);
-            foreach (Process? p in new[] { learner, first, second }) p?.Dispose();
-        }
+
+        public int Port { get; }
+
+        public string Cluster => $"redis://127.0.0.1:{Port}";
+
+        public void Dispose() => KillAll(_server);
     }
 
     static int FreePort()
@@ -102,28 +71,160 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
         return port;
     }
 
-    [Fact]
-    public void ActorsExitWithAMessageWhenTheLearnerIsKilled()
+    /// <summary>Bytes that are no Orleans message, sent to the learner's gateway port as a stranger would.</summary>
+    static void SendForeignBytes(int port)
     {
-        string run = Path.Combine(Folder, "killed");
-        using Process learner = Start("cluster", "learner", "--cluster", "localhost:30102", "--max-env-steps", "100000000", "--quiet", "--out", run, "--log-interval", "5000");
-        using Process actor = Start("cluster", "actors", "--cluster", "localhost:30102");
+        using var stranger = new System.Net.Sockets.TcpClient("127.0.0.1", port);
+        var bytes = new byte[4096];
+        new Random(7).NextBytes(bytes);
+        stranger.GetStream().Write(bytes);
+    }
+
+    [Fact]
+    public void TheLearnerReachesTheThresholdWhenAnActorProcessIsKilledMidwayAndARestartedOneRejoins()
+    {
+        string run = Path.Combine(Folder, "run");
+        Process? learner = null, first = null, second = null, third = null;
         try
         {
-            WaitForRows(Path.Combine(run, "metrics.csv"), 2, learner);
-            learner.Kill();
-            var clock = Stopwatch.StartNew();
-            Assert.True(actor.WaitForExit(30_000), "the actor did not notice the learner had gone within 30 s");
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the actor took {clock.Elapsed.TotalSeconds:F1} s to notice");
-            Assert.Equal(1, actor.ExitCode);
-            string error = actor.StandardError.ReadToEnd();
-            Assert.Contains("stopped answering", error);
-            Assert.DoesNotContain("   at ", error);
+            learner = Start("cluster", "learner", "--cluster", "localhost:30101", "--stop-when-solved", "--quiet", "--out", run, "--log-interval", "5000");
+            first = Start("cluster", "actors", "--cluster", "localhost:30101");
+            second = Start("cluster", "actors", "--cluster", "localhost:30101");
+            WaitForRows(Path.Combine(run, "metrics.csv"), 4, learner);
+            SendForeignBytes(30101);
+            second.Kill(); // SIGKILL: no goodbye
+            third = Start("cluster", "actors", "--cluster", "localhost:30101", "--wait", "10");
+            Assert.True(learner.WaitForExit(120_000), "the learner did not finish within 120 s");
+            string output = learner.StandardOutput.ReadToEnd(), error = learner.StandardError.ReadToEnd();
+            Assert.True(learner.ExitCode == 0, error);
+            Assert.Contains("solved at", output);
+            Assert.Contains("actor 1 joined", error);
+            Assert.Contains("actor 2 joined", error); // the restarted actor process
+            foreach (Process survivor in new[] { first, third })
+            {
+                Assert.True(survivor.WaitForExit(30_000), "a surviving actor did not exit after the run");
+                Assert.Contains("the learner ended the run", survivor.StandardOutput.ReadToEnd());
+                Assert.Equal(0, survivor.ExitCode);
+            }
+            string summary = File.ReadAllText(Path.Combine(run, "summary.json"));
+            Assert.Contains("\"solved\": true", summary);
+            // The cluster's telemetry: actors connected, unroll latency and bytes moved, per row and over the run.
+            Assert.Contains("\"unroll_latency_ms\"", summary);
+            Assert.Contains("\"bytes_per_second\"", summary);
+            string[] rows = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+            int connected = Array.IndexOf(rows[0].Split(','), "actors_connected");
+            Assert.True(connected > 0, rows[0]);
+            Assert.Contains(rows.Skip(1), r => r.Split(',')[connected] == "2");
+            // Env steps per actor process: actors.csv has each process's rows, summary.json its run totals, and they add up to the run's steps.
+            string[] actors = File.ReadAllLines(Path.Combine(run, "actors.csv"));
+            Assert.Equal(3, actors.Skip(1).Select(r => r.Split(',')[2]).Distinct().Count());
+            using var json = System.Text.Json.JsonDocument.Parse(summary);
+            var processes = json.RootElement.GetProperty("actor_processes").EnumerateArray().ToList();
+            Assert.Equal(3, processes.Count);
+            Assert.All(processes, p => Assert.True(p.GetProperty("steps_per_second").GetDouble() > 0, p.ToString()));
+            Assert.Equal(json.RootElement.GetProperty("env_steps").GetInt64(), processes.Sum(p => p.GetProperty("env_steps").GetInt64()));
         }
         finally
         {
-            foreach (Process p in new[] { learner, actor })
-                if (!p.HasExited) p.Kill(entireProcessTree: true);
+            KillAll(learner, first, second, third);
+        }
+    }
+
+    [Fact]
+    public void ThroughRedisTheLearnerReachesTheThresholdWhenAnActorProcessIsKilledMidway()
+    {
+        using var redis = new RedisServer();
+        string run = Path.Combine(Folder, "redis-run");
+        Process? learner = null, first = null, second = null;
+        try
+        {
+            learner = Start("cluster", "learner", "--cluster", redis.Cluster, "--stop-when-solved", "--quiet", "--out", run, "--log-interval", "5000");
+            first = Start("cluster", "actors", "--cluster", redis.Cluster);
+            second = Start("cluster", "actors", "--cluster", redis.Cluster);
+            WaitForRows(Path.Combine(run, "metrics.csv"), 4, learner);
+            second.Kill();
+            Assert.True(learner.WaitForExit(120_000), "the learner did not finish within 120 s");
+            string output = learner.StandardOutput.ReadToEnd(), error = learner.StandardError.ReadToEnd();
+            Assert.True(learner.ExitCode == 0, error);
+            Assert.Contains("solved at", output);
+            Assert.Contains($"the cluster in Redis at 127.0.0.1:{redis.Port}", error);
+            Assert.Contains("actor 1 joined", error);
+            Assert.True(first.WaitForExit(30_000), "the surviving actor did not exit after the run");
+            Assert.Equal(0, first.ExitCode);
+        }
+        finally
+        {
+            KillAll(learner, first, second);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ActorsExitWithAMessageWhenTheLearnerIsKilled(bool throughRedis)
+    {
+        using RedisServer? redis = throughRedis ? new RedisServer() : null;
+        string cluster = redis?.Cluster ?? "localhost:30102", run = Path.Combine(Folder, throughRedis ? "killed-redis" : "killed");
+        Process? learner = null, first = null, second = null;
+        try
+        {
+            learner = Start("cluster", "learner", "--cluster", cluster, "--max-env-steps", "100000000", "--quiet", "--out", run, "--log-interval", "5000");
+            first = Start("cluster", "actors", "--cluster", cluster);
+            second = Start("cluster", "actors", "--cluster", cluster);
+            WaitForRows(Path.Combine(run, "metrics.csv"), 2, learner);
+            learner.Kill();
+            var clock = Stopwatch.StartNew();
+            foreach (Process actor in new[] { first, second })
+            {
+                Assert.True(actor.WaitForExit(30_000), "an actor did not notice the learner had gone within 30 s");
+                Assert.Equal(1, actor.ExitCode);
+                string error = actor.StandardError.ReadToEnd();
+                Assert.Contains("stopped answering", error);
+                Assert.DoesNotContain("   at ", error);
+            }
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the actors took {clock.Elapsed.TotalSeconds:F1} s to notice");
+        }
+        finally
+        {
+            KillAll(learner, first, second);
+        }
+    }
+
+    [Fact]
+    public void AKilledLearnerResumesFromItsCheckpointAndAWaitingActorJoinsItAgain()
+    {
+        string run = Path.Combine(Folder, "resumed");
+        Process? learner = null, actor = null, resumed = null;
+        try
+        {
+            learner = Start("cluster", "learner", "--cluster", "localhost:30103", "--max-env-steps", "200000", "--checkpoint-interval", "20000", "--quiet",
+                "--out", run, "--log-interval", "10000");
+            actor = Start("cluster", "actors", "--cluster", "localhost:30103", "--wait", "60");
+            WaitForRows(Path.Combine(run, "metrics.csv"), 4, learner);
+            learner.Kill();
+            learner.WaitForExit();
+            long checkpointed = Hybrid.Nn.Checkpoint.Load(Path.Combine(run, "checkpoint.bin")).EnvSteps;
+            Assert.InRange(checkpointed, 20_000, 199_999);
+            resumed = Start("cluster", "learner", "--cluster", "localhost:30103", "--resume", run, "--quiet");
+            Assert.True(resumed.WaitForExit(120_000), "the resumed learner did not finish within 120 s");
+            string output = resumed.StandardOutput.ReadToEnd(), error = resumed.StandardError.ReadToEnd();
+            Assert.True(resumed.ExitCode == 0, error);
+            Assert.Contains("actor 0 joined", error);
+            Assert.True(actor.WaitForExit(30_000), "the waiting actor did not exit after the resumed run");
+            Assert.Equal(0, actor.ExitCode);
+            Assert.Contains("waiting up to 60 s", actor.StandardError.ReadToEnd());
+            Assert.Contains("the learner ended the run", actor.StandardOutput.ReadToEnd());
+            string summary = File.ReadAllText(Path.Combine(run, "summary.json"));
+            Assert.Contains("\"resumed\": 1", summary);
+            // One metrics row per log interval across both parts: none repeated, none after the budget.
+            long[] steps = [.. File.ReadAllLines(Path.Combine(run, "metrics.csv")).Skip(1).Select(r => long.Parse(r.Split(',')[0], CultureInfo.InvariantCulture))];
+            Assert.Equal(steps.Order(), steps);
+            Assert.Equal(steps.Length, steps.Distinct().Count());
+            Assert.True(steps[^1] >= 200_000, output);
+        }
+        finally
+        {
+            KillAll(learner, actor, resumed);
         }
     }
 }
