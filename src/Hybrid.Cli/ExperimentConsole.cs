@@ -94,7 +94,7 @@ internal static class ExperimentConsole
         });
         ExperimentRunner Make(IExperimentProgress progress)
         {
-            var made = new ExperimentRunner(spec, directory, progress) { Devices = GpuDevices.Instance };
+            var made = new ExperimentRunner(spec, directory, progress) { Devices = GpuDevices.Instance, Cluster = Cluster.ClusterCommand.LocalRun };
             runner = made;
             if (signals.Signal != 0) made.Stop();
             return made;

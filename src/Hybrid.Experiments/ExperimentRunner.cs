@@ -56,6 +56,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     /// <summary>Whether to warm the JIT up before the first run that runs (<see cref="WarmUpSteps"/>); tests that time nothing turn it off.</summary>
     public bool WarmUpFirst { get; init; } = true;
 
+    /// <summary>
+    /// Runs a cluster arm's run (<see cref="ArmSpec.ClusterActors"/>): its config, monitor, actor processes and run folder
+    /// (for the cluster's log). Null: this runner cannot, and an experiment with a cluster arm is refused.
+    /// </summary>
+    public Func<AlgoConfig, RunMonitor, int, string, RunSummary>? Cluster { get; init; }
+
     /// <summary>Opens the device an A2C run names (the CPU alone unless the caller gives one that knows the GPU).</summary>
     public IDeviceProvider Devices { get; init; } = CpuOnlyDevices.Instance;
 
@@ -87,6 +93,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     /// <exception cref="TrainingDivergedException">Some run diverged.</exception>
     public ExperimentResults Run()
     {
+        if (Cluster is null && spec.Arms.FirstOrDefault(a => a.ClusterActors > 0) is { } clusterArm)
+            throw new ArgumentException($"arm '{clusterArm.Name}' runs IMPALA across processes (cluster_actors), which this runner cannot start.");
         System.IO.Directory.CreateDirectory(Directory);
         var tuning = new List<RunResult>();
         var picks = new Dictionary<(string Env, string Arm), float>();
@@ -140,7 +148,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     /// <summary>
     /// A short run of every arm on every env before the timed ones, results discarded, so that the JIT has compiled
     /// each algorithm's loop before any run is timed: otherwise the first arm alone would pay for it. Arms that differ
-    /// only in their threads (a speedup file's) run the same code, so one of them warms it up for all.
+    /// only in their threads (a speedup file's) run the same code, so one of them warms it up for all. A cluster arm
+    /// warms up in one process: the learner's code is the same, and its actor processes are new in every run anyway.
     /// </summary>
     void WarmUp()
     {
@@ -189,7 +198,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             if (_stopRequested) monitor.RequestStop("interrupted");
             try
             {
-                summary = Trainer.Train(config, monitor, DeviceFor(config));
+                summary = run.Arm.ClusterActors > 0
+                    ? (Cluster ?? throw new InvalidOperationException("this runner cannot run cluster arms"))(config, monitor, run.Arm.ClusterActors, folder)
+                    : Trainer.Train(config, monitor, DeviceFor(config));
             }
             catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException)
             {

@@ -16,6 +16,15 @@ public sealed record ArmSpec(string Name, string Algo, IReadOnlyList<Setting> Se
 {
     /// <summary>The arm's settings for one env only (e.g. a learning rate tuned there), applied after <see cref="Settings"/>.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<Setting>> EnvSettings { get; init; } = new Dictionary<string, IReadOnlyList<Setting>>();
+
+    /// <summary>
+    /// Above zero: the arm runs IMPALA across processes on this machine (<c>hybrid cluster learner --local-actors N</c>),
+    /// a learner process and this many actor processes; zero: in one process.
+    /// </summary>
+    public int ClusterActors { get; init; }
+
+    /// <summary>How the arm runs, for the report: in one process, or the cluster's learner and actor processes.</summary>
+    public string Processes => ClusterActors > 0 ? $"cluster: learner + {ClusterActors} actor process{(ClusterActors == 1 ? "" : "es")}" : "one process";
 }
 
 /// <summary>A learning-rate grid, run on tuning seeds apart from the report's, to give each arm its own learning rate.</summary>
@@ -36,6 +45,7 @@ public sealed record TuneSpec(IReadOnlyList<float> LearningRates, IReadOnlyList<
 /// arms:
 ///   - {name: A2C, algo: a2c}
 ///   - {name: A3C, algo: a3c, settings: {update: hogwild}, env_settings: {CartPole-v1: {learning_rate: 0.002}}}
+///   - {name: IMPALA cluster, algo: impala, cluster_actors: 2}   # a learner process and 2 actor processes on this machine
 /// # optional: threshold (one number, or per env), cores, wall_seconds, tune: {learning_rate: [...], seeds: [...]}
 /// </code>
 /// </summary>
@@ -73,7 +83,7 @@ public sealed record ExperimentSpec
     public int CoresPerRun => Cores ?? Environment.ProcessorCount;
 
     static readonly string[] TopKeys = ["name", "envs", "seeds", "max_env_steps", "stop_when_solved", "settings", "arms", "threshold", "cores", "wall_seconds", "tune"];
-    internal static readonly string[] ArmKeys = ["name", "algo", "settings", "env_settings"];
+    internal static readonly string[] ArmKeys = ["name", "algo", "settings", "env_settings", "cluster_actors"];
     internal static readonly string[] TuneKeys = ["learning_rate", "seeds"];
 
     /// <summary>Reads and checks an experiment file.</summary>

@@ -250,6 +250,7 @@ public static class Report
             foreach (ConfigKey k in ConfigBinder.Keys(c.GetType()))
                 if (!keys.Contains(k.Key)) keys.Add(k.Key);
         var rows = new List<(string, string[])>();
+        if (spec.Arms.Select(a => a.ClusterActors).Distinct().Count() > 1) rows.Add(("processes", [.. spec.Arms.Select(a => a.Processes)]));
         foreach (string key in keys)
         {
             string[] values = configs.Select(c => ConfigBinder.Keys(c.GetType()).FirstOrDefault(k => k.Key == key) is ConfigKey k

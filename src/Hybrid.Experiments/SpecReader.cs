@@ -162,7 +162,14 @@ internal sealed class SpecReader(string fileName)
                 byEnv[env] = Settings(entry.Value, $"env_settings of {env}");
             }
         }
-        return new ArmSpec(name, algo, settings) { EnvSettings = byEnv };
+        int clusterActors = 0;
+        if (fields.TryGetValue("cluster_actors", out YamlNode? c))
+        {
+            clusterActors = Int(c, "cluster_actors");
+            Check(clusterActors >= 1, c, $"cluster_actors was {clusterActors}; expected >= 1 (actor processes on this machine), or no cluster_actors for a run in one process.");
+            Check(algo == "impala", c, $"cluster_actors runs IMPALA across processes; this arm's algo is {algo}.");
+        }
+        return new ArmSpec(name, algo, settings) { EnvSettings = byEnv, ClusterActors = clusterActors };
     }
 
     public TuneSpec Tune(YamlNode node)

@@ -113,6 +113,28 @@ public static class ClusterCommand
         return ClusterRuns.Act(address, threads, TimeSpan.FromSeconds(wait), stdout, stderr);
     }
 
+    /// <summary>
+    /// A compare arm's run across processes on this machine: the learner here on free ports, <paramref name="actors"/>
+    /// actor processes, and the cluster's lines in the run folder's cluster.log.
+    /// </summary>
+    internal static Hybrid.Training.Metrics.RunSummary LocalRun(AlgoConfig config, Hybrid.Training.Metrics.RunMonitor monitor, int actors, string folder)
+    {
+        var address = new ClusterAddress(FreePort(), FreePort());
+        using var log = new StreamWriter(Path.Combine(folder, "cluster.log"), append: true) { AutoFlush = true };
+        return ClusterRuns.Learn((ImpalaConfig)config, monitor, address, actors, _ => ActorProcess($"localhost:{address.GatewayPort}"),
+            line => { lock (log) log.WriteLine(line); });
+    }
+
+    /// <summary>A TCP port free on the loopback now.</summary>
+    internal static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     /// <summary>This program again, as <c>cluster actors</c> with one thread: the same executable, or dotnet and the same assembly.</summary>
     static ProcessStartInfo ActorProcess(string cluster)
     {

@@ -36,7 +36,7 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
         {
             string? server = Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
             Assert.True(server is not null, "redis-server is not installed: .ci/run installs Debian's redis-server (apt-get install redis-server)");
-            Port = FreePort();
+            Port = Hybrid.Cli.Cluster.ClusterCommand.FreePort();
             _server = Process.Start(new ProcessStartInfo(server!, ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no"]) { RedirectStandardOutput = true })!;
             var clock = Stopwatch.StartNew();
@@ -60,15 +60,6 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
         public string Cluster => $"redis://127.0.0.1:{Port}";
 
         public void Dispose() => KillAll(_server);
-    }
-
-    static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>Bytes that are no Orleans message, sent to the learner's gateway port as a stranger would.</summary>
@@ -187,6 +178,38 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
         finally
         {
             KillAll(learner, first, second);
+        }
+    }
+
+    [Fact]
+    public void CompareRunsAClusterArmBesideOneInOneProcess()
+    {
+        string spec = Path.Combine(Folder, "cluster-arm.yaml"), output = Path.Combine(Folder, "compare");
+        File.WriteAllText(spec, """
+            name: cluster-arm
+            envs: [CartPole-v1]
+            seeds: [1]
+            max_env_steps: 1000000
+            stop_when_solved: true
+            arms:
+              - {name: one process, algo: impala}
+              - {name: cluster, algo: impala, cluster_actors: 1}
+            """);
+        using Process compare = Start("compare", spec, "--out", output);
+        try
+        {
+            Assert.True(compare.WaitForExit(120_000), "compare did not finish within 120 s");
+            string stdout = compare.StandardOutput.ReadToEnd(), stderr = compare.StandardError.ReadToEnd();
+            Assert.True(compare.ExitCode == 0, stdout + stderr);
+            Assert.Contains("| `processes` | one process | cluster: learner + 1 actor process |", File.ReadAllText(Path.Combine(output, "report.md")));
+            string run = Path.Combine(output, "runs", "CartPole-v1", "cluster", "s1");
+            Assert.Contains("\"solved\": true", File.ReadAllText(Path.Combine(run, "summary.json")));
+            Assert.Contains("actor 0 joined", File.ReadAllText(Path.Combine(run, "cluster.log")));
+            Assert.True(File.Exists(Path.Combine(run, "actors.csv")));
+        }
+        finally
+        {
+            KillAll(compare);
         }
     }
 

@@ -72,7 +72,44 @@ public class ExperimentSpecTests
         Assert.Equal("e.yaml line 6: 'max_steps' is not a field of an experiment; expected one of name, envs, seeds, max_env_steps, " +
             "stop_when_solved, settings, arms, threshold, cores, wall_seconds, tune.", e.Message);
         e = Refused(DocumentedShape.Replace("    algo: a2c", "    algo: a2c\n    lr: 3"));
-        Assert.Equal("e.yaml line 10: 'lr' is not a field of an arm; expected one of name, algo, settings, env_settings.", e.Message);
+        Assert.Equal("e.yaml line 10: 'lr' is not a field of an arm; expected one of name, algo, settings, env_settings, cluster_actors.", e.Message);
+    }
+
+    [Fact]
+    public void AClusterArmIsReadAndItsProcessesAreADifferenceTheReportShows()
+    {
+        ExperimentSpec spec = ExperimentSpec.Parse("""
+            name: x
+            envs: [CartPole-v1]
+            seeds: [1]
+            max_env_steps: 100000
+            arms:
+              - {name: one, algo: impala}
+              - {name: two, algo: impala, cluster_actors: 2}
+            """, "e.yaml");
+        Assert.Equal([0, 2], spec.Arms.Select(a => a.ClusterActors));
+        (string key, string[] values) = Assert.Single(Report.Differences(spec, "CartPole-v1", new Dictionary<(string, string), float>()));
+        Assert.Equal("processes", key);
+        Assert.Equal(["one process", "cluster: learner + 2 actor processes"], values);
+    }
+
+    [Theory]
+    [InlineData("{name: c, algo: a3c, cluster_actors: 2}", "e.yaml line 6: cluster_actors runs IMPALA across processes; this arm's algo is a3c.")]
+    [InlineData("{name: c, algo: impala, cluster_actors: 0}", "e.yaml line 6: cluster_actors was 0; expected >= 1")]
+    public void AClusterArmOfAnotherAlgorithmOrNoActorsIsRefused(string arm, string expected)
+    {
+        FormatException e = Refused($"name: x\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 1000\narms:\n  - {arm}\n");
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void ARunnerThatCannotStartAClusterRefusesAClusterArmBeforeAnyRun()
+    {
+        ExperimentSpec spec = ExperimentSpec.Parse("name: x\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 1000\narms: [{name: c, algo: impala, cluster_actors: 1}]\n", "e.yaml");
+        string folder = Path.Combine(Path.GetTempPath(), $"hybrid-cluster-arm-{Guid.NewGuid():N}");
+        var e = Assert.Throws<ArgumentException>(() => new ExperimentRunner(spec, folder, new RecordingProgress()).Run());
+        Assert.Contains("arm 'c' runs IMPALA across processes", e.Message);
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]
