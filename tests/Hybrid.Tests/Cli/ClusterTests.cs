@@ -182,6 +182,16 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
     }
 
     [Fact]
+    public void TheClusterLearnerContinuesOnlyImpalaRuns()
+    {
+        string run = Path.Combine(Folder, "a2c");
+        Assert.Equal(0, TrainCliTests.Cli(["train", "--algo", "a2c", "--max-env-steps", "2000", "--quiet", "--out", run]).Code);
+        (int code, _, string error) = TrainCliTests.Cli(["cluster", "learner", "--resume", run]);
+        Assert.Equal(2, code);
+        Assert.Contains("is a2c; cluster learner continues only impala runs", error);
+    }
+
+    [Fact]
     public void CompareRunsAClusterArmBesideOneInOneProcess()
     {
         string spec = Path.Combine(Folder, "cluster-arm.yaml"), output = Path.Combine(Folder, "compare");
