@@ -75,13 +75,15 @@ public static class ClusterRuns
     /// is solved, then tells the actors to stop.
     /// </summary>
     public static RunSummary Learn(ImpalaConfig config, RunMonitor monitor, ClusterAddress address, int localActors,
-        Func<int, ProcessStartInfo>? actorCommand, Action<string> log, string advertise = "127.0.0.1")
+        Func<int, ProcessStartInfo>? actorCommand, Action<string> log, string advertise = "127.0.0.1", Training.Devices.IComputeDevice? device = null)
     {
+        device ??= Training.Devices.CpuDevice.Instance;
         UpdateRules.Begin(config, monitor);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         var learner = new LearnerParameters(config, monitor, "impala");
-        (ModelSpec modelSpec, ActorCriticNetwork net, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Net, learner.Theta, learner.Optimizer);
+        (ModelSpec modelSpec, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Theta, learner.Optimizer);
         Func<CheckpointData> Save = learner.Save;
+        using Training.Devices.IUnrollLearner gradients = device.OpenLearner(modelSpec, config.LearnerShape);
         var queues = new UnrollQueues(config.Batch, Math.Max(config.Threads, 8), config.TMax, config.NumEnvs, envSpec);
         var published = new ParameterBroadcast(theta);
         var hub = new LearnerHub(config, modelSpec, queues, published, theta, monitor, log);
@@ -106,7 +108,7 @@ public static class ClusterRuns
             for (int i = 0; i < localActors && actorCommand is not null; i++)
                 actors.Add(Process.Start(actorCommand(i)) ?? throw new InvalidOperationException("an actor process did not start."));
             var group = new WorkerGroup("cluster");
-            LaggedLearner.Run(config, config.Batch, new VTraceClip(config.RhoBar, config.CBar), net, theta, optimizer, queues, config.NumEnvs, monitor, group,
+            LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, monitor, group,
                 "cluster learner", version =>
                 {
                     if (version % config.RefreshInterval == 0) published.Publish(theta, version);
@@ -129,7 +131,7 @@ public static class ClusterRuns
         log($"{hub.Actors} actors joined; mean act-to-learn latency {total.UnrollLatencyMs:F2} ms");
         foreach (ActorProcessRate p in total.ActorProcesses ?? [])
             log($"actor process {p.Process} ({p.Threads} thread{(p.Threads == 1 ? "" : "s")}): {p.EnvSteps:N0} env steps, {p.StepsPerSecond:N0} steps/s while connected");
-        return monitor.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors));
+        return monitor.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors), device.Info);
     }
 
     /// <summary>How long an actor waits for the learner to answer before it decides the learner is gone.</summary>

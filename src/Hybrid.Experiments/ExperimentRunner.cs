@@ -57,10 +57,10 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     public bool WarmUpFirst { get; init; } = true;
 
     /// <summary>
-    /// Runs a cluster arm's run (<see cref="ArmSpec.ClusterActors"/>): its config, monitor, actor processes and run folder
-    /// (for the cluster's log). Null: this runner cannot, and an experiment with a cluster arm is refused.
+    /// Runs a cluster arm's run (<see cref="ArmSpec.ClusterActors"/>): its config, monitor, the learner's device, actor
+    /// processes and run folder (for the cluster's log). Null: this runner cannot, and an experiment with a cluster arm is refused.
     /// </summary>
-    public Func<AlgoConfig, RunMonitor, int, string, RunSummary>? Cluster { get; init; }
+    public Func<AlgoConfig, RunMonitor, IComputeDevice?, int, string, RunSummary>? Cluster { get; init; }
 
     /// <summary>Opens the device an A2C run names (the CPU alone unless the caller gives one that knows the GPU).</summary>
     public IDeviceProvider Devices { get; init; } = CpuOnlyDevices.Instance;
@@ -199,7 +199,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             try
             {
                 summary = run.Arm.ClusterActors > 0
-                    ? (Cluster ?? throw new InvalidOperationException("this runner cannot run cluster arms"))(config, monitor, run.Arm.ClusterActors, folder)
+                    ? (Cluster ?? throw new InvalidOperationException("this runner cannot run cluster arms"))(config, monitor, DeviceFor(config), run.Arm.ClusterActors, folder)
                     : Trainer.Train(config, monitor, DeviceFor(config));
             }
             catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException)

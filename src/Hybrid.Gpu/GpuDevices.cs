@@ -59,7 +59,7 @@ public sealed class GpuDevices : IDeviceProvider
     {
         if (device is not null)
             note?.Invoke($"device {device.Info.Kind}: {device.Info.Name}, {device.Info.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB; " +
-                $"A2C's kernels compiled in {device.CompileSeconds:F2} s");
+                $"A2C's kernels compiled in {device.CompileSeconds:F2} s (the others compile when first used, before the run's clock starts)");
         return device;
     }
 }
@@ -72,6 +72,7 @@ public sealed class IlgpuComputeDevice : IComputeDevice
         Device = device;
         Kernels = new A2cKernels(device.Accelerator);
         _predict = new(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, PredictViews>(ActorCriticKernels.Predict));
+        _vtrace = new(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews, VTraceViews>(ActorCriticKernels.VTrace));
     }
 
     /// <summary>The accelerator.</summary>
@@ -101,5 +102,13 @@ public sealed class IlgpuComputeDevice : IComputeDevice
         return new IlgpuBatchPolicy(Device, _predict.Value, spec, maxRows);
     }
 
+    /// <inheritdoc/>
+    public IUnrollLearner OpenLearner(ModelSpec spec, LearnerShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new IlgpuUnrollLearner(Device, Kernels, _predict.Value, _vtrace.Value, spec, shape);
+    }
+
     readonly Lazy<Action<Index1D, int, PredictViews>> _predict;
+    readonly Lazy<Action<Index1D, int, RolloutViews, VTraceViews>> _vtrace;
 }

@@ -4,8 +4,10 @@ using Hybrid.Cli.Bench;
 using Hybrid.Cli.Train;
 using Hybrid.Cluster;
 using Hybrid.Experiments;
+using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
+using Hybrid.Training.Devices;
 
 namespace Hybrid.Cli.Cluster;
 
@@ -75,6 +77,7 @@ public static class ClusterCommand
         TextWriter stdout, TextWriter stderr, string advertise = "127.0.0.1", string? resume = null)
     {
         ImpalaConfig? config = null;
+        IComputeDevice? device = null;
         ClusterAddress address;
         try
         {
@@ -82,7 +85,11 @@ public static class ClusterCommand
             if (localActors < 0) throw new ArgumentException($"--local-actors was {localActors}; expected >= 0.");
             if (!System.Net.IPAddress.TryParse(advertise, out _)) throw new ArgumentException($"--advertise was '{advertise}'; expected an IP address.");
             // A resumed run's config comes from its checkpoint (train's resume reads and checks it).
-            if (resume is null) config = (ImpalaConfig)TrainCommand.Resolve("impala", configFile, overrides, usePreset: true, out _);
+            if (resume is null)
+            {
+                config = (ImpalaConfig)TrainCommand.Resolve("impala", configFile, overrides, usePreset: true, out _);
+                device = DeviceChoice.For(GpuDevices.Instance, config, line => stderr.WriteLine($"cluster learner: {line}"));
+            }
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException)
         {
@@ -90,10 +97,11 @@ public static class ClusterCommand
             return 2;
         }
         var runner = new TrainCommand.Runner("cluster learner", $"hybrid cluster learner --cluster {cluster} --resume",
-            (run, monitor) => ClusterRuns.Learn((ImpalaConfig)run, monitor, address, localActors, _ => ActorProcess(cluster), line => stderr.WriteLine($"cluster learner: {line}"), advertise),
+            (run, monitor, learnOn) => ClusterRuns.Learn((ImpalaConfig)run, monitor, address, localActors, _ => ActorProcess(cluster),
+                line => stderr.WriteLine($"cluster learner: {line}"), advertise, learnOn),
             "impala");
         return config is not null
-            ? TrainCommand.Execute(config, output, quiet, stdout, stderr, runner)
+            ? TrainCommand.Execute(config, device, output, quiet, stdout, stderr, runner)
             : TrainCommand.Resume(resume!, null, configFile, overrides, quiet, stdout, stderr, runner);
     }
 
@@ -117,12 +125,13 @@ public static class ClusterCommand
     /// A compare arm's run across processes on this machine: the learner here on free ports, <paramref name="actors"/>
     /// actor processes, and the cluster's lines in the run folder's cluster.log.
     /// </summary>
-    internal static Hybrid.Training.Metrics.RunSummary LocalRun(AlgoConfig config, Hybrid.Training.Metrics.RunMonitor monitor, int actors, string folder)
+    internal static Hybrid.Training.Metrics.RunSummary LocalRun(AlgoConfig config, Hybrid.Training.Metrics.RunMonitor monitor, IComputeDevice? device, int actors,
+        string folder)
     {
         var address = new ClusterAddress(FreePort(), FreePort());
         using var log = new StreamWriter(Path.Combine(folder, "cluster.log"), append: true) { AutoFlush = true };
         return ClusterRuns.Learn((ImpalaConfig)config, monitor, address, actors, _ => ActorProcess($"localhost:{address.GatewayPort}"),
-            line => { lock (log) log.WriteLine(line); });
+            line => { lock (log) log.WriteLine(line); }, device: device);
     }
 
     /// <summary>A TCP port free on the loopback now.</summary>

@@ -91,6 +91,13 @@ public static class DeviceCheckCommand
             output.WriteLine(json ? parity.ToJson() : string.Create(inv,
                 $"{(parity.Passed ? "ok  " : "FAIL")} network {check}: forward {parity.ForwardError:G3}, gradient {parity.GradientError:G3} of its norm, step {parity.StepError:G3} beyond tolerance"));
         }
+        foreach (LearnerCase check in LearnerCase.Standard)
+        {
+            LearnerParity parity = DeviceLearnerCheck.Run(onDevice, check);
+            passed &= parity.Passed;
+            output.WriteLine(json ? parity.ToJson() : string.Create(inv,
+                $"{(parity.Passed ? "ok  " : "FAIL")} learner {check}: gradient {parity.GradientError:G3} of its norm, loss terms {parity.TermsError:G3} beyond tolerance ({parity.Samples} samples, {parity.Clipped} clipped, {parity.Truncations} truncated)"));
+        }
         if (!json) output.WriteLine(passed ? $"devicecheck: the {onDevice.Info.Kind} kernels agree with the CPU path." : $"devicecheck: the {onDevice.Info.Kind} kernels DISAGREE with the CPU path.");
         return passed ? 0 : 1;
     }

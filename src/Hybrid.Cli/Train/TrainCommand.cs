@@ -114,7 +114,7 @@ public static class TrainCommand
             settings.AddRange(overrides);
             config = Presets.Resolve(savedAlgo, settings, usePreset: false, out _);
             config.Validate();
-            CheckSameRun(saved, ConfigBinder.ParseRun(ConfigBinder.ToYaml(config), "config", out _), directory);
+            CheckSameRun(saved, ConfigBinder.ParseRun(ConfigBinder.ToYaml(config), "config", out _), directory, savedAlgo);
             if (checkpoint.EnvSteps >= config.MaxEnvSteps)
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"the run in '{directory}' has taken {checkpoint.EnvSteps:N0} env steps, its whole budget (max_env_steps {config.MaxEnvSteps}); raise it with --max-env-steps to go on."));
@@ -135,14 +135,17 @@ public static class TrainCommand
     }
 
     /// <summary>Refuses a resume whose settings differ from the run's, but for <see cref="AlgoConfig.ResumableKeys"/>, naming each.</summary>
-    static void CheckSameRun(List<(string Key, string Value, string Source)> saved, List<(string Key, string Value, string Source)> now, string directory)
+    internal static void CheckSameRun(List<(string Key, string Value, string Source)> saved, List<(string Key, string Value, string Source)> now, string directory,
+        string algo)
     {
         var before = saved.ToDictionary(s => s.Key, s => s.Value);
+        // A setting newer than the run's checkpoint reads as its default there.
+        var defaults = ConfigBinder.ParseRun(ConfigBinder.ToYaml(Trainer.DefaultConfig(algo)), "defaults", out _).ToDictionary(s => s.Key, s => s.Value);
         var differing = new List<string>();
         foreach ((string key, string value, _) in now)
         {
             if (AlgoConfig.ResumableKeys.Contains(key)) continue;
-            string old = before.GetValueOrDefault(key) ?? "(not set)";
+            string old = before.GetValueOrDefault(key) ?? defaults.GetValueOrDefault(key) ?? "(not set)";
             if (old != value) differing.Add($"{key} (the run's {old}, now {value})");
         }
         if (differing.Count > 0)
@@ -184,14 +187,14 @@ public static class TrainCommand
     /// with its own trainer (the cluster learner). <see cref="Again"/> is the command that continues a run (the folder follows);
     /// <see cref="Algo"/>, when set, is the one algorithm the command runs.
     /// </summary>
-    internal sealed record Runner(string Name, string Again, Func<AlgoConfig, RunMonitor, RunSummary>? Train = null, string? Algo = null)
+    internal sealed record Runner(string Name, string Again, Func<AlgoConfig, RunMonitor, IComputeDevice?, RunSummary>? Train = null, string? Algo = null)
     {
         /// <summary>train: the algorithm in this process.</summary>
         public static Runner InProcess { get; } = new("train", "hybrid train --resume");
     }
 
     /// <summary>Trains <paramref name="config"/> into a new run folder (<paramref name="output"/> or the default) with <paramref name="runner"/>; the exit code as train's.</summary>
-    internal static int Execute(AlgoConfig config, string? output, bool quiet, TextWriter stdout, TextWriter stderr, Runner runner)
+    internal static int Execute(AlgoConfig config, IComputeDevice? device, string? output, bool quiet, TextWriter stdout, TextWriter stderr, Runner runner)
     {
         RunFolder folder;
         try
@@ -203,7 +206,7 @@ public static class TrainCommand
             stderr.WriteLine($"{runner.Name}: {ErrorText.Of(e)}");
             return 2;
         }
-        return Execute(config, null, folder, null, quiet, stdout, stderr, runner);
+        return Execute(config, device, folder, null, quiet, stdout, stderr, runner);
     }
 
     /// <summary>Trains <paramref name="config"/> into <paramref name="folder"/> (from <paramref name="checkpoint"/> when resuming); Ctrl-C and SIGTERM stop it cleanly. <paramref name="runner"/> trains (default: the algorithm in this process).</summary>
@@ -232,7 +235,7 @@ public static class TrainCommand
             });
             try
             {
-                RunSummary summary = runner.Train is { } train ? train(config, monitor) : Trainer.Train(config, monitor, device);
+                RunSummary summary = runner.Train is { } train ? train(config, monitor, device) : Trainer.Train(config, monitor, device);
                 if (summary.Status == "interrupted")
                 {
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,

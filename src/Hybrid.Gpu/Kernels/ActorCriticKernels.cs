@@ -109,6 +109,24 @@ internal struct RolloutViews
     public int Slot;
 }
 
+/// <summary>
+/// What a lagged learner's V-trace pass adds to <see cref="RolloutViews"/> (whose sample arrays then hold a batch of U
+/// unrolls, sample b = u * T * N + t * N + lane): the behaviour policy's log-probabilities, and the values of the rows
+/// that are not samples (each unroll's observations after its last step at column u * N + lane, then the final
+/// observations of truncated steps, which <see cref="FinalColumn"/> points at).
+/// </summary>
+internal struct VTraceViews
+{
+    public ArrayView<float> Behaviour;
+    public ArrayView<float> ScratchValues;
+    /// <summary>Per sample: the scratch column of its final observation when the step was truncated, else -1.</summary>
+    public ArrayView<int> FinalColumn;
+    public int Lanes;
+    public int Unrolls;
+    public float RhoBar;
+    public float CBar;
+}
+
 /// <summary>The learner's buffers: per-chunk partial gradients, the gradient, RMSProp's statistics.</summary>
 /// <summary>GA3C's predictor on the device: a batch of observation rows (feature-major, at stride Capacity) in Features.</summary>
 internal struct PredictViews
@@ -197,6 +215,66 @@ internal static class ActorCriticKernels
     }
 
     static float XMax(float a, float b) => a > b ? a : b;
+
+    static float XMin(float a, float b) => a < b ? a : b;
+
+    /// <summary>
+    /// A lagged learner's targets and per-sample gradients, a thread per (unroll, lane), after <see cref="Predict"/> has
+    /// run over the samples and the scratch rows: backwards over the unroll, V-trace's (Returns.VTrace's recursion)
+    /// rho_t = min(rho_bar, pi/mu), c_t = min(c_bar, pi/mu), v_s = V(x_s) + delta_s + discount_s c_s (v_s+1 - V(x_s+1)) while
+    /// the episode continues, advantage rho_s (r_s + discount_s q_s - V(x_s)) with q_s = v_s+1 (or the successor's value
+    /// where the unroll or the episode is cut); then each sample's gradient as A2C's kernel takes it, over all U T N samples.
+    /// </summary>
+    public static void VTrace(Index1D index, int stride, RolloutViews r, VTraceViews v)
+    {
+        int n = v.Lanes, steps = n * r.TMax, samples = steps * v.Unrolls, columns = n * v.Unrolls;
+        float inverseBatch = 1f / samples;
+        for (int g = index; g < columns; g += stride)
+        {
+            int u = g / n, first = u * steps + (g - u * n);
+            float correction = 0f, vsNext = 0f, policyLoss = 0f, valueLoss = 0f, entropySum = 0f;
+            for (int t = r.TMax - 1; t >= 0; t--)
+            {
+                int b = first + t * n;
+                bool cut = r.Cut[b] != 0, continues = t < r.TMax - 1 && !cut;
+                float value = r.Values[b], discount = r.Discounts[b], reward = r.Rewards[b];
+                float successor = continues ? r.Values[b + n] : cut ? v.ScratchValues[v.FinalColumn[b]] : v.ScratchValues[g];
+                float ratio = MathF.Exp(LogProbability(r, b, samples) - v.Behaviour[b]);
+                float rho = XMin(v.RhoBar, ratio), c = XMin(v.CBar, ratio);
+                correction = rho * (reward + discount * successor - value) + (continues ? discount * c * correction : 0f);
+                float target = value + correction;
+                float advantage = rho * (reward + discount * (continues ? vsNext : successor) - value);
+                SampleGradient(r, b, samples, advantage, target, value, inverseBatch, ref policyLoss, ref valueLoss, ref entropySum);
+                vsNext = target;
+            }
+            Atomic.Add(ref r.Terms[r.Slot * 3], policyLoss);
+            Atomic.Add(ref r.Terms[r.Slot * 3 + 1], valueLoss);
+            Atomic.Add(ref r.Terms[r.Slot * 3 + 2], entropySum);
+        }
+    }
+
+    /// <summary>log pi(a_b | s_b) under the logits just computed: the categorical's log-softmax at the action, or the diagonal Gaussian's density.</summary>
+    static float LogProbability(in RolloutViews r, int b, int samples)
+    {
+        NetShape net = r.Net;
+        if (net.Box != 0)
+        {
+            const float halfLogTwoPi = 0.9189385332046727f; // DiagonalGaussian.HalfLogTwoPi
+            float sum = 0f;
+            for (int d = 0; d < net.Actions; d++)
+            {
+                float logStd = net.Theta[net.LogStdOffset + d];
+                float z = (r.Actions[d * samples + b] - r.Logits[d * samples + b]) * MathF.Exp(-logStd);
+                sum += -0.5f * z * z - logStd - halfLogTwoPi;
+            }
+            return sum;
+        }
+        float max = r.Logits[b];
+        for (int a = 1; a < net.Actions; a++) max = XMax(max, r.Logits[a * samples + b]);
+        float total = 0f;
+        for (int a = 0; a < net.Actions; a++) total += MathF.Exp(r.Logits[a * samples + b] - max);
+        return r.Logits[(int)r.Actions[b] * samples + b] - max - MathF.Log(total);
+    }
 
     /// <summary>a ~ softmax(logits) by inverting the CDF with one uniform draw (as Categorical.Sample does); stored as a float.</summary>
     static float SampleCategorical(in RolloutViews r, int b, int samples, ref uint state, uint step)

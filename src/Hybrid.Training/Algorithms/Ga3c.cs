@@ -96,6 +96,9 @@ public static class Ga3c
         var learner = new LearnerParameters(config, monitor, Kind);
         (ModelSpec modelSpec, ActorCriticNetwork net, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Net, learner.Theta, learner.Optimizer);
         Func<CheckpointData> Save = learner.Save;
+        // The learner's gradient stays on the CPU: the device, if any, runs the predictor.
+        using Devices.IUnrollLearner gradients = Devices.CpuDevice.Instance.OpenLearner(modelSpec,
+            new Devices.LearnerShape(config.TMax, 1, config.Segments, config.ValueCoef, config.EntropyCoef, config.Vtrace ? 1f : 0f, config.Vtrace ? 1f : 0f));
 
         var queues = new UnrollQueues(config.Segments, config.Threads, config.TMax, 1, envSpec);
         var published = new ParameterBroadcast(theta);
@@ -108,7 +111,7 @@ public static class Ga3c
             group.Start("actor", id, actor => Actor(actor, config, net.Actions, predictor, queues, monitor, group));
 
         // The learner publishes every update; the predictor takes the newest parameters at its next batch.
-        LaggedLearner.Run(config, config.Segments, config.Vtrace ? new VTraceClip(1f, 1f) : null, net, theta, optimizer, queues, 1, monitor, group,
+        LaggedLearner.Run(config, config.Segments, gradients, theta, optimizer, queues, monitor, group,
             "ga3c learner", version => published.Publish(theta, version), Save);
         group.Stop();
         predictor.Stop();

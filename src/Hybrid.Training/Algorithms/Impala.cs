@@ -38,6 +38,13 @@ public sealed record ImpalaConfig : ActorCriticConfig
     [Description("V-trace c_bar: clip of the trace weights (IMPALA: 1).")]
     public float CBar { get; init; } = 1f;
 
+    /// <summary>Where the learner's gradient is computed.</summary>
+    [Description("impala: where the learner's forward and backward passes over each batch run: auto (cuda when an NVIDIA GPU is found, else cpu), cpu, cuda or ilgpu-cpu. The actors and the optimizer step stay on the CPU.")]
+    public string Device { get; init; } = "auto";
+
+    /// <summary>The learner's update: B unrolls of T steps of N lanes, V-trace's clips and the loss's coefficients.</summary>
+    public Devices.LearnerShape LearnerShape => new(TMax, NumEnvs, Batch, ValueCoef, EntropyCoef, RhoBar, CBar);
+
     /// <inheritdoc/>
     public override int TotalEnvs => Threads * NumEnvs;
 
@@ -53,6 +60,7 @@ public sealed record ImpalaConfig : ActorCriticConfig
         Require(RefreshInterval >= 1, "refresh_interval", RefreshInterval, ">= 1");
         Require(RhoBar > 0, "rho_bar", RhoBar, "> 0");
         Require(CBar > 0, "c_bar", CBar, "> 0");
+        Require(Devices.DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
         RefuseNormalization();
         // An update takes B unrolls of T steps of an actor's N lanes: a batch that holds more env steps than the budget never fills.
         long perUpdate = (long)Batch * TMax * NumEnvs;
@@ -79,13 +87,19 @@ public static class Impala
 {
     /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
     /// <exception cref="WorkerFailedException">An actor threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(ImpalaConfig config, RunMonitor monitor)
+    public static RunSummary Train(ImpalaConfig config, RunMonitor monitor) => Train(config, monitor, Devices.CpuDevice.Instance);
+
+    /// <summary>Trains with the learner's gradients computed on <paramref name="device"/> (the actors stay on the CPU).</summary>
+    /// <exception cref="WorkerFailedException">An actor threw; the run was stopped. The inner exception is the original.</exception>
+    public static RunSummary Train(ImpalaConfig config, RunMonitor monitor, Devices.IComputeDevice device)
     {
+        ArgumentNullException.ThrowIfNull(device);
         UpdateRules.Begin(config, monitor);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         var learner = new LearnerParameters(config, monitor, Kind);
-        (ModelSpec modelSpec, ActorCriticNetwork net, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Net, learner.Theta, learner.Optimizer);
+        (ModelSpec modelSpec, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Theta, learner.Optimizer);
         Func<CheckpointData> Save = learner.Save;
+        using Devices.IUnrollLearner gradients = device.OpenLearner(modelSpec, config.LearnerShape);
 
         var queues = new UnrollQueues(config.Batch, config.Threads, config.TMax, config.NumEnvs, envSpec);
         var published = new ParameterBroadcast(theta);
@@ -94,7 +108,7 @@ public static class Impala
             group.Start("actor", id, actor => Actor(actor, config, modelSpec, queues, published, monitor, group));
 
         // The learner; every m updates the actors may pick up the new parameters.
-        LaggedLearner.Run(config, config.Batch, new VTraceClip(config.RhoBar, config.CBar), net, theta, optimizer, queues, config.NumEnvs, monitor, group,
+        LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, monitor, group,
             "impala learner", version =>
             {
                 if (version % config.RefreshInterval == 0) published.Publish(theta, version);
@@ -102,7 +116,7 @@ public static class Impala
         group.Stop();
         group.Join();
         if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        return monitor.Finish(config.Threads, config.TotalEnvs);
+        return monitor.Finish(config.Threads, config.TotalEnvs, device.Info);
     }
 
     const string Kind = "impala";

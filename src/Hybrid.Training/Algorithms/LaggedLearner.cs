@@ -51,12 +51,13 @@ internal sealed class UnrollQueues
 internal static class LaggedLearner
 {
     /// <summary>Learns until the run is over; <paramref name="updated"/> hears each new version (to publish theta), <paramref name="save"/> takes checkpoints.</summary>
-    public static void Run(ActorCriticConfig config, int batchSize, VTraceClip? clip, ActorCriticNetwork net, float[] theta, RmsProp optimizer,
-        UnrollQueues queues, int lanes, RunMonitor monitor, WorkerGroup group, string who, Action<long> updated, Func<CheckpointData> save)
+    public static void Run(ActorCriticConfig config, int batchSize, Devices.IUnrollLearner learner, float[] theta, RmsProp optimizer,
+        UnrollQueues queues, RunMonitor monitor, WorkerGroup group, string who, Action<long> updated, Func<CheckpointData> save)
     {
         var gradient = new float[theta.Length];
-        var update = new ActorCriticUpdate(net, config.TMax, lanes);
         var batch = new int[batchSize];
+        var rollouts = new Rollout[batchSize];
+        var next = new float[batchSize][];
         long version = 0;
         try
         {
@@ -69,19 +70,15 @@ internal static class LaggedLearner
                     else monitor.Flush();
                 if (taken < batch.Length) break;
 
-                // The loss over the batch with the current theta; each unroll's policy lag.
-                Array.Clear(gradient);
-                double policy = 0, value = 0, entropy = 0;
-                foreach (int slot in batch)
+                // The loss over the batch with the current theta (where the device computes it); each unroll's policy lag.
+                for (int i = 0; i < batch.Length; i++)
                 {
-                    Unroll s = queues.Slots[slot];
+                    Unroll s = queues.Slots[batch[i]];
                     monitor.AddPolicyLag(version - s.Version);
-                    LossTerms t = update.AddGradient(theta, s.Rollout, s.NextObservations, 1f, config.ValueCoef, config.EntropyCoef, clip, gradient);
-                    (policy, value, entropy) = (policy + t.Policy, value + t.Value, entropy + t.Entropy);
-                    queues.Free.Add(slot);
+                    (rollouts[i], next[i]) = (s.Rollout, s.NextObservations);
                 }
-                var terms = new LossTerms((float)(policy / batch.Length), (float)(value / batch.Length), (float)(entropy / batch.Length));
-                TensorPrimitives.Multiply(gradient, 1f / batch.Length, gradient);
+                LossTerms terms = learner.Gradient(theta, rollouts, next, gradient);
+                foreach (int slot in batch) queues.Free.Add(slot);
                 UpdateRules.CheckFinite(terms, who, version + 1);
                 UpdateRules.Clip(gradient, config.MaxGradNorm, who, version + 1);
                 optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));

@@ -37,7 +37,7 @@ public static class Trainer
             A2cConfig a2c => A2c.Train(a2c, monitor, device ?? CpuOnlyDevices.Instance.Open(a2c.Device, null)),
             A3cConfig a3c => A3c.Train(a3c, monitor),
             AsyncQConfig q => AsyncQ.Train(q, monitor),
-            ImpalaConfig impala => Impala.Train(impala, monitor),
+            ImpalaConfig impala => Impala.Train(impala, monitor, device ?? CpuOnlyDevices.Instance.Open(impala.Device, null)),
             Ga3cConfig ga3c => Ga3c.Train(ga3c, monitor, device ?? CpuOnlyDevices.Instance.Open(ga3c.Device, null)),
             HybridConfig hybrid => HybridRegime.Train(hybrid, monitor, device ?? CpuOnlyDevices.Instance.Open(hybrid.Device, null)),
             _ => throw new ArgumentException($"config of type {config.GetType().Name} has no trainer.", nameof(config)),

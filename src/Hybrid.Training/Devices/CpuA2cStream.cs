@@ -17,6 +17,39 @@ public sealed class CpuDevice : IComputeDevice
 
     /// <inheritdoc/>
     public IBatchPolicy OpenPolicy(ModelSpec spec, int maxRows) => new CpuBatchPolicy(spec, maxRows);
+
+    /// <inheritdoc/>
+    public IUnrollLearner OpenLearner(ModelSpec spec, LearnerShape shape) => new CpuUnrollLearner(spec, shape);
+}
+
+/// <summary>A lagged learner's gradient on the CPU: each unroll's loss gradient (Hybrid's network), averaged over the batch.</summary>
+internal sealed class CpuUnrollLearner : IUnrollLearner
+{
+    readonly ActorCriticUpdate _update;
+    readonly LearnerShape _shape;
+    readonly VTraceClip? _clip;
+
+    public CpuUnrollLearner(ModelSpec spec, LearnerShape shape)
+    {
+        _shape = shape;
+        _update = new ActorCriticUpdate((ActorCriticNetwork)spec.Build(), shape.TMax, shape.Lanes);
+        _clip = shape.RhoBar > 0 ? new VTraceClip(shape.RhoBar, shape.CBar) : null;
+    }
+
+    public LossTerms Gradient(ReadOnlySpan<float> theta, ReadOnlySpan<Rollout> rollouts, ReadOnlySpan<float[]> nextObservations, Span<float> gradient)
+    {
+        gradient.Clear();
+        double policy = 0, value = 0, entropy = 0;
+        for (int i = 0; i < rollouts.Length; i++)
+        {
+            LossTerms t = _update.AddGradient(theta, rollouts[i], nextObservations[i], 1f, _shape.ValueCoefficient, _shape.EntropyCoefficient, _clip, gradient);
+            (policy, value, entropy) = (policy + t.Policy, value + t.Value, entropy + t.Entropy);
+        }
+        TensorPrimitives.Multiply(gradient, 1f / rollouts.Length, gradient);
+        return new LossTerms((float)(policy / rollouts.Length), (float)(value / rollouts.Length), (float)(entropy / rollouts.Length));
+    }
+
+    public void Dispose() { }
 }
 
 /// <summary>The policy's batched forward pass on the CPU: Hybrid's network with its own copy of theta.</summary>

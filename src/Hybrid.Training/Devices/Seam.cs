@@ -21,6 +21,33 @@ public interface IComputeDevice
     /// <summary>An actor-critic network's batched forward pass for up to <paramref name="maxRows"/> rows, as GA3C's predictor runs it.</summary>
     /// <exception cref="ArgumentException">The device cannot run this network (the message says why).</exception>
     IBatchPolicy OpenPolicy(ModelSpec spec, int maxRows);
+
+    /// <summary>A lagged learner's gradient (IMPALA's, GA3C's) over batches of unrolls of <paramref name="shape"/>'s size.</summary>
+    /// <exception cref="ArgumentException">The device cannot run this network or shape (the message says why).</exception>
+    IUnrollLearner OpenLearner(ModelSpec spec, LearnerShape shape);
+}
+
+/// <summary>
+/// What a lagged learner's update takes: <paramref name="Unrolls"/> unrolls of <paramref name="TMax"/> steps of
+/// <paramref name="Lanes"/> lanes, the loss's coefficients, and V-trace's clips (Espeholt et al. 2018); a
+/// <paramref name="RhoBar"/> of 0 treats the unrolls as on-policy (n-step returns, no importance weights).
+/// </summary>
+public readonly record struct LearnerShape(int TMax, int Lanes, int Unrolls, float ValueCoefficient, float EntropyCoefficient, float RhoBar, float CBar)
+{
+    /// <summary>Samples per update.</summary>
+    public int Samples => TMax * Lanes * Unrolls;
+}
+
+/// <summary>The gradient of a lagged learner's loss over a batch of unrolls, where a device computes it.</summary>
+public interface IUnrollLearner : IDisposable
+{
+    /// <summary>
+    /// The mean over <paramref name="rollouts"/> (each with its behaviour log-probabilities, and the observations after
+    /// its last step in <paramref name="nextObservations"/>) of the actor-critic loss's gradient under
+    /// <paramref name="theta"/>, with V-trace targets and advantages, into <paramref name="gradient"/> (overwritten, not
+    /// clipped); returns the mean loss terms.
+    /// </summary>
+    LossTerms Gradient(ReadOnlySpan<float> theta, ReadOnlySpan<Rollout> rollouts, ReadOnlySpan<float[]> nextObservations, Span<float> gradient);
 }
 
 /// <summary>A policy network's batched forward pass where a device keeps it: theta loaded when the learner changes it, then batches of rows.</summary>
@@ -104,12 +131,13 @@ public sealed class CpuOnlyDevices : IDeviceProvider
 /// <summary>Choosing A2C's device for a config, in one place for train, bench and experiments.</summary>
 public static class DeviceChoice
 {
-    /// <summary>The device <paramref name="config"/> runs on where its algorithm has a device setting (a2c, ga3c); null for the others, which run on the CPU.</summary>
+    /// <summary>The device <paramref name="config"/> runs on where its algorithm has a device setting (a2c, ga3c, impala, hybrid); null for the others, which run on the CPU.</summary>
     /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the config (the message says why).</exception>
     public static IComputeDevice? For(IDeviceProvider devices, AlgoConfig config, Action<string>? note) => config switch
     {
         A2cConfig a2c => ForA2c(devices, a2c, note),
         Ga3cConfig ga3c => ForGa3c(devices, ga3c, note),
+        ImpalaConfig impala => ForImpala(devices, impala, note),
         HybridConfig hybrid => ForA2c(devices, hybrid.SyncStream, note),
         _ => null,
     };
@@ -126,6 +154,21 @@ public static class DeviceChoice
         return Checked(devices, config.Device, note, "predicting", device =>
         {
             using IBatchPolicy probe = device.OpenPolicy(spec, 1);
+        });
+    }
+
+    /// <summary>
+    /// The device IMPALA's learner computes its gradients on: the config's <c>device</c>, checked by opening a learner of
+    /// the run's shape; under <c>auto</c> a GPU that cannot run the network gives way to the CPU, with one line.
+    /// </summary>
+    /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the network (the message says why).</exception>
+    public static IComputeDevice ForImpala(IDeviceProvider devices, ImpalaConfig config, Action<string>? note)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ModelSpec spec = Acting.ActorCriticSpec(config);
+        return Checked(devices, config.Device, note, "learning", device =>
+        {
+            using IUnrollLearner probe = device.OpenLearner(spec, config.LearnerShape);
         });
     }
 

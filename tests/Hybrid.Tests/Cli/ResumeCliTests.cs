@@ -9,6 +9,17 @@ public sealed class ResumeCliTests() : TempFolderTests("hybrid-resume")
     static readonly string[] Common = ["--algo", "a2c", "--seed", "5", "--log-interval", "2000", "--quiet", "--device", "cpu"];
 
     [Fact]
+    public void ASettingNewerThanTheRunsCheckpointCountsAsItsDefault()
+    {
+        // A run saved before impala had a device setting resumes on the default (auto), and only on it.
+        List<(string Key, string Value, string Source)> saved = [("algo", "impala", "c"), ("env", "CartPole-v1", "c")];
+        Hybrid.Cli.Train.TrainCommand.CheckSameRun(saved, [("env", "CartPole-v1", "now"), ("device", "auto", "now")], "run", "impala");
+        var e = Assert.Throws<ArgumentException>(() =>
+            Hybrid.Cli.Train.TrainCommand.CheckSameRun(saved, [("env", "CartPole-v1", "now"), ("device", "cpu", "now")], "run", "impala"));
+        Assert.Contains("device (the run's auto, now cpu)", e.Message);
+    }
+
+    [Fact]
     public void AStoppedRunResumedInItsFolderEndsAsTheUninterruptedOne()
     {
         string whole = Path.Combine(Folder, "whole"), parts = Path.Combine(Folder, "parts");

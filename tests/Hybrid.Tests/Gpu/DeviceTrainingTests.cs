@@ -185,7 +185,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Contains("normalize_observations", e.Message);
     }
 
-    sealed class FixedDevices(IComputeDevice device) : IDeviceProvider
+    internal sealed class FixedDevices(IComputeDevice device) : IDeviceProvider
     {
         public IComputeDevice Open(string choice, Action<string>? note) => device;
     }

@@ -123,7 +123,8 @@ public class Ga3cTests
         var monitor = new RunMonitor(config, sink, null);
         var group = new WorkerGroup("test");
         var versions = new List<long>();
-        LaggedLearner.Run(config, 2, new VTraceClip(1, 1), net, theta, UpdateRules.RmsProp(config, theta.Length), queues, 1, monitor, group, "test learner",
+        using var learner = Hybrid.Training.Devices.CpuDevice.Instance.OpenLearner(spec, new Hybrid.Training.Devices.LearnerShape(5, 1, 2, 0.5f, 0.01f, 1f, 1f));
+        LaggedLearner.Run(config, 2, learner, theta, UpdateRules.RmsProp(config, theta.Length), queues, monitor, group, "test learner",
             v =>
             {
                 versions.Add(v);

@@ -1,0 +1,178 @@
+using Hybrid.Gpu.Kernels;
+using Hybrid.Nn.Models;
+using Hybrid.Training.Devices;
+using Hybrid.Training.Losses;
+using Hybrid.Training.Rollouts;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Hybrid.Gpu;
+
+/// <summary>
+/// A lagged learner's gradient on an ILGPU device (IMPALA's learner): each update uploads theta and the batch's U
+/// unrolls feature-major (sample b = u * T * N + t * N + lane, as A2C's kernels lay samples out), then four kernels run:
+/// the forward pass of every sample, the forward pass of the rows that bootstrap (each unroll's observations after its
+/// last step and the final observations of truncated steps), V-trace's targets and each sample's backward pass a
+/// thread per (unroll, lane), and the weight gradients per chunk of samples with their reduction in a fixed order.
+/// The gradient (the mean over the unrolls, as the CPU's) and the loss sums come back; clipping and the optimizer step
+/// stay with the caller. Buffers are allocated once, for the shape the learner was opened with.
+/// </summary>
+internal sealed class IlgpuUnrollLearner : IUnrollLearner
+{
+    /// <summary>Samples per partial sum of the weight gradients (A2C's).</summary>
+    const int Chunk = 256;
+
+    readonly IlgpuDevice _device;
+    readonly Action<Index1D, int, PredictViews> _predict;
+    readonly Action<Index1D, int, RolloutViews, VTraceViews> _vtrace;
+    readonly A2cKernels _kernels;
+    readonly LearnerShape _shape;
+    readonly List<MemoryBuffer> _buffers = [];
+    readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _gradient, _terms;
+    readonly RolloutViews _rollout;
+    readonly VTraceViews _vtraceViews;
+    readonly LearnViews _learn;
+    readonly PredictViews _samplesForward, _scratchForward;
+    readonly int _samples, _observationSize, _actions, _scratchCapacity;
+    readonly bool _box;
+    readonly float[] _hostObservations, _hostScratch, _hostActions, _hostBehaviour, _hostRewards, _hostDiscounts, _hostTerms = new float[3];
+    readonly int[] _hostCut, _hostFinal;
+
+    public IlgpuUnrollLearner(IlgpuDevice device, A2cKernels kernels, Action<Index1D, int, PredictViews> predict,
+        Action<Index1D, int, RolloutViews, VTraceViews> vtrace, ModelSpec spec, LearnerShape shape)
+    {
+        if (shape.RhoBar <= 0 || shape.CBar <= 0)
+            throw new ArgumentException($"device '{device.Info.Kind}': the device learner computes V-trace targets (rho_bar and c_bar above 0); on-policy updates run on the CPU.");
+        if (shape.TMax < 1 || shape.Lanes < 1 || shape.Unrolls < 1)
+            throw new ArgumentException($"the learner's shape was {shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes; expected each at least 1.");
+        (_device, _kernels, _predict, _vtrace, _shape) = (device, kernels, predict, vtrace, shape);
+        var net = (ActorCriticNetwork)spec.Build();
+        _observationSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
+        _actions = net.Actions;
+        _box = spec.ActionKind == ActionKind.Box;
+        int[] table = IlgpuA2cStream.LayerTable(net, _observationSize, out int featureRows, out int deltaRows);
+        _samples = shape.Samples;
+        int columns = shape.Unrolls * shape.Lanes, chunks = (_samples + Chunk - 1) / Chunk, parameters = net.ParameterCount;
+        // Scratch rows: every unroll's lanes after the last step, then at most one final observation per sample.
+        _scratchCapacity = columns + _samples;
+        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * _scratchCapacity, (long)chunks * parameters);
+        if (largest > int.MaxValue)
+            throw new ArgumentException($"{shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes are too many samples per update for the device learner with this network " +
+                $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use a smaller batch.");
+
+        Accelerator a = device.Accelerator;
+        _theta = Add(a.Allocate1D<float>(parameters));
+        _gradient = Add(a.Allocate1D<float>(parameters));
+        _terms = Add(a.Allocate1D<float>(3));
+        var shapeViews = new NetShape
+        {
+            Theta = _theta.View, Layers = Add(a.Allocate1D(table)).View, Hidden = net.Torso.Count(l => l is Hybrid.Nn.Layers.Linear),
+            Relu = spec.Activation == Activation.Relu ? 1 : 0, Actions = _actions, ObservationSize = _observationSize,
+            Box = _box ? 1 : 0, LogStdOffset = net.LogStd.Offset, LogStdRow = deltaRows - (_box ? _actions : 0),
+        };
+        ArrayView<float> features = Floats(a, (long)featureRows * _samples), deltas = Floats(a, (long)deltaRows * _samples);
+        ArrayView<float> logits = Floats(a, (long)_actions * _samples), values = Floats(a, _samples);
+        ArrayView<float> scratchFeatures = Floats(a, (long)featureRows * _scratchCapacity), scratchLogits = Floats(a, (long)_actions * _scratchCapacity);
+        ArrayView<float> scratchValues = Floats(a, _scratchCapacity);
+        _rollout = new RolloutViews
+        {
+            Net = shapeViews, Features = features, Deltas = deltas, Logits = logits, Values = values,
+            Actions = Floats(a, (long)(_box ? _actions : 1) * _samples), Rewards = Floats(a, _samples), Discounts = Floats(a, _samples),
+            Cut = Add(a.Allocate1D<int>(_samples)).View, Terms = _terms.View, TMax = shape.TMax,
+            ValueCoefficient = shape.ValueCoefficient, EntropyCoefficient = shape.EntropyCoefficient,
+        };
+        _vtraceViews = new VTraceViews
+        {
+            Behaviour = Floats(a, _samples), ScratchValues = scratchValues, FinalColumn = Add(a.Allocate1D<int>(_samples)).View,
+            Lanes = shape.Lanes, Unrolls = shape.Unrolls, RhoBar = shape.RhoBar, CBar = shape.CBar,
+        };
+        _learn = new LearnViews
+        {
+            Net = shapeViews, Features = features, Deltas = deltas, Partial = Floats(a, (long)chunks * parameters), Gradient = _gradient.View,
+            Samples = _samples, Chunk = Chunk, Chunks = chunks, Parameters = parameters,
+        };
+        _samplesForward = new PredictViews { Net = shapeViews, Features = features, Logits = logits, Values = values, Rows = _samples, Capacity = _samples };
+        _scratchForward = new PredictViews { Net = shapeViews, Features = scratchFeatures, Logits = scratchLogits, Values = scratchValues, Capacity = _scratchCapacity };
+        _hostObservations = new float[_observationSize * _samples];
+        _hostScratch = new float[_observationSize * _scratchCapacity];
+        _hostActions = new float[(_box ? _actions : 1) * _samples];
+        (_hostBehaviour, _hostRewards, _hostDiscounts) = (new float[_samples], new float[_samples], new float[_samples]);
+        (_hostCut, _hostFinal) = (new int[_samples], new int[_samples]);
+    }
+
+    ArrayView<float> Floats(Accelerator a, long length) => Add(a.Allocate1D<float>(length)).View;
+
+    MemoryBuffer1D<T, Stride1D.Dense> Add<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer) where T : unmanaged
+    {
+        _buffers.Add(buffer);
+        return buffer;
+    }
+
+    public LossTerms Gradient(ReadOnlySpan<float> theta, ReadOnlySpan<Rollout> rollouts, ReadOnlySpan<float[]> nextObservations, Span<float> gradient)
+    {
+        int unrolls = _shape.Unrolls, n = _shape.Lanes, steps = _shape.TMax * n, obs = _observationSize;
+        if (rollouts.Length != unrolls || nextObservations.Length != unrolls)
+            throw new ArgumentException($"the device learner was opened for {unrolls} unrolls per update; it was given {rollouts.Length}.", nameof(rollouts));
+        int columns = unrolls * n, finals = 0;
+        for (int u = 0; u < unrolls; u++)
+        {
+            Rollout r = rollouts[u];
+            if (r.Count != steps || r.Lanes != n)
+                throw new ArgumentException($"unroll {u} holds {r.Steps} steps of {r.Lanes} lanes; the device learner was opened for {_shape.TMax} of {n}.", nameof(rollouts));
+            int first = u * steps;
+            for (int i = 0; i < steps; i++)
+            {
+                int b = first + i;
+                for (int k = 0; k < obs; k++) _hostObservations[k * _samples + b] = r.Observations[i * obs + k];
+                if (_box)
+                    for (int d = 0; d < _actions; d++) _hostActions[d * _samples + b] = r.BoxActions[i * _actions + d];
+                else _hostActions[b] = r.DiscreteActions[i];
+                (_hostBehaviour[b], _hostRewards[b], _hostDiscounts[b]) = (r.LogProbabilities[i], r.Rewards[i], r.Discounts[i]);
+                _hostCut[b] = r.Truncated[i] ? 1 : 0;
+                _hostFinal[b] = -1;
+            }
+            float[] next = nextObservations[u];
+            for (int lane = 0; lane < n; lane++)
+                for (int k = 0; k < obs; k++) _hostScratch[k * _scratchCapacity + u * n + lane] = next[lane * obs + k];
+            for (int j = 0; j < r.TruncatedCount; j++)
+            {
+                int column = columns + finals++;
+                _hostFinal[first + r.TruncatedIndices[j]] = column;
+                for (int k = 0; k < obs; k++) _hostScratch[k * _scratchCapacity + column] = r.FinalObservations[j * obs + k];
+            }
+        }
+
+        _theta.View.BaseView.CopyFromCPU(theta);
+        _rollout.Features.SubView(0, (long)obs * _samples).CopyFromCPU(_hostObservations);
+        _scratchForward.Features.SubView(0, (long)obs * _scratchCapacity).CopyFromCPU(_hostScratch);
+        _rollout.Actions.CopyFromCPU(_hostActions);
+        _rollout.Rewards.CopyFromCPU(_hostRewards);
+        _rollout.Discounts.CopyFromCPU(_hostDiscounts);
+        _rollout.Cut.CopyFromCPU(_hostCut);
+        _vtraceViews.Behaviour.CopyFromCPU(_hostBehaviour);
+        _vtraceViews.FinalColumn.CopyFromCPU(_hostFinal);
+        _terms.MemSetToZero();
+
+        int threads = _device.ThreadsFor(_samples);
+        _predict(threads, threads, _samplesForward);
+        PredictViews scratch = _scratchForward;
+        scratch.Rows = columns + finals;
+        threads = _device.ThreadsFor(scratch.Rows);
+        _predict(threads, threads, scratch);
+        threads = _device.ThreadsFor(columns);
+        _vtrace(threads, threads, _rollout, _vtraceViews);
+        threads = _device.ThreadsFor((long)_learn.Parameters * _learn.Chunks);
+        _kernels.Partial(threads, threads, _learn);
+        threads = _device.ThreadsFor(_learn.Parameters);
+        _kernels.Reduce(threads, threads, _learn);
+        _gradient.View.BaseView.CopyToCPU(gradient);
+        _terms.CopyToCPU(_hostTerms);
+        float inverse = 1f / _samples;
+        return new LossTerms(_hostTerms[0] * inverse, _hostTerms[1] * inverse, _hostTerms[2] * inverse);
+    }
+
+    public void Dispose()
+    {
+        foreach (MemoryBuffer b in _buffers) b.Dispose();
+    }
+}
