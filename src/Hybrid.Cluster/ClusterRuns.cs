@@ -141,9 +141,11 @@ public static class ClusterRuns
     /// Joins the learner at <paramref name="address"/> with <paramref name="threads"/> actor threads and acts until it says
     /// the run is over; returns the exit code (0, or 1 when the learner could not be reached or went away). With a
     /// <paramref name="wait"/> above zero, a learner that cannot be reached or goes away is waited for that long (a learner
-    /// resumed with --resume, or one not started yet), and the actors join it again when it answers.
+    /// resumed with --resume, or one not started yet), and the actors join it again when it answers. When
+    /// <paramref name="stop"/> is cancelled (a signal) the threads finish their unroll, tell the learner they leave and
+    /// the process returns 0 after saying so.
     /// </summary>
-    public static int Act(ClusterAddress address, int threads, TimeSpan wait, TextWriter stdout, TextWriter stderr)
+    public static int Act(ClusterAddress address, int threads, TimeSpan wait, TextWriter stdout, TextWriter stderr, CancellationToken stop = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         long steps = 0;
@@ -151,7 +153,14 @@ public static class ClusterRuns
         var lost = Stopwatch.StartNew();
         while (true)
         {
-            string? failure = ActWhileAnswered(address, threads, ref steps, out bool joined, out bool refused);
+            string? failure = ActWhileAnswered(address, threads, ref steps, out bool joined, out bool refused, stop);
+            if (stop.IsCancellationRequested)
+            {
+                stdout.WriteLine(joined
+                    ? $"actors: stopped; {threads} thread{(threads == 1 ? "" : "s")} acted {Interlocked.Read(ref steps):N0} env steps and told the learner they left."
+                    : $"actors: stopped before joining a learner at {address}.");
+                return 0;
+            }
             if (failure is null) break;
             if (joined) lost.Restart();
             if (wait <= TimeSpan.Zero || lost.Elapsed >= wait || refused)
@@ -161,7 +170,7 @@ public static class ClusterRuns
             }
             if (joined || lost.Elapsed < TimeSpan.FromSeconds(1))
                 stderr.WriteLine($"actors: {failure}; waiting up to {wait.TotalSeconds:F0} s for a learner at {address}.");
-            Thread.Sleep(TimeSpan.FromSeconds(1));
+            stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
         }
         long acted = Interlocked.Read(ref steps);
         stdout.WriteLine($"actors: the learner ended the run; {threads} thread{(threads == 1 ? "" : "s")} acted {acted:N0} env steps in {clock.Elapsed.TotalSeconds:F1} s ({acted / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):N0} steps/s).");
@@ -173,7 +182,7 @@ public static class ClusterRuns
     /// <paramref name="joined"/> says whether any thread joined it; <paramref name="refused"/> whether the learner refused
     /// this actor (waiting would not help).
     /// </summary>
-    static string? ActWhileAnswered(ClusterAddress address, int threads, ref long steps, out bool joined, out bool refused)
+    static string? ActWhileAnswered(ClusterAddress address, int threads, ref long steps, out bool joined, out bool refused, CancellationToken stop)
     {
         (joined, refused) = (false, false);
         using IHost host = Host.CreateDefaultBuilder()
@@ -197,7 +206,7 @@ public static class ClusterRuns
         long acted = 0;
         int joins = 0;
         for (int k = 0; k < threads; k++)
-            group.Start("actor", k, thread => Interlocked.Add(ref acted, Actor(grain, thread, group, () => Interlocked.Increment(ref joins))));
+            group.Start("actor", k, thread => Interlocked.Add(ref acted, Actor(grain, thread, group, () => Interlocked.Increment(ref joins), stop)));
         string? failure = null;
         try
         {
@@ -235,7 +244,7 @@ public static class ClusterRuns
     sealed class RefusedException(string message) : Exception(message);
 
     /// <summary>One actor thread: joins, then acts unroll by unroll with the newest parameters until told to stop; returns its env steps.</summary>
-    static long Actor(ILearnerGrain grain, int thread, WorkerGroup group, Action joined)
+    static long Actor(ILearnerGrain grain, int thread, WorkerGroup group, Action joined, CancellationToken stop)
     {
         JoinReply join = grain.Join(new JoinRequest
         {
@@ -248,7 +257,12 @@ public static class ClusterRuns
         var settings = ConfigBinder.ParseRun(join.Config, "the learner's config", out string algo);
         var config = (ImpalaConfig)ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
         ModelSpec model = Acting.ActorCriticSpec(config);
-        if (model.ToString() != join.Model) throw new RefusedException($"the learner trains '{join.Model}'; this build makes '{model}'.");
+        if (model.ToString() != join.Model)
+        {
+            string why = $"the learner trains '{join.Model}'; this actor's build makes '{model}' for the run's config";
+            grain.Leave(join.ActorId, why).GetAwaiter().GetResult();
+            throw new RefusedException(why + ".");
+        }
         EnvSpec env = EnvRegistry.Spec(config.Env);
         int n = config.NumEnvs;
         VectorEnv lanes = config.MakeEnv(n);
@@ -263,6 +277,11 @@ public static class ClusterRuns
         var terminated = new List<bool>();
         while (!group.StopRequested)
         {
+            if (stop.IsCancellationRequested)
+            {
+                grain.Leave(join.ActorId, "stopped by its user").GetAwaiter().GetResult();
+                break;
+            }
             ParameterReply p = grain.Parameters(version).GetAwaiter().GetResult();
             if (p.Stop) break;
             if (p.Theta.Length == theta.Length) (theta, version) = (p.Theta, p.ParameterVersion);

@@ -195,6 +195,22 @@ public sealed class LearnerHub : ITelemetrySource
     /// <summary>How long an actor may stay silent before the learner counts it gone.</summary>
     public static TimeSpan SilentAfter { get; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>An actor says it is leaving: logged with its reason at once (rather than after <see cref="SilentAfter"/>) and counted gone.</summary>
+    internal void Leave(int actorId, string reason)
+    {
+        reason = reason.Length > 300 ? reason[..300] + "..." : reason;
+        lock (_gate)
+        {
+            if (!_seen.TryGetValue(actorId, out var s))
+            {
+                _log($"ignored a goodbye from actor {actorId}, which never joined this learner");
+                return;
+            }
+            _seen[actorId] = (s.Name, s.LastSeen, true);
+            _log($"actor {actorId} ({s.Name}) left: {reason}; {_seen.Values.Count(v => !v.Gone)} connected");
+        }
+    }
+
     /// <summary>Logs actors that went silent (killed, disconnected); at most every second. The learner goes on with the others.</summary>
     internal void CheckActors()
     {
@@ -244,4 +260,10 @@ internal sealed class LearnerGrain(LearnerHub hub) : Grain, ILearnerGrain
     public Task<ParameterReply> Parameters(long held) => Task.FromResult(hub.Parameters(held));
 
     public Task<SubmitReply> Submit(UnrollMessage unroll) => hub.Submit(unroll);
+
+    public Task Leave(int actorId, string reason)
+    {
+        hub.Leave(actorId, reason);
+        return Task.CompletedTask;
+    }
 }

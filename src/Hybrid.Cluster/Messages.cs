@@ -90,4 +90,7 @@ public interface ILearnerGrain : IGrainWithIntegerKey
 
     /// <summary>Hands the learner an unroll.</summary>
     Task<SubmitReply> Submit(UnrollMessage unroll);
+
+    /// <summary>The actor is leaving (stopped by its user, or unable to act for this run), and why.</summary>
+    Task Leave(int actorId, string reason);
 }

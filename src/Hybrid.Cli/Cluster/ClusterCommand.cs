@@ -118,7 +118,15 @@ public static class ClusterCommand
             stderr.WriteLine($"cluster actors: {ErrorText.Of(e)}");
             return 2;
         }
-        return ClusterRuns.Act(address, threads, TimeSpan.FromSeconds(wait), stdout, stderr);
+        // Ctrl-C or SIGTERM: each thread finishes its unroll and tells the learner it leaves; a second Ctrl-C quits at once.
+        using var stopping = new CancellationTokenSource();
+        using var signals = new StopSignals(_ =>
+        {
+            stderr.WriteLine("cluster actors: leaving after this unroll (a second Ctrl-C quits at once)");
+            stopping.Cancel();
+        });
+        int code = ClusterRuns.Act(address, threads, TimeSpan.FromSeconds(wait), stdout, stderr, stopping.Token);
+        return signals.Signal != 0 ? 128 + signals.Signal : code;
     }
 
     /// <summary>

@@ -203,6 +203,41 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
     }
 
     [Fact]
+    public void AnActorStoppedBySigtermTellsTheLearnerAndTheLearnerStopsCleanlyOnItsOwn()
+    {
+        string run = Path.Combine(Folder, "signals");
+        Process? learner = null, actor = null;
+        try
+        {
+            learner = Start("cluster", "learner", "--cluster", "localhost:30104", "--max-env-steps", "100000000", "--quiet", "--out", run, "--log-interval", "5000");
+            actor = Start("cluster", "actors", "--cluster", "localhost:30104", "--threads", "2");
+            WaitForActing(run, 1, learner);
+            Signal(actor, "TERM");
+            Assert.True(actor.WaitForExit(30_000), "the actor did not stop within 30 s of SIGTERM");
+            Assert.Equal(143, actor.ExitCode);
+            Assert.Contains("told the learner they left", actor.StandardOutput.ReadToEnd());
+            Signal(learner, "TERM");
+            Assert.True(learner.WaitForExit(30_000), "the learner did not stop within 30 s of SIGTERM");
+            Assert.Equal(143, learner.ExitCode);
+            string error = learner.StandardError.ReadToEnd();
+            Assert.Contains("actor 0 (", error);
+            Assert.Contains("left: stopped by its user", error);
+            Assert.Contains("to continue it: hybrid cluster learner --cluster localhost:30104 --resume", learner.StandardOutput.ReadToEnd());
+            Assert.Contains("\"status\": \"interrupted\"", File.ReadAllText(Path.Combine(run, "summary.json")));
+        }
+        finally
+        {
+            KillAll(learner, actor);
+        }
+    }
+
+    static void Signal(Process process, string signal)
+    {
+        using Process kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
+    [Fact]
     public void TheClusterLearnerContinuesOnlyImpalaRuns()
     {
         string run = Path.Combine(Folder, "a2c");

@@ -94,6 +94,18 @@ public sealed class LearnerHubTests
     }
 
     [Fact]
+    public void AnActorThatLeavesIsLoggedWithItsReasonAndCountedGone()
+    {
+        int id = Join("host-c pid 3 thread 0");
+        Assert.Equal(1, _hub.Connected);
+        _hub.Leave(id, "the learner trains 'mlp 4-64-64'; this actor's build makes 'mlp 4-32' for the run's config");
+        Assert.Equal(0, _hub.Connected);
+        Assert.Contains(_log, line => line.StartsWith($"actor {id} (host-c pid 3 thread 0) left: the learner trains", StringComparison.Ordinal));
+        _hub.Leave(99, "stopped by its user");
+        Assert.Contains(_log, line => line.Contains("ignored a goodbye from actor 99, which never joined"));
+    }
+
+    [Fact]
     public void AnActorOfAnotherHybridVersionIsRefusedByName()
     {
         JoinReply reply = _hub.Join(new JoinRequest { Actor = "old-host pid 9 thread 0", Process = "old-host:9", Version = "0.0.1" });
