@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Hybrid as one self-contained linux-x64 executable (no .NET SDK or runtime needed where it runs) into
 # experiments/bin/linux-x64, for the scripts that run on machines without the SDK (speedup/run-16.sh, gpu/check.sh).
-# About 55 MB: the .NET runtime, ILGPU and ScottPlot's Skia natives.
+# About 59 MB: the .NET runtime, ILGPU, Orleans and ScottPlot's Skia natives.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

@@ -71,8 +71,8 @@ public sealed class IlgpuComputeDevice : IComputeDevice
     {
         Device = device;
         Kernels = new A2cKernels(device.Accelerator);
-        _predict = new(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, PredictViews>(ActorCriticKernels.Predict));
-        _vtrace = new(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews, VTraceViews>(ActorCriticKernels.VTrace));
+        _predict = new(() => Timed(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, PredictViews>(ActorCriticKernels.Predict)));
+        _vtrace = new(() => Timed(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews, VTraceViews>(ActorCriticKernels.VTrace)));
     }
 
     /// <summary>The accelerator.</summary>
@@ -80,8 +80,20 @@ public sealed class IlgpuComputeDevice : IComputeDevice
 
     internal A2cKernels Kernels { get; }
 
-    /// <summary>Seconds A2C's kernels took to compile on this device.</summary>
-    public double CompileSeconds => Kernels.CompileSeconds;
+    /// <summary>Seconds the kernels compiled so far took: A2C's (when the device opened), then any compiled when first used.</summary>
+    public double CompileSeconds => Kernels.CompileSeconds + Volatile.Read(ref _laterCompileSeconds);
+
+    double _laterCompileSeconds;
+
+    T Timed<T>(Func<T> compile)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        T kernel = compile();
+        double seconds = clock.Elapsed.TotalSeconds, seen;
+        do seen = Volatile.Read(ref _laterCompileSeconds);
+        while (Interlocked.CompareExchange(ref _laterCompileSeconds, seen + seconds, seen) != seen);
+        return kernel;
+    }
 
     /// <inheritdoc/>
     public DeviceInfo Info => Device.Info;

@@ -38,7 +38,7 @@ public static class TrainBenchmark
         var json = new Option<bool>("--json") { Description = "Print one JSON line instead of a table." };
         var device = new Option<string>("--device")
         {
-            Description = "a2c: where to train (auto, cpu, cuda, ilgpu-cpu), as train's --device; kernels compile once, before the runs, and their time is reported apart. Default: the config's (auto).",
+            Description = "a2c, ga3c, impala, hybrid: where the device work runs (auto, cpu, cuda, ilgpu-cpu), as train's --device; kernels compile once, before the runs, and their time is reported apart. Default: the config's (auto).",
         };
         seeds.AtLeastOne();
         var command = new Command("train", "Time to solve and env steps/s of an algorithm over several seeds (and thread counts).")

@@ -158,7 +158,8 @@ public static class ClusterCommand
         string self = Environment.ProcessPath ?? "dotnet";
         bool viaDotnet = Path.GetFileNameWithoutExtension(self) == "dotnet";
         var start = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = false };
-        if (viaDotnet) start.ArgumentList.Add(typeof(ClusterCommand).Assembly.Location);
+        // Run with dotnet: the CLI's assembly beside this one (a single-file build is its own executable instead).
+        if (viaDotnet) start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(ClusterCommand).Assembly.GetName().Name + ".dll"));
         foreach (string a in new[] { "cluster", "actors", "--cluster", cluster, "--threads", "1" }) start.ArgumentList.Add(a);
         return start;
     }
