@@ -86,7 +86,7 @@ public static class ClusterRuns
         using Training.Devices.IUnrollLearner gradients = device.OpenLearner(modelSpec, config.LearnerShape);
         var queues = new UnrollQueues(config.Batch, Math.Max(config.Threads, 8), config.TMax, config.NumEnvs, envSpec);
         var published = new ParameterBroadcast(theta);
-        var hub = new LearnerHub(config, modelSpec, queues, published, theta, monitor, log);
+        var hub = new LearnerHub(config, modelSpec, queues, published, theta.Length, monitor, log);
         monitor.Telemetry = hub;
         using IHost host = Host.CreateDefaultBuilder()
             .UseOrleans(silo => address.Configure(silo, advertise))
@@ -282,9 +282,6 @@ public static class ClusterRuns
                 grain.Leave(join.ActorId, "stopped by its user").GetAwaiter().GetResult();
                 break;
             }
-            ParameterReply p = grain.Parameters(version).GetAwaiter().GetResult();
-            if (p.Stop) break;
-            if (p.Theta.Length == theta.Length) (theta, version) = (p.Theta, p.ParameterVersion);
             rollout.Clear();
             returns.Clear();
             lengths.Clear();
@@ -312,7 +309,10 @@ public static class ClusterRuns
                 SentTicks = DateTime.UtcNow.Ticks,
             };
             steps += samples;
-            if (grain.Submit(message).GetAwaiter().GetResult().Stop) break;
+            // One round trip per unroll: the reply brings newer parameters when the learner has published some.
+            SubmitReply reply = grain.Submit(message).GetAwaiter().GetResult();
+            if (reply.Stop) break;
+            if (reply.Theta.Length == theta.Length) (theta, version) = (reply.Theta, reply.ParameterVersion);
         }
         return steps;
     }

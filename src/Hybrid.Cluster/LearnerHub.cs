@@ -24,7 +24,7 @@ public sealed class LearnerHub : ITelemetrySource
     readonly ParameterBroadcast _published;
     readonly RunMonitor _monitor;
     readonly Action<string> _log;
-    readonly float[] _theta;
+    readonly int _parameters;
     int _actors;
     readonly object _gate = new();
     readonly Dictionary<int, (string Name, long LastSeen, bool Gone)> _seen = [];
@@ -35,9 +35,9 @@ public sealed class LearnerHub : ITelemetrySource
     long _latencyTicks, _unrolls, _bytes;
     (long Ticks, long Unrolls, long Bytes) _lastInterval;
 
-    internal LearnerHub(ImpalaConfig config, ModelSpec model, UnrollQueues queues, ParameterBroadcast published, float[] theta, RunMonitor monitor, Action<string> log)
+    internal LearnerHub(ImpalaConfig config, ModelSpec model, UnrollQueues queues, ParameterBroadcast published, int parameters, RunMonitor monitor, Action<string> log)
     {
-        (_config, _model, _queues, _published, _theta, _monitor, _log) = (config, model, queues, published, theta, monitor, log);
+        (_config, _model, _queues, _published, _parameters, _monitor, _log) = (config, model, queues, published, parameters, monitor, log);
         _env = EnvRegistry.Spec(config.Env);
     }
 
@@ -65,20 +65,24 @@ public sealed class LearnerHub : ITelemetrySource
             _processOf[id] = steps;
         }
         _log($"actor {id} joined: {request.Actor} ({Connected} connected)");
-        long version = _published.CopyIfNewer(_theta, -1);
+        // The published parameters (the learner's own theta changes under its optimizer step).
+        var theta = new float[_parameters];
+        long version = _published.CopyIfNewer(theta, -1);
         return new JoinReply
         {
-            Accepted = true, ActorId = id, Config = ConfigBinder.ToYaml(_config), Model = _model.ToString(), Theta = (float[])_theta.Clone(),
+            Accepted = true, ActorId = id, Config = ConfigBinder.ToYaml(_config), Model = _model.ToString(), Theta = theta,
             ParameterVersion = version, Segment = _monitor.Segment,
         };
     }
 
-    internal ParameterReply Parameters(long held)
+    /// <summary>The reply to an unroll that acted with <paramref name="held"/>: the published parameters if they are newer.</summary>
+    SubmitReply Reply(long held)
     {
-        if (_stopping) return new ParameterReply { Stop = true, ParameterVersion = held };
-        var theta = new float[_theta.Length];
+        if (_stopping) return new SubmitReply { Stop = true, ParameterVersion = held };
+        if (_published.Version == held) return new SubmitReply { ParameterVersion = held };
+        var theta = new float[_parameters];
         long version = _published.CopyIfNewer(theta, held);
-        return version == held ? new ParameterReply { ParameterVersion = held } : new ParameterReply { ParameterVersion = version, Theta = theta };
+        return version == held ? new SubmitReply { ParameterVersion = held } : new SubmitReply { ParameterVersion = version, Theta = theta };
     }
 
     internal async Task<SubmitReply> Submit(UnrollMessage m)
@@ -122,7 +126,7 @@ public sealed class LearnerHub : ITelemetrySource
         Interlocked.Add(ref _bytes, PayloadBytes(m));
         Interlocked.Increment(ref _unrolls);
         _queues.Full.Add(slot);
-        return new SubmitReply { Stop = _stopping };
+        return Reply(m.ParameterVersion);
     }
 
     /// <summary>The arrays' bytes (what the unroll carries, not Orleans' framing).</summary>
@@ -256,8 +260,6 @@ public sealed class LearnerHub : ITelemetrySource
 internal sealed class LearnerGrain(LearnerHub hub) : Grain, ILearnerGrain
 {
     public Task<JoinReply> Join(JoinRequest request) => Task.FromResult(hub.Join(request));
-
-    public Task<ParameterReply> Parameters(long held) => Task.FromResult(hub.Parameters(held));
 
     public Task<SubmitReply> Submit(UnrollMessage unroll) => hub.Submit(unroll);
 

@@ -34,18 +34,6 @@ public sealed class JoinReply
     [Id(7)] public int Segment { get; set; }
 }
 
-/// <summary>Newer parameters, if there are any, and whether the run is over.</summary>
-[GenerateSerializer]
-public sealed class ParameterReply
-{
-    /// <summary>The version of <see cref="Theta"/> (or of the actor's copy, when there is nothing newer).</summary>
-    [Id(0)] public long ParameterVersion { get; set; }
-    /// <summary>theta, or empty when the actor's copy is current.</summary>
-    [Id(1)] public float[] Theta { get; set; } = [];
-    /// <summary>The run is over: the actor should exit.</summary>
-    [Id(2)] public bool Stop { get; set; }
-}
-
 /// <summary>One unroll of an actor's lanes: what the learner's rollout holds, and the episodes that ended in it.</summary>
 [GenerateSerializer]
 public sealed class UnrollMessage
@@ -72,11 +60,15 @@ public sealed class UnrollMessage
     [Id(16)] public long SentTicks { get; set; }
 }
 
-/// <summary>The learner took the unroll; whether the run is over.</summary>
+/// <summary>The learner took the unroll: whether the run is over, and newer parameters if there are any (so an actor needs one round trip per unroll).</summary>
 [GenerateSerializer]
 public sealed class SubmitReply
 {
     [Id(0)] public bool Stop { get; set; }
+    /// <summary>The version of <see cref="Theta"/>, or of the parameters that acted when there is nothing newer.</summary>
+    [Id(1)] public long ParameterVersion { get; set; }
+    /// <summary>theta, or empty when the actor's copy is current.</summary>
+    [Id(2)] public float[] Theta { get; set; } = [];
 }
 
 /// <summary>The learner, as actors reach it: one grain (key 0) in the learner's silo.</summary>
@@ -84,9 +76,6 @@ public interface ILearnerGrain : IGrainWithIntegerKey
 {
     /// <summary>Joins the run, or is refused with the reason.</summary>
     Task<JoinReply> Join(JoinRequest request);
-
-    /// <summary>theta if newer than <paramref name="held"/>.</summary>
-    Task<ParameterReply> Parameters(long held);
 
     /// <summary>Hands the learner an unroll.</summary>
     Task<SubmitReply> Submit(UnrollMessage unroll);

@@ -12,6 +12,8 @@ public sealed class LearnerHubTests
     readonly List<string> _log = [];
     readonly UnrollQueues _queues;
     readonly LearnerHub _hub;
+    readonly float[] _theta;
+    readonly ParameterBroadcast _published;
 
     public LearnerHubTests()
     {
@@ -19,7 +21,8 @@ public sealed class LearnerHubTests
         var learner = new LearnerParameters(_config, monitor, "impala");
         EnvSpec env = EnvRegistry.Spec(_config.Env);
         _queues = new UnrollQueues(_config.Batch, 2, _config.TMax, _config.NumEnvs, env);
-        _hub = new LearnerHub(_config, learner.Spec, _queues, new ParameterBroadcast(learner.Theta), learner.Theta, monitor, _log.Add);
+        (_theta, _published) = (learner.Theta, new ParameterBroadcast(learner.Theta));
+        _hub = new LearnerHub(_config, learner.Spec, _queues, _published, learner.Theta.Length, monitor, _log.Add);
     }
 
     /// <summary>An unroll of the run's shapes: CartPole's 4 observation floats, discrete actions, one ended episode.</summary>
@@ -91,6 +94,28 @@ public sealed class LearnerHubTests
         Assert.Contains("actor 41", e.Message);
         Assert.Contains("no actor of that number has joined", e.Message);
         Assert.Equal(0, _queues.Full.Count);
+    }
+
+    [Fact]
+    public async Task TheReplyToAnUnrollBringsNewerParametersAndAJoinLeavesTheLearnersOwnAlone()
+    {
+        // The learner has stepped theta past what it published: a join gets the published copy and leaves theta be.
+        float[] stepped = [.. _theta.Select(x => x + 1f)];
+        stepped.CopyTo(_theta, 0);
+        JoinReply join = _hub.Join(new JoinRequest { Actor = "host-d", Process = "host-d", Version = RunMonitor.HybridVersion });
+        Assert.Equal(stepped, _theta);
+        Assert.NotEqual(stepped, join.Theta);
+        Assert.Equal(0, join.ParameterVersion);
+        // Nothing newer: the reply carries no parameters. Published version 1: the next reply carries it.
+        SubmitReply reply = await _hub.Submit(Unroll(join.ActorId));
+        Assert.Empty(reply.Theta);
+        _published.Publish(_theta, 1);
+        reply = await _hub.Submit(Unroll(join.ActorId));
+        Assert.Equal(1, reply.ParameterVersion);
+        Assert.Equal(stepped, reply.Theta);
+        UnrollMessage current = Unroll(join.ActorId);
+        current.ParameterVersion = 1;
+        Assert.Empty((await _hub.Submit(current)).Theta);
     }
 
     [Fact]
