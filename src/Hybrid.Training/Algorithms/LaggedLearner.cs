@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>One unroll's slot: T steps of an actor's lanes, the observations after them, and the parameter version that acted.</summary>
