@@ -43,7 +43,7 @@ public sealed record A2cConfig : ActorCriticConfig
         base.Validate();
         Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
         Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
-        Require(DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", DeviceInfo.Choices)}");
+        RequireDevice(Device);
         CheckSize();
     }
 }

@@ -55,7 +55,7 @@ public sealed record Ga3cConfig : ActorCriticConfig
         Require(MaxBatch >= 1, "max_batch", MaxBatch, ">= 1");
         Require(MaxWaitUs is >= 0 and <= 1_000_000, "max_wait_us", MaxWaitUs, "in [0, 1000000]");
         Require(Segments >= 1, "segments", Segments, ">= 1");
-        Require(Devices.DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
+        RequireDevice(Device);
         RefuseNormalization();
         long perUpdate = (long)Segments * TMax;
         Require(perUpdate <= MaxEnvSteps, "segments", Segments,

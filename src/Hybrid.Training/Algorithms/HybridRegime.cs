@@ -56,7 +56,7 @@ public sealed record HybridConfig : ActorCriticConfig
         Require(WorkerTMax >= 1, "worker_t_max", WorkerTMax, ">= 1");
         Require(RefreshEvery >= 1, "refresh_every", RefreshEvery, ">= 1");
         Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
-        Require(DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", DeviceInfo.Choices)}");
+        RequireDevice(Device);
         Require(Update != UpdateMode.Server, "update", Update, "hogwild or lock: a server's applier would apply both streams' gradients and hide whose lag is whose");
         RefuseNormalization();
         CheckSize();

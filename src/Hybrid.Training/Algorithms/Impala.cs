@@ -60,7 +60,7 @@ public sealed record ImpalaConfig : ActorCriticConfig
         Require(RefreshInterval >= 1, "refresh_interval", RefreshInterval, ">= 1");
         Require(RhoBar > 0, "rho_bar", RhoBar, "> 0");
         Require(CBar > 0, "c_bar", CBar, "> 0");
-        Require(Devices.DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
+        RequireDevice(Device);
         RefuseNormalization();
         // An update takes B unrolls of T steps of an actor's N lanes: a batch that holds more env steps than the budget never fills.
         long perUpdate = (long)Batch * TMax * NumEnvs;

@@ -249,4 +249,8 @@ public abstract record AlgoConfig
     {
         if (!ok) throw new ArgumentException($"{key} was {ConfigBinder.Format(value)}; expected {expected}.", key);
     }
+
+    /// <summary>The <c>device</c> setting of the algorithms that have one: one of <see cref="Devices.DeviceInfo.Choices"/>.</summary>
+    protected static void RequireDevice(string device) =>
+        Require(Devices.DeviceInfo.Choices.Contains(device), "device", device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
 }
