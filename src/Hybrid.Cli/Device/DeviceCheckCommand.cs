@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Hybrid.Envs.Checking;
 using Hybrid.Gpu;
+using Hybrid.Gpu.Kernels;
 using Hybrid.Training.Devices;
 
 namespace Hybrid.Cli.Device;
@@ -27,13 +28,59 @@ public static class DeviceCheckCommand
             DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("envs", "reference")),
         };
         var json = new Option<bool>("--json") { Description = "One JSON line per check instead of text." };
+        var ptx = new Option<DirectoryInfo?>("--ptx")
+        {
+            Description = "Write every kernel's PTX for each checked architecture into this folder (KERNEL.sm_XX.ptx) and check the driver could load it; needs no GPU.",
+        };
         var command = new Command("devicecheck",
             "Check the device kernels against the CPU path: each env lane for lane and on its reference file, A2C's network (values, logits, gradient, RMSProp step).")
         {
-            device, references, json,
+            device, references, json, ptx,
         };
-        command.SetAction(parse => Run(parse.GetValue(device)!, parse.GetValue(references)!.FullName, parse.GetValue(json), Console.Out, Console.Error));
+        command.SetAction(parse => parse.GetValue(ptx) is { } folder
+            ? WritePtx(folder.FullName, parse.GetValue(json), Console.Out, Console.Error)
+            : Run(parse.GetValue(device)!, parse.GetValue(references)!.FullName, parse.GetValue(json), Console.Out, Console.Error));
         return command;
+    }
+
+    /// <summary>
+    /// Compiles every kernel for every checked architecture into <paramref name="folder"/>, one file each, and checks
+    /// each module as the driver would load it (no external declaration, no call to a function it does not define).
+    /// Exit code 0 when every module would load, 1 otherwise, 2 when the folder cannot be written.
+    /// </summary>
+    internal static int WritePtx(string folder, bool json, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"devicecheck: --ptx '{folder}' cannot be written ({e.Message}); expected a folder this user may create files in.");
+            return 2;
+        }
+        bool passed = true;
+        int files = 0;
+        foreach (KernelPtx module in KernelPtx.CompileAll())
+        {
+            string name = $"{module.Kernel}.{module.Architecture}";
+            File.WriteAllText(Path.Combine(folder, name + ".ptx"), module.Text);
+            files++;
+            bool ok = module.Problems.Count == 0;
+            passed &= ok;
+            if (json)
+                output.WriteLine($"{{\"check\":\"ptx\",\"kernel\":\"{module.Kernel}\",\"architecture\":\"{module.Architecture}\",\"target\":\"{module.Target}\"," +
+                    $"\"bytes\":{module.Text.Length},\"problems\":{module.Problems.Count},\"passed\":{(ok ? "true" : "false")}}}");
+            else
+            {
+                output.WriteLine($"{(ok ? "ok  " : "FAIL")} {name}.ptx ({module.Text.Length.ToString("N0", CultureInfo.InvariantCulture)} bytes, .target {module.Target})");
+                foreach (string p in module.Problems) output.WriteLine($"       {p}");
+            }
+        }
+        if (!json)
+            output.WriteLine(passed ? $"devicecheck: {files} PTX modules in {folder}; the driver could load every one."
+                : $"devicecheck: {files} PTX modules in {folder}; some would NOT load (above).");
+        return passed ? 0 : 1;
     }
 
     /// <summary>Runs every check; returns the exit code.</summary>

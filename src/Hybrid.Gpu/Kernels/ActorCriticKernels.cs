@@ -1,5 +1,4 @@
 using ILGPU;
-using Hybrid.Nn.Kernels;
 
 namespace Hybrid.Gpu.Kernels;
 
@@ -37,7 +36,7 @@ internal struct NetShape
     public readonly int DeltaRow(int layer) => Layers[layer * Entry + 5];
 
     /// <summary>The torso's activation (tanh as Hybrid's CPU kernels compute it, so both paths agree to rounding).</summary>
-    public readonly float Activate(float x) => Relu != 0 ? (x > 0f ? x : 0f) : TanhOperator.Invoke(x);
+    public readonly float Activate(float x) => Relu != 0 ? (x > 0f ? x : 0f) : DeviceMath.Tanh(x);
 
     /// <summary>The activation's derivative from its output y.</summary>
     public readonly float Derivative(float y) => Relu != 0 ? (y > 0f ? 1f : 0f) : 1f - y * y;

@@ -49,6 +49,20 @@ public interface IUnaryOperator
     static abstract Vector512<float> Invoke(Vector512<float> x);
 }
 
+/// <summary>a * b + c with one rounding, as a struct a generic formula is specialised with (no delegate, no virtual call).</summary>
+public interface IFusedMultiplyAdd
+{
+    /// <summary>a * b + c, rounded once.</summary>
+    float Invoke(float a, float b, float c);
+}
+
+/// <summary>The host's fused multiply-add (MathF.FusedMultiplyAdd: one instruction on x64 with FMA3 and on Arm64).</summary>
+public readonly struct HostFusedMultiplyAdd : IFusedMultiplyAdd
+{
+    /// <inheritdoc/>
+    public float Invoke(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+}
+
 /// <summary>
 /// tanh(x) as a 13/6-degree odd/even rational function on x clamped to [-9, 9], where float tanh is already
 /// +-1: the interpolant and coefficients of Eigen's generic_fast_tanh_float (Gonnet and Guennebaud), accurate to
@@ -63,20 +77,28 @@ public readonly struct TanhOperator : IUnaryOperator
     const float B0 = 4.89352518554385e-03f, B2 = 2.26843463243900e-03f, B4 = 1.18534705686654e-04f, B6 = 1.19825839466702e-06f;
 
     /// <inheritdoc/>
-    public static float Invoke(float x)
+    public static float Invoke(float x) => Invoke<HostFusedMultiplyAdd>(x);
+
+    /// <summary>
+    /// The scalar form with the multiply-adds of <typeparamref name="TFma"/>: device kernels pass one that emits the
+    /// device's own fused instruction (a call to MathF.FusedMultiplyAdd does not compile to one everywhere), so the
+    /// host and a device evaluate the same formula, rounding for rounding.
+    /// </summary>
+    public static float Invoke<TFma>(float x) where TFma : struct, IFusedMultiplyAdd
     {
+        TFma fma = default;
         // Min and max rather than Math.Clamp, whose argument check ILGPU cannot compile: Hybrid.Gpu's kernels call this too.
         x = MathF.Min(MathF.Max(x, -Clamp), Clamp);
         float x2 = x * x;
-        float p = MathF.FusedMultiplyAdd(x2, A13, A11);
-        p = MathF.FusedMultiplyAdd(x2, p, A9);
-        p = MathF.FusedMultiplyAdd(x2, p, A7);
-        p = MathF.FusedMultiplyAdd(x2, p, A5);
-        p = MathF.FusedMultiplyAdd(x2, p, A3);
-        p = MathF.FusedMultiplyAdd(x2, p, A1);
-        float q = MathF.FusedMultiplyAdd(x2, B6, B4);
-        q = MathF.FusedMultiplyAdd(x2, q, B2);
-        q = MathF.FusedMultiplyAdd(x2, q, B0);
+        float p = fma.Invoke(x2, A13, A11);
+        p = fma.Invoke(x2, p, A9);
+        p = fma.Invoke(x2, p, A7);
+        p = fma.Invoke(x2, p, A5);
+        p = fma.Invoke(x2, p, A3);
+        p = fma.Invoke(x2, p, A1);
+        float q = fma.Invoke(x2, B6, B4);
+        q = fma.Invoke(x2, q, B2);
+        q = fma.Invoke(x2, q, B0);
         return x * p / q;
     }
 
