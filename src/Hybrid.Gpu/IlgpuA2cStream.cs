@@ -16,17 +16,15 @@ namespace Hybrid.Gpu;
 
 /// <summary>
 /// A2C with everything on an ILGPU device: the env lanes' state, the rollout, theta, the gradient and RMSProp's
-/// statistics. One update is five kernel launches (the rollout kernel acts, steps, computes returns and each sample's
-/// backward pass, lane by lane; then the weight gradients per chunk of samples, their reduction, the squared norm, and
-/// the clipped RMSProp step), every sum in a fixed order, so a run is repeatable for its seed (the logged loss terms
+/// statistics. One update is three kernel launches (the rollout kernel acts, steps, computes returns and each sample's
+/// backward pass, lane by lane; then GradientKernels' tiled weight gradients per chunk of samples, and one block that
+/// reduces them, takes the squared norm and applies the clipped RMSProp step), every sum in a fixed order, so a run is repeatable for its seed (the logged loss terms
 /// are summed atomically and may differ in their last digits). Nothing is copied to the host but metrics: episode records and loss terms, drained
 /// every few updates and before every metrics row, and handed to the monitor in the order the CPU stream would.
 /// theta starts as the CPU stream's does (same network, same seed); actions come from per-lane counter-based streams.
 /// </summary>
 internal sealed class IlgpuA2cStream : ISyncStream
 {
-    /// <summary>Samples per partial sum of the weight gradients.</summary>
-    const int Chunk = 256;
     /// <summary>Most updates between two drains of the metrics.</summary>
     const int MaxUpdatesPerDrain = 64;
 
@@ -36,12 +34,12 @@ internal sealed class IlgpuA2cStream : ISyncStream
     readonly ModelSpec _spec;
     readonly DeviceVectorEnv _env;
     readonly List<MemoryBuffer> _buffers = [];
-    readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _gradient, _statistics, _partial, _terms, _scalars;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _gradient, _statistics, _terms, _scalars;
     readonly MemoryBuffer1D<int, Stride1D.Dense> _episodeCount;
     readonly MemoryBuffer1D<DeviceEpisode, Stride1D.Dense> _episodes;
     readonly RolloutViews _rollout;
     readonly LearnViews _learn;
-    readonly int _samples, _chunks, _updatesPerDrain;
+    readonly int _samples, _updatesPerDrain;
     readonly float[] _hostTerms, _hostTheta;
     readonly int[] _hostCount = new int[1];
     readonly DeviceEpisode[] _hostEpisodes;
@@ -66,7 +64,6 @@ internal sealed class IlgpuA2cStream : ISyncStream
 
         int n = config.NumEnvs, tMax = config.TMax;
         _samples = n * tMax;
-        _chunks = (_samples + Chunk - 1) / Chunk;
         _updatesPerDrain = (int)Math.Clamp((config.LogInterval + _samples - 1) / _samples, 1, MaxUpdatesPerDrain);
 
         // The CPU network fixes the layout and the initial theta.
@@ -74,7 +71,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         float[] theta = Acting.InitialTheta(net, config.Seed);
         int[] table = LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
         // Kernels index the per-sample rows with 32-bit integers.
-        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * _samples, (long)_chunks * theta.Length);
+        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * _samples, LearnerPartials(_samples, theta.Length));
         if (largest > int.MaxValue)
             throw new ArgumentException($"num_envs {n} x t_max {tMax} is too many samples per update for the device path with this network " +
                 $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use fewer lanes.");
@@ -88,7 +85,6 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _gradient = Add(a.Allocate1D<float>(theta.Length));
         _statistics = Add(a.Allocate1D<float>(theta.Length));
         _statistics.MemSetToZero();
-        _partial = Add(a.Allocate1D<float>((long)_chunks * theta.Length));
         _terms = Add(a.Allocate1D<float>(3 * _updatesPerDrain));
         _terms.MemSetToZero();
         _scalars = Add(a.Allocate1D<float>(1));
@@ -115,11 +111,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
             Terms = _terms.View, TMax = tMax, Gamma = config.Gamma, Lambda = config.GaeLambda,
             ValueCoefficient = config.ValueCoef, EntropyCoefficient = config.EntropyCoef,
         };
-        _learn = new LearnViews
-        {
-            Net = shape, Features = features.View, Deltas = deltas.View, Partial = _partial.View, Gradient = _gradient.View,
-            Statistics = _statistics.View, Samples = _samples, Chunk = Chunk, Chunks = _chunks, Parameters = theta.Length,
-        };
+        _learn = Learner(a, _buffers.Add, shape, table, features.View, deltas.View, _gradient.View, _statistics.View, _samples, theta.Length);
         _hostTerms = new float[3 * _updatesPerDrain];
         _hostTheta = new float[theta.Length];
         _hostEpisodes = new DeviceEpisode[_samples * _updatesPerDrain];
@@ -134,6 +126,33 @@ internal sealed class IlgpuA2cStream : ISyncStream
     {
         _buffers.Add(buffer);
         return buffer;
+    }
+
+    /// <summary>Values of the per-chunk partial gradients of a batch (what <see cref="Learner"/> allocates).</summary>
+    internal static long LearnerPartials(int samples, int parameters)
+    {
+        int chunk = GradientKernels.ChunkFor(samples);
+        return (long)((samples + chunk - 1) / chunk) * parameters;
+    }
+
+    /// <summary>
+    /// The gradient's views for a batch of <paramref name="samples"/> whose F and D rows are <paramref name="features"/>
+    /// and <paramref name="deltas"/>: the tile table and the per-chunk partial sums, allocated here and handed to <paramref name="keep"/>.
+    /// </summary>
+    internal static LearnViews Learner(Accelerator a, Action<MemoryBuffer> keep, NetShape net, int[] layerTable, ArrayView<float> features,
+        ArrayView<float> deltas, ArrayView<float> gradient, ArrayView<float> statistics, int samples, int parameters)
+    {
+        int[] tiles = GradientKernels.TileTable(layerTable, net.LogStdOffset, net.LogStdRow, net.Box != 0 ? net.Actions : 0);
+        int chunk = GradientKernels.ChunkFor(samples), chunks = (samples + chunk - 1) / chunk;
+        MemoryBuffer1D<int, Stride1D.Dense> tileBuffer = a.Allocate1D(tiles);
+        keep(tileBuffer);
+        MemoryBuffer1D<float, Stride1D.Dense> partial = a.Allocate1D<float>((long)chunks * parameters);
+        keep(partial);
+        return new LearnViews
+        {
+            Net = net, Tiles = tileBuffer.View, TileCount = tiles.Length / GradientKernels.TileEntry, Features = features, Deltas = deltas,
+            Partial = partial.View, Gradient = gradient, Statistics = statistics, Samples = samples, Chunk = chunk, Chunks = chunks, Parameters = parameters,
+        };
     }
 
     /// <summary>
@@ -176,10 +195,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
 
     public void Learn(float learningRate, RunMonitor monitor)
     {
-        ComputeGradient();
-        int threads = _device.ThreadsFor(_learn.Parameters);
-        _kernels.Step(threads, threads, _theta.View, _gradient.View, _statistics.View, _scalars.View, _config.MaxGradNorm, learningRate,
-            _config.RmsAlpha, _config.RmsEpsilon);
+        _kernels.GradientAndStep(_learn, _scalars.View, _config.MaxGradNorm, learningRate, _config.RmsAlpha, _config.RmsEpsilon);
         // Drain when the buffers are full, and before the monitor writes a metrics row (a log point was crossed), so
         // that every row counts all the updates and episodes before it.
         long interval = monitor.EnvSteps / _config.LogInterval;
@@ -187,14 +203,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
     }
 
     /// <summary>The gradient of the rollout just collected, into the gradient buffer, and its squared norm.</summary>
-    internal void ComputeGradient()
-    {
-        int threads = _device.ThreadsFor((long)_learn.Parameters * _chunks);
-        _kernels.Partial(threads, threads, _learn);
-        threads = _device.ThreadsFor(_learn.Parameters);
-        _kernels.Reduce(threads, threads, _learn);
-        _kernels.Norm(1, 1, _gradient.View, _scalars.View);
-    }
+    internal void ComputeGradient() => _kernels.Gradient(_learn, _scalars.View);
 
     /// <summary>
     /// Copies the metrics back: the episodes in the order they ended (step, then lane) and each update's loss terms;
@@ -304,27 +313,50 @@ internal sealed class IlgpuA2cStream : ISyncStream
     }
 }
 
-/// <summary>A2C's kernels, compiled once per accelerator.</summary>
+/// <summary>A2C's kernels and the gradient's, compiled once per accelerator.</summary>
 internal sealed class A2cKernels
 {
+    readonly Action<KernelConfig, LearnViews> _tiles;
+    readonly Action<KernelConfig, LearnViews, ArrayView<float>, float, float, float, float, int> _reduce;
+
     public A2cKernels(Accelerator a)
     {
         var clock = Stopwatch.StartNew();
+        Group = GroupFor(a);
         Rollout = a.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews>(ActorCriticKernels.Rollout);
-        Partial = a.LoadAutoGroupedStreamKernel<Index1D, int, LearnViews>(ActorCriticKernels.PartialGradient);
-        Reduce = a.LoadAutoGroupedStreamKernel<Index1D, int, LearnViews>(ActorCriticKernels.ReduceGradient);
-        Norm = a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(ActorCriticKernels.SquaredNorm);
-        Step = a.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float>(
-            ActorCriticKernels.RmsPropStep);
+        _tiles = a.LoadStreamKernel<LearnViews>(GradientKernels.Tiles);
+        _reduce = a.LoadStreamKernel<LearnViews, ArrayView<float>, float, float, float, float, int>(GradientKernels.Reduce);
         CompileSeconds = clock.Elapsed.TotalSeconds;
     }
 
     public Action<Index1D, int, RolloutViews> Rollout { get; }
-    public Action<Index1D, int, LearnViews> Partial { get; }
-    public Action<Index1D, int, LearnViews> Reduce { get; }
-    public Action<Index1D, int, ArrayView<float>, ArrayView<float>> Norm { get; }
-    public Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float> Step { get; }
+
+    /// <summary>Threads per group of the gradient's kernels: 256 where the accelerator allows (a GPU), else its largest power of two.</summary>
+    public int Group { get; }
 
     /// <summary>Seconds the kernels took to compile.</summary>
     public double CompileSeconds { get; }
+
+    /// <summary>The gradient of the batch in <paramref name="v"/>'s F and D rows into its gradient buffer, the squared norm into scalars[0].</summary>
+    public void Gradient(in LearnViews v, ArrayView<float> scalars)
+    {
+        _tiles(new KernelConfig(v.TileCount * v.Chunks, Group), v);
+        _reduce(new KernelConfig(1, Group), v, scalars, 0f, 0f, 0f, 0f, 0);
+    }
+
+    /// <summary><see cref="Gradient"/>, then global-norm clipping and the RMSProp step on theta and the statistics.</summary>
+    public void GradientAndStep(in LearnViews v, ArrayView<float> scalars, float maxNorm, float learningRate, float alpha, float epsilon)
+    {
+        _tiles(new KernelConfig(v.TileCount * v.Chunks, Group), v);
+        _reduce(new KernelConfig(1, Group), v, scalars, maxNorm, learningRate, alpha, epsilon, 1);
+    }
+
+    static int GroupFor(Accelerator a)
+    {
+        int group = GradientKernels.MinGroup;
+        while (group * 2 <= Math.Min(256, a.MaxNumThreadsPerGroup)) group *= 2;
+        if (group > a.MaxNumThreadsPerGroup)
+            throw new NotSupportedException($"{a.Name} runs at most {a.MaxNumThreadsPerGroup} threads per group; Hybrid's gradient kernels need {GradientKernels.MinGroup}.");
+        return group;
+    }
 }

@@ -43,11 +43,13 @@ public sealed class IlgpuDevice : IDisposable
     /// <summary>ILGPU's CPU accelerator (always present).</summary>
     public static IlgpuDevice OpenCpuAccelerator()
     {
-        Context context = Context.Create(builder => builder.CPU().EnableAlgorithms());
+        // Groups of 4 threads (one warp of 4), a multiprocessor per core: every simulated thread of a group is an OS
+        // thread and a group barrier waits for all of them, so small groups keep the grouped kernels' barriers cheap.
+        Context context = Context.Create(builder => builder.CPU(new CPUDevice(4, 1, Math.Max(2, Environment.ProcessorCount))).EnableAlgorithms());
         try
         {
-            // The default CPU device in parallel mode; a handful of threads per launch: on the CPU accelerator one
-            // simulated thread per element is tens of times slower than a grid-stride loop.
+            // Parallel mode; a handful of threads per launch: on the CPU accelerator one simulated thread per element
+            // is tens of times slower than a grid-stride loop.
             Accelerator accelerator = context.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel);
             var info = new DeviceInfo("ilgpu-cpu", $"ILGPU CPU accelerator on {DeviceInfo.Cpu.Name}", DeviceInfo.Cpu.MemoryBytes);
             return new IlgpuDevice(context, accelerator, info, Math.Max(2, Environment.ProcessorCount) * 4);

@@ -10,25 +10,22 @@ namespace Hybrid.Gpu;
 
 /// <summary>
 /// A lagged learner's gradient on an ILGPU device (IMPALA's learner): each update uploads theta and the batch's U
-/// unrolls feature-major (sample b = u * T * N + t * N + lane, as A2C's kernels lay samples out), then four kernels run:
+/// unrolls feature-major (sample b = u * T * N + t * N + lane, as A2C's kernels lay samples out), then five kernels run:
 /// the forward pass of every sample, the forward pass of the rows that bootstrap (each unroll's observations after its
 /// last step and the final observations of truncated steps), V-trace's targets and each sample's backward pass a
-/// thread per (unroll, lane), and the weight gradients per chunk of samples with their reduction in a fixed order.
+/// thread per (unroll, lane), and GradientKernels' tiled weight gradients per chunk of samples with their reduction in a fixed order.
 /// The gradient (the mean over the unrolls, as the CPU's) and the loss sums come back; clipping and the optimizer step
 /// stay with the caller. Buffers are allocated once, for the shape the learner was opened with.
 /// </summary>
 internal sealed class IlgpuUnrollLearner : IUnrollLearner
 {
-    /// <summary>Samples per partial sum of the weight gradients (A2C's).</summary>
-    const int Chunk = 256;
-
     readonly IlgpuDevice _device;
     readonly Action<Index1D, int, PredictViews> _predict;
     readonly Action<Index1D, int, RolloutViews, VTraceViews> _vtrace;
     readonly A2cKernels _kernels;
     readonly LearnerShape _shape;
     readonly List<MemoryBuffer> _buffers = [];
-    readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _gradient, _terms;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _gradient, _terms, _scalars;
     readonly RolloutViews _rollout;
     readonly VTraceViews _vtraceViews;
     readonly LearnViews _learn;
@@ -52,10 +49,10 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _box = spec.ActionKind == ActionKind.Box;
         int[] table = IlgpuA2cStream.LayerTable(net, _observationSize, out int featureRows, out int deltaRows);
         _samples = shape.Samples;
-        int columns = shape.Unrolls * shape.Lanes, chunks = (_samples + Chunk - 1) / Chunk, parameters = net.ParameterCount;
+        int columns = shape.Unrolls * shape.Lanes, parameters = net.ParameterCount;
         // Scratch rows: every unroll's lanes after the last step, then at most one final observation per sample.
         _scratchCapacity = columns + _samples;
-        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * _scratchCapacity, (long)chunks * parameters);
+        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * _scratchCapacity, IlgpuA2cStream.LearnerPartials(_samples, parameters));
         if (largest > int.MaxValue)
             throw new ArgumentException($"{shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes are too many samples per update for the device learner with this network " +
                 $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use a smaller batch.");
@@ -86,11 +83,8 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
             Behaviour = Floats(a, _samples), ScratchValues = scratchValues, FinalColumn = Add(a.Allocate1D<int>(_samples)).View,
             Lanes = shape.Lanes, Unrolls = shape.Unrolls, RhoBar = shape.RhoBar, CBar = shape.CBar,
         };
-        _learn = new LearnViews
-        {
-            Net = shapeViews, Features = features, Deltas = deltas, Partial = Floats(a, (long)chunks * parameters), Gradient = _gradient.View,
-            Samples = _samples, Chunk = Chunk, Chunks = chunks, Parameters = parameters,
-        };
+        _learn = IlgpuA2cStream.Learner(a, _buffers.Add, shapeViews, table, features, deltas, _gradient.View, default, _samples, parameters);
+        _scalars = Add(a.Allocate1D<float>(1));
         _samplesForward = new PredictViews { Net = shapeViews, Features = features, Logits = logits, Values = values, Rows = _samples, Capacity = _samples };
         _scratchForward = new PredictViews { Net = shapeViews, Features = scratchFeatures, Logits = scratchLogits, Values = scratchValues, Capacity = _scratchCapacity };
         _hostObservations = new float[_observationSize * _samples];
@@ -161,10 +155,7 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _predict(threads, threads, scratch);
         threads = _device.ThreadsFor(columns);
         _vtrace(threads, threads, _rollout, _vtraceViews);
-        threads = _device.ThreadsFor((long)_learn.Parameters * _learn.Chunks);
-        _kernels.Partial(threads, threads, _learn);
-        threads = _device.ThreadsFor(_learn.Parameters);
-        _kernels.Reduce(threads, threads, _learn);
+        _kernels.Gradient(_learn, _scalars.View);
         _gradient.View.BaseView.CopyToCPU(gradient);
         _terms.CopyToCPU(_hostTerms);
         float inverse = 1f / _samples;

@@ -126,7 +126,6 @@ internal struct VTraceViews
     public float CBar;
 }
 
-/// <summary>The learner's buffers: per-chunk partial gradients, the gradient, RMSProp's statistics.</summary>
 /// <summary>GA3C's predictor on the device: a batch of observation rows (feature-major, at stride Capacity) in Features.</summary>
 internal struct PredictViews
 {
@@ -138,9 +137,13 @@ internal struct PredictViews
     public int Capacity;
 }
 
+/// <summary>The learner's buffers: per-chunk partial gradients, the gradient, RMSProp's statistics.</summary>
 internal struct LearnViews
 {
     public NetShape Net;
+    /// <summary>The gradient's tiles (GradientKernels.TileTable), TileCount of them.</summary>
+    public ArrayView<int> Tiles;
+    public int TileCount;
     public ArrayView<float> Features;
     public ArrayView<float> Deltas;
     public ArrayView<float> Partial;
@@ -148,26 +151,27 @@ internal struct LearnViews
     public ArrayView<float> Statistics;
     /// <summary>Samples B, the stride of F and D.</summary>
     public int Samples;
+    /// <summary>Samples per partial sum (GradientKernels.ChunkFor).</summary>
     public int Chunk;
     public int Chunks;
     /// <summary>Parameters of the linear layers (theta's length).</summary>
     public int Parameters;
 }
 
-/// <summary>A2C's kernels: one rollout kernel per update (acting, env steps, returns, loss and per-sample backward, lane by lane), then the gradient's reduction and the optimizer step.</summary>
+/// <summary>A2C's kernels: one rollout kernel per update (acting, env steps, returns, loss and per-sample backward, lane by lane); the gradient and the optimizer step are GradientKernels'.</summary>
 internal static class ActorCriticKernels
 {
-    /// <summary>
-    /// t_max steps of every lane: observe, forward, sample, step the env (episode log, auto-reset, the value of a
-    /// truncated episode's final observation); then the bootstrap V(s_T), GAE(lambda) backwards, and for every sample
-    /// the loss's gradient with respect to the logits and V, back through the torso into D.
-    /// </summary>
     /// <summary>GA3C's batched forward pass: the logits and the value of every row, a row per thread.</summary>
     public static void Predict(Index1D index, int stride, PredictViews p)
     {
         for (int b = index; b < p.Rows; b += stride) p.Values[b] = p.Net.Forward(p.Features, p.Logits, p.Capacity, b);
     }
 
+    /// <summary>
+    /// t_max steps of every lane: observe, forward, sample, step the env (episode log, auto-reset, the value of a
+    /// truncated episode's final observation); then the bootstrap V(s_T), GAE(lambda) backwards, and for every sample
+    /// the loss's gradient with respect to the logits and V, back through the torso into D.
+    /// </summary>
     public static void Rollout(Index1D index, int stride, RolloutViews r)
     {
         int n = r.Env.Lanes, samples = n * r.TMax;
@@ -399,85 +403,5 @@ internal static class ActorCriticKernels
         }
         policyLoss -= logProbability * advantage;
         entropySum += entropy;
-    }
-
-    /// <summary>
-    /// Partial weight gradients: element (chunk c, parameter p) sums, over the chunk's samples, input x times delta
-    /// (dW[k, j] = sum_b x_k(b) d_j(b)) or the delta alone (a bias).
-    /// </summary>
-    public static void PartialGradient(Index1D index, int stride, LearnViews v)
-    {
-        NetShape net = v.Net;
-        int parameters = v.Parameters, samples = v.Samples;
-        long total = (long)parameters * v.Chunks;
-        for (long e = index; e < total; e += stride)
-        {
-            int p = (int)(e % parameters), c = (int)(e / parameters);
-            int start = c * v.Chunk, end = start + v.Chunk < samples ? start + v.Chunk : samples;
-            float s = 0f;
-            if (net.Box != 0 && p >= net.LogStdOffset)
-            {
-                // A log-std: the sum of its per-sample gradients.
-                int row = net.LogStdRow + p - net.LogStdOffset;
-                for (int b = start; b < end; b++) s += v.Deltas[row * samples + b];
-                v.Partial[c * parameters + p] = s;
-                continue;
-            }
-            int layer = 0;
-            while (layer < net.Hidden + 1 && p >= net.Offset(layer + 1)) layer++;
-            int offset = net.Offset(layer), outputs = net.Outputs(layer), inputs = net.Inputs(layer), local = p - offset;
-            if (local < inputs * outputs)
-            {
-                int xRow = net.InputRow(layer) + local / outputs, dRow = net.DeltaRow(layer) + local % outputs;
-                for (int b = start; b < end; b++) s += v.Features[xRow * samples + b] * v.Deltas[dRow * samples + b];
-            }
-            else
-            {
-                int dRow = net.DeltaRow(layer) + local - inputs * outputs;
-                for (int b = start; b < end; b++) s += v.Deltas[dRow * samples + b];
-            }
-            v.Partial[c * parameters + p] = s;
-        }
-    }
-
-    /// <summary>The gradient: the chunks' partial sums in chunk order.</summary>
-    public static void ReduceGradient(Index1D index, int stride, LearnViews v)
-    {
-        for (int p = index; p < v.Parameters; p += stride)
-        {
-            float g = 0f;
-            for (int c = 0; c < v.Chunks; c++) g += v.Partial[c * v.Parameters + p];
-            v.Gradient[p] = g;
-        }
-    }
-
-    /// <summary>
-    /// The gradient's squared norm into scalars[0], summed by one thread in parameter order: the same sum whatever the
-    /// launch, so that a run is repeatable for its seed (an atomic sum's order is the threads').
-    /// </summary>
-    public static void SquaredNorm(Index1D index, int stride, ArrayView<float> gradient, ArrayView<float> scalars)
-    {
-        if (index != 0) return;
-        float sum = 0f;
-        for (int p = 0; p < gradient.Length; p++) sum += gradient[p] * gradient[p];
-        scalars[0] = sum;
-    }
-
-    /// <summary>
-    /// Global-norm clipping (GradientTools.ClipScale: maxNorm / (norm + 1e-6) above maxNorm) and the RMSProp step with eps
-    /// inside the square root (OptimizerKernels.RmsPropStep), parameter by parameter.
-    /// </summary>
-    public static void RmsPropStep(Index1D index, int stride, ArrayView<float> theta, ArrayView<float> gradient, ArrayView<float> statistics,
-        ArrayView<float> scalars, float maxNorm, float learningRate, float alpha, float epsilon)
-    {
-        float norm = MathF.Sqrt(scalars[0]);
-        float scale = maxNorm > 0f && norm > maxNorm ? maxNorm / (norm + 1e-6f) : 1f;
-        for (int p = index; p < theta.Length; p += stride)
-        {
-            float g = gradient[p] * scale;
-            float ms = alpha * statistics[p] + (1f - alpha) * (g * g);
-            statistics[p] = ms;
-            theta[p] -= learningRate * g / MathF.Sqrt(ms + epsilon);
-        }
     }
 }

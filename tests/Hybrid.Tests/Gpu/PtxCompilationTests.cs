@@ -25,7 +25,8 @@ public sealed class PtxCompilationTests
         string[] names = KernelCatalog.All.Select(KernelCatalog.NameOf).ToArray();
         Assert.Contains("EnvKernels.Step", names);
         Assert.Contains("ActorCriticKernels.Rollout", names);
-        Assert.Contains("ActorCriticKernels.RmsPropStep", names);
+        Assert.Contains("GradientKernels.Tiles", names);
+        Assert.Contains("GradientKernels.Reduce", names);
         Assert.Contains("ActorCriticKernels.Predict", names);
         Assert.Contains("ActorCriticKernels.VTrace", names);
         Assert.Equal(names.Length, names.Distinct().Count());
