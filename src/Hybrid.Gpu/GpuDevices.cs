@@ -71,7 +71,7 @@ public sealed class IlgpuComputeDevice : IComputeDevice
     {
         Device = device;
         Kernels = new A2cKernels(device.Accelerator);
-        _predict = new(() => Timed(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, PredictViews>(ActorCriticKernels.Predict)));
+        _predict = new(() => Timed(() => new PredictKernel(device.Accelerator, Kernels.Group, device.ResidentThreads)));
         _vtrace = new(() => Timed(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews, VTraceViews>(ActorCriticKernels.VTrace)));
     }
 
@@ -121,6 +121,6 @@ public sealed class IlgpuComputeDevice : IComputeDevice
         return new IlgpuUnrollLearner(Device, Kernels, _predict.Value, _vtrace.Value, spec, shape);
     }
 
-    readonly Lazy<Action<Index1D, int, PredictViews>> _predict;
+    readonly Lazy<PredictKernel> _predict;
     readonly Lazy<Action<Index1D, int, RolloutViews, VTraceViews>> _vtrace;
 }

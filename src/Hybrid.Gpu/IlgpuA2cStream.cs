@@ -49,8 +49,11 @@ internal sealed class IlgpuA2cStream : ISyncStream
 
     public IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config) : this(device, kernels, config, Acting.ActorCriticSpec(config)) { }
 
-    /// <summary>A stream whose network is built from <paramref name="spec"/> (an MLP torso; categorical or Gaussian head), as checks vary it.</summary>
-    internal IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config, ModelSpec spec)
+    /// <summary>
+    /// A stream whose network is built from <paramref name="spec"/> (an MLP torso; categorical or Gaussian head), as checks
+    /// vary it; <paramref name="threadsPerLane"/> and <paramref name="sharedTheta"/> override the rollout's shape (<see cref="RolloutShape"/>).
+    /// </summary>
+    internal IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config, ModelSpec spec, int? threadsPerLane = null, bool? sharedTheta = null)
     {
         _device = device;
         _kernels = kernels;
@@ -107,10 +110,17 @@ internal sealed class IlgpuA2cStream : ISyncStream
             Logits = Add(a.Allocate1D<float>((long)actions * _samples)).View, Values = Samples(a), Actions = Add(a.Allocate1D<float>((long)(box ? actions : 1) * _samples)).View, Rewards = Samples(a),
             Discounts = Samples(a), Cut = Add(a.Allocate1D<int>(_samples)).View, Bootstrap = Samples(a),
             ScratchFeatures = Add(a.Allocate1D<float>((long)featureRows * n)).View, ScratchLogits = Add(a.Allocate1D<float>((long)actions * n)).View,
+            ScratchValues = Add(a.Allocate1D<float>(n)).View,
             ActionState = actionState, ActionStep = actionStep, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
             Terms = _terms.View, TMax = tMax, Gamma = config.Gamma, Lambda = config.GaeLambda,
             ValueCoefficient = config.ValueCoef, EntropyCoefficient = config.EntropyCoef,
+            ThreadsPerLane = threadsPerLane ?? RolloutShape.ThreadsPerLane(n, device.ResidentThreads, kernels.Group),
+            SharedTheta = (sharedTheta ?? RolloutShape.ThetaFits(theta.Length)) ? 1 : 0,
         };
+        if (_rollout.ThreadsPerLane < 1 || _rollout.ThreadsPerLane > kernels.Group || kernels.Group % _rollout.ThreadsPerLane != 0)
+            throw new ArgumentOutOfRangeException(nameof(threadsPerLane), _rollout.ThreadsPerLane, $"threads per lane was {_rollout.ThreadsPerLane}; expected a power of two that divides the group of {kernels.Group}.");
+        if (_rollout.SharedTheta != 0 && !RolloutShape.ThetaFits(theta.Length))
+            throw new ArgumentException($"theta has {theta.Length:N0} values; shared memory holds {RolloutShape.SharedFloats:N0}.", nameof(sharedTheta));
         _learn = Learner(a, _buffers.Add, shape, table, features.View, deltas.View, _gradient.View, _statistics.View, _samples, theta.Length);
         _hostTerms = new float[3 * _updatesPerDrain];
         _hostTheta = new float[theta.Length];
@@ -188,8 +198,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         RolloutViews r = _rollout;
         r.StepBase = _pending * _config.TMax;
         r.Slot = _pending;
-        int threads = _device.ThreadsFor(_config.NumEnvs);
-        _kernels.Rollout(threads, threads, r);
+        _kernels.Rollout(r);
         monitor.AddSteps(_samples);
     }
 
@@ -317,19 +326,26 @@ internal sealed class IlgpuA2cStream : ISyncStream
 internal sealed class A2cKernels
 {
     readonly Action<KernelConfig, LearnViews> _tiles;
+    readonly Action<KernelConfig, RolloutViews> _rollout;
     readonly Action<KernelConfig, LearnViews, ArrayView<float>, float, float, float, float, int> _reduce;
 
     public A2cKernels(Accelerator a)
     {
         var clock = Stopwatch.StartNew();
         Group = GroupFor(a);
-        Rollout = a.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews>(ActorCriticKernels.Rollout);
+        _rollout = a.LoadStreamKernel<RolloutViews>(ActorCriticKernels.Rollout);
         _tiles = a.LoadStreamKernel<LearnViews>(GradientKernels.Tiles);
         _reduce = a.LoadStreamKernel<LearnViews, ArrayView<float>, float, float, float, float, int>(GradientKernels.Reduce);
         CompileSeconds = clock.Elapsed.TotalSeconds;
     }
 
-    public Action<Index1D, int, RolloutViews> Rollout { get; }
+    /// <summary>One rollout: a group per tile of lanes (the group over the threads per lane), theta in dynamic shared memory when asked.</summary>
+    public void Rollout(in RolloutViews r)
+    {
+        int lanesPerGroup = Group / r.ThreadsPerLane, tiles = (r.Env.Lanes + lanesPerGroup - 1) / lanesPerGroup;
+        SharedMemoryConfig shared = r.SharedTheta != 0 ? SharedMemoryConfig.RequestDynamic<float>((int)r.Net.Theta.Length) : default;
+        _rollout(new KernelConfig(new Index1D(tiles), new Index1D(Group), shared), r);
+    }
 
     /// <summary>Threads per group of the gradient's kernels: 256 where the accelerator allows (a GPU), else its largest power of two.</summary>
     public int Group { get; }
@@ -358,5 +374,51 @@ internal sealed class A2cKernels
         if (group > a.MaxNumThreadsPerGroup)
             throw new NotSupportedException($"{a.Name} runs at most {a.MaxNumThreadsPerGroup} threads per group; Hybrid's gradient kernels need {GradientKernels.MinGroup}.");
         return group;
+    }
+}
+
+/// <summary>The batched forward pass (<see cref="ActorCriticKernels.Predict"/>), laid out for its rows at each launch.</summary>
+internal sealed class PredictKernel
+{
+    readonly Action<KernelConfig, PredictViews> _kernel;
+    readonly int _group;
+    readonly long _resident;
+
+    public PredictKernel(Accelerator a, int group, long residentThreads)
+    {
+        _kernel = a.LoadStreamKernel<PredictViews>(ActorCriticKernels.Predict);
+        (_group, _resident) = (group, residentThreads);
+    }
+
+    /// <summary>Logits and values of <paramref name="v"/>'s rows (at least one).</summary>
+    public void Launch(PredictViews v)
+    {
+        v.ThreadsPerRow = RolloutShape.ThreadsPerLane(v.Rows, _resident, _group);
+        int parameters = (int)v.Net.Theta.Length, rowsPerGroup = _group / v.ThreadsPerRow;
+        v.SharedTheta = RolloutShape.ThetaFits(parameters) ? 1 : 0;
+        SharedMemoryConfig shared = v.SharedTheta != 0 ? SharedMemoryConfig.RequestDynamic<float>(parameters) : default;
+        _kernel(new KernelConfig(new Index1D((v.Rows + rowsPerGroup - 1) / rowsPerGroup), new Index1D(_group), shared), v);
+    }
+}
+
+/// <summary>How the rollout kernel is laid out on a device.</summary>
+internal static class RolloutShape
+{
+    /// <summary>Floats of dynamic shared memory a group may ask for without an opt-in: 48 KiB on every CUDA GPU.</summary>
+    public const int SharedFloats = 48 * 1024 / sizeof(float);
+
+    /// <summary>Whether theta fits in a group's shared memory.</summary>
+    public static bool ThetaFits(int parameters) => parameters <= SharedFloats;
+
+    /// <summary>
+    /// Threads per lane: the largest power of two, at most 32 and at most the group, for which the lanes' threads still
+    /// fit in the device's resident threads (an H200: 132 multiprocessors of 2,048 threads; 4,096 lanes get 32 threads
+    /// each, 65,536 lanes 4), so every multiprocessor is busy at few lanes; 1 when the lanes alone fill the device.
+    /// </summary>
+    public static int ThreadsPerLane(int lanes, long residentThreads, int group)
+    {
+        int parts = 1;
+        while (parts < 32 && parts * 2 <= group && (long)lanes * parts * 2 <= residentThreads) parts *= 2;
+        return parts;
     }
 }

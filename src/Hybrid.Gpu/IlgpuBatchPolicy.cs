@@ -14,19 +14,18 @@ namespace Hybrid.Gpu;
 /// </summary>
 internal sealed class IlgpuBatchPolicy : IBatchPolicy
 {
-    readonly IlgpuDevice _device;
-    readonly Action<Index1D, int, PredictViews> _kernel;
+    readonly PredictKernel _kernel;
     readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _features, _logits, _values;
     readonly MemoryBuffer1D<int, Stride1D.Dense> _layers;
     readonly NetShape _shape;
     readonly int _capacity, _observationSize, _actions;
     readonly float[] _hostFeatures, _hostLogits, _hostValues;
 
-    public IlgpuBatchPolicy(IlgpuDevice device, Action<Index1D, int, PredictViews> kernel, ModelSpec spec, int maxRows)
+    public IlgpuBatchPolicy(IlgpuDevice device, PredictKernel kernel, ModelSpec spec, int maxRows)
     {
         if (spec.ActionKind != ActionKind.Discrete)
             throw new ArgumentException($"device '{device.Info.Kind}': the predictor runs categorical policies; this network has a Gaussian head.");
-        (_device, _kernel, _capacity) = (device, kernel, maxRows);
+        (_kernel, _capacity) = (kernel, maxRows);
         var net = (ActorCriticNetwork)spec.Build();
         _observationSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
         _actions = net.Actions;
@@ -56,9 +55,8 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
         for (int b = 0; b < rows; b++)
             for (int k = 0; k < _observationSize; k++) _hostFeatures[k * _capacity + b] = observations[b * _observationSize + k];
         _features.View.BaseView.SubView(0, (long)_observationSize * _capacity).CopyFromCPU(_hostFeatures);
-        var views = new PredictViews { Net = _shape, Features = _features.View, Logits = _logits.View, Values = _values.View, Rows = rows, Capacity = _capacity };
-        int threads = _device.ThreadsFor(rows);
-        _kernel(threads, threads, views);
+        if (rows == 0) return;
+        _kernel.Launch(new PredictViews { Net = _shape, Features = _features.View, Logits = _logits.View, Values = _values.View, Rows = rows, Capacity = _capacity });
         _logits.View.BaseView.CopyToCPU(_hostLogits);
         _values.View.BaseView.CopyToCPU(_hostValues);
         int width = _actions + 1;

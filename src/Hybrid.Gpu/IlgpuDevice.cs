@@ -37,6 +37,9 @@ public sealed class IlgpuDevice : IDisposable
     /// <summary>Most threads one grid-stride launch uses.</summary>
     public int Threads { get; }
 
+    /// <summary>Threads the device keeps resident at once (multiprocessors times threads per multiprocessor).</summary>
+    public long ResidentThreads => (long)Accelerator.NumMultiprocessors * Accelerator.MaxNumThreadsPerMultiprocessor;
+
     /// <summary>Threads for a launch over <paramref name="elements"/> elements (at least 1).</summary>
     public int ThreadsFor(long elements) => (int)Math.Clamp(elements, 1, Threads);
 

@@ -20,7 +20,7 @@ namespace Hybrid.Gpu;
 internal sealed class IlgpuUnrollLearner : IUnrollLearner
 {
     readonly IlgpuDevice _device;
-    readonly Action<Index1D, int, PredictViews> _predict;
+    readonly PredictKernel _predict;
     readonly Action<Index1D, int, RolloutViews, VTraceViews> _vtrace;
     readonly A2cKernels _kernels;
     readonly LearnerShape _shape;
@@ -35,7 +35,7 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
     readonly float[] _hostObservations, _hostScratch, _hostActions, _hostBehaviour, _hostRewards, _hostDiscounts, _hostTerms = new float[3];
     readonly int[] _hostCut, _hostFinal;
 
-    public IlgpuUnrollLearner(IlgpuDevice device, A2cKernels kernels, Action<Index1D, int, PredictViews> predict,
+    public IlgpuUnrollLearner(IlgpuDevice device, A2cKernels kernels, PredictKernel predict,
         Action<Index1D, int, RolloutViews, VTraceViews> vtrace, ModelSpec spec, LearnerShape shape)
     {
         if (shape.RhoBar <= 0 || shape.CBar <= 0)
@@ -147,13 +147,11 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _vtraceViews.FinalColumn.CopyFromCPU(_hostFinal);
         _terms.MemSetToZero();
 
-        int threads = _device.ThreadsFor(_samples);
-        _predict(threads, threads, _samplesForward);
+        _predict.Launch(_samplesForward);
         PredictViews scratch = _scratchForward;
         scratch.Rows = columns + finals;
-        threads = _device.ThreadsFor(scratch.Rows);
-        _predict(threads, threads, scratch);
-        threads = _device.ThreadsFor(columns);
+        _predict.Launch(scratch);
+        int threads = _device.ThreadsFor(columns);
         _vtrace(threads, threads, _rollout, _vtraceViews);
         _kernels.Gradient(_learn, _scalars.View);
         _gradient.View.BaseView.CopyToCPU(gradient);

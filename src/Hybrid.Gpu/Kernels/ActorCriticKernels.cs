@@ -38,37 +38,109 @@ internal struct NetShape
     /// <summary>The torso's activation (tanh as Hybrid's CPU kernels compute it, so both paths agree to rounding).</summary>
     public readonly float Activate(float x) => Relu != 0 ? (x > 0f ? x : 0f) : DeviceMath.Tanh(x);
 
+    /// <summary>
+    /// This network with theta copied into the group's dynamic shared memory (sized to theta at launch), which every
+    /// thread of the group reads from then on; every thread of the group must call it.
+    /// </summary>
+    public readonly NetShape InSharedMemory()
+    {
+        ArrayView<float> shared = SharedMemory.GetDynamic<float>();
+        int parameters = (int)Theta.Length;
+        for (int i = Group.IdxX; i < parameters; i += Group.DimX) shared[i] = Theta[i];
+        Group.Barrier();
+        NetShape copy = this;
+        copy.Theta = shared.SubView(0, parameters);
+        return copy;
+    }
+
     /// <summary>The activation's derivative from its output y.</summary>
     public readonly float Derivative(float y) => Relu != 0 ? (y > 0f ? 1f : 0f) : 1f - y * y;
 
     /// <summary>
     /// Forward pass of one sample whose observation is in <paramref name="features"/>' first rows at column
-    /// <paramref name="column"/>: hidden outputs into the following rows, logits into <paramref name="logits"/>; returns V.
+    /// <paramref name="column"/>: hidden outputs into the following rows, logits into <paramref name="logits"/>, V into
+    /// <paramref name="values"/>[column]. Thread <paramref name="part"/> of the <paramref name="parts"/> that share the
+    /// sample computes outputs part, part + parts, ... of each layer (and of the heads, whose outputs are the logits and
+    /// then V); with more than one part, a group barrier separates the layers, so every thread of the group must call
+    /// this, <paramref name="active"/> false for those without a sample. Each output is summed by one thread in input
+    /// order, so the values are the same whatever the parts.
     /// </summary>
-    public readonly float Forward(ArrayView<float> features, ArrayView<float> logits, int stride, int column)
+    public readonly void Forward(ArrayView<float> features, ArrayView<float> logits, ArrayView<float> values, int stride, int column,
+        int part, int parts, bool active)
     {
         for (int l = 0; l < Hidden; l++)
         {
             int offset = Offset(l), inputs = Inputs(l), outputs = Outputs(l), inRow = InputRow(l), outRow = OutputRow(l);
             int bias = offset + inputs * outputs;
-            for (int j = 0; j < outputs; j++)
+            for (int j = part; active && j < outputs; j += parts)
             {
                 float s = Theta[bias + j];
                 for (int k = 0; k < inputs; k++) s += features[(inRow + k) * stride + column] * Theta[offset + k * outputs + j];
                 features[(outRow + j) * stride + column] = Activate(s);
             }
+            if (parts > 1) Group.Barrier();
         }
         int policy = Hidden, value = Hidden + 1;
         int width = Inputs(policy), hRow = InputRow(policy), pOffset = Offset(policy), vOffset = Offset(value);
-        for (int a = 0; a < Actions; a++)
+        for (int a = part; active && a <= Actions; a += parts)
         {
-            float s = Theta[pOffset + width * Actions + a];
-            for (int k = 0; k < width; k++) s += features[(hRow + k) * stride + column] * Theta[pOffset + k * Actions + a];
-            logits[a * stride + column] = s;
+            if (a < Actions)
+            {
+                float s = Theta[pOffset + width * Actions + a];
+                for (int k = 0; k < width; k++) s += features[(hRow + k) * stride + column] * Theta[pOffset + k * Actions + a];
+                logits[a * stride + column] = s;
+            }
+            else
+            {
+                float v = Theta[vOffset + width];
+                for (int k = 0; k < width; k++) v += features[(hRow + k) * stride + column] * Theta[vOffset + k];
+                values[column] = v;
+            }
         }
-        float v = Theta[vOffset + width];
-        for (int k = 0; k < width; k++) v += features[(hRow + k) * stride + column] * Theta[vOffset + k];
-        return v;
+        if (parts > 1) Group.Barrier();
+    }
+
+    /// <summary>
+    /// The torso's backward pass for <paramref name="count"/> samples (columns first, first + step, ...), after their
+    /// heads' gradients are in D: the last hidden layer's pre-activation gradients from the heads', then each earlier
+    /// layer's from its successor's through the weights. Parts share a layer's outputs as in <see cref="Forward"/>, a
+    /// group barrier between layers when there is more than one; the sums' order is the same whatever the parts.
+    /// </summary>
+    public readonly void Backward(ArrayView<float> features, ArrayView<float> deltas, int stride, int first, int step, int count,
+        int part, int parts, bool active)
+    {
+        int policy = Hidden, value = Hidden + 1;
+        int pRow = DeltaRow(policy), vRow = DeltaRow(value);
+        int top = Hidden - 1, width = Outputs(top), pOffset = Offset(policy), vOffset = Offset(value);
+        int hRow = OutputRow(top), dRow = DeltaRow(top);
+        for (int t = 0; active && t < count; t++)
+        {
+            int b = first + t * step;
+            float dv = deltas[vRow * stride + b];
+            for (int j = part; j < width; j += parts)
+            {
+                float g = dv * Theta[vOffset + j];
+                for (int a = 0; a < Actions; a++) g += deltas[(pRow + a) * stride + b] * Theta[pOffset + j * Actions + a];
+                deltas[(dRow + j) * stride + b] = g * Derivative(features[(hRow + j) * stride + b]);
+            }
+        }
+        for (int l = top; l > 0; l--)
+        {
+            if (parts > 1) Group.Barrier();
+            int offset = Offset(l), inputs = Inputs(l), outputs = Outputs(l), inRow = InputRow(l);
+            int lRow = DeltaRow(l), below = DeltaRow(l - 1);
+            for (int t = 0; active && t < count; t++)
+            {
+                int b = first + t * step;
+                for (int k = part; k < inputs; k += parts)
+                {
+                    float g = 0f;
+                    for (int j = 0; j < outputs; j++) g += deltas[(lRow + j) * stride + b] * Theta[offset + k * outputs + j];
+                    deltas[(below + k) * stride + b] = g * Derivative(features[(inRow + k) * stride + b]);
+                }
+            }
+        }
+        if (parts > 1) Group.Barrier();
     }
 }
 
@@ -91,6 +163,8 @@ internal struct RolloutViews
     /// <summary>Per lane: F rows and logits for the forward passes that are not samples (V of s_T and of final observations).</summary>
     public ArrayView<float> ScratchFeatures;
     public ArrayView<float> ScratchLogits;
+    /// <summary>Per lane: V of the scratch rows.</summary>
+    public ArrayView<float> ScratchValues;
     public ArrayView<uint> ActionState;
     public ArrayView<uint> ActionStep;
     public ArrayView<DeviceEpisode> Episodes;
@@ -106,6 +180,10 @@ internal struct RolloutViews
     public int StepBase;
     /// <summary>This update's slot in Terms.</summary>
     public int Slot;
+    /// <summary>Threads that share one lane's network (a power of two that divides the group).</summary>
+    public int ThreadsPerLane;
+    /// <summary>Non-zero: each group first copies theta into its dynamic shared memory (it fits) and reads it there.</summary>
+    public int SharedTheta;
 }
 
 /// <summary>
@@ -135,6 +213,10 @@ internal struct PredictViews
     public ArrayView<float> Values;
     public int Rows;
     public int Capacity;
+    /// <summary>Threads that share one row's network (a power of two that divides the group).</summary>
+    public int ThreadsPerRow;
+    /// <summary>Non-zero: theta is read from the group's shared memory.</summary>
+    public int SharedTheta;
 }
 
 /// <summary>The learner's buffers: per-chunk partial gradients, the gradient, RMSProp's statistics.</summary>
@@ -161,59 +243,107 @@ internal struct LearnViews
 /// <summary>A2C's kernels: one rollout kernel per update (acting, env steps, returns, loss and per-sample backward, lane by lane); the gradient and the optimizer step are GradientKernels'.</summary>
 internal static class ActorCriticKernels
 {
-    /// <summary>GA3C's batched forward pass: the logits and the value of every row, a row per thread.</summary>
-    public static void Predict(Index1D index, int stride, PredictViews p)
+    /// <summary>
+    /// A batched forward pass (GA3C's predictor, the lagged learner's samples): the logits and the value of every row, a
+    /// group per tile of rows and ThreadsPerRow threads to a row, as <see cref="Rollout"/> lays lanes out.
+    /// </summary>
+    [Kernel]
+    public static void Predict(PredictViews p)
     {
-        for (int b = index; b < p.Rows; b += stride) p.Values[b] = p.Net.Forward(p.Features, p.Logits, p.Capacity, b);
+        int parts = p.ThreadsPerRow, width = Group.DimX / parts, column = Group.IdxX % width, part = Group.IdxX / width;
+        NetShape net = p.SharedTheta != 0 ? p.Net.InSharedMemory() : p.Net;
+        int tiles = (p.Rows + width - 1) / width;
+        for (int tile = Grid.IdxX; tile < tiles; tile += Grid.DimX)
+        {
+            int b = tile * width + column;
+            net.Forward(p.Features, p.Logits, p.Values, p.Capacity, b, part, parts, b < p.Rows);
+        }
     }
 
     /// <summary>
     /// t_max steps of every lane: observe, forward, sample, step the env (episode log, auto-reset, the value of a
     /// truncated episode's final observation); then the bootstrap V(s_T), GAE(lambda) backwards, and for every sample
-    /// the loss's gradient with respect to the logits and V, back through the torso into D.
+    /// the loss's gradient with respect to the logits and V, back through the torso into D. A group takes a tile of
+    /// lanes, ThreadsPerLane threads to a lane (adjacent threads on adjacent lanes, so their loads and stores of a row
+    /// are contiguous): they share each layer's outputs in the forward and backward passes, and the lane's first thread
+    /// does what is sequential (sampling, the env step, the returns and the heads' gradients). With SharedTheta the group
+    /// reads theta from shared memory. Every sum is one thread's in a fixed order, so the results do not depend on the
+    /// group or on the threads per lane.
     /// </summary>
-    public static void Rollout(Index1D index, int stride, RolloutViews r)
+    [Kernel]
+    public static void Rollout(RolloutViews r)
     {
-        int n = r.Env.Lanes, samples = n * r.TMax;
-        for (int lane = index; lane < n; lane += stride)
+        int group = Group.DimX, thread = Group.IdxX, parts = r.ThreadsPerLane, width = group / parts;
+        int column = thread % width, part = thread / width;
+        NetShape net = r.SharedTheta != 0 ? r.Net.InSharedMemory() : r.Net;
+        int n = r.Env.Lanes, samples = n * r.TMax, tiles = (n + width - 1) / width;
+        for (int tile = Grid.IdxX; tile < tiles; tile += Grid.DimX)
         {
-            uint state = r.ActionState[lane], step = r.ActionStep[lane];
-            EnvKernels.Observe(r.Env, lane, r.Features, samples, lane);
+            int lane = tile * width + column;
+            bool active = lane < n, leader = active && part == 0;
+            uint state = 0, step = 0;
+            if (leader)
+            {
+                state = r.ActionState[lane];
+                step = r.ActionStep[lane];
+                EnvKernels.Observe(r.Env, lane, r.Features, samples, lane);
+            }
+            if (parts > 1) Group.Barrier();
             for (int t = 0; t < r.TMax; t++)
             {
                 int b = t * n + lane;
-                r.Values[b] = r.Net.Forward(r.Features, r.Logits, samples, b);
-
-                float action = r.Net.Box != 0 ? SampleGaussian(r, b, samples, ref state, step) : SampleCategorical(r, b, samples, ref state, step);
-                bool terminated = EnvKernels.StepLane(r.Env, lane, action, r.ScratchFeatures, n, lane, r.Episodes, r.EpisodeCount,
-                    r.StepBase + t, true, out float reward, out bool truncated);
-                r.Rewards[b] = reward;
-                r.Discounts[b] = terminated ? 0f : r.Gamma;
-                bool cut = truncated && !terminated;
-                r.Cut[b] = cut ? 1 : 0;
-                r.Bootstrap[b] = cut ? r.Net.Forward(r.ScratchFeatures, r.ScratchLogits, n, lane) : 0f;
-                if (t + 1 < r.TMax) EnvKernels.Observe(r.Env, lane, r.Features, samples, b + n);
+                net.Forward(r.Features, r.Logits, r.Values, samples, b, part, parts, active);
+                if (leader)
+                {
+                    float action = net.Box != 0 ? SampleGaussian(r, b, samples, ref state, step) : SampleCategorical(r, b, samples, ref state, step);
+                    bool terminated = EnvKernels.StepLane(r.Env, lane, action, r.ScratchFeatures, n, lane, r.Episodes, r.EpisodeCount,
+                        r.StepBase + t, true, out float reward, out bool truncated);
+                    r.Rewards[b] = reward;
+                    r.Discounts[b] = terminated ? 0f : r.Gamma;
+                    bool cut = truncated && !terminated;
+                    r.Cut[b] = cut ? 1 : 0;
+                    float bootstrap = 0f;
+                    if (cut)
+                    {
+                        // Rare: the lane's first thread alone, while the others wait at the barrier below.
+                        net.Forward(r.ScratchFeatures, r.ScratchLogits, r.ScratchValues, n, lane, 0, 1, true);
+                        bootstrap = r.ScratchValues[lane];
+                    }
+                    r.Bootstrap[b] = bootstrap;
+                    if (t + 1 < r.TMax) EnvKernels.Observe(r.Env, lane, r.Features, samples, b + n);
+                }
+                if (parts > 1) Group.Barrier();
             }
-            r.ActionState[lane] = state;
 
-            // V(s_T), then advantages backwards (Returns.Gae's recursion) and each sample's gradient.
-            EnvKernels.Observe(r.Env, lane, r.ScratchFeatures, n, lane);
-            float last = r.Net.Forward(r.ScratchFeatures, r.ScratchLogits, n, lane);
-            float next = 0f, policyLoss = 0f, valueLoss = 0f, entropySum = 0f, inverseBatch = 1f / samples;
-            for (int t = r.TMax - 1; t >= 0; t--)
+            // V(s_T), then advantages backwards (Returns.Gae's recursion) and each sample's heads' gradient; then the torso.
+            if (leader)
             {
-                int b = t * n + lane;
-                bool cut = r.Cut[b] != 0, continues = t < r.TMax - 1 && !cut;
-                float v = r.Values[b], discount = r.Discounts[b];
-                float successor = continues ? r.Values[b + n] : cut ? r.Bootstrap[b] : last;
-                float delta = r.Rewards[b] + discount * successor - v;
-                next = delta + (continues ? discount * r.Lambda * next : 0f);
-                float advantage = next, target = next + v;
-                SampleGradient(r, b, samples, advantage, target, v, inverseBatch, ref policyLoss, ref valueLoss, ref entropySum);
+                r.ActionState[lane] = state;
+                EnvKernels.Observe(r.Env, lane, r.ScratchFeatures, n, lane);
             }
-            Atomic.Add(ref r.Terms[r.Slot * 3], policyLoss);
-            Atomic.Add(ref r.Terms[r.Slot * 3 + 1], valueLoss);
-            Atomic.Add(ref r.Terms[r.Slot * 3 + 2], entropySum);
+            if (parts > 1) Group.Barrier();
+            net.Forward(r.ScratchFeatures, r.ScratchLogits, r.ScratchValues, n, lane, part, parts, active);
+            if (leader)
+            {
+                float last = r.ScratchValues[lane];
+                float next = 0f, policyLoss = 0f, valueLoss = 0f, entropySum = 0f, inverseBatch = 1f / samples;
+                for (int t = r.TMax - 1; t >= 0; t--)
+                {
+                    int b = t * n + lane;
+                    bool cut = r.Cut[b] != 0, continues = t < r.TMax - 1 && !cut;
+                    float v = r.Values[b], discount = r.Discounts[b];
+                    float successor = continues ? r.Values[b + n] : cut ? r.Bootstrap[b] : last;
+                    float delta = r.Rewards[b] + discount * successor - v;
+                    next = delta + (continues ? discount * r.Lambda * next : 0f);
+                    float advantage = next, target = next + v;
+                    HeadGradient(r, b, samples, advantage, target, v, inverseBatch, ref policyLoss, ref valueLoss, ref entropySum);
+                }
+                Atomic.Add(ref r.Terms[r.Slot * 3], policyLoss);
+                Atomic.Add(ref r.Terms[r.Slot * 3 + 1], valueLoss);
+                Atomic.Add(ref r.Terms[r.Slot * 3 + 2], entropySum);
+            }
+            if (parts > 1) Group.Barrier();
+            net.Backward(r.Features, r.Deltas, samples, lane, n, r.TMax, part, parts, active);
         }
     }
 
@@ -247,9 +377,10 @@ internal static class ActorCriticKernels
                 correction = rho * (reward + discount * successor - value) + (continues ? discount * c * correction : 0f);
                 float target = value + correction;
                 float advantage = rho * (reward + discount * (continues ? vsNext : successor) - value);
-                SampleGradient(r, b, samples, advantage, target, value, inverseBatch, ref policyLoss, ref valueLoss, ref entropySum);
+                HeadGradient(r, b, samples, advantage, target, value, inverseBatch, ref policyLoss, ref valueLoss, ref entropySum);
                 vsNext = target;
             }
+            r.Net.Backward(r.Features, r.Deltas, samples, first, n, r.TMax, 0, 1, true);
             Atomic.Add(ref r.Terms[r.Slot * 3], policyLoss);
             Atomic.Add(ref r.Terms[r.Slot * 3 + 1], valueLoss);
             Atomic.Add(ref r.Terms[r.Slot * 3 + 2], entropySum);
@@ -319,42 +450,18 @@ internal static class ActorCriticKernels
     }
 
     /// <summary>
-    /// One sample's part of the loss's gradient: the policy head's (categorical or Gaussian) and dL/dV = c_v (V - R) / B
-    /// into D, then back through the torso (the hidden layers' pre-activation gradients).
+    /// One sample's part of the loss's gradient at the heads: the policy head's (categorical or Gaussian) and
+    /// dL/dV = c_v (V - R) / B into D; <see cref="NetShape.Backward"/> takes them through the torso.
     /// </summary>
-    static void SampleGradient(in RolloutViews r, int b, int samples, float advantage, float target, float v, float inverseBatch,
+    static void HeadGradient(in RolloutViews r, int b, int samples, float advantage, float target, float v, float inverseBatch,
         ref float policyLoss, ref float valueLoss, ref float entropySum)
     {
         NetShape net = r.Net;
-        int actions = net.Actions, policy = net.Hidden, value = net.Hidden + 1;
-        int pRow = net.DeltaRow(policy), vRow = net.DeltaRow(value);
         if (net.Box != 0) GaussianHead(r, b, samples, advantage, inverseBatch, ref policyLoss, ref entropySum);
         else CategoricalHead(r, b, samples, advantage, inverseBatch, ref policyLoss, ref entropySum);
         float error = v - target;
         valueLoss += 0.5f * error * error;
-        float dv = r.ValueCoefficient * error * inverseBatch;
-        r.Deltas[vRow * samples + b] = dv;
-
-        // The last hidden layer gets the heads' gradients; each earlier one its successor's through the weights.
-        int top = net.Hidden - 1, width = net.Outputs(top), pOffset = net.Offset(policy), vOffset = net.Offset(value);
-        int hRow = net.OutputRow(top), dRow = net.DeltaRow(top);
-        for (int j = 0; j < width; j++)
-        {
-            float g = dv * net.Theta[vOffset + j];
-            for (int a = 0; a < actions; a++) g += r.Deltas[(pRow + a) * samples + b] * net.Theta[pOffset + j * actions + a];
-            r.Deltas[(dRow + j) * samples + b] = g * net.Derivative(r.Features[(hRow + j) * samples + b]);
-        }
-        for (int l = top; l > 0; l--)
-        {
-            int offset = net.Offset(l), inputs = net.Inputs(l), outputs = net.Outputs(l), inRow = net.InputRow(l);
-            int lRow = net.DeltaRow(l), below = net.DeltaRow(l - 1);
-            for (int k = 0; k < inputs; k++)
-            {
-                float g = 0f;
-                for (int j = 0; j < outputs; j++) g += r.Deltas[(lRow + j) * samples + b] * net.Theta[offset + k * outputs + j];
-                r.Deltas[(below + k) * samples + b] = g * net.Derivative(r.Features[(inRow + k) * samples + b]);
-            }
-        }
+        r.Deltas[net.DeltaRow(net.Hidden + 1) * samples + b] = r.ValueCoefficient * error * inverseBatch;
     }
 
     /// <summary>The categorical part of ActorCriticLoss.Categorical for one sample: dL/dz into D, the policy loss and entropy into the sums.</summary>

@@ -59,7 +59,8 @@ internal static class KernelCatalog
 internal sealed class KernelAttribute : Attribute;
 
 /// <summary>
-/// What the CUDA driver needs of a PTX module to load it, read from its text: no <c>.extern</c> declaration, and every
+/// What the CUDA driver needs of a PTX module to load it, read from its text: no <c>.extern</c> declaration but the
+/// unsized shared array of dynamic shared memory, and every
 /// <c>call</c> to a function the module defines (a <c>.func</c> with a body). An unresolved call makes cuModuleLoad
 /// fail on every GPU, and only when the module is loaded, so it is checked here, on the text, without a GPU.
 /// </summary>
@@ -71,7 +72,12 @@ internal static partial class PtxModule
         ArgumentNullException.ThrowIfNull(ptx);
         var problems = new List<string>();
         string code = LineComment().Replace(ptx, "");
-        foreach (Match m in Extern().Matches(code)) problems.Add($"declares an external function: {m.Value.Trim()}");
+        foreach (Match m in Extern().Matches(code))
+        {
+            // A kernel's dynamic shared memory is declared as an external shared array of no size; the launch sizes it.
+            if (DynamicShared().IsMatch(m.Value)) continue;
+            problems.Add($"declares an external symbol: {m.Value.Trim()}");
+        }
         var defined = new HashSet<string>(StringComparer.Ordinal);
         foreach (Match m in FunctionHead().Matches(code))
         {
@@ -108,6 +114,9 @@ internal static partial class PtxModule
 
     [GeneratedRegex(@"\.extern\s[^;{]*;")]
     private static partial Regex Extern();
+
+    [GeneratedRegex(@"^\.extern\s+\.shared\s[^;]*\[\]\s*;$")]
+    private static partial Regex DynamicShared();
 
     [GeneratedRegex(@"\.func\s+(\([^)]*\)\s*)?(?<name>[A-Za-z_$][\w$]*)")]
     private static partial Regex FunctionHead();

@@ -49,6 +49,46 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     }
 
     [Fact]
+    public void TheRolloutsShapeChangesNothingButSpeed()
+    {
+        // Threads per lane split each layer's outputs, and theta may sit in shared memory; each output is still summed by
+        // one thread in input order, so every shape ends on the same theta, bit for bit. The CPU accelerator's groups
+        // hold 4 threads: 1, 2 and 4 threads per lane, with groups of 4, 2 and 1 lanes (13 lanes leave a group part-empty).
+        var config = new A2cConfig { Env = "CartPole-v1", NumEnvs = 13, Seed = 8, Device = "ilgpu-cpu", Hidden = [20, 12] };
+        var device = new IlgpuComputeDevice(fixture.Device);
+        Assert.Equal(4, device.Kernels.Group);
+        float[] Run(int threadsPerLane, bool shared)
+        {
+            using var stream = new IlgpuA2cStream(fixture.Device, device.Kernels, config, Hybrid.Training.Algorithms.Acting.ActorCriticSpec(config), threadsPerLane, shared);
+            var monitor = new RunMonitor(config, null, null);
+            for (int u = 0; u < 30; u++)
+            {
+                stream.Collect(monitor);
+                stream.Learn(config.LearningRate, monitor);
+            }
+            return stream.Theta();
+        }
+        float[] plain = Run(1, false);
+        Assert.Equal(plain, Run(1, true));
+        Assert.Equal(plain, Run(2, true));
+        Assert.Equal(plain, Run(4, false));
+        Assert.Equal(plain, Run(4, true));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Run(3, false));
+    }
+
+    [Theory]
+    [InlineData(4_096, 270_336, 256, 32)]   // an H200: 132 multiprocessors of 2,048 threads
+    [InlineData(65_536, 270_336, 256, 4)]
+    [InlineData(1_048_576, 270_336, 256, 1)]
+    [InlineData(4_096, 221_184, 256, 32)]   // an A100: 108 of 2,048
+    [InlineData(16, 8, 4, 1)]               // the CPU accelerator: the lanes alone fill it
+    [InlineData(1, 270_336, 4, 4)]          // never more than the group
+    public void ThreadsPerLaneFillTheDeviceAtFewLanes(int lanes, long resident, int group, int expected)
+    {
+        Assert.Equal(expected, RolloutShape.ThreadsPerLane(lanes, resident, group));
+    }
+
+    [Fact]
     public void ADeviceRunStoppedAndResumedEndsOnTheSameParameters()
     {
         // The device's checkpoint holds theta, RMSProp's statistics and the lanes' state and streams; the metrics it still

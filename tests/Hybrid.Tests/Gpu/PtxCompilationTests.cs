@@ -64,7 +64,7 @@ public sealed class PtxCompilationTests
         // What the device path did before: the check has to catch it.
         string host = KernelCatalog.CompileToPtx(typeof(PtxCompilationTests).GetMethod(nameof(MathFFmaKernel), BindingFlags.NonPublic | BindingFlags.Static)!);
         IReadOnlyList<string> problems = PtxModule.Problems(host);
-        Assert.Contains(problems, p => p.Contains("external", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("external symbol", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("FusedMultiplyAdd", StringComparison.Ordinal) && p.Contains("does not define", StringComparison.Ordinal));
     }
 
@@ -84,6 +84,10 @@ public sealed class PtxCompilationTests
         Assert.Equal(2, PtxModule.Problems(header + ".extern .func (.param .b32 r) F(.param .b32 a);\n" + entry + "\tcall (r), F, (a);\n}\n").Count);
         Assert.Single(PtxModule.Problems(header + defined + entry + "\tcall Missing, (a);\n}\n"));
         Assert.Single(PtxModule.Problems(header + defined + entry + "\tcall (r), %rd4, (a), proto;\n}\n"));
+        // Dynamic shared memory is an unsized external shared array, which the launch sizes; a sized one, or a global, is not.
+        Assert.Empty(PtxModule.Problems(header + ".extern .shared .align 8 .b8 __dyn_shared_alloca[];\n" + entry + "\tret;\n}\n"));
+        Assert.Single(PtxModule.Problems(header + ".extern .shared .align 4 .b8 table[64];\n" + entry + "\tret;\n}\n"));
+        Assert.Single(PtxModule.Problems(header + ".extern .global .align 4 .b8 table[];\n" + entry + "\tret;\n}\n"));
         // A call inside a comment is not a call.
         Assert.Empty(PtxModule.Problems(header + defined + entry + "\t// call Missing, (a);\n\tret;\n}\n"));
         Assert.Equal("sm_90", PtxModule.Target(header));
