@@ -295,6 +295,45 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _statistics.CopyFromCPU(statistics.Statistics);
     }
 
+    /// <summary>
+    /// Milliseconds per launch of each of the update's kernels on its own, and of the whole update: each in a timed loop of
+    /// launches and one synchronize, doubling the launches until the loop takes <paramref name="seconds"/>. The stream is
+    /// spent afterwards (its episode log and statistics are not a run's); open a new one to train.
+    /// </summary>
+    internal IReadOnlyList<(string Kernel, double Milliseconds, int Launches)> TimeKernels(double seconds)
+    {
+        Accelerator a = _device.Accelerator;
+        RolloutViews r = _rollout;
+        (string, double, int) Time(string name, Action launch)
+        {
+            launch();
+            a.Synchronize();
+            for (int launches = 1; ; launches *= 2)
+            {
+                long start = Stopwatch.GetTimestamp();
+                for (int i = 0; i < launches; i++) launch();
+                a.Synchronize();
+                double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                // The episode log fills as rollouts repeat without a drain; later episodes are dropped, not written past it.
+                _episodeCount.MemSetToZero();
+                if (elapsed >= seconds || launches >= 1 << 16) return (name, elapsed * 1e3 / launches, launches);
+            }
+        }
+        var times = new List<(string, double, int)>
+        {
+            Time("ActorCriticKernels.Rollout", () => _kernels.Rollout(r)),
+            Time("GradientKernels.Tiles", () => _kernels.Tiles(_learn)),
+            Time("GradientKernels.Reduce", () => _kernels.Reduce(_learn, _scalars.View, _config.MaxGradNorm, 0f, _config.RmsAlpha, _config.RmsEpsilon, step: true)),
+            Time("update", () =>
+            {
+                _kernels.Rollout(r);
+                _kernels.GradientAndStep(_learn, _scalars.View, _config.MaxGradNorm, 0f, _config.RmsAlpha, _config.RmsEpsilon);
+            }),
+        };
+        _terms.MemSetToZero();
+        return times;
+    }
+
     /// <summary>Copies theta to the host (checks and tests).</summary>
     internal float[] Theta()
     {
@@ -356,16 +395,23 @@ internal sealed class A2cKernels
     /// <summary>The gradient of the batch in <paramref name="v"/>'s F and D rows into its gradient buffer, the squared norm into scalars[0].</summary>
     public void Gradient(in LearnViews v, ArrayView<float> scalars)
     {
-        _tiles(new KernelConfig(v.TileCount * v.Chunks, Group), v);
-        _reduce(new KernelConfig(1, Group), v, scalars, 0f, 0f, 0f, 0f, 0);
+        Tiles(v);
+        Reduce(v, scalars, 0f, 0f, 0f, 0f, step: false);
     }
 
     /// <summary><see cref="Gradient"/>, then global-norm clipping and the RMSProp step on theta and the statistics.</summary>
     public void GradientAndStep(in LearnViews v, ArrayView<float> scalars, float maxNorm, float learningRate, float alpha, float epsilon)
     {
-        _tiles(new KernelConfig(v.TileCount * v.Chunks, Group), v);
-        _reduce(new KernelConfig(1, Group), v, scalars, maxNorm, learningRate, alpha, epsilon, 1);
+        Tiles(v);
+        Reduce(v, scalars, maxNorm, learningRate, alpha, epsilon, step: true);
     }
+
+    /// <summary>The per-chunk partial sums of the weight gradients (GradientKernels.Tiles): a group per tile and chunk.</summary>
+    public void Tiles(in LearnViews v) => _tiles(new KernelConfig(v.TileCount * v.Chunks, Group), v);
+
+    /// <summary>The chunks' sum, the squared norm and (with <paramref name="step"/>) the clipped RMSProp step (GradientKernels.Reduce): one group.</summary>
+    public void Reduce(in LearnViews v, ArrayView<float> scalars, float maxNorm, float learningRate, float alpha, float epsilon, bool step) =>
+        _reduce(new KernelConfig(1, Group), v, scalars, maxNorm, learningRate, alpha, epsilon, step ? 1 : 0);
 
     static int GroupFor(Accelerator a)
     {

@@ -8,7 +8,7 @@ using Hybrid.Training.Devices;
 namespace Hybrid.Cli.Device;
 
 /// <summary>
-/// <c>hybrid devicecheck [--device D] [--references DIR] [--json]</c>: the device kernels against Hybrid's CPU path, on
+/// <c>hybrid devicecheck [--device D] [--references DIR] [--json]</c> (or <c>--ptx DIR</c>, or <c>--plan [--config FILE]</c>): the device kernels against Hybrid's CPU path, on
 /// the device itself (what the test suite checks on ILGPU's CPU accelerator, runnable on a GPU machine without the .NET
 /// SDK): every device env lane for lane against the CPU env and on its reference file, and A2C's network kernels
 /// (forward, gradient, RMSProp step) against the CPU network. Exit code 0 when all agree, 1 otherwise, 2 when there is
@@ -32,14 +32,28 @@ public static class DeviceCheckCommand
         {
             Description = "Write every kernel's PTX for each checked architecture into this folder (KERNEL.sm_XX.ptx) and check the driver could load it; needs no GPU.",
         };
+        var plan = new Option<bool>("--plan")
+        {
+            Description = "Print the cost model of A2C's device kernels (launch shape, bytes, multiply-adds, estimates for an H200 and an A100); with a device, time each kernel beside it.",
+        };
+        var config = new Option<string>("--config") { Description = "With --plan: an A2C config file (default: CartPole-v1 at 4,096 and 65,536 lanes)." };
         var command = new Command("devicecheck",
             "Check the device kernels against the CPU path: each env lane for lane and on its reference file, A2C's network (values, logits, gradient, RMSProp step).")
         {
-            device, references, json, ptx,
+            device, references, json, ptx, plan, config,
         };
-        command.SetAction(parse => parse.GetValue(ptx) is { } folder
-            ? WritePtx(folder.FullName, parse.GetValue(json), Console.Out, Console.Error)
-            : Run(parse.GetValue(device)!, parse.GetValue(references)!.FullName, parse.GetValue(json), Console.Out, Console.Error));
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(config) is not null && !parse.GetValue(plan))
+            {
+                Console.Error.WriteLine("devicecheck: --config goes with --plan.");
+                return 2;
+            }
+            if (parse.GetValue(ptx) is { } folder) return WritePtx(folder.FullName, parse.GetValue(json), Console.Out, Console.Error);
+            if (parse.GetValue(plan))
+                return DevicePlan.Run(parse.GetValue(config), parse.GetValue(device)!, parse.GetResult(device) is { Implicit: false }, parse.GetValue(json), Console.Out, Console.Error);
+            return Run(parse.GetValue(device)!, parse.GetValue(references)!.FullName, parse.GetValue(json), Console.Out, Console.Error);
+        });
         return command;
     }
 

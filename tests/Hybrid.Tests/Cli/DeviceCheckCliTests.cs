@@ -27,6 +27,44 @@ public sealed class DeviceCheckCliTests() : TempFolderTests("hybrid-devicecheck-
     }
 
     [Fact]
+    public void PlanPrintsTheCostTableAndTimesEachKernelOnADevice()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.Equal(0, DevicePlan.Run(null, "cpu", deviceGiven: false, json: false, output, error));
+        string text = output.ToString();
+        Assert.Contains("4,096 lanes x t_max 5 = 20,480 samples per update", text);
+        Assert.Contains("65,536 lanes x t_max 5 = 327,680 samples per update", text);
+        foreach (string kernel in new[] { "ActorCriticKernels.Rollout", "GradientKernels.Tiles", "GradientKernels.Reduce", "update" })
+            Assert.Equal(2, text.Split('\n').Count(l => l.TrimStart().StartsWith(kernel + " ", StringComparison.Ordinal)));
+        Assert.Contains("32 threads/lane", text);
+        Assert.Contains("88 bytes per lane-step", text);
+        Assert.DoesNotContain("measured", text);
+
+        // A small config on ILGPU's CPU accelerator: every kernel gets a measured time.
+        string config = Path.Combine(Folder, "small.yaml");
+        File.WriteAllText(config, "algo: a2c\nenv: CartPole-v1\nnum_envs: 8\n");
+        output = new StringWriter();
+        Assert.Equal(0, DevicePlan.Run(config, "ilgpu-cpu", deviceGiven: true, json: true, output, new StringWriter()));
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Length);
+        Assert.All(lines, l => Assert.Matches("\"measured_ms\":[0-9.]+", l));
+        Assert.All(lines, l => Assert.Contains("\"device\":\"ilgpu-cpu\"", l));
+    }
+
+    [Fact]
+    public void PlanRefusesAConfigThatIsNotA2cInOneLine()
+    {
+        string config = Path.Combine(Folder, "impala.yaml");
+        File.WriteAllText(config, "algo: impala\nenv: CartPole-v1\n");
+        var error = new StringWriter();
+        Assert.Equal(2, DevicePlan.Run(config, "cpu", deviceGiven: false, json: false, new StringWriter(), error));
+        Assert.Contains("the plan covers A2C's device kernels", error.ToString());
+        Assert.Contains("impala", error.ToString());
+        Assert.Single(error.ToString().Trim().Split('\n'));
+    }
+
+    [Fact]
     public void PtxIntoAFolderThatCannotBeMadeSaysSoInOneLine()
     {
         string blocker = Path.Combine(Folder, "file");
@@ -35,5 +73,40 @@ public sealed class DeviceCheckCliTests() : TempFolderTests("hybrid-devicecheck-
         Assert.Equal(2, DeviceCheckCommand.WritePtx(Path.Combine(blocker, "ptx"), json: false, new StringWriter(), error));
         Assert.Contains("--ptx", error.ToString());
         Assert.Single(error.ToString().Trim().Split('\n'));
+    }
+}
+
+/// <summary>The cost model counts what the kernels' code does.</summary>
+public sealed class CostModelTests
+{
+    [Fact]
+    public void TheDefaultNetworksWorkIsCountedFromItsLayers()
+    {
+        // CartPole's 4-64-64 network with two actions: forward 4*64 + 64*64 + 64*2 + 64*1 = 4,544 multiply-adds per sample;
+        // the torso's backward 64*(2+1) + 64*64 = 4,288; the rollout adds V(s_T), one forward per lane.
+        var config = new Hybrid.Training.Algorithms.A2cConfig { NumEnvs = 4096 };
+        IReadOnlyList<Hybrid.Gpu.KernelCost> costs = Hybrid.Gpu.CostModel.A2cUpdate(config);
+        Assert.Equal(["ActorCriticKernels.Rollout", "GradientKernels.Tiles", "GradientKernels.Reduce"], costs.Select(c => c.Kernel));
+        Assert.Equal(20_480.0 * (4_544 + 4_288) + 4_096.0 * 4_544, costs[0].MultiplyAdds);
+        // 34 tiles of 16 x 16 (layer 1: 1 x 4, layer 2: 5 x 4, policy 5 x 1, value 5 x 1) over every sample.
+        Assert.Equal(34.0 * 256 * 20_480, costs[1].MultiplyAdds);
+        Assert.Equal(4_675, Hybrid.Gpu.CostModel.Parameters(config));
+        // Sixteen times the lanes, sixteen times the tiles' and the rollout's work.
+        IReadOnlyList<Hybrid.Gpu.KernelCost> large = Hybrid.Gpu.CostModel.A2cUpdate(config with { NumEnvs = 65_536 });
+        Assert.Equal(16 * costs[1].MultiplyAdds, large[1].MultiplyAdds);
+        Assert.Equal(16 * costs[0].MultiplyAdds, large[0].MultiplyAdds);
+    }
+
+    [Fact]
+    public void AnEnvStepMovesWhatItsKernelReadsAndWrites()
+    {
+        // CartPole: 4 state floats read and written, elapsed and return read and written, the action stream (state read
+        // and written, step read), 4 observation floats, reward and two flags: 88 bytes.
+        Assert.Equal(88, Hybrid.Gpu.CostModel.EnvStepBytes(Hybrid.Gpu.Kernels.DeviceEnvKind.CartPole));
+        Hybrid.Gpu.KernelCost step = Hybrid.Gpu.CostModel.EnvStep("CartPole-v1", 1 << 20);
+        Assert.Equal(88.0 * (1 << 20), step.Bytes);
+        // Memory-bound: 92 MB at 4.8 TB/s, plus a launch.
+        Assert.Equal("memory", step.Bound(Hybrid.Gpu.GpuSpec.H200));
+        Assert.Equal((88.0 * (1 << 20) / 4.8e12 + Hybrid.Gpu.KernelCost.LaunchSeconds) * 1e3, step.Milliseconds(Hybrid.Gpu.GpuSpec.H200), 12);
     }
 }

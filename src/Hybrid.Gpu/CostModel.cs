@@ -1,0 +1,224 @@
+using System.Globalization;
+using Hybrid.Envs;
+using Hybrid.Gpu.Kernels;
+using Hybrid.Nn.Models;
+using Hybrid.Training.Algorithms;
+
+namespace Hybrid.Gpu;
+
+/// <summary>
+/// A GPU as the cost model sees it, from the vendors' data sheets: multiprocessors, boost clock, memory bandwidth and
+/// fp32 throughput (a fused multiply-add counts as two operations).
+/// </summary>
+/// <param name="Name">The GPU.</param>
+/// <param name="Multiprocessors">Streaming multiprocessors.</param>
+/// <param name="ClockGHz">Boost clock.</param>
+/// <param name="BytesPerSecond">Memory bandwidth.</param>
+/// <param name="Fp32PerSecond">fp32 operations per second.</param>
+public sealed record GpuSpec(string Name, int Multiprocessors, double ClockGHz, double BytesPerSecond, double Fp32PerSecond)
+{
+    /// <summary>NVIDIA H200 SXM: 132 SMs, 1.98 GHz, 4.8 TB/s HBM3e, 67 TFLOPS fp32 (NVIDIA H200 data sheet, 2024).</summary>
+    public static GpuSpec H200 { get; } = new("H200", 132, 1.98, 4.8e12, 67e12);
+
+    /// <summary>NVIDIA A100 80GB SXM: 108 SMs, 1.41 GHz, 2.039 TB/s HBM2e, 19.5 TFLOPS fp32 (NVIDIA A100 data sheet, 2021).</summary>
+    public static GpuSpec A100 { get; } = new("A100", 108, 1.41, 2.039e12, 19.5e12);
+
+    /// <summary>Threads a multiprocessor keeps resident (2,048 on both).</summary>
+    public const int ThreadsPerMultiprocessor = 2048;
+
+    /// <summary>The two GPUs the plan prints.</summary>
+    public static IReadOnlyList<GpuSpec> Known { get; } = [H200, A100];
+}
+
+/// <summary>
+/// One kernel's work in one A2C update (or one env step), counted from its code: bytes that must cross the memory bus,
+/// multiply-adds, and on-chip load wavefronts (128-byte shared-memory or L1 transactions, one per clock per
+/// multiprocessor), which bound the matrix loops that load two operands per multiply-add.
+/// </summary>
+/// <param name="Kernel">Class.Method.</param>
+/// <param name="Launches">Launches per update.</param>
+/// <param name="Bytes">Global-memory bytes moved per update.</param>
+/// <param name="MultiplyAdds">fp32 multiply-adds per update.</param>
+/// <param name="Wavefronts">On-chip load wavefronts per update.</param>
+/// <param name="SingleBlock">The kernel is one block on one multiprocessor.</param>
+public sealed record KernelCost(string Kernel, int Launches, double Bytes, double MultiplyAdds, double Wavefronts, bool SingleBlock = false)
+{
+    /// <summary>Launch overhead per kernel, seconds: a few microseconds on every recent driver.</summary>
+    public const double LaunchSeconds = 4e-6;
+
+    /// <summary>Bytes per clock one multiprocessor can pull from L2 (the bound of a one-block kernel).</summary>
+    public const double BytesPerClockOneMultiprocessor = 64;
+
+    /// <summary>The roofline estimate on <paramref name="gpu"/>, milliseconds per update: the largest of memory, arithmetic and on-chip loads, plus launches.</summary>
+    public double Milliseconds(GpuSpec gpu)
+    {
+        ArgumentNullException.ThrowIfNull(gpu);
+        double clock = gpu.ClockGHz * 1e9;
+        double memory = SingleBlock ? Bytes / (BytesPerClockOneMultiprocessor * clock) : Bytes / gpu.BytesPerSecond;
+        double arithmetic = MultiplyAdds * 2 / (SingleBlock ? gpu.Fp32PerSecond / gpu.Multiprocessors : gpu.Fp32PerSecond);
+        double loads = Wavefronts / (clock * (SingleBlock ? 1 : gpu.Multiprocessors));
+        return (Math.Max(memory, Math.Max(arithmetic, loads)) + Launches * LaunchSeconds) * 1e3;
+    }
+
+    /// <summary>Which bound the estimate is: memory, arithmetic or loads.</summary>
+    public string Bound(GpuSpec gpu)
+    {
+        ArgumentNullException.ThrowIfNull(gpu);
+        double clock = gpu.ClockGHz * 1e9;
+        double memory = SingleBlock ? Bytes / (BytesPerClockOneMultiprocessor * clock) : Bytes / gpu.BytesPerSecond;
+        double arithmetic = MultiplyAdds * 2 / (SingleBlock ? gpu.Fp32PerSecond / gpu.Multiprocessors : gpu.Fp32PerSecond);
+        double loads = Wavefronts / (clock * (SingleBlock ? 1 : gpu.Multiprocessors));
+        return memory >= arithmetic && memory >= loads ? "memory" : arithmetic >= loads ? "arithmetic" : "loads";
+    }
+}
+
+/// <summary>
+/// The cost model of Hybrid's device path: what each kernel of an A2C update moves and computes for a config, counted
+/// from the kernels' code, and the roofline estimate that follows on a GPU. These are estimates, not measurements; the
+/// GPU check (experiments/gpu/check.sh) times each kernel beside them.
+/// </summary>
+public static class CostModel
+{
+    const int Float = sizeof(float);
+
+    /// <summary>The kernels of one A2C update (rollout, gradient tiles, reduction and step) for <paramref name="config"/>.</summary>
+    /// <exception cref="ArgumentException">The config's env has no device kernels, or its network is not an MLP.</exception>
+    public static IReadOnlyList<KernelCost> A2cUpdate(A2cConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        DeviceEnvKind kind = DeviceEnvs.Kind(config.Env);
+        EnvSpec env = EnvRegistry.Spec(config.Env);
+        ModelSpec spec = Acting.ActorCriticSpec(config);
+        var net = (ActorCriticNetwork)spec.Build();
+        int[] layers = IlgpuA2cStream.LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
+        bool box = spec.ActionKind == ActionKind.Box;
+        int actions = net.Actions, parameters = net.ParameterCount, hidden = layers.Length / NetShape.Entry - 2;
+        long n = config.NumEnvs, samples = n * config.TMax;
+
+        // Forward: every layer's inputs x outputs, the heads' width x (actions + 1); the torso's backward: the heads'
+        // gradients into the last hidden layer, then each hidden layer's weights back to the one below.
+        long forward = 0, backward = 0;
+        for (int l = 0; l < hidden + 2; l++) forward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
+        int width = layers[(hidden - 1) * NetShape.Entry + 2];
+        backward += (long)width * (actions + 1);
+        for (int l = hidden - 1; l > 0; l--) backward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
+
+        // Rollout: the per-sample rows it writes (F, D, logits, actions, and six per-sample scalars), the F and D rows the
+        // backward pass reads again (by then out of cache at large N), the env step's state, and theta's copy per group.
+        long groups = (n + 255) / 256;
+        double rolloutBytes = samples * Float * (featureRows + deltaRows + actions + (box ? actions : 1) + 6.0)
+            + samples * Float * (featureRows - env.ObservationSize + deltaRows)
+            + samples * EnvStepBytes(kind)
+            + groups * (double)parameters * Float;
+        double rolloutMacs = samples * (double)(forward + backward) + n * (double)forward;
+        // Each warp's multiply-add loads theta (one broadcast wavefront) and its lanes' input (one coalesced wavefront).
+        double rolloutWaves = rolloutMacs / 32 * 2;
+
+        // Gradient tiles: each tile reads its input rows and delta rows over every sample, and writes its chunk's sums.
+        int[] tiles = GradientKernels.TileTable(layers, net.LogStd.Offset, deltaRows - (box ? actions : 0), box ? actions : 0);
+        int tileCount = tiles.Length / GradientKernels.TileEntry;
+        int chunk = GradientKernels.ChunkFor((int)Math.Min(samples, int.MaxValue));
+        long chunks = (samples + chunk - 1) / chunk;
+        double tileRows = 0;
+        for (int t = 0; t < tileCount; t++)
+        {
+            int e = t * GradientKernels.TileEntry, inputs = tiles[e + 1], outputs = tiles[e + 2], k0 = tiles[e + 5], j0 = tiles[e + 6];
+            tileRows += Math.Min(GradientKernels.TileRows, inputs - k0) + Math.Min(GradientKernels.TileColumns, outputs - j0);
+        }
+        double tileBytes = tileRows * samples * Float + chunks * (double)parameters * Float;
+        double tileMacs = (double)tileCount * GradientKernels.TileRows * GradientKernels.TileColumns * samples;
+        double tileWaves = tileMacs / 32 * 2;
+
+        // Reduce and step: one block reads every chunk's sums and reads and writes theta, the statistics and the gradient.
+        double reduceBytes = chunks * (double)parameters * Float + 5.0 * parameters * Float;
+
+        return
+        [
+            new KernelCost("ActorCriticKernels.Rollout", 1, rolloutBytes, rolloutMacs, rolloutWaves),
+            new KernelCost("GradientKernels.Tiles", 1, tileBytes, tileMacs, tileWaves),
+            new KernelCost("GradientKernels.Reduce", 1, reduceBytes, chunks * (double)parameters, 0, SingleBlock: true),
+        ];
+    }
+
+    /// <summary>
+    /// One step of <paramref name="lanes"/> lanes with random actions (EnvKernels.Step, as bench env runs it): the state
+    /// read and written, elapsed steps and return read and written, the action stream, the observation, reward and flags.
+    /// </summary>
+    public static KernelCost EnvStep(string envId, int lanes)
+    {
+        DeviceEnvKind kind = DeviceEnvs.Kind(envId);
+        return new KernelCost("EnvKernels.Step", 1, (double)lanes * EnvStepBytes(kind), 0, 0);
+    }
+
+    /// <summary>Bytes one lane-step moves: state r/w, elapsed r/w, return r/w, the action stream (state r/w, step), observation, reward, two flags.</summary>
+    public static int EnvStepBytes(DeviceEnvKind kind) =>
+        2 * EnvDynamics.StateSize(kind) * Float + 2 * Float + 2 * Float + 3 * Float + EnvDynamics.ObservationSize(kind) * Float + 3 * Float;
+
+    /// <summary>The parameters of <paramref name="config"/>'s network.</summary>
+    public static int Parameters(A2cConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return Acting.ActorCriticSpec(config).Build().ParameterCount;
+    }
+
+    /// <summary>The launch shape of A2C's kernels on <paramref name="gpu"/> for <paramref name="config"/>, in words.</summary>
+    public static IReadOnlyList<string> A2cLaunches(A2cConfig config, GpuSpec gpu)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(gpu);
+        const int group = 256;
+        var net = (ActorCriticNetwork)Acting.ActorCriticSpec(config).Build();
+        EnvSpec env = EnvRegistry.Spec(config.Env);
+        int[] layers = IlgpuA2cStream.LayerTable(net, env.ObservationSize, out _, out int deltaRows);
+        bool box = net.Spec.ActionKind == ActionKind.Box;
+        int parts = RolloutShape.ThreadsPerLane(config.NumEnvs, (long)gpu.Multiprocessors * GpuSpec.ThreadsPerMultiprocessor, group);
+        long tiles = (config.NumEnvs + group / parts - 1) / (group / parts);
+        int samples = config.NumEnvs * config.TMax, chunk = GradientKernels.ChunkFor(samples), chunks = (samples + chunk - 1) / chunk;
+        int gradientTiles = GradientKernels.TileTable(layers, net.LogStd.Offset, deltaRows - (box ? net.Actions : 0), box ? net.Actions : 0).Length / GradientKernels.TileEntry;
+        var inv = CultureInfo.InvariantCulture;
+        return
+        [
+            string.Create(inv, $"{tiles:N0} x {group}, {parts} threads/lane, theta {(RolloutShape.ThetaFits(net.ParameterCount) ? $"{net.ParameterCount * 4 / 1024.0:F1} KiB shared" : "global")}"),
+            string.Create(inv, $"{gradientTiles * (long)chunks:N0} x {group} ({gradientTiles} tiles x {chunks} chunks of {chunk})"),
+            string.Create(inv, $"1 x {group}"),
+        ];
+    }
+}
+
+/// <summary>Each kernel of Hybrid's device path timed on its own on a device (a timed loop of launches and one synchronize).</summary>
+public static class KernelTiming
+{
+    /// <summary>
+    /// Milliseconds per launch of A2C's rollout, gradient tiles and reduction, and of a whole update, for
+    /// <paramref name="config"/> on <paramref name="device"/>, each loop taking about <paramref name="seconds"/>.
+    /// </summary>
+    public static IReadOnlyList<(string Kernel, double Milliseconds, int Launches)> A2cUpdate(IlgpuComputeDevice device, A2cConfig config, double seconds)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seconds);
+        config.Validate();
+        using var stream = new IlgpuA2cStream(device.Device, device.Kernels, config);
+        return stream.TimeKernels(seconds);
+    }
+
+    /// <summary>Milliseconds per step of <paramref name="lanes"/> lanes of <paramref name="envId"/> with random actions (EnvKernels.Step).</summary>
+    public static (double Milliseconds, int Launches) EnvStep(IlgpuComputeDevice device, string envId, int lanes, double seconds)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seconds);
+        using var env = new DeviceVectorEnv(device.Device, envId, lanes);
+        env.Reset(1, 0);
+        env.StepRandom(1);
+        env.Synchronize();
+        for (int steps = 1; ; steps *= 2)
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            env.StepRandom(steps);
+            env.Synchronize();
+            double elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+            if (elapsed >= seconds || steps >= 1 << 16) return (elapsed * 1e3 / steps, steps);
+        }
+    }
+}
