@@ -52,23 +52,25 @@ public sealed record KernelCost(string Kernel, int Launches, double Bytes, doubl
     /// <summary>The roofline estimate on <paramref name="gpu"/>, milliseconds per update: the largest of memory, arithmetic and on-chip loads, plus launches.</summary>
     public double Milliseconds(GpuSpec gpu)
     {
-        ArgumentNullException.ThrowIfNull(gpu);
-        double clock = gpu.ClockGHz * 1e9;
-        double memory = SingleBlock ? Bytes / (BytesPerClockOneMultiprocessor * clock) : Bytes / gpu.BytesPerSecond;
-        double arithmetic = MultiplyAdds * 2 / (SingleBlock ? gpu.Fp32PerSecond / gpu.Multiprocessors : gpu.Fp32PerSecond);
-        double loads = Wavefronts / (clock * (SingleBlock ? 1 : gpu.Multiprocessors));
+        (double memory, double arithmetic, double loads) = Seconds(gpu);
         return (Math.Max(memory, Math.Max(arithmetic, loads)) + Launches * LaunchSeconds) * 1e3;
     }
 
     /// <summary>Which bound the estimate is: memory, arithmetic or loads.</summary>
     public string Bound(GpuSpec gpu)
     {
+        (double memory, double arithmetic, double loads) = Seconds(gpu);
+        return memory >= arithmetic && memory >= loads ? "memory" : arithmetic >= loads ? "arithmetic" : "loads";
+    }
+
+    /// <summary>Seconds each resource needs on <paramref name="gpu"/> (one multiprocessor's share for a one-block kernel).</summary>
+    (double Memory, double Arithmetic, double Loads) Seconds(GpuSpec gpu)
+    {
         ArgumentNullException.ThrowIfNull(gpu);
         double clock = gpu.ClockGHz * 1e9;
-        double memory = SingleBlock ? Bytes / (BytesPerClockOneMultiprocessor * clock) : Bytes / gpu.BytesPerSecond;
-        double arithmetic = MultiplyAdds * 2 / (SingleBlock ? gpu.Fp32PerSecond / gpu.Multiprocessors : gpu.Fp32PerSecond);
-        double loads = Wavefronts / (clock * (SingleBlock ? 1 : gpu.Multiprocessors));
-        return memory >= arithmetic && memory >= loads ? "memory" : arithmetic >= loads ? "arithmetic" : "loads";
+        return SingleBlock
+            ? (Bytes / (BytesPerClockOneMultiprocessor * clock), MultiplyAdds * 2 / (gpu.Fp32PerSecond / gpu.Multiprocessors), Wavefronts / clock)
+            : (Bytes / gpu.BytesPerSecond, MultiplyAdds * 2 / gpu.Fp32PerSecond, Wavefronts / (clock * gpu.Multiprocessors));
     }
 }
 
