@@ -24,8 +24,9 @@ public static class EnvBenchmark
     /// <param name="Samples">Timed blocks.</param>
     /// <param name="Device">cpu, or the device whose kernels stepped the lanes (then Threads and Width describe nothing).</param>
     /// <param name="CompileSeconds">Seconds the device's env kernels took to compile (0 on the CPU).</param>
+    /// <param name="Interrupted">A signal stopped the measurement: the figure is over the blocks timed so far (or the calibration's).</param>
     public sealed record Result(string Env, int NumEnvs, int Threads, LaneWidth Width, double StepsPerSecond, int Samples, string Device = "cpu",
-        double CompileSeconds = 0);
+        double CompileSeconds = 0, bool Interrupted = false);
 
     const int ActionBuffers = 4;
     const ulong Seed = 1;
@@ -80,8 +81,14 @@ public static class EnvBenchmark
                     return 2;
                 }
                 if (onDevice is not null)
-                    return BenchReport.Print(parse.GetValue(json), $"bench env: {id}, N = {n} on {where}: measuring, then the CPU path...",
-                        () => RunOnDevice(id, n, k, onDevice), () => Run(id, n, Environment.ProcessorCount, k), ToJson, ToTable);
+                {
+                    // A signal (Ctrl-C, or a time limit's SIGINT) ends the timed blocks; the figure so far is printed.
+                    bool stopped = false;
+                    using var signals = new StopSignals(_ => Volatile.Write(ref stopped, true));
+                    int code = BenchReport.Print(parse.GetValue(json), $"bench env: {id}, N = {n} on {where}: measuring, then the CPU path...",
+                        () => RunOnDevice(id, n, k, onDevice, () => Volatile.Read(ref stopped)), () => Run(id, n, Environment.ProcessorCount, k), ToJson, ToTable);
+                    return signals.Signal != 0 ? 128 + signals.Signal : code;
+                }
             }
             return BenchReport.Print(parse.GetValue(json), $"bench env: {id}, N = {n}: measuring, then the scalar one-thread baseline...",
                 () => Run(id, n, t, k, w), () => Run(id, n, 1, k, LaneWidth.Scalar), ToJson, ToTable);
@@ -94,7 +101,7 @@ public static class EnvBenchmark
         ? string.Create(CultureInfo.InvariantCulture,
             $"{{\"bench\":\"env\",\"env\":\"{r.Env}\",\"num_envs\":{r.NumEnvs},\"threads\":{r.Threads},\"steps_per_second\":{r.StepsPerSecond:0}}}")
         : string.Create(CultureInfo.InvariantCulture,
-            $"{{\"bench\":\"env\",\"env\":\"{r.Env}\",\"num_envs\":{r.NumEnvs},\"device\":\"{r.Device}\",\"steps_per_second\":{r.StepsPerSecond:0},\"compile_seconds\":{r.CompileSeconds:0.###}}}");
+            $"{{\"bench\":\"env\",\"env\":\"{r.Env}\",\"num_envs\":{r.NumEnvs},\"device\":\"{r.Device}\",\"steps_per_second\":{r.StepsPerSecond:0},\"compile_seconds\":{r.CompileSeconds:0.###}{(r.Interrupted ? $",\"interrupted\":true,\"samples\":{r.Samples}" : "")}}}");
 
     static string ToTable(Result r, Result scalar)
     {
@@ -142,30 +149,35 @@ public static class EnvBenchmark
     /// The env kernels on <paramref name="device"/>: N lanes stepped with random actions drawn on the device and nothing
     /// copied back, each timed block long enough (at least 0.2 s, found by doubling) to swamp launch and timer noise.
     /// </summary>
-    public static Result RunOnDevice(string envId, int numEnvs, int samples, IlgpuDevice device)
+    public static Result RunOnDevice(string envId, int numEnvs, int samples, IlgpuDevice device, Func<bool>? stopped = null)
     {
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"samples was {samples}; expected at least 1.");
+        stopped ??= static () => false;
         long compileStart = Stopwatch.GetTimestamp();
         using var env = new DeviceVectorEnv(device, envId, numEnvs);
         double compile = Stopwatch.GetElapsedTime(compileStart).TotalSeconds;
         env.Reset(Seed, 0);
         int steps = 1;
+        double calibration;
         for (; ; steps *= 2)
         {
             long start = Stopwatch.GetTimestamp();
             env.StepRandom(steps);
             env.Synchronize();
-            if (Stopwatch.GetElapsedTime(start).TotalSeconds >= 0.2 || steps >= 1 << 20) break;
+            double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            calibration = steps * (double)numEnvs / elapsed;
+            if (elapsed >= 0.2 || steps >= 1 << 20 || stopped()) break;
         }
-        var rates = new double[samples];
-        for (int s = 0; s < samples; s++)
+        var rates = new List<double>(samples);
+        for (int s = 0; s < samples && !stopped(); s++)
         {
             long start = Stopwatch.GetTimestamp();
             env.StepRandom(steps);
             env.Synchronize();
-            rates[s] = steps * (double)numEnvs / Stopwatch.GetElapsedTime(start).TotalSeconds;
+            rates.Add(steps * (double)numEnvs / Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
-        return new Result(envId, numEnvs, 1, LaneWidth.Scalar, BenchReport.Median(rates), samples, device.Info.Kind, compile);
+        double rate = rates.Count > 0 ? BenchReport.Median([.. rates]) : calibration;
+        return new Result(envId, numEnvs, 1, LaneWidth.Scalar, rate, rates.Count, device.Info.Kind, compile, Interrupted: rates.Count < samples);
     }
 
     /// <summary>Steps an env with pre-drawn random actions.</summary>

@@ -59,10 +59,20 @@ public static class TrainBenchmark
                 IComputeDevice? onDevice = DeviceChoice.For(GpuDevices.Instance, baseConfig, Console.Error.WriteLine);
                 if (!parse.GetValue(json))
                     Console.Error.WriteLine($"bench train: {baseConfig.Algo} on {baseConfig.Env}, {parse.GetValue(seeds)} seeds: a warm-up run, then the timed runs...");
+                // Ctrl-C or SIGTERM (or a time limit's SIGINT): a benchmark keeps no files, so it prints what it measured so
+                // far at once (the finished runs, and the steps and seconds of the run in progress) and exits.
+                var stop = new StopBox();
+                bool asJson = parse.GetValue(json);
+                using var signals = new StopSignals(number =>
+                {
+                    Console.Out.WriteLine(Interrupted(baseConfig, stop, asJson));
+                    Console.Out.Flush();
+                    Environment.Exit(128 + number);
+                });
                 List<Run> runs = Measure(baseConfig, counts, parse.GetValue(seeds), stopWhenSolved,
-                    parse.GetValue(json) ? null : r => Console.Error.WriteLine(FormatRun(r)), onDevice);
+                    asJson ? null : r => Console.Error.WriteLine(FormatRun(r)), onDevice, stop);
                 double? compile = (onDevice as IlgpuComputeDevice)?.CompileSeconds;
-                Console.WriteLine(parse.GetValue(json) ? ToJson(baseConfig, runs, onDevice, compile) : ToTable(baseConfig, runs, stopWhenSolved, onDevice, compile));
+                Console.WriteLine(asJson ? ToJson(baseConfig, runs, onDevice, compile) : ToTable(baseConfig, runs, stopWhenSolved, onDevice, compile));
                 return 0;
             }
             catch (Exception e) when (e is ArgumentException or FormatException or IOException)
@@ -90,14 +100,15 @@ public static class TrainBenchmark
     /// A2C on <paramref name="device"/> when given (the CPU otherwise).
     /// </summary>
     public static List<Run> Measure(AlgoConfig config, int[] threadCounts, int seeds, bool stopWhenSolved, Action<Run>? progress = null,
-        IComputeDevice? device = null)
+        IComputeDevice? device = null, StopBox? stop = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (threadCounts.Length == 0) threadCounts = [config.Threads];
+        stop ??= new StopBox();
         // The warm-up runs at least one update, whatever the lane count.
         long warmup = Math.Min(Math.Max(WarmupSteps, config.TotalEnvs * 64L), config.MaxEnvSteps);
         AlgoConfig warm = config with { MaxEnvSteps = warmup, Seed = 1_000_000 };
-        Trainer.Train(warm, new RunMonitor(warm, null, null), device);
+        Trainer.Train(warm, stop.Watch(new RunMonitor(warm, null, null), warm.Seed, warm.Threads, warmup: true), device);
         var runs = new List<Run>();
         // Seeds outside, thread counts inside: the machine's speed drifts, and alternating the counts spreads the drift
         // over all of them instead of handing it to whichever ran last.
@@ -105,11 +116,74 @@ public static class TrainBenchmark
             foreach (int threads in threadCounts)
             {
                 AlgoConfig run = config with { Threads = threads, Seed = seed, StopWhenSolved = stopWhenSolved };
-                var result = new Run(threads, Trainer.Train(run, new RunMonitor(run, null, null), device));
+                var result = new Run(threads, Trainer.Train(run, stop.Watch(new RunMonitor(run, null, null), seed, threads, warmup: false), device));
                 runs.Add(result);
+                stop.Done(result);
                 progress?.Invoke(result);
             }
         return runs;
+    }
+
+    /// <summary>What a benchmark has done so far, for a signal to report from another thread: the finished runs and the one in progress.</summary>
+    public sealed class StopBox
+    {
+        readonly Lock _gate = new();
+        readonly List<Run> _done = [];
+        RunMonitor? _current;
+        int _seed, _threads;
+        bool _warmup;
+
+        /// <summary>Marks <paramref name="monitor"/>'s run as the one in progress; returns the monitor.</summary>
+        public RunMonitor Watch(RunMonitor monitor, int seed, int threads, bool warmup)
+        {
+            lock (_gate) (_current, _seed, _threads, _warmup) = (monitor, seed, threads, warmup);
+            return monitor;
+        }
+
+        /// <summary>Records a finished run.</summary>
+        public void Done(Run run)
+        {
+            lock (_gate)
+            {
+                _done.Add(run);
+                _current = null;
+            }
+        }
+
+        /// <summary>The finished runs, and the run in progress (its seed, threads, whether it is the warm-up, env steps and seconds so far) if any.</summary>
+        public (Run[] Done, (int Seed, int Threads, bool Warmup, long EnvSteps, double Seconds)? Current) Snapshot()
+        {
+            lock (_gate)
+                return ([.. _done], _current is { } m ? (_seed, _threads, _warmup, m.EnvSteps, m.Seconds) : null);
+        }
+    }
+
+    /// <summary>What a stopped benchmark prints: each finished run and the one in progress, as JSON or as lines.</summary>
+    internal static string Interrupted(AlgoConfig config, StopBox stop, bool json)
+    {
+        (Run[] done, var current) = stop.Snapshot();
+        var inv = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        if (!json)
+        {
+            text.Append(inv, $"bench train: stopped; {done.Length} run(s) finished");
+            foreach (Run r in done) text.Append('\n').Append(FormatRun(r));
+            if (current is { } c)
+                text.Append(inv, $"\n  {(c.Warmup ? "warm-up" : $"threads {c.Threads}, seed {c.Seed}")}: stopped at {c.EnvSteps:N0} steps after {c.Seconds:F2} s");
+            return text.ToString();
+        }
+        text.Append(inv, $"{{\"bench\":\"train\",\"algo\":\"{config.Algo}\",\"env\":\"{config.Env}\",\"num_envs\":{config.TotalEnvs},\"interrupted\":true,\"runs\":[");
+        for (int i = 0; i < done.Length; i++)
+        {
+            RunSummary r = done[i].Summary;
+            text.Append(inv,
+                $"{(i > 0 ? "," : "")}{{\"seed\":{r.Seed},\"threads\":{done[i].Threads},\"status\":\"{r.Status}\",\"env_steps\":{r.EnvSteps},\"seconds\":{r.WallSeconds:0.###},\"solved\":{(r.Solved ? "true" : "false")},\"seconds_to_solve\":{(r.SolvedAtSeconds is double t ? t.ToString("0.###", inv) : "null")},\"steps_per_second\":{Number(r.StepsPerSecond, "0")}}}");
+        }
+        text.Append("],\"in_progress\":");
+        if (current is { } p)
+            text.Append(inv, $"{{\"seed\":{p.Seed},\"threads\":{p.Threads},\"warmup\":{(p.Warmup ? "true" : "false")},\"env_steps\":{p.EnvSteps},\"seconds\":{p.Seconds:0.###}}}");
+        else text.Append("null");
+        return text.Append('}').ToString();
     }
 
     /// <summary>The medians of each thread count, in the order measured.</summary>

@@ -37,3 +37,25 @@ public class CliTests
         Assert.Contains("Usage", output.ToString());
     }
 }
+
+public class BenchInterruptTests
+{
+    [Fact]
+    public void AStoppedBenchReportsItsFinishedRunsAndTheStepsOfTheOneInProgress()
+    {
+        var config = new Hybrid.Training.Algorithms.A2cConfig { Env = "CartPole-v1", NumEnvs = 8, MaxEnvSteps = 16_000 };
+        var stop = new TrainBenchmark.StopBox();
+        List<TrainBenchmark.Run> runs = TrainBenchmark.Measure(config, [1], 1, stopWhenSolved: false, stop: stop);
+        Assert.Single(runs);
+        // A second run in progress: 4,000 steps counted so far.
+        var monitor = new Hybrid.Training.Metrics.RunMonitor(config with { Seed = 2 }, null, null);
+        monitor.AddSteps(4_000);
+        stop.Watch(monitor, 2, 1, warmup: false);
+        string json = TrainBenchmark.Interrupted(config, stop, json: true);
+        Assert.StartsWith("{\"bench\":\"train\",\"algo\":\"a2c\",\"env\":\"CartPole-v1\",\"num_envs\":8,\"interrupted\":true,\"runs\":[{\"seed\":1,\"threads\":1,\"status\":\"finished\",\"env_steps\":16000,", json);
+        Assert.Contains("\"in_progress\":{\"seed\":2,\"threads\":1,\"warmup\":false,\"env_steps\":4000,\"seconds\":", json);
+        string text = TrainBenchmark.Interrupted(config, stop, json: false);
+        Assert.Contains("1 run(s) finished", text);
+        Assert.Contains("threads 1, seed 2: stopped at 4,000 steps", text);
+    }
+}
