@@ -83,7 +83,7 @@ public static class CostModel
 {
     const int Float = sizeof(float);
 
-    /// <summary>The kernels of one A2C update (rollout, gradient tiles, reduction and step) for <paramref name="config"/>.</summary>
+    /// <summary>The kernels of one A2C update (rollout, gradient tiles, reduction and step, solve window) for <paramref name="config"/>.</summary>
     /// <exception cref="ArgumentException">The config's env has no device kernels, or its network is not an MLP.</exception>
     public static IReadOnlyList<KernelCost> A2cUpdate(A2cConfig config)
     {
@@ -140,6 +140,9 @@ public static class CostModel
             new KernelCost("ActorCriticKernels.Rollout", 1, rolloutBytes, rolloutMacs, rolloutWaves),
             new KernelCost("GradientKernels.Tiles", 1, tileBytes, tileMacs, tileWaves),
             new KernelCost("GradientKernels.Reduce", 1, reduceBytes, chunks * (double)parameters, 0, SingleBlock: true),
+            // The solve window: one group reads the rollout's per-(step, lane) returns twice (count, then place), then
+            // 16 bytes go back to the host.
+            new KernelCost("EpisodeKernels.Update", 1, 2.0 * samples * Float, 0, 0, SingleBlock: true),
         ];
     }
 
@@ -184,6 +187,7 @@ public static class CostModel
             string.Create(inv, $"{tiles:N0} x {group}, {parts} threads/lane, theta {(RolloutShape.ThetaFits(net.ParameterCount) ? $"{net.ParameterCount * 4 / 1024.0:F1} KiB shared" : "global")}"),
             string.Create(inv, $"{gradientTiles * (long)chunks:N0} x {group} ({gradientTiles} tiles x {chunks} chunks of {chunk})"),
             string.Create(inv, $"1 x {group}"),
+            string.Create(inv, $"1 x {group}, 16 bytes back"),
         ];
     }
 }

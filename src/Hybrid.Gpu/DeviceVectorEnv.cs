@@ -21,7 +21,7 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
     readonly MemoryBuffer1D<uint, Stride1D.Dense> _randomState, _randomStep, _actionState, _actionStep;
     readonly MemoryBuffer1D<DeviceEpisode, Stride1D.Dense> _episodes;
     readonly Action<Index1D, int, EnvLanes, ArrayView<float>, int> _reset, _observe;
-    readonly Action<Index1D, int, EnvLanes, StepOutputs> _step;
+    readonly Action<KernelConfig, EnvLanes, StepOutputs> _step;
     readonly float[] _hostObs, _hostRewards, _hostState, _hostActions;
     readonly bool[] _hostTerminated, _hostTruncated;
     readonly int[] _hostFlags, _hostElapsed;
@@ -60,7 +60,7 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
         _episodes = a.Allocate1D<DeviceEpisode>(lanes);
         _reset = a.LoadAutoGroupedStreamKernel<Index1D, int, EnvLanes, ArrayView<float>, int>(EnvKernels.Reset);
         _observe = a.LoadAutoGroupedStreamKernel<Index1D, int, EnvLanes, ArrayView<float>, int>(EnvKernels.ObserveAll);
-        _step = a.LoadAutoGroupedStreamKernel<Index1D, int, EnvLanes, StepOutputs>(EnvKernels.Step);
+        _step = a.LoadStreamKernel<EnvLanes, StepOutputs>(EnvKernels.Step);
         (_hostObs, _hostRewards, _hostState, _hostActions) = (new float[lanes * obs], new float[lanes], new float[_stateSize * lanes], new float[lanes]);
         (_hostTerminated, _hostTruncated, _hostFlags, _hostElapsed) = (new bool[lanes], new bool[lanes], new int[lanes], new int[lanes]);
         Episodes = new List<DeviceEpisode>();
@@ -262,11 +262,12 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
             Observations = _obs.View, FinalObservations = _finalObs.View, Rewards = _rewards.View, Terminated = _terminated.View,
             Truncated = _truncated.View, Actions = _actions.View, ActionState = _actionState.View, ActionStep = _actionStep.View,
             Episodes = _episodes.View, EpisodeCount = _episodeCount.View, ObservationSize = Spec.ObservationSize, AutoReset = AutoReset ? 1 : 0,
-            RandomActions = random ? 1 : 0, ActionCount = Spec.ActionSpace is DiscreteSpace d ? d.N : 0, Step = step,
+            RandomActions = random ? 1 : 0, AggregateAtomics = _device.AggregateAtomics ? 1 : 0, ActionCount = Spec.ActionSpace is DiscreteSpace d ? d.N : 0, Step = step,
             ActionLow = Spec.ActionSpace is BoxSpace box ? box.Low[0] : 0f, ActionHigh = Spec.ActionSpace is BoxSpace high ? high.High[0] : 0f,
         };
-        int threads = _device.ThreadsFor(NumEnvs);
-        _step(threads, threads, Lanes, outputs);
+        // A group per consecutive run of lanes, as many groups as the device keeps resident (the kernel strides over the rest).
+        int group = _device.Group, groups = (int)Math.Min((NumEnvs + group - 1) / group, Math.Max(1, _device.Threads / group));
+        _step(new KernelConfig(groups, group), Lanes, outputs);
     }
 
     void Download()

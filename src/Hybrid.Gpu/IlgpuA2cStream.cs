@@ -44,8 +44,11 @@ internal sealed class IlgpuA2cStream : ISyncStream
     readonly int[] _hostCount = new int[1];
     readonly DeviceEpisode[] _hostEpisodes;
     readonly EpisodeRecord[] _records;
-    int _pending;
+    readonly WindowViews _window;
+    readonly int[] _hostWindow = new int[EpisodeKernels.StateSize];
+    int _pending, _updates;
     long _drainedInterval;
+    bool _windowSolved;
 
     public IlgpuA2cStream(IlgpuDevice device, A2cKernels kernels, A2cConfig config) : this(device, kernels, config, Acting.ActorCriticSpec(config)) { }
 
@@ -111,16 +114,25 @@ internal sealed class IlgpuA2cStream : ISyncStream
             Discounts = Samples(a), Cut = Add(a.Allocate1D<int>(_samples)).View, Bootstrap = Samples(a),
             ScratchFeatures = Add(a.Allocate1D<float>((long)featureRows * n)).View, ScratchLogits = Add(a.Allocate1D<float>((long)actions * n)).View,
             ScratchValues = Add(a.Allocate1D<float>(n)).View,
-            ActionState = actionState, ActionStep = actionStep, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
+            ActionState = actionState, ActionStep = actionStep, Episodes = _episodes.View, EpisodeCount = _episodeCount.View, Ended = Samples(a),
             Terms = _terms.View, TMax = tMax, Gamma = config.Gamma, Lambda = config.GaeLambda,
             ValueCoefficient = config.ValueCoef, EntropyCoefficient = config.EntropyCoef,
             ThreadsPerLane = threadsPerLane ?? RolloutShape.ThreadsPerLane(n, device.ResidentThreads, kernels.Group),
             SharedTheta = (sharedTheta ?? RolloutShape.ThetaFits(theta.Length)) ? 1 : 0,
+            AggregateAtomics = device.AggregateAtomics ? 1 : 0,
         };
         if (_rollout.ThreadsPerLane < 1 || _rollout.ThreadsPerLane > kernels.Group || kernels.Group % _rollout.ThreadsPerLane != 0)
             throw new ArgumentOutOfRangeException(nameof(threadsPerLane), _rollout.ThreadsPerLane, $"threads per lane was {_rollout.ThreadsPerLane}; expected a power of two that divides the group of {kernels.Group}.");
         if (_rollout.SharedTheta != 0 && !RolloutShape.ThetaFits(theta.Length))
             throw new ArgumentException($"theta has {theta.Length:N0} values; shared memory holds {RolloutShape.SharedFloats:N0}.", nameof(sharedTheta));
+        MemoryBuffer1D<int, Stride1D.Dense> windowState = Add(a.Allocate1D<int>(EpisodeKernels.StateSize));
+        windowState.MemSetToZero();
+        _window = new WindowViews
+        {
+            Ended = _rollout.Ended, Ring = Add(a.Allocate1D<float>(EpisodeKernels.Window)).View, State = windowState.View,
+            Mean = Add(a.Allocate1D<float>(1)).View, Counts = Add(a.Allocate1D<int>(kernels.Group + 1)).View, Cells = _samples,
+            Threshold = (float)config.Threshold,
+        };
         _learn = Learner(a, _buffers.Add, shape, table, features.View, deltas.View, _gradient.View, _statistics.View, _samples, theta.Length);
         _hostTerms = new float[3 * _updatesPerDrain];
         _hostTheta = new float[theta.Length];
@@ -205,10 +217,18 @@ internal sealed class IlgpuA2cStream : ISyncStream
     public void Learn(float learningRate, RunMonitor monitor)
     {
         _kernels.GradientAndStep(_learn, _scalars.View, _config.MaxGradNorm, learningRate, _config.RmsAlpha, _config.RmsEpsilon);
+        // The solve window on the device, and its 16 bytes back: the update whose episodes first bring the last 100's
+        // mean to the threshold drains at once, so the monitor stamps the solve at this update, not at the next drain.
+        WindowViews w = _window;
+        w.Update = _updates++;
+        _kernels.Window(w);
+        w.State.CopyToCPU(_hostWindow);
+        bool solvedNow = !_windowSolved && _hostWindow[EpisodeKernels.Solved] != 0;
+        _windowSolved |= solvedNow;
         // Drain when the buffers are full, and before the monitor writes a metrics row (a log point was crossed), so
         // that every row counts all the updates and episodes before it.
         long interval = monitor.EnvSteps / _config.LogInterval;
-        if (++_pending == _updatesPerDrain || interval != _drainedInterval) Drain(monitor);
+        if (++_pending == _updatesPerDrain || interval != _drainedInterval || solvedNow) Drain(monitor);
     }
 
     /// <summary>The gradient of the rollout just collected, into the gradient buffer, and its squared norm.</summary>
@@ -324,10 +344,14 @@ internal sealed class IlgpuA2cStream : ISyncStream
             Time("ActorCriticKernels.Rollout", () => _kernels.Rollout(r)),
             Time("GradientKernels.Tiles", () => _kernels.Tiles(_learn)),
             Time("GradientKernels.Reduce", () => _kernels.Reduce(_learn, _scalars.View, _config.MaxGradNorm, 0f, _config.RmsAlpha, _config.RmsEpsilon, step: true)),
+            Time("EpisodeKernels.Update", () => _kernels.Window(_window)),
+            // As Learn runs it: the window's state comes back every update, which waits for the device.
             Time("update", () =>
             {
                 _kernels.Rollout(r);
                 _kernels.GradientAndStep(_learn, _scalars.View, _config.MaxGradNorm, 0f, _config.RmsAlpha, _config.RmsEpsilon);
+                _kernels.Window(_window);
+                _window.State.CopyToCPU(_hostWindow);
             }),
         };
         _terms.MemSetToZero();
@@ -366,13 +390,15 @@ internal sealed class A2cKernels
 {
     readonly Action<KernelConfig, LearnViews> _tiles;
     readonly Action<KernelConfig, RolloutViews> _rollout;
+    readonly Action<KernelConfig, WindowViews> _window;
     readonly Action<KernelConfig, LearnViews, ArrayView<float>, float, float, float, float, int> _reduce;
 
     public A2cKernels(Accelerator a)
     {
         var clock = Stopwatch.StartNew();
-        Group = GroupFor(a);
+        Group = IlgpuDevice.GroupFor(a);
         _rollout = a.LoadStreamKernel<RolloutViews>(ActorCriticKernels.Rollout);
+        _window = a.LoadStreamKernel<WindowViews>(EpisodeKernels.Update);
         _tiles = a.LoadStreamKernel<LearnViews>(GradientKernels.Tiles);
         _reduce = a.LoadStreamKernel<LearnViews, ArrayView<float>, float, float, float, float, int>(GradientKernels.Reduce);
         CompileSeconds = clock.Elapsed.TotalSeconds;
@@ -406,21 +432,15 @@ internal sealed class A2cKernels
         Reduce(v, scalars, maxNorm, learningRate, alpha, epsilon, step: true);
     }
 
+    /// <summary>This rollout's episodes into the solve window (EpisodeKernels.Update): one group.</summary>
+    public void Window(in WindowViews w) => _window(new KernelConfig(1, Group), w);
+
     /// <summary>The per-chunk partial sums of the weight gradients (GradientKernels.Tiles): a group per tile and chunk.</summary>
     public void Tiles(in LearnViews v) => _tiles(new KernelConfig(v.TileCount * v.Chunks, Group), v);
 
     /// <summary>The chunks' sum, the squared norm and (with <paramref name="step"/>) the clipped RMSProp step (GradientKernels.Reduce): one group.</summary>
     public void Reduce(in LearnViews v, ArrayView<float> scalars, float maxNorm, float learningRate, float alpha, float epsilon, bool step) =>
         _reduce(new KernelConfig(1, Group), v, scalars, maxNorm, learningRate, alpha, epsilon, step ? 1 : 0);
-
-    static int GroupFor(Accelerator a)
-    {
-        int group = GradientKernels.MinGroup;
-        while (group * 2 <= Math.Min(256, a.MaxNumThreadsPerGroup)) group *= 2;
-        if (group > a.MaxNumThreadsPerGroup)
-            throw new NotSupportedException($"{a.Name} runs at most {a.MaxNumThreadsPerGroup} threads per group; Hybrid's gradient kernels need {GradientKernels.MinGroup}.");
-        return group;
-    }
 }
 
 /// <summary>The batched forward pass (<see cref="ActorCriticKernels.Predict"/>), laid out for its rows at each launch.</summary>

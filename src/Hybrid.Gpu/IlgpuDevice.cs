@@ -23,6 +23,23 @@ public sealed class IlgpuDevice : IDisposable
         Accelerator = accelerator;
         Info = info;
         Threads = threads;
+        Group = GroupFor(accelerator);
+    }
+
+    /// <summary>Threads per group of the explicitly grouped kernels: 256 where the accelerator allows (a GPU), else its largest power of two (4 on the CPU accelerator).</summary>
+    public int Group { get; }
+
+    /// <summary>Whether kernels take one episode-counter atomic per warp (on a GPU) rather than one per episode (the CPU accelerator, where a warp shuffle costs more).</summary>
+    public bool AggregateAtomics { get; internal set; }
+
+    /// <summary>The group size for <paramref name="accelerator"/> (see <see cref="Group"/>).</summary>
+    internal static int GroupFor(Accelerator accelerator)
+    {
+        int group = Kernels.GradientKernels.MinGroup;
+        if (group > accelerator.MaxNumThreadsPerGroup)
+            throw new NotSupportedException($"{accelerator.Name} runs at most {accelerator.MaxNumThreadsPerGroup} threads per group; Hybrid's kernels need {group}.");
+        while (group * 2 <= Math.Min(256, accelerator.MaxNumThreadsPerGroup)) group *= 2;
+        return group;
     }
 
     /// <summary>The ILGPU context (algorithms enabled).</summary>
@@ -46,9 +63,9 @@ public sealed class IlgpuDevice : IDisposable
     /// <summary>ILGPU's CPU accelerator (always present).</summary>
     public static IlgpuDevice OpenCpuAccelerator()
     {
-        // Groups of 4 threads (one warp of 4), a multiprocessor per core: every simulated thread of a group is an OS
+        // Groups of 4 threads (two warps of 2), a multiprocessor per core: every simulated thread of a group is an OS
         // thread and a group barrier waits for all of them, so small groups keep the grouped kernels' barriers cheap.
-        Context context = Context.Create(builder => builder.CPU(new CPUDevice(4, 1, Math.Max(2, Environment.ProcessorCount))).EnableAlgorithms());
+        Context context = Context.Create(builder => builder.CPU(new CPUDevice(2, 2, Math.Max(2, Environment.ProcessorCount))).EnableAlgorithms());
         try
         {
             // Parallel mode; a handful of threads per launch: on the CPU accelerator one simulated thread per element
@@ -84,7 +101,7 @@ public sealed class IlgpuDevice : IDisposable
             var info = new DeviceInfo("cuda", device.Name, device.MemorySize);
             reason = "";
             // Enough resident threads to fill every multiprocessor.
-            return new IlgpuDevice(context, accelerator, info, device.NumMultiprocessors * device.MaxNumThreadsPerMultiprocessor);
+            return new IlgpuDevice(context, accelerator, info, device.NumMultiprocessors * device.MaxNumThreadsPerMultiprocessor) { AggregateAtomics = true };
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or InvalidOperationException
                                       or NotSupportedException or CudaException or BadImageFormatException)

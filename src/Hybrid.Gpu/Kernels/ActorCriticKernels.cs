@@ -169,6 +169,8 @@ internal struct RolloutViews
     public ArrayView<uint> ActionStep;
     public ArrayView<DeviceEpisode> Episodes;
     public ArrayView<int> EpisodeCount;
+    /// <summary>Per sample: the return of the episode the lane ended at that step, NaN where none ended (the solve window's input).</summary>
+    public ArrayView<float> Ended;
     /// <summary>Loss sums (policy, value, entropy) of each update since the last drain, 3 per update.</summary>
     public ArrayView<float> Terms;
     public int TMax;
@@ -182,6 +184,8 @@ internal struct RolloutViews
     public int Slot;
     /// <summary>Threads that share one lane's network (a power of two that divides the group).</summary>
     public int ThreadsPerLane;
+    /// <summary>Non-zero: one episode-counter atomic per warp (EpisodeKernels.WarpSlot); a GPU's setting.</summary>
+    public int AggregateAtomics;
     /// <summary>Non-zero: each group first copies theta into its dynamic shared memory (it fits) and reads it there.</summary>
     public int SharedTheta;
 }
@@ -293,11 +297,15 @@ internal static class ActorCriticKernels
             {
                 int b = t * n + lane;
                 net.Forward(r.Features, r.Logits, r.Values, samples, b, part, parts, active);
+                bool ended = false;
+                var episode = default(DeviceEpisode);
                 if (leader)
                 {
                     float action = net.Box != 0 ? SampleGaussian(r, b, samples, ref state, step) : SampleCategorical(r, b, samples, ref state, step);
-                    bool terminated = EnvKernels.StepLane(r.Env, lane, action, r.ScratchFeatures, n, lane, r.Episodes, r.EpisodeCount,
-                        r.StepBase + t, true, out float reward, out bool truncated);
+                    bool terminated = EnvKernels.StepLane(r.Env, lane, action, r.ScratchFeatures, n, lane, r.StepBase + t, true,
+                        out float reward, out bool truncated, out episode);
+                    ended = terminated || truncated;
+                    r.Ended[b] = ended ? episode.Return : float.NaN;
                     r.Rewards[b] = reward;
                     r.Discounts[b] = terminated ? 0f : r.Gamma;
                     bool cut = truncated && !terminated;
@@ -312,6 +320,8 @@ internal static class ActorCriticKernels
                     r.Bootstrap[b] = bootstrap;
                     if (t + 1 < r.TMax) EnvKernels.Observe(r.Env, lane, r.Features, samples, b + n);
                 }
+                int slot = EpisodeKernels.WarpSlot(ended, r.EpisodeCount, r.AggregateAtomics);
+                if (ended && slot < r.Episodes.Length) r.Episodes[slot] = episode;
                 if (parts > 1) Group.Barrier();
             }
 

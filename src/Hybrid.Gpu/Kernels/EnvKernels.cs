@@ -36,6 +36,8 @@ internal struct StepOutputs
     public int RandomActions;
     /// <summary>Discrete actions (0 for a box).</summary>
     public int ActionCount;
+    /// <summary>Non-zero: one episode-counter atomic per warp (EpisodeKernels.WarpSlot); a GPU's setting.</summary>
+    public int AggregateAtomics;
     /// <summary>A box's bounds, for random actions.</summary>
     public float ActionLow;
     public float ActionHigh;
@@ -63,49 +65,63 @@ internal static class EnvKernels
         for (int lane = index; lane < env.Lanes; lane += stride) Observe(env, lane, observations, 1, lane * observationSize);
     }
 
-    /// <summary>One step of every lane with its action: reward, flags, final observation, the episode log, auto-reset.</summary>
-    public static void Step(Index1D index, int stride, EnvLanes env, StepOutputs o)
+    /// <summary>
+    /// One step of every lane with its action: reward, flags, final observation, the episode log (a slot per warp, not
+    /// per episode: <see cref="EpisodeKernels.WarpSlot"/>), auto-reset. A group steps consecutive lanes; every thread of
+    /// a group runs the same rounds, so the warp's shuffles see all its threads.
+    /// </summary>
+    [Kernel]
+    public static void Step(EnvLanes env, StepOutputs o)
     {
-        for (int lane = index; lane < env.Lanes; lane += stride)
+        int group = Group.DimX;
+        for (int first = Grid.IdxX * group; first < env.Lanes; first += Grid.DimX * group)
         {
-            float action;
-            if (o.RandomActions != 0)
+            int lane = first + Group.IdxX;
+            bool active = lane < env.Lanes, ended = false, terminated = false;
+            var episode = default(DeviceEpisode);
+            if (active)
             {
-                uint state = o.ActionState[lane];
-                action = o.ActionCount > 0
-                    ? (int)DeviceMath.Uniform(ref state, o.ActionStep[lane], 0f, o.ActionCount)
-                    : DeviceMath.Uniform(ref state, o.ActionStep[lane], o.ActionLow, o.ActionHigh);
-                o.ActionState[lane] = state;
+                float action;
+                if (o.RandomActions != 0)
+                {
+                    uint state = o.ActionState[lane];
+                    action = o.ActionCount > 0
+                        ? (int)DeviceMath.Uniform(ref state, o.ActionStep[lane], 0f, o.ActionCount)
+                        : DeviceMath.Uniform(ref state, o.ActionStep[lane], o.ActionLow, o.ActionHigh);
+                    o.ActionState[lane] = state;
+                }
+                else action = o.Actions[lane];
+                int row = lane * o.ObservationSize;
+                terminated = StepLane(env, lane, action, o.FinalObservations, 1, row, o.Step, o.AutoReset != 0, out float reward, out bool truncated, out episode);
+                ended = terminated || truncated;
+                Observe(env, lane, o.Observations, 1, row);
+                o.Rewards[lane] = reward;
+                o.Terminated[lane] = terminated ? 1 : 0;
+                o.Truncated[lane] = truncated ? 1 : 0;
             }
-            else action = o.Actions[lane];
-            int row = lane * o.ObservationSize;
-            bool terminated = StepLane(env, lane, action, o.FinalObservations, 1, row, o.Episodes, o.EpisodeCount, o.Step, o.AutoReset != 0,
-                out float reward, out bool truncated);
-            Observe(env, lane, o.Observations, 1, row);
-            o.Rewards[lane] = reward;
-            o.Terminated[lane] = terminated ? 1 : 0;
-            o.Truncated[lane] = truncated ? 1 : 0;
+            int slot = EpisodeKernels.WarpSlot(ended, o.EpisodeCount, o.AggregateAtomics);
+            if (ended && slot < o.Episodes.Length) o.Episodes[slot] = episode;
         }
     }
 
     /// <summary>
     /// Steps one lane and keeps the contract: Gymnasium's time limit (truncated at the limit even if it also
-    /// terminated), the final observation and an episode record for a lane that ended, then (with auto-reset) its new
-    /// episode's state. The final observation's value k goes to <c>finalObservations[k * stride + column]</c>.
+    /// terminated), the final observation and the record of an episode that ended (into <paramref name="episode"/>; the
+    /// caller logs it), then (with auto-reset) its new episode's state. The final observation's value k goes to
+    /// <c>finalObservations[k * stride + column]</c>.
     /// </summary>
     public static bool StepLane(in EnvLanes env, int lane, float action, ArrayView<float> finalObservations, int stride, int column,
-        ArrayView<DeviceEpisode> episodes, ArrayView<int> episodeCount, int step, bool autoReset, out float reward, out bool truncated)
+        int step, bool autoReset, out float reward, out bool truncated, out DeviceEpisode episode)
     {
         bool terminated = EnvDynamics.Step(env, lane, action, out reward);
         int elapsed = env.Elapsed[lane] + 1;
         float sum = env.Returns[lane] + reward;
         truncated = elapsed >= env.MaxSteps;
+        episode = default;
         if (terminated || truncated)
         {
             Observe(env, lane, finalObservations, stride, column);
-            int slot = Atomic.Add(ref episodeCount[0], 1);
-            if (slot < episodes.Length)
-                episodes[slot] = new DeviceEpisode { Step = step, Lane = lane, Return = sum, Length = elapsed, Terminated = terminated ? 1 : 0 };
+            episode = new DeviceEpisode { Step = step, Lane = lane, Return = sum, Length = elapsed, Terminated = terminated ? 1 : 0 };
             if (autoReset)
             {
                 EnvDynamics.Reset(env, lane);

@@ -35,7 +35,7 @@ public sealed class DeviceCheckCliTests() : TempFolderTests("hybrid-devicecheck-
         string text = output.ToString();
         Assert.Contains("4,096 lanes x t_max 5 = 20,480 samples per update", text);
         Assert.Contains("65,536 lanes x t_max 5 = 327,680 samples per update", text);
-        foreach (string kernel in new[] { "ActorCriticKernels.Rollout", "GradientKernels.Tiles", "GradientKernels.Reduce", "update" })
+        foreach (string kernel in new[] { "ActorCriticKernels.Rollout", "GradientKernels.Tiles", "GradientKernels.Reduce", "EpisodeKernels.Update", "update" })
             Assert.Equal(2, text.Split('\n').Count(l => l.TrimStart().StartsWith(kernel + " ", StringComparison.Ordinal)));
         Assert.Contains("32 threads/lane", text);
         Assert.Contains("88 bytes per lane-step", text);
@@ -47,7 +47,7 @@ public sealed class DeviceCheckCliTests() : TempFolderTests("hybrid-devicecheck-
         output = new StringWriter();
         Assert.Equal(0, DevicePlan.Run(config, "ilgpu-cpu", deviceGiven: true, json: true, output, new StringWriter()));
         string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(5, lines.Length);
+        Assert.Equal(6, lines.Length);
         Assert.All(lines, l => Assert.Matches("\"measured_ms\":[0-9.]+", l));
         Assert.All(lines, l => Assert.Contains("\"device\":\"ilgpu-cpu\"", l));
     }
@@ -86,7 +86,7 @@ public sealed class CostModelTests
         // the torso's backward 64*(2+1) + 64*64 = 4,288; the rollout adds V(s_T), one forward per lane.
         var config = new Hybrid.Training.Algorithms.A2cConfig { NumEnvs = 4096 };
         IReadOnlyList<Hybrid.Gpu.KernelCost> costs = Hybrid.Gpu.CostModel.A2cUpdate(config);
-        Assert.Equal(["ActorCriticKernels.Rollout", "GradientKernels.Tiles", "GradientKernels.Reduce"], costs.Select(c => c.Kernel));
+        Assert.Equal(["ActorCriticKernels.Rollout", "GradientKernels.Tiles", "GradientKernels.Reduce", "EpisodeKernels.Update"], costs.Select(c => c.Kernel));
         Assert.Equal(20_480.0 * (4_544 + 4_288) + 4_096.0 * 4_544, costs[0].MultiplyAdds);
         // 34 tiles of 16 x 16 (layer 1: 1 x 4, layer 2: 5 x 4, policy 5 x 1, value 5 x 1) over every sample.
         Assert.Equal(34.0 * 256 * 20_480, costs[1].MultiplyAdds);

@@ -37,6 +37,26 @@ public sealed class DeviceEnvTests(IlgpuFixture fixture)
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
+    [Theory]
+    [InlineData("CartPole-v1")]
+    [InlineData("Pendulum-v1")]
+    public void TheWarpAggregatedEpisodeLogHoldsEveryEpisode(string id)
+    {
+        // On a GPU the env kernel takes one episode-counter atomic per warp (a prefix over the warp's flags); the CPU
+        // accelerator normally takes one per episode. With aggregation on here (warps of 2), every episode must still
+        // come back exactly, as the lane-for-lane check against the CPU env demands.
+        fixture.Device.AggregateAtomics = true;
+        try
+        {
+            IReadOnlyList<string> problems = DeviceEnvCheck.CompareWithCpu(fixture.Device, id);
+            Assert.True(problems.Count == 0, string.Join("\n", problems));
+        }
+        finally
+        {
+            fixture.Device.AggregateAtomics = false;
+        }
+    }
+
     [Fact]
     public void TheLaneCheckCatchesADeviceThatDisagrees()
     {

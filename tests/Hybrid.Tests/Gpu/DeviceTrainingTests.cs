@@ -76,6 +76,37 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Throws<ArgumentOutOfRangeException>(() => Run(3, false));
     }
 
+    [Fact]
+    public void TheDevicesSolveWindowStampsTheSolveAtTheUpdateThatReachedIt()
+    {
+        // A low threshold so that a short run crosses it. Draining every update (a metrics row per update) is the ground
+        // truth; with the default log interval the host drains every 64 updates, and the device's window, checked each
+        // update, makes it drain at the update that crossed, so the solve is stamped at the same step either way (without
+        // the window, seed 3 was stamped at 12,800 steps instead of 8,040). The third run takes one atomic per warp.
+        var config = new A2cConfig { Env = "CartPole-v1", NumEnvs = 8, Seed = 3, MaxEnvSteps = 40_000, SolveThreshold = 30, StopWhenSolved = true, Device = "ilgpu-cpu" };
+        var device = new IlgpuComputeDevice(fixture.Device);
+        RunSummary Run(A2cConfig c, bool aggregate)
+        {
+            fixture.Device.AggregateAtomics = aggregate;
+            try
+            {
+                return A2c.Train(c, new RunMonitor(c, null, null), device);
+            }
+            finally
+            {
+                fixture.Device.AggregateAtomics = false;
+            }
+        }
+        RunSummary everyUpdate = Run(config with { LogInterval = 40 }, aggregate: false);
+        RunSummary byDefault = Run(config with { LogInterval = 100_000 }, aggregate: false);
+        RunSummary aggregated = Run(config with { LogInterval = 100_000 }, aggregate: true);
+        Assert.True(everyUpdate.Solved, "the ground-truth run did not reach 30");
+        Assert.True(everyUpdate.SolvedAtEnvSteps > 40 * 100 / 8, $"solved at {everyUpdate.SolvedAtEnvSteps}: before 100 episodes could end");
+        Assert.Equal(everyUpdate.SolvedAtEnvSteps, byDefault.SolvedAtEnvSteps);
+        Assert.Equal(everyUpdate.SolvedAtEnvSteps, aggregated.SolvedAtEnvSteps);
+        Assert.Equal(everyUpdate.Episodes, aggregated.Episodes);
+    }
+
     [Theory]
     [InlineData(4_096, 270_336, 256, 32)]   // an H200: 132 multiprocessors of 2,048 threads
     [InlineData(65_536, 270_336, 256, 4)]
