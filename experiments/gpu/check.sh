@@ -6,7 +6,8 @@
 # Every step prints its own JSON lines and then one closing line, also when it hits its time limit:
 #   {"step":NAME,"exit":..,"timed_out":..,"seconds":..,"json_lines":..,"stderr":"last lines"}
 # A step that reaches its limit gets SIGINT first: the benchmarks then print what they measured so far (steps and
-# seconds of the run in progress, blocks timed so far) before the closing line. The limits add up to 6.5 minutes.
+# seconds of the run in progress, blocks timed so far) before the closing line; one still running 3 s later is killed.
+# The limits add up to about 6 minutes, 6.7 if every step had to be killed.
 #   0. the machine: the driver, the libcuda the loader finds (ldconfig -p), nvidia-smi;
 #   1. devicecheck --ptx: every kernel's PTX for SM 8.0, 8.9 and 9.0, parsed for what the driver could not load;
 #   2. devicecheck: the device kernels against the CPU path (envs lane for lane and on reference files, A2C's network,
@@ -41,7 +42,7 @@ step() { # step LIMIT_S NAME COMMAND...: the command's JSON lines, then the clos
   shift 2
   out="$work/out" err="$work/err"
   start=$(date +%s%N)
-  timeout --signal=INT --kill-after=15 "$limit" "$@" > "$out" 2> "$err"
+  timeout --signal=INT --kill-after=3 "$limit" "$@" > "$out" 2> "$err"
   status=$?
   seconds=$(awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "%.1f", ns / 1e9 }')
   grep '^{' "$out"
@@ -65,15 +66,15 @@ else
 fi
 
 step 25 "devicecheck --ptx" "$hybrid" devicecheck --ptx "$work/ptx" --json
-step 60 "devicecheck" "$hybrid" devicecheck --device "$device" --json
+step 55 "devicecheck" "$hybrid" devicecheck --device "$device" --json
 step 45 "devicecheck --plan" "$hybrid" devicecheck --plan --device "$device" --json
 for lanes in 4096 16384 65536 262144 1048576; do
   step 12 "bench env $lanes" "$hybrid" bench env --device "$device" --env CartPole-v1 --num-envs "$lanes" --samples 5 --json
 done
 for lanes in 4096 65536; do
-  step 60 "bench train $lanes" "$hybrid" bench train --device "$device" --config "experiments/gpu/a2c-cartpole-$lanes.yaml" --seeds 3 --json
+  step 55 "bench train $lanes" "$hybrid" bench train --device "$device" --config "experiments/gpu/a2c-cartpole-$lanes.yaml" --seeds 3 --json
 done
 for learner in "$device" cpu; do
-  step 40 "bench train impala $learner" "$hybrid" bench train --algo impala --device "$learner" --config experiments/gpu/impala-cartpole-large.yaml \
+  step 35 "bench train impala $learner" "$hybrid" bench train --algo impala --device "$learner" --config experiments/gpu/impala-cartpole-large.yaml \
     --full-budget --seeds 1 --json
 done
