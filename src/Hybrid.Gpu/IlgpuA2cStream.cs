@@ -44,6 +44,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
     readonly int[] _hostCount = new int[1];
     readonly DeviceEpisode[] _hostEpisodes;
     readonly EpisodeRecord[] _records;
+    readonly EpisodeOrder _order;
     readonly WindowViews _window;
     readonly int[] _hostWindow = new int[EpisodeKernels.StateSize];
     int _pending, _updates;
@@ -138,6 +139,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _hostTheta = new float[theta.Length];
         _hostEpisodes = new DeviceEpisode[_samples * _updatesPerDrain];
         _records = new EpisodeRecord[_hostEpisodes.Length];
+        _order = new EpisodeOrder(n, tMax * _updatesPerDrain, _hostEpisodes.Length);
     }
 
     public int Threads => 1;
@@ -258,7 +260,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _terms.MemSetToZero();
 
         Span<DeviceEpisode> episodes = _hostEpisodes.AsSpan(0, count);
-        episodes.Sort(static (x, y) => x.Step != y.Step ? x.Step.CompareTo(y.Step) : x.Lane.CompareTo(y.Lane));
+        _order.Sort(episodes);
         for (int i = 0; i < count; i++)
             _records[i] = new EpisodeRecord(episodes[i].Lane, episodes[i].Return, episodes[i].Length, episodes[i].Terminated != 0);
         monitor.AddEpisodes(_records.AsSpan(0, count));
