@@ -106,13 +106,13 @@ public static class CostModel
         backward += (long)width * (actions + 1);
         for (int l = hidden - 1; l > 0; l--) backward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
 
-        // Rollout: the per-sample rows it writes (F, D, logits, actions, and six per-sample scalars), the F and D rows the
-        // backward pass reads again (by then out of cache at large N), the env step's state, and theta's copy per group.
-        long groups = (n + 255) / 256;
-        double rolloutBytes = samples * Float * (featureRows + deltaRows + actions + (box ? actions : 1) + 6.0)
+        // Rollout: the per-sample rows it writes (F, D, logits, actions, the ended returns and six per-sample scalars), the
+        // F and D rows the backward pass reads again (by then out of cache at large N), the env step's state, and theta
+        // once (every group copies it into shared memory, but a few KiB read by all stay in L2).
+        double rolloutBytes = samples * Float * (featureRows + deltaRows + actions + (box ? actions : 1) + 7.0)
             + samples * Float * (featureRows - env.ObservationSize + deltaRows)
             + samples * EnvStepBytes(kind)
-            + groups * (double)parameters * Float;
+            + (double)parameters * Float;
         double rolloutMacs = samples * (double)(forward + backward) + n * (double)forward;
         // Each warp's multiply-add loads theta (one broadcast wavefront) and its lanes' input (one coalesced wavefront).
         double rolloutWaves = rolloutMacs / 32 * 2;
