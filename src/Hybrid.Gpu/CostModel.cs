@@ -100,8 +100,9 @@ public static class CostModel
 
         // Forward: every layer's inputs x outputs, the heads' width x (actions + 1); the torso's backward: the heads'
         // gradients into the last hidden layer, then each hidden layer's weights back to the one below.
-        long forward = 0, backward = 0;
+        long forward = 0, backward = 0, heads = 0;
         for (int l = 0; l < hidden + 2; l++) forward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
+        for (int l = hidden; l < hidden + 2; l++) heads += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
         int width = layers[(hidden - 1) * NetShape.Entry + 2];
         backward += (long)width * (actions + 1);
         for (int l = hidden - 1; l > 0; l--) backward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
@@ -114,8 +115,10 @@ public static class CostModel
             + samples * EnvStepBytes(kind)
             + (double)parameters * Float;
         double rolloutMacs = samples * (double)(forward + backward) + n * (double)forward;
-        // Each warp's multiply-add loads theta (one broadcast wavefront) and its lanes' input (one coalesced wavefront).
-        double rolloutWaves = rolloutMacs / 32 * 2;
+        // A warp's multiply-add loads theta (one broadcast wavefront) and its lanes' input (one coalesced wavefront); the
+        // hidden layers and the torso's backward pass take outputs two at a time, one input load for two multiply-adds.
+        double headMacs = (samples + n) * (double)heads, pairedMacs = rolloutMacs - headMacs;
+        double rolloutWaves = headMacs / 32 * 2 + pairedMacs / 32 * 1.5;
 
         // Gradient tiles: each tile reads its input rows and delta rows over every sample, and writes its chunk's sums.
         int[] tiles = GradientKernels.TileTable(layers, net.LogStd.Offset, deltaRows - (box ? actions : 0), box ? actions : 0);

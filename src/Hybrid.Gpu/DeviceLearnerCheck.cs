@@ -61,7 +61,7 @@ public static class DeviceLearnerCheck
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(check);
-        var config = new ImpalaConfig { Env = check.Env, NumEnvs = 6, TMax = check.TMax, Batch = 3, Seed = 5, Hidden = [32, 16], EntropyCoef = 0.01f };
+        var config = new ImpalaConfig { Env = check.Env, NumEnvs = 6, TMax = check.TMax, Batch = 3, Seed = 5, Hidden = [31, 15], EntropyCoef = 0.01f };
         EnvSpec env = EnvRegistry.Spec(check.Env);
         ModelSpec spec = Acting.ActorCriticSpec(config);
         var net = (ActorCriticNetwork)spec.Build();

@@ -57,9 +57,10 @@ public static class DeviceNetworkCheck
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(check);
+        // Odd hidden widths: the kernels take outputs two at a time, and the last of an odd layer alone.
         var config = new A2cConfig
         {
-            Env = check.Env, NumEnvs = 24, TMax = check.TMax, Seed = 3, GaeLambda = check.Lambda, EntropyCoef = check.Entropy, Hidden = [32, 16],
+            Env = check.Env, NumEnvs = 24, TMax = check.TMax, Seed = 3, GaeLambda = check.Lambda, EntropyCoef = check.Entropy, Hidden = [31, 15],
             MaxGradNorm = 0.05f, LearningRate = 1e-3f, Device = device.Info.Kind,
         };
         EnvSpec env = EnvRegistry.Spec(check.Env);

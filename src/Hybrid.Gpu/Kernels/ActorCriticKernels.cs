@@ -60,8 +60,8 @@ internal struct NetShape
     /// Forward pass of one sample whose observation is in <paramref name="features"/>' first rows at column
     /// <paramref name="column"/>: hidden outputs into the following rows, logits into <paramref name="logits"/>, V into
     /// <paramref name="values"/>[column]. Thread <paramref name="part"/> of the <paramref name="parts"/> that share the
-    /// sample computes outputs part, part + parts, ... of each layer (and of the heads, whose outputs are the logits and
-    /// then V); with more than one part, a group barrier separates the layers, so every thread of the group must call
+    /// sample computes the pairs of outputs 2 part, 2 part + 1, then 2 (part + parts), ... of each hidden layer, and
+    /// outputs part, part + parts, ... of the heads (the logits, then V); with more than one part, a group barrier separates the layers, so every thread of the group must call
     /// this, <paramref name="active"/> false for those without a sample. Each output is summed by one thread in input
     /// order, so the values are the same whatever the parts.
     /// </summary>
@@ -72,11 +72,20 @@ internal struct NetShape
         {
             int offset = Offset(l), inputs = Inputs(l), outputs = Outputs(l), inRow = InputRow(l), outRow = OutputRow(l);
             int bias = offset + inputs * outputs;
-            for (int j = part; active && j < outputs; j += parts)
+            // Outputs two at a time: each input loaded once serves both sums (an odd last output is summed twice, the
+            // same value written twice by the same thread).
+            for (int j = 2 * part; active && j < outputs; j += 2 * parts)
             {
-                float s = Theta[bias + j];
-                for (int k = 0; k < inputs; k++) s += features[(inRow + k) * stride + column] * Theta[offset + k * outputs + j];
+                int second = j + 1 < outputs ? j + 1 : j;
+                float s = Theta[bias + j], t = Theta[bias + second];
+                for (int k = 0; k < inputs; k++)
+                {
+                    float x = features[(inRow + k) * stride + column];
+                    s += x * Theta[offset + k * outputs + j];
+                    t += x * Theta[offset + k * outputs + second];
+                }
                 features[(outRow + j) * stride + column] = Activate(s);
+                features[(outRow + second) * stride + column] = Activate(t);
             }
             if (parts > 1) Group.Barrier();
         }
@@ -117,11 +126,19 @@ internal struct NetShape
         {
             int b = first + t * step;
             float dv = deltas[vRow * stride + b];
-            for (int j = part; j < width; j += parts)
+            // Two at a time, as the forward pass: each delta loaded once serves both sums.
+            for (int j = 2 * part; j < width; j += 2 * parts)
             {
-                float g = dv * Theta[vOffset + j];
-                for (int a = 0; a < Actions; a++) g += deltas[(pRow + a) * stride + b] * Theta[pOffset + j * Actions + a];
+                int second = j + 1 < width ? j + 1 : j;
+                float g = dv * Theta[vOffset + j], h = dv * Theta[vOffset + second];
+                for (int a = 0; a < Actions; a++)
+                {
+                    float d = deltas[(pRow + a) * stride + b];
+                    g += d * Theta[pOffset + j * Actions + a];
+                    h += d * Theta[pOffset + second * Actions + a];
+                }
                 deltas[(dRow + j) * stride + b] = g * Derivative(features[(hRow + j) * stride + b]);
+                deltas[(dRow + second) * stride + b] = h * Derivative(features[(hRow + second) * stride + b]);
             }
         }
         for (int l = top; l > 0; l--)
@@ -132,11 +149,18 @@ internal struct NetShape
             for (int t = 0; active && t < count; t++)
             {
                 int b = first + t * step;
-                for (int k = part; k < inputs; k += parts)
+                for (int k = 2 * part; k < inputs; k += 2 * parts)
                 {
-                    float g = 0f;
-                    for (int j = 0; j < outputs; j++) g += deltas[(lRow + j) * stride + b] * Theta[offset + k * outputs + j];
+                    int second = k + 1 < inputs ? k + 1 : k;
+                    float g = 0f, h = 0f;
+                    for (int j = 0; j < outputs; j++)
+                    {
+                        float d = deltas[(lRow + j) * stride + b];
+                        g += d * Theta[offset + k * outputs + j];
+                        h += d * Theta[offset + second * outputs + j];
+                    }
                     deltas[(below + k) * stride + b] = g * Derivative(features[(inRow + k) * stride + b]);
+                    deltas[(below + second) * stride + b] = h * Derivative(features[(inRow + second) * stride + b]);
                 }
             }
         }

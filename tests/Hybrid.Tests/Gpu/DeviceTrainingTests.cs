@@ -54,7 +54,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         // Threads per lane split each layer's outputs, and theta may sit in shared memory; each output is still summed by
         // one thread in input order, so every shape ends on the same theta, bit for bit. The CPU accelerator's groups
         // hold 4 threads: 1, 2 and 4 threads per lane, with groups of 4, 2 and 1 lanes (13 lanes leave a group part-empty).
-        var config = new A2cConfig { Env = "CartPole-v1", NumEnvs = 13, Seed = 8, Device = "ilgpu-cpu", Hidden = [20, 12] };
+        var config = new A2cConfig { Env = "CartPole-v1", NumEnvs = 13, Seed = 8, Device = "ilgpu-cpu", Hidden = [21, 13] };
         var device = new IlgpuComputeDevice(fixture.Device);
         Assert.Equal(4, device.Kernels.Group);
         float[] Run(int threadsPerLane, bool shared)
