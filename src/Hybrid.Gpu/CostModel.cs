@@ -133,7 +133,8 @@ public static class CostModel
         }
         double tileBytes = tileRows * samples * Float + chunks * (double)parameters * Float;
         double tileMacs = (double)tileCount * GradientKernels.TileRows * GradientKernels.TileColumns * samples;
-        double tileWaves = tileMacs / 32 * 2;
+        // Per sample a thread loads one input and two deltas for its two outputs: three wavefronts per two multiply-adds.
+        double tileWaves = tileMacs / 32 * 1.5;
 
         // Reduce and step: one block reads every chunk's sums and reads and writes theta, the statistics and the gradient.
         double reduceBytes = chunks * (double)parameters * Float + 5.0 * parameters * Float;
@@ -188,7 +189,7 @@ public static class CostModel
         return
         [
             string.Create(inv, $"{tiles:N0} x {group}, {parts} threads/lane, theta {(RolloutShape.ThetaFits(net.ParameterCount) ? $"{net.ParameterCount * 4 / 1024.0:F1} KiB shared" : "global")}"),
-            string.Create(inv, $"{gradientTiles * (long)chunks:N0} x {group} ({gradientTiles} tiles x {chunks} chunks of {chunk})"),
+            string.Create(inv, $"{gradientTiles * (long)chunks:N0} x {GradientKernels.TilePairs} ({gradientTiles} tiles x {chunks} chunks of {chunk})"),
             string.Create(inv, $"1 x {group}"),
             string.Create(inv, $"1 x {group}, 16 bytes back"),
         ];

@@ -438,7 +438,10 @@ internal sealed class A2cKernels
     public void Window(in WindowViews w) => _window(new KernelConfig(1, Group), w);
 
     /// <summary>The per-chunk partial sums of the weight gradients (GradientKernels.Tiles): a group per tile and chunk.</summary>
-    public void Tiles(in LearnViews v) => _tiles(new KernelConfig(v.TileCount * v.Chunks, Group), v);
+    public void Tiles(in LearnViews v) => _tiles(new KernelConfig(v.TileCount * v.Chunks, TileGroup), v);
+
+    /// <summary>Threads per group of the tiles: one per pair of a tile's outputs (128), or the group where it is smaller.</summary>
+    public int TileGroup => Math.Min(Group, GradientKernels.TilePairs);
 
     /// <summary>The chunks' sum, the squared norm and (with <paramref name="step"/>) the clipped RMSProp step (GradientKernels.Reduce): one group.</summary>
     public void Reduce(in LearnViews v, ArrayView<float> scalars, float maxNorm, float learningRate, float alpha, float epsilon, bool step) =>

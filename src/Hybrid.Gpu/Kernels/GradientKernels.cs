@@ -7,8 +7,8 @@ namespace Hybrid.Gpu.Kernels;
 /// over the batch, dW[k, j] = sum_b x_k(b) delta_j(b) (and the bias's, sum_b delta_j(b), as the product with a row of
 /// ones); the per-sample rows are stored feature-major, so a row is contiguous over the samples. A block computes one
 /// 16 x 16 tile of one layer's gradient over one chunk of samples: it loads 32 samples of its 16 input rows and 16 delta
-/// rows into shared memory (adjacent threads read adjacent samples), every thread multiplies from there, and the tile's
-/// partial sums go to the chunk's row of Partial. A second kernel, one block, sums the chunks in chunk order, takes the
+/// rows into shared memory (adjacent threads read adjacent samples), every thread multiplies two outputs from there,
+/// and the tile's partial sums go to the chunk's row of Partial. A second kernel, one block, sums the chunks in chunk order, takes the
 /// squared norm as a fixed-order tree and applies the clipped RMSProp step, so a run is repeatable for its seed on a
 /// device. Both are written for any power-of-two group size from 4 (ILGPU's CPU accelerator) to 1024.
 /// </summary>
@@ -27,12 +27,17 @@ internal static class GradientKernels
     /// <summary>The largest group the step's tree takes.</summary>
     public const int MaxGroup = 1024;
 
-    const int TileOutputs = TileRows * TileColumns;
-    const int MaxOwned = TileOutputs / MinGroup;
+    const int HalfColumns = TileColumns / 2;
+    /// <summary>Pairs of outputs in a tile: a thread's unit of work (columns c and c + HalfColumns of one row).</summary>
+    public const int TilePairs = TileRows * HalfColumns;
+    const int MaxOwned = 2 * TilePairs / MinGroup;
     // One float of padding per row, so that the 16 threads of a warp reading 16 delta rows at one sample hit 16 banks.
     const int Padded = TileSamples + 1;
 
-    /// <summary>Partial[chunk, p] for one tile of one layer over one chunk of samples; block = tile + TileCount * chunk.</summary>
+    /// <summary>
+    /// Partial[chunk, p] for one tile of one layer over one chunk of samples; block = tile + TileCount * chunk. A thread
+    /// owns pairs of outputs in one input row, columns c and c + 8, so each input it loads serves two multiply-adds.
+    /// </summary>
     [Kernel]
     public static void Tiles(LearnViews v)
     {
@@ -44,8 +49,8 @@ internal static class GradientKernels
         int offset = v.Tiles[t], inputs = v.Tiles[t + 1], outputs = v.Tiles[t + 2], inRow = v.Tiles[t + 3], dRow = v.Tiles[t + 4];
         int k0 = v.Tiles[t + 5], j0 = v.Tiles[t + 6];
         int samples = v.Samples, start = chunk * v.Chunk, end = start + v.Chunk < samples ? start + v.Chunk : samples;
-        int mine = (TileOutputs + group - 1) / group;
-        for (int q = 0; q < mine; q++) owned[q] = 0f;
+        int mine = (TilePairs + group - 1) / group;
+        for (int q = 0; q < 2 * mine; q++) owned[q] = 0f;
         for (int b0 = start; b0 < end; b0 += TileSamples)
         {
             for (int e = thread; e < TileRows * TileSamples; e += group)
@@ -59,19 +64,25 @@ internal static class GradientKernels
             for (int q = 0; q < mine; q++)
             {
                 int o = thread + q * group;
-                if (o >= TileOutputs) break;
-                int r = o / TileColumns, c = o - r * TileColumns;
-                float sum = owned[q];
-                for (int s = 0; s < TileSamples; s++) sum = DeviceMath.Fma(xs[r * Padded + s], ds[c * Padded + s], sum);
-                owned[q] = sum;
+                if (o >= TilePairs) break;
+                int r = o / HalfColumns, c = o - r * HalfColumns;
+                float sum = owned[2 * q], other = owned[2 * q + 1];
+                for (int s = 0; s < TileSamples; s++)
+                {
+                    float x = xs[r * Padded + s];
+                    sum = DeviceMath.Fma(x, ds[c * Padded + s], sum);
+                    other = DeviceMath.Fma(x, ds[(c + HalfColumns) * Padded + s], other);
+                }
+                owned[2 * q] = sum;
+                owned[2 * q + 1] = other;
             }
             Group.Barrier();
         }
-        for (int q = 0; q < mine; q++)
+        for (int q = 0; q < 2 * mine; q++)
         {
-            int o = thread + q * group;
-            if (o >= TileOutputs) break;
-            int r = o / TileColumns, c = o - r * TileColumns, k = k0 + r, j = j0 + c;
+            int o = thread + q / 2 * group;
+            if (o >= TilePairs) break;
+            int r = o / HalfColumns, c = o - r * HalfColumns + q % 2 * HalfColumns, k = k0 + r, j = j0 + c;
             if (k > inputs || j >= outputs) continue;
             v.Partial[chunk * v.Parameters + offset + (k < inputs ? k * outputs + j : inputs * outputs + j)] = owned[q];
         }
