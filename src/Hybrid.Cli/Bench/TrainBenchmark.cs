@@ -65,8 +65,22 @@ public static class TrainBenchmark
                 bool asJson = parse.GetValue(json);
                 using var signals = new StopSignals(number =>
                 {
-                    Console.Out.WriteLine(Interrupted(baseConfig, stop, asJson));
-                    Console.Out.Flush();
+                    string report;
+                    try
+                    {
+                        report = Interrupted(baseConfig, stop, asJson);
+                    }
+                    catch (Exception e)
+                    {
+                        // The report must come out whatever the run was doing when the signal came.
+                        report = asJson ? $"{{\"bench\":\"train\",\"interrupted\":true,\"error\":\"{e.GetType().Name}\"}}" : $"bench train: stopped ({e.Message})";
+                    }
+                    using (Stream stdout = Console.OpenStandardOutput())
+                    {
+                        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(report + "\n");
+                        stdout.Write(bytes);
+                        stdout.Flush();
+                    }
                     Environment.Exit(128 + number);
                 });
                 List<Run> runs = Measure(baseConfig, counts, parse.GetValue(seeds), stopWhenSolved,
