@@ -94,9 +94,6 @@ public sealed class LearnerHub : ITelemetrySource
             var seen = _seen[m.ActorId];
             if (seen.Gone) _log($"actor {m.ActorId} is back: {seen.Name}");
             _seen[m.ActorId] = (seen.Name, Stopwatch.GetTimestamp(), false);
-            ProcessSteps process = _processOf[m.ActorId];
-            process.Steps += (long)m.Steps * _config.NumEnvs;
-            process.LastSeconds = _monitor.Seconds;
         }
         int slot;
         while (!_queues.Free.TryTake(out slot, 0))
@@ -121,7 +118,15 @@ public sealed class LearnerHub : ITelemetrySource
         var episodes = new EpisodeRecord[m.EpisodeReturns.Length];
         for (int i = 0; i < episodes.Length; i++) episodes[i] = new EpisodeRecord(0, m.EpisodeReturns[i], m.EpisodeLengths[i], m.EpisodeTerminated[i]);
         _monitor.AddEpisodes(episodes);
-        _monitor.AddSteps((long)m.Steps * _config.NumEnvs);
+        // The process's steps and the run's together, once the unroll has a slot: an unroll turned away while it waited
+        // (the run stopping) counts in neither, so the processes' steps add up to the run's.
+        lock (_gate)
+        {
+            ProcessSteps process = _processOf[m.ActorId];
+            process.Steps += (long)m.Steps * _config.NumEnvs;
+            process.LastSeconds = _monitor.Seconds;
+            _monitor.AddSteps((long)m.Steps * _config.NumEnvs);
+        }
         Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
         Interlocked.Add(ref _bytes, PayloadBytes(m));
         Interlocked.Increment(ref _unrolls);
