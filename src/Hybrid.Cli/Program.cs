@@ -47,8 +47,9 @@ public static class Program
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand(
-            "Hybrid: reinforcement learning in three regimes (sync A2C, async A3C and asynchronous Q methods, " +
-            "IMPALA-style lagged actors) on the same hardware, with its own CPU kernels and ILGPU kernels for a GPU.");
+            "Hybrid: reinforcement learning in five regimes (sync A2C; async A3C and asynchronous Q methods; " +
+            "IMPALA-style lagged actors; GA3C batched inference; the hybrid regime, a synchronous stream and async workers " +
+            "on one parameter set) on the same hardware, with its own CPU kernels and ILGPU kernels for a GPU.");
         var bench = new Command("bench", "Run a benchmark and print its table (or one JSON line with --json).");
         bench.Subcommands.Add(NnBenchmark.BuildCommand());
         bench.Subcommands.Add(EnvBenchmark.BuildCommand());

@@ -21,12 +21,13 @@ internal sealed class SpecReader(string fileName)
     }
 
     /// <summary>The text of an experiment file (<paramref name="what"/>: "experiment", "speedup").</summary>
-    /// <exception cref="FormatException">There is no such file.</exception>
+    /// <exception cref="FormatException">There is no such file, or it is a directory, binary, or larger than TextFiles.MaxBytes.</exception>
     public static string ReadFile(string path, string what)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path)) throw new FormatException($"{what} file '{path}' is a directory; expected a YAML file.");
         if (!File.Exists(path)) throw new FormatException($"{what} file '{path}' does not exist.");
-        return File.ReadAllText(path);
+        return TextFiles.Read(path, $"{what} file '{path}'");
     }
 
     /// <summary>

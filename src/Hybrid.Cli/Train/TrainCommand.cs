@@ -326,9 +326,17 @@ public static class TrainCommand
     {
         if (Directory.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' is a directory; expected a YAML file of settings.");
         if (!File.Exists(configFile)) throw new ArgumentException($"--config '{configFile}' does not exist.");
-        if (File.ReadAllBytes(configFile).AsSpan().Contains((byte)0)) throw new ArgumentException($"--config '{configFile}' is not a text file (it holds binary data); expected a YAML file of settings.");
+        string text;
+        try
+        {
+            text = TextFiles.Read(configFile, $"--config '{configFile}'");
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException(e.Message.Replace("expected a YAML file.", "expected a YAML file of settings.", StringComparison.Ordinal));
+        }
         var settings = new List<(string Key, string Value, string Source)>();
-        foreach (var entry in ConfigBinder.ParseYaml(File.ReadAllText(configFile), configFile))
+        foreach (var entry in ConfigBinder.ParseYaml(text, configFile))
         {
             if (entry.Key != "algo") settings.Add(entry);
             else if (entry.Value != algo)
