@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ./run.sh            build (Release) and run the default A2C vs A3C comparison (hybrid compare experiments/a2c-vs-a3c-default.yaml)
 # ./run.sh test       build and run the whole test suite
-# ./run.sh ARGS...    build, then run `hybrid ARGS...` (e.g. ./run.sh bench nn --json)
+# ./run.sh ARGS...    build (when a source changed), then run `hybrid ARGS...` (e.g. ./run.sh bench nn --json)
 # Hybrid runs in the directory you call this from, so relative paths you give (--config, --out, an experiment
 # file) mean what they mean there; run folders land under ./runs there unless --out says otherwise.
 set -euo pipefail
@@ -47,10 +47,18 @@ if [ "${1-}" = "test" ]; then
   exit "$status"
 fi
 
-# Build quietly; show the compiler's output only when the build fails.
-if ! build_log=$(dotnet build "$repo/src/Hybrid.Cli/Hybrid.Cli.csproj" -c Release --nologo -v quiet 2>&1); then
-  printf '%s\n' "$build_log" >&2
-  echo "run.sh: build failed" >&2
-  exit 1
+# Build quietly, and only when a source, project or embedded file is newer than the built command (an up-to-date check
+# by dotnet build alone costs seconds); show the compiler's output only when the build fails.
+dll="$repo/src/Hybrid.Cli/bin/Release/net10.0/hybrid.dll"
+if [ ! -f "$dll" ] || [ -n "$(find "$repo/src" "$repo/envs" "$repo/Directory.Build.props" "$repo/experiments/presets.yaml" \
+    "$repo/experiments/reference" \( -name bin -o -name obj \) -prune -o \
+    -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.csv' -o -name '*.yaml' \) -newer "$dll" -print -quit)" ]; then
+  if ! build_log=$(dotnet build "$repo/src/Hybrid.Cli/Hybrid.Cli.csproj" -c Release --nologo -v quiet 2>&1); then
+    printf '%s\n' "$build_log" >&2
+    echo "run.sh: build failed" >&2
+    exit 1
+  fi
+  # An up-to-date build leaves the dll as it was; mark it current so the next call skips the check.
+  touch "$dll"
 fi
-exec dotnet "$repo/src/Hybrid.Cli/bin/Release/net10.0/hybrid.dll" "$@"
+exec dotnet "$dll" "$@"
