@@ -62,9 +62,44 @@ public static class EnvRegistry
         ArgumentNullException.ThrowIfNull(id);
         foreach (var entry in s_entries)
             if (entry.Spec.Id == id) return entry;
-        string hint = "";
+        throw new ArgumentException(UnknownMessage(id, "env"), nameof(id));
+    }
+
+    /// <summary>
+    /// "NAME was 'id'; expected one of ..." with a suggestion when a known name is close: the same but for case, or
+    /// within a few edits (a typo, a dropped version suffix).
+    /// </summary>
+    public static string UnknownMessage(string id, string name)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        string? best = null;
+        int bestDistance = int.MaxValue;
         foreach (var entry in s_entries)
-            if (string.Equals(entry.Spec.Id, id, StringComparison.OrdinalIgnoreCase)) hint = $" Did you mean {entry.Spec.Id}?";
-        throw new ArgumentException($"env was '{id}'; expected one of {string.Join(", ", Names)}.{hint}", nameof(id));
+        {
+            string known = entry.Spec.Id;
+            int distance = string.Equals(known, id, StringComparison.OrdinalIgnoreCase) ? 0 : Edits(known.ToLowerInvariant(), id.ToLowerInvariant());
+            if (distance < bestDistance) (best, bestDistance) = (known, distance);
+        }
+        string hint = best is not null && bestDistance <= Math.Max(2, id.Length / 4) ? $" Did you mean {best}?" : "";
+        return $"{name} was '{id}'; expected one of {string.Join(", ", Names)}.{hint}";
+    }
+
+    /// <summary>Levenshtein distance (insertions, deletions, substitutions).</summary>
+    static int Edits(string a, string b)
+    {
+        var row = new int[b.Length + 1];
+        for (int j = 0; j <= b.Length; j++) row[j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 }

@@ -54,7 +54,7 @@ public static class EnvBenchmark
         env.Validators.Add(r =>
         {
             string id = r.GetValueOrDefault<string>() ?? "";
-            if (!EnvRegistry.Names.Contains(id)) r.AddError($"--env was '{id}'; expected one of {string.Join(", ", EnvRegistry.Names)}.");
+            if (!EnvRegistry.Names.Contains(id)) r.AddError(EnvRegistry.UnknownMessage(id, "--env"));
         });
         var command = new Command("env", "Environment steps per second for N lanes under random actions (auto-reset and episode log included).")
         {

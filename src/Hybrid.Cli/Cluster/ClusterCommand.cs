@@ -38,6 +38,7 @@ public static class ClusterCommand
         var localActors = new Option<int>("--local-actors") { Description = "Actor processes (one actor thread each) to start on this machine beside the learner.", DefaultValueFactory = _ => 0 };
         var config = new Option<string>("--config") { Description = "A YAML file of settings, as for train." };
         var output = new Option<string>("--out") { Description = "Run folder to create, as for train." };
+        output.NotBlank("a folder path");
         var quiet = new Option<bool>("--quiet") { Description = "No progress lines." };
         var resume = new Option<string>("--resume") { Description = "Continue the run in this folder from its checkpoint (a cluster learner that was stopped or killed, or an impala run made by train); its budget may be raised with --max-env-steps." };
         var advertise = new Option<string>("--advertise") { Description = "With redis://: the IP address actors on other machines reach this learner at (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };

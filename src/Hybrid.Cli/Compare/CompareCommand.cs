@@ -19,6 +19,7 @@ public static class CompareCommand
     {
         var file = new Argument<string>("file") { Description = "The experiment file (YAML): envs, seeds, budget, arms; see experiments/README.md." };
         var output = new Option<string>("--out") { Description = "Experiment folder (default: runs/NAME, the experiment's name). Reusing it resumes: finished runs are skipped." };
+        output.NotBlank("a folder path");
         var command = new Command("compare", "Compare arms (algorithms or settings) head to head over seeds: run folders, results.csv, figures, report.md and a verdict.")
         {
             file, output,

@@ -15,6 +15,7 @@ public static class SpeedupCommand
     {
         var file = new Argument<string>("file") { Description = "The speedup file (YAML): methods, threads, envs, seeds, budget, reference scores; see experiments/README.md." };
         var output = new Option<string>("--out") { Description = "Experiment folder (default: runs/NAME, the file's name). Reusing it resumes: finished runs are skipped." };
+        output.NotBlank("a folder path");
         var oversubscribe = new Option<bool>("--oversubscribe")
         {
             Description = "Run thread counts that need more threads than this machine has cores too, each marked as oversubscribed (default: they are refused).",

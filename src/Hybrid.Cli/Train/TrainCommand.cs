@@ -24,6 +24,7 @@ public static class TrainCommand
         var resume = new Option<string>("--resume") { Description = "Continue the run in this folder from its checkpoint (a stopped, crashed or finished run; its budget may be raised with --max-env-steps). A2C continues exactly as if it had never stopped." };
         var config = new Option<string>("--config") { Description = "A YAML file of settings ('key: value', keys as in config.yaml), applied over the preset; options override it." };
         var output = new Option<string>("--out") { Description = "Run folder to create (default: runs/ALGO-ENV-sSEED-TIME-PID-N); a folder holding anything is refused." };
+        output.NotBlank("a folder path");
         var quiet = new Option<bool>("--quiet") { Description = "No progress lines, only the final summary." };
         var noPreset = new Option<bool>("--no-preset") { Description = "Do not apply Hybrid's preset for the algorithm and env (experiments/presets.yaml); the defaults, the file and the options alone." };
         var command = new Command("train", "Train an agent and write its run folder (config.yaml, metrics.csv, TensorBoard events, checkpoint.bin, summary.json), or continue one with --resume.")

@@ -124,7 +124,7 @@ public static class ConfigBinder
         if (type == typeof(long))
             return long.TryParse(text.Replace("_", ""), Integer, inv, out long l) ? l : throw new FormatException("expected a whole number.");
         if (type == typeof(float))
-            return float.TryParse(text, NumberStyles.Float, inv, out float f) ? f : throw new FormatException("expected a number.");
+            return float.TryParse(text, NumberStyles.Float, inv, out float f) && float.IsFinite(f) ? f : throw new FormatException("expected a finite number.");
         if (type == typeof(bool))
             return text.ToLowerInvariant() switch
             {
@@ -133,7 +133,9 @@ public static class ConfigBinder
                 _ => throw new FormatException("expected true or false."),
             };
         if (type == typeof(double))
-            return text == "auto" ? double.NaN : double.TryParse(text, NumberStyles.Float, inv, out double d) ? d : throw new FormatException("expected a number.");
+            // NaN is how a config holds "auto": a NaN or infinity written out is refused, not read as auto.
+            return text == "auto" ? double.NaN
+                : double.TryParse(text, NumberStyles.Float, inv, out double d) && double.IsFinite(d) ? d : throw new FormatException("expected a finite number or auto.");
         if (type == typeof(int[]))
         {
             if (text == "auto") return Array.Empty<int>();

@@ -21,6 +21,11 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
     [InlineData("compare /dev/zero", "is larger than 1 MiB (or never ends")]
     [InlineData("speedup /dev/zero", "is larger than 1 MiB (or never ends")]
     [InlineData("compare DIR", "is a directory; expected a YAML file")]
+    [InlineData("train --algo a2c --max-wall-seconds NaN", "max_wall_seconds 'NaN' is not valid: expected a finite number or auto")]
+    [InlineData("train --algo a2c --learning-rate Infinity", "expected a finite number")]
+    [InlineData("train --algo a2c --env CartPol-v1", "Did you mean CartPole-v1?")]
+    [InlineData("train --algo a2c --out BLANK", "--out was ' '; expected a folder path")]
+    [InlineData("compare BLANKFILE --out BLANK", "--out was ' '; expected a folder path")]
     [InlineData("train --algo a2c --env MinAtar/Breakout-v0 --stop-when-solved", "has no solve threshold")]
     [InlineData("train --algo a2c --device gpu", "device was gpu")]
     [InlineData("train --algo a3c --device cpu", "'device' is not a setting of a3c")]
@@ -61,6 +66,8 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
             "MISSING" => Path.Combine(Folder, "missing.yaml"),
             "FILE" => file,
             "DAMAGED" => damaged,
+            "BLANK" => " ",
+            "BLANKFILE" => file,
             _ => a,
         }).ToArray();
         if (args[0] == "train" && !args.Contains("--out") && !args.Contains("--resume")) args = [.. args, "--out", Path.Combine(Folder, "run")];
