@@ -23,15 +23,19 @@ public class CliTests
     public void NoArgumentsPrintsHelp()
     {
         var output = new StringWriter();
-        TextWriter original = Console.Out;
-        try
+        // Other tests redirect the console too (TrainCliTests.Cli): one at a time, or one reads the other's output.
+        lock (typeof(Console))
         {
-            Console.SetOut(output);
-            Assert.Equal(0, Program.Main([]));
-        }
-        finally
-        {
-            Console.SetOut(original);
+            TextWriter original = Console.Out;
+            try
+            {
+                Console.SetOut(output);
+                Assert.Equal(0, Program.Main([]));
+            }
+            finally
+            {
+                Console.SetOut(original);
+            }
         }
         Assert.Contains("bench", output.ToString());
         Assert.Contains("Usage", output.ToString());
