@@ -61,4 +61,5 @@ if [ ! -f "$dll" ] || [ -n "$(find "$repo/src" "$repo/envs" "$repo/Directory.Bui
   # An up-to-date build leaves the dll as it was; mark it current so the next call skips the check.
   touch "$dll"
 fi
-exec dotnet "$dll" "$@"
+# Commands Hybrid prints for the user to run next (to continue a run) start as the user started this one.
+HYBRID_INVOKED_AS="$0" exec dotnet "$dll" "$@"

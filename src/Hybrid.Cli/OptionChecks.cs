@@ -16,3 +16,13 @@ internal static class OptionChecks
         return option;
     }
 }
+
+/// <summary>How the user started Hybrid, for the commands Hybrid prints for them to run next.</summary>
+internal static class Invocation
+{
+    /// <summary>
+    /// The command as the user typed it: run.sh sets HYBRID_INVOKED_AS to the path it was called by (./run.sh), so a
+    /// printed command can be pasted as it is; otherwise "hybrid".
+    /// </summary>
+    public static string Name { get; } = Environment.GetEnvironmentVariable("HYBRID_INVOKED_AS") is { Length: > 0 } name && !name.Contains(' ') ? name : "hybrid";
+}

@@ -97,7 +97,7 @@ public static class ClusterCommand
             stderr.WriteLine($"cluster learner: {ErrorText.Of(e)}");
             return 2;
         }
-        var runner = new TrainCommand.Runner("cluster learner", $"hybrid cluster learner --cluster {cluster} --resume",
+        var runner = new TrainCommand.Runner("cluster learner", $"{Invocation.Name} cluster learner --cluster {cluster} --resume",
             (run, monitor, learnOn) => ClusterRuns.Learn((ImpalaConfig)run, monitor, address, localActors, _ => ActorProcess(cluster),
                 line => stderr.WriteLine($"cluster learner: {line}"), advertise, learnOn),
             "impala");

@@ -191,7 +191,7 @@ public static class TrainCommand
     internal sealed record Runner(string Name, string Again, Func<AlgoConfig, RunMonitor, IComputeDevice?, RunSummary>? Train = null, string? Algo = null)
     {
         /// <summary>train: the algorithm in this process.</summary>
-        public static Runner InProcess { get; } = new("train", "hybrid train --resume");
+        public static Runner InProcess { get; } = new("train", $"{Invocation.Name} train --resume");
     }
 
     /// <summary>Trains <paramref name="config"/> into a new run folder (<paramref name="output"/> or the default) with <paramref name="runner"/>; the exit code as train's.</summary>

@@ -7,12 +7,18 @@ namespace Hybrid.Tests.Cli;
 public sealed class SignalTests() : TempFolderTests("hybrid-signal")
 {
     [Theory]
-    [InlineData("INT", 130)]
-    [InlineData("TERM", 143)]
-    public void ASignalStopsTheRunWithItsSummary(string signal, int exitCode)
+    [InlineData("INT", 130, "")]
+    [InlineData("TERM", 143, "./run.sh")]
+    public void ASignalStopsTheRunWithItsSummary(string signal, int exitCode, string invokedAs)
     {
         string run = Path.Combine(Folder, "run-" + signal);
-        using Process process = StartHybrid("train", "--algo", "a2c", "--max-env-steps", "500000000", "--quiet", "--out", run);
+        // run.sh passes the path it was called by, so that the command printed to continue the run is the user's.
+        var start = new ProcessStartInfo("dotnet", [HybridDll(), "train", "--algo", "a2c", "--max-env-steps", "500000000", "--quiet", "--out", run])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        start.Environment["HYBRID_INVOKED_AS"] = invokedAs;
+        using Process process = Process.Start(start)!;
         // Wait until it trains (its first metrics row), then signal it.
         string metrics = Path.Combine(run, "metrics.csv");
         var clock = Stopwatch.StartNew();
@@ -44,7 +50,7 @@ public sealed class SignalTests() : TempFolderTests("hybrid-signal")
         var checkpoint = Hybrid.Nn.Checkpoint.Load(Path.Combine(run, "checkpoint.bin"));
         Assert.Equal(root.GetProperty("env_steps").GetInt64(), checkpoint.EnvSteps);
         Assert.Equal(root.GetProperty("updates").GetInt64(), checkpoint.Updates);
-        Assert.Contains($"to continue it: hybrid train --resume {run}", output);
+        Assert.Contains($"to continue it: {(invokedAs.Length > 0 ? invokedAs : "hybrid")} train --resume {run}", output);
 
         // Continuing it to a little past the stop: the same folder, the counters carry on.
         long budget = checkpoint.EnvSteps + 2_000;
