@@ -26,8 +26,21 @@ public static class YamlText
             string message = e.InnerException is YamlException inner ? inner.Message : e.Message;
             int dash = message.IndexOf(" - ", StringComparison.Ordinal);
             if (message.StartsWith('(') && dash > 0) message = message[(dash + 3)..];
+            string[] lines = text.Split('\n');
             if (message.Contains("same key", StringComparison.Ordinal) || message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase))
-                message = "a key appears twice.";
+            {
+                // Name the key: the text before the colon on the line the parser stopped at.
+                string line = e.Start.Line >= 1 && e.Start.Line <= lines.Length ? lines[e.Start.Line - 1] : "";
+                int colon = line.IndexOf(':', StringComparison.Ordinal);
+                message = colon > 0 ? $"the key '{line[..colon].Trim()}' appears twice." : "a key appears twice.";
+            }
+            else if (message.Contains("tab character", StringComparison.Ordinal))
+            {
+                // The parser reports where the scalar before the tab began; say which line the tab indents.
+                int tabbed = Array.FindIndex(lines, l => l.Length > l.TrimStart(' ', '\t').Length && l[..(l.Length - l.TrimStart(' ', '\t').Length)].Contains('\t'));
+                if (tabbed >= 0)
+                    throw new FormatException($"{fileName} line {tabbed + 1}: a tab indents this line; YAML indents with spaces.", e);
+            }
             throw new FormatException($"{Where(fileName, e.Start)}: {message.TrimEnd('.')}.", e);
         }
         if (stream.Documents.Count == 0) return new YamlMappingNode();

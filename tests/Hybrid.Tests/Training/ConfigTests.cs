@@ -37,7 +37,10 @@ public class ConfigTests
         var e = Assert.Throws<FormatException>(() => ConfigBinder.ParseYaml("seed: 1\nnot a setting\n", "f.yaml"));
         Assert.Contains("f.yaml line 2", e.Message);
         e = Assert.Throws<FormatException>(() => ConfigBinder.ParseYaml("seed: 1\nseed: 2\n", "f.yaml"));
-        Assert.Contains("appears twice", e.Message);
+        Assert.Contains("f.yaml line 2: the key 'seed' appears twice", e.Message);
+        // A tab is named on its own line, not on the line of the value before it.
+        e = Assert.Throws<FormatException>(() => ConfigBinder.ParseYaml("seed: 1\nenv: CartPole-v1\n\tnum_envs: 8\n", "f.yaml"));
+        Assert.Equal("f.yaml line 3: a tab indents this line; YAML indents with spaces.", e.Message);
     }
 
     [Fact]
