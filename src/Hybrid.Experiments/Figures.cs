@@ -24,21 +24,27 @@ public static class Figures
             RunResult[] runs = results.Report.Where(r => r.Run.Env == env).ToArray();
             if (runs.Length == 0) continue;
             double threshold = runs[0].Summary.SolveThreshold;
+            // Each figure carries its title (the env and the measure) in the image too, so a copied PNG still says what it shows.
+            string steps = $"{env}: mean-100 return against env steps", seconds = $"{env}: mean-100 return against wall seconds";
             var files = new List<(string, string)>
             {
-                ($"{env}: mean-100 return against env steps", Curves(results.Spec, runs, threshold, folder, $"{slug}-return-vs-steps", bySeconds: false)),
-                ($"{env}: mean-100 return against wall seconds", Curves(results.Spec, runs, threshold, folder, $"{slug}-return-vs-seconds", bySeconds: true)),
+                (steps, Curves(results.Spec, runs, threshold, folder, $"{slug}-return-vs-steps", bySeconds: false, steps)),
+                (seconds, Curves(results.Spec, runs, threshold, folder, $"{slug}-return-vs-seconds", bySeconds: true, seconds)),
             };
             if (double.IsFinite(threshold))
-                files.Add(($"{env}: seconds to reach {Show.Number(threshold)}, every seed", TimeToThreshold(results.Spec, runs, threshold, folder, $"{slug}-time-to-threshold")));
+            {
+                string reach = $"{env}: seconds to reach {Show.Number(threshold)}, every seed";
+                files.Add((reach, TimeToThreshold(results.Spec, runs, threshold, folder, $"{slug}-time-to-threshold", reach)));
+            }
             byEnv[env] = files;
         }
         return byEnv;
     }
 
-    static string Curves(ExperimentSpec spec, RunResult[] runs, double threshold, string folder, string name, bool bySeconds)
+    static string Curves(ExperimentSpec spec, RunResult[] runs, double threshold, string folder, string name, bool bySeconds, string title)
     {
         var plot = new Plot();
+        plot.Title(title);
         double end = 0;
         foreach (RunResult r in runs)
             if (r.Curve.Count > 0) end = Math.Max(end, bySeconds ? r.Curve[^1].Seconds : r.Curve[^1].EnvSteps);
@@ -104,9 +110,10 @@ public static class Figures
         return value;
     }
 
-    static string TimeToThreshold(ExperimentSpec spec, RunResult[] runs, double threshold, string folder, string name)
+    static string TimeToThreshold(ExperimentSpec spec, RunResult[] runs, double threshold, string folder, string name, string title)
     {
         var plot = new Plot();
+        plot.Title(title);
         double top = runs.Where(r => r.Summary.Solved).Select(r => r.SecondsToThreshold).DefaultIfEmpty(1).Max();
         double censoredAt = top * 1.15;
         var ticks = new List<Tick>();
