@@ -9,6 +9,12 @@ namespace Hybrid.Cli;
 /// <summary>What <c>compare</c> and <c>speedup</c> share: the experiment folder, running with progress, and failures shown as one line.</summary>
 internal static class ExperimentConsole
 {
+    /// <summary>
+    /// A console on the process's standard output as it is now. AnsiConsole.Console binds to Console.Out once, the first
+    /// time it is used, and keeps writing there even after the output is redirected (as an in-process caller does).
+    /// </summary>
+    public static IAnsiConsole Current() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+
     /// <summary>A log or a pipe gets whole lines, not lines cut at Spectre's default of 80 columns.</summary>
     public static void WidenForLogs(IAnsiConsole console)
     {

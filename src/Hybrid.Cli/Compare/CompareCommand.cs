@@ -24,7 +24,7 @@ public static class CompareCommand
         {
             file, output,
         };
-        command.SetAction(parse => Run(parse.GetValue(file)!, parse.GetValue(output), AnsiConsole.Console, Console.Error));
+        command.SetAction(parse => Run(parse.GetValue(file)!, parse.GetValue(output), ExperimentConsole.Current(), Console.Error));
         return command;
     }
 

@@ -25,7 +25,7 @@ public static class SpeedupCommand
             file, output, oversubscribe,
         };
         command.SetAction(parse => Run(parse.GetValue(file)!, parse.GetValue(output), parse.GetValue(oversubscribe), Environment.ProcessorCount,
-            AnsiConsole.Console, Console.Error));
+            ExperimentConsole.Current(), Console.Error));
         return command;
     }
 
