@@ -6,7 +6,7 @@ namespace Hybrid.Envs;
 /// <param name="ActionSpace">One lane's action space.</param>
 /// <param name="MaxEpisodeSteps">Gymnasium's <c>TimeLimit</c>: an episode is truncated at this many steps.</param>
 /// <param name="RewardThreshold">Gymnasium's <c>reward_threshold</c>, or null where Gymnasium gives none.</param>
-/// <param name="SolveThreshold">Mean return over the last 100 episodes that counts as solved (DESIGN.md).</param>
+/// <param name="SolveThreshold">Mean return over the last 100 episodes that counts as solved (docs/architecture.md, "Solved").</param>
 /// <param name="StateNames">Names of the internal state variables, in the order <c>SetState</c> takes them.</param>
 public sealed record EnvSpec(
     string Id,

@@ -3,7 +3,7 @@ using Hybrid.Envs.Simd;
 namespace Hybrid.Envs;
 
 /// <summary>
-/// An environment's dynamics as static functions over lanes of a <see cref="StateView"/> (STYLE.md 8: a state layout,
+/// An environment's dynamics as static functions over lanes of a <see cref="StateView"/> (a state layout,
 /// params and static Reset/Step). <see cref="VectorEnv{TDynamics}"/> owns the buffers, the time limit, auto-reset and
 /// the episode log; a dynamics type only says how one group of lanes moves.
 /// </summary>

@@ -9,7 +9,7 @@ using Hybrid.Envs.Threading;
 namespace Hybrid.Envs;
 
 /// <summary>
-/// N environment lanes stepped together in place (DESIGN.md, vector environment). Buffers are structure-of-arrays and
+/// N environment lanes stepped together in place (docs/architecture.md, "Vector environment"). Buffers are structure-of-arrays and
 /// owned by the env: <see cref="Observations"/> <c>[N * obsSize]</c> (lane i's row at <c>i * obsSize</c>),
 /// <see cref="Rewards"/>, <see cref="Terminated"/> and <see cref="Truncated"/> <c>[N]</c>. A lane that ends is reset
 /// in the same <c>Step</c> (unless <see cref="AutoReset"/> is off): its row of <see cref="Observations"/> then holds

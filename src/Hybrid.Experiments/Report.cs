@@ -29,7 +29,7 @@ public sealed record PairwiseImprovement(string Env, string Better, string Other
 /// <summary>The plain-words outcome on one env.</summary>
 public sealed record Verdict(string Env, double Threshold, IReadOnlyList<ArmStats> Arms, IReadOnlyList<PairwiseImprovement> Pairs, string Text);
 
-/// <summary>Aggregates an experiment's runs and writes results.csv and report.md (DESIGN.md, "Run folder").</summary>
+/// <summary>Aggregates an experiment's runs and writes results.csv and report.md (docs/architecture.md, "Run folder").</summary>
 public static class Report
 {
     /// <summary>The statistics of every (env, arm) over the report seeds, in the file's order.</summary>

@@ -12,7 +12,7 @@ public readonly record struct ParameterSlice(string Name, int Offset, int Count)
 
 /// <summary>
 /// Where each layer's parameters sit in one flat array. A model's parameters are one <c>float[]</c> and its
-/// gradients a second of the same length (DESIGN.md, "Network"), so copying theta to a thread's theta',
+/// gradients a second of the same length (docs/architecture.md, "Network"), so copying theta to a thread's theta',
 /// an optimizer step and a checkpoint are each one pass over one block.
 /// </summary>
 public sealed class ParameterLayout

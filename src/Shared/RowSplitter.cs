@@ -1,5 +1,5 @@
 // One source serves three assemblies, each with a pool of its own: Hybrid.Nn and Hybrid.Envs depend on nothing of
-// ours (DESIGN.md), and Hybrid.Training's A2C lane groups call kernels that may split on Hybrid.Nn's pool while
+// ours (docs/architecture.md), and Hybrid.Training's A2C lane groups call kernels that may split on Hybrid.Nn's pool while
 // they run. Each project links this file and compiles it into its own namespace.
 #if HYBRID_ENVS
 namespace Hybrid.Envs.Threading;

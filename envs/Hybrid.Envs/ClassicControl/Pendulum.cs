@@ -14,7 +14,7 @@ public readonly struct Pendulum : IVectorDynamics<Pendulum>
     // Constants of Gymnasium's PendulumEnv.__init__ with its default g = 10.0.
     const float MaxSpeed = 8f, MaxTorque = 2f, Dt = 0.05f, G = 10f, M = 1f, L0 = 1f, Pi = MathF.PI;
 
-    /// <summary>Gymnasium gives Pendulum no reward threshold; DESIGN.md counts -200 as solved.</summary>
+    /// <summary>Gymnasium gives Pendulum no reward threshold; Hybrid counts -200 as solved (docs/architecture.md, "Solved").</summary>
     public const double ProjectSolveThreshold = -200;
 
     /// <inheritdoc/>

@@ -1,7 +1,7 @@
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
-/// Periodic greedy evaluation of a Q-network in its own env (DESIGN.md: value-based methods count "solved" on
+/// Periodic greedy evaluation of a Q-network in its own env (docs/architecture.md: value-based methods count "solved" on
 /// greedy episodes): E lanes, one episode each, actions argmax_a Q(s, a) on a snapshot of theta. Its steps are not
 /// training steps; its time counts in the run's wall clock.
 /// </summary>

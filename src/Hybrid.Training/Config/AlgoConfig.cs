@@ -3,7 +3,7 @@ using Hybrid.Envs.Simd;
 
 namespace Hybrid.Training.Config;
 
-/// <summary>How asynchronous workers apply their gradients to the shared parameters (DESIGN.md, "Shared parameters").</summary>
+/// <summary>How asynchronous workers apply their gradients to the shared parameters (docs/architecture.md, "Shared parameters").</summary>
 public enum UpdateMode
 {
     /// <summary>No lock: threads apply concurrently, as in Mnih et al. 2016 (Hogwild, Recht et al. 2011).</summary>
@@ -123,7 +123,7 @@ public abstract record AlgoConfig
     /// <summary>True for algorithms whose actions must be discrete.</summary>
     public virtual bool DiscreteOnly => false;
 
-    /// <summary>"train-last-100" for actor-critic methods, "greedy-eval-100" for value-based ones (DESIGN.md).</summary>
+    /// <summary>"train-last-100" for actor-critic methods, "greedy-eval-100" for value-based ones (docs/architecture.md, "Solved").</summary>
     public virtual string SolveCriterion => "train-last-100";
 
     /// <summary>

@@ -25,7 +25,7 @@ public readonly record struct MetricsRow(
 
     internal static string F(double v) => double.IsNaN(v) ? "" : v.ToString("G7", CultureInfo.InvariantCulture);
 
-    /// <summary>The TensorBoard tags of DESIGN.md with this row's values (NaN ones are not written).</summary>
+    /// <summary>The TensorBoard tags of the run folder (docs/architecture.md, "Run folder") with this row's values (NaN ones are not written).</summary>
     public (string, double)[] Scalars() =>
     [
         ("charts/episodic_return", EpisodicReturn), ("charts/mean_return_100", MeanReturn100), ("charts/eval_return_100", EvalReturn100),

@@ -1,7 +1,7 @@
 namespace Hybrid.Training.Metrics;
 
 /// <summary>
-/// The run folder of DESIGN.md: <c>config.yaml</c> (the resolved configuration, written first), <c>metrics.csv</c>
+/// The run folder (docs/architecture.md, "Run folder"): <c>config.yaml</c> (the resolved configuration, written first), <c>metrics.csv</c>
 /// (a row per log interval, flushed as it goes), a TensorBoard event file, and <c>summary.json</c> (written last); a
 /// cluster run adds <c>actors.csv</c> (each actor process's env steps per second, per metrics row).
 /// </summary>

@@ -64,7 +64,7 @@ public struct UpdateTally
 /// </summary>
 public sealed class RunMonitor
 {
-    const int Window = 100; // DESIGN.md: solved = mean of the last 100 episodes
+    const int Window = 100; // solved = mean of the last 100 episodes (docs/architecture.md, "Solved")
 
     readonly AlgoConfig _config;
     readonly IMetricsSink? _sink;

@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Hybrid.Training.Metrics;
 
-/// <summary>The outcome of a run: exactly the fields of DESIGN.md's summary.json.</summary>
+/// <summary>The outcome of a run: the fields of summary.json (docs/architecture.md, "Run folder").</summary>
 /// <param name="Algo">Algorithm name.</param>
 /// <param name="Env">Environment id.</param>
 /// <param name="Seed">Seed.</param>
@@ -101,7 +101,7 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
         }
     }
 
-    /// <summary>The JSON object, with the keys and order of DESIGN.md.</summary>
+    /// <summary>The JSON object, with the keys in a fixed order.</summary>
     public string ToJson()
     {
         using var stream = new MemoryStream();

@@ -2,7 +2,7 @@
 namespace Hybrid.Training.Parallel;
 
 /// <summary>
-/// theta, the shared RMSProp statistics and a version counter, with the update modes of DESIGN.md. Workers call
+/// theta, the shared RMSProp statistics and a version counter, with the update modes of docs/architecture.md ("Shared parameters"). Workers call
 /// <see cref="Apply"/> with their accumulated gradient; the same worker code runs under every mode:
 /// <list type="bullet">
 /// <item><c>hogwild</c>: the worker's thread runs the RMSProp step on theta directly, concurrently with the others (Mnih et al. 2016).</item>

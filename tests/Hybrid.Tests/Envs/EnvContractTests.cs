@@ -25,7 +25,7 @@ public class EnvContractTests
 
     [Theory]
     // Time limits and reward thresholds of Gymnasium 0.29.1's registrations (gymnasium/envs/__init__.py);
-    // Pendulum has no threshold there and -200 by DESIGN.md's convention.
+    // Pendulum has no threshold there and -200 by Hybrid's convention (docs/architecture.md, "Solved").
     [InlineData("CartPole-v1", 4, "Discrete(2)", 500, 475.0, 475.0)]
     [InlineData("Acrobot-v1", 6, "Discrete(3)", 500, -100.0, -100.0)]
     [InlineData("MountainCar-v0", 2, "Discrete(3)", 200, -110.0, -110.0)]
