@@ -91,10 +91,7 @@ public static class CostModel
         config.Validate();
         DeviceEnvKind kind = DeviceEnvs.Kind(config.Env);
         EnvSpec env = EnvRegistry.Spec(config.Env);
-        ModelSpec spec = Acting.ActorCriticSpec(config);
-        var net = (ActorCriticNetwork)spec.Build();
-        int[] layers = IlgpuA2cStream.LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
-        bool box = spec.ActionKind == ActionKind.Box;
+        (ActorCriticNetwork net, int[] layers, int featureRows, int deltaRows, bool box, int[] tiles) = LayoutOf(config);
         int actions = net.Actions, parameters = net.ParameterCount, hidden = layers.Length / NetShape.Entry - 2;
         long n = config.NumEnvs, samples = n * config.TMax;
 
@@ -121,7 +118,6 @@ public static class CostModel
         double rolloutWaves = headMacs / 32 * 2 + pairedMacs / 32 * 1.5;
 
         // Gradient tiles: each tile reads its input rows and delta rows over every sample, and writes its chunk's sums.
-        int[] tiles = GradientKernels.TileTable(layers, net.LogStd.Offset, deltaRows - (box ? actions : 0), box ? actions : 0);
         int tileCount = tiles.Length / GradientKernels.TileEntry;
         int chunk = GradientKernels.ChunkFor((int)Math.Min(samples, int.MaxValue));
         long chunks = (samples + chunk - 1) / chunk;
@@ -171,20 +167,27 @@ public static class CostModel
         return Acting.ActorCriticSpec(config).Build().ParameterCount;
     }
 
+    /// <summary>The network of <paramref name="config"/> as the kernels lay it out: the layer table, its F and D rows, and the gradient's tiles.</summary>
+    static (ActorCriticNetwork Net, int[] Layers, int FeatureRows, int DeltaRows, bool Box, int[] Tiles) LayoutOf(A2cConfig config)
+    {
+        var net = (ActorCriticNetwork)Acting.ActorCriticSpec(config).Build();
+        int[] layers = IlgpuA2cStream.LayerTable(net, EnvRegistry.Spec(config.Env).ObservationSize, out int featureRows, out int deltaRows);
+        bool box = net.Spec.ActionKind == ActionKind.Box;
+        int logStds = box ? net.Actions : 0;
+        return (net, layers, featureRows, deltaRows, box, GradientKernels.TileTable(layers, net.LogStd.Offset, deltaRows - logStds, logStds));
+    }
+
     /// <summary>The launch shape of A2C's kernels on <paramref name="gpu"/> for <paramref name="config"/>, in words.</summary>
     public static IReadOnlyList<string> A2cLaunches(A2cConfig config, GpuSpec gpu)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(gpu);
         const int group = 256;
-        var net = (ActorCriticNetwork)Acting.ActorCriticSpec(config).Build();
-        EnvSpec env = EnvRegistry.Spec(config.Env);
-        int[] layers = IlgpuA2cStream.LayerTable(net, env.ObservationSize, out _, out int deltaRows);
-        bool box = net.Spec.ActionKind == ActionKind.Box;
+        (ActorCriticNetwork net, _, _, _, _, int[] tileTable) = LayoutOf(config);
         int parts = RolloutShape.ThreadsPerLane(config.NumEnvs, (long)gpu.Multiprocessors * GpuSpec.ThreadsPerMultiprocessor, group);
         long tiles = (config.NumEnvs + group / parts - 1) / (group / parts);
         int samples = config.NumEnvs * config.TMax, chunk = GradientKernels.ChunkFor(samples), chunks = (samples + chunk - 1) / chunk;
-        int gradientTiles = GradientKernels.TileTable(layers, net.LogStd.Offset, deltaRows - (box ? net.Actions : 0), box ? net.Actions : 0).Length / GradientKernels.TileEntry;
+        int gradientTiles = tileTable.Length / GradientKernels.TileEntry;
         var inv = CultureInfo.InvariantCulture;
         return
         [

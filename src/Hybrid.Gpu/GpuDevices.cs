@@ -70,7 +70,7 @@ public sealed class IlgpuComputeDevice : IComputeDevice
     internal IlgpuComputeDevice(IlgpuDevice device)
     {
         Device = device;
-        Kernels = new A2cKernels(device.Accelerator);
+        Kernels = new A2cKernels(device);
         _predict = new(() => Timed(() => new PredictKernel(device.Accelerator, Kernels.Group, device.ResidentThreads)));
         _vtrace = new(() => Timed(() => device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, RolloutViews, VTraceViews>(ActorCriticKernels.VTrace)));
     }

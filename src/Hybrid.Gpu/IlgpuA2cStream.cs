@@ -395,10 +395,11 @@ internal sealed class A2cKernels
     readonly Action<KernelConfig, WindowViews> _window;
     readonly Action<KernelConfig, LearnViews, ArrayView<float>, float, float, float, float, int> _reduce;
 
-    public A2cKernels(Accelerator a)
+    public A2cKernels(IlgpuDevice device)
     {
         var clock = Stopwatch.StartNew();
-        Group = IlgpuDevice.GroupFor(a);
+        Accelerator a = device.Accelerator;
+        Group = device.Group;
         _rollout = a.LoadStreamKernel<RolloutViews>(ActorCriticKernels.Rollout);
         _window = a.LoadStreamKernel<WindowViews>(EpisodeKernels.Update);
         _tiles = a.LoadStreamKernel<LearnViews>(GradientKernels.Tiles);
@@ -414,7 +415,7 @@ internal sealed class A2cKernels
         _rollout(new KernelConfig(new Index1D(tiles), new Index1D(Group), shared), r);
     }
 
-    /// <summary>Threads per group of the gradient's kernels: 256 where the accelerator allows (a GPU), else its largest power of two.</summary>
+    /// <summary>Threads per group of the explicitly grouped kernels: the device's (<see cref="IlgpuDevice.Group"/>).</summary>
     public int Group { get; }
 
     /// <summary>Seconds the kernels took to compile.</summary>

@@ -33,7 +33,7 @@ public sealed class IlgpuDevice : IDisposable
     public bool AggregateAtomics { get; internal set; }
 
     /// <summary>The group size for <paramref name="accelerator"/> (see <see cref="Group"/>).</summary>
-    internal static int GroupFor(Accelerator accelerator)
+    static int GroupFor(Accelerator accelerator)
     {
         int group = Kernels.GradientKernels.MinGroup;
         if (group > accelerator.MaxNumThreadsPerGroup)
