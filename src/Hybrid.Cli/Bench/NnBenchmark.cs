@@ -39,7 +39,7 @@ public static class NnBenchmark
         var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 1024 }.AtLeastOne();
         var threads = new Option<int>("--threads")
         {
-            Description = "Cores the batched training step may use (GEMMs split by rows). The README's figures are for 1.",
+            Description = "Cores the batched training step may use (GEMMs split by rows). The figures in docs/figures.md are for 1.",
             DefaultValueFactory = _ => 1,
         }.AtLeastOne();
         var command = new Command("nn", "Numeric core: batch-1 forward latency and batch training throughput of the actor-critic MLP (one thread unless --threads).")

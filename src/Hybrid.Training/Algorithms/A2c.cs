@@ -6,7 +6,7 @@ namespace Hybrid.Training.Algorithms;
 /// A2C settings. The default values are Stable-Baselines3's A2C values (themselves OpenAI Baselines'): 8 lanes, t_max 5,
 /// RMSProp (lr 7e-4, alpha 0.99, eps 1e-5), value weight 0.5, gradient-norm clip 0.5, gamma 0.99, and the
 /// rl-baselines3-zoo CartPole-v1 entry (entropy weight 0, budget 5e5). The same values do not make the same algorithm
-/// as SB3's, which differs in three ways (README, "Where Hybrid differs"): SB3's value loss is the mean squared error,
+/// as SB3's, which differs in three ways (docs/comparisons.md, "Where Hybrid differs"): SB3's value loss is the mean squared error,
 /// Hybrid's half of it (so a value weight of 0.5 here weighs the value gradient half as much); SB3's MLP policy has
 /// separate policy and value networks, Hybrid one shared torso; PyTorch's RMSprop adds eps outside the square root,
 /// Hybrid's inside, as Mnih et al. 2016 write it.

@@ -16,7 +16,7 @@ public sealed record A3cConfig : ActorCriticConfig
         MaxEnvSteps = 1_000_000;
         // Mnih et al. 2016 use t_max 5 on Atari. On CartPole 20 solves faster (median 0.30 s against 0.45 s over seeds
         // 1-5, bench train) and makes a quarter of the updates to the shared parameters, whose cache-line traffic is what
-        // limits the second thread's speedup here (README, "A3C scaling").
+        // limits the second thread's speedup here (docs/figures.md, "A3C scaling").
         TMax = 20;
     }
 

@@ -9,7 +9,7 @@ public class A2cTests
     [Fact]
     public void SolvesCartPoleWithTheDefaultsForSeedOne()
     {
-        // The default budget is 5e5; seed 1 solves near 2.1e5 (see the README). 3e5 leaves room without hiding a regression.
+        // The default budget is 5e5; seed 1 solves near 2.1e5 (see docs/figures.md). 3e5 leaves room without hiding a regression.
         var config = new A2cConfig { Seed = 1, MaxEnvSteps = 300_000, StopWhenSolved = true };
         (RunSummary summary, _) = Train(config);
         Assert.True(summary.Solved, $"final mean return {summary.FinalMeanReturn} after {summary.EnvSteps} steps");
