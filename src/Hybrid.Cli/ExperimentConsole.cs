@@ -39,20 +39,31 @@ internal static class ExperimentConsole
     /// Claims the folder for the experiment in <paramref name="file"/>; returns null, or the exit code after telling
     /// the user why the folder cannot be used.
     /// </summary>
-    public static int? Claim(string command, string directory, string file, TextWriter stderr)
+    public static int? Claim(string command, string directory, string file, TextWriter stderr, out FolderLock? held)
     {
+        held = null;
         try
         {
+            held = FolderLock.Take(directory);
+            if (held is null)
+            {
+                stderr.WriteLine($"{command}: --out '{directory}' is in use by another Hybrid process ({FolderLock.Holder(directory)}); expected one experiment per folder at a time: wait for it, or give another --out.");
+                return 2;
+            }
             ClaimFolder(directory, file);
             return null;
         }
         catch (ArgumentException e)
         {
+            held?.Dispose();
+            held = null;
             stderr.WriteLine($"{command}: {ErrorText.Of(e)}");
             return 2;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            held?.Dispose();
+            held = null;
             stderr.WriteLine($"{command}: --out '{directory}' cannot be used as the experiment folder: {e.Message}");
             return 2;
         }
@@ -64,10 +75,10 @@ internal static class ExperimentConsole
     /// where a run failed or the folder could not be written.
     /// </summary>
     public static int RunAndReport(string command, ExperimentSpec spec, string directory, IAnsiConsole console, TextWriter stderr,
-        Func<ExperimentResults, (string Report, Action<IAnsiConsole> Print)> write)
+        Func<ExperimentResults, (string Report, Action<IAnsiConsole> Print)> write, double? waitQuiet = null)
     {
         console.MarkupLine($"experiment folder: {Markup.Escape(directory)}");
-        ExperimentResults? results = Run(command, spec, directory, console, stderr, out int failed);
+        ExperimentResults? results = Run(command, spec, directory, console, stderr, waitQuiet, out int failed);
         if (results is null) return failed;
         (string Report, Action<IAnsiConsole> Print) written;
         try
@@ -80,6 +91,8 @@ internal static class ExperimentConsole
             stderr.WriteLine($"{command}: writing the results into '{directory}' failed: {e.Message}");
             return 1;
         }
+        // The warning goes above the verdict: a reader who stops at the first line still sees it.
+        if (Report.BusyWarning(results) is string warning) console.MarkupLine($"[yellow bold]warning:[/] {Markup.Escape(warning)}");
         written.Print(console);
         console.MarkupLine($"report: {Markup.Escape(written.Report)}");
         return 0;
@@ -90,7 +103,7 @@ internal static class ExperimentConsole
     /// it stopped, with <paramref name="code"/> 1 (a run failed) or 128 + the signal (Ctrl-C or SIGTERM: the run in
     /// progress finishes its update and keeps a checkpoint; a second Ctrl-C quits at once).
     /// </summary>
-    static ExperimentResults? Run(string command, ExperimentSpec spec, string directory, IAnsiConsole console, TextWriter stderr, out int code)
+    static ExperimentResults? Run(string command, ExperimentSpec spec, string directory, IAnsiConsole console, TextWriter stderr, double? waitQuiet, out int code)
     {
         ExperimentRunner? runner = null;
         using var signals = new StopSignals(_ =>
@@ -100,7 +113,7 @@ internal static class ExperimentConsole
         });
         ExperimentRunner Make(IExperimentProgress progress)
         {
-            var made = new ExperimentRunner(spec, directory, progress) { Devices = GpuDevices.Instance, Cluster = Cluster.ClusterCommand.LocalRun };
+            var made = new ExperimentRunner(spec, directory, progress) { Devices = GpuDevices.Instance, Cluster = Cluster.ClusterCommand.LocalRun, WaitQuiet = waitQuiet };
             runner = made;
             if (signals.Signal != 0) made.Stop();
             return made;
@@ -153,7 +166,7 @@ internal static class ExperimentConsole
                 throw new ArgumentException($"--out '{directory}' holds a different experiment (its experiment.yaml differs from '{file}'); expected a new folder, or this experiment's to resume it.");
             return;
         }
-        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any(e => !FolderLock.IsLockFile(e)))
             throw new ArgumentException($"--out '{directory}' is not empty and holds no experiment; expected a new or empty folder.");
         Directory.CreateDirectory(directory);
         File.WriteAllText(copy, text);
@@ -231,4 +244,55 @@ internal static class ExperimentConsole
 
     static string Describe(PlannedRun run) =>
         $"{run.Env} {run.Arm.Name} seed {run.Seed}{(run.Tuning ? $" (tuning lr {Hybrid.Training.Config.ConfigBinder.Format(run.LearningRate)})" : "")}";
+}
+
+/// <summary>
+/// One experiment per folder at a time: <c>.hybrid.lock</c> in the folder, held open with an exclusive advisory lock
+/// (released by the system however the holder ends), and <c>.hybrid.owner</c> naming the holder's process for the
+/// message a second process gives (a locked file cannot be read on Unix, where .NET's reads take a shared lock).
+/// </summary>
+internal sealed class FolderLock : IDisposable
+{
+    const string Name = ".hybrid.lock", Owner = ".hybrid.owner";
+    readonly FileStream _stream;
+
+    FolderLock(FileStream stream) => _stream = stream;
+
+    /// <summary>Whether an experiment folder may hold this file beside nothing else and still count as empty.</summary>
+    public static bool IsLockFile(string path) => Path.GetFileName(path) is Name or Owner;
+
+    /// <summary>Takes the folder's lock (creating the folder); null when another process holds it.</summary>
+    public static FolderLock? Take(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        FileStream stream;
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock (flock on Unix, a sharing mode on Windows).
+            stream = new FileStream(Path.Combine(directory, Name), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        File.WriteAllText(Path.Combine(directory, Owner), $"pid {Environment.ProcessId} since {DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss}\n");
+        return new FolderLock(stream);
+    }
+
+    /// <summary>What the owner file says of the lock's holder ("pid 1234 since ..."), or "its pid unknown".</summary>
+    public static string Holder(string directory)
+    {
+        try
+        {
+            string text = File.ReadAllText(Path.Combine(directory, Owner)).Trim();
+            return text.Length > 0 ? text : "its pid unknown";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "its pid unknown";
+        }
+    }
+
+    /// <summary>Releases the lock. The files stay: deleting the lock file could let a process that opened it just before hold a lock on a file no one else sees.</summary>
+    public void Dispose() => _stream.Dispose();
 }

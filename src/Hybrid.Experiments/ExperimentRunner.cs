@@ -17,9 +17,39 @@ namespace Hybrid.Experiments;
 /// <param name="Folder">Its run folder, relative to the experiment folder.</param>
 public sealed record PlannedRun(string Env, ArmSpec Arm, int Seed, float LearningRate, bool Tuning, string Folder);
 
-/// <summary>A finished run: its plan, summary and learning curve.</summary>
+/// <summary>What a time to the threshold is counted in.</summary>
+public enum Measure
+{
+    /// <summary>Wall-clock seconds.</summary>
+    WallSeconds,
+    /// <summary>Env steps (all threads together).</summary>
+    EnvSteps,
+    /// <summary>The process's CPU seconds, every thread.</summary>
+    CpuSeconds,
+}
+
+/// <summary>A finished run: its plan, summary and learning curve; <see cref="Reused"/> when it was found finished in its folder instead of run.</summary>
 public sealed record RunResult(PlannedRun Run, RunSummary Summary, IReadOnlyList<CurvePoint> Curve)
 {
+    /// <summary>True when this run was not run now: a finished run of the same config, seed and Hybrid version was in its folder.</summary>
+    public bool Reused { get; init; }
+
+    /// <summary>Whether the run recorded <paramref name="measure"/> (CPU time is missing from summaries written before it was recorded).</summary>
+    public bool Has(Measure measure) => measure != Measure.CpuSeconds || (Summary.CpuSeconds is not null && (!Summary.Solved || Summary.SolvedAtCpuSeconds is not null));
+
+    /// <summary>The time to the threshold in <paramref name="measure"/>, censored at the run's end where it never got there.</summary>
+    /// <exception cref="InvalidOperationException">The run did not record that measure (<see cref="Has"/>).</exception>
+    public Censored Outcome(Measure measure) => measure switch
+    {
+        Measure.WallSeconds => Censored.Of(Summary.SolvedAtSeconds, Summary.WallSeconds),
+        Measure.EnvSteps => Censored.Of(Summary.SolvedAtEnvSteps, Summary.EnvSteps),
+        _ => Has(Measure.CpuSeconds) ? Censored.Of(Summary.SolvedAtCpuSeconds, Summary.CpuSeconds!.Value)
+            : throw new InvalidOperationException($"{Run.Folder} has no CPU time in its summary."),
+    };
+
+    /// <summary>Whether the machine was busier than the run's threads allowed (<see cref="MachineLoad.Busy"/>).</summary>
+    public bool Busy => Summary.Load?.Busy == true;
+
     /// <summary>Seconds to the threshold, +infinity if never reached (censored).</summary>
     public double SecondsToThreshold => Summary.SolvedAtSeconds ?? double.PositiveInfinity;
 
@@ -167,16 +197,16 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     {
         string folder = Path.Combine(Directory, run.Folder);
         string summaryPath = Path.Combine(folder, "summary.json");
-        if (File.Exists(summaryPath) && RunSummary.ParseFinished(File.ReadAllText(summaryPath)) is RunSummary done)
+        AlgoConfig config = spec.Config(run.Env, run.Arm, run.Seed, run.LearningRate);
+        if (Reusable(folder, config) is RunSummary done)
         {
             progress.RunStarting(run, index, total, skipped: true);
-            var resumed = new RunResult(run, done, ReadCurve(folder, done.SolveCriterion));
-            progress.RunFinished(resumed);
-            return resumed;
+            var reused = new RunResult(run, done, ReadCurve(folder, done.SolveCriterion)) { Reused = true };
+            progress.RunFinished(reused);
+            return reused;
         }
         // A folder without a finished summary is what a stopped or killed run leaves: it continues from its checkpoint
-        // (as train --resume does) if it has one of this very config, else it starts again from nothing.
-        AlgoConfig config = spec.Config(run.Env, run.Arm, run.Seed, run.LearningRate);
+        // (as train --resume does) if it has one of this very config and Hybrid version, else it starts again from nothing.
         CheckpointData? checkpoint = Resumable(folder, config);
         if (checkpoint is null && System.IO.Directory.Exists(folder)) System.IO.Directory.Delete(folder, recursive: true);
         if (WarmUpFirst && !_warmedUp)
@@ -184,6 +214,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             WarmUp();
             _warmedUp = true;
         }
+        if (WaitQuiet is double patience) WaitForQuiet(config.Threads + config.HelperThreads, patience);
         progress.RunStarting(run, index, total, skipped: false);
         if (checkpoint is not null)
             progress.Note(string.Create(CultureInfo.InvariantCulture,
@@ -221,11 +252,72 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         return result;
     }
 
+    /// <summary>
+    /// Before each run that runs: waits until the machine has the cores <paramref name="threads"/> need (no run started
+    /// now would be marked busy) for 3 seconds in a row, or <paramref name="patience"/> seconds have gone, saying so.
+    /// </summary>
+    void WaitForQuiet(int threads, double patience)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int quiet = 0;
+        bool said = false;
+        while (quiet < 3 && !_stopRequested)
+        {
+            var sampler = new LoadSampler();
+            Thread.Sleep(1000);
+            MachineLoad load = sampler.Finish(threads);
+            if (!double.IsFinite(load.OtherBusyCoresMean)) return; // no /proc/stat: nothing to wait on
+            quiet = load.Busy ? 0 : quiet + 1;
+            if (load.Busy && !said)
+            {
+                progress.Note(string.Create(CultureInfo.InvariantCulture,
+                    $"waiting for a quiet machine: {load.OtherBusyCoresMean:F1} of {load.Cores} cores busy outside Hybrid, {threads} thread(s) to run (at most {patience:G} s)"));
+                said = true;
+            }
+            if (clock.Elapsed.TotalSeconds >= patience)
+            {
+                progress.Note(string.Create(CultureInfo.InvariantCulture, $"the machine stayed busy for {patience:G} s; the run starts anyway and is marked if it stays busy."));
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Seconds <see cref="Run"/> waits before each run for the machine to be quiet (<see cref="WaitForQuiet"/>); null:
+    /// runs start at once, and a busy machine only marks them.
+    /// </summary>
+    public double? WaitQuiet { get; init; }
+
+    /// <summary>
+    /// The summary of a finished run in <paramref name="folder"/> that may stand for this one: the same resolved config
+    /// (config.yaml) and seed, and the same Hybrid version. Null otherwise: the run runs again (its folder is cleared).
+    /// </summary>
+    static RunSummary? Reusable(string folder, AlgoConfig config)
+    {
+        string summaryPath = Path.Combine(folder, "summary.json"), configPath = Path.Combine(folder, "config.yaml");
+        if (!File.Exists(summaryPath) || !File.Exists(configPath)) return null;
+        try
+        {
+            if (RunSummary.ParseFinished(File.ReadAllText(summaryPath)) is not RunSummary done) return null;
+            return done.Version == RunMonitor.HybridVersion && done.Seed == config.Seed && File.ReadAllText(configPath) == ConfigBinder.ToYaml(config) ? done : null;
+        }
+        catch (FormatException)
+        {
+            return null; // damaged: the run runs again
+        }
+    }
+
     /// <summary>The checkpoint a stopped run in <paramref name="folder"/> left, if it is readable and of exactly <paramref name="config"/>; else null.</summary>
     static CheckpointData? Resumable(string folder, AlgoConfig config)
     {
-        string file = Path.Combine(folder, RunFolder.CheckpointFile);
+        string file = Path.Combine(folder, RunFolder.CheckpointFile), summaryPath = Path.Combine(folder, "summary.json");
         if (!File.Exists(file)) return null;
+        try
+        {
+            // A finished run that may not be reused (another config or Hybrid version) runs again from nothing.
+            if (File.Exists(summaryPath) && RunSummary.ParseFinished(File.ReadAllText(summaryPath)) is not null) return null;
+        }
+        catch (FormatException) { }
         try
         {
             CheckpointData checkpoint = Checkpoint.Load(file);

@@ -82,6 +82,33 @@ public sealed record ExperimentSpec
     /// <summary>The cores every run gets.</summary>
     public int CoresPerRun => Cores ?? Environment.ProcessorCount;
 
+    /// <summary>The threads a run may keep busy: the file's cores per run, at most the machine's.</summary>
+    public int CoreLimit => Math.Min(CoresPerRun, Environment.ProcessorCount);
+
+    /// <summary>Threads one arm's runs keep busy on <paramref name="env"/>: its threads plus its helper threads.</summary>
+    public int ThreadsUsed(string env, ArmSpec arm)
+    {
+        AlgoConfig config = Config(env, arm, Seeds[0], null);
+        return config.Threads + config.HelperThreads;
+    }
+
+    /// <summary>"arm 'GA3C' keeps 3 threads busy (1 + 2 helpers)" for every (arm, env) over <see cref="CoreLimit"/>; empty when every arm fits.</summary>
+    public List<string> Oversubscribing()
+    {
+        var over = new List<string>();
+        foreach (ArmSpec arm in Arms)
+            foreach (string env in Envs)
+            {
+                AlgoConfig config = Config(env, arm, Seeds[0], null);
+                int used = config.Threads + config.HelperThreads;
+                if (used <= CoreLimit) continue;
+                string helpers = config.HelperThreads == 0 ? "" : $" ({config.Threads} + {config.HelperThreads} helper{(config.HelperThreads == 1 ? "" : "s")})";
+                over.Add($"arm '{arm.Name}'{(Envs.Count > 1 ? $" on {env}" : "")} keeps {used} threads busy{helpers}");
+                break;
+            }
+        return over;
+    }
+
     static readonly string[] TopKeys = ["name", "envs", "seeds", "max_env_steps", "stop_when_solved", "settings", "arms", "threshold", "cores", "wall_seconds", "tune"];
     internal static readonly string[] ArmKeys = ["name", "algo", "settings", "env_settings", "cluster_actors"];
     internal static readonly string[] TuneKeys = ["learning_rate", "seeds"];
@@ -158,7 +185,8 @@ public sealed record ExperimentSpec
             MaxEnvSteps = MaxEnvSteps[env],
             StopWhenSolved = StopWhenSolved,
             SolveThreshold = Threshold.TryGetValue(env, out double threshold) ? threshold : config.SolveThreshold,
-            Threads = armSetsThreads ? config.Threads : CoresPerRun,
+            // Helper threads (a server applier, a learner, GA3C's predictor) count against the cores, as in speedup.
+            Threads = armSetsThreads ? config.Threads : Math.Max(1, CoresPerRun - config.HelperThreads),
             MaxWallSeconds = WallSeconds ?? config.MaxWallSeconds,
             LearningRate = learningRate ?? config.LearningRate,
         };

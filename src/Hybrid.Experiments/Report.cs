@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using Hybrid.Training.Config;
+using Hybrid.Training.Metrics;
 
 namespace Hybrid.Experiments;
 
@@ -13,7 +14,7 @@ namespace Hybrid.Experiments;
 /// <param name="LearningRate">The learning rate it ran with.</param>
 /// <param name="Solved">Seeds that reached the threshold.</param>
 /// <param name="Runs">Seeds run.</param>
-/// <param name="Seconds">Median seconds to the threshold (unsolved seeds as +infinity) with its 95% bootstrap CI.</param>
+/// <param name="Seconds">Median seconds to the threshold (unsolved seeds as +infinity) with its 95% bootstrap CI (censoring-aware: <see cref="Statistics.MedianCensored"/>).</param>
 /// <param name="Steps">Median env steps to the threshold, likewise.</param>
 /// <param name="FinalMedian">Median final mean-100 return, with CI.</param>
 /// <param name="FinalIqm">Interquartile mean of the final mean-100 returns, with CI.</param>
@@ -21,13 +22,55 @@ namespace Hybrid.Experiments;
 /// <param name="LagMean">Mean policy lag over the seeds' runs (null where nothing lags).</param>
 /// <param name="LagMax">Largest policy lag of any seed (null where nothing lags).</param>
 public sealed record ArmStats(string Env, string Arm, string Algo, float LearningRate, int Solved, int Runs, Estimate Seconds, Estimate Steps,
-    Estimate FinalMedian, Estimate FinalIqm, double StepsPerSecond, double? LagMean, long? LagMax);
+    Estimate FinalMedian, Estimate FinalIqm, double StepsPerSecond, double? LagMean, long? LagMax)
+{
+    /// <summary>Median CPU seconds to the threshold, likewise; null where some run did not record its CPU time.</summary>
+    public Estimate? CpuSeconds { get; init; }
 
-/// <summary>The probability that one arm reaches the threshold sooner than another (rliable's probability of improvement).</summary>
-public sealed record PairwiseImprovement(string Env, string Better, string Other, Estimate Probability);
+    /// <summary>Threads the arm's runs kept busy: their threads plus helper threads.</summary>
+    public int ThreadsUsed { get; init; }
+
+    /// <summary>Runs of this arm the machine was too busy for (<see cref="RunResult.Busy"/>).</summary>
+    public int BusyRuns { get; init; }
+
+    /// <summary>The median of <paramref name="measure"/>, or null where it was not recorded.</summary>
+    public Estimate? Of(Measure measure) => measure switch
+    {
+        Measure.WallSeconds => Seconds,
+        Measure.EnvSteps => Steps,
+        _ => CpuSeconds,
+    };
+}
+
+/// <summary>
+/// How one arm compares with another on the measure the verdict ranks by: P(Better sooner than Other) counting censored
+/// pairs as undecided (<see cref="Statistics.ProbabilitySooner"/>), and median(Other) / median(Better) with its CI.
+/// </summary>
+/// <param name="Env">Env id.</param>
+/// <param name="Better">The row arm.</param>
+/// <param name="Other">The column arm.</param>
+/// <param name="Probability">P(Better reaches the threshold sooner than Other), with its 95% bootstrap interval.</param>
+public sealed record PairwiseImprovement(string Env, string Better, string Other, Estimate Probability)
+{
+    /// <summary>median(Other) / median(Better): how many times longer Other took, with its 95% bootstrap interval.</summary>
+    public Estimate Ratio { get; init; }
+
+    /// <summary>Pairs of runs whose order censoring left unknown, and pairs in all.</summary>
+    public (int Undecided, int Pairs) Censoring { get; init; }
+
+    /// <summary>
+    /// Whether the probability's interval leaves no room for "either could be sooner": it excludes 0.5. Only then does a
+    /// verdict say one arm is sooner; otherwise the two cannot be told apart.
+    /// </summary>
+    public bool Decided => Probability.Low > 0.5 || Probability.High < 0.5;
+}
 
 /// <summary>The plain-words outcome on one env.</summary>
-public sealed record Verdict(string Env, double Threshold, IReadOnlyList<ArmStats> Arms, IReadOnlyList<PairwiseImprovement> Pairs, string Text);
+public sealed record Verdict(string Env, double Threshold, IReadOnlyList<ArmStats> Arms, IReadOnlyList<PairwiseImprovement> Pairs, string Text)
+{
+    /// <summary>The measure the arms are ranked by.</summary>
+    public Measure RankedBy { get; init; }
+}
 
 /// <summary>Aggregates an experiment's runs and writes results.csv and report.md (docs/architecture.md, "Run folder").</summary>
 public static class Report
@@ -42,58 +85,111 @@ public static class Report
             {
                 RunResult[] runs = results.Report.Where(r => r.Run.Env == env && r.Run.Arm.Name == arm.Name).ToArray();
                 if (runs.Length == 0) continue;
-                double[] seconds = runs.Select(r => r.SecondsToThreshold).ToArray();
-                double[] steps = runs.Select(r => r.StepsToThreshold).ToArray();
                 // A run that ended before any episode has no return: it counts as the worst possible, never dropped.
                 double[] finals = runs.Select(r => double.IsFinite(r.Summary.FinalMeanReturn) ? r.Summary.FinalMeanReturn : double.NegativeInfinity).ToArray();
                 double[] lags = runs.Where(r => r.Summary.PolicyLagMean is not null).Select(r => r.Summary.PolicyLagMean!.Value).ToArray();
                 long[] lagMax = runs.Where(r => r.Summary.PolicyLagMax is not null).Select(r => r.Summary.PolicyLagMax!.Value).ToArray();
+                AlgoConfig config = results.Spec.Config(env, arm, runs[0].Run.Seed, runs[0].Run.LearningRate);
                 stats.Add(new ArmStats(env, arm.Name, arm.Algo, runs[0].Run.LearningRate, runs.Count(r => r.Summary.Solved), runs.Length,
-                    Statistics.Bootstrap(seconds, Aggregate.Median), Statistics.Bootstrap(steps, Aggregate.Median),
+                    Median(runs, Measure.WallSeconds)!.Value, Median(runs, Measure.EnvSteps)!.Value,
                     Statistics.Bootstrap(finals, Aggregate.Median), Statistics.Bootstrap(finals, Aggregate.InterquartileMean),
                     Statistics.Median(runs.Select(r => r.Summary.StepsPerSecond).ToArray()),
-                    lags.Length > 0 ? lags.Average() : null, lagMax.Length > 0 ? lagMax.Max() : null));
+                    lags.Length > 0 ? lags.Average() : null, lagMax.Length > 0 ? lagMax.Max() : null)
+                {
+                    CpuSeconds = Median(runs, Measure.CpuSeconds),
+                    ThreadsUsed = config.Threads + config.HelperThreads,
+                    BusyRuns = runs.Count(r => r.Busy),
+                });
             }
         return stats;
     }
 
-    /// <summary>
-    /// Per env: which arm reaches the threshold first (lowest median seconds, censored seeds as +infinity), by what
-    /// factor, whether the confidence intervals separate, and P(X faster than Y) for every pair. When no arm reaches
-    /// it on most seeds, the arms are ranked by final return instead, and the verdict says so.
-    /// </summary>
-    public static List<Verdict> Verdicts(ExperimentResults results, IReadOnlyList<ArmStats> stats)
+    static Estimate? Median(RunResult[] runs, Measure measure) =>
+        runs.All(r => r.Has(measure)) ? Statistics.MedianCensored(runs.Select(r => r.Outcome(measure)).ToArray()) : null;
+
+    /// <summary>How a measure reads in a sentence.</summary>
+    public static string Name(Measure measure) => measure switch
     {
+        Measure.WallSeconds => "wall time",
+        Measure.EnvSteps => "env steps",
+        _ => "CPU time",
+    };
+
+    /// <summary>A value of a measure: "12.3 s", "218,696 steps", "4.1 CPU s", or "not reached".</summary>
+    public static string Format(Measure measure, double value) => measure switch
+    {
+        _ when double.IsPositiveInfinity(value) => "not reached",
+        Measure.WallSeconds => Show.Seconds(value),
+        Measure.EnvSteps => Show.Steps(value) + " steps",
+        _ => Show.Seconds(value).Replace(" s", " CPU s"),
+    };
+
+    static string FormatCi(Measure measure, Estimate e) => measure == Measure.EnvSteps ? Show.CiSteps(e) : Show.Ci(e, seconds: true);
+
+    /// <summary>
+    /// The arms in the verdict's order: most runs that reached the threshold first, then the lowest median of
+    /// <paramref name="measure"/> (unsolved runs as +infinity), then the highest median final return.
+    /// </summary>
+    public static ArmStats[] Ranked(IEnumerable<ArmStats> arms, Measure measure) =>
+        arms.OrderByDescending(a => a.Solved).ThenBy(a => a.Of(measure)?.Value ?? double.PositiveInfinity).ThenByDescending(a => a.FinalMedian.Value).ToArray();
+
+    /// <summary>
+    /// Per env: the arms ranked (<see cref="Ranked"/>) by <paramref name="rankBy"/>; for every pair P(X sooner than Y)
+    /// with censored pairs undecided, and the ratio of medians with its interval; the verdict's text. When no arm
+    /// reaches the threshold on most seeds, the arms are ranked by final return instead, and the verdict says so.
+    /// </summary>
+    public static List<Verdict> Verdicts(ExperimentResults results, IReadOnlyList<ArmStats> stats, Measure rankBy = Measure.WallSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(stats);
         var verdicts = new List<Verdict>();
         foreach (string env in results.Spec.Envs)
         {
             ArmStats[] arms = stats.Where(s => s.Env == env).ToArray();
             if (arms.Length == 0) continue;
+            Measure measure = arms.All(a => a.Of(rankBy) is not null) ? rankBy : Measure.WallSeconds;
             double threshold = results.Report.First(r => r.Run.Env == env).Summary.SolveThreshold;
-            var pairs = new List<PairwiseImprovement>();
-            for (int i = 0; i < arms.Length; i++)
-                for (int j = 0; j < arms.Length; j++)
-                {
-                    if (i == j) continue;
-                    double[] x = Seconds(results, env, arms[i].Arm), y = Seconds(results, env, arms[j].Arm);
-                    pairs.Add(new PairwiseImprovement(env, arms[i].Arm, arms[j].Arm, Statistics.ProbabilityOfImprovementBootstrap(x, y, lowerIsBetter: true)));
-                }
-            verdicts.Add(new Verdict(env, threshold, arms, pairs, VerdictText(arms, threshold, pairs)));
+            List<PairwiseImprovement> pairs = Pairs(results, env, arms, measure);
+            var others = new Dictionary<Measure, List<PairwiseImprovement>>();
+            foreach (Measure m in Enum.GetValues<Measure>())
+                if (m != measure && arms.All(a => a.Of(m) is not null)) others[m] = Pairs(results, env, arms, m);
+            verdicts.Add(new Verdict(env, threshold, arms, pairs, VerdictText(arms, threshold, pairs, measure, others)) { RankedBy = measure });
         }
         return verdicts;
     }
 
-    static double[] Seconds(ExperimentResults results, string env, string arm) =>
-        results.Report.Where(r => r.Run.Env == env && r.Run.Arm.Name == arm).Select(r => r.SecondsToThreshold).ToArray();
+    static List<PairwiseImprovement> Pairs(ExperimentResults results, string env, ArmStats[] arms, Measure measure)
+    {
+        Censored[] Of(string arm) => results.Report.Where(r => r.Run.Env == env && r.Run.Arm.Name == arm).Select(r => r.Outcome(measure)).ToArray();
+        var pairs = new List<PairwiseImprovement>();
+        foreach (ArmStats a in arms)
+            foreach (ArmStats b in arms)
+            {
+                if (a == b) continue;
+                Censored[] x = Of(a.Arm), y = Of(b.Arm);
+                pairs.Add(new PairwiseImprovement(env, a.Arm, b.Arm, Statistics.ProbabilitySoonerBootstrap(x, y))
+                {
+                    Ratio = Statistics.RatioOfMedians(y.Select(c => c.Time).ToArray(), x.Select(c => c.Time).ToArray()),
+                    Censoring = (Statistics.ProbabilitySooner(x, y).Undecided, x.Length * y.Length),
+                });
+            }
+        return pairs;
+    }
 
-    static string VerdictText(ArmStats[] arms, double threshold, List<PairwiseImprovement> pairs)
+    /// <summary>
+    /// The verdict in words, which never says more than the numbers: one arm is "sooner" only where the interval of
+    /// P(it sooner than the other) excludes 0.5; otherwise the two "cannot be told apart". Where another measure puts
+    /// another arm first, it says so.
+    /// </summary>
+    static string VerdictText(ArmStats[] arms, double threshold, List<PairwiseImprovement> pairs, Measure measure,
+        Dictionary<Measure, List<PairwiseImprovement>> otherMeasures)
     {
         if (arms.Length == 1)
             return $"{arms[0].Arm} reached {Show.Number(threshold)} on {arms[0].Solved}/{arms[0].Runs} seeds (one arm: nothing to compare).";
-        ArmStats[] bySpeed = arms.OrderBy(a => a.Seconds.Value).ThenByDescending(a => a.FinalMedian.Value).ToArray();
-        ArmStats best = bySpeed[0];
+        ArmStats[] ranked = Ranked(arms, measure);
+        ArmStats best = ranked[0];
         var text = new StringBuilder();
-        if (double.IsPositiveInfinity(best.Seconds.Value) || !double.IsFinite(threshold))
+        if (double.IsPositiveInfinity(best.Of(measure)!.Value.Value) || !double.IsFinite(threshold))
         {
             // Nobody reached the threshold on most seeds: say so, and rank by the final return.
             ArmStats[] byReturn = arms.OrderByDescending(a => a.FinalMedian.Value).ToArray();
@@ -105,20 +201,83 @@ public static class Report
             text.Append(top.FinalMedian.SeparatesFrom(next.FinalMedian) ? "; the intervals do not overlap." : "; the intervals overlap, so more seeds are needed to tell them apart.");
             return text.ToString();
         }
-        foreach (ArmStats other in bySpeed.Skip(1))
+        string t = Show.Number(threshold), by = Name(measure);
+        text.Append($"Ranked by {by} to {t} (runs that reached it first, then the median). ");
+        foreach (ArmStats other in ranked.Skip(1))
         {
-            double factor = other.Seconds.Value / best.Seconds.Value;
             PairwiseImprovement p = pairs.First(x => x.Better == best.Arm && x.Other == other.Arm);
-            bool clear = best.Seconds.SeparatesFrom(other.Seconds);
-            string times = $"median {Show.Seconds(best.Seconds.Value)} {Show.Ci(best.Seconds, seconds: true)} against {Show.Seconds(other.Seconds.Value)} {Show.Ci(other.Seconds, seconds: true)}";
-            string by = double.IsPositiveInfinity(factor) ? $"{other.Arm} did not reach it on most seeds: {other.Solved}/{other.Runs}" : $"{factor:F2}x";
-            text.Append(clear
-                ? $"{best.Arm} reaches {Show.Number(threshold)} sooner than {other.Arm}: {times} ({by}); the 95% intervals do not overlap."
-                : $"{best.Arm}'s median time to {Show.Number(threshold)} is lower than {other.Arm}'s: {times} ({by}), but the 95% intervals overlap: " +
-                  $"with {best.Runs} seeds the two cannot be told apart.");
-            text.Append($" P({best.Arm} faster than {other.Arm}) = {p.Probability.Value:F2} {Show.Ci(p.Probability)}. ");
+            Estimate a = best.Of(measure)!.Value, b = other.Of(measure)!.Value;
+            string medians = $"median {Format(measure, a.Value)} {FormatCi(measure, a)} against {Format(measure, b.Value)} {FormatCi(measure, b)}";
+            string factor = double.IsPositiveInfinity(b.Value) ? $"{other.Arm} did not reach it on most seeds: {other.Solved}/{other.Runs}"
+                : $"{p.Ratio.Value:F2}x {RatioCi(p.Ratio)}";
+            string probability = $"P({best.Arm} sooner than {other.Arm}) = {p.Probability.Value:F2} {Show.Ci(p.Probability)}";
+            if (p.Probability.Low > 0.5)
+                text.Append($"{best.Arm} reaches {t} sooner than {other.Arm} by {by}: {medians} ({factor}); {probability}.");
+            else if (p.Probability.High < 0.5)
+                text.Append($"{other.Arm} tends to reach {t} sooner than {best.Arm} by {by} ({probability}), but {best.Arm} reached it on more seeds ({best.Solved}/{best.Runs} against {other.Solved}/{other.Runs}): {medians}.");
+            else
+                text.Append($"{best.Arm} and {other.Arm} cannot be told apart by {by} with these seeds: {medians} ({factor}); {probability}, an interval that holds 0.5.");
+            if (p.Censoring.Undecided > 0)
+                text.Append($" {p.Censoring.Undecided} of {p.Censoring.Pairs} pairs of runs count as undecided: one stopped without reaching {t} before the other reached it.");
+            text.Append(' ');
+        }
+        // Where another measure puts another arm first, say so: a verdict by wall time alone would hide it.
+        foreach ((Measure m, List<PairwiseImprovement> otherPairs) in otherMeasures)
+        {
+            ArmStats lead = Ranked(arms, m)[0];
+            if (lead.Arm == best.Arm) continue;
+            PairwiseImprovement q = otherPairs.First(x => x.Better == lead.Arm && x.Other == best.Arm);
+            Estimate a = lead.Of(m)!.Value, b = best.Of(m)!.Value;
+            string medians = $"{Format(m, a.Value)} {FormatCi(m, a)} against {Format(m, b.Value)} {FormatCi(m, b)}";
+            string probability = $"P({lead.Arm} sooner than {best.Arm}) = {q.Probability.Value:F2} {Show.Ci(q.Probability)}";
+            text.Append(q.Probability.Low > 0.5
+                ? $"The measures disagree: by {Name(m)}, {lead.Arm} is sooner ({medians}; {probability}). "
+                : $"By {Name(m)}, {lead.Arm} ranks first ({medians}), but {probability} holds 0.5: by {Name(m)} the two cannot be told apart. ");
         }
         return text.ToString().TrimEnd();
+    }
+
+    static string RatioCi(Estimate ratio) =>
+        double.IsNaN(ratio.Low) ? "[interval undefined]" : $"[{FormatRatio(ratio.Low)}, {FormatRatio(ratio.High)}]";
+
+    static string FormatRatio(double v) => double.IsPositiveInfinity(v) ? "inf" : Show.Invariant(v, "F2");
+
+    /// <summary>The report runs the machine was too busy for (<see cref="RunResult.Busy"/>).</summary>
+    public static List<RunResult> BusyRuns(ExperimentResults results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        return results.Report.Where(r => r.Busy).ToList();
+    }
+
+    /// <summary>
+    /// The warning the terminal and report.md put above the verdict when some run had less of the machine than its
+    /// threads needed, naming them; null when none did.
+    /// </summary>
+    public static string? BusyWarning(ExperimentResults results)
+    {
+        List<RunResult> busy = BusyRuns(results);
+        if (busy.Count == 0) return null;
+        string names = string.Join(", ", busy.Select(r => $"{r.Run.Arm.Name} seed {r.Run.Seed}{(r.Run.Env == results.Spec.Envs[0] && results.Spec.Envs.Count == 1 ? "" : $" on {r.Run.Env}")}"));
+        double worst = busy.Max(r => r.Summary.Load!.OtherBusyCoresMean);
+        return $"The machine was busy during {busy.Count} of {results.Report.Count} runs ({names}): other processes kept up to " +
+            $"{Show.Invariant(worst, "F1")} of its {busy[0].Summary.Load!.Cores} cores busy on average, more than those runs' threads left free. " +
+            "Their wall times measure the machine's load as well as the arms; env steps and CPU time are less affected. Run again on a quiet machine, or with --wait-quiet.";
+    }
+
+    /// <summary>One line on the load every run saw: the load average's range and the cores busy outside Hybrid, mean and highest.</summary>
+    public static string LoadSummary(IReadOnlyCollection<RunResult> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        MachineLoad[] loads = runs.Where(r => r.Summary.Load is not null).Select(r => r.Summary.Load!).ToArray();
+        if (loads.Length == 0) return "not recorded";
+        double[] averages = loads.SelectMany(l => new[] { l.LoadAverageStart, l.LoadAverageMax, l.LoadAverageEnd }).Where(double.IsFinite).ToArray();
+        double[] other = loads.Select(l => l.OtherBusyCoresMean).Where(double.IsFinite).ToArray();
+        string load = averages.Length > 0 ? $"load average {Show.Invariant(averages.Min(), "F1")} to {Show.Invariant(averages.Max(), "F1")}" : "load average unknown";
+        string busy = other.Length > 0
+            ? $"cores busy outside Hybrid {Show.Invariant(other.Min(), "F2")} to {Show.Invariant(other.Max(), "F2")} of {loads[0].Cores} (per-run means)"
+            : "cores busy outside Hybrid unknown";
+        int marked = loads.Count(l => l.Busy);
+        return $"{load}; {busy}; {marked} of {runs.Count} runs marked busy{(loads.Length < runs.Count ? $" ({runs.Count - loads.Length} runs recorded no load)" : "")}";
     }
 
     /// <summary>Writes results.csv: one row per report run.</summary>
@@ -126,7 +285,7 @@ public static class Report
     {
         string path = Path.Combine(directory, "results.csv");
         var text = new StringBuilder("env,arm,algo,seed,learning_rate,solved,env_steps_to_threshold,seconds_to_threshold,final_mean_return," +
-            "steps_per_second,updates,policy_lag_mean,policy_lag_max,env_steps,wall_seconds,run_folder\n");
+            "steps_per_second,updates,policy_lag_mean,policy_lag_max,env_steps,wall_seconds,cpu_seconds_to_threshold,cpu_seconds,other_busy_cores_mean,busy,reused,run_folder\n");
         foreach (RunResult r in results.Report)
         {
             var s = r.Summary;
@@ -135,7 +294,10 @@ public static class Report
                 s.SolvedAtSeconds is double t ? Show.Invariant(t, "F3") : "", Show.Invariant(s.FinalMeanReturn, "F3"),
                 Show.Invariant(s.StepsPerSecond, "F0"), s.Updates.ToString(CultureInfo.InvariantCulture),
                 s.PolicyLagMean is double lag ? Show.Invariant(lag, "F3") : "", s.PolicyLagMax?.ToString(CultureInfo.InvariantCulture) ?? "",
-                s.EnvSteps.ToString(CultureInfo.InvariantCulture), Show.Invariant(s.WallSeconds, "F3"), Csv(r.Run.Folder.Replace('\\', '/')));
+                s.EnvSteps.ToString(CultureInfo.InvariantCulture), Show.Invariant(s.WallSeconds, "F3"),
+                s.SolvedAtCpuSeconds is double c ? Show.Invariant(c, "F3") : "", s.CpuSeconds is double cpu ? Show.Invariant(cpu, "F3") : "",
+                s.Load is { OtherBusyCoresMean: var o } && double.IsFinite(o) ? Show.Invariant(o, "F3") : "", r.Busy ? "true" : "false", r.Reused ? "true" : "false",
+                Csv(r.Run.Folder.Replace('\\', '/')));
             text.Append('\n');
         }
         File.WriteAllText(path, text.ToString());
@@ -155,26 +317,40 @@ public static class Report
         var md = new StringBuilder();
         md.Append($"# {spec.Name}\n\n");
         md.Append($"Hybrid experiment `{spec.Source}`, run {DateTime.Now:yyyy-MM-dd HH:mm}.\n\n");
+        if (BusyWarning(results) is string warning) md.Append($"> **Warning: the machine was busy.** {warning}\n\n");
         md.Append("## What was compared, and where\n\n");
         md.Append($"- **Machine**: {Machine.Cpu}, {Environment.ProcessorCount} cores; {RuntimeInformation.OSDescription}; {RuntimeInformation.FrameworkDescription}; Hybrid {Machine.HybridVersion}.\n");
         md.Append($"- **Envs**: {string.Join(", ", spec.Envs)}. **Report seeds**: {string.Join(", ", spec.Seeds)}" +
             (spec.Tune is { } tune ? $"; tuning seeds {string.Join(", ", tune.Seeds)} (never reported)" : "") + ".\n");
         md.Append($"- **Budget**, the same for every arm: {string.Join(", ", spec.Envs.Select(e => $"{spec.MaxEnvSteps[e]:N0} env steps" + (spec.Envs.Count > 1 ? $" on {e}" : "")))}" + (spec.WallSeconds is double w ? $" or {w:G} s of wall clock, whichever ends first" : "") +
             $"; {(spec.StopWhenSolved ? "each run stops when it reaches the threshold" : "every run spends its whole budget")}.\n");
-        md.Append($"- **Cores**: every run gets {spec.CoresPerRun} (runs go one at a time); each arm's `threads` is set to that unless the file sets it.\n");
+        md.Append($"- **Cores**: every run gets {spec.CoreLimit} (runs go one at a time); each arm's `threads` is that less its helper threads (a server applier, a learner, a predictor), at least 1, unless the file sets it; the arms table gives the threads each arm kept busy.\n");
         md.Append($"- **Devices**: {Machine.Devices(results.Report)}.\n");
+        md.Append($"- **Load seen**: {LoadSummary(results.Report)}. A run is marked busy when the cores busy outside Hybrid, on average, exceed those its threads left free by more than {MachineLoad.Tolerance:G} core.\n");
+        List<RunResult> reused = results.Report.Where(r => r.Reused).ToList();
+        if (reused.Count > 0)
+            md.Append($"- **Reused runs** (found finished in this folder with the same config, seed and Hybrid version, not run again): " +
+                string.Join(", ", reused.Select(r => $"`{r.Run.Folder.Replace('\\', '/')}` (run {r.Summary.Started ?? "at an unrecorded time"})")) + ".\n");
         md.Append("- **Solve criterion**: the mean return of the last 100 episodes reaches the threshold (training episodes for actor-critic methods, greedy evaluation episodes for value-based ones). " +
             "A seed that never reaches it counts as +infinity in the medians below, and each table gives k/n.\n");
-        md.Append("- **Statistics**: medians and interquartile means (IQM) over seeds, each with a 95% percentile-bootstrap confidence interval (2,000 resamples); " +
-            "P(X faster than Y) is the probability of improvement of Agarwal et al. 2021 (rliable) on the times to the threshold, with its bootstrap interval.\n\n");
+        md.Append("- **Statistics**: medians and interquartile means (IQM) over seeds, each with a 95% percentile-bootstrap confidence interval (2,000 resamples). " +
+            "Times to the threshold are given three ways: wall time, env steps and CPU time (every thread of the process). " +
+            "P(X sooner than Y) is the probability of improvement of Agarwal et al. 2021 (rliable), with censoring counted as Gehan's test does: a pair of runs " +
+            "whose order is unknown (one stopped unsolved before the other reached the threshold) scores one half. The medians' intervals respect censoring the same way " +
+            "(lower end with unsolved runs at their stopping points, upper end with them at +infinity). The speed factor is the ratio of medians with its own bootstrap interval. " +
+            "The verdict calls one arm sooner only where the interval of P excludes 0.5.\n\n");
 
-        md.Append("### Arms\n\n| arm | algo | preset applied | learning rate | learning rate from |\n|---|---|---|---|---|\n");
+        md.Append("### Arms\n\n| arm | algo | threads (with helpers) | preset applied | learning rate | learning rate from |\n|---|---|---|---|---|---|\n");
         foreach (ArmSpec arm in spec.Arms)
             foreach (string env in spec.Envs)
             {
                 string preset = Presets.Name(arm.Algo, env) is string p ? $"`{p}` ({Presets.Describe(Presets.For(arm.Algo, env))})" : "none";
                 float rate = stats.FirstOrDefault(s => s.Env == env && s.Arm == arm.Name)?.LearningRate ?? float.NaN;
-                md.Append($"| {arm.Name}{(spec.Envs.Count > 1 ? $" on {env}" : "")} | {arm.Algo} | {preset} | {ConfigBinder.Format(rate)} | {RateSource(spec, arm, env, results)} |\n");
+                AlgoConfig config = spec.Config(env, arm, spec.Seeds[0], null);
+                int used = config.Threads + config.HelperThreads;
+                string threads = (config.HelperThreads == 0 ? $"{config.Threads}" : $"{used} ({config.Threads} + {config.HelperThreads} helper{(config.HelperThreads == 1 ? "" : "s")})") +
+                    (used > spec.CoreLimit ? $" on {spec.CoreLimit} cores: oversubscribed" : "");
+                md.Append($"| {arm.Name}{(spec.Envs.Count > 1 ? $" on {env}" : "")} | {arm.Algo} | {threads} | {preset} | {ConfigBinder.Format(rate)} | {RateSource(spec, arm, env, results)} |\n");
             }
         md.Append('\n');
         foreach (string env in spec.Envs) AppendDifferences(md, spec, env, results);
@@ -188,15 +364,16 @@ public static class Report
             md.Append($"## {env}\n\n");
             md.Append($"**Verdict.** {verdict.Text}\n\n");
             md.Append($"Threshold: {Show.Number(verdict.Threshold)}.\n\n");
-            md.Append("| arm | solved | median s to threshold [95% CI] | median env steps to threshold [95% CI] | final return, median [CI] | final return, IQM [CI] | steps/s (median) | policy lag, mean / max |\n");
-            md.Append("|---|---|---|---|---|---|---|---|\n");
+            md.Append("| arm | solved | median s to threshold [95% CI] | median env steps to threshold [95% CI] | median CPU s to threshold [95% CI] | final return, median [CI] | final return, IQM [CI] | steps/s (median) | policy lag, mean / max |\n");
+            md.Append("|---|---|---|---|---|---|---|---|---|\n");
             foreach (ArmStats a in verdict.Arms)
                 md.Append($"| {a.Arm} | {a.Solved}/{a.Runs} | {Show.Seconds(a.Seconds.Value)} {Show.Ci(a.Seconds, seconds: true)} | {Show.Steps(a.Steps.Value)} {Show.CiSteps(a.Steps)} | " +
+                    $"{(a.CpuSeconds is Estimate cpu ? $"{Show.Seconds(cpu.Value)} {Show.Ci(cpu, seconds: true)}" : "not recorded")} | " +
                     $"{Show.Number(a.FinalMedian.Value)} {Show.Ci(a.FinalMedian)} | {Show.Number(a.FinalIqm.Value)} {Show.Ci(a.FinalIqm)} | {a.StepsPerSecond:N0} | " +
                     $"{(a.LagMean is double lag ? $"{lag:F2} / {a.LagMax}" : "none (synchronous)")} |\n");
             if (verdict.Pairs.Count > 0)
             {
-                md.Append("\n| P(row faster than column) | " + string.Join(" | ", verdict.Arms.Select(a => a.Arm)) + " |\n|---|" + string.Concat(verdict.Arms.Select(_ => "---|")) + "\n");
+                md.Append($"\n| P(row sooner than column), by {Name(verdict.RankedBy)} | " + string.Join(" | ", verdict.Arms.Select(a => a.Arm)) + " |\n|---|" + string.Concat(verdict.Arms.Select(_ => "---|")) + "\n");
                 foreach (ArmStats row in verdict.Arms)
                 {
                     md.Append($"| {row.Arm} |");
@@ -208,10 +385,13 @@ public static class Report
                     md.Append('\n');
                 }
             }
-            md.Append("\nEvery seed:\n\n| arm | seed | solved | s to threshold | env steps to threshold | final return | steps/s | run folder |\n|---|---|---|---|---|---|---|---|\n");
+            md.Append("\nEvery seed:\n\n| arm | seed | solved | s to threshold | env steps to threshold | CPU s to threshold | final return | steps/s | cores busy outside Hybrid | run folder |\n|---|---|---|---|---|---|---|---|---|---|\n");
             foreach (RunResult r in results.Report.Where(r => r.Run.Env == env))
                 md.Append($"| {r.Run.Arm.Name} | {r.Run.Seed} | {(r.Summary.Solved ? "yes" : "no")} | {Show.Seconds(r.SecondsToThreshold)} | {Show.Steps(r.StepsToThreshold)} | " +
-                    $"{Show.Number(r.Summary.FinalMeanReturn)} | {r.Summary.StepsPerSecond:N0} | `{r.Run.Folder.Replace('\\', '/')}` |\n");
+                    $"{(r.Has(Measure.CpuSeconds) ? Show.Seconds(r.Outcome(Measure.CpuSeconds).Time) : "-")} | " +
+                    $"{Show.Number(r.Summary.FinalMeanReturn)} | {r.Summary.StepsPerSecond:N0} | " +
+                    $"{(r.Summary.Load is { OtherBusyCoresMean: var o } && double.IsFinite(o) ? Show.Invariant(o, "F2") + (r.Busy ? " (busy)" : "") : "-")} | " +
+                    $"`{r.Run.Folder.Replace('\\', '/')}`{(r.Reused ? " (reused)" : "")} |\n");
             if (figures.TryGetValue(env, out var files))
             {
                 md.Append('\n');

@@ -62,7 +62,9 @@ public static class SpeedupReport
         var md = new StringBuilder();
         md.Append($"# {spec.Name}: speedup with threads\n\n");
         md.Append($"Hybrid speedup file `{spec.Source}`, run {DateTime.Now:yyyy-MM-dd HH:mm}.\n\n");
+        if (Report.BusyWarning(results) is string warning) md.Append($"> **Warning: the machine was busy.** {warning}\n\n");
         md.Append("## What was measured, and where\n\n");
+        md.Append($"- **Load seen**: {Report.LoadSummary(results.Report)}.\n");
         md.Append($"- **Machine**: {Machine.Cpu}, **{plan.Cores} cores**; {RuntimeInformation.OSDescription}; {RuntimeInformation.FrameworkDescription}; Hybrid {Machine.HybridVersion}.\n");
         md.Append($"- **Methods**: {string.Join(", ", spec.Methods)}; **threads**: {string.Join(", ", spec.Threads)} in the file, baseline {spec.Baseline}. " +
             "Threads are worker threads for a3c, q1, sarsa1 and qn, actor threads for impala and lane groups for a2c.\n");

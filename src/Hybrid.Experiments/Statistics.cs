@@ -12,6 +12,20 @@ public readonly record struct Estimate(double Value, double Low, double High)
     public bool SeparatesFrom(Estimate other) => High < other.Low || other.High < Low;
 }
 
+/// <summary>
+/// A run's time to a threshold (in seconds, env steps or CPU seconds): <see cref="Time"/> where it got there, else
+/// +infinity with <see cref="StoppedAt"/> where it stopped without getting there (a right-censored time: all that is
+/// known is that it would have taken longer than that).
+/// </summary>
+public readonly record struct Censored(double Time, double StoppedAt)
+{
+    /// <summary>Whether the run reached the threshold.</summary>
+    public bool Reached => !double.IsPositiveInfinity(Time);
+
+    /// <summary>A time reached at <paramref name="time"/>, or, where null, a run that stopped unsolved at <paramref name="stoppedAt"/>.</summary>
+    public static Censored Of(double? time, double stoppedAt) => new(time ?? double.PositiveInfinity, time ?? stoppedAt);
+}
+
 /// <summary>Which statistic of a sample a bootstrap resamples.</summary>
 public enum Aggregate
 {
@@ -117,18 +131,24 @@ public static class Statistics
     public static Estimate ProbabilityOfImprovementBootstrap(ReadOnlySpan<double> x, ReadOnlySpan<double> y, bool lowerIsBetter,
         double level = 0.95, int resamples = DefaultResamples, ulong seed = 1)
     {
-        double value = ProbabilityOfImprovement(x, y, lowerIsBetter);
+        CheckSample(x, nameof(x));
+        CheckSample(y, nameof(y));
+        return BootstrapPair(x.ToArray(), y.ToArray(), (a, b) => ProbabilityOfImprovement(a, b, lowerIsBetter), level, resamples, new Rng(seed, 78));
+    }
+
+    /// <summary>A statistic of two samples with a percentile-bootstrap interval: each resample redraws both with replacement, independently.</summary>
+    static Estimate BootstrapPair<T>(T[] x, T[] y, Func<T[], T[], double> statistic, double level, int resamples, Rng rng)
+    {
         CheckBootstrap(level, resamples);
-        var rng = new Rng(seed, 78);
-        double[] xs = x.ToArray(), ys = y.ToArray(), dx = new double[xs.Length], dy = new double[ys.Length];
+        T[] dx = new T[x.Length], dy = new T[y.Length];
         var statistics = new double[resamples];
         for (int r = 0; r < resamples; r++)
         {
-            for (int i = 0; i < dx.Length; i++) dx[i] = xs[rng.NextInt(xs.Length)];
-            for (int i = 0; i < dy.Length; i++) dy[i] = ys[rng.NextInt(ys.Length)];
-            statistics[r] = ProbabilityOfImprovement(dx, dy, lowerIsBetter);
+            for (int i = 0; i < dx.Length; i++) dx[i] = x[rng.NextInt(x.Length)];
+            for (int i = 0; i < dy.Length; i++) dy[i] = y[rng.NextInt(y.Length)];
+            statistics[r] = statistic(dx, dy);
         }
-        return Interval(value, statistics, level);
+        return Interval(statistic(x, y), statistics, level);
     }
 
     /// <summary>
@@ -158,6 +178,96 @@ public static class Statistics
             if (!double.IsNaN(s)) statistics.Add(s);
         }
         return statistics.Count * 2 < resamples ? new Estimate(value, double.NaN, double.NaN) : Interval(value, statistics.ToArray(), level);
+    }
+
+    /// <summary>
+    /// P(X reaches the threshold sooner than Y) over every pair (x, y), censoring counted as Gehan's generalized
+    /// Wilcoxon test does (Gehan 1965): a pair scores 1 where x is known to be sooner (x reached it before y did, or
+    /// before y stopped unsolved), 0 where y is known to be sooner, and one half where the order is unknown: both
+    /// unsolved, one stopped unsolved before the other reached it, or a tie. Returns the probability and how many pairs
+    /// were undecided by censoring.
+    /// </summary>
+    /// <exception cref="ArgumentException">Either sample is empty or holds a NaN.</exception>
+    public static (double Probability, int Undecided) ProbabilitySooner(ReadOnlySpan<Censored> x, ReadOnlySpan<Censored> y)
+    {
+        CheckCensored(x, nameof(x));
+        CheckCensored(y, nameof(y));
+        double score = 0;
+        int undecided = 0;
+        foreach (Censored a in x)
+            foreach (Censored b in y)
+            {
+                // a is known sooner when it reached the threshold before b reached it or stopped; likewise b.
+                bool aSooner = a.Reached && a.Time < (b.Reached ? b.Time : b.StoppedAt);
+                bool bSooner = b.Reached && b.Time < (a.Reached ? a.Time : a.StoppedAt);
+                if (aSooner) score += 1;
+                else if (!bSooner)
+                {
+                    score += 0.5;
+                    if (!(a.Reached && b.Reached)) undecided++;
+                }
+            }
+        return (score / ((double)x.Length * y.Length), undecided);
+    }
+
+    /// <summary><see cref="ProbabilitySooner"/> with a percentile-bootstrap interval (both samples redrawn, independently).</summary>
+    public static Estimate ProbabilitySoonerBootstrap(ReadOnlySpan<Censored> x, ReadOnlySpan<Censored> y, double level = 0.95,
+        int resamples = DefaultResamples, ulong seed = 1)
+    {
+        CheckCensored(x, nameof(x));
+        CheckCensored(y, nameof(y));
+        return BootstrapPair(x.ToArray(), y.ToArray(), (a, b) => ProbabilitySooner(a, b).Probability, level, resamples, new Rng(seed, 80));
+    }
+
+    /// <summary>
+    /// The median time to a threshold with a 95% percentile-bootstrap interval that respects censoring: the point
+    /// estimate counts an unsolved run as +infinity; each resample's median is taken twice, with unsolved runs at
+    /// +infinity (the interval's upper end) and at the point where they stopped (its lower end: they would have taken
+    /// at least that long). A run stopped early and unsolved thus widens the interval instead of deciding it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The sample is empty or holds a NaN.</exception>
+    public static Estimate MedianCensored(ReadOnlySpan<Censored> sample, double level = 0.95, int resamples = DefaultResamples, ulong seed = 1)
+    {
+        CheckCensored(sample, nameof(sample));
+        CheckBootstrap(level, resamples);
+        Censored[] data = sample.ToArray();
+        double value = Median(data.Select(c => c.Time).ToArray());
+        var rng = new Rng(seed, 81);
+        double[] upper = new double[data.Length], lower = new double[data.Length];
+        double[] highs = new double[resamples], lows = new double[resamples];
+        for (int r = 0; r < resamples; r++)
+        {
+            for (int i = 0; i < data.Length; i++)
+            {
+                Censored c = data[rng.NextInt(data.Length)];
+                upper[i] = c.Time;
+                lower[i] = c.Reached ? c.Time : c.StoppedAt;
+            }
+            Array.Sort(upper);
+            Array.Sort(lower);
+            highs[r] = MedianOfSorted(upper);
+            lows[r] = MedianOfSorted(lower);
+        }
+        Array.Sort(highs);
+        Array.Sort(lows);
+        double tail = (1 - level) / 2 * 100;
+        return new Estimate(value, Percentile(lows, tail), Percentile(highs, 100 - tail));
+    }
+
+    /// <summary>
+    /// median(<paramref name="numerator"/>) / median(<paramref name="denominator"/>) with a 95% percentile-bootstrap
+    /// interval, each sample redrawn on its own (unsolved runs as +infinity: a ratio whose numerator's median is
+    /// infinite is infinite, and resamples where both are are left out).
+    /// </summary>
+    public static Estimate RatioOfMedians(double[] numerator, double[] denominator, int resamples = DefaultResamples, ulong seed = 1) =>
+        BootstrapSamples([numerator, denominator], s => Median(s[0]) / Median(s[1]), resamples: resamples, seed: seed);
+
+    static void CheckCensored(ReadOnlySpan<Censored> sample, string name)
+    {
+        if (sample.IsEmpty) throw new ArgumentException($"{name} is empty; expected at least one run.", name);
+        foreach (Censored c in sample)
+            if (double.IsNaN(c.Time) || double.IsNaN(c.StoppedAt))
+                throw new ArgumentException($"{name} holds NaN; expected times (+infinity with a stopping point for a run that never got there).", name);
     }
 
     static void CheckBootstrap(double level, int resamples)

@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace Hybrid.Cli.Speedup;
 
 /// <summary>
-/// <c>hybrid speedup FILE.yaml [--out DIR] [--oversubscribe]</c>: for every method, thread count, env and seed, the
+/// <c>hybrid speedup FILE.yaml [--out DIR] [--oversubscribe] [--wait-quiet]</c>: for every method, thread count, env and seed, the
 /// wall time to a reference score; then speedup, data efficiency and throughput per thread count beside Mnih et al.
 /// 2016 Table 2, in the terminal, report.md and a figure. Started again on the same folder it skips finished runs.
 /// </summary>
@@ -20,17 +20,21 @@ public static class SpeedupCommand
         {
             Description = "Run thread counts that need more threads than this machine has cores too, each marked as oversubscribed (default: they are refused).",
         };
+        var waitQuiet = new Option<bool>("--wait-quiet")
+        {
+            Description = $"Before each run, wait (up to {Compare.CompareCommand.WaitQuietSeconds:G} s) until the machine has the cores the run needs; runs on a busy machine are marked either way.",
+        };
         var command = new Command("speedup", "How the asynchronous methods scale with threads: time to a reference score per thread count, beside Mnih et al. 2016 Table 2.")
         {
-            file, output, oversubscribe,
+            file, output, oversubscribe, waitQuiet,
         };
         command.SetAction(parse => Run(parse.GetValue(file)!, parse.GetValue(output), parse.GetValue(oversubscribe), Environment.ProcessorCount,
-            ExperimentConsole.Current(), Console.Error));
+            ExperimentConsole.Current(), Console.Error, parse.GetValue(waitQuiet) ? Compare.CompareCommand.WaitQuietSeconds : null));
         return command;
     }
 
     /// <summary>Runs the measurement; returns the exit code (0 done, 1 a run failed, 2 bad input or nothing this machine can run).</summary>
-    internal static int Run(string file, string? output, bool oversubscribe, int cores, IAnsiConsole console, TextWriter stderr)
+    internal static int Run(string file, string? output, bool oversubscribe, int cores, IAnsiConsole console, TextWriter stderr, double? waitQuiet = null)
     {
         ExperimentConsole.WidenForLogs(console);
         if (ExperimentConsole.Load("speedup", () => SpeedupSpec.Load(file), stderr) is not SpeedupSpec spec) return 2;
@@ -42,7 +46,8 @@ public static class SpeedupCommand
             return 2;
         }
         string directory = Path.GetFullPath(output ?? Path.Combine("runs", ExperimentRunner.Slug(spec.Name)));
-        if (ExperimentConsole.Claim("speedup", directory, file, stderr) is int code) return code;
+        if (ExperimentConsole.Claim("speedup", directory, file, stderr, out FolderLock? held) is int code) return code;
+        using FolderLock folderLock = held!;
 
         ExperimentSpec experiment = spec.Experiment(plan.Cells);
         console.MarkupLine(Markup.Escape($"{spec.Name}: {string.Join(", ", spec.Methods.Select(m => $"{m} at {string.Join(", ", plan.Of(m).Select(c => c.Threads))} threads"))} " +
@@ -53,7 +58,7 @@ public static class SpeedupCommand
             List<SpeedupResult> rows = SpeedupAnalysis.Results(spec, plan, results);
             string? figure = ExperimentConsole.TryDraw("speedup", () => Figures.Speedup(spec, rows, directory), stderr);
             return (SpeedupReport.WriteMarkdown(spec, plan, results, rows, figure, directory), c => PrintTable(c, spec, plan, rows));
-        });
+        }, waitQuiet);
     }
 
     static void PrintTable(IAnsiConsole console, SpeedupSpec spec, SpeedupPlan plan, List<SpeedupResult> rows)

@@ -83,7 +83,11 @@ public sealed class RunMonitor
     long _lastLogSteps;
     double _lastLogSeconds, _lastProgressSeconds;
     long? _solvedAtSteps;
-    double? _solvedAtSeconds;
+    double? _solvedAtSeconds, _solvedAtCpuSeconds;
+    // The machine's load and this process's CPU time while the run goes; CPU seconds before a resume come from the checkpoint.
+    readonly LoadSampler _load = new();
+    readonly double _cpuStart = LoadSampler.ProcessCpuSeconds();
+    double _cpuBefore;
     volatile bool _stop, _solved;
     volatile string? _stopStatus;
     string _started = Timestamp(DateTimeOffset.Now);
@@ -185,6 +189,12 @@ public sealed class RunMonitor
     /// <summary>Wall-clock seconds of the run: since the monitor was created, plus the seconds before the checkpoint it resumed from.</summary>
     public double Seconds => _secondsBefore + _clock.Elapsed.TotalSeconds;
 
+    /// <summary>
+    /// This process's CPU seconds (all its threads) since the run started, plus those before the checkpoint it resumed
+    /// from. One run at a time per process: a second run in the same process at once would be counted in both.
+    /// </summary>
+    public double CpuSeconds => _cpuBefore + LoadSampler.ProcessCpuSeconds() - _cpuStart;
+
     /// <summary>True once the budget (env steps, or wall seconds where max_wall_seconds is set) is spent, or the run is solved and <see cref="AlgoConfig.StopWhenSolved"/> is set.</summary>
     public bool ShouldStop => _stop || EnvSteps >= _config.MaxEnvSteps || (_config.MaxWallSeconds > 0 && Seconds >= _config.MaxWallSeconds);
 
@@ -226,6 +236,7 @@ public sealed class RunMonitor
         if (_solvedAtSeconds is not null || window.Count < Window || window.Mean < Threshold) return;
         _solvedAtSteps = EnvSteps;
         _solvedAtSeconds = Seconds;
+        _solvedAtCpuSeconds = CpuSeconds;
         _solved = true;
         if (_config.StopWhenSolved) _stop = true;
     }
@@ -281,6 +292,7 @@ public sealed class RunMonitor
     {
         long steps = EnvSteps;
         double now = Seconds;
+        _load.Sample();
         if (_progress is not null && (now - _lastProgressSeconds >= 1.0 || final))
         {
             _lastProgressSeconds = now;
@@ -390,6 +402,8 @@ public sealed class RunMonitor
                 _eval.Save(w);
                 w.Write(_started);
                 w.Write(_segment);
+                w.Write(CpuSeconds);
+                w.Write(_solvedAtCpuSeconds ?? double.NaN);
             }
         }
         return buffer.ToArray();
@@ -416,6 +430,13 @@ public sealed class RunMonitor
             _eval.Load(r);
             _started = r.ReadString();
             _segment = r.ReadInt32() + 1;
+            // CPU time was added to checkpoints later: an older one gives none (the summary then counts this part only).
+            if (r.BaseStream.Position < r.BaseStream.Length)
+            {
+                _cpuBefore = r.ReadDouble();
+                double solvedCpu = r.ReadDouble();
+                if (_solved && double.IsFinite(solvedCpu)) _solvedAtCpuSeconds = solvedCpu;
+            }
         }
         catch (EndOfStreamException e)
         {
@@ -442,7 +463,8 @@ public sealed class RunMonitor
     RunSummary Summary(int threads, int numEnvs, Devices.DeviceInfo? device)
     {
         device ??= Devices.DeviceInfo.Cpu;
-        double seconds = Seconds;
+        double seconds = Seconds, cpu = CpuSeconds;
+        MachineLoad load = _load.Finish(_config.Threads + _config.HelperThreads);
         lock (_gate)
         {
             ReturnWindow window = _evalCriterion ? _eval : _train;
@@ -462,6 +484,9 @@ public sealed class RunMonitor
                 Ended = Timestamp(DateTimeOffset.Now),
                 Resumed = _segment,
                 Runtime = Telemetry?.Total(seconds),
+                CpuSeconds = cpu,
+                SolvedAtCpuSeconds = _solvedAtCpuSeconds,
+                Load = load,
             };
         }
     }

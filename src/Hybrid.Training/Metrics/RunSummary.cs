@@ -64,6 +64,15 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     /// <summary>The runtime's telemetry over the run (GA3C, hybrid), or null.</summary>
     public RuntimeTelemetry? Runtime { get; init; }
 
+    /// <summary>This process's CPU seconds over the run, every thread (null in summaries written before it was recorded).</summary>
+    public double? CpuSeconds { get; init; }
+
+    /// <summary>CPU seconds when the run was solved (null if not, or not recorded).</summary>
+    public double? SolvedAtCpuSeconds { get; init; }
+
+    /// <summary>The machine's load while the run went (null where not recorded).</summary>
+    public MachineLoad? Load { get; init; }
+
     /// <summary>Reads a summary.json written by <see cref="ToJson"/>; returns null unless its status is "finished".</summary>
     /// <exception cref="FormatException">The text is not such a JSON object.</exception>
     public static RunSummary? ParseFinished(string json)
@@ -93,6 +102,13 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
                 Started = S(o, "started"),
                 Ended = S(o, "ended"),
                 Resumed = (int)(L(o, "resumed") ?? 0),
+                CpuSeconds = D(o, "cpu_seconds"),
+                SolvedAtCpuSeconds = D(o, "solved_at_cpu_seconds"),
+                Load = o.TryGetProperty("load", out JsonElement load) && load.ValueKind == JsonValueKind.Object
+                    ? new MachineLoad((int)(L(load, "cores") ?? 0), (int)(L(load, "threads_used") ?? 0), D(load, "load_average_start") ?? double.NaN,
+                        D(load, "load_average_end") ?? double.NaN, D(load, "load_average_max") ?? double.NaN,
+                        D(load, "other_busy_cores_mean") ?? double.NaN, D(load, "other_busy_cores_max") ?? double.NaN, (int)(L(load, "samples") ?? 0))
+                    : null,
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -136,6 +152,20 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             foreach ((string key, string? value) in new[] { ("version", Version), ("command", Command), ("machine", Machine), ("started", Started), ("ended", Ended) })
                 if (value is not null) json.WriteString(key, value);
             if (Resumed > 0) json.WriteNumber("resumed", Resumed);
+            if (CpuSeconds is double cpu) json.WriteNumber("cpu_seconds", Math.Round(cpu, 3));
+            if (SolvedAtCpuSeconds is double solvedCpu) json.WriteNumber("solved_at_cpu_seconds", Math.Round(solvedCpu, 3));
+            if (Load is MachineLoad load)
+            {
+                json.WriteStartObject("load");
+                json.WriteNumber("cores", load.Cores);
+                json.WriteNumber("threads_used", load.ThreadsUsed);
+                foreach ((string key, double value) in new[] { ("load_average_start", load.LoadAverageStart), ("load_average_end", load.LoadAverageEnd),
+                    ("load_average_max", load.LoadAverageMax), ("other_busy_cores_mean", load.OtherBusyCoresMean), ("other_busy_cores_max", load.OtherBusyCoresMax) })
+                    if (double.IsFinite(value)) json.WriteNumber(key, Math.Round(value, 3)); else json.WriteNull(key);
+                json.WriteNumber("samples", load.Samples);
+                json.WriteBoolean("busy", load.Busy);
+                json.WriteEndObject();
+            }
             if (Runtime is RuntimeTelemetry runtime)
             {
                 json.WriteStartObject("runtime");

@@ -21,6 +21,8 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
     [InlineData("compare /dev/zero", "is larger than 1 MiB (or never ends")]
     [InlineData("speedup /dev/zero", "is larger than 1 MiB (or never ends")]
     [InlineData("compare DIR", "is a directory; expected a YAML file")]
+    [InlineData("compare OVERSUBSCRIBED", "arm 'GA3C' keeps 3 threads busy (1 + 2 helpers), and each run gets 1 core; expected at most 1 thread per run")]
+    [InlineData("compare OVERSUBSCRIBED --rank-by speed", "Argument 'speed' not recognized. Must be one of")]
     [InlineData("train --algo a2c --max-wall-seconds NaN", "max_wall_seconds 'NaN' is not valid: expected a finite number or auto")]
     [InlineData("train --algo a2c --learning-rate Infinity", "expected a finite number")]
     [InlineData("train --algo a2c --env CartPol-v1", "Did you mean CartPole-v1?")]
@@ -57,6 +59,8 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
         string binary = Path.Combine(Folder, "binary.yaml"), file = Path.Combine(Folder, "file.txt");
         File.WriteAllBytes(binary, [0x89, 0x50, 0x4E, 0x47, 0x00, 0x00, 0x1A]);
         File.WriteAllText(file, "not a folder");
+        string oversubscribed = Path.Combine(Folder, "oversubscribed.yaml");
+        File.WriteAllText(oversubscribed, "name: over\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 1000\ncores: 1\narms: [{name: GA3C, algo: ga3c}]\n");
         string damaged = Directory.CreateDirectory(Path.Combine(Folder, "damaged")).FullName;
         File.WriteAllText(Path.Combine(damaged, "checkpoint.bin"), "truncated by a full disk");
         string[] args = line.Split(' ').Select(a => a switch
@@ -68,6 +72,7 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
             "DAMAGED" => damaged,
             "BLANK" => " ",
             "BLANKFILE" => file,
+            "OVERSUBSCRIBED" => oversubscribed,
             _ => a,
         }).ToArray();
         if (args[0] == "train" && !args.Contains("--out") && !args.Contains("--resume")) args = [.. args, "--out", Path.Combine(Folder, "run")];

@@ -97,6 +97,44 @@ public sealed class CompareCliTests : IDisposable
     }
 
     [Fact]
+    public void AFolderInUseByAnotherProcessIsRefusedWithOneLine()
+    {
+        string output = Path.Combine(_dir, "out");
+        using (Hybrid.Cli.FolderLock? held = Hybrid.Cli.FolderLock.Take(output))
+        {
+            Assert.NotNull(held);
+            (int code, _, string error) = Compare(Tiny, output);
+            Assert.Equal(2, code);
+            Assert.StartsWith($"compare: --out '{output}' is in use by another Hybrid process (pid {Environment.ProcessId} since ", error);
+            Assert.Single(error.TrimEnd().Split('\n'));
+            Assert.False(File.Exists(Path.Combine(output, "experiment.yaml")), "the refused command wrote into the folder");
+        }
+        // Released (as when its holder ends, however it ends), the folder is free.
+        Assert.Equal(0, Compare(Tiny, output).Code);
+    }
+
+    [Fact]
+    public void AFinishedRunIsReusedOnlyWithTheSameConfigSeedAndVersion()
+    {
+        string output = Path.Combine(_dir, "out");
+        Assert.Equal(0, Compare(Tiny, output).Code);
+        string again = Path.Combine(output, "runs", "CartPole-v1", "A3C", "s2", "summary.json");
+        string started = System.Text.Json.JsonDocument.Parse(File.ReadAllText(again)).RootElement.GetProperty("started").GetString()!;
+        // Another Hybrid version wrote A2C seed 1's summary; A3C seed 2 stays as it was.
+        string old = Path.Combine(output, "runs", "CartPole-v1", "A2C", "s1", "summary.json");
+        File.WriteAllText(old, System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(old), "\"version\": \"[^\"]*\"", "\"version\": \"commit 0000000\""));
+        Assert.Equal(0, Compare(Tiny, output).Code);
+        Assert.Contains(RunMonitorVersion, File.ReadAllText(old)); // ran again, by this version
+        string report = File.ReadAllText(Path.Combine(output, "report.md"));
+        Assert.Contains("**Reused runs**", report);
+        Assert.Contains($"`runs/CartPole-v1/A3C/s2` (run {started})", report);
+        Assert.DoesNotContain("`runs/CartPole-v1/A2C/s1` (run", report);
+        Assert.Contains("`runs/CartPole-v1/A2C/s1` |", report); // in the every-seed table, not marked reused
+    }
+
+    static string RunMonitorVersion => $"\"version\": \"{Hybrid.Training.Metrics.RunMonitor.HybridVersion}\"";
+
+    [Fact]
     public void AFolderHoldingAnotherExperimentIsRefused()
     {
         Assert.Equal(0, Compare(Tiny).Code);

@@ -122,8 +122,9 @@ public sealed class ExperimentRunnerTests : IDisposable
         string md = File.ReadAllText(Report.WriteMarkdown(r, stats, verdicts, figures, _dir));
         Assert.Contains("**Verdict.**", md);
         Assert.Contains("| `t_max` | 5 | 20 |", md); // a setting that differs between the arms is printed
-        Assert.Contains("| A2C | a2c | none | 0.0007 | a2c's default |", md); // and where each learning rate came from
-        Assert.Contains("P(row faster than column)", md);
+        Assert.Contains("| A2C | a2c | 1 | none | 0.0007 | a2c's default |", md); // its threads, and where each learning rate came from
+        Assert.Contains("P(row sooner than column), by wall time", md);
+        Assert.Contains("- **Load seen**: load average", md);
         Assert.Contains("![CartPole-v1: mean-100 return against env steps](figures/CartPole-v1-return-vs-steps.png)", md);
         Assert.Contains("runs/CartPole-v1/A3C/s2", md);
     }

@@ -186,6 +186,39 @@ public class ExperimentSpecTests
     }
 
     [Fact]
+    public void HelperThreadsCountAgainstTheCoresAsInSpeedup()
+    {
+        // cores: 2. A2C and hogwild A3C have no helper: 2 threads. A3C's server applier, IMPALA's and the hybrid
+        // regime's learner take one core: 1 worker. GA3C's predictor and learner take two: 1 actor, 3 threads in all.
+        ExperimentSpec spec = ExperimentSpec.Parse("""
+            name: cores
+            envs: [CartPole-v1]
+            seeds: [1]
+            max_env_steps: 1000
+            cores: 2
+            arms:
+              - {name: A2C, algo: a2c}
+              - {name: hogwild, algo: a3c, settings: {update: hogwild}}
+              - {name: server, algo: a3c, settings: {update: server}}
+              - {name: IMPALA, algo: impala}
+              - {name: hybrid, algo: hybrid}
+              - {name: GA3C, algo: ga3c}
+              - {name: hybrid 3, algo: hybrid, settings: {threads: 3}}
+            """, "e.yaml");
+        int[] threads = spec.Arms.Select(a => spec.Config("CartPole-v1", a, 1, null).Threads).ToArray();
+        int[] used = spec.Arms.Select(a => spec.ThreadsUsed("CartPole-v1", a)).ToArray();
+        Assert.Equal([2, 2, 1, 1, 1, 1, 3], threads);
+        Assert.Equal([2, 2, 2, 2, 2, 3, 4], used);
+        int limit = Math.Min(2, Environment.ProcessorCount);
+        Assert.Equal(limit, spec.CoreLimit);
+        // Over the limit: GA3C (3) and the arm that sets 3 workers (4); on a 1-core machine every arm is.
+        List<string> over = spec.Oversubscribing();
+        Assert.Contains("arm 'GA3C' keeps 3 threads busy (1 + 2 helpers)", over);
+        Assert.Contains("arm 'hybrid 3' keeps 4 threads busy (3 + 1 helper)", over);
+        Assert.Equal(used.Count(u => u > limit), over.Count);
+    }
+
+    [Fact]
     public void StoppingWhenSolvedOnAnEnvWithoutAThresholdIsRefused()
     {
         FormatException e = Refused(DocumentedShape.Replace("envs: [CartPole-v1]", "envs: [MinAtar/Breakout-v0]"));

@@ -116,3 +116,65 @@ public class StatisticsTests
         Assert.Contains("level was 1.5", e.Message);
     }
 }
+
+/// <summary>Censored times to a threshold: Gehan-style pairs and the interval of the median, and the ratio of medians.</summary>
+public class CensoredStatisticsTests
+{
+    const double Inf = double.PositiveInfinity;
+
+    static Censored Reached(double t) => new(t, t);
+    static Censored StoppedAt(double c) => new(Inf, c);
+
+    [Fact]
+    public void PairsWhoseOrderIsUnknownCountOneHalf()
+    {
+        // x reached at 3; y stopped unsolved at 5: x is known sooner (1). y stopped unsolved at 2: unknown (one half).
+        Assert.Equal((1.0, 0), Statistics.ProbabilitySooner([Reached(3)], [StoppedAt(5)]));
+        Assert.Equal((0.5, 1), Statistics.ProbabilitySooner([Reached(3)], [StoppedAt(2)]));
+        // Both unsolved: unknown, whatever their stopping points.
+        Assert.Equal((0.5, 1), Statistics.ProbabilitySooner([StoppedAt(3)], [StoppedAt(9)]));
+        // Both reached: the plain comparison, a tie one half and not censored.
+        Assert.Equal((0.5, 0), Statistics.ProbabilitySooner([Reached(4)], [Reached(4)]));
+        Assert.Equal((0.0, 0), Statistics.ProbabilitySooner([Reached(5)], [Reached(4)]));
+        // Two against two: (1 vs 2) 1, (1 vs stop 1.5) 1, (stop 3 vs 2) 0, (stop 3 vs stop 1.5) one half: 2.5 / 4.
+        Assert.Equal((0.625, 1), Statistics.ProbabilitySooner([Reached(1), StoppedAt(3)], [Reached(2), StoppedAt(1.5)]));
+    }
+
+    [Fact]
+    public void WithoutCensoringItIsTheProbabilityOfImprovement()
+    {
+        var rng = new Random(3);
+        for (int i = 0; i < 20; i++)
+        {
+            double[] x = [.. Enumerable.Range(0, 5).Select(_ => Math.Round(rng.NextDouble() * 10))], y = [.. Enumerable.Range(0, 4).Select(_ => Math.Round(rng.NextDouble() * 10))];
+            Assert.Equal(Statistics.ProbabilityOfImprovement(x, y, lowerIsBetter: true),
+                Statistics.ProbabilitySooner(x.Select(Reached).ToArray(), y.Select(Reached).ToArray()).Probability, 12);
+        }
+    }
+
+    [Fact]
+    public void TheMediansIntervalSpansWhereTheUnsolvedRunsCouldHaveLanded()
+    {
+        // Three runs reached at 10, 11, 12; two stopped unsolved at 4 (a short wall budget). The point estimate counts
+        // them as +infinity (median 12); the interval's lower end puts them at 4, where the median of a resample can be 4.
+        Estimate e = Statistics.MedianCensored([Reached(10), Reached(11), Reached(12), StoppedAt(4), StoppedAt(4)]);
+        Assert.Equal(12, e.Value);
+        Assert.Equal(4, e.Low);
+        Assert.Equal(Inf, e.High);
+        // No censoring: the same as the plain bootstrap of the median.
+        double[] plain = [3, 1, 4, 1, 5, 9, 2, 6];
+        Assert.Equal(Statistics.Bootstrap(plain, Aggregate.Median).High, Statistics.MedianCensored(plain.Select(Reached).ToArray()).High);
+    }
+
+    [Fact]
+    public void TheRatioOfMediansHasAnIntervalAroundIt()
+    {
+        Estimate constant = Statistics.RatioOfMedians([4, 4, 4], [2, 2, 2]);
+        Assert.Equal(new Estimate(2, 2, 2), constant);
+        Estimate spread = Statistics.RatioOfMedians([10, 12, 14, 16, 18], [5, 6, 7, 8, 9]);
+        Assert.Equal(2, spread.Value, 12);
+        Assert.True(spread.Low < 2 && spread.High > 2, $"{spread}");
+        // Most numerator runs never reached the threshold: the ratio is infinite.
+        Assert.Equal(Inf, Statistics.RatioOfMedians([1, Inf, Inf], [2, 2, 2]).Value);
+    }
+}
