@@ -50,7 +50,10 @@ fi
 # Build quietly, and only when a source, project or embedded file is newer than the built command (an up-to-date check
 # by dotnet build alone costs seconds); show the compiler's output only when the build fails.
 dll="$repo/src/Hybrid.Cli/bin/Release/net10.0/hybrid.dll"
-if [ ! -f "$dll" ] || [ -n "$(find "$repo/src" "$repo/envs" "$repo/Directory.Build.props" "$repo/experiments/presets.yaml" \
+# The build stamps Hybrid's commit into every run's summary (compare reuses a run only of the same version): a new
+# commit rebuilds too, even when no file changed.
+commit=$(git -C "$repo" rev-parse HEAD 2>/dev/null || true)
+if [ ! -f "$dll" ] || [ "$commit" != "$(cat "$dll.commit" 2>/dev/null || true)" ] || [ -n "$(find "$repo/src" "$repo/envs" "$repo/Directory.Build.props" "$repo/experiments/presets.yaml" \
     "$repo/experiments/reference" \( -name bin -o -name obj \) -prune -o \
     -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.csv' -o -name '*.yaml' \) -newer "$dll" -print -quit)" ]; then
   if ! build_log=$(dotnet build "$repo/src/Hybrid.Cli/Hybrid.Cli.csproj" -c Release --nologo -v quiet 2>&1); then
@@ -60,6 +63,7 @@ if [ ! -f "$dll" ] || [ -n "$(find "$repo/src" "$repo/envs" "$repo/Directory.Bui
   fi
   # An up-to-date build leaves the dll as it was; mark it current so the next call skips the check.
   touch "$dll"
+  printf '%s' "$commit" > "$dll.commit"
 fi
 # Commands Hybrid prints for the user to run next (to continue a run) start as the user started this one.
 HYBRID_INVOKED_AS="$0" exec dotnet "$dll" "$@"

@@ -225,7 +225,18 @@ public static class Report
         foreach ((Measure m, List<PairwiseImprovement> otherPairs) in otherMeasures)
         {
             ArmStats lead = Ranked(arms, m)[0];
-            if (lead.Arm == best.Arm) continue;
+            if (lead.Arm == best.Arm)
+            {
+                // The same arm first: worth a sentence only where this measure tells the first two apart and the ranking one did not.
+                ArmStats second = ranked[1];
+                PairwiseImprovement primary = pairs.First(x => x.Better == best.Arm && x.Other == second.Arm);
+                PairwiseImprovement here = otherPairs.First(x => x.Better == best.Arm && x.Other == second.Arm);
+                if (primary.Decided || here.Probability.Low <= 0.5) continue;
+                Estimate x1 = best.Of(m)!.Value, x2 = second.Of(m)!.Value;
+                text.Append($"By {Name(m)}, {best.Arm} is sooner than {second.Arm} ({Format(m, x1.Value)} {FormatCi(m, x1)} against {Format(m, x2.Value)} {FormatCi(m, x2)}; " +
+                    $"P({best.Arm} sooner than {second.Arm}) = {here.Probability.Value:F2} {Show.Ci(here.Probability)}). ");
+                continue;
+            }
             PairwiseImprovement q = otherPairs.First(x => x.Better == lead.Arm && x.Other == best.Arm);
             Estimate a = lead.Of(m)!.Value, b = best.Of(m)!.Value;
             string medians = $"{Format(m, a.Value)} {FormatCi(m, a)} against {Format(m, b.Value)} {FormatCi(m, b)}";

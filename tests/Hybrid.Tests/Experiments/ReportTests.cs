@@ -155,6 +155,17 @@ public class ReportTests
     }
 
     [Fact]
+    public void AMeasureThatTellsTheArmsApartIsNamedWhenTheRankingOneCannot()
+    {
+        // Interleaved wall times (cannot be told apart), but Fast needs far fewer env steps on every seed.
+        ExperimentResults r = Results([.. Enumerable.Range(1, 5).Select(s => Result("Fast", s, 10 + 2 * s, solvedAtSteps: 100 + s)),
+            .. Enumerable.Range(1, 5).Select(s => Result("Slow", s, 11 + 2 * s, solvedAtSteps: 900 + s))]);
+        Verdict v = Report.Verdicts(r, Report.Stats(r)).Single();
+        Assert.Contains("Fast and Slow cannot be told apart by wall time", v.Text);
+        Assert.Contains("By env steps, Fast is sooner than Slow (103 steps", v.Text);
+    }
+
+    [Fact]
     public void WhenNoArmReachesTheThresholdTheVerdictRanksByFinalReturnAndSaysSo()
     {
         ExperimentResults r = Results(Result("Fast", 1, null, 50), Result("Fast", 2, null, 60), Result("Slow", 1, null, 200), Result("Slow", 2, null, 210));
