@@ -268,11 +268,30 @@ public static class Report
     {
         List<RunResult> busy = BusyRuns(results);
         if (busy.Count == 0) return null;
-        string names = string.Join(", ", busy.Select(r => $"{r.Run.Arm.Name} seed {r.Run.Seed}{(r.Run.Env == results.Spec.Envs[0] && results.Spec.Envs.Count == 1 ? "" : $" on {r.Run.Env}")}"));
+        // Grouped by arm and env, with runs of consecutive seeds as ranges: "A2C seeds 1-7, 9 on CartPole-v1".
+        string names = string.Join("; ", busy.GroupBy(r => (r.Run.Env, r.Run.Arm.Name)).Select(g =>
+        {
+            int[] seeds = g.Select(r => r.Run.Seed).Distinct().Order().ToArray();
+            return $"{g.Key.Name} seed{(seeds.Length == 1 ? "" : "s")} {SeedRanges(seeds)}{(results.Spec.Envs.Count == 1 ? "" : $" on {g.Key.Env}")}";
+        }));
         double worst = busy.Max(r => r.Summary.Load!.OtherBusyCoresMean);
         return $"The machine was busy during {busy.Count} of {results.Report.Count} runs ({names}): other processes kept up to " +
             $"{Show.Invariant(worst, "F1")} of its {busy[0].Summary.Load!.Cores} cores busy on average, more than those runs' threads left free. " +
             "Their wall times measure the machine's load as well as the arms; env steps and CPU time are less affected. Run again on a quiet machine, or with --wait-quiet.";
+    }
+
+    /// <summary>"1-7, 9": sorted seeds with consecutive runs as ranges.</summary>
+    static string SeedRanges(int[] sorted)
+    {
+        var parts = new List<string>();
+        for (int i = 0; i < sorted.Length;)
+        {
+            int j = i;
+            while (j + 1 < sorted.Length && sorted[j + 1] == sorted[j] + 1) j++;
+            parts.Add(j == i ? $"{sorted[i]}" : $"{sorted[i]}-{sorted[j]}");
+            i = j + 1;
+        }
+        return string.Join(", ", parts);
     }
 
     /// <summary>One line on the load every run saw: the load average's range and the cores busy outside Hybrid, mean and highest.</summary>

@@ -190,6 +190,8 @@ public class ReportTests
         string? warning = Report.BusyWarning(loaded);
         Assert.NotNull(warning);
         Assert.StartsWith("The machine was busy during 1 of 2 runs (Slow seed 1)", warning);
+        ExperimentResults many = Results([.. new[] { 1, 2, 3, 5 }.Select(s => Result("Fast", s, 1, load: busy)), Result("Slow", 1, 2, load: busy), Result("Slow", 2, 2, load: quiet)]);
+        Assert.StartsWith("The machine was busy during 5 of 6 runs (Fast seeds 1-3, 5; Slow seed 1)", Report.BusyWarning(many));
         Assert.Contains("1.7 of its 2 cores", warning);
         Assert.Contains("1 of 2 runs marked busy", Report.LoadSummary(loaded.Report));
     }
