@@ -107,6 +107,7 @@ public static class TrainCommand
             if (!File.Exists(file))
                 throw new ArgumentException($"--resume '{directory}' holds no {RunFolder.CheckpointFile}; expected the folder of a run made by train (a run writes one every checkpoint_seconds, at the end and when stopped).");
             checkpoint = Checkpoint.Load(file);
+            RunFolder.CheckCheckpointIsTheFolders(directory, checkpoint.Config);
             var saved = ConfigBinder.ParseRun(checkpoint.Config, file, out string savedAlgo);
             if (algo is not null && algo != savedAlgo) throw new ArgumentException($"--algo is '{algo}' but the run in '{directory}' is {savedAlgo}.");
             if (runner.Algo is { } only && only != savedAlgo) throw new ArgumentException($"the run in '{directory}' is {savedAlgo}; {runner.Name} continues only {only} runs.");

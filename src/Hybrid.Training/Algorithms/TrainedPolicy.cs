@@ -46,6 +46,7 @@ public sealed class TrainedPolicy
         string file = Path.Combine(runDirectory, RunFolder.CheckpointFile);
         if (!File.Exists(file)) throw new ArgumentException($"'{runDirectory}' holds no {RunFolder.CheckpointFile}; expected the folder of a run made by train.");
         CheckpointData checkpoint = Nn.Checkpoint.Load(file);
+        RunFolder.CheckCheckpointIsTheFolders(runDirectory, checkpoint.Config);
         var settings = ConfigBinder.ParseRun(checkpoint.Config, file, out string algo);
         if (!Trainer.Algorithms.Contains(algo)) throw new InvalidDataException($"checkpoint '{file}' is of an unknown algorithm '{algo}'.");
         AlgoConfig config = ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);

@@ -1,3 +1,5 @@
+using Hybrid.Training.Config;
+
 namespace Hybrid.Training.Metrics;
 
 /// <summary>
@@ -137,5 +139,36 @@ public sealed class RunFolder : IMetricsSink, IDisposable
         _metrics.Dispose();
         _events.Dispose();
         _actors?.Dispose();
+    }
+
+    /// <summary>
+    /// Refuses a checkpoint that is not the run of its folder: the folder's config.yaml names another algorithm or env
+    /// than the checkpoint's config (a checkpoint.bin copied from another run). Resuming it would rewrite config.yaml
+    /// and append another run's rows to metrics.csv; evaluating it would play another env without a word. A folder
+    /// without config.yaml (a checkpoint kept on its own) is not checked.
+    /// </summary>
+    /// <exception cref="ArgumentException">They differ; the message names both.</exception>
+    public static void CheckCheckpointIsTheFolders(string directory, string checkpointConfig)
+    {
+        string path = Path.Combine(directory, "config.yaml");
+        if (!File.Exists(path)) return;
+        static (string Algo, string Env) Of(string yaml, string name)
+        {
+            var settings = ConfigBinder.ParseRun(yaml, name, out string algo);
+            return (algo, settings.LastOrDefault(s => s.Key == "env").Value ?? "(no env)");
+        }
+        (string Algo, string Env) folder, checkpoint;
+        try
+        {
+            folder = Of(TextFiles.Read(path, "config.yaml"), path);
+        }
+        catch (Exception e) when (e is FormatException or IOException or ArgumentException)
+        {
+            return; // an unreadable config.yaml is the resume's to rewrite; the checkpoint's own config decides
+        }
+        checkpoint = Of(checkpointConfig, Path.Combine(directory, CheckpointFile));
+        if (folder != checkpoint)
+            throw new ArgumentException($"{CheckpointFile} in '{directory}' is of {checkpoint.Algo} on {checkpoint.Env}, but the folder's config.yaml is " +
+                $"{folder.Algo} on {folder.Env}; expected the checkpoint of the run in that folder.");
     }
 }

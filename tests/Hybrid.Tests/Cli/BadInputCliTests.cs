@@ -40,6 +40,8 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
     [InlineData("train --resume DAMAGED", "is not a Hybrid checkpoint")]
     [InlineData("train --resume DAMAGED --out elsewhere", "--out and --no-preset do not apply")]
     [InlineData("eval DAMAGED", "is not a Hybrid checkpoint")]
+    [InlineData("train --resume FOREIGN", "is of a2c on CartPole-v1, but the folder's config.yaml is a3c on Acrobot-v1; expected the checkpoint of the run in that folder")]
+    [InlineData("eval FOREIGN", "is of a2c on CartPole-v1, but the folder's config.yaml is a3c on Acrobot-v1")]
     [InlineData("cluster learner --cluster http://10.0.0.1:6379", "expected localhost, localhost:GATEWAY_PORT or redis://HOST:PORT")]
     [InlineData("cluster learner --advertise somewhere", "--advertise was 'somewhere'; expected an IP address")]
     [InlineData("cluster learner --local-actors -1", "--local-actors was -1")]
@@ -63,6 +65,14 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
         File.WriteAllText(oversubscribed, "name: over\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 1000\ncores: 1\narms: [{name: GA3C, algo: ga3c}]\n");
         string damaged = Directory.CreateDirectory(Path.Combine(Folder, "damaged")).FullName;
         File.WriteAllText(Path.Combine(damaged, "checkpoint.bin"), "truncated by a full disk");
+        // A run folder holding another run's checkpoint.bin: an a2c CartPole checkpoint beside an a3c Acrobot config.yaml.
+        string foreign = Path.Combine(Folder, "foreign");
+        if (line.Contains("FOREIGN"))
+        {
+            Assert.Equal(0, TrainCliTests.Cli("train", "--algo", "a2c", "--max-env-steps", "200", "--quiet", "--out", foreign).Code);
+            File.WriteAllText(Path.Combine(foreign, "config.yaml"), "algo: a3c\nenv: Acrobot-v1\n");
+        }
+        string metrics = line.Contains("FOREIGN") ? File.ReadAllText(Path.Combine(foreign, "metrics.csv")) : "";
         string[] args = line.Split(' ').Select(a => a switch
         {
             "DIR" => Folder,
@@ -73,6 +83,7 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
             "BLANK" => " ",
             "BLANKFILE" => file,
             "OVERSUBSCRIBED" => oversubscribed,
+            "FOREIGN" => foreign,
             _ => a,
         }).ToArray();
         if (args[0] == "train" && !args.Contains("--out") && !args.Contains("--resume")) args = [.. args, "--out", Path.Combine(Folder, "run")];
@@ -82,5 +93,10 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
         Assert.DoesNotContain("   at ", error);
         Assert.DoesNotContain("Description:", error + output);
         Assert.False(Directory.Exists(Path.Combine(Folder, "run")), "a refused run leaves no folder");
+        if (line.Contains("FOREIGN"))
+        {
+            Assert.Equal("algo: a3c\nenv: Acrobot-v1\n", File.ReadAllText(Path.Combine(foreign, "config.yaml")));
+            Assert.Equal(metrics, File.ReadAllText(Path.Combine(foreign, "metrics.csv")));
+        }
     }
 }
