@@ -68,6 +68,21 @@ public sealed class EvalCliTests() : TempFolderTests("hybrid-eval")
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         // Width: ten frames of 80 pixels and eleven 4-pixel gaps (the IHDR chunk's width, big-endian, at byte 16).
         Assert.Equal(10 * 80 + 11 * 4, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
+        // Each frame carries its number beneath it in white: "1" lights 8 font cells, "11" twice as many (2 x 2 pixels each).
+        using (var bitmap = SkiaSharp.SKBitmap.Decode(image))
+        {
+            int White(int frame)
+            {
+                int left = 4 + frame % 10 * 84, top = 4 + frame / 10 * (80 + 14 + 4) + 80 + 2, lit = 0;
+                for (int y = top; y < top + 10; y++)
+                    for (int x = left; x < left + 80; x++)
+                        if (bitmap.GetPixel(x, y) == SkiaSharp.SKColors.White) lit++;
+                return lit;
+            }
+            Assert.Equal(8 * 4, White(1));
+            Assert.Equal(16 * 4, White(11));
+            Assert.Equal(12 * 4, White(0)); // "0" is a ring of 12 cells
+        }
 
         (code, _, error) = TrainCliTests.Cli("render", "--policy", run, "--env", "MinAtar/Asterix-v1");
         Assert.Equal(2, code);
