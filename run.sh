@@ -33,16 +33,28 @@ if [ "${1-}" = "test" ]; then
   log=$(mktemp)
   trap 'rm -f "$log"' EXIT
   set +e
-  dotnet test "$repo/Hybrid.sln" -c Release --nologo ${filter[@]+"${filter[@]}"} "$@" 2>&1 | tee "$log"
+  # The runner names every test as it ends; show a line of progress every 50 instead, and everything else (build
+  # errors, failures with their messages) as it comes.
+  echo "run.sh: building and running the tests (about 3 minutes on 2 cores)..." >&2
+  SECONDS=0
+  dotnet test "$repo/Hybrid.sln" -c Release --nologo --logger "console;verbosity=normal" ${filter[@]+"${filter[@]}"} "$@" 2>&1 | tee "$log" |
+    while IFS= read -r line; do
+      if [[ "$line" == "  Passed "* ]]; then
+        done_count=$(( ${done_count:-0} + 1 ))
+        (( done_count % 50 == 0 )) && echo "tests: ${done_count} passed so far (${SECONDS} s)"
+      else
+        printf '%s\n' "$line"
+      fi
+    done
   status=${PIPESTATUS[0]}
   set -e
-  # Restate the runner's summary as the plain closing line 'N passed, N failed'.
-  summary=$(grep -E '(Passed|Failed)!' "$log" | tail -n 1 || true)
-  passed=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$summary")
-  failed=$(sed -nE 's/.*Failed: *([0-9]+).*/\1/p' <<<"$summary")
+  # Restate the runner's totals as the plain closing line 'N passed, N failed, N skipped'.
+  count() { grep -E "^ +$1: +[0-9]+" "$log" | tail -n 1 | sed -nE 's/.*: +([0-9]+).*/\1/p' || true; }
+  passed=$(count Passed)
   if [ -n "$passed" ]; then
-    skipped=$(sed -nE 's/.*Skipped: *([0-9]+).*/\1/p' <<<"$summary")
-    echo "tests: ${passed} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+    failed=$(count Failed)
+    skipped=$(count Skipped)
+    echo "tests: ${passed} passed, ${failed:-0} failed, ${skipped:-0} skipped (${SECONDS} s)"
   fi
   exit "$status"
 fi
