@@ -80,8 +80,13 @@ public static class Statistics
         int above = Math.Min(below + 1, sorted.Length - 1);
         double fraction = position - below;
         if (fraction == 0 || sorted[below] == sorted[above]) return sorted[below];
-        // An infinite neighbour (a censored time) makes any interpolation towards it infinite.
-        return double.IsInfinity(sorted[above]) ? sorted[above] : sorted[below] + fraction * (sorted[above] - sorted[below]);
+        // An infinite neighbour (a censored time, or -infinity for a run that finished no episode) makes any
+        // interpolation towards it infinite; between -infinity and +infinity, the nearer end.
+        bool lowInfinite = double.IsInfinity(sorted[below]), highInfinite = double.IsInfinity(sorted[above]);
+        if (lowInfinite && highInfinite) return fraction < 0.5 ? sorted[below] : sorted[above];
+        if (highInfinite) return sorted[above];
+        if (lowInfinite) return sorted[below];
+        return sorted[below] + fraction * (sorted[above] - sorted[below]);
     }
 
     /// <summary>

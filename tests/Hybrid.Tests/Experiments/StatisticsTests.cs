@@ -41,6 +41,12 @@ public class StatisticsTests
         Assert.Equal(3.925, Statistics.Percentile(x, 97.5), 12);
         Assert.Equal(4.0, Statistics.Percentile(x, 100));
         Assert.Equal(Inf, Statistics.Percentile([1, Inf], 60));
+        // A run that finished no episode has a final return of -infinity: towards it, the percentile is -infinity, not NaN.
+        Assert.Equal(double.NegativeInfinity, Statistics.Percentile([double.NegativeInfinity, 5], 40));
+        Assert.Equal(double.NegativeInfinity, Statistics.Percentile([double.NegativeInfinity, Inf], 25));
+        Assert.Equal(Inf, Statistics.Percentile([double.NegativeInfinity, Inf], 75));
+        Estimate finals = Statistics.Bootstrap([double.NegativeInfinity, 3, 5, 7], Aggregate.Median);
+        Assert.False(double.IsNaN(finals.Low) || double.IsNaN(finals.High), $"{finals}");
     }
 
     [Fact]
