@@ -115,6 +115,7 @@ public sealed class LearnerHub : ITelemetrySource
         r.Restore(m.Steps, m.TruncatedIndices.Length);
         m.NextObservations.CopyTo(u.NextObservations, 0);
         u.Version = m.ParameterVersion;
+        u.MeanVersion = m.ParameterVersion;
         var episodes = new EpisodeRecord[m.EpisodeReturns.Length];
         for (int i = 0; i < episodes.Length; i++) episodes[i] = new EpisodeRecord(0, m.EpisodeReturns[i], m.EpisodeLengths[i], m.EpisodeTerminated[i]);
         _monitor.AddEpisodes(episodes);

@@ -131,6 +131,7 @@ public static class Ga3c
             Unroll s = queues.Slots[slot];
             s.Rollout.Clear();
             long oldest = long.MaxValue;
+            double versionSum = 0;
             for (int t = 0; t < config.TMax; t++)
             {
                 // One request to the predictor: the policy's logits and the value for this observation.
@@ -140,6 +141,7 @@ public static class Ga3c
                     return;
                 }
                 oldest = Math.Min(oldest, version);
+                versionSum += version;
                 Acting.StepWith(env.Observations, output[..actions], output.Slice(actions, 1), actions, default, env, s.Rollout, config.Gamma, rngs,
                     recordLogProbabilities: true);
                 monitor.AddEpisodes(env.Episodes.Records);
@@ -147,8 +149,9 @@ public static class Ga3c
             }
             monitor.AddSteps(config.TMax);
             env.Observations.CopyTo(s.NextObservations);
-            // The segment's lag is measured from the oldest parameters that acted in it.
+            // The segment's lag: its mean over the steps (each step's own acting version), and its largest (the oldest).
             s.Version = oldest;
+            s.MeanVersion = versionSum / config.TMax;
             queues.Full.Add(slot);
         }
     }

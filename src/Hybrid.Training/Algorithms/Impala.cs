@@ -152,6 +152,7 @@ public static class Impala
             monitor.AddSteps(config.TMax * n);
             env.Observations.CopyTo(s.NextObservations);
             s.Version = version;
+            s.MeanVersion = version;
             queues.Full.Add(slot);
         }
     }

@@ -6,6 +6,12 @@ internal sealed class Unroll(int tMax, int lanes, EnvSpec env)
     public readonly Rollout Rollout = new(tMax, lanes, env);
     public readonly float[] NextObservations = new float[lanes * env.ObservationSize];
     public long Version;
+
+    /// <summary>
+    /// The mean of the parameter versions that chose the unroll's actions, step by step: <see cref="Version"/> where
+    /// one version acted throughout (IMPALA's actors), more where a batched predictor moved on mid-unroll (GA3C).
+    /// </summary>
+    public double MeanVersion;
 }
 
 /// <summary>
@@ -72,7 +78,7 @@ internal static class LaggedLearner
                 for (int i = 0; i < batch.Length; i++)
                 {
                     Unroll s = queues.Slots[batch[i]];
-                    monitor.AddPolicyLag(version - s.Version);
+                    monitor.AddPolicyLag(version - s.MeanVersion, version - s.Version);
                     (rollouts[i], next[i]) = (s.Rollout, s.NextObservations);
                 }
                 LossTerms terms = learner.Gradient(theta, rollouts, next, gradient);

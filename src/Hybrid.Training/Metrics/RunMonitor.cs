@@ -271,13 +271,17 @@ public sealed class RunMonitor
         get { lock (_gate) return (_runLagSum, _runLagCount); }
     }
 
-    /// <summary>Records the policy lag of one unroll (learner version minus behaviour version).</summary>
-    public void AddPolicyLag(long lag)
+    /// <summary>
+    /// Records the policy lag of one unroll of a lagged learner: <paramref name="meanLag"/>, the learner's version minus
+    /// the versions that chose its actions averaged over its steps, and <paramref name="maxLag"/>, minus the oldest of
+    /// them. Every method's policy_lag is such a mean and policy_lag_max such a maximum.
+    /// </summary>
+    public void AddPolicyLag(double meanLag, long maxLag)
     {
-        lock (_gate) AddLagLocked(lag, 1, lag);
+        lock (_gate) AddLagLocked(meanLag, 1, maxLag);
     }
 
-    void AddLagLocked(long sum, long count, long max)
+    void AddLagLocked(double sum, long count, long max)
     {
         _lagSum += sum;
         _lagCount += count;

@@ -100,7 +100,9 @@ public class Ga3cTests
     [Fact]
     public void TheLearnerLogsEachSegmentsLagAsItsVersionMinusTheSegmentsVersion()
     {
-        // Four segments made by version 0 and learned two per update: lags 0, 0, then 1, 1.
+        // Four segments made by version 0 and learned two per update: lags 0, 0, then 1, 1; but the last segment's steps
+        // were answered by versions averaging 0.4 (a predictor that moved on mid-segment): its mean lag is 0.6, its
+        // largest 1. The run's policy lag is the mean of the segments' means, (0 + 0 + 1 + 0.6) / 4, and the max 1.
         var config = new Ga3cConfig { Threads = 1, TMax = 5, MaxEnvSteps = 1_000_000, LogInterval = 1_000_000 };
         var spec = Acting.ActorCriticSpec(config);
         var net = (Hybrid.Nn.Models.ActorCriticNetwork)spec.Build();
@@ -117,6 +119,7 @@ public class Ga3cTests
             for (int t = 0; t < 5; t++) Acting.Step(net, theta, env, u.Rollout, 0.99f, rngs, recordLogProbabilities: true);
             env.Observations.CopyTo(u.NextObservations);
             u.Version = 0;
+            u.MeanVersion = k == 3 ? 0.4 : 0;
             queues.Full.Add(slot);
         }
         var sink = new RecordingSink();
@@ -132,7 +135,7 @@ public class Ga3cTests
             }, () => throw new InvalidOperationException("no checkpoints here"));
         RunSummary summary = monitor.Finish(1, 1);
         Assert.Equal([1L, 2L], versions);
-        Assert.Equal(0.5, summary.PolicyLagMean);
+        Assert.Equal(0.4, summary.PolicyLagMean!.Value, 12);
         Assert.Equal(1L, summary.PolicyLagMax);
     }
 
