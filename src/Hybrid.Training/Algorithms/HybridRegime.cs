@@ -152,7 +152,9 @@ public static class HybridRegime
                 shared.Apply(gradient, UpdateRules.LearningRate(config, monitor.EnvSteps), basedOn, ref tally);
                 telemetry.AddSync(syncConfig.BatchSize, tally.LagSum - lagBefore);
                 tally.Add(terms);
-                tally.ReportTo(monitor);
+                // Reported at once, as the telemetry counts it: the workers' figures are the run's totals less the
+                // stream's, and a stream update the totals did not hold yet made an interval's async lag negative.
+                tally.ReportTo(monitor, force: true);
                 monitor.Flush();
                 if (monitor.CheckpointDue) monitor.SaveCheckpoint(Save());
             }

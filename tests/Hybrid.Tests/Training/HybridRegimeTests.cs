@@ -22,6 +22,15 @@ public class HybridRegimeTests
         Assert.True(runtime.SyncPolicyLag >= 0 && runtime.AsyncPolicyLag >= 0, $"{runtime}");
         Assert.True(double.IsNaN(runtime.PredictionsPerSecond));
         Assert.All(sink.Rows.ToArray(), r => Assert.NotNull(r.Runtime));
+        // Every interval's figures, not only the run's: the stream's updates are in the totals as soon as it counts
+        // them, so the workers' share (totals less the stream's) is never negative.
+        Assert.All(sink.Rows.ToArray(), r =>
+        {
+            RuntimeTelemetry t = r.Runtime!.Value;
+            Assert.False(t.SyncUpdateShare > 1 || t.SyncUpdateShare < 0, $"{t}");
+            Assert.False(t.SyncPolicyLag < 0 || t.AsyncPolicyLag < 0, $"{t}");
+            Assert.False(t.AsyncStepsPerSecond < 0, $"{t}");
+        });
     }
 
     [Fact]
