@@ -20,6 +20,22 @@ namespace Hybrid.Cluster;
 /// </summary>
 public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 30000, string? Redis = null)
 {
+    /// <summary>
+    /// The Orleans cluster's name in Redis: actors join only a learner of the same, so two runs may share one Redis
+    /// under two names (<c>--cluster-id</c>). Localhost clusters are told apart by their ports.
+    /// </summary>
+    public string Id { get; init; } = ClusterId;
+
+    /// <summary>Checks a cluster name: 1 to 64 letters, digits, '-' and '_'.</summary>
+    /// <exception cref="ArgumentException">Anything else; the message names the option.</exception>
+    public static string CheckId(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (id.Length is 0 or > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            throw new ArgumentException($"--cluster-id was '{id}'; expected 1 to 64 letters, digits, '-' or '_'.");
+        return id;
+    }
+
     /// <summary>Reads <c>localhost</c>, <c>localhost:GATEWAY_PORT</c> or <c>redis://HOST:PORT</c>.</summary>
     /// <exception cref="ArgumentException">Anything else (the message says what is accepted).</exception>
     public static ClusterAddress Parse(string text)
@@ -34,7 +50,7 @@ public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 3000
         throw new ArgumentException($"--cluster was '{text}'; expected localhost, localhost:GATEWAY_PORT or redis://HOST:PORT.");
     }
 
-    /// <summary>The Orleans cluster's name in Redis: actors join only a learner of the same.</summary>
+    /// <summary>The default cluster name (<see cref="Id"/>).</summary>
     public const string ClusterId = "hybrid";
 
     /// <summary>How a silo joins it.</summary>
@@ -48,18 +64,19 @@ public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 3000
         var address = System.Net.IPAddress.Parse(advertise);
         silo.UseRedisClustering(Redis)
             .ConfigureEndpoints(address, SiloPort, GatewayPort, listenOnAnyHostAddress: !System.Net.IPAddress.IsLoopback(address))
-            .Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ClusterId, ClusterId));
+            .Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (Id, Id));
     }
 
     /// <summary>How a client finds it.</summary>
     internal void Configure(Orleans.Hosting.IClientBuilder client)
     {
         if (Redis is null) client.UseLocalhostClustering(GatewayPort);
-        else client.UseRedisClustering(Redis).Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ClusterId, ClusterId));
+        else client.UseRedisClustering(Redis).Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (Id, Id));
     }
 
     /// <summary>Where it is, for messages.</summary>
-    public override string ToString() => Redis is null ? $"localhost (gateway port {GatewayPort})" : $"the cluster in Redis at {Redis}";
+    public override string ToString() => Redis is null ? $"localhost (gateway port {GatewayPort})"
+        : $"the cluster{(Id == ClusterId ? "" : $" '{Id}'")} in Redis at {Redis}";
 }
 
 /// <summary>
@@ -69,13 +86,19 @@ public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 3000
 /// </summary>
 public static class ClusterRuns
 {
+    /// <summary>The status of a learner's run stopped because no actor sent an unroll for its idle timeout.</summary>
+    public const string NoActorsStatus = "no-actors";
+
     /// <summary>
     /// Hosts the learner for <paramref name="config"/> at <paramref name="address"/>, starts <paramref name="localActors"/>
     /// actor processes of <paramref name="actorCommand"/> (one thread each), trains until the budget is spent or the run
-    /// is solved, then tells the actors to stop.
+    /// is solved, then tells the actors to stop. When no actor has sent an unroll for <paramref name="idleTimeout"/>
+    /// (every actor died, or none came), the run stops with status <see cref="NoActorsStatus"/> and a checkpoint to resume
+    /// from; null waits for actors for ever.
     /// </summary>
     public static RunSummary Learn(ImpalaConfig config, RunMonitor monitor, ClusterAddress address, int localActors,
-        Func<int, ProcessStartInfo>? actorCommand, Action<string> log, string advertise = "127.0.0.1", Training.Devices.IComputeDevice? device = null)
+        Func<int, ProcessStartInfo>? actorCommand, Action<string> log, string advertise = "127.0.0.1", Training.Devices.IComputeDevice? device = null,
+        TimeSpan? idleTimeout = null)
     {
         device ??= Training.Devices.CpuDevice.Instance;
         UpdateRules.Begin(config, monitor);
@@ -108,6 +131,16 @@ public static class ClusterRuns
             for (int i = 0; i < localActors && actorCommand is not null; i++)
                 actors.Add(Process.Start(actorCommand(i)) ?? throw new InvalidOperationException("an actor process did not start."));
             var group = new WorkerGroup("cluster");
+            // The learner waits on unrolls; a timer watches for actors that all went away.
+            using var watchdog = new Timer(_ =>
+            {
+                hub.CheckActors();
+                if (idleTimeout is TimeSpan limit && hub.SinceLastUnroll > limit && !monitor.StopRequested)
+                {
+                    log($"no actor has sent an unroll for {limit.TotalSeconds:G} s ({hub.Actors} joined, {hub.Connected} connected): stopping with a checkpoint to resume from.");
+                    monitor.RequestStop(NoActorsStatus);
+                }
+            }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
             LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, monitor, group,
                 "cluster learner", version =>
                 {

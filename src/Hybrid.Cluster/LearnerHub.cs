@@ -94,6 +94,7 @@ public sealed class LearnerHub : ITelemetrySource
             var seen = _seen[m.ActorId];
             if (seen.Gone) _log($"actor {m.ActorId} is back: {seen.Name}");
             _seen[m.ActorId] = (seen.Name, Stopwatch.GetTimestamp(), false);
+            _lastUnroll = Stopwatch.GetTimestamp();
         }
         int slot;
         while (!_queues.Free.TryTake(out slot, 0))
@@ -191,6 +192,17 @@ public sealed class LearnerHub : ITelemetrySource
         public long Steps { get; set; }
         public long StepsAtInterval { get; set; }
         public double LastSeconds { get; set; }
+    }
+
+    long _lastUnroll = Stopwatch.GetTimestamp();
+
+    /// <summary>Time since any actor last sent an unroll (since the learner started, before the first).</summary>
+    public TimeSpan SinceLastUnroll
+    {
+        get
+        {
+            lock (_gate) return Stopwatch.GetElapsedTime(_lastUnroll);
+        }
     }
 
     /// <summary>Actors that have sent an unroll within the last <see cref="SilentAfter"/>.</summary>

@@ -32,9 +32,16 @@ public static class ClusterCommand
         DefaultValueFactory = _ => "localhost",
     };
 
+    static Option<string> ClusterIdOption() => new("--cluster-id")
+    {
+        Description = $"With redis://: the cluster's name; actors join only a learner of the same name, so two runs can share one Redis (default {ClusterAddress.ClusterId}).",
+        DefaultValueFactory = _ => ClusterAddress.ClusterId,
+    };
+
     static Command BuildLearner()
     {
         var address = ClusterOption();
+        var clusterId = ClusterIdOption();
         var localActors = new Option<int>("--local-actors") { Description = "Actor processes (one actor thread each) to start on this machine beside the learner.", DefaultValueFactory = _ => 0 };
         var config = new Option<string>("--config") { Description = "A YAML file of settings, as for train." };
         var output = new Option<string>("--out") { Description = "Run folder to create, as for train." };
@@ -42,9 +49,14 @@ public static class ClusterCommand
         var quiet = new Option<bool>("--quiet") { Description = "No progress lines." };
         var resume = new Option<string>("--resume") { Description = "Continue the run in this folder from its checkpoint (a cluster learner that was stopped or killed, or an impala run made by train); its budget may be raised with --max-env-steps." };
         var advertise = new Option<string>("--advertise") { Description = "With redis://: the IP address actors on other machines reach this learner at (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
+        var idle = new Option<double>("--idle-timeout")
+        {
+            Description = $"Seconds without an unroll from any actor (all died, or none came) after which the learner stops with a checkpoint to resume from; 0 waits for ever.",
+            DefaultValueFactory = _ => DefaultIdleSeconds,
+        };
         var command = new Command("learner", "Host IMPALA's learner (V-trace over the actors' unrolls) and write the run folder as train does.")
         {
-            address, localActors, config, output, quiet, advertise, resume,
+            address, clusterId, localActors, config, output, quiet, advertise, resume, idle,
         };
         List<(ConfigKey Key, Option Option)> settings = TrainCommand.AddSettings(command);
         command.SetAction(parse =>
@@ -55,7 +67,7 @@ public static class ClusterCommand
                 return 2;
             }
             return Learner(parse.GetValue(address)!, parse.GetValue(localActors), parse.GetValue(config), TrainCommand.Overrides(parse, settings),
-                parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error, parse.GetValue(advertise)!, parse.GetValue(resume));
+                parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error, parse.GetValue(advertise)!, parse.GetValue(resume), parse.GetValue(idle), parse.GetValue(clusterId)!);
         });
         return command;
     }
@@ -63,28 +75,31 @@ public static class ClusterCommand
     static Command BuildActors()
     {
         var address = ClusterOption();
+        var clusterId = ClusterIdOption();
         var threads = new Option<int>("--threads") { Description = "Actor threads in this process.", DefaultValueFactory = _ => 1 }.AtLeastOne();
         var wait = new Option<double>("--wait")
         {
             Description = "Seconds to wait for a learner that cannot be reached or goes away (not started yet, or being resumed with --resume) before exiting; the actors join it again when it answers. 0: exit at once.",
             DefaultValueFactory = _ => 0,
         };
-        var command = new Command("actors", "Join a learner with actor threads; they act until the learner ends the run.") { address, threads, wait };
-        command.SetAction(parse => Actors(parse.GetValue(address)!, parse.GetValue(threads), parse.GetValue(wait), Console.Out, Console.Error));
+        var command = new Command("actors", "Join a learner with actor threads; they act until the learner ends the run.") { address, clusterId, threads, wait };
+        command.SetAction(parse => Actors(parse.GetValue(address)!, parse.GetValue(threads), parse.GetValue(wait), Console.Out, Console.Error, parse.GetValue(clusterId)!));
         return command;
     }
 
     internal static int Learner(string cluster, int localActors, string? configFile, List<(string Key, string Value, string Source)> overrides, string? output, bool quiet,
-        TextWriter stdout, TextWriter stderr, string advertise = "127.0.0.1", string? resume = null)
+        TextWriter stdout, TextWriter stderr, string advertise = "127.0.0.1", string? resume = null, double idleSeconds = DefaultIdleSeconds,
+        string clusterId = ClusterAddress.ClusterId)
     {
         ImpalaConfig? config = null;
         IComputeDevice? device = null;
         ClusterAddress address;
         try
         {
-            address = ClusterAddress.Parse(cluster);
+            address = ClusterAddress.Parse(cluster) with { Id = ClusterAddress.CheckId(clusterId) };
             if (localActors < 0) throw new ArgumentException($"--local-actors was {localActors}; expected >= 0.");
             if (!System.Net.IPAddress.TryParse(advertise, out _)) throw new ArgumentException($"--advertise was '{advertise}'; expected an IP address.");
+            if (!double.IsFinite(idleSeconds) || idleSeconds < 0) throw new ArgumentException($"--idle-timeout was {idleSeconds}; expected seconds >= 0 (0: wait for ever).");
             // A resumed run's config comes from its checkpoint (train's resume reads and checks it).
             if (resume is null)
             {
@@ -98,20 +113,23 @@ public static class ClusterCommand
             return 2;
         }
         var runner = new TrainCommand.Runner("cluster learner", $"{Invocation.Name} cluster learner --cluster {cluster} --resume",
-            (run, monitor, learnOn) => ClusterRuns.Learn((ImpalaConfig)run, monitor, address, localActors, _ => ActorProcess(cluster),
-                line => stderr.WriteLine($"cluster learner: {line}"), advertise, learnOn),
+            (run, monitor, learnOn) => ClusterRuns.Learn((ImpalaConfig)run, monitor, address, localActors, _ => ActorProcess(cluster, address.Id),
+                line => stderr.WriteLine($"cluster learner: {line}"), advertise, learnOn, idleSeconds > 0 ? TimeSpan.FromSeconds(idleSeconds) : null),
             "impala");
         return config is not null
             ? TrainCommand.Execute(config, device, output, quiet, stdout, stderr, runner)
             : TrainCommand.Resume(resume!, null, configFile, overrides, quiet, stdout, stderr, runner);
     }
 
-    internal static int Actors(string cluster, int threads, double wait, TextWriter stdout, TextWriter stderr)
+    /// <summary>How long a learner waits without an unroll before it stops, by default: long enough for actors on other machines to be restarted.</summary>
+    public const double DefaultIdleSeconds = 300;
+
+    internal static int Actors(string cluster, int threads, double wait, TextWriter stdout, TextWriter stderr, string clusterId = ClusterAddress.ClusterId)
     {
         ClusterAddress address;
         try
         {
-            address = ClusterAddress.Parse(cluster);
+            address = ClusterAddress.Parse(cluster) with { Id = ClusterAddress.CheckId(clusterId) };
             if (!double.IsFinite(wait) || wait < 0) throw new ArgumentException($"--wait was {wait}; expected seconds >= 0.");
         }
         catch (ArgumentException e)
@@ -139,8 +157,11 @@ public static class ClusterCommand
     {
         var address = new ClusterAddress(FreePort(), FreePort());
         using var log = new StreamWriter(Path.Combine(folder, "cluster.log"), append: true) { AutoFlush = true };
-        return ClusterRuns.Learn((ImpalaConfig)config, monitor, address, actors, _ => ActorProcess($"localhost:{address.GatewayPort}"),
-            line => { lock (log) log.WriteLine(line); }, device: device);
+        Hybrid.Training.Metrics.RunSummary summary = ClusterRuns.Learn((ImpalaConfig)config, monitor, address, actors, _ => ActorProcess($"localhost:{address.GatewayPort}"),
+            line => { lock (log) log.WriteLine(line); }, device: device, idleTimeout: TimeSpan.FromSeconds(DefaultIdleSeconds));
+        if (summary.Status == ClusterRuns.NoActorsStatus)
+            throw new IOException($"the actor processes of {folder} stopped sending unrolls for {DefaultIdleSeconds:G} s (cluster.log says why); the run keeps its checkpoint.");
+        return summary;
     }
 
     /// <summary>A TCP port free on the loopback now.</summary>
@@ -154,14 +175,14 @@ public static class ClusterCommand
     }
 
     /// <summary>This program again, as <c>cluster actors</c> with one thread: the same executable, or dotnet and the same assembly.</summary>
-    static ProcessStartInfo ActorProcess(string cluster)
+    static ProcessStartInfo ActorProcess(string cluster, string clusterId = ClusterAddress.ClusterId)
     {
         string self = Environment.ProcessPath ?? "dotnet";
         bool viaDotnet = Path.GetFileNameWithoutExtension(self) == "dotnet";
         var start = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = false };
         // Run with dotnet: the CLI's assembly beside this one (a single-file build is its own executable instead).
         if (viaDotnet) start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(ClusterCommand).Assembly.GetName().Name + ".dll"));
-        foreach (string a in new[] { "cluster", "actors", "--cluster", cluster, "--threads", "1" }) start.ArgumentList.Add(a);
+        foreach (string a in new[] { "cluster", "actors", "--cluster", cluster, "--cluster-id", clusterId, "--threads", "1" }) start.ArgumentList.Add(a);
         return start;
     }
 }

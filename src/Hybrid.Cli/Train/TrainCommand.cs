@@ -247,6 +247,16 @@ public static class TrainCommand
                         stdout.WriteLine($"to continue it: {runner.Again} {Quote(folder.Directory)}");
                     return 128 + signals.Signal;
                 }
+                if (summary.Status != "finished")
+                {
+                    // A run that stopped on its own before its budget (a cluster learner left without actors).
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{summary.Algo} {summary.Env} seed {summary.Seed}: stopped ({summary.Status}) at {summary.EnvSteps:N0} steps after {summary.WallSeconds:F2} s; summary.json says so."));
+                    stdout.WriteLine($"run folder: {folder.Directory}");
+                    if (File.Exists(Path.Combine(folder.Directory, RunFolder.CheckpointFile)))
+                        stdout.WriteLine($"to continue it: {runner.Again} {Quote(folder.Directory)}");
+                    return 1;
+                }
                 string solved = summary.Solved
                     ? $"solved at {summary.SolvedAtEnvSteps:N0} steps, {summary.SolvedAtSeconds:F2} s"
                     : "not solved";

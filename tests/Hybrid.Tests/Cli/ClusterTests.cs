@@ -259,6 +259,27 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
     }
 
     [Fact]
+    public void ALearnerWithNoActorStopsAfterItsIdleTimeoutWithACheckpoint()
+    {
+        // No actor ever comes: with no wall budget the learner would wait for ever; --idle-timeout 1 stops it.
+        string run = Path.Combine(Folder, "idle");
+        int port = Hybrid.Cli.Cluster.ClusterCommand.FreePort();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        (int code, string output, string error) = TrainCliTests.Cli(["cluster", "learner", "--cluster", $"localhost:{port}", "--idle-timeout", "1",
+            "--max-env-steps", "100000", "--quiet", "--out", run]);
+        Assert.True(code == 1, $"exit {code}; {output} {error}");
+        Assert.Contains("no actor has sent an unroll for 1 s (0 joined, 0 connected): stopping with a checkpoint to resume from.", error);
+        Assert.Contains("stopped (no-actors) at 0 steps", output);
+        Assert.Contains("to continue it:", output);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint.bin")));
+        Assert.Contains("\"status\": \"no-actors\"", File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.True(clock.Elapsed.TotalSeconds < 60, $"{clock.Elapsed.TotalSeconds:F0} s");
+        (code, _, error) = TrainCliTests.Cli(["cluster", "learner", "--idle-timeout", "-1", "--out", Path.Combine(Folder, "x")]);
+        Assert.Equal(2, code);
+        Assert.Contains("--idle-timeout was -1; expected seconds >= 0", error);
+    }
+
+    [Fact]
     public void CompareRunsAClusterArmBesideOneInOneProcess()
     {
         string spec = Path.Combine(Folder, "cluster-arm.yaml"), output = Path.Combine(Folder, "compare");
