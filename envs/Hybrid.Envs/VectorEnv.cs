@@ -156,6 +156,15 @@ public abstract unsafe class VectorEnv : IRowJob, IVectorLanes
     /// <summary>Episodes finished so far, for the trainer to read and clear.</summary>
     public EpisodeLog Episodes => _episodes;
 
+    /// <summary>The return lane <paramref name="lane"/>'s episode in progress has gathered so far (0 just after a reset).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The lane is not one of this env's.</exception>
+    public float RunningReturn(int lane)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(lane);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(lane, _returns.Length);
+        return _returns[lane];
+    }
+
     /// <summary>Steps taken so far in each lane's current episode.</summary>
     public int ElapsedSteps(int lane)
     {

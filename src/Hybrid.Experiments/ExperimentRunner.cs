@@ -41,7 +41,8 @@ public sealed record RunResult(PlannedRun Run, RunSummary Summary, IReadOnlyList
     /// <exception cref="InvalidOperationException">The run did not record that measure (<see cref="Has"/>).</exception>
     public Censored Outcome(Measure measure) => measure switch
     {
-        Measure.WallSeconds => Censored.Of(Summary.SolvedAtSeconds, Summary.WallSeconds),
+        // Greedy evaluation's time is left out of the time to the threshold, and so out of where an unsolved run stopped.
+        Measure.WallSeconds => Censored.Of(Summary.SolvedAtSeconds, Summary.WallSeconds - (Summary.EvalSeconds ?? 0)),
         Measure.EnvSteps => Censored.Of(Summary.SolvedAtEnvSteps, Summary.EnvSteps),
         _ => Has(Measure.CpuSeconds) ? Censored.Of(Summary.SolvedAtCpuSeconds, Summary.CpuSeconds!.Value)
             : throw new InvalidOperationException($"{Run.Folder} has no CPU time in its summary."),

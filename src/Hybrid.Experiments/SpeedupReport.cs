@@ -69,7 +69,8 @@ public static class SpeedupReport
         md.Append($"- **Methods**: {string.Join(", ", spec.Methods)}; **threads**: {string.Join(", ", spec.Threads)} in the file, baseline {spec.Baseline}. " +
             "Threads are worker threads for a3c, q1, sarsa1 and qn, actor threads for impala and lane groups for a2c.\n");
         md.Append("- **Cores each run keeps busy**: its threads plus its helper threads. Greedy evaluation (q1, sarsa1, qn) takes its turn on a worker " +
-            "thread, so it adds none; the `server` update mode's applier and IMPALA's learner add one each. A cell that needs more than the machine's cores is " +
+            "thread while the others wait, so it adds none and every thread count evaluates at the same env-step points; its time is left out of the time to the score. " +
+            "The `server` update mode's applier and IMPALA's learner add one each. A cell that needs more than the machine's cores is " +
             "refused, or with `--oversubscribe` run and marked.\n");
         foreach (string line in plan.Refused) md.Append($"- **Not run**: {line}\n");
         md.Append($"- **Envs and reference scores**: {string.Join(", ", spec.Envs.Select(e => $"{e} {Show.Number(spec.ReferenceScore(e))}" + (spec.ReferenceScores.ContainsKey(e) ? "" : " (its threshold)")))}. " +

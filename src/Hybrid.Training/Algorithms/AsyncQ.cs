@@ -76,6 +76,10 @@ public sealed record AsyncQConfig : AlgoConfig
     [Description("Greedy episodes per evaluation, run in a separate env.")]
     public int EvalEpisodes { get; init; } = 100;
 
+    /// <summary>Steps an evaluation episode may take before it is cut (counted as truncated, with its return so far).</summary>
+    [Description("Steps a greedy evaluation episode may take before it is cut there, counted as truncated with its return so far.")]
+    public int EvalMaxSteps { get; init; } = 10_000;
+
     /// <inheritdoc/>
     public override bool DiscreteOnly => true;
 
@@ -92,6 +96,7 @@ public sealed record AsyncQConfig : AlgoConfig
         Require(TMax >= 1, "t_max", TMax, ">= 1");
         Require(EvalInterval >= 1, "eval_interval", EvalInterval, ">= 1");
         Require(EvalEpisodes >= 1, "eval_episodes", EvalEpisodes, ">= 1");
+        Require(EvalMaxSteps >= 1, "eval_max_steps", EvalMaxSteps, ">= 1");
         CheckSize();
     }
 
@@ -176,8 +181,8 @@ public static class AsyncQ
         CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, config.Algo, w => BinaryState.Write<float>(w, target));
         var group = new WorkerGroup(config.Algo);
         var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
-        var evaluation = new Evaluation(new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed),
-            theta, config.EvalInterval, monitor);
+        var evaluation = new Evaluation(new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed, config.EvalMaxSteps),
+            theta, config.EvalInterval, monitor, group);
         var workers = new QWorkerState(config, modelSpec, shared, target, monitor, group, evaluation);
         for (int id = 0; id < config.Threads; id++)
             group.Start("worker", id, config.Method == AsyncQMethod.NStepQ ? workers.NStep : workers.OneStep);
@@ -189,8 +194,11 @@ public static class AsyncQ
     }
 
     /// <summary>
-    /// Greedy evaluation every I_eval global steps, run by the worker whose update crosses the point (the others go
-    /// on training meanwhile), so that a run of n workers keeps to n threads: no helper thread competes for the cores.
+    /// Greedy evaluation every I_eval global steps, run by the worker whose update crosses the point, so that a run of n
+    /// workers keeps to n threads: no helper thread competes for the cores. While it runs, the other workers wait at
+    /// their next update: nothing trains during an evaluation, so every thread count evaluates at the same env-step
+    /// points (the first update past each multiple of I_eval), and the evaluation's time is left out of the run's time
+    /// to the threshold (<see cref="RunMonitor.AddEvaluationTime"/>).
     /// </summary>
     sealed class Evaluation
     {
@@ -198,34 +206,49 @@ public static class AsyncQ
         readonly float[] _theta;
         readonly long _interval;
         readonly RunMonitor _monitor;
+        readonly WorkerGroup? _group;
+        readonly ManualResetEventSlim _idle = new(initialState: true);
         long _next;
         int _busy;
 
-        public Evaluation(GreedyEvaluator evaluator, float[] theta, long interval, RunMonitor monitor)
+        public Evaluation(GreedyEvaluator evaluator, float[] theta, long interval, RunMonitor monitor, WorkerGroup? group)
         {
-            (_evaluator, _theta, _interval, _monitor) = (evaluator, theta, interval, monitor);
+            (_evaluator, _theta, _interval, _monitor, _group) = (evaluator, theta, interval, monitor, group);
             _next = (monitor.EnvSteps / interval + 1) * interval;
         }
 
-        /// <summary>Evaluates if the global step has reached the next evaluation point and no other worker is evaluating.</summary>
+        /// <summary>
+        /// Waits while another worker evaluates; then evaluates if the global step has reached the next evaluation point
+        /// and no other worker is evaluating.
+        /// </summary>
         public void MaybeRun(long globalStep)
         {
+            while (!_idle.IsSet && _group?.StopRequested != true) _idle.Wait(50);
             if (globalStep < Volatile.Read(ref _next) || Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return;
+            _idle.Reset();
             try
             {
                 if (globalStep < _next) return;
                 RunNow();
-                // The next one is due a full interval after this one ended: the other workers went on while it ran.
                 Volatile.Write(ref _next, (_monitor.EnvSteps / _interval + 1) * _interval);
             }
             finally
             {
+                _idle.Set();
                 Volatile.Write(ref _busy, 0);
             }
         }
 
-        /// <summary>Evaluates the shared parameters now (the caller makes sure no one else is).</summary>
-        public void RunNow() => _monitor.AddEvalEpisodes(_evaluator.Run(_theta));
+        /// <summary>Evaluates the shared parameters now (the caller makes sure no one else is), its time counted apart.</summary>
+        public void RunNow()
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            double cpu = LoadSampler.ProcessCpuSeconds();
+            ReadOnlySpan<EpisodeRecord> episodes = _evaluator.Run(_theta);
+            // The time first, so that a solve these episodes bring is stamped without it.
+            _monitor.AddEvaluationTime(clock.Elapsed.TotalSeconds, LoadSampler.ProcessCpuSeconds() - cpu);
+            _monitor.AddEvalEpisodes(episodes);
+        }
     }
 
     /// <summary>What every worker shares, and the two worker loops.</summary>

@@ -3,7 +3,9 @@ namespace Hybrid.Training.Algorithms;
 /// <summary>
 /// Periodic greedy evaluation of a Q-network in its own env (docs/architecture.md: value-based methods count "solved" on
 /// greedy episodes): E lanes, one episode each, actions argmax_a Q(s, a) on a snapshot of theta. Its steps are not
-/// training steps; its time counts in the run's wall clock.
+/// training steps. An episode still going after the evaluation's step cap is cut there and counted with the return it
+/// has so far, as truncated: a greedy policy that never loses (MinAtar Seaquest may run 108,000 steps) cannot hold the
+/// run in one evaluation for minutes.
 /// </summary>
 internal sealed class GreedyEvaluator
 {
@@ -15,8 +17,11 @@ internal sealed class GreedyEvaluator
     readonly EpisodeRecord[] _firsts;
     readonly Rng _seeds;
 
-    public GreedyEvaluator(VectorEnv env, ModelSpec spec, int episodes, int seed)
+    readonly int _maxSteps;
+
+    public GreedyEvaluator(VectorEnv env, ModelSpec spec, int episodes, int seed, int maxSteps = int.MaxValue)
     {
+        _maxSteps = maxSteps;
         _env = env;
         _net = (QNetwork)spec.Build();
         _theta = new float[_net.ParameterCount];
@@ -34,8 +39,15 @@ internal sealed class GreedyEvaluator
         _env.Reset(_seeds.NextUInt64());
         _env.Episodes.Clear();
         Array.Clear(_done);
-        while (remaining > 0)
+        for (int step = 0; remaining > 0; step++)
         {
+            if (step == _maxSteps)
+            {
+                // The cap: the lanes still in their first episode end here, truncated, with what they have.
+                for (int lane = 0; lane < n; lane++)
+                    if (!_done[lane]) _firsts[lane] = new EpisodeRecord(lane, _env.RunningReturn(lane), _maxSteps, Terminated: false);
+                break;
+            }
             _net.Forward(_theta, _env.Observations, n);
             ReadOnlySpan<float> q = _net.QValues(n);
             for (int lane = 0; lane < n; lane++) _actions[lane] = Nn.Heads.Categorical.Greedy(q.Slice(lane * _net.Actions, _net.Actions));

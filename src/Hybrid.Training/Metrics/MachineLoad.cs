@@ -29,7 +29,10 @@ public sealed record MachineLoad(int Cores, int ThreadsUsed, double LoadAverageS
     /// True when the machine had less free capacity than the run's threads: the cores busy outside it, on average,
     /// exceeded the cores its threads left free by more than <see cref="Tolerance"/>.
     /// </summary>
-    public bool Busy => double.IsFinite(OtherBusyCoresMean) && Cores - OtherBusyCoresMean < ThreadsUsed - Tolerance;
+    public bool Busy => Recorded ?? (double.IsFinite(OtherBusyCoresMean) && Cores - OtherBusyCoresMean < ThreadsUsed - Tolerance);
+
+    /// <summary>The mark as summary.json recorded it (its figures are rounded there), or null to work it out from the figures.</summary>
+    public bool? Recorded { get; init; }
 
     /// <summary>"load average 3.1 at the start, 4.0 at most; 1.8 of 2 cores busy outside Hybrid on average (2.0 at most)".</summary>
     public string Describe()

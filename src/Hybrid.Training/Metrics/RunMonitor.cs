@@ -88,6 +88,8 @@ public sealed class RunMonitor
     readonly LoadSampler _load = new();
     readonly double _cpuStart = LoadSampler.ProcessCpuSeconds();
     double _cpuBefore;
+    // Greedy evaluation's wall and CPU seconds so far: left out of the time to the threshold.
+    double _evalSeconds, _evalCpuSeconds;
     volatile bool _stop, _solved;
     volatile string? _stopStatus;
     string _started = Timestamp(DateTimeOffset.Now);
@@ -221,6 +223,19 @@ public sealed class RunMonitor
         }
     }
 
+    /// <summary>
+    /// Counts a greedy evaluation's wall and CPU seconds (thread-safe): the run's time to the threshold leaves them out
+    /// (the time it spent learning, not checking), while its wall_seconds and budget include them.
+    /// </summary>
+    public void AddEvaluationTime(double seconds, double cpuSeconds)
+    {
+        lock (_gate)
+        {
+            _evalSeconds += seconds;
+            _evalCpuSeconds += Math.Max(0, cpuSeconds);
+        }
+    }
+
     /// <summary>Adds greedy evaluation episodes (thread-safe); they decide "solved" for value-based methods.</summary>
     public void AddEvalEpisodes(ReadOnlySpan<EpisodeRecord> episodes)
     {
@@ -235,8 +250,8 @@ public sealed class RunMonitor
     {
         if (_solvedAtSeconds is not null || window.Count < Window || window.Mean < Threshold) return;
         _solvedAtSteps = EnvSteps;
-        _solvedAtSeconds = Seconds;
-        _solvedAtCpuSeconds = CpuSeconds;
+        _solvedAtSeconds = Seconds - _evalSeconds;
+        _solvedAtCpuSeconds = CpuSeconds - _evalCpuSeconds;
         _solved = true;
         if (_config.StopWhenSolved) _stop = true;
     }
@@ -408,6 +423,8 @@ public sealed class RunMonitor
                 w.Write(_segment);
                 w.Write(CpuSeconds);
                 w.Write(_solvedAtCpuSeconds ?? double.NaN);
+                w.Write(_evalSeconds);
+                w.Write(_evalCpuSeconds);
             }
         }
         return buffer.ToArray();
@@ -440,6 +457,7 @@ public sealed class RunMonitor
                 _cpuBefore = r.ReadDouble();
                 double solvedCpu = r.ReadDouble();
                 if (_solved && double.IsFinite(solvedCpu)) _solvedAtCpuSeconds = solvedCpu;
+                if (r.BaseStream.Position < r.BaseStream.Length) (_evalSeconds, _evalCpuSeconds) = (r.ReadDouble(), r.ReadDouble());
             }
         }
         catch (EndOfStreamException e)
@@ -490,6 +508,7 @@ public sealed class RunMonitor
                 Runtime = Telemetry?.Total(seconds),
                 CpuSeconds = cpu,
                 SolvedAtCpuSeconds = _solvedAtCpuSeconds,
+                EvalSeconds = _evalSeconds > 0 ? _evalSeconds : null,
                 Load = load,
             };
         }

@@ -18,7 +18,7 @@ namespace Hybrid.Training.Metrics;
 /// <param name="Solved">Whether the criterion was met.</param>
 /// <param name="SolveCriterion">train-last-100 or greedy-eval-100.</param>
 /// <param name="SolvedAtEnvSteps">Env steps when solved (null if not).</param>
-/// <param name="SolvedAtSeconds">Seconds when solved (null if not).</param>
+/// <param name="SolvedAtSeconds">Seconds when solved (null if not), greedy evaluation's time left out.</param>
 /// <param name="FinalMeanReturn">Mean return of the last 100 episodes the criterion counts (NaN if none finished).</param>
 /// <param name="Episodes">Training episodes finished.</param>
 public sealed record RunSummary(string Algo, string Env, int Seed, string Device, int Threads, int NumEnvs, long EnvSteps, long Updates,
@@ -70,6 +70,9 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     /// <summary>CPU seconds when the run was solved (null if not, or not recorded).</summary>
     public double? SolvedAtCpuSeconds { get; init; }
 
+    /// <summary>Wall seconds spent in greedy evaluation (Q methods), left out of <see cref="SolvedAtSeconds"/>; null where none.</summary>
+    public double? EvalSeconds { get; init; }
+
     /// <summary>The machine's load while the run went (null where not recorded).</summary>
     public MachineLoad? Load { get; init; }
 
@@ -104,10 +107,14 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
                 Resumed = (int)(L(o, "resumed") ?? 0),
                 CpuSeconds = D(o, "cpu_seconds"),
                 SolvedAtCpuSeconds = D(o, "solved_at_cpu_seconds"),
+                EvalSeconds = D(o, "eval_seconds"),
                 Load = o.TryGetProperty("load", out JsonElement load) && load.ValueKind == JsonValueKind.Object
                     ? new MachineLoad((int)(L(load, "cores") ?? 0), (int)(L(load, "threads_used") ?? 0), D(load, "load_average_start") ?? double.NaN,
                         D(load, "load_average_end") ?? double.NaN, D(load, "load_average_max") ?? double.NaN,
                         D(load, "other_busy_cores_mean") ?? double.NaN, D(load, "other_busy_cores_max") ?? double.NaN, (int)(L(load, "samples") ?? 0))
+                    {
+                        Recorded = load.TryGetProperty("busy", out JsonElement busy) && busy.ValueKind is JsonValueKind.True or JsonValueKind.False ? busy.GetBoolean() : null,
+                    }
                     : null,
             };
         }
@@ -154,6 +161,7 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
             if (Resumed > 0) json.WriteNumber("resumed", Resumed);
             if (CpuSeconds is double cpu) json.WriteNumber("cpu_seconds", Math.Round(cpu, 3));
             if (SolvedAtCpuSeconds is double solvedCpu) json.WriteNumber("solved_at_cpu_seconds", Math.Round(solvedCpu, 3));
+            if (EvalSeconds is double evalSeconds) json.WriteNumber("eval_seconds", Math.Round(evalSeconds, 3));
             if (Load is MachineLoad load)
             {
                 json.WriteStartObject("load");

@@ -42,6 +42,10 @@ public class AsyncTests
         Assert.Equal("greedy-eval-100", summary.SolveCriterion);
         Assert.True(summary.FinalMeanReturn >= 475);
         Assert.False(double.IsNaN(sink.Rows[^1].EvalReturn100));
+        // The greedy evaluations' time is counted apart and left out of the time to the threshold.
+        Assert.True(summary.EvalSeconds > 0, $"eval seconds {summary.EvalSeconds}");
+        Assert.True(summary.SolvedAtSeconds <= summary.WallSeconds - summary.EvalSeconds!.Value + 1e-3,
+            $"solved at {summary.SolvedAtSeconds} s, wall {summary.WallSeconds} s, evaluation {summary.EvalSeconds} s");
     }
 
     [Fact]

@@ -104,3 +104,25 @@ public class RunBudgetTests
         Assert.Contains("solve_threshold was", e.Message);
     }
 }
+
+/// <summary>Greedy evaluation of the Q methods: a step cap cuts episodes that would run on, counted as truncated.</summary>
+public class GreedyEvaluatorTests
+{
+    [Fact]
+    public void AnEpisodeStillGoingAtTheCapIsCountedTruncatedWithItsReturnSoFar()
+    {
+        var config = new AsyncQConfig(AsyncQMethod.OneStepQ) { Env = "CartPole-v1", EvalEpisodes = 4, EvalMaxSteps = 5 };
+        var spec = Acting.QSpec(config);
+        var net = spec.Build();
+        float[] theta = Acting.InitialTheta(net, 1);
+        var evaluator = new GreedyEvaluator(config.MakeEnv(4), spec, 4, 1, config.EvalMaxSteps);
+        Hybrid.Envs.EpisodeRecord[] episodes = evaluator.Run(theta).ToArray();
+        // CartPole cannot fall in 5 steps from its start state, and pays 1 per step: every lane is cut at 5 with 5.
+        Assert.Equal([0, 1, 2, 3], episodes.Select(e => e.Lane));
+        Assert.All(episodes, e => Assert.Equal((5f, 5, false), (e.Return, e.Length, e.Terminated)));
+        // Without a cap the same evaluation runs its episodes to their end.
+        var uncapped = new GreedyEvaluator(config.MakeEnv(4), spec, 4, 1);
+        Assert.All(uncapped.Run(theta).ToArray(), e => Assert.True(e.Length > 5, $"{e}"));
+        Assert.Throws<ArgumentException>(() => (config with { EvalMaxSteps = 0 }).Validate());
+    }
+}
