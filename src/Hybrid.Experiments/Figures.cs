@@ -157,7 +157,7 @@ public static class Figures
     }
 
     /// <summary>
-    /// Speedup against threads, averaged over the envs: per method, Hybrid's speedups joined by a line with their 95%
+    /// Speedup against threads, the median over the envs: per method, Hybrid's speedups joined by a line with their 95%
     /// intervals as bars (an oversubscribed cell as an open circle), the paper's Table 2 as open squares, and the ideal
     /// (n over the baseline) dashed. Returns the PNG's path relative to <paramref name="directory"/>.
     /// </summary>

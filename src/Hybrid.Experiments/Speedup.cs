@@ -56,9 +56,9 @@ public sealed record SpeedupPlan(IReadOnlyList<SpeedupCellPlan> Cells, IReadOnly
     public IEnumerable<SpeedupCellPlan> Of(string method) => Cells.Where(c => c.Method == method);
 }
 
-/// <summary>How one (method, thread count) did on one env, or averaged over the envs.</summary>
+/// <summary>How one (method, thread count) did on one env, or over the envs (their median).</summary>
 /// <param name="Method">Algorithm.</param>
-/// <param name="Env">Env id, or null for the average over the envs.</param>
+/// <param name="Env">Env id, or null for the median over the envs.</param>
 /// <param name="Cell">The planned cell (threads, threads used, oversubscribed).</param>
 /// <param name="Solved">Runs that reached the reference score.</param>
 /// <param name="Runs">Runs.</param>
@@ -71,7 +71,11 @@ public sealed record SpeedupPlan(IReadOnlyList<SpeedupCellPlan> Cells, IReadOnly
 public sealed record SpeedupResult(string Method, string? Env, SpeedupCellPlan Cell, int Solved, int Runs, double MedianSeconds, double MedianSteps,
     double StepsPerSecond, Estimate Speedup, Estimate DataEfficiency, Estimate Throughput)
 {
-    /// <summary>For the average (Env null): the envs it averages over, those whose speedup is a positive number (all of them if none is).</summary>
+    /// <summary>
+    /// For the row over envs (Env null): the envs its median counts, those whose speedup is defined: a number, or the
+    /// bound it is (+infinity where the baseline mostly did not reach the score, 0 where n threads mostly did not).
+    /// Only an env where neither did is left out, and the report names it.
+    /// </summary>
     public IReadOnlyList<string> AveragedOver { get; init; } = [];
 }
 
@@ -79,9 +83,10 @@ public sealed record SpeedupResult(string Method, string? Env, SpeedupCellPlan C
 /// The speedup arithmetic. Per env, speedup(n) = median over seeds of the seconds to the reference score with the
 /// baseline thread count, over the same median with n threads; a seed that never reached the score counts as
 /// +infinity, so a median of +infinity gives a speedup of +infinity (the baseline mostly did not reach it) or 0 (n
-/// threads mostly did not), and infinity over infinity is undefined (NaN). Averaged over envs as Mnih et al. 2016
-/// averaged over games: the arithmetic mean of the per-env ratios, over the envs where the speedup is a positive number
-/// (the report names any left out). The intervals resample each (env, thread count)'s seeds independently.
+/// threads mostly did not), and infinity over infinity is undefined (NaN). Over several envs the headline is the
+/// median of the per-env ratios (Mnih et al. 2016 averaged over games; a mean would have to drop the envs whose ratio is
+/// a bound, a median counts them as the bounds they are): only envs whose ratio is undefined are left out, by name.
+/// The intervals resample each (env, thread count)'s seeds independently.
 /// </summary>
 public static class SpeedupAnalysis
 {
@@ -103,11 +108,10 @@ public static class SpeedupAnalysis
                     perEnv.Add(Row(method, spec.Envs[e], cell, cell.Threads == spec.Baseline, [baseline[e]], [runs[e]]));
                 rows.AddRange(perEnv);
                 if (spec.Envs.Count == 1) continue;
-                // The average takes the envs whose speedup is a number: where the baseline or n threads (or both) mostly
-                // did not reach the score, the ratio is inf, 0 or undefined, and the per-env rows say which.
-                int[] defined = Enumerable.Range(0, spec.Envs.Count).Where(e => double.IsFinite(perEnv[e].Speedup.Value) && perEnv[e].Speedup.Value > 0).ToArray();
-                if (defined.Length == 0) defined = Enumerable.Range(0, spec.Envs.Count).ToArray();
-                rows.Add(Row(method, null, cell, cell.Threads == spec.Baseline, defined.Select(e => baseline[e]).ToArray(), defined.Select(e => runs[e]).ToArray())
+                // The median over envs counts every env whose speedup is defined, a bound (inf or 0) included; an env where
+                // neither thread count mostly reached the score has none, and is left out by name.
+                int[] defined = Enumerable.Range(0, spec.Envs.Count).Where(e => !double.IsNaN(perEnv[e].Speedup.Value)).ToArray();
+                rows.Add(Row(method, null, cell, cell.Threads == spec.Baseline, baseline, runs)
                     with { AveragedOver = defined.Select(e => spec.Envs[e]).ToArray(), Solved = perEnv.Sum(r => r.Solved), Runs = perEnv.Sum(r => r.Runs) });
             }
         return rows;
@@ -130,7 +134,7 @@ public static class SpeedupAnalysis
             .SelectMany(p => baselineFirst ? new[] { Of(p.First, f), Of(p.Second, f) } : [Of(p.Second, f), Of(p.First, f)]).ToArray();
         RunResult[] all = runs.SelectMany(r => r).ToArray();
         // The baseline against itself is 1 by definition, not an interval from resampling the same runs twice.
-        Estimate Ratio(Func<RunResult, double> f, bool baselineFirst) => isBaseline ? new Estimate(1, 1, 1) : MeanRatioOfMedians(Pairs(f, baselineFirst));
+        Estimate Ratio(Func<RunResult, double> f, bool baselineFirst) => isBaseline ? new Estimate(1, 1, 1) : MedianRatioOfMedians(Pairs(f, baselineFirst));
         return new SpeedupResult(method, env, cell, all.Count(r => r.Summary.Solved), all.Length,
             env is null ? double.NaN : Statistics.Median(Of(all, r => r.SecondsToThreshold)),
             env is null ? double.NaN : Statistics.Median(Of(all, r => r.StepsToThreshold)),
@@ -141,14 +145,14 @@ public static class SpeedupAnalysis
     }
 
     /// <summary>
-    /// The mean over pairs of median(numerator) / median(denominator), the samples given as numerator 0,
-    /// denominator 0, numerator 1, ...; with a 95% bootstrap interval over each sample's values.
+    /// The median over pairs of median(numerator) / median(denominator), the samples given as numerator 0, denominator
+    /// 0, numerator 1, ...; with a 95% bootstrap interval over each sample's values. One pair: its ratio.
     /// </summary>
     /// <exception cref="ArgumentException">An odd number of samples, or an empty one.</exception>
-    public static Estimate MeanRatioOfMedians(IReadOnlyList<double[]> samples)
+    public static Estimate MedianRatioOfMedians(IReadOnlyList<double[]> samples)
     {
         CheckPairs(samples);
-        return Statistics.BootstrapSamples(samples, MeanRatio);
+        return Statistics.BootstrapSamples(samples, MedianRatio);
     }
 
     static void CheckPairs(IReadOnlyList<double[]> samples)
@@ -158,15 +162,22 @@ public static class SpeedupAnalysis
             throw new ArgumentException($"samples held {samples.Count} samples; expected numerator and denominator pairs.", nameof(samples));
     }
 
-    /// <summary>The statistic of <see cref="MeanRatioOfMedians"/>, without the interval.</summary>
+    /// <summary>
+    /// The statistic of <see cref="MedianRatioOfMedians"/>, without the interval: the median of the pairs' ratios that
+    /// are defined (+infinity and 0 included, as the bounds they are); NaN when none is.
+    /// </summary>
     /// <exception cref="ArgumentException">An odd number of samples, or an empty one.</exception>
-    public static double MeanRatio(IReadOnlyList<double[]> samples)
+    public static double MedianRatio(IReadOnlyList<double[]> samples)
     {
         CheckPairs(samples);
-        double sum = 0;
+        Span<double> ratios = stackalloc double[samples.Count / 2];
+        int defined = 0;
         for (int i = 0; i < samples.Count; i += 2)
-            sum += Statistics.Median(samples[i]) / Statistics.Median(samples[i + 1]);
-        return sum / (samples.Count / 2);
+        {
+            double r = Statistics.Median(samples[i]) / Statistics.Median(samples[i + 1]);
+            if (!double.IsNaN(r)) ratios[defined++] = r;
+        }
+        return defined == 0 ? double.NaN : Statistics.Median(ratios[..defined]);
     }
 }
 

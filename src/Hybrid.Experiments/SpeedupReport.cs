@@ -23,25 +23,26 @@ public static class SpeedupReport
         cell.Oversubscribed ? $"{cell.ThreadsUsed} on {cores} cores: oversubscribed" : cell.ThreadsUsed.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// One line per averaged row that leaves envs out of its average, naming them and why (the baseline, n threads,
-    /// or neither mostly reached the score).
+    /// One line per row over envs whose median leaves an env out (neither thread count mostly reached the score) or
+    /// counts one as a bound (the baseline or n threads mostly did not), naming them and why.
     /// </summary>
     public static List<string> LeftOut(SpeedupSpec spec, IReadOnlyList<SpeedupResult> rows)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(rows);
         var lines = new List<string>();
-        foreach (SpeedupResult average in rows.Where(r => r.Env is null && r.AveragedOver.Count < spec.Envs.Count))
+        foreach (SpeedupResult median in rows.Where(r => r.Env is null))
         {
-            IEnumerable<string> why = spec.Envs.Except(average.AveragedOver).Select(env =>
-            {
-                double s = rows.First(r => r.Env == env && r.Method == average.Method && r.Cell.Threads == average.Cell.Threads).Speedup.Value;
-                string reason = double.IsNaN(s) ? "neither thread count reached the score on most seeds"
-                    : double.IsPositiveInfinity(s) ? $"{spec.Baseline} thread{(spec.Baseline == 1 ? "" : "s")} did not reach the score on most seeds"
-                    : $"{average.Cell.Threads} threads did not reach the score on most seeds";
-                return $"{env} ({reason})";
-            });
-            lines.Add($"{average.Method} at {average.Cell.Threads} threads: averaged over {average.AveragedOver.Count} of {spec.Envs.Count} envs; left out {string.Join(", ", why)}.");
+            double Of(string env) => rows.First(r => r.Env == env && r.Method == median.Method && r.Cell.Threads == median.Cell.Threads).Speedup.Value;
+            string[] left = spec.Envs.Where(env => double.IsNaN(Of(env))).ToArray();
+            string[] bounds = spec.Envs.Where(env => double.IsPositiveInfinity(Of(env)) || Of(env) == 0).Select(env => double.IsPositiveInfinity(Of(env))
+                ? $"{env} as inf ({spec.Baseline} thread{(spec.Baseline == 1 ? "" : "s")} did not reach the score on most seeds)"
+                : $"{env} as 0 ({median.Cell.Threads} threads did not reach the score on most seeds)").ToArray();
+            if (left.Length == 0 && bounds.Length == 0) continue;
+            var parts = new List<string> { $"{median.Method} at {median.Cell.Threads} threads: median over {median.AveragedOver.Count} of {spec.Envs.Count} envs" };
+            if (bounds.Length > 0) parts.Add($"counted as bounds: {string.Join(", ", bounds)}");
+            if (left.Length > 0) parts.Add($"left out {string.Join(", ", left.Select(e => $"{e} (neither thread count reached the score on most seeds)"))}");
+            lines.Add(string.Join("; ", parts) + ".");
         }
         return lines;
     }
@@ -92,13 +93,14 @@ public static class SpeedupReport
             }
         }
         md.Append("- **Arithmetic**: speedup(n) = median seconds to the score with the baseline / the same median with n threads, per env, then the " +
-            "arithmetic mean over the envs where it is a positive number, as Mnih et al. 2016 averaged over games (any env left out is named under the table). Data efficiency = median env steps to the score with the baseline / with n " +
+            "median over the envs (Mnih et al. 2016 averaged over games; a median counts an env whose ratio is a bound, inf or 0, as that bound instead of dropping it; " +
+            "only an env where neither thread count reached the score is left out, and the lines under the table name every such env). Data efficiency = median env steps to the score with the baseline / with n " +
             "threads (above 1: n threads needed fewer steps); throughput = median steps/s with n threads / with the baseline. Speedup is roughly their " +
             "product, so a speedup above the ideal comes from data efficiency. A median over seeds that did not reach the score is +infinity: a speedup " +
             "of inf (the baseline did not), 0 (n threads did not) or undefined (neither). Intervals: 95% percentile bootstrap, 2,000 resamples, each " +
             "(env, thread count)'s seeds resampled on their own; resamples where the ratio is undefined are left out.\n\n");
 
-        md.Append(spec.Envs.Count > 1 ? $"## Beside the paper: averaged over {string.Join(", ", spec.Envs)}\n\n" : $"## Beside the paper: {spec.Envs[0]}\n\n");
+        md.Append(spec.Envs.Count > 1 ? $"## Beside the paper: median over {string.Join(", ", spec.Envs)}\n\n" : $"## Beside the paper: {spec.Envs[0]}\n\n");
         md.Append("Mnih et al. 2016, Table 2: average speedup over seven Atari games on 16 CPU cores.\n\n");
         md.Append("| method | threads | cores used | paper (Table 2) | Hybrid: speedup [95% CI] | reached | data efficiency [CI] | throughput [CI] |\n|---|---|---|---|---|---|---|---|\n");
         foreach (SpeedupResult r in SpeedupAnalysis.Headline(spec, rows))

@@ -63,7 +63,7 @@ public static class SpeedupCommand
 
     static void PrintTable(IAnsiConsole console, SpeedupSpec spec, SpeedupPlan plan, List<SpeedupResult> rows)
     {
-        string over = spec.Envs.Count > 2 ? $"averaged over {spec.Envs.Count} envs" : spec.Envs.Count == 2 ? $"averaged over {spec.Envs[0]} and {spec.Envs[1]}" : spec.Envs[0];
+        string over = spec.Envs.Count > 2 ? $"median over {spec.Envs.Count} envs" : spec.Envs.Count == 2 ? $"median over {spec.Envs[0]} and {spec.Envs[1]}" : spec.Envs[0];
         var table = new Table().Title(Markup.Escape($"Speedup in time to the reference score, {over}, beside Mnih et al. 2016 Table 2 (7 Atari games, 16 cores); this machine: {plan.Cores} cores"));
         table.AddColumns("method", "threads", "cores used", "paper", Markup.Escape("Hybrid [95% CI]"), "reached", Markup.Escape("data efficiency [CI]"), Markup.Escape("throughput [CI]"));
         foreach (SpeedupResult r in SpeedupAnalysis.Headline(spec, rows))

@@ -106,28 +106,30 @@ public sealed class SpeedupTests
     {
         double inf = double.PositiveInfinity;
         // Medians 12 and 6: 2x, even though one baseline seed never reached the score.
-        Assert.Equal(2, SpeedupAnalysis.MeanRatio([[10, 12, inf], [5, 6, 7]]));
+        Assert.Equal(2, SpeedupAnalysis.MedianRatio([[10, 12, inf], [5, 6, 7]]));
         // The baseline mostly did not reach it: unbounded.
-        Assert.Equal(inf, SpeedupAnalysis.MeanRatio([[inf, inf, 10], [5, 5, 5]]));
+        Assert.Equal(inf, SpeedupAnalysis.MedianRatio([[inf, inf, 10], [5, 5, 5]]));
         // n threads mostly did not: 0.
-        Assert.Equal(0, SpeedupAnalysis.MeanRatio([[1, 2, 3], [inf, inf, 1]]));
+        Assert.Equal(0, SpeedupAnalysis.MedianRatio([[1, 2, 3], [inf, inf, 1]]));
         // Neither: undefined.
-        Assert.True(double.IsNaN(SpeedupAnalysis.MeanRatio([[inf, inf, 1], [inf, 1, inf]])));
-        // Averaged over envs as the paper averaged over games: (2 + 4) / 2.
-        Assert.Equal(3, SpeedupAnalysis.MeanRatio([[4, 4], [2, 2], [8, 8], [2, 2]]));
-        Assert.Throws<ArgumentException>(() => SpeedupAnalysis.MeanRatio([[1]]));
+        Assert.True(double.IsNaN(SpeedupAnalysis.MedianRatio([[inf, inf, 1], [inf, 1, inf]])));
+        // Over envs, the median of their ratios: (2 + 4) / 2 for two; a bound (inf) counts as itself, and an undefined
+        // ratio is left out: ratios 2, 4, inf and NaN give the median of 2, 4, inf.
+        Assert.Equal(3, SpeedupAnalysis.MedianRatio([[4, 4], [2, 2], [8, 8], [2, 2]]));
+        Assert.Equal(4, SpeedupAnalysis.MedianRatio([[4, 4], [2, 2], [8, 8], [2, 2], [inf, inf], [1, 1], [inf, inf], [inf, inf]]));
+        Assert.Throws<ArgumentException>(() => SpeedupAnalysis.MedianRatio([[1]]));
     }
 
     [Fact]
     public void TheIntervalResamplesSeedsAndCoversTheEstimate()
     {
-        Estimate fixedSeeds = SpeedupAnalysis.MeanRatioOfMedians([[6, 6, 6], [3, 3, 3]]);
+        Estimate fixedSeeds = SpeedupAnalysis.MedianRatioOfMedians([[6, 6, 6], [3, 3, 3]]);
         Assert.Equal(new Estimate(2, 2, 2), fixedSeeds);
-        Estimate spread = SpeedupAnalysis.MeanRatioOfMedians([[4, 5, 6, 7, 8], [2, 2.5, 3, 3.5, 4]]);
+        Estimate spread = SpeedupAnalysis.MedianRatioOfMedians([[4, 5, 6, 7, 8], [2, 2.5, 3, 3.5, 4]]);
         Assert.Equal(2, spread.Value, 9);
         Assert.True(spread.Low < 2 && spread.High > 2 && spread.Low >= 1 && spread.High <= 4, $"{spread}");
         // A censored seed in the baseline's sample reaches the top of the interval in some resamples.
-        Estimate censored = SpeedupAnalysis.MeanRatioOfMedians([[4, 5, double.PositiveInfinity], [2, 2, 2]]);
+        Estimate censored = SpeedupAnalysis.MedianRatioOfMedians([[4, 5, double.PositiveInfinity], [2, 2, 2]]);
         Assert.Equal(2.5, censored.Value);
         Assert.Equal(double.PositiveInfinity, censored.High);
     }
@@ -165,7 +167,7 @@ public sealed class SpeedupTests
     }
 
     [Fact]
-    public void TheAverageLeavesOutAnEnvWhereTheSpeedupIsNotANumberAndSaysSo()
+    public void TheMedianOverEnvsLeavesOutOnlyAnUndefinedEnvAndSaysSo()
     {
         SpeedupSpec spec = Spec("name: s\nmethods: [a3c]\nthreads: [1, 2]\nenvs: [CartPole-v1, Acrobot-v1]\nseeds: [1, 2]\nmax_env_steps: 1000\n");
         SpeedupPlan plan = SpeedupPlan.Make(spec, cores: 2, oversubscribe: false);
@@ -185,7 +187,16 @@ public sealed class SpeedupTests
         Assert.Equal(["CartPole-v1"], average.AveragedOver);
         Assert.Equal((3, 4), (average.Solved, average.Runs)); // over both envs
         string line = Assert.Single(SpeedupReport.LeftOut(spec, rows));
-        Assert.Equal("a3c at 2 threads: averaged over 1 of 2 envs; left out Acrobot-v1 (neither thread count reached the score on most seeds).", line);
+        Assert.Equal("a3c at 2 threads: median over 1 of 2 envs; left out Acrobot-v1 (neither thread count reached the score on most seeds).", line);
+
+        // Two threads reach it on Acrobot while one does not: its speedup is unbounded, and the median counts it as such.
+        RunResult[] bounded = [.. runs.Take(6), Run("a3c", 2, 1, 5, 50, 20, Acrobot), Run("a3c", 2, 2, 5, 50, 20, Acrobot)];
+        rows = SpeedupAnalysis.Results(spec, plan, new ExperimentResults(spec.Experiment(plan.Cells), [], new Dictionary<(string, string), float>(), bounded));
+        average = rows.Single(r => r.Env is null && r.Cell.Threads == 2);
+        Assert.Equal(double.PositiveInfinity, average.Speedup.Value); // the median of 3 and inf
+        Assert.Equal(["CartPole-v1", Acrobot], average.AveragedOver);
+        Assert.Equal("a3c at 2 threads: median over 2 of 2 envs; counted as bounds: Acrobot-v1 as inf (1 thread did not reach the score on most seeds).",
+            Assert.Single(SpeedupReport.LeftOut(spec, rows)));
     }
 
     [Fact]
