@@ -90,7 +90,7 @@ public sealed record SpeedupResult(string Method, string? Env, SpeedupCellPlan C
 /// </summary>
 public static class SpeedupAnalysis
 {
-    /// <summary>Per (method, thread count): one result per env, then the average over envs (Env null).</summary>
+    /// <summary>Per (method, thread count): one result per env, then the median over envs (Env null).</summary>
     public static List<SpeedupResult> Results(SpeedupSpec spec, SpeedupPlan plan, ExperimentResults results)
     {
         ArgumentNullException.ThrowIfNull(spec);

@@ -14,9 +14,12 @@ public sealed record A3cConfig : ActorCriticConfig
         AnnealLearningRate = true;
         LearningRate = 1e-3f;
         MaxEnvSteps = 1_000_000;
-        // Mnih et al. 2016 use t_max 5 on Atari. On CartPole 20 solves faster (median 0.30 s against 0.45 s over seeds
-        // 1-5, bench train) and makes a quarter of the updates to the shared parameters, whose cache-line traffic is what
-        // limits the second thread's speedup here (docs/figures.md, "A3C scaling").
+        // Mnih et al. 2016 use t_max 5 on Atari. On CartPole, experiments/tune-a3c-tmax.yaml (tuning seeds 101-110, which
+        // no reported experiment uses; 2 cores, quiet, three invocations on 2026-12-04) gave median seconds to 475 of
+        // t_max 5: 1.00, 0.94, 0.42; 10: 0.43, 0.41, 0.20; 20: 0.32, 0.27, 0.14; 40: 0.28, 0.28, 0.23. 20 has the lowest
+        // median of the three (0.27 s against 40's 0.28 s; the two overlap) with half 40's env steps. It also makes a
+        // quarter of t_max 5's updates to the shared parameters, whose cache-line traffic limits the second thread's
+        // speedup here (docs/figures.md, "A3C scaling").
         TMax = 20;
     }
 
