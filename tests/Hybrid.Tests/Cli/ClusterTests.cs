@@ -7,6 +7,7 @@ namespace Hybrid.Tests.Cli;
 /// IMPALA across real OS processes on Orleans: a learner and actor processes, on localhost clustering and through a
 /// redis-server of the test's own. Every process a test starts is killed at its end.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
 {
     static Process Start(params string[] args) => SignalTests.StartHybrid(args);

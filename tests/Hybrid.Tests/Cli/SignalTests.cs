@@ -4,6 +4,7 @@ using System.Text.Json;
 namespace Hybrid.Tests.Cli;
 
 /// <summary>A real <c>hybrid train</c> process stopped by a signal: it finishes the update in progress, writes summary.json with status "interrupted" and exits 128 + the signal.</summary>
+[Trait("Category", "Process")]
 public sealed class SignalTests() : TempFolderTests("hybrid-signal")
 {
     [Theory]

@@ -256,7 +256,8 @@ public class SlotQueueTests
         int taken = -1;
         var taker = new Thread(() => queue.TryTake(out taken, 10_000));
         taker.Start();
-        Thread.Sleep(20);
+        // Until the taker is blocked in its wait (an event the scheduler reports, not a guess at how long it takes).
+        Assert.True(SpinWait.SpinUntil(() => (taker.ThreadState & ThreadState.WaitSleepJoin) != 0, 5_000), "the taker never waited");
         queue.Add(7);
         Assert.True(taker.Join(5_000));
         Assert.Equal(7, taken);

@@ -90,7 +90,7 @@ public class Ga3cTests
         bool answered = true;
         var client = new Thread(() => answered = predictor.Predict(0, [1, 2], out _, out _));
         client.Start(); // nobody runs the predictor: the request waits until the stop
-        Thread.Sleep(50);
+        Assert.True(SpinWait.SpinUntil(() => (client.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0, 5_000), "the client never waited");
         predictor.Stop();
         Assert.True(client.Join(5_000));
         Assert.False(answered);
