@@ -181,6 +181,8 @@ public static class ClusterRuns
     public static int Act(ClusterAddress address, int threads, TimeSpan wait, TextWriter stdout, TextWriter stderr, CancellationToken stop = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        // Several actor processes write to one terminal or log: each line names its process.
+        string me = $"actors (pid {Environment.ProcessId})";
         long steps = 0;
         var clock = Stopwatch.StartNew();
         var lost = Stopwatch.StartNew();
@@ -190,23 +192,23 @@ public static class ClusterRuns
             if (stop.IsCancellationRequested)
             {
                 stdout.WriteLine(joined
-                    ? $"actors: stopped; {threads} thread{(threads == 1 ? "" : "s")} acted {Interlocked.Read(ref steps):N0} env steps and told the learner they left."
-                    : $"actors: stopped before joining a learner at {address}.");
+                    ? $"{me}: stopped; {threads} thread{(threads == 1 ? "" : "s")} acted {Interlocked.Read(ref steps):N0} env steps and told the learner they left."
+                    : $"{me}: stopped before joining a learner at {address}.");
                 return 0;
             }
             if (failure is null) break;
             if (joined) lost.Restart();
             if (wait <= TimeSpan.Zero || lost.Elapsed >= wait || refused)
             {
-                stderr.WriteLine($"actors: {failure}; exiting.");
+                stderr.WriteLine($"{me}: {failure}; exiting.");
                 return 1;
             }
             if (joined || lost.Elapsed < TimeSpan.FromSeconds(1))
-                stderr.WriteLine($"actors: {failure}; waiting up to {wait.TotalSeconds:F0} s for a learner at {address}.");
+                stderr.WriteLine($"{me}: {failure}; waiting up to {wait.TotalSeconds:F0} s for a learner at {address}.");
             stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
         }
         long acted = Interlocked.Read(ref steps);
-        stdout.WriteLine($"actors: the learner ended the run; {threads} thread{(threads == 1 ? "" : "s")} acted {acted:N0} env steps in {clock.Elapsed.TotalSeconds:F1} s ({acted / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):N0} steps/s).");
+        stdout.WriteLine($"{me}: the learner ended the run; {threads} thread{(threads == 1 ? "" : "s")} acted {acted:N0} env steps in {clock.Elapsed.TotalSeconds:F1} s ({acted / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):N0} steps/s).");
         return 0;
     }
 
@@ -235,7 +237,7 @@ public static class ClusterRuns
             return $"no learner at {address} ({e.Message.Split('\n')[0]})";
         }
         var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<ILearnerGrain>(0);
-        var group = new WorkerGroup("cluster");
+        var group = new WorkerGroup($"cluster actors (pid {Environment.ProcessId})");
         long acted = 0;
         int joins = 0;
         for (int k = 0; k < threads; k++)

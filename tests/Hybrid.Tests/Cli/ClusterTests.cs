@@ -116,7 +116,8 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
             foreach (Process survivor in new[] { first, third })
             {
                 Assert.True(survivor.WaitForExit(30_000), "a surviving actor did not exit after the run");
-                Assert.Contains("the learner ended the run", survivor.StandardOutput.ReadToEnd());
+                // Each actor process names itself: two in one terminal or log are told apart.
+                Assert.Contains($"actors (pid {survivor.Id}): the learner ended the run", survivor.StandardOutput.ReadToEnd());
                 Assert.Equal(0, survivor.ExitCode);
             }
             string summary = File.ReadAllText(Path.Combine(run, "summary.json"));
