@@ -65,6 +65,8 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _spec = spec;
         EnvSpec env = EnvRegistry.Spec(config.Env);
         DeviceEnvs.Kind(config.Env);
+        if (config.RmsEpsilonOutside)
+            throw new ArgumentException($"device '{device.Info.Kind}': the device's RMSProp adds epsilon inside the square root; rms_epsilon_outside needs --device cpu.");
         if (config.NormalizeObservations || config.NormalizeRewards)
             throw new ArgumentException($"device '{device.Info.Kind}': normalize_observations and normalize_rewards run on the CPU path only; " +
                 "set them false or use --device cpu.");
@@ -186,6 +188,8 @@ internal sealed class IlgpuA2cStream : ISyncStream
     internal static int[] LayerTable(ActorCriticNetwork net, int observationSize, out int featureRows, out int deltaRows)
     {
         var linear = net.Torso.OfType<Linear>().ToList();
+        if (net.Spec.SeparateValue)
+            throw new ArgumentException("the device path runs one torso shared by the policy and value heads; separate_networks needs --device cpu.");
         if (linear.Count == 0 || linear.Count != net.Torso.Count / 2 || net.Torso.Any(l => l is Conv2d))
             throw new ArgumentException("the device path runs MLP torsos (hidden layers with tanh or ReLU); this network has another torso. Use --device cpu.");
         var table = new List<int>();

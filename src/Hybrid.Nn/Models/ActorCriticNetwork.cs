@@ -5,19 +5,27 @@ namespace Hybrid.Nn.Models;
 
 /// <summary>
 /// Shared torso, then a policy head (logits for discrete actions; means plus a state-independent log-std for
-/// a box) and a value head: <c>Forward(obs[B * in]) -> policy[B * A], value[B]</c>.
+/// a box) and a value head: <c>Forward(obs[B * in]) -> policy[B * A], value[B]</c>. With
+/// <see cref="ModelSpec.SeparateValue"/> the value head has a torso of its own, the same shape: two networks.
 /// </summary>
 public sealed class ActorCriticNetwork : Network
 {
     readonly Linear _policyHead;
     readonly Linear _valueHead;
+    readonly TorsoPass? _valueTorso;
+    readonly List<Layer>? _valueLayers;
     float[] _policy = [], _values = [];
 
     internal ActorCriticNetwork(ModelSpec spec) : base(spec)
     {
         // Gains 0.01 (policy: near-uniform at start) and 1 (value), as OpenAI Baselines, SB3 and CleanRL use.
         _policyHead = AddHead("policy", new Linear(FeatureSize, spec.Actions, spec.Init, 0.01));
-        _valueHead = AddHead("value", new Linear(FeatureSize, 1, spec.Init, 1.0));
+        if (spec.SeparateValue)
+        {
+            _valueLayers = spec.BuildTorso();
+            _valueTorso = AddTorso("value", _valueLayers);
+        }
+        _valueHead = AddHead("value", new Linear(_valueTorso?.OutputSize ?? FeatureSize, 1, spec.Init, 1.0));
         LogStd = spec.ActionKind == ActionKind.Box ? Layout.Allocate("log_std", spec.Actions) : new ParameterSlice("log_std", Layout.Count, 0);
     }
 
@@ -37,6 +45,9 @@ public sealed class ActorCriticNetwork : Network
     {
         _policyHead.Initialize(_policyHead.Parameters.Of(theta), rng.Split((ulong)firstStream));
         _valueHead.Initialize(_valueHead.Parameters.Of(theta), rng.Split((ulong)firstStream + 1));
+        // A separate value torso: its own streams, after the heads'.
+        for (int i = 0; i < (_valueLayers?.Count ?? 0); i++)
+            _valueLayers![i].Initialize(_valueLayers[i].Parameters.Of(theta), rng.Split((ulong)(firstStream + 2 + i)));
         // log sigma = 0: unit standard deviation at the start, as SB3 does.
         LogStd.Of(theta).Clear();
     }
@@ -54,7 +65,8 @@ public sealed class ActorCriticNetwork : Network
         CheckCall(theta, observations, batch);
         ReadOnlySpan<float> features = ForwardTorso(theta, observations, batch);
         _policyHead.Forward(_policyHead.Parameters.Of(theta), features, _policy, batch);
-        _valueHead.Forward(_valueHead.Parameters.Of(theta), features, _values, batch);
+        ReadOnlySpan<float> valueFeatures = _valueTorso is null ? features : _valueTorso.Forward(theta, observations, batch);
+        _valueHead.Forward(_valueHead.Parameters.Of(theta), valueFeatures, _values, batch);
     }
 
     /// <summary>
@@ -70,12 +82,23 @@ public sealed class ActorCriticNetwork : Network
         Guard.AtLeast(policyGradient.Length, batch * Actions, nameof(policyGradient));
         Guard.AtLeast(valueGradient.Length, batch, nameof(valueGradient));
         ReadOnlySpan<float> features = Features(observations, batch);
-        Span<float> dFeatures = FeatureGradient(batch), dFromValue = FeatureGradientScratch(batch);
+        Span<float> dFeatures = FeatureGradient(batch);
         _policyHead.Backward(_policyHead.Parameters.Of(theta), features, _policy, policyGradient, dFeatures,
             _policyHead.Parameters.Of(gradients), batch);
-        _valueHead.Backward(_valueHead.Parameters.Of(theta), features, _values, valueGradient, dFromValue,
-            _valueHead.Parameters.Of(gradients), batch);
-        TensorPrimitives.Add(dFeatures, dFromValue, dFeatures);
+        if (_valueTorso is null)
+        {
+            // One torso: the value head's feature gradient joins the policy head's.
+            Span<float> dFromValue = FeatureGradientScratch(batch);
+            _valueHead.Backward(_valueHead.Parameters.Of(theta), features, _values, valueGradient, dFromValue,
+                _valueHead.Parameters.Of(gradients), batch);
+            TensorPrimitives.Add(dFeatures, dFromValue, dFeatures);
+        }
+        else
+        {
+            _valueHead.Backward(_valueHead.Parameters.Of(theta), _valueTorso.Features(observations, batch), _values, valueGradient,
+                _valueTorso.FeatureGradient(batch), _valueHead.Parameters.Of(gradients), batch);
+            _valueTorso.Backward(theta, observations, gradients, batch);
+        }
         BackwardTorso(theta, observations, gradients, batch);
     }
 }

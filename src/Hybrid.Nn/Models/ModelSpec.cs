@@ -80,6 +80,12 @@ public sealed record ModelSpec
     /// <summary>Weight initialization.</summary>
     public InitKind Init { get; init; } = InitKind.Orthogonal;
 
+    /// <summary>
+    /// Actor-critic only: the value head gets a torso of its own, the same shape as the policy's, instead of sharing it
+    /// (Stable-Baselines3's default for MLP policies: separate policy and value networks). Text form <c>value=separate</c>.
+    /// </summary>
+    public bool SeparateValue { get; init; }
+
     /// <summary>Values per observation.</summary>
     public int ObservationSize
     {
@@ -113,6 +119,8 @@ public sealed record ModelSpec
         foreach (int h in Hidden)
             if (h <= 0) throw new ArgumentException($"Hidden has a width {h}; expected all > 0.", nameof(Hidden));
         if (Actions <= 0) throw new ArgumentException($"Actions was {Actions}; expected > 0.", nameof(Actions));
+        if (SeparateValue && Kind != ModelKind.ActorCritic)
+            throw new ArgumentException("SeparateValue was true; only an actor-critic has a value head to separate.", nameof(SeparateValue));
         if (Kind == ModelKind.QNetwork && ActionKind != ActionKind.Discrete)
             throw new ArgumentException("ActionKind was Box; a Q-network needs discrete actions.", nameof(ActionKind));
         return this;
@@ -132,6 +140,7 @@ public sealed record ModelSpec
         text.Append(" act=").Append(Activation == Activation.Tanh ? "tanh" : "relu");
         text.Append(" actions=").Append(ActionKind == ActionKind.Discrete ? "discrete:" : "box:").Append(Actions);
         text.Append(" init=").Append(Init == InitKind.Orthogonal ? "orthogonal" : "uniform");
+        if (SeparateValue) text.Append(" value=separate");
         return text.ToString();
     }
 
@@ -192,7 +201,16 @@ public sealed record ModelSpec
                         _ => throw new FormatException($"init '{value}' is unknown; expected orthogonal or uniform."),
                     },
                 },
-                _ => throw new FormatException($"Model spec key '{key}' is unknown; expected obs, layout, conv, hidden, act, actions or init."),
+                "value" => spec with
+                {
+                    SeparateValue = value switch
+                    {
+                        "separate" => true,
+                        "shared" => false,
+                        _ => throw new FormatException($"value '{value}' is unknown; expected separate or shared."),
+                    },
+                },
+                _ => throw new FormatException($"Model spec key '{key}' is unknown; expected obs, layout, conv, hidden, act, actions, init or value."),
             };
         }
         try

@@ -12,11 +12,10 @@ namespace Hybrid.Nn.Models;
 public abstract class Network
 {
     readonly List<Layer> _torso;
+    readonly TorsoPass _pass;
     readonly List<Layer> _heads = [];
     SimdWidth _width = Simd.Best;
     int _threads = 1;
-    float[][] _activations = [];
-    float[] _gradientA = [], _gradientB = [];
     int _capacity;
 
     private protected Network(ModelSpec spec)
@@ -24,6 +23,7 @@ public abstract class Network
         Spec = spec;
         _torso = spec.BuildTorso();
         foreach (Layer layer in _torso) layer.Parameters = Layout.Allocate(layer.ToString(), layer.ParameterCount);
+        _pass = new TorsoPass(_torso, spec.ObservationSize);
         ObservationSize = spec.ObservationSize;
         FeatureSize = _torso.Count == 0 ? ObservationSize : _torso[^1].OutputSize;
     }
@@ -84,6 +84,22 @@ public abstract class Network
     }
 
     /// <summary>Adds a head layer after the torso and gives it its parameter slice.</summary>
+    /// <summary>A second torso for a head of its own (its layers' parameters after everything allocated so far), configured with the rest.</summary>
+    private protected TorsoPass AddTorso(string name, List<Layer> layers)
+    {
+        foreach (Layer layer in layers)
+        {
+            layer.Parameters = Layout.Allocate($"{name}/{layer}", layer.ParameterCount);
+            _heads.Add(layer);
+        }
+        Configure(_heads);
+        var pass = new TorsoPass(layers, ObservationSize);
+        _extraPasses.Add(pass);
+        return pass;
+    }
+
+    readonly List<TorsoPass> _extraPasses = [];
+
     private protected TLayer AddHead<TLayer>(string name, TLayer head) where TLayer : Layer
     {
         head.Parameters = Layout.Allocate(name, head.ParameterCount);
@@ -111,15 +127,8 @@ public abstract class Network
     {
         Guard.Positive(batch, nameof(batch));
         if (batch <= _capacity) return;
-        _activations = new float[_torso.Count][];
-        int widest = ObservationSize;
-        for (int i = 0; i < _torso.Count; i++)
-        {
-            _activations[i] = new float[batch * _torso[i].OutputSize];
-            widest = Math.Max(widest, _torso[i].OutputSize);
-        }
-        _gradientA = new float[batch * widest];
-        _gradientB = new float[batch * widest];
+        _pass.Grow(batch);
+        foreach (TorsoPass pass in _extraPasses) pass.Grow(batch);
         GrowHeads(batch);
         _capacity = batch;
     }
@@ -134,44 +143,83 @@ public abstract class Network
         EnsureCapacity(batch);
     }
 
-    /// <summary>Runs the torso; returns the features [batch, FeatureSize].</summary>
-    private protected ReadOnlySpan<float> ForwardTorso(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, int batch)
+    /// <summary>Runs the torso on a batch; returns its output (the observations themselves when there is no torso).</summary>
+    private protected ReadOnlySpan<float> ForwardTorso(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, int batch) =>
+        _pass.Forward(theta, observations, batch);
+
+    /// <summary>Backpropagates <see cref="FeatureGradient"/> (dL/dfeatures, filled by the caller) through the torso, adding into gradients.</summary>
+    private protected void BackwardTorso(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, Span<float> gradients, int batch) =>
+        _pass.Backward(theta, observations, gradients, batch);
+
+    /// <summary>The torso's output of the last forward pass.</summary>
+    private protected ReadOnlySpan<float> Features(ReadOnlySpan<float> observations, int batch) => _pass.Features(observations, batch);
+
+    /// <summary>Where the caller puts dL/dfeatures before <see cref="BackwardTorso"/>.</summary>
+    private protected Span<float> FeatureGradient(int batch) => _pass.FeatureGradient(batch);
+
+    /// <summary>A second feature-sized scratch buffer (free until <see cref="BackwardTorso"/> runs).</summary>
+    private protected Span<float> FeatureGradientScratch(int batch) => _pass.FeatureGradientScratch(batch);
+
+    /// <summary>
+    /// One torso's forward and backward passes with the scratch they need (its activations and two gradient buffers):
+    /// the network's own, and a second one where a model has another torso (an actor-critic's separate value network).
+    /// </summary>
+    private protected sealed class TorsoPass(List<Layer> layers, int inputSize)
     {
-        ReadOnlySpan<float> x = observations[..(batch * ObservationSize)];
-        for (int i = 0; i < _torso.Count; i++)
+        float[][] _activations = [];
+        float[] _gradientA = [], _gradientB = [];
+
+        /// <summary>Width of the output.</summary>
+        public int OutputSize { get; } = layers.Count == 0 ? inputSize : layers[^1].OutputSize;
+
+        /// <summary>Makes room for batches of up to <paramref name="batch"/> rows.</summary>
+        public void Grow(int batch)
         {
-            Layer layer = _torso[i];
-            Span<float> y = _activations[i].AsSpan(0, batch * layer.OutputSize);
-            layer.Forward(layer.Parameters.Of(theta), x, y, batch);
-            x = y;
+            _activations = new float[layers.Count][];
+            int widest = inputSize;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                _activations[i] = new float[batch * layers[i].OutputSize];
+                widest = Math.Max(widest, layers[i].OutputSize);
+            }
+            _gradientA = new float[batch * widest];
+            _gradientB = new float[batch * widest];
         }
-        return x;
-    }
 
-    /// <summary>Backpropagates dL/dfeatures (held in the buffer from <see cref="FeatureGradient"/>) through the torso.</summary>
-    private protected void BackwardTorso(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, Span<float> gradients, int batch)
-    {
-        Span<float> dy = _gradientA, dx = _gradientB;
-        for (int i = _torso.Count - 1; i >= 0; i--)
+        public ReadOnlySpan<float> Forward(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, int batch)
         {
-            Layer layer = _torso[i];
-            ReadOnlySpan<float> x = i == 0 ? observations[..(batch * ObservationSize)] : _activations[i - 1].AsSpan(0, batch * layer.InputSize);
-            Span<float> dxUsed = i == 0 ? default : dx[..(batch * layer.InputSize)];
-            layer.Backward(layer.Parameters.Of(theta), x, _activations[i].AsSpan(0, batch * layer.OutputSize),
-                dy[..(batch * layer.OutputSize)], dxUsed, layer.Parameters.Of(gradients), batch);
-            Span<float> swap = dy;
-            dy = dx;
-            dx = swap;
+            ReadOnlySpan<float> x = observations[..(batch * inputSize)];
+            for (int i = 0; i < layers.Count; i++)
+            {
+                Layer layer = layers[i];
+                Span<float> y = _activations[i].AsSpan(0, batch * layer.OutputSize);
+                layer.Forward(layer.Parameters.Of(theta), x, y, batch);
+                x = y;
+            }
+            return x;
         }
+
+        public void Backward(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, Span<float> gradients, int batch)
+        {
+            Span<float> dy = _gradientA, dx = _gradientB;
+            for (int i = layers.Count - 1; i >= 0; i--)
+            {
+                Layer layer = layers[i];
+                ReadOnlySpan<float> x = i == 0 ? observations[..(batch * inputSize)] : _activations[i - 1].AsSpan(0, batch * layer.InputSize);
+                Span<float> dxUsed = i == 0 ? default : dx[..(batch * layer.InputSize)];
+                layer.Backward(layer.Parameters.Of(theta), x, _activations[i].AsSpan(0, batch * layer.OutputSize),
+                    dy[..(batch * layer.OutputSize)], dxUsed, layer.Parameters.Of(gradients), batch);
+                Span<float> swap = dy;
+                dy = dx;
+                dx = swap;
+            }
+        }
+
+        public ReadOnlySpan<float> Features(ReadOnlySpan<float> observations, int batch) =>
+            layers.Count == 0 ? observations[..(batch * OutputSize)] : _activations[^1].AsSpan(0, batch * OutputSize);
+
+        public Span<float> FeatureGradient(int batch) => _gradientA.AsSpan(0, batch * OutputSize);
+
+        public Span<float> FeatureGradientScratch(int batch) => _gradientB.AsSpan(0, batch * OutputSize);
     }
-
-    /// <summary>The torso's output of the last forward pass (the observations themselves when the torso is empty).</summary>
-    private protected ReadOnlySpan<float> Features(ReadOnlySpan<float> observations, int batch) =>
-        _torso.Count == 0 ? observations[..(batch * FeatureSize)] : _activations[^1].AsSpan(0, batch * FeatureSize);
-
-    /// <summary>The buffer the heads write dL/dfeatures into before <see cref="BackwardTorso"/>.</summary>
-    private protected Span<float> FeatureGradient(int batch) => _gradientA.AsSpan(0, batch * FeatureSize);
-
-    /// <summary>A second buffer of the same size, for a head's partial feature gradient.</summary>
-    private protected Span<float> FeatureGradientScratch(int batch) => _gradientB.AsSpan(0, batch * FeatureSize);
 }

@@ -14,13 +14,14 @@ namespace Hybrid.Nn.Optim;
 public static class OptimizerKernels
 {
     /// <summary>
-    /// RMSProp as in Mnih et al. 2016 (section 4): g = alpha g + (1 - alpha) d^2; theta = theta - lr d / sqrt(g + eps).
+    /// RMSProp as in Mnih et al. 2016 (section 4): g = alpha g + (1 - alpha) d^2; theta = theta - lr d / sqrt(g + eps), or
+    /// with <paramref name="epsilonOutside"/> as PyTorch's RMSprop: theta = theta - lr d / (sqrt(g) + eps).
     /// Safe to call from many threads on the same theta and g without a lock (Hogwild): each element is read and
     /// written once per call, and a lost update is the paper's accepted cost.
     /// </summary>
     /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public static void RmsPropStep(Span<float> theta, Span<float> statistics, ReadOnlySpan<float> gradient,
-        float learningRate, float alpha, float epsilon, SimdWidth width = SimdWidth.Vector512)
+        float learningRate, float alpha, float epsilon, SimdWidth width = SimdWidth.Vector512, bool epsilonOutside = false)
     {
         Guard.SameLength(statistics.Length, theta.Length, nameof(statistics), nameof(theta));
         Guard.SameLength(gradient.Length, theta.Length, nameof(gradient), nameof(theta));
@@ -37,7 +38,8 @@ public static class OptimizerKernels
                 Vector<float> di = Load(ref d, i);
                 Vector<float> gi = a * Load(ref g, i) + b * (di * di);
                 Store(gi, ref g, i);
-                Store(Load(ref t, i) - lr * di / Vector.SquareRoot(gi + e), ref t, i);
+                Vector<float> denominator = epsilonOutside ? Vector.SquareRoot(gi) + e : Vector.SquareRoot(gi + e);
+                Store(Load(ref t, i) - lr * di / denominator, ref t, i);
             }
         }
         for (; i < n; i++)
@@ -45,7 +47,7 @@ public static class OptimizerKernels
             float di = Unsafe.Add(ref d, i);
             float gi = alpha * Unsafe.Add(ref g, i) + beta * (di * di);
             Unsafe.Add(ref g, i) = gi;
-            Unsafe.Add(ref t, i) -= learningRate * di / MathF.Sqrt(gi + epsilon);
+            Unsafe.Add(ref t, i) -= learningRate * di / (epsilonOutside ? MathF.Sqrt(gi) + epsilon : MathF.Sqrt(gi + epsilon));
         }
     }
 

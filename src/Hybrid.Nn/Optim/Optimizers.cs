@@ -38,8 +38,10 @@ public sealed class RmsProp : IOptimizer
     /// <param name="alpha">Decay of the squared-gradient average; 0.99 as in Mnih et al. 2016.</param>
     /// <param name="epsilon">Added inside the square root, as the paper's formula (and TensorFlow's RMSProp) has it; 1e-5 is
     /// OpenAI Baselines' and SB3's A2C value, but PyTorch's RMSprop, which SB3 uses, adds it outside: sqrt(g) + eps.</param>
-    public RmsProp(int count, float alpha = 0.99f, float epsilon = 1e-5f)
+    /// <param name="epsilonOutside">Add epsilon outside the square root, as PyTorch's RMSprop: lr d / (sqrt(g) + eps).</param>
+    public RmsProp(int count, float alpha = 0.99f, float epsilon = 1e-5f, bool epsilonOutside = false)
     {
+        EpsilonOutside = epsilonOutside;
         Guard.NonNegative(count, nameof(count));
         Guard.InRange(alpha, 0, 1, nameof(alpha));
         Guard.Positive(epsilon, nameof(epsilon));
@@ -57,16 +59,19 @@ public sealed class RmsProp : IOptimizer
     /// <summary>Stabilizer.</summary>
     public float Epsilon { get; }
 
+    /// <summary>Whether epsilon is added outside the square root (PyTorch's arrangement) rather than inside (the paper's).</summary>
+    public bool EpsilonOutside { get; }
+
     /// <summary>The widest vector the update may use; lower it to run the scalar path as a baseline.</summary>
     public Kernels.SimdWidth VectorWidth { get; set; } = Kernels.Simd.Best;
 
     /// <inheritdoc/>
     public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate) =>
-        OptimizerKernels.RmsPropStep(theta, Statistics, gradient, learningRate, Alpha, Epsilon, VectorWidth);
+        OptimizerKernels.RmsPropStep(theta, Statistics, gradient, learningRate, Alpha, Epsilon, VectorWidth, EpsilonOutside);
 
     /// <summary>The step on parameters <paramref name="start"/>..start+length-1 only (spans of that slice), so that threads can step disjoint slices.</summary>
     public void Step(Span<float> theta, ReadOnlySpan<float> gradient, float learningRate, int start) =>
-        OptimizerKernels.RmsPropStep(theta, Statistics.AsSpan(start, theta.Length), gradient, learningRate, Alpha, Epsilon, VectorWidth);
+        OptimizerKernels.RmsPropStep(theta, Statistics.AsSpan(start, theta.Length), gradient, learningRate, Alpha, Epsilon, VectorWidth, EpsilonOutside);
 
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, float[] Values)> State => [("rmsprop.g", Statistics)];

@@ -12,6 +12,7 @@ internal static class Acting
     public static ModelSpec ActorCriticSpec(AlgoConfig config) => Torso(config, out EnvSpec env) with
     {
         Kind = ModelKind.ActorCritic,
+        SeparateValue = config is ActorCriticConfig { SeparateNetworks: true },
         ActionKind = env.IsDiscrete ? ActionKind.Discrete : ActionKind.Box,
         Actions = ActionCount(env),
     };

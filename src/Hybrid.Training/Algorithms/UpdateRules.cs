@@ -58,7 +58,7 @@ internal static class UpdateRules
     }
 
     /// <summary>RMSProp over <paramref name="count"/> parameters with the config's alpha and epsilon (shared by the workers in the async methods).</summary>
-    public static RmsProp RmsProp(Config.AlgoConfig config, int count) => new(count, config.RmsAlpha, config.RmsEpsilon);
+    public static RmsProp RmsProp(Config.AlgoConfig config, int count) => new(count, config.RmsAlpha, config.RmsEpsilon, config.RmsEpsilonOutside);
 
     /// <summary>The learning rate at env step <paramref name="step"/>: constant, or annealed linearly to 0 over <see cref="Config.AlgoConfig.AnnealHorizon"/>.</summary>
     public static float LearningRate(Config.AlgoConfig config, long step) =>

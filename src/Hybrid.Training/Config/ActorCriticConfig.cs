@@ -7,9 +7,16 @@ public abstract record ActorCriticConfig : AlgoConfig
     [Description("Steps per lane between updates, t_max (a3c and qn: fewer when an episode ends); impala: the unroll length T.")]
     public int TMax { get; init; } = 5;
 
-    /// <summary>Value loss weight.</summary>
-    [Description("Value loss weight.")]
+    /// <summary>
+    /// Value loss weight c_v in policy + c_v * (R - V)^2 / 2 - entropy. Stable-Baselines3 weighs vf_coef * (R - V)^2
+    /// (its mean squared error has no half), so SB3's vf_coef 0.5 is value_coef 1.0 here.
+    /// </summary>
+    [Description("Value loss weight c_v in policy + c_v (R - V)^2 / 2 - entropy (SB3's vf_coef 0.5 is value_coef 1.0: its squared error has no half).")]
     public float ValueCoef { get; init; } = 0.5f;
+
+    /// <summary>Separate policy and value networks (each its own torso of the hidden layers) instead of one shared torso, as SB3's MLP policies.</summary>
+    [Description("Give the value head a torso of its own (separate policy and value networks, as Stable-Baselines3's MLP policies) instead of sharing one (a2c, a3c, impala, ga3c, hybrid; the device path shares).")]
+    public bool SeparateNetworks { get; init; }
 
     /// <summary>Entropy bonus weight. Mnih et al. 2016 use 0.01 on Atari; on CartPole that keeps the policy too random to average 475.</summary>
     [Description("Entropy bonus weight (Mnih et al. 2016 use 0.01 on Atari).")]

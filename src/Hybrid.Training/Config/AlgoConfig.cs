@@ -98,8 +98,12 @@ public abstract record AlgoConfig
     public float RmsAlpha { get; init; } = 0.99f;
 
     /// <summary>RMSProp epsilon.</summary>
-    [Description("RMSProp epsilon, added inside the square root.")]
+    [Description("RMSProp epsilon, added inside the square root (see rms_epsilon_outside).")]
     public float RmsEpsilon { get; init; } = 1e-5f;
+
+    /// <summary>Add RMSProp's epsilon outside the square root, lr d / (sqrt(g) + eps), as PyTorch's RMSprop (which SB3 uses) does.</summary>
+    [Description("Add RMSProp's epsilon outside the square root, lr d / (sqrt(g) + eps), as PyTorch's RMSprop (so SB3) does, instead of inside as Mnih et al. 2016 write it (CPU path).")]
+    public bool RmsEpsilonOutside { get; init; }
 
     /// <summary>Global gradient-norm clip; 0 turns it off.</summary>
     [Description("Clip the gradient's global L2 norm to this; 0 = no clipping.")]

@@ -7,11 +7,13 @@ namespace Hybrid.Tests.Nn;
 public class NetworkTests
 {
     [Theory]
-    [InlineData(1)]
-    [InlineData(9)]
-    public void ActorCriticDiscreteGradientMatchesFiniteDifferences(int batch)
+    [InlineData(1, "")]
+    [InlineData(9, "")]
+    [InlineData(1, " value=separate")]
+    [InlineData(9, " value=separate")]
+    public void ActorCriticDiscreteGradientMatchesFiniteDifferences(int batch, string value)
     {
-        var spec = ModelSpec.Parse("actor-critic obs=4 hidden=16,16 act=tanh actions=discrete:3");
+        var spec = ModelSpec.Parse("actor-critic obs=4 hidden=16,16 act=tanh actions=discrete:3" + value);
         var network = (ActorCriticNetwork)spec.Build();
         var rng = new Rng(41, (ulong)batch);
         float[] theta = new float[network.ParameterCount];
@@ -181,6 +183,31 @@ public class NetworkTests
         // (4*64 + 64) + (64*64 + 64) + (64*2 + 2) + (64*1 + 1)
         Assert.Equal(320 + 4160 + 130 + 65, network.ParameterCount);
         Assert.Equal(["linear 4x64", "tanh", "linear 64x64", "tanh", "policy", "value"], network.Layout.Slices.Select(s => s.Name).ToArray());
+    }
+
+    [Fact]
+    public void ASeparateValueNetworkHasATorsoOfItsOwn()
+    {
+        ModelSpec separate = ModelSpec.CartPoleActorCritic with { SeparateValue = true };
+        Assert.Equal(separate, ModelSpec.Parse(separate.ToString()));
+        Assert.EndsWith(" value=separate", separate.ToString());
+        var network = (ActorCriticNetwork)separate.Build();
+        // The shared model's parameters, plus a second 4 -> 64 -> 64 torso for the value head.
+        Assert.Equal(320 + 4160 + 130 + 65 + 320 + 4160, network.ParameterCount);
+        Assert.Equal(["linear 4x64", "tanh", "linear 64x64", "tanh", "policy", "value/linear 4x64", "value/tanh", "value/linear 64x64", "value/tanh", "value"],
+            network.Layout.Slices.Select(s => s.Name).ToArray());
+        // The value does not move when only the policy's torso changes, and the policy does not when the value's does.
+        var theta = new float[network.ParameterCount];
+        network.Initialize(theta, new Rng(3, 0));
+        float[] obs = [0.1f, -0.2f, 0.03f, 0.4f];
+        network.Forward(theta, obs, 1);
+        float value = network.Values(1)[0];
+        float[] policy = network.Policy(1).ToArray();
+        network.Layout.Slices.Single(s => s.Name == "linear 4x64").Of(theta.AsSpan()).Fill(0.3f);
+        network.Forward(theta, obs, 1);
+        Assert.Equal(value, network.Values(1)[0]);
+        Assert.NotEqual(policy, network.Policy(1).ToArray());
+        Assert.Throws<ArgumentException>(() => (ModelSpec.CartPoleActorCritic with { Kind = ModelKind.QNetwork, SeparateValue = true }).Validate());
     }
 
     [Fact]

@@ -29,6 +29,21 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void RmsPropWithEpsilonOutsideTheRootIsPyTorchs()
+    {
+        // g = 0.1 * 2^2 = 0.4; theta = 1 - 0.5 * 2 / (sqrt(0.4) + 0.1) = 1 - 1 / 0.73245553 = -0.36526...
+        var rms = new RmsProp(1, alpha: 0.9f, epsilon: 0.1f, epsilonOutside: true);
+        float[] theta = [1f];
+        rms.Step(theta, [2f], 0.5f);
+        Assert.Equal(1 - 1 / (MathF.Sqrt(0.4f) + 0.1f), theta[0], 5);
+        // The vector path (17 elements: a whole vector and a tail) agrees with the scalar one.
+        var wide = new RmsProp(17, alpha: 0.9f, epsilon: 0.1f, epsilonOutside: true);
+        float[] many = Enumerable.Repeat(1f, 17).ToArray();
+        wide.Step(many, Enumerable.Repeat(2f, 17).ToArray(), 0.5f);
+        Assert.All(many, v => Assert.Equal(theta[0], v, 5));
+    }
+
+    [Fact]
     public void RmsPropSharedStatisticsAreTheArrayItself()
     {
         var rms = new RmsProp(3);
