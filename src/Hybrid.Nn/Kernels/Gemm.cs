@@ -39,6 +39,7 @@ public static class Gemm
     // Per-thread work buffers: grown on first use, then reused, so steady-state calls allocate nothing.
     [ThreadStatic] static float[]? t_scratch;
     [ThreadStatic] static float[]? t_packedB;
+    [ThreadStatic] static float[]? t_packedA;
 
     /// <summary>The path that uses vectors no wider than <paramref name="width"/>.</summary>
     public static GemmPath PathFor(SimdWidth width) => Simd.Clamp(width) switch
@@ -271,9 +272,14 @@ public static class Gemm
         bool packB = bColStride != 1 || n % nr != 0;
         float[]? packedB = packB ? Rent(ref t_packedB, nPanels * nr * kcMax) : null;
         float[] scratchTile = Rent(ref t_scratch, mr * nr);
+        // A last tile of two or more rows (but fewer than MR) is copied into zero-padded MR rows, so that the whole tile
+        // kernel reads each B panel once rather than once per row: a batch of 4 lanes through a 1024 x 128 layer read
+        // its weights four times over and took longer than a batch of 8.
+        int mTail = m % mr;
+        float[]? packedATile = mTail >= 2 ? Rent(ref t_packedA, mr * kcMax) : null;
         bool contiguousC = cColStride == 1;
 
-        fixed (float* pa = a, pbIn = b, pc = c, pbPacked = packedB, scratch = scratchTile)
+        fixed (float* pa = a, pbIn = b, pc = c, pbPacked = packedB, scratch = scratchTile, paPacked = packedATile)
         {
             for (int p0 = 0; p0 < k; p0 += KBlock)
             {
@@ -309,16 +315,39 @@ public static class Gemm
                             }
                             TTile.Kernel(kc, tileA, aRowStride, aColStride, panelB, ldb, scratch, nr, add: false);
                         }
+                        else if (mValid >= 2)
+                        {
+                            // Fewer rows than the tile: copied into the zero-padded tile (once per K block), then one pass over B.
+                            if (jp == 0) PackA(tileA, aRowStride, aColStride, mValid, kc, mr, paPacked);
+                            TTile.Kernel(kc, paPacked, kc, 1, panelB, ldb, scratch, nr, add: false);
+                        }
                         else
                         {
-                            // Fewer rows than the tile: one row at a time, rather than computing padding rows.
-                            for (int ii = 0; ii < mValid; ii++)
-                                TTile.KernelRow(kc, tileA + (long)ii * aRowStride, aColStride, panelB, ldb, scratch + ii * nr);
+                            // One row: the row kernel, rather than computing padding rows.
+                            TTile.KernelRow(kc, tileA, aColStride, panelB, ldb, scratch);
                         }
                         WriteBack(scratch, nr, pc + (long)i * cRowStride + (long)j * cColStride, cRowStride, cColStride, mValid, nValid, add);
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Copies <paramref name="rows"/> rows of A's K block (kc values each, any strides) into <paramref name="mr"/> contiguous rows, the rest zero.</summary>
+    static unsafe void PackA(float* a, nint aRowStride, nint aColStride, int rows, int kc, int mr, float* packed)
+    {
+        for (int r = 0; r < mr; r++)
+        {
+            float* row = packed + (long)r * kc;
+            if (r >= rows)
+            {
+                new Span<float>(row, kc).Clear();
+                continue;
+            }
+            float* source = a + r * aRowStride;
+            if (aColStride == 1) new ReadOnlySpan<float>(source, kc).CopyTo(new Span<float>(row, kc));
+            else
+                for (int p = 0; p < kc; p++) row[p] = source[p * aColStride];
         }
     }
 
