@@ -17,6 +17,8 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
     [InlineData("train --algo a2c --config BINARY", "is not a text file")]
     [InlineData("train --algo a2c --config MISSING", "does not exist")]
     [InlineData("train --algo a2c --config /dev/zero", "is larger than 1 MiB (or never ends")]
+    [InlineData("train --algo a2c --config DUPLICATEKEY", "line 3: the key 'max_env_steps' appears twice.")]
+    [InlineData("train --algo a2c --config TABS", "line 2: a tab indents this line; YAML indents with spaces.")]
     [InlineData("train --algo a2c --config /dev/urandom", "is larger than 1 MiB (or never ends")]
     [InlineData("compare /dev/zero", "is larger than 1 MiB (or never ends")]
     [InlineData("speedup /dev/zero", "is larger than 1 MiB (or never ends")]
@@ -64,6 +66,9 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
         string binary = Path.Combine(Folder, "binary.yaml"), file = Path.Combine(Folder, "file.txt");
         File.WriteAllBytes(binary, [0x89, 0x50, 0x4E, 0x47, 0x00, 0x00, 0x1A]);
         File.WriteAllText(file, "not a folder");
+        string duplicateKey = Path.Combine(Folder, "duplicate.yaml"), tabs = Path.Combine(Folder, "tabs.yaml");
+        File.WriteAllText(duplicateKey, "env: CartPole-v1\nmax_env_steps: 100\nmax_env_steps: 200\n");
+        File.WriteAllText(tabs, "env: CartPole-v1\n\tmax_env_steps: 100\n");
         string oversubscribed = Path.Combine(Folder, "oversubscribed.yaml");
         File.WriteAllText(oversubscribed, "name: over\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 1000\ncores: 1\narms: [{name: GA3C, algo: ga3c}]\n");
         string damaged = Directory.CreateDirectory(Path.Combine(Folder, "damaged")).FullName;
@@ -86,6 +91,8 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
             "BLANK" => " ",
             "BLANKFILE" => file,
             "OVERSUBSCRIBED" => oversubscribed,
+            "DUPLICATEKEY" => duplicateKey,
+            "TABS" => tabs,
             "FOREIGN" => foreign,
             _ => a,
         }).ToArray();
