@@ -310,7 +310,8 @@ public static class TrainCommand
     static string Quote(string path) => path.Contains(' ') ? $"\"{path}\"" : path;
 
     /// <summary>The command line as the user typed it, for summary.json.</summary>
-    static string CommandLine() => string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
+    /// <summary>The command as the user ran it: ./run.sh (or hybrid) and the arguments, rather than the runtime's path to the dll.</summary>
+    static string CommandLine() => string.Join(' ', new[] { Invocation.Name }.Concat(Environment.GetCommandLineArgs().Skip(1)).Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
 
     static int _folders;
 
