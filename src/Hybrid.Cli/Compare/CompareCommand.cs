@@ -18,7 +18,7 @@ public static class CompareCommand
     internal static Command Build()
     {
         var file = new Argument<string>("file") { Description = "The experiment file (YAML): envs, seeds, budget, arms; see experiments/README.md." };
-        var output = new Option<string>("--out") { Description = "Experiment folder (default: runs/NAME, the experiment's name). Reusing it resumes: finished runs are skipped." };
+        var output = new Option<string>("--out") { Description = "Experiment folder (default: runs/NAME, the experiment's name). Reusing it resumes: a finished run of the same config, seed and Hybrid version is reused, any other runs again." };
         output.NotBlank("a folder path");
         var rankBy = new Option<string>("--rank-by")
         {

@@ -14,7 +14,7 @@ public static class SpeedupCommand
     internal static Command Build()
     {
         var file = new Argument<string>("file") { Description = "The speedup file (YAML): methods, threads, envs, seeds, budget, reference scores; see experiments/README.md." };
-        var output = new Option<string>("--out") { Description = "Experiment folder (default: runs/NAME, the file's name). Reusing it resumes: finished runs are skipped." };
+        var output = new Option<string>("--out") { Description = "Experiment folder (default: runs/NAME, the file's name). Reusing it resumes: a finished run of the same config, seed and Hybrid version is reused, any other runs again." };
         output.NotBlank("a folder path");
         var oversubscribe = new Option<bool>("--oversubscribe")
         {
