@@ -27,9 +27,10 @@ public sealed record MachineLoad(int Cores, int ThreadsUsed, double LoadAverageS
 
     /// <summary>
     /// True when the machine had less free capacity than the run's threads: the cores busy outside it, on average,
-    /// exceeded the cores its threads left free by more than <see cref="Tolerance"/>.
+    /// exceeded the cores its threads left free by more than <see cref="Tolerance"/>. A run with more threads than
+    /// cores (oversubscribed, which compare and speedup mark apart) counts as needing every core, not more.
     /// </summary>
-    public bool Busy => Recorded ?? (double.IsFinite(OtherBusyCoresMean) && Cores - OtherBusyCoresMean < ThreadsUsed - Tolerance);
+    public bool Busy => Recorded ?? (double.IsFinite(OtherBusyCoresMean) && Cores - OtherBusyCoresMean < Math.Min(ThreadsUsed, Cores) - Tolerance);
 
     /// <summary>The mark as summary.json recorded it (its figures are rounded there), or null to work it out from the figures.</summary>
     public bool? Recorded { get; init; }

@@ -183,6 +183,9 @@ public class ReportTests
         Assert.True(busy.Busy);
         // One thread on two cores leaves a core free: 1.2 cores busy outside is within it (1 + 0.5).
         Assert.False((busy with { ThreadsUsed = 1, OtherBusyCoresMean = 1.2 }).Busy);
+        // Three threads on two cores (GA3C's actor, predictor and learner) on a quiet machine: oversubscribed, not busy.
+        Assert.False((quiet with { ThreadsUsed = 3 }).Busy);
+        Assert.True((busy with { ThreadsUsed = 3 }).Busy);
 
         ExperimentResults calm = Results(Result("Fast", 1, 1, load: quiet), Result("Slow", 1, 2, load: quiet));
         Assert.Null(Report.BusyWarning(calm));
