@@ -75,7 +75,7 @@ public static class CompareCommand
 
         int runs = spec.RunCount;
         console.MarkupLine($"[bold]{Markup.Escape(spec.Name)}[/]: {string.Join(", ", spec.Arms.Select(a => Markup.Escape($"{a.Name} ({a.Algo})")))} " +
-            $"on {Markup.Escape(string.Join(", ", spec.Envs))}, {spec.Seeds.Count} seeds, {runs} runs of at most {spec.MaxEnvSteps.Values.Max():N0} env steps, {spec.CoresPerRun} cores each.");
+            $"on {Markup.Escape(string.Join(", ", spec.Envs))}, {spec.Seeds.Count} seed{(spec.Seeds.Count == 1 ? "" : "s")}, {runs} run{(runs == 1 ? "" : "s")} of at most {spec.MaxEnvSteps.Values.Max():N0} env steps, {spec.CoreLimit} core{(spec.CoreLimit == 1 ? "" : "s")} each.");
         foreach (string env in spec.Envs)
             foreach (ArmSpec arm in spec.Arms)
             {
