@@ -75,6 +75,13 @@ public sealed class RmsProp : IOptimizer
 
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, float[] Values)> State => [("rmsprop.g", Statistics)];
+
+    /// <summary>
+    /// One step of a slice of theta starting at <paramref name="start"/> with <paramref name="scale"/> * gradient, in one
+    /// pass (<see cref="OptimizerKernels.RmsPropStepScaled"/>); returns the slice's new parameter sum.
+    /// </summary>
+    public double StepScaled(Span<float> theta, ReadOnlySpan<float> gradient, float scale, float learningRate, int start) =>
+        OptimizerKernels.RmsPropStepScaled(theta, Statistics.AsSpan(start, theta.Length), gradient, scale, learningRate, Alpha, Epsilon, EpsilonOutside);
 }
 
 /// <summary>Adam (Kingma and Ba 2015) with bias correction, arranged as PyTorch's torch.optim.Adam.</summary>

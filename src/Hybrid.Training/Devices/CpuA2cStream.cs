@@ -152,14 +152,7 @@ internal sealed class CpuA2cStream : ISyncStream
         // or a small network; otherwise the threads share it, a slice of the parameters each (LearnJob).
         long index = monitor.Updates + 1;
         LossTerms terms = Terms("a2c", index);
-        if (_groups.Length == 1 || _theta.Length < LearnJob.MinParameters)
-        {
-            MergeGradient(_gradient);
-            UpdateRules.Clip(_gradient, _config.MaxGradNorm, "a2c", index);
-            _optimizer.Step(_theta, _gradient, learningRate);
-            UpdateRules.CheckParameters(_theta, "a2c", index);
-        }
-        else _learn.Run(_config.MaxGradNorm, learningRate, index);
+        _learn.Run(_config.MaxGradNorm, learningRate, index, onePart: _groups.Length == 1 || _theta.Length < LearnJob.MinParameters);
         monitor.AddUpdate(terms);
     }
 
@@ -300,45 +293,45 @@ internal sealed class CpuA2cStream : ISyncStream
     }
 
     /// <summary>
-    /// The update of several groups, on the same threads: the parameters are cut into one slice per group (fixed by
-    /// the group count, so the float sums do not depend on how many threads are free), and for each slice a thread
-    /// sums the weighted group gradients and their squares, then, once the main thread has the norm, scales by the
-    /// clip and takes the RMSProp step on that slice.
+    /// The update, in two passes over the parameters: the weighted sum of the group gradients with its sum of squares,
+    /// then, once the main thread has the norm, the clipped RMSProp step with theta's sum (for the divergence check),
+    /// each pass reading its arrays once. The parameters are cut into one slice per group (fixed by the group count, so
+    /// the float sums do not depend on how many threads are free); with several groups the threads take a slice each.
     /// </summary>
     sealed class LearnJob(LaneGroup[] groups, float[] theta, float[] gradient, RmsProp optimizer, int lanes) : IRowJob
     {
         /// <summary>
-        /// Below this many parameters the main thread sums and steps alone: waking the other threads twice costs more
+        /// Below this many parameters the main thread does both passes alone: waking the other threads twice costs more
         /// than the work (CartPole's 4,675-parameter network ran at 0.79-0.91x on two threads with the shared update;
         /// MinAtar's 132,695 gained from it). Fixed by the network, so a run's float sums do not depend on timing.
         /// </summary>
         public const int MinParameters = 65_536;
 
         readonly double[] _partial = new double[groups.Length];
+        readonly float[] _weights = [.. groups.Select(g => (float)g.Lanes / lanes)];
         bool _stepping;
         float _scale, _learningRate;
 
-        public void Run(float maxNorm, float learningRate, long index)
+        public void Run(float maxNorm, float learningRate, long index, bool onePart)
         {
-            // The weighted sum and the sum of squares, slice by slice.
             _stepping = false;
-            RunParts();
+            RunParts(onePart);
             double sumOfSquares = 0;
             foreach (double p in _partial) sumOfSquares += p;
             float norm = (float)Math.Sqrt(sumOfSquares);
             UpdateRules.CheckNorm(norm, "a2c", index);
 
-            // Clip (as GradientTools.ClipGlobalNorm does) and step, slice by slice; the slices' parameter sums check theta.
+            // Clip (as GradientTools.ClipGlobalNorm does) inside the step; the slices' parameter sums check theta.
             (_scale, _learningRate, _stepping) = (maxNorm > 0 ? GradientTools.ClipScale(norm, maxNorm) : 1f, learningRate, true);
-            RunParts();
+            RunParts(onePart);
             double thetaSum = 0;
             foreach (double p in _partial) thetaSum += p;
             UpdateRules.CheckParameterSum(thetaSum, "a2c", index);
         }
 
-        void RunParts()
+        void RunParts(bool onePart)
         {
-            if (!RowSplitter.Shared.TryRun(this, groups.Length)) Execute(0, 1);
+            if (onePart || !RowSplitter.Shared.TryRun(this, groups.Length)) Execute(0, 1);
         }
 
         public void Execute(int part, int parts)
@@ -347,21 +340,34 @@ internal sealed class CpuA2cStream : ISyncStream
             {
                 int start = (int)((long)theta.Length * s / groups.Length), end = (int)((long)theta.Length * (s + 1) / groups.Length);
                 Span<float> g = gradient.AsSpan(start, end - start);
-                if (!_stepping)
-                {
-                    g.Clear();
-                    foreach (LaneGroup group in groups)
-                        TensorPrimitives.MultiplyAdd(group.Gradient.AsSpan(start, end - start), (float)group.Lanes / lanes, g, g);
-                    _partial[s] = TensorPrimitives.SumOfSquares(g);
-                }
-                else
-                {
-                    if (_scale != 1f) TensorPrimitives.Multiply(g, _scale, g);
-                    Span<float> t = theta.AsSpan(start, end - start);
-                    optimizer.Step(t, g, _learningRate, start);
-                    _partial[s] = TensorPrimitives.Sum(t);
-                }
+                _partial[s] = _stepping
+                    ? optimizer.StepScaled(theta.AsSpan(start, end - start), g, _scale, _learningRate, start)
+                    : MergeSlice(start, g);
             }
+        }
+
+        /// <summary>g = the groups' gradients weighted by their share of the lanes, summed in lane order; returns sum(g^2).</summary>
+        double MergeSlice(int start, Span<float> g)
+        {
+            int n = g.Length, i = 0;
+            var total = System.Numerics.Vector<float>.Zero;
+            int width = System.Numerics.Vector<float>.Count;
+            for (; i <= n - width; i += width)
+            {
+                var v = new System.Numerics.Vector<float>(groups[0].Gradient, start + i) * _weights[0];
+                for (int k = 1; k < groups.Length; k++) v += new System.Numerics.Vector<float>(groups[k].Gradient, start + i) * _weights[k];
+                v.CopyTo(g[i..]);
+                total += v * v;
+            }
+            double sum = System.Numerics.Vector.Sum(total);
+            for (; i < n; i++)
+            {
+                float v = groups[0].Gradient[start + i] * _weights[0];
+                for (int k = 1; k < groups.Length; k++) v += groups[k].Gradient[start + i] * _weights[k];
+                g[i] = v;
+                sum += v * v;
+            }
+            return sum;
         }
     }
 

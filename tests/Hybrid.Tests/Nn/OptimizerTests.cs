@@ -1,3 +1,4 @@
+using Hybrid.Nn;
 using Hybrid.Nn.Optim;
 
 namespace Hybrid.Tests.Nn;
@@ -41,6 +42,26 @@ public class OptimizerTests
         float[] many = Enumerable.Repeat(1f, 17).ToArray();
         wide.Step(many, Enumerable.Repeat(2f, 17).ToArray(), 0.5f);
         Assert.All(many, v => Assert.Equal(theta[0], v, 5));
+    }
+
+    [Fact]
+    public void TheScaledStepIsScalingThenSteppingInOnePass()
+    {
+        // 37 values: vectors and a tail; both epsilon placements. The one-pass step equals scaling the gradient in
+        // memory and then stepping, exactly, and returns theta's new sum.
+        var rng = new Rng(9, 0);
+        foreach (bool outside in new[] { false, true })
+        {
+            float[] theta = GradientCheck.Random(rng, 37), gradient = GradientCheck.Random(rng, 37, 3f);
+            float[] expected = (float[])theta.Clone(), scaled = gradient.Select(d => 0.3f * d).ToArray();
+            var a = new RmsProp(37, 0.95f, 1e-5f, outside);
+            var b = new RmsProp(37, 0.95f, 1e-5f, outside);
+            a.Step(expected, scaled, 0.01f);
+            double sum = b.StepScaled(theta, gradient, 0.3f, 0.01f, 0);
+            Assert.Equal(expected, theta);
+            Assert.Equal(a.Statistics, b.Statistics);
+            Assert.Equal(expected.Sum(x => (double)x), sum, 4);
+        }
     }
 
     [Fact]
