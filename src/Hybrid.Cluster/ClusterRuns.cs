@@ -230,11 +230,17 @@ public static class ClusterRuns
             .Build();
         try
         {
-            host.StartAsync().GetAwaiter().GetResult();
+            // Bounded: a Redis with no learner of this cluster id (none started, or another id) lists no gateway, and the
+            // client would go on looking for one.
+            using var connecting = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            connecting.CancelAfter(2 * LearnerTimeout);
+            host.StartAsync(connecting.Token).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return $"no learner at {address} ({e.Message.Split('\n')[0]})";
+            return e is OperationCanceledException
+                ? $"no learner at {address} answered within {2 * LearnerTimeout.TotalSeconds:F0} s"
+                : $"no learner at {address} ({e.Message.Split('\n')[0]})";
         }
         var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<ILearnerGrain>(0);
         var group = new WorkerGroup($"cluster actors (pid {Environment.ProcessId})");

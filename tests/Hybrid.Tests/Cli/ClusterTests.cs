@@ -179,6 +179,39 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
     }
 
     [Fact]
+    [Trait("Category", RedisCategory)]
+    public void ActorsJoinOnlyALearnerOfTheirClusterId()
+    {
+        // One Redis, a learner named run-a: an actor of run-a joins it; once it acts, an actor of run-b finds no learner
+        // of its own and exits saying so, and the learner never hears of it.
+        using var redis = new RedisServer();
+        string run = Path.Combine(Folder, "ids");
+        Process? learner = null, member = null, stranger = null;
+        try
+        {
+            learner = Start("cluster", "learner", "--cluster", redis.Cluster, "--cluster-id", "run-a", "--max-env-steps", "100000000", "--quiet",
+                "--out", run, "--log-interval", "5000");
+            member = Start("cluster", "actors", "--cluster", redis.Cluster, "--cluster-id", "run-a");
+            WaitForActing(run, 1, learner);
+            Assert.False(learner.HasExited, "the learner ended early");
+            stranger = Start("cluster", "actors", "--cluster", redis.Cluster, "--cluster-id", "run-b");
+            Assert.True(stranger.WaitForExit(60_000), "the actor of another cluster id did not give up");
+            Assert.Equal(1, stranger.ExitCode);
+            Assert.Contains("exiting", stranger.StandardError.ReadToEnd());
+            learner.Kill();
+            Assert.True(learner.WaitForExit(30_000));
+            string log = learner.StandardError.ReadToEnd();
+            Assert.Contains($"the cluster 'run-a' in Redis at 127.0.0.1:{redis.Port}", log);
+            Assert.Contains("actor 0 joined", log);
+            Assert.DoesNotContain("actor 1 joined", log);
+        }
+        finally
+        {
+            KillAll(learner, member, stranger);
+        }
+    }
+
+    [Fact]
     public void ActorsExitWithAMessageWhenTheLocalhostLearnerIsKilled() => ActorsExitWithAMessageWhenTheLearnerIsKilled(throughRedis: false);
 
     [Fact]
