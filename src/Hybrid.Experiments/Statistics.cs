@@ -100,7 +100,7 @@ public static class Statistics
     {
         double[] data = Sorted(sample, nameof(sample));
         CheckBootstrap(level, resamples);
-        var rng = new Rng(seed, 77);
+        var rng = new Rng(seed, RandomStreams.BootstrapAggregate);
         var draw = new double[data.Length];
         var statistics = new double[resamples];
         for (int r = 0; r < resamples; r++)
@@ -138,7 +138,7 @@ public static class Statistics
     {
         CheckSample(x, nameof(x));
         CheckSample(y, nameof(y));
-        return BootstrapPair(x.ToArray(), y.ToArray(), (a, b) => ProbabilityOfImprovement(a, b, lowerIsBetter), level, resamples, new Rng(seed, 78));
+        return BootstrapPair(x.ToArray(), y.ToArray(), (a, b) => ProbabilityOfImprovement(a, b, lowerIsBetter), level, resamples, new Rng(seed, RandomStreams.BootstrapImprovement));
     }
 
     /// <summary>A statistic of two samples with a percentile-bootstrap interval: each resample redraws both with replacement, independently.</summary>
@@ -172,7 +172,7 @@ public static class Statistics
         for (int i = 0; i < samples.Count; i++) CheckSample(samples[i], $"samples[{i}]");
         CheckBootstrap(level, resamples);
         double value = statistic(samples);
-        var rng = new Rng(seed, 79);
+        var rng = new Rng(seed, RandomStreams.BootstrapSamples);
         double[][] draws = samples.Select(x => new double[x.Length]).ToArray();
         var statistics = new List<double>(resamples);
         for (int r = 0; r < resamples; r++)
@@ -221,7 +221,7 @@ public static class Statistics
     {
         CheckCensored(x, nameof(x));
         CheckCensored(y, nameof(y));
-        return BootstrapPair(x.ToArray(), y.ToArray(), (a, b) => ProbabilitySooner(a, b).Probability, level, resamples, new Rng(seed, 80));
+        return BootstrapPair(x.ToArray(), y.ToArray(), (a, b) => ProbabilitySooner(a, b).Probability, level, resamples, new Rng(seed, RandomStreams.BootstrapSooner));
     }
 
     /// <summary>
@@ -237,7 +237,7 @@ public static class Statistics
         CheckBootstrap(level, resamples);
         Censored[] data = sample.ToArray();
         double value = Median(data.Select(c => c.Time).ToArray());
-        var rng = new Rng(seed, 81);
+        var rng = new Rng(seed, RandomStreams.BootstrapCensoredMedian);
         double[] upper = new double[data.Length], lower = new double[data.Length];
         double[] highs = new double[resamples], lows = new double[resamples];
         for (int r = 0; r < resamples; r++)

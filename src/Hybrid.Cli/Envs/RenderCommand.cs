@@ -107,7 +107,7 @@ public static class RenderCommand
         int actionCount = ((DiscreteSpace)env.Spec.ActionSpace).N;
         var random = new Random((int)(seed & int.MaxValue));
         TrainedPolicy.Actor? actor = policy?.ActorFor(1);
-        Rng[] rngs = [new Rng(seed, 0x5EED)];
+        Rng[] rngs = [new Rng(seed, RandomStreams.RenderActions)];
         var action = new int[1];
         var strip = request.Image is null ? null : new FrameStrip(game);
         var text = new StringBuilder();

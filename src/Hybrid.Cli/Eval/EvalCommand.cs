@@ -35,7 +35,7 @@ public static class EvalCommand
     public const int MaxEpisodes = 100_000;
 
     /// <summary>The seed an evaluation of a run with seed <paramref name="runSeed"/> uses by default: a stream training never draws from.</summary>
-    public static ulong DefaultSeed(int runSeed) => new Rng((ulong)runSeed, 0xE7A1).NextUInt64();
+    public static ulong DefaultSeed(int runSeed) => new Rng((ulong)runSeed, RandomStreams.EvalSeed).NextUInt64();
 
     /// <summary>Evaluates and prints; returns the exit code (0, or 2 for bad input).</summary>
     internal static int Run(string directory, int episodes, bool greedy, ulong? seed, bool json, TextWriter stdout, TextWriter stderr)

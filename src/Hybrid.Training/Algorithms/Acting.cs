@@ -50,7 +50,7 @@ internal static class Acting
     public static float[] InitialTheta(Network net, int seed)
     {
         var theta = new float[net.ParameterCount];
-        net.Initialize(theta, new Rng((ulong)seed, 0));
+        net.Initialize(theta, new Rng((ulong)seed, RandomStreams.NetworkInit));
         return theta;
     }
 
@@ -59,7 +59,7 @@ internal static class Acting
     /// Worker or actor <paramref name="id"/>'s generator of actions (stream 1000 + id of the run's seed), salted by the
     /// part of the run (<see cref="RunMonitor.Segment"/>) so that a resumed asynchronous run does not replay the first part's draws.
     /// </summary>
-    public static Rng WorkerRng(AlgoConfig config, int id, int segment) => new((ulong)config.Seed ^ AlgoConfig.SegmentSalt(segment), 1000 + (ulong)id);
+    public static Rng WorkerRng(AlgoConfig config, int id, int segment) => new((ulong)config.Seed ^ AlgoConfig.SegmentSalt(segment), RandomStreams.WorkerActions + (ulong)id);
 
     public static int ActionCount(EnvSpec env) => env.ActionSpace is DiscreteSpace d ? d.N : env.ActionSpace.Size;
 

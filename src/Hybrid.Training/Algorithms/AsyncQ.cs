@@ -115,7 +115,7 @@ public sealed record AsyncQConfig : AlgoConfig
     /// </summary>
     public float[] FinalEpsilons()
     {
-        var rng = new Rng((ulong)Seed, 3000);
+        var rng = new Rng((ulong)Seed, RandomStreams.FinalEpsilons);
         double offset = rng.NextDouble();
         var values = new float[Threads];
         for (int i = 0; i < values.Length; i++)

@@ -28,7 +28,7 @@ internal sealed class GreedyEvaluator
         _actions = new int[episodes];
         _done = new bool[episodes];
         _firsts = new EpisodeRecord[episodes];
-        _seeds = new Rng((ulong)seed, 5000);
+        _seeds = new Rng((ulong)seed, RandomStreams.GreedyEvaluation);
     }
 
     /// <summary>Runs one episode per lane greedily with a copy of <paramref name="theta"/>; returns the episodes, in lane order.</summary>

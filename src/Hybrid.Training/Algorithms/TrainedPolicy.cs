@@ -72,7 +72,7 @@ public sealed class TrainedPolicy
         VectorEnv env = Config.MakeEnv(episodes);
         env.Reset(seed);
         Actor actor = ActorFor(episodes);
-        Rng[] rngs = [.. Enumerable.Range(0, episodes).Select(i => new Rng(seed, 7000 + (ulong)i))];
+        Rng[] rngs = [.. Enumerable.Range(0, episodes).Select(i => new Rng(seed, RandomStreams.PolicyEpisodes + (ulong)i))];
         var returns = new double[episodes];
         var lengths = new int[episodes];
         var done = new bool[episodes];

@@ -243,10 +243,10 @@ public abstract record AlgoConfig
     /// first resumed, then one more at each resume): a resumed asynchronous run starts its workers' episodes afresh
     /// rather than replaying the first part's.
     /// </summary>
-    public ulong WorkerEnvSeed(int worker, int segment) => new Rng((ulong)Seed ^ SegmentSalt(segment), 2000 + (ulong)worker).NextUInt64();
+    public ulong WorkerEnvSeed(int worker, int segment) => new Rng((ulong)Seed ^ SegmentSalt(segment), RandomStreams.WorkerEnv + (ulong)worker).NextUInt64();
 
     /// <summary>What a segment mixes into the seed of a worker's generators: 0 for the first, so a run that is never resumed draws as before.</summary>
-    public static ulong SegmentSalt(int segment) => segment == 0 ? 0 : new Rng((ulong)segment, 0xC4EC).NextUInt64();
+    public static ulong SegmentSalt(int segment) => segment == 0 ? 0 : new Rng((ulong)segment, RandomStreams.SegmentSalt).NextUInt64();
 
     /// <summary>Throws <see cref="ArgumentException"/> "KEY was VALUE; expected EXPECTED." unless <paramref name="ok"/>.</summary>
     protected static void Require(bool ok, string key, object value, string expected)

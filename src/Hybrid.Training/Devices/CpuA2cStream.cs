@@ -111,7 +111,7 @@ internal sealed class CpuA2cStream : ISyncStream
         _theta = Acting.InitialTheta(spec.Build(), config.Seed);
         _gradient = new float[_theta.Length];
         _optimizer = UpdateRules.RmsProp(config, _theta.Length);
-        var actionRng = new Rng((ulong)config.Seed, 1);
+        var actionRng = new Rng((ulong)config.Seed, RandomStreams.LaneActions);
         _normalization = Normalization.For(config, EnvRegistry.Spec(config.Env));
         _groups = new LaneGroup[Math.Min(config.Threads, n)];
         for (int g = 0, first = 0; g < _groups.Length; g++)
