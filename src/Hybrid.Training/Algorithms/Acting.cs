@@ -3,7 +3,7 @@ using Hybrid.Nn.Heads;
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>What the algorithms share about turning network outputs into actions.</summary>
-internal static class Acting
+public static class Acting
 {
     /// <summary>
     /// An actor-critic for the config's env: categorical head for discrete actions, diagonal Gaussian for a box;

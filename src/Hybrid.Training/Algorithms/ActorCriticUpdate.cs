@@ -5,7 +5,7 @@ namespace Hybrid.Training.Algorithms;
 /// <summary>V-trace's truncation levels (Espeholt et al. 2018: rho_bar = c_bar = 1).</summary>
 /// <param name="RhoBar">Clip of the importance weight in the targets and the policy-gradient advantage.</param>
 /// <param name="CBar">Clip of the trace-cutting weights.</param>
-internal readonly record struct VTraceClip(float RhoBar, float CBar);
+public readonly record struct VTraceClip(float RhoBar, float CBar);
 
 /// <summary>
 /// The actor-critic gradient of one rollout, shared by A2C (N lanes), each A3C worker (one lane) and the IMPALA
@@ -13,7 +13,7 @@ internal readonly record struct VTraceClip(float RhoBar, float CBar);
 /// gives n-step returns minus V), or, for a rollout collected by an older policy, V-trace targets and advantages;
 /// then the loss of <see cref="ActorCriticLoss"/> over the whole batch and one backward pass.
 /// </summary>
-internal sealed class ActorCriticUpdate
+public sealed class ActorCriticUpdate
 {
     readonly ActorCriticNetwork _net;
     readonly float[] _last, _bootstrap, _values, _rho, _advantages, _returns, _policyGradient, _valueGradient;

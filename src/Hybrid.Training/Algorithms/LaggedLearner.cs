@@ -1,7 +1,7 @@
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>One unroll's slot: T steps of an actor's lanes, the observations after them, and the parameter version that acted.</summary>
-internal sealed class Unroll(int tMax, int lanes, EnvSpec env)
+public sealed class Unroll(int tMax, int lanes, EnvSpec env)
 {
     public readonly Rollout Rollout = new(tMax, lanes, env);
     public readonly float[] NextObservations = new float[lanes * env.ObservationSize];
@@ -19,7 +19,7 @@ internal sealed class Unroll(int tMax, int lanes, EnvSpec env)
 /// and queue it full; the learner takes full ones and frees them. Enough slots for every actor to fill one while the
 /// learner holds a batch, so nothing is allocated while the run goes.
 /// </summary>
-internal sealed class UnrollQueues
+public sealed class UnrollQueues
 {
     public UnrollQueues(int batch, int actors, int tMax, int lanes, EnvSpec env)
     {
@@ -52,7 +52,7 @@ internal sealed class UnrollQueues
 /// clips the mean gradient and takes one RMSProp step; each unroll's lag (learner version minus behaviour version) goes
 /// to the monitor. A failure stops the group under the learner's name.
 /// </summary>
-internal static class LaggedLearner
+public static class LaggedLearner
 {
     /// <summary>Learns until the run is over; <paramref name="updated"/> hears each new version (to publish theta), <paramref name="save"/> takes checkpoints.</summary>
     public static void Run(ActorCriticConfig config, int batchSize, Devices.IUnrollLearner learner, float[] theta, RmsProp optimizer,
@@ -105,7 +105,7 @@ internal static class LaggedLearner
 /// A lagged learner's parameters before it starts: the network, theta (the run's initial parameters, or a resumed
 /// run's checkpoint's), RMSProp's statistics, and how to take a checkpoint of them (tagged <c>kind</c>).
 /// </summary>
-internal sealed class LearnerParameters
+public sealed class LearnerParameters
 {
     public LearnerParameters(ActorCriticConfig config, RunMonitor monitor, string kind)
     {
@@ -129,7 +129,7 @@ internal sealed class LearnerParameters
 }
 
 /// <summary>The learner's latest parameters and their version, published by the learner and copied out by actors under one lock.</summary>
-internal sealed class ParameterBroadcast(float[] initial)
+public sealed class ParameterBroadcast(float[] initial)
 {
     readonly float[] _theta = (float[])initial.Clone();
     readonly object _gate = new();

@@ -4,7 +4,7 @@ namespace Hybrid.Training.Algorithms;
 /// An algorithm's part of a checkpoint: theta, the optimizer's statistics, and one section (tagged with the algorithm
 /// and where it ran) for everything else it needs to continue: env lanes, generators, normalization, target networks.
 /// </summary>
-internal static class RunState
+public static class RunState
 {
     /// <summary>The name of the algorithm's checkpoint section.</summary>
     public const string Section = "algorithm";

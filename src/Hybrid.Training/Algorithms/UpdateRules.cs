@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>Checks shared by every algorithm's update: finite losses and gradients, clipping, the learning-rate schedule.</summary>
-internal static class UpdateRules
+public static class UpdateRules
 {
     /// <summary>
     /// What every algorithm checks first: both arguments given, the monitor made for this config (its budget and stop
