@@ -2,45 +2,64 @@ using Hybrid.Training.Devices;
 
 namespace Hybrid.Training.Algorithms;
 
-/// <summary>The algorithms by name: their default configs, and one entry point that trains any of them.</summary>
+/// <summary>
+/// One algorithm as the rest of Hybrid sees it: its name on the command line, its default config (whose type names
+/// it), and the entry point that trains a config of that type on a device (null for the CPU-only methods, which ignore it).
+/// </summary>
+/// <param name="Name">The command line's name.</param>
+/// <param name="Default">A fresh default config.</param>
+/// <param name="Train">Trains a config of this algorithm's type on the device the caller opened, or (null) on the one its config names.</param>
+public sealed record Algorithm(string Name, Func<AlgoConfig> Default, Func<AlgoConfig, RunMonitor, IComputeDevice?, RunSummary> Train)
+{
+    /// <summary>The config type (from <see cref="Default"/>).</summary>
+    public Type ConfigType { get; } = Default().GetType();
+}
+
+/// <summary>The algorithms by name, in one table: their default configs, and one entry point that trains any of them.</summary>
 public static class Trainer
 {
+    /// <summary>
+    /// Every algorithm, in the order the command line lists them. A new algorithm is one row here (its config type and
+    /// its Train), plus its presets if it has any; the CLI, compare and speedup find it through this table.
+    /// </summary>
+    public static IReadOnlyList<Algorithm> Registry { get; } =
+    [
+        new("a2c", () => new A2cConfig(), (c, m, d) => A2c.Train((A2cConfig)c, m, d ?? Open(((A2cConfig)c).Device))),
+        new("a3c", () => new A3cConfig(), (c, m, _) => A3c.Train((A3cConfig)c, m)),
+        new("q1", () => new AsyncQConfig(AsyncQMethod.OneStepQ), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
+        new("sarsa1", () => new AsyncQConfig(AsyncQMethod.OneStepSarsa), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
+        new("qn", () => new AsyncQConfig(AsyncQMethod.NStepQ), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
+        new("impala", () => new ImpalaConfig(), (c, m, d) => Impala.Train((ImpalaConfig)c, m, d ?? Open(((ImpalaConfig)c).Device))),
+        new("ga3c", () => new Ga3cConfig(), (c, m, d) => Ga3c.Train((Ga3cConfig)c, m, d ?? Open(((Ga3cConfig)c).Device))),
+        new("hybrid", () => new HybridConfig(), (c, m, d) => HybridRegime.Train((HybridConfig)c, m, d ?? Open(((HybridConfig)c).Device))),
+    ];
+
     /// <summary>Algorithm names, as the command line takes them.</summary>
-    public static IReadOnlyList<string> Algorithms { get; } = ["a2c", "a3c", "q1", "sarsa1", "qn", "impala", "ga3c", "hybrid"];
+    public static IReadOnlyList<string> Algorithms { get; } = [.. Registry.Select(a => a.Name)];
+
+    /// <summary>The algorithm named <paramref name="algo"/>.</summary>
+    /// <exception cref="ArgumentException">The name is not one of <see cref="Algorithms"/>.</exception>
+    public static Algorithm Named(string algo) => Registry.FirstOrDefault(a => a.Name == algo)
+        ?? throw new ArgumentException($"algo '{algo}' is unknown; expected one of {string.Join(", ", Algorithms)}.", nameof(algo));
 
     /// <summary>The default config of <paramref name="algo"/>.</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Algorithms"/>.</exception>
-    public static AlgoConfig DefaultConfig(string algo) => algo switch
-    {
-        "a2c" => new A2cConfig(),
-        "a3c" => new A3cConfig(),
-        "q1" => new AsyncQConfig(AsyncQMethod.OneStepQ),
-        "sarsa1" => new AsyncQConfig(AsyncQMethod.OneStepSarsa),
-        "qn" => new AsyncQConfig(AsyncQMethod.NStepQ),
-        "impala" => new ImpalaConfig(),
-        "ga3c" => new Ga3cConfig(),
-        "hybrid" => new HybridConfig(),
-        _ => throw new ArgumentException($"algo '{algo}' is unknown; expected one of {string.Join(", ", Algorithms)}.", nameof(algo)),
-    };
+    public static AlgoConfig DefaultConfig(string algo) => Named(algo).Default();
 
     /// <summary>
     /// Trains with <paramref name="config"/> (each algorithm validates it first); metrics and the summary go to
-    /// <paramref name="monitor"/>. A2C runs on <paramref name="device"/> (the device its config names, opened by the
-    /// caller before the monitor's clock starts, so that compiling kernels is not counted as training), or when it is
-    /// null on the device <see cref="CpuOnlyDevices"/> opens for the config: the CPU.
+    /// <paramref name="monitor"/>. A2C, IMPALA, GA3C and the hybrid regime run on <paramref name="device"/> (the device
+    /// their config names, opened by the caller before the monitor's clock starts, so that compiling kernels is not
+    /// counted as training), or when it is null on the device <see cref="CpuOnlyDevices"/> opens for the config: the CPU.
     /// </summary>
     public static RunSummary Train(AlgoConfig config, RunMonitor monitor, IComputeDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return config switch
-        {
-            A2cConfig a2c => A2c.Train(a2c, monitor, device ?? CpuOnlyDevices.Instance.Open(a2c.Device, null)),
-            A3cConfig a3c => A3c.Train(a3c, monitor),
-            AsyncQConfig q => AsyncQ.Train(q, monitor),
-            ImpalaConfig impala => Impala.Train(impala, monitor, device ?? CpuOnlyDevices.Instance.Open(impala.Device, null)),
-            Ga3cConfig ga3c => Ga3c.Train(ga3c, monitor, device ?? CpuOnlyDevices.Instance.Open(ga3c.Device, null)),
-            HybridConfig hybrid => HybridRegime.Train(hybrid, monitor, device ?? CpuOnlyDevices.Instance.Open(hybrid.Device, null)),
-            _ => throw new ArgumentException($"config of type {config.GetType().Name} has no trainer.", nameof(config)),
-        };
+        Algorithm algorithm = Named(config.Algo);
+        if (!algorithm.ConfigType.IsInstanceOfType(config))
+            throw new ArgumentException($"config of type {config.GetType().Name} is not {algorithm.Name}'s ({algorithm.ConfigType.Name}).", nameof(config));
+        return algorithm.Train(config, monitor, device);
     }
+
+    static IComputeDevice Open(string device) => CpuOnlyDevices.Instance.Open(device, null);
 }

@@ -91,3 +91,21 @@ public class ConfigTests
         Assert.Contains("a2c", e.Message);
     }
 }
+
+/// <summary>The algorithm registry: one row per algorithm, which the CLI, compare and speedup find algorithms through.</summary>
+public class AlgorithmRegistryTests
+{
+    [Fact]
+    public void EveryRowNamesItsOwnConfigAndTheNamesAreTheCommandLines()
+    {
+        Assert.Equal(["a2c", "a3c", "q1", "sarsa1", "qn", "impala", "ga3c", "hybrid"], Trainer.Algorithms);
+        foreach (Algorithm algorithm in Trainer.Registry)
+        {
+            AlgoConfig config = Trainer.DefaultConfig(algorithm.Name);
+            Assert.Equal(algorithm.Name, config.Algo);
+            Assert.IsType(algorithm.ConfigType, config);
+        }
+        var e = Assert.Throws<ArgumentException>(() => Trainer.DefaultConfig("a4c"));
+        Assert.StartsWith("algo 'a4c' is unknown; expected one of a2c, a3c", e.Message);
+    }
+}
