@@ -111,7 +111,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     public void Stop()
     {
         _stopRequested = true;
-        _current?.RequestStop("interrupted");
+        _current?.RequestStop(RunSummary.Interrupted);
     }
 
     IComputeDevice? DeviceFor(AlgoConfig config) => DeviceChoice.For(Devices, config, null);
@@ -227,7 +227,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             RunMonitor? monitor = null;
             monitor = new RunMonitor(config, sink, line => progress.RunProgress(run, monitor!.EnvSteps, config.MaxEnvSteps, line), checkpoint);
             _current = monitor;
-            if (_stopRequested) monitor.RequestStop("interrupted");
+            if (_stopRequested) monitor.RequestStop(RunSummary.Interrupted);
             try
             {
                 summary = run.Arm.ClusterActors > 0
@@ -247,7 +247,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
                 _current = null;
             }
         }
-        if (summary.Status == "interrupted") throw new ExperimentInterruptedException(run.Folder);
+        if (summary.Status == RunSummary.Interrupted) throw new ExperimentInterruptedException(run.Folder);
         var result = new RunResult(run, summary, ReadCurve(folder, summary.SolveCriterion));
         progress.RunFinished(result);
         return result;
@@ -339,8 +339,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         string[] lines = File.ReadAllLines(path);
         if (lines.Length == 0) return points;
         string[] header = lines[0].Split(',');
-        int steps = Array.IndexOf(header, "env_steps"), seconds = Array.IndexOf(header, "wall_seconds");
-        int ret = Array.IndexOf(header, criterion == "greedy-eval-100" ? "eval_return_100" : "mean_return_100");
+        int steps = Array.IndexOf(header, MetricsRow.EnvStepsColumn), seconds = Array.IndexOf(header, MetricsRow.WallSecondsColumn);
+        int ret = Array.IndexOf(header, MetricsRow.ReturnColumn(criterion));
         for (int i = 1; i < lines.Length; i++)
         {
             string[] cells = lines[i].Split(',');

@@ -232,13 +232,13 @@ public static class TrainCommand
             // 130 or 143. A second Ctrl-C ends the process at once.
             using var signals = new StopSignals(_ =>
             {
-                monitor.RequestStop("interrupted");
+                monitor.RequestStop(RunSummary.Interrupted);
                 stderr.WriteLine($"{runner.Name}: stopping after this update (a second Ctrl-C quits at once)");
             });
             try
             {
                 RunSummary summary = runner.Train is { } train ? train(config, monitor, device) : Trainer.Train(config, monitor, device);
-                if (summary.Status == "interrupted")
+                if (summary.Status == RunSummary.Interrupted)
                 {
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{summary.Algo} {summary.Env} seed {summary.Seed}: interrupted at {summary.EnvSteps:N0} steps after {summary.WallSeconds:F2} s; summary.json says so."));
@@ -247,7 +247,7 @@ public static class TrainCommand
                         stdout.WriteLine($"to continue it: {runner.Again} {Quote(folder.Directory)}");
                     return 128 + signals.Signal;
                 }
-                if (summary.Status != "finished")
+                if (summary.Status != RunSummary.Finished)
                 {
                     // A run that stopped on its own before its budget (a cluster learner left without actors).
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -13,8 +13,14 @@ public readonly record struct MetricsRow(
 
     /// <summary>The CSV header, in the order of <see cref="ToCsv"/>.</summary>
     public const string CsvHeader =
-        "env_steps,updates,episodes,wall_seconds,steps_per_second,episodic_return,mean_return_100,eval_return_100,policy_loss,value_loss,entropy,policy_lag,policy_lag_max," +
-        RuntimeTelemetry.CsvHeader;
+        EnvStepsColumn + ",updates,episodes," + WallSecondsColumn + ",steps_per_second,episodic_return," + MeanReturnColumn + "," + EvalReturnColumn +
+        ",policy_loss,value_loss,entropy,policy_lag,policy_lag_max," + RuntimeTelemetry.CsvHeader;
+
+    /// <summary>metrics.csv's columns that readers look up by name (the curves in reports and figures).</summary>
+    public const string EnvStepsColumn = "env_steps", WallSecondsColumn = "wall_seconds", MeanReturnColumn = "mean_return_100", EvalReturnColumn = "eval_return_100";
+
+    /// <summary>The mean-100 column a solve criterion counts: greedy evaluation's for greedy-eval-100, training's otherwise.</summary>
+    public static string ReturnColumn(string solveCriterion) => solveCriterion == "greedy-eval-100" ? EvalReturnColumn : MeanReturnColumn;
 
     /// <summary>The row as CSV (invariant culture, NaN as empty).</summary>
     public string ToCsv() => string.Join(',',

@@ -154,7 +154,7 @@ public sealed class RunMonitor
     /// Asks the run to stop after the update in progress (thread-safe; a signal handler calls it): the algorithm ends as
     /// at its budget, and the summary's status is <paramref name="status"/>.
     /// </summary>
-    public void RequestStop(string status = "interrupted")
+    public void RequestStop(string status = RunSummary.Interrupted)
     {
         _stopStatus = status;
         _stop = true;
@@ -170,7 +170,7 @@ public sealed class RunMonitor
     public RunSummary Fail(Exception error, int threads, int numEnvs)
     {
         ArgumentNullException.ThrowIfNull(error);
-        RunSummary summary = Summary(threads, numEnvs, null) with { Status = "failed", Error = $"{error.GetType().Name}: {error.Message}" };
+        RunSummary summary = Summary(threads, numEnvs, null) with { Status = RunSummary.Failed, Error = $"{error.GetType().Name}: {error.Message}" };
         try
         {
             _sink?.Complete(summary);
@@ -498,7 +498,7 @@ public sealed class RunMonitor
                 PolicyLagMax = _runLagMax >= 0 ? _runLagMax : null,
                 DeviceName = device.Name,
                 DeviceMemoryBytes = device.MemoryBytes,
-                Status = _stopStatus ?? "finished",
+                Status = _stopStatus ?? RunSummary.Finished,
                 Version = HybridVersion,
                 Command = Command,
                 Machine = $"{Devices.DeviceInfo.Cpu.Name}; {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}",

@@ -38,7 +38,10 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
     public long? DeviceMemoryBytes { get; init; }
 
     /// <summary><c>finished</c> (the budget was spent or the run solved), <c>interrupted</c> (stopped by a signal) or <c>failed</c>.</summary>
-    public string Status { get; init; } = "finished";
+    public string Status { get; init; } = Finished;
+
+    /// <summary>summary.json's status values: the budget was spent or the run solved; stopped by a signal; a worker failed.</summary>
+    public const string Finished = "finished", Interrupted = "interrupted", Failed = "failed";
 
     /// <summary>Why a failed run failed (null otherwise).</summary>
     public string? Error { get; init; }
@@ -84,7 +87,7 @@ public sealed record RunSummary(string Algo, string Env, int Seed, string Device
         {
             using JsonDocument doc = JsonDocument.Parse(json);
             JsonElement o = doc.RootElement;
-            if (!o.TryGetProperty("status", out JsonElement status) || status.GetString() != "finished") return null;
+            if (!o.TryGetProperty("status", out JsonElement status) || status.GetString() != Finished) return null;
             static double? D(JsonElement o, string key) => o.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
             static long? L(JsonElement o, string key) => o.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
             static string? S(JsonElement o, string key) => o.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
