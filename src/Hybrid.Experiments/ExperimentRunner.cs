@@ -237,8 +237,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException)
             {
                 // As train does: the run folder keeps a "failed" summary and the whole exception; the caller shows the message.
-                monitor.Fail(e, config.Threads, config.TotalEnvs);
-                sink.WriteFile("error.txt", e.ToString());
+                sink.RecordFailure(monitor, e, config.Threads, config.TotalEnvs);
                 FailedRun = run.Folder;
                 throw;
             }

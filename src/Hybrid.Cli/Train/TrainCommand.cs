@@ -276,18 +276,13 @@ public static class TrainCommand
             {
                 // The run folder keeps what happened: summary.json with status "failed" and the error, and the whole
                 // exception (a worker's stack trace) in error.txt; the terminal gets the message.
-                monitor.Fail(e, config.Threads, config.TotalEnvs);
+                bool kept = folder.RecordFailure(monitor, e, config.Threads, config.TotalEnvs);
                 stderr.WriteLine($"{runner.Name}: {ErrorText.Of(e)}");
                 if (e.InnerException is { } inner) stderr.WriteLine($"{runner.Name}: {inner.GetType().Name}: {inner.Message}");
                 if (LastCheckpoint(folder) is long steps)
                     stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{runner.Name}: the last checkpoint, at {steps:N0} env steps, is kept; {runner.Again} {Quote(folder.Directory)} continues from it."));
-                try
-                {
-                    folder.WriteFile("error.txt", e.ToString());
-                    stderr.WriteLine($"{runner.Name}: details in {Path.Combine(folder.Directory, "error.txt")}; summary.json has status \"failed\".");
-                }
-                catch (Exception io) when (io is IOException or UnauthorizedAccessException) { }
+                if (kept) stderr.WriteLine($"{runner.Name}: details in {Path.Combine(folder.Directory, RunFolder.ErrorFile)}; summary.json has status \"failed\".");
                 return 1;
             }
         }

@@ -171,4 +171,28 @@ public sealed class RunFolder : IMetricsSink, IDisposable
             throw new ArgumentException($"{CheckpointFile} in '{directory}' is of {checkpoint.Algo} on {checkpoint.Env}, but the folder's config.yaml is " +
                 $"{folder.Algo} on {folder.Env}; expected the checkpoint of the run in that folder.");
     }
+
+    /// <summary>The file a failed run's whole exception (a worker's stack trace included) is kept in.</summary>
+    public const string ErrorFile = "error.txt";
+
+    /// <summary>
+    /// Keeps what a failed run leaves: summary.json with status "failed" and the error (through
+    /// <paramref name="monitor"/>), and the whole exception in <see cref="ErrorFile"/>. Returns whether error.txt was
+    /// written (a full disk or a removed folder may stop it; the summary is attempted either way).
+    /// </summary>
+    public bool RecordFailure(RunMonitor monitor, Exception error, int threads, int numEnvs)
+    {
+        ArgumentNullException.ThrowIfNull(monitor);
+        ArgumentNullException.ThrowIfNull(error);
+        monitor.Fail(error, threads, numEnvs);
+        try
+        {
+            WriteFile(ErrorFile, error.ToString());
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 }
