@@ -388,19 +388,42 @@ public sealed class RunMonitor
 
     /// <summary>The env steps of the last metrics row the checkpoint's run had written: rows after it are the resumed run's to write.</summary>
     /// <exception cref="InvalidDataException">The checkpoint has no monitor section, or it is damaged.</exception>
-    public static long LoggedThrough(CheckpointData checkpoint) => Probe(checkpoint)._lastLogSteps;
+    public static long LoggedThrough(CheckpointData checkpoint) => Head(checkpoint).LoggedThrough;
 
     /// <summary>The wall-clock seconds the checkpoint's run had run when it was saved (all its parts).</summary>
     /// <exception cref="InvalidDataException">The checkpoint has no monitor section, or it is damaged.</exception>
-    public static double SecondsAt(CheckpointData checkpoint) => Probe(checkpoint)._secondsBefore;
+    public static double SecondsAt(CheckpointData checkpoint) => Head(checkpoint).Seconds;
 
-    static RunMonitor Probe(CheckpointData checkpoint)
+    // The monitor section's fixed head, as SaveState writes it: the tag, then these counters and these sums.
+    const int StateLongs = 11, StateDoubles = 8, LastLogStepsIndex = 10, SecondsIndex = 7;
+
+    /// <summary>Reads the two figures a resume needs before it builds its monitor, from the section's fixed head.</summary>
+    static (long LoggedThrough, double Seconds) Head(CheckpointData checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         byte[] bytes = checkpoint.Section(StateSection) ?? throw new InvalidDataException("the checkpoint has no monitor section; it was not written by train.");
-        var probe = new RunMonitor(new Algorithms.A2cConfig(), null, null);
-        probe.Restore(bytes);
-        return probe;
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(bytes));
+            Envs.BinaryState.ReadTag(r, StateSection);
+            long loggedThrough = 0;
+            for (int i = 0; i < StateLongs; i++)
+            {
+                long v = r.ReadInt64();
+                if (i == LastLogStepsIndex) loggedThrough = v;
+            }
+            double seconds = 0;
+            for (int i = 0; i < StateDoubles; i++)
+            {
+                double v = r.ReadDouble();
+                if (i == SecondsIndex) seconds = v;
+            }
+            return (loggedThrough, seconds);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("the checkpoint's monitor section ends early.", e);
+        }
     }
 
     byte[] SaveState()
@@ -411,6 +434,7 @@ public sealed class RunMonitor
             Envs.BinaryState.WriteTag(w, StateSection);
             lock (_gate)
             {
+                // The fixed head Head() reads: StateLongs counters (the last, _lastLogSteps), then StateDoubles sums (the last, Seconds).
                 foreach (long v in (long[])[EnvSteps, Updates, _episodes, _nextLog, _returnCount, _lossCount, _lagCount, _lagMax, _runLagCount, _runLagMax, _lastLogSteps])
                     w.Write(v);
                 foreach (double v in (double[])[_returnSum, _policySum, _valueSum, _entropySum, _lagSum, _runLagSum, _lastLogSeconds, Seconds])
