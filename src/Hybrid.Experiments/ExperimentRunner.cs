@@ -197,9 +197,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     RunResult RunOne(PlannedRun run, int index, int total)
     {
         string folder = Path.Combine(Directory, run.Folder);
-        string summaryPath = Path.Combine(folder, "summary.json");
         AlgoConfig config = spec.Config(run.Env, run.Arm, run.Seed, run.LearningRate);
-        if (Reusable(folder, config) is RunSummary done)
+        RunSummary? finished = Finished(folder);
+        if (finished is RunSummary done && Reusable(folder, done, config))
         {
             progress.RunStarting(run, index, total, skipped: true);
             var reused = new RunResult(run, done, ReadCurve(folder, done.SolveCriterion)) { Reused = true };
@@ -207,8 +207,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             return reused;
         }
         // A folder without a finished summary is what a stopped or killed run leaves: it continues from its checkpoint
-        // (as train --resume does) if it has one of this very config and Hybrid version, else it starts again from nothing.
-        CheckpointData? checkpoint = Resumable(folder, config);
+        // (as train --resume does) if it has one of this very config, else it starts again from nothing; so does a finished
+        // run that may not be reused (another config or Hybrid version).
+        CheckpointData? checkpoint = finished is null ? Resumable(folder, config) : null;
         if (checkpoint is null && System.IO.Directory.Exists(folder)) System.IO.Directory.Delete(folder, recursive: true);
         if (WarmUpFirst && !_warmedUp)
         {
@@ -288,18 +289,14 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     /// </summary>
     public double? WaitQuiet { get; init; }
 
-    /// <summary>
-    /// The summary of a finished run in <paramref name="folder"/> that may stand for this one: the same resolved config
-    /// (config.yaml) and seed, and the same Hybrid version. Null otherwise: the run runs again (its folder is cleared).
-    /// </summary>
-    static RunSummary? Reusable(string folder, AlgoConfig config)
+    /// <summary>The summary of a finished run in <paramref name="folder"/>, or null (none, not finished, or damaged).</summary>
+    static RunSummary? Finished(string folder)
     {
-        string summaryPath = Path.Combine(folder, "summary.json"), configPath = Path.Combine(folder, "config.yaml");
-        if (!File.Exists(summaryPath) || !File.Exists(configPath)) return null;
+        string path = Path.Combine(folder, "summary.json");
+        if (!File.Exists(path)) return null;
         try
         {
-            if (RunSummary.ParseFinished(File.ReadAllText(summaryPath)) is not RunSummary done) return null;
-            return done.Version == RunMonitor.HybridVersion && done.Seed == config.Seed && File.ReadAllText(configPath) == ConfigBinder.ToYaml(config) ? done : null;
+            return RunSummary.ParseFinished(File.ReadAllText(path));
         }
         catch (FormatException)
         {
@@ -307,17 +304,22 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
         }
     }
 
+    /// <summary>
+    /// Whether the finished run <paramref name="done"/> in <paramref name="folder"/> may stand for this one: the same
+    /// resolved config (config.yaml) and seed, and the same Hybrid version. Otherwise the run runs again (its folder is cleared).
+    /// </summary>
+    static bool Reusable(string folder, RunSummary done, AlgoConfig config)
+    {
+        string configPath = Path.Combine(folder, "config.yaml");
+        return done.Version == RunMonitor.HybridVersion && done.Seed == config.Seed && File.Exists(configPath)
+            && File.ReadAllText(configPath) == ConfigBinder.ToYaml(config);
+    }
+
     /// <summary>The checkpoint a stopped run in <paramref name="folder"/> left, if it is readable and of exactly <paramref name="config"/>; else null.</summary>
     static CheckpointData? Resumable(string folder, AlgoConfig config)
     {
-        string file = Path.Combine(folder, RunFolder.CheckpointFile), summaryPath = Path.Combine(folder, "summary.json");
+        string file = Path.Combine(folder, RunFolder.CheckpointFile);
         if (!File.Exists(file)) return null;
-        try
-        {
-            // A finished run that may not be reused (another config or Hybrid version) runs again from nothing.
-            if (File.Exists(summaryPath) && RunSummary.ParseFinished(File.ReadAllText(summaryPath)) is not null) return null;
-        }
-        catch (FormatException) { }
         try
         {
             CheckpointData checkpoint = Checkpoint.Load(file);

@@ -86,24 +86,29 @@ public sealed record ExperimentSpec
     public int CoreLimit => Math.Min(CoresPerRun, Environment.ProcessorCount);
 
     /// <summary>Threads one arm's runs keep busy on <paramref name="env"/>: its threads plus its helper threads.</summary>
-    public int ThreadsUsed(string env, ArmSpec arm)
+    public int ThreadsUsed(string env, ArmSpec arm) => Threads(env, arm).Used;
+
+    /// <summary>
+    /// An arm's threads on <paramref name="env"/>: in all, and where helper threads (a server applier, a learner, a
+    /// predictor) add to the arm's own, how (" (1 + 2 helpers)"; empty without helpers).
+    /// </summary>
+    public (int Used, string Split) Threads(string env, ArmSpec arm)
     {
         AlgoConfig config = Config(env, arm, Seeds[0], null);
-        return config.Threads + config.HelperThreads;
+        return (config.Threads + config.HelperThreads, config.HelperThreads == 0 ? ""
+            : $" ({config.Threads} + {config.HelperThreads} helper{(config.HelperThreads == 1 ? "" : "s")})");
     }
 
-    /// <summary>"arm 'GA3C' keeps 3 threads busy (1 + 2 helpers)" for every (arm, env) over <see cref="CoreLimit"/>; empty when every arm fits.</summary>
+    /// <summary>"arm 'GA3C' keeps 3 threads busy (1 + 2 helpers)" for every arm over <see cref="CoreLimit"/> (its first such env); empty when every arm fits.</summary>
     public List<string> Oversubscribing()
     {
         var over = new List<string>();
         foreach (ArmSpec arm in Arms)
             foreach (string env in Envs)
             {
-                AlgoConfig config = Config(env, arm, Seeds[0], null);
-                int used = config.Threads + config.HelperThreads;
+                (int used, string split) = Threads(env, arm);
                 if (used <= CoreLimit) continue;
-                string helpers = config.HelperThreads == 0 ? "" : $" ({config.Threads} + {config.HelperThreads} helper{(config.HelperThreads == 1 ? "" : "s")})";
-                over.Add($"arm '{arm.Name}'{(Envs.Count > 1 ? $" on {env}" : "")} keeps {used} threads busy{helpers}");
+                over.Add($"arm '{arm.Name}'{(Envs.Count > 1 ? $" on {env}" : "")} keeps {used} threads busy{split}");
                 break;
             }
         return over;

@@ -30,9 +30,6 @@ public sealed record ArmStats(string Env, string Arm, string Algo, float Learnin
     /// <summary>Threads the arm's runs kept busy: their threads plus helper threads.</summary>
     public int ThreadsUsed { get; init; }
 
-    /// <summary>Runs of this arm the machine was too busy for (<see cref="RunResult.Busy"/>).</summary>
-    public int BusyRuns { get; init; }
-
     /// <summary>The median of <paramref name="measure"/>, or null where it was not recorded.</summary>
     public Estimate? Of(Measure measure) => measure switch
     {
@@ -89,7 +86,6 @@ public static class Report
                 double[] finals = runs.Select(r => double.IsFinite(r.Summary.FinalMeanReturn) ? r.Summary.FinalMeanReturn : double.NegativeInfinity).ToArray();
                 double[] lags = runs.Where(r => r.Summary.PolicyLagMean is not null).Select(r => r.Summary.PolicyLagMean!.Value).ToArray();
                 long[] lagMax = runs.Where(r => r.Summary.PolicyLagMax is not null).Select(r => r.Summary.PolicyLagMax!.Value).ToArray();
-                AlgoConfig config = results.Spec.Config(env, arm, runs[0].Run.Seed, runs[0].Run.LearningRate);
                 stats.Add(new ArmStats(env, arm.Name, arm.Algo, runs[0].Run.LearningRate, runs.Count(r => r.Summary.Solved), runs.Length,
                     Median(runs, Measure.WallSeconds)!.Value, Median(runs, Measure.EnvSteps)!.Value,
                     Statistics.Bootstrap(finals, Aggregate.Median), Statistics.Bootstrap(finals, Aggregate.InterquartileMean),
@@ -97,8 +93,7 @@ public static class Report
                     lags.Length > 0 ? lags.Average() : null, lagMax.Length > 0 ? lagMax.Max() : null)
                 {
                     CpuSeconds = Median(runs, Measure.CpuSeconds),
-                    ThreadsUsed = config.Threads + config.HelperThreads,
-                    BusyRuns = runs.Count(r => r.Busy),
+                    ThreadsUsed = results.Spec.ThreadsUsed(env, arm),
                 });
             }
         return stats;
@@ -376,10 +371,8 @@ public static class Report
             {
                 string preset = Presets.Name(arm.Algo, env) is string p ? $"`{p}` ({Presets.Describe(Presets.For(arm.Algo, env))})" : "none";
                 float rate = stats.FirstOrDefault(s => s.Env == env && s.Arm == arm.Name)?.LearningRate ?? float.NaN;
-                AlgoConfig config = spec.Config(env, arm, spec.Seeds[0], null);
-                int used = config.Threads + config.HelperThreads;
-                string threads = (config.HelperThreads == 0 ? $"{config.Threads}" : $"{used} ({config.Threads} + {config.HelperThreads} helper{(config.HelperThreads == 1 ? "" : "s")})") +
-                    (used > spec.CoreLimit ? $" on {spec.CoreLimit} cores: oversubscribed" : "");
+                (int used, string split) = spec.Threads(env, arm);
+                string threads = $"{used}{split}" + (used > spec.CoreLimit ? $" on {spec.CoreLimit} cores: oversubscribed" : "");
                 md.Append($"| {arm.Name}{(spec.Envs.Count > 1 ? $" on {env}" : "")} | {arm.Algo} | {threads} | {preset} | {ConfigBinder.Format(rate)} | {RateSource(spec, arm, env, results)} |\n");
             }
         md.Append('\n');

@@ -161,7 +161,7 @@ internal sealed class CpuA2cStream : ISyncStream
     public LossTerms Gradient(Span<float> gradient, RunMonitor monitor)
     {
         LossTerms terms = Terms("hybrid sync stream", monitor.Updates + 1);
-        MergeGradient(gradient);
+        _learn.MergeInto(gradient);
         return terms;
     }
 
@@ -178,14 +178,6 @@ internal sealed class CpuA2cStream : ISyncStream
         }
         UpdateRules.CheckFinite(terms, who, index);
         return terms;
-    }
-
-    /// <summary>The gradient of the mean loss of the rollout just collected: the groups' gradients weighted by their share of the lanes, in lane order.</summary>
-    void MergeGradient(Span<float> destination)
-    {
-        destination.Clear();
-        foreach (LaneGroup group in _groups)
-            TensorPrimitives.MultiplyAdd(group.Gradient, (float)group.Lanes / _config.NumEnvs, destination, destination);
     }
 
     public void Finish(RunMonitor monitor)
@@ -345,6 +337,9 @@ internal sealed class CpuA2cStream : ISyncStream
                     : MergeSlice(start, g);
             }
         }
+
+        /// <summary>The whole gradient of the mean loss of the rollout just collected into <paramref name="destination"/>, on this thread (the hybrid regime's stream applies it itself).</summary>
+        public void MergeInto(Span<float> destination) => MergeSlice(0, destination);
 
         /// <summary>g = the groups' gradients weighted by their share of the lanes, summed in lane order; returns sum(g^2).</summary>
         double MergeSlice(int start, Span<float> g)

@@ -34,18 +34,6 @@ public sealed record MachineLoad(int Cores, int ThreadsUsed, double LoadAverageS
 
     /// <summary>The mark as summary.json recorded it (its figures are rounded there), or null to work it out from the figures.</summary>
     public bool? Recorded { get; init; }
-
-    /// <summary>"load average 3.1 at the start, 4.0 at most; 1.8 of 2 cores busy outside Hybrid on average (2.0 at most)".</summary>
-    public string Describe()
-    {
-        string load = double.IsFinite(LoadAverageStart)
-            ? string.Create(CultureInfo.InvariantCulture, $"load average {LoadAverageStart:F1} at the start, {LoadAverageMax:F1} at most, {LoadAverageEnd:F1} at the end")
-            : "load average unknown";
-        string other = double.IsFinite(OtherBusyCoresMean)
-            ? string.Create(CultureInfo.InvariantCulture, $"{OtherBusyCoresMean:F1} of {Cores} cores busy outside Hybrid on average ({OtherBusyCoresMax:F1} at most) for {ThreadsUsed} thread{(ThreadsUsed == 1 ? "" : "s")}")
-            : "cores busy outside Hybrid unknown";
-        return $"{load}; {other}";
-    }
 }
 
 /// <summary>

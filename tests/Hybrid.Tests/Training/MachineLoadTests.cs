@@ -24,9 +24,9 @@ public class MachineLoadTests
             Assert.True(load.Samples >= 2, $"{load.Samples} samples");
             // A shell loop keeps one core busy (it forks date, which is counted too): on a machine shared with other
             // tests it still gets well over a third of a core; nothing here spins, so none of it is this process's.
-            Assert.True(load.OtherBusyCoresMean > 0.35, load.Describe());
-            Assert.True(load.OtherBusyCoresMax >= load.OtherBusyCoresMean, load.Describe());
-            Assert.True(load.Busy, "every core asked for and one taken by another process: " + load.Describe());
+            Assert.True(load.OtherBusyCoresMean > 0.35, $"{load}");
+            Assert.True(load.OtherBusyCoresMax >= load.OtherBusyCoresMean, $"{load}");
+            Assert.True(load.Busy, $"every core asked for and one taken by another process: {load}");
         }
         finally
         {
