@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Experiments;
 using Hybrid.Gpu;

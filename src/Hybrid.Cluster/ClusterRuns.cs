@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Envs;
 using Hybrid.Nn;
@@ -96,21 +97,21 @@ public static class ClusterRuns
     /// (every actor died, or none came), the run stops with status <see cref="NoActorsStatus"/> and a checkpoint to resume
     /// from; null waits for actors for ever.
     /// </summary>
-    public static RunSummary Learn(ImpalaConfig config, RunMonitor monitor, ClusterAddress address, int localActors,
+    public static RunSummary Learn(ImpalaConfig config, RunContext run, ClusterAddress address, int localActors,
         Func<int, ProcessStartInfo>? actorCommand, Action<string> log, string advertise = "127.0.0.1", Training.Devices.IComputeDevice? device = null,
         TimeSpan? idleTimeout = null)
     {
         device ??= Training.Devices.CpuDevice.Instance;
-        UpdateRules.Begin(config, monitor);
+        UpdateRules.Begin(config, run);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        var learner = new LearnerParameters(config, monitor, "impala");
+        var learner = new LearnerParameters(config, run, "impala");
         (ModelSpec modelSpec, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Theta, learner.Optimizer);
         Func<CheckpointData> Save = learner.Save;
         using Training.Devices.IUnrollLearner gradients = device.OpenLearner(modelSpec, config.LearnerShape);
         var queues = new UnrollQueues(config.Batch, Math.Max(config.Threads, 8), config.TMax, config.NumEnvs, envSpec);
         var published = new ParameterBroadcast(theta);
-        var hub = new LearnerHub(config, modelSpec, queues, published, theta.Length, monitor, log);
-        monitor.Telemetry = hub;
+        var hub = new LearnerHub(config, modelSpec, queues, published, theta.Length, run, log);
+        run.Metrics.Telemetry = hub;
         using IHost host = Host.CreateDefaultBuilder()
             .UseOrleans(silo => address.Configure(silo, advertise))
             .ConfigureServices(services => services.AddSingleton(hub))
@@ -135,13 +136,13 @@ public static class ClusterRuns
             using var watchdog = new Timer(_ =>
             {
                 hub.CheckActors();
-                if (idleTimeout is TimeSpan limit && hub.SinceLastUnroll > limit && !monitor.StopRequested)
+                if (idleTimeout is TimeSpan limit && hub.SinceLastUnroll > limit && !run.Stop.Requested)
                 {
                     log($"no actor has sent an unroll for {limit.TotalSeconds:G} s ({hub.Actors} joined, {hub.Connected} connected): stopping with a checkpoint to resume from.");
-                    monitor.RequestStop(NoActorsStatus);
+                    run.Stop.Request(NoActorsStatus);
                 }
             }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-            LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, monitor, group,
+            LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, run, group,
                 "cluster learner", version =>
                 {
                     if (version % config.RefreshInterval == 0) published.Publish(theta, version);
@@ -159,12 +160,12 @@ public static class ClusterRuns
             }
             host.StopAsync().GetAwaiter().GetResult();
         }
-        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        RuntimeTelemetry total = hub.Total(monitor.Seconds);
+        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
+        RuntimeTelemetry total = hub.Total(run.Clock.Seconds);
         log($"{hub.Actors} actors joined; mean act-to-learn latency {total.UnrollLatencyMs:F2} ms");
         foreach (ActorProcessRate p in total.ActorProcesses ?? [])
             log($"actor process {p.Process} ({p.Threads} thread{(p.Threads == 1 ? "" : "s")}): {p.EnvSteps:N0} env steps, {p.StepsPerSecond:N0} steps/s while connected");
-        return monitor.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors), device.Info);
+        return run.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors), device.Info);
     }
 
     /// <summary>How long an actor waits for the learner to answer before it decides the learner is gone.</summary>
@@ -290,7 +291,7 @@ public static class ClusterRuns
         JoinReply join = grain.Join(new JoinRequest
         {
             Actor = $"{Environment.MachineName} pid {Environment.ProcessId} thread {thread}", Process = $"{Environment.MachineName}:{Environment.ProcessId}",
-            Version = RunMonitor.HybridVersion,
+            Version = SummaryBuilder.HybridVersion,
         })
             .GetAwaiter().GetResult();
         if (!join.Accepted) throw new RefusedException($"the learner refused this actor: {join.Message}");

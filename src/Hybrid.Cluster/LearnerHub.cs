@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Envs;
 using Hybrid.Nn;
@@ -22,7 +23,7 @@ public sealed class LearnerHub : ITelemetrySource
     readonly EnvSpec _env;
     readonly UnrollQueues _queues;
     readonly ParameterBroadcast _published;
-    readonly RunMonitor _monitor;
+    readonly RunContext _run;
     readonly Action<string> _log;
     readonly int _parameters;
     int _actors;
@@ -35,9 +36,9 @@ public sealed class LearnerHub : ITelemetrySource
     long _latencyTicks, _unrolls, _bytes;
     (long Ticks, long Unrolls, long Bytes) _lastInterval;
 
-    internal LearnerHub(ImpalaConfig config, ModelSpec model, UnrollQueues queues, ParameterBroadcast published, int parameters, RunMonitor monitor, Action<string> log)
+    internal LearnerHub(ImpalaConfig config, ModelSpec model, UnrollQueues queues, ParameterBroadcast published, int parameters, RunContext run, Action<string> log)
     {
-        (_config, _model, _queues, _published, _parameters, _monitor, _log) = (config, model, queues, published, parameters, monitor, log);
+        (_config, _model, _queues, _published, _parameters, _run, _log) = (config, model, queues, published, parameters, run, log);
         _env = EnvRegistry.Spec(config.Env);
     }
 
@@ -49,10 +50,10 @@ public sealed class LearnerHub : ITelemetrySource
 
     internal JoinReply Join(JoinRequest request)
     {
-        if (request.Version != RunMonitor.HybridVersion)
+        if (request.Version != SummaryBuilder.HybridVersion)
         {
-            _log($"refused actor {request.Actor}: it runs Hybrid {request.Version}, the learner {RunMonitor.HybridVersion}");
-            return new JoinReply { Message = $"the learner runs Hybrid {RunMonitor.HybridVersion}; this actor runs {request.Version}." };
+            _log($"refused actor {request.Actor}: it runs Hybrid {request.Version}, the learner {SummaryBuilder.HybridVersion}");
+            return new JoinReply { Message = $"the learner runs Hybrid {SummaryBuilder.HybridVersion}; this actor runs {request.Version}." };
         }
         int id = Interlocked.Increment(ref _actors) - 1;
         string process = string.IsNullOrWhiteSpace(request.Process) ? request.Actor : request.Process;
@@ -60,7 +61,7 @@ public sealed class LearnerHub : ITelemetrySource
         {
             _seen[id] = (request.Actor, Stopwatch.GetTimestamp(), false);
             ProcessSteps? steps = _processes.Find(p => p.Name == process);
-            if (steps is null) _processes.Add(steps = new ProcessSteps(process, _monitor.Seconds));
+            if (steps is null) _processes.Add(steps = new ProcessSteps(process, _run.Clock.Seconds));
             steps.Threads++;
             _processOf[id] = steps;
         }
@@ -71,7 +72,7 @@ public sealed class LearnerHub : ITelemetrySource
         return new JoinReply
         {
             Accepted = true, ActorId = id, Config = ConfigBinder.ToYaml(_config), Model = _model.ToString(), Theta = theta,
-            ParameterVersion = version, Segment = _monitor.Segment,
+            ParameterVersion = version, Segment = _run.Segment,
         };
     }
 
@@ -119,15 +120,15 @@ public sealed class LearnerHub : ITelemetrySource
         u.MeanVersion = m.ParameterVersion;
         var episodes = new EpisodeRecord[m.EpisodeReturns.Length];
         for (int i = 0; i < episodes.Length; i++) episodes[i] = new EpisodeRecord(0, m.EpisodeReturns[i], m.EpisodeLengths[i], m.EpisodeTerminated[i]);
-        _monitor.AddEpisodes(episodes);
+        _run.Metrics.AddEpisodes(episodes);
         // The process's steps and the run's together, once the unroll has a slot: an unroll turned away while it waited
         // (the run stopping) counts in neither, so the processes' steps add up to the run's.
         lock (_gate)
         {
             ProcessSteps process = _processOf[m.ActorId];
             process.Steps += (long)m.Steps * _config.NumEnvs;
-            process.LastSeconds = _monitor.Seconds;
-            _monitor.AddSteps((long)m.Steps * _config.NumEnvs);
+            process.LastSeconds = _run.Clock.Seconds;
+            _run.Metrics.AddSteps((long)m.Steps * _config.NumEnvs);
         }
         Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
         Interlocked.Add(ref _bytes, PayloadBytes(m));

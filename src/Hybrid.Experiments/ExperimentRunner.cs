@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Globalization;
 using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
@@ -88,10 +89,10 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     public bool WarmUpFirst { get; init; } = true;
 
     /// <summary>
-    /// Runs a cluster arm's run (<see cref="ArmSpec.ClusterActors"/>): its config, monitor, the learner's device, actor
+    /// Runs a cluster arm's run (<see cref="ArmSpec.ClusterActors"/>): its config, its context, the learner's device, actor
     /// processes and run folder (for the cluster's log). Null: this runner cannot, and an experiment with a cluster arm is refused.
     /// </summary>
-    public Func<AlgoConfig, RunMonitor, IComputeDevice?, int, string, RunSummary>? Cluster { get; init; }
+    public Func<AlgoConfig, RunContext, IComputeDevice?, int, string, RunSummary>? Cluster { get; init; }
 
     /// <summary>Opens the device an A2C run names (the CPU alone unless the caller gives one that knows the GPU).</summary>
     public IDeviceProvider Devices { get; init; } = CpuOnlyDevices.Instance;
@@ -101,7 +102,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
 
     /// <summary>The run that failed (its folder, relative to the experiment's), once one has; null while none has (a warm-up run's failure leaves it null).</summary>
     public string? FailedRun { get; private set; }
-    volatile RunMonitor? _current;
+    volatile RunContext? _current;
 
     /// <summary>
     /// Asks the experiment to stop (thread-safe; a signal handler calls it): the run in progress finishes its update,
@@ -111,7 +112,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     public void Stop()
     {
         _stopRequested = true;
-        _current?.RequestStop(RunSummary.Interrupted);
+        _current?.Stop.Request(RunSummary.Interrupted);
     }
 
     IComputeDevice? DeviceFor(AlgoConfig config) => DeviceChoice.For(Devices, config, null);
@@ -190,7 +191,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
             {
                 AlgoConfig config = spec.Config(env, arm, spec.Seeds[0], null) with { MaxEnvSteps = WarmUpSteps, MaxWallSeconds = WarmUpSeconds, StopWhenSolved = false };
                 if (!warmed.Add(ConfigBinder.ToYaml(config with { Threads = 1 }))) continue;
-                Trainer.Train(config, new RunMonitor(config, null, null), DeviceFor(config));
+                Trainer.Train(config, new RunContext(config, null, null), DeviceFor(config));
             }
     }
 
@@ -223,22 +224,22 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
                 $"{run.Folder}: continues from its checkpoint at {checkpoint.EnvSteps:N0} env steps; its times add the part before the stop (up to that checkpoint) to this one."));
         RunSummary summary;
         if (_stopRequested) throw new ExperimentInterruptedException(run.Folder);
-        using (RunFolder sink = checkpoint is null ? new RunFolder(folder, config) : RunFolder.Resume(folder, config, RunMonitor.LoggedThrough(checkpoint)))
+        using (RunFolder sink = checkpoint is null ? new RunFolder(folder, config) : RunFolder.Resume(folder, config, RunProgress.Of(checkpoint).LoggedThrough))
         {
-            RunMonitor? monitor = null;
-            monitor = new RunMonitor(config, sink, line => progress.RunProgress(run, monitor!.EnvSteps, config.MaxEnvSteps, line), checkpoint);
-            _current = monitor;
-            if (_stopRequested) monitor.RequestStop(RunSummary.Interrupted);
+            RunContext? context = null;
+            context = new RunContext(config, sink, line => progress.RunProgress(run, context!.Metrics.EnvSteps, config.MaxEnvSteps, line), checkpoint);
+            _current = context;
+            if (_stopRequested) context.Stop.Request(RunSummary.Interrupted);
             try
             {
                 summary = run.Arm.ClusterActors > 0
-                    ? (Cluster ?? throw new InvalidOperationException("this runner cannot run cluster arms"))(config, monitor, DeviceFor(config), run.Arm.ClusterActors, folder)
-                    : Trainer.Train(config, monitor, DeviceFor(config));
+                    ? (Cluster ?? throw new InvalidOperationException("this runner cannot run cluster arms"))(config, context, DeviceFor(config), run.Arm.ClusterActors, folder)
+                    : Trainer.Train(config, context, DeviceFor(config));
             }
             catch (Exception e) when (e is WorkerFailedException or TrainingDivergedException)
             {
                 // As train does: the run folder keeps a "failed" summary and the whole exception; the caller shows the message.
-                sink.RecordFailure(monitor, e, config.Threads, config.TotalEnvs);
+                sink.RecordFailure(context, e, config.Threads, config.TotalEnvs);
                 FailedRun = run.Folder;
                 throw;
             }
@@ -311,7 +312,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     static bool Reusable(string folder, RunSummary done, AlgoConfig config)
     {
         string configPath = Path.Combine(folder, "config.yaml");
-        return done.Version == RunMonitor.HybridVersion && done.Seed == config.Seed && File.Exists(configPath)
+        return done.Version == SummaryBuilder.HybridVersion && done.Seed == config.Seed && File.Exists(configPath)
             && File.ReadAllText(configPath) == ConfigBinder.ToYaml(config);
     }
 

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -543,5 +544,5 @@ public static class Machine
     }
 
     /// <summary>Hybrid's version with the commit it was built from (the SDK adds it when built in a git checkout).</summary>
-    public static string HybridVersion => Hybrid.Training.Metrics.RunMonitor.HybridVersion;
+    public static string HybridVersion => Hybrid.Training.Runs.SummaryBuilder.HybridVersion;
 }

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Globalization;
 using Hybrid.Envs;
 using Hybrid.Gpu.Kernels;
@@ -66,16 +67,16 @@ public static class DeviceNetworkCheck
         EnvSpec env = EnvRegistry.Spec(check.Env);
         ModelSpec spec = Acting.ActorCriticSpec(config) with { Activation = check.Activation };
         using var stream = new IlgpuA2cStream(device.Device, device.Kernels, config, spec);
-        var monitor = new RunMonitor(config, null, null);
+        var run = new RunContext(config, null, null);
         // A few updates first, so that episodes have ended and theta has moved.
         for (int u = 0; u < check.WarmUp; u++)
         {
-            stream.Collect(monitor);
-            stream.Learn(config.LearningRate, monitor);
+            stream.Collect(run);
+            stream.Learn(config.LearningRate, run);
         }
         float[] theta = stream.Theta();
         float[] statistics = IlgpuA2cStream.Read(stream.LearnBuffers.Statistics);
-        stream.Collect(monitor);
+        stream.Collect(run);
         stream.ComputeGradient();
         float[] deviceGradient = IlgpuA2cStream.Read(stream.LearnBuffers.Gradient);
 
@@ -134,7 +135,7 @@ public static class DeviceNetworkCheck
 
         // The step from the device's gradient (RMSProp divides by the gradient's running scale, so the sums' rounding above
         // would show through in parameters whose gradient is near 0): clip and RMSProp from the same statistics.
-        stream.Learn(config.LearningRate, monitor);
+        stream.Learn(config.LearningRate, run);
         float[] deviceTheta = stream.Theta();
         GradientTools.ClipGlobalNorm(deviceGradient, config.MaxGradNorm);
         var optimizer = new RmsProp(theta.Length, config.RmsAlpha, config.RmsEpsilon);

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Envs;
 using Hybrid.Gpu.Kernels;
@@ -20,7 +21,7 @@ namespace Hybrid.Gpu;
 /// backward pass, lane by lane; then GradientKernels' tiled weight gradients per chunk of samples, and one block that
 /// reduces them, takes the squared norm and applies the clipped RMSProp step), every sum in a fixed order, so a run is repeatable for its seed (the logged loss terms
 /// are summed atomically and may differ in their last digits). Nothing is copied to the host but metrics: episode records and loss terms, drained
-/// every few updates and before every metrics row, and handed to the monitor in the order the CPU stream would.
+/// every few updates and before every metrics row, and handed to the run in the order the CPU stream would.
 /// theta starts as the CPU stream's does (same network, same seed); actions come from per-lane counter-based streams.
 /// </summary>
 internal sealed class IlgpuA2cStream : ISyncStream
@@ -211,30 +212,30 @@ internal sealed class IlgpuA2cStream : ISyncStream
         return [.. table];
     }
 
-    public void Collect(RunMonitor monitor)
+    public void Collect(RunContext run)
     {
         RolloutViews r = _rollout;
         r.StepBase = _pending * _config.TMax;
         r.Slot = _pending;
         _kernels.Rollout(r);
-        monitor.AddSteps(_samples);
+        run.Metrics.AddSteps(_samples);
     }
 
-    public void Learn(float learningRate, RunMonitor monitor)
+    public void Learn(float learningRate, RunContext run)
     {
         _kernels.GradientAndStep(_learn, _scalars.View, _config.MaxGradNorm, learningRate, _config.RmsAlpha, _config.RmsEpsilon);
         // The solve window on the device, and its 16 bytes back: the update whose episodes first bring the last 100's
-        // mean to the threshold drains at once, so the monitor stamps the solve at this update, not at the next drain.
+        // mean to the threshold drains at once, so the run stamps the solve at this update, not at the next drain.
         WindowViews w = _window;
         w.Update = _updates++;
         _kernels.Window(w);
         w.State.CopyToCPU(_hostWindow);
         bool solvedNow = !_windowSolved && _hostWindow[EpisodeKernels.Solved] != 0;
         _windowSolved |= solvedNow;
-        // Drain when the buffers are full, and before the monitor writes a metrics row (a log point was crossed), so
+        // Drain when the buffers are full, and before the run writes a metrics row (a log point was crossed), so
         // that every row counts all the updates and episodes before it.
-        long interval = monitor.EnvSteps / _config.LogInterval;
-        if (++_pending == _updatesPerDrain || interval != _drainedInterval || solvedNow) Drain(monitor);
+        long interval = run.Metrics.EnvSteps / _config.LogInterval;
+        if (++_pending == _updatesPerDrain || interval != _drainedInterval || solvedNow) Drain(run);
     }
 
     /// <summary>The gradient of the rollout just collected, into the gradient buffer, and its squared norm.</summary>
@@ -244,15 +245,15 @@ internal sealed class IlgpuA2cStream : ISyncStream
     /// Copies the metrics back: the episodes in the order they ended (step, then lane) and each update's loss terms;
     /// checks the losses and theta are finite.
     /// </summary>
-    void Drain(RunMonitor monitor) => Drain(monitor, countUpdates: true);
+    void Drain(RunContext run) => Drain(run, countUpdates: true);
 
     /// <summary>
-    /// <see cref="Drain(RunMonitor)"/>; with <paramref name="countUpdates"/> false (a learner elsewhere counts them and owns
+    /// <see cref="Drain(RunContext)"/>; with <paramref name="countUpdates"/> false (a learner elsewhere counts them and owns
     /// theta) the updates' loss terms are checked and the last returned, and theta is not checked here.
     /// </summary>
-    LossTerms Drain(RunMonitor monitor, bool countUpdates)
+    LossTerms Drain(RunContext run, bool countUpdates)
     {
-        _drainedInterval = monitor.EnvSteps / _config.LogInterval;
+        _drainedInterval = run.Metrics.EnvSteps / _config.LogInterval;
         if (_pending == 0) return default;
         _episodeCount.CopyToCPU(_hostCount);
         int count = _hostCount[0];
@@ -267,44 +268,44 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _order.Sort(episodes);
         for (int i = 0; i < count; i++)
             _records[i] = new EpisodeRecord(episodes[i].Lane, episodes[i].Return, episodes[i].Length, episodes[i].Terminated != 0);
-        monitor.AddEpisodes(_records.AsSpan(0, count));
+        run.Metrics.AddEpisodes(_records.AsSpan(0, count));
         float inverse = 1f / _samples;
         var terms = default(LossTerms);
         for (int u = 0; u < _pending; u++)
         {
             terms = new LossTerms(_hostTerms[3 * u] * inverse, _hostTerms[3 * u + 1] * inverse, _hostTerms[3 * u + 2] * inverse);
-            UpdateRules.CheckFinite(terms, countUpdates ? "a2c" : "hybrid sync stream", monitor.Updates + 1);
-            if (countUpdates) monitor.AddUpdate(terms);
+            UpdateRules.CheckFinite(terms, countUpdates ? "a2c" : "hybrid sync stream", run.Metrics.Updates + 1);
+            if (countUpdates) run.Metrics.AddUpdate(terms);
         }
         _pending = 0;
         if (!countUpdates) return terms;
         _theta.CopyToCPU(_hostTheta);
-        UpdateRules.CheckParameters(_hostTheta, "a2c", monitor.Updates);
+        UpdateRules.CheckParameters(_hostTheta, "a2c", run.Metrics.Updates);
         return terms;
     }
 
-    public void Finish(RunMonitor monitor) => Drain(monitor);
+    public void Finish(RunContext run) => Drain(run);
 
     public void SetParameters(ReadOnlySpan<float> theta) => _theta.View.BaseView.CopyFromCPU(theta);
 
-    public LossTerms Gradient(Span<float> gradient, RunMonitor monitor)
+    public LossTerms Gradient(Span<float> gradient, RunContext run)
     {
         ComputeGradient();
         _gradient.View.BaseView.CopyToCPU(gradient);
         // The rollout kernel wrote this update's loss sums into slot _pending; the episodes come back with them.
         _pending++;
-        return Drain(monitor, countUpdates: false);
+        return Drain(run, countUpdates: false);
     }
 
     const string Kind = "a2c on a device";
 
     /// <summary>
-    /// Drains the metrics into <paramref name="monitor"/> (the checkpoint's counters then count every update so far),
+    /// Drains the metrics into <paramref name="run"/> (the checkpoint's counters then count every update so far),
     /// then copies theta, RMSProp's statistics and the lanes' state and streams from the device.
     /// </summary>
-    public CheckpointData Save(RunMonitor monitor)
+    public CheckpointData Save(RunContext run)
     {
-        Drain(monitor);
+        Drain(run);
         var theta = new float[_learn.Parameters];
         _theta.CopyToCPU(theta);
         var statistics = new RmsProp(theta.Length, _config.RmsAlpha, _config.RmsEpsilon);

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -122,7 +123,7 @@ public static class TrainBenchmark
         // The warm-up runs at least one update, whatever the lane count.
         long warmup = Math.Min(Math.Max(WarmupSteps, config.TotalEnvs * 64L), config.MaxEnvSteps);
         AlgoConfig warm = config with { MaxEnvSteps = warmup, Seed = 1_000_000 };
-        Trainer.Train(warm, stop.Watch(new RunMonitor(warm, null, null), warm.Seed, warm.Threads, warmup: true), device);
+        Trainer.Train(warm, stop.Watch(new RunContext(warm, null, null), warm.Seed, warm.Threads, warmup: true), device);
         var runs = new List<Run>();
         // Seeds outside, thread counts inside: the machine's speed drifts, and alternating the counts spreads the drift
         // over all of them instead of handing it to whichever ran last.
@@ -130,7 +131,7 @@ public static class TrainBenchmark
             foreach (int threads in threadCounts)
             {
                 AlgoConfig run = config with { Threads = threads, Seed = seed, StopWhenSolved = stopWhenSolved };
-                var result = new Run(threads, Trainer.Train(run, stop.Watch(new RunMonitor(run, null, null), seed, threads, warmup: false), device));
+                var result = new Run(threads, Trainer.Train(run, stop.Watch(new RunContext(run, null, null), seed, threads, warmup: false), device));
                 runs.Add(result);
                 stop.Done(result);
                 progress?.Invoke(result);
@@ -143,15 +144,15 @@ public static class TrainBenchmark
     {
         readonly Lock _gate = new();
         readonly List<Run> _done = [];
-        RunMonitor? _current;
+        RunContext? _current;
         int _seed, _threads;
         bool _warmup;
 
-        /// <summary>Marks <paramref name="monitor"/>'s run as the one in progress; returns the monitor.</summary>
-        public RunMonitor Watch(RunMonitor monitor, int seed, int threads, bool warmup)
+        /// <summary>Marks <paramref name="run"/> as the run in progress; returns it.</summary>
+        public RunContext Watch(RunContext run, int seed, int threads, bool warmup)
         {
-            lock (_gate) (_current, _seed, _threads, _warmup) = (monitor, seed, threads, warmup);
-            return monitor;
+            lock (_gate) (_current, _seed, _threads, _warmup) = (run, seed, threads, warmup);
+            return run;
         }
 
         /// <summary>Records a finished run.</summary>
@@ -168,7 +169,7 @@ public static class TrainBenchmark
         public (Run[] Done, (int Seed, int Threads, bool Warmup, long EnvSteps, double Seconds)? Current) Snapshot()
         {
             lock (_gate)
-                return ([.. _done], _current is { } m ? (_seed, _threads, _warmup, m.EnvSteps, m.Seconds) : null);
+                return ([.. _done], _current is { } m ? (_seed, _threads, _warmup, m.Metrics.EnvSteps, m.Clock.Seconds) : null);
         }
     }
 

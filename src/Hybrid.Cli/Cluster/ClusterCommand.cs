@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.CommandLine;
 using System.Diagnostics;
 using Hybrid.Cli.Bench;
@@ -113,7 +114,7 @@ public static class ClusterCommand
             return 2;
         }
         var runner = new TrainCommand.Runner("cluster learner", $"{Invocation.Name} cluster learner --cluster {cluster} --resume",
-            (run, monitor, learnOn) => ClusterRuns.Learn((ImpalaConfig)run, monitor, address, localActors, _ => ActorProcess(cluster, address.Id),
+            (config, run, learnOn) => ClusterRuns.Learn((ImpalaConfig)config, run, address, localActors, _ => ActorProcess(cluster, address.Id),
                 line => stderr.WriteLine($"cluster learner: {line}"), advertise, learnOn, idleSeconds > 0 ? TimeSpan.FromSeconds(idleSeconds) : null),
             "impala");
         return config is not null
@@ -152,12 +153,12 @@ public static class ClusterCommand
     /// A compare arm's run across processes on this machine: the learner here on free ports, <paramref name="actors"/>
     /// actor processes, and the cluster's lines in the run folder's cluster.log.
     /// </summary>
-    internal static Hybrid.Training.Metrics.RunSummary LocalRun(AlgoConfig config, Hybrid.Training.Metrics.RunMonitor monitor, IComputeDevice? device, int actors,
+    internal static Hybrid.Training.Metrics.RunSummary LocalRun(AlgoConfig config, Hybrid.Training.Runs.RunContext run, IComputeDevice? device, int actors,
         string folder)
     {
         var address = new ClusterAddress(FreePort(), FreePort());
         using var log = new StreamWriter(Path.Combine(folder, "cluster.log"), append: true) { AutoFlush = true };
-        Hybrid.Training.Metrics.RunSummary summary = ClusterRuns.Learn((ImpalaConfig)config, monitor, address, actors, _ => ActorProcess($"localhost:{address.GatewayPort}"),
+        Hybrid.Training.Metrics.RunSummary summary = ClusterRuns.Learn((ImpalaConfig)config, run, address, actors, _ => ActorProcess($"localhost:{address.GatewayPort}"),
             line => { lock (log) log.WriteLine(line); }, device: device, idleTimeout: TimeSpan.FromSeconds(DefaultIdleSeconds));
         if (summary.Status == ClusterRuns.NoActorsStatus)
             throw new IOException($"the actor processes of {folder} stopped sending unrolls for {DefaultIdleSeconds:G} s (cluster.log says why); the run keeps its checkpoint.");

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.CommandLine;
 using System.Globalization;
 using Hybrid.Experiments;
@@ -120,12 +121,12 @@ public static class TrainCommand
             if (checkpoint.EnvSteps >= config.MaxEnvSteps)
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"the run in '{directory}' has taken {checkpoint.EnvSteps:N0} env steps, its whole budget (max_env_steps {config.MaxEnvSteps}); raise it with --max-env-steps to go on."));
-            double seconds = RunMonitor.SecondsAt(checkpoint);
+            double seconds = RunProgress.Of(checkpoint).WallSeconds;
             if (config.MaxWallSeconds > 0 && seconds >= config.MaxWallSeconds)
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"the run in '{directory}' has run {seconds:F1} s, its whole wall-clock budget (max_wall_seconds {config.MaxWallSeconds}); raise it with --max-wall-seconds to go on."));
             device = DeviceChoice.For(GpuDevices.Instance, config, line => stderr.WriteLine($"{runner.Name}: {line}"));
-            folder = RunFolder.Resume(directory, config, RunMonitor.LoggedThrough(checkpoint));
+            folder = RunFolder.Resume(directory, config, RunProgress.Of(checkpoint).LoggedThrough);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
@@ -189,7 +190,7 @@ public static class TrainCommand
     /// with its own trainer (the cluster learner). <see cref="Again"/> is the command that continues a run (the folder follows);
     /// <see cref="Algo"/>, when set, is the one algorithm the command runs.
     /// </summary>
-    internal sealed record Runner(string Name, string Again, Func<AlgoConfig, RunMonitor, IComputeDevice?, RunSummary>? Train = null, string? Algo = null)
+    internal sealed record Runner(string Name, string Again, Func<AlgoConfig, RunContext, IComputeDevice?, RunSummary>? Train = null, string? Algo = null)
     {
         /// <summary>train: the algorithm in this process.</summary>
         public static Runner InProcess { get; } = new("train", $"{Invocation.Name} train --resume");
@@ -218,10 +219,10 @@ public static class TrainCommand
         runner ??= Runner.InProcess;
         using (folder)
         {
-            RunMonitor monitor;
+            RunContext run;
             try
             {
-                monitor = new RunMonitor(config, folder, quiet ? null : line => stderr.WriteLine(line), checkpoint) { Command = CommandLine() };
+                run = new RunContext(config, folder, quiet ? null : line => stderr.WriteLine(line), checkpoint) { Command = CommandLine() };
             }
             catch (InvalidDataException e)
             {
@@ -232,12 +233,12 @@ public static class TrainCommand
             // 130 or 143. A second Ctrl-C ends the process at once.
             using var signals = new StopSignals(_ =>
             {
-                monitor.RequestStop(RunSummary.Interrupted);
+                run.Stop.Request(RunSummary.Interrupted);
                 stderr.WriteLine($"{runner.Name}: stopping after this update (a second Ctrl-C quits at once)");
             });
             try
             {
-                RunSummary summary = runner.Train is { } train ? train(config, monitor, device) : Trainer.Train(config, monitor, device);
+                RunSummary summary = runner.Train is { } train ? train(config, run, device) : Trainer.Train(config, run, device);
                 if (summary.Status == RunSummary.Interrupted)
                 {
                     stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -266,7 +267,7 @@ public static class TrainCommand
                 stdout.WriteLine($"run folder: {folder.Directory}");
                 return 0;
             }
-            catch (InvalidDataException e) when (checkpoint is not null && monitor.Updates == checkpoint.Updates)
+            catch (InvalidDataException e) when (checkpoint is not null && run.Metrics.Updates == checkpoint.Updates)
             {
                 // The checkpoint does not fit the run (another kind of stream, a damaged section): nothing was trained.
                 stderr.WriteLine($"{runner.Name}: cannot resume from {Path.Combine(folder.Directory, RunFolder.CheckpointFile)}: {ErrorText.Of(e)}");
@@ -276,7 +277,7 @@ public static class TrainCommand
             {
                 // The run folder keeps what happened: summary.json with status "failed" and the error, and the whole
                 // exception (a worker's stack trace) in error.txt; the terminal gets the message.
-                bool kept = folder.RecordFailure(monitor, e, config.Threads, config.TotalEnvs);
+                bool kept = folder.RecordFailure(run, e, config.Threads, config.TotalEnvs);
                 stderr.WriteLine($"{runner.Name}: {ErrorText.Of(e)}");
                 if (e.InnerException is { } inner) stderr.WriteLine($"{runner.Name}: {inner.GetType().Name}: {inner.Message}");
                 if (LastCheckpoint(folder) is long steps)

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Training.Devices;
 
 namespace Hybrid.Training.Algorithms;
@@ -60,29 +61,29 @@ public static class A2c
     /// <summary>Trains on the CPU until the budget is spent (or the run is solved, with <see cref="AlgoConfig.StopWhenSolved"/>).</summary>
     /// <exception cref="ArgumentException">The config is invalid; the message names the field.</exception>
     /// <exception cref="TrainingDivergedException">A loss, the gradient or theta became NaN or infinite.</exception>
-    public static RunSummary Train(A2cConfig config, RunMonitor monitor) => Train(config, monitor, CpuDevice.Instance);
+    public static RunSummary Train(A2cConfig config, RunContext run) => Train(config, run, CpuDevice.Instance);
 
     /// <summary>Trains on <paramref name="device"/>.</summary>
     /// <exception cref="ArgumentException">The config is invalid, or the device cannot run it; the message names the field.</exception>
     /// <exception cref="TrainingDivergedException">A loss, the gradient or theta became NaN or infinite.</exception>
-    public static RunSummary Train(A2cConfig config, RunMonitor monitor, IComputeDevice device)
+    public static RunSummary Train(A2cConfig config, RunContext run, IComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        UpdateRules.Begin(config, monitor);
+        UpdateRules.Begin(config, run);
         using ISyncStream stream = device.OpenA2c(config);
-        if (monitor.Resumed is { } checkpoint) stream.Load(checkpoint);
-        while (!monitor.ShouldStop)
+        if (run.Resumed is { } checkpoint) stream.Load(checkpoint);
+        while (!run.ShouldStop)
         {
             // Act: t_max steps of every lane with one batched forward pass per step. Learn: one update from the
             // N * t_max samples (gradient of the mean loss, global-norm clip, RMSProp).
-            stream.Collect(monitor);
-            stream.Learn(UpdateRules.LearningRate(config, monitor.EnvSteps), monitor);
-            monitor.Flush();
+            stream.Collect(run);
+            stream.Learn(UpdateRules.LearningRate(config, run.Metrics.EnvSteps), run);
+            run.Metrics.Flush();
             // Between updates the stream's state is whole: a checkpoint taken here continues exactly.
-            if (monitor.CheckpointDue) monitor.SaveCheckpoint(stream.Save(monitor));
+            if (run.CheckpointDue) run.Checkpoints.Save(stream.Save(run));
         }
-        stream.Finish(monitor);
-        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(stream.Save(monitor));
-        return monitor.Finish(stream.Threads, config.NumEnvs, device.Info);
+        stream.Finish(run);
+        if (run.Checkpoints.Kept) run.Checkpoints.Save(stream.Save(run));
+        return run.Finish(stream.Threads, config.NumEnvs, device.Info);
     }
 }

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
@@ -64,9 +65,9 @@ public static class A3c
 {
     /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
     /// <exception cref="WorkerFailedException">A worker threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(A3cConfig config, RunMonitor monitor)
+    public static RunSummary Train(A3cConfig config, RunContext run)
     {
-        UpdateRules.Begin(config, monitor);
+        UpdateRules.Begin(config, run);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
 
@@ -75,15 +76,15 @@ public static class A3c
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         Normalization? normalization = Normalization.For(config, envSpec);
         // A resumed run continues from the checkpoint's theta, statistics and normalization; its workers start new episodes.
-        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, _ => { }, normalization);
+        if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, _ => { }, normalization);
         var group = new WorkerGroup("a3c");
-        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
-        for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, normalization, monitor, group));
+        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, run.Metrics);
+        for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, normalization, run, group));
         CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, _ => { }, normalization);
-        group.Supervise(shared, monitor, Save);
-        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        if (normalization is not null) monitor.WriteFile("normalization.json", normalization.ToJson());
-        return monitor.Finish(config.Threads, config.TotalEnvs);
+        group.Supervise(shared, run, Save);
+        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
+        if (normalization is not null) run.WriteFile("normalization.json", normalization.ToJson());
+        return run.Finish(config.Threads, config.TotalEnvs);
     }
 
     const string Kind = "a3c";
@@ -92,25 +93,25 @@ public static class A3c
     /// Worker <paramref name="id"/>'s loop (Algorithm S3 of Mnih et al. 2016). It copies theta every <paramref name="refreshEvery"/>
     /// segments (the paper: every one; the hybrid regime may refresh less often) and names itself <paramref name="role"/> N.
     /// </summary>
-    internal static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, Normalization? normalization, RunMonitor monitor,
+    internal static void Worker(int id, A3cConfig config, ModelSpec modelSpec, SharedParameters shared, Normalization? normalization, RunContext run,
         WorkerGroup group, int refreshEvery = 1, string role = "a3c worker")
     {
         // Thread-specific parameters theta', gradients d(theta), env, and scratch.
         VectorEnv env = config.MakeEnv(1);
-        env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
+        env.Reset(config.WorkerEnvSeed(id, run.Segment));
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaLocal = new float[net.ParameterCount];
         var gradient = new float[net.ParameterCount];
         var rollout = new Rollout(config.TMax, 1, env.Spec);
         NormalizationTally? seen = normalization is null ? null : new NormalizationTally(normalization, 1);
         var update = new ActorCriticUpdate(net, config.TMax, 1);
-        Rng[] rngs = [Acting.WorkerRng(config, id, monitor.Segment)];
+        Rng[] rngs = [Acting.WorkerRng(config, id, run.Segment)];
         string who = $"{role} {id}";
         long basedOn = 0;
         long updates = 0;
         var tally = new UpdateTally();
 
-        while (!group.StopRequested && !monitor.ShouldStop)
+        while (!group.StopRequested && !run.ShouldStop)
         {
             // Reset gradients d(theta) = 0 and synchronize theta' = theta (checked here, on the worker's own copy); the
             // version read first is what the gradient's age (the policy lag) is measured from.
@@ -131,10 +132,10 @@ public static class A3c
                 ended = env.Terminated[0] || env.Truncated[0];
             }
             while (!ended && rollout.Steps < config.TMax);
-            long globalT = monitor.AddSteps(rollout.Steps);
+            long globalT = run.Metrics.AddSteps(rollout.Steps);
             if (ended)
             {
-                monitor.AddEpisodes(env.Episodes.Records);
+                run.Metrics.AddEpisodes(env.Episodes.Records);
                 env.Episodes.Clear();
             }
 
@@ -149,8 +150,8 @@ public static class A3c
             // The normalization statistics take in this segment's data; the next segment uses what every worker saw.
             seen?.Publish();
             tally.Add(terms);
-            tally.ReportTo(monitor);
+            tally.ReportTo(run.Metrics);
         }
-        tally.ReportTo(monitor, force: true);
+        tally.ReportTo(run.Metrics, force: true);
     }
 }

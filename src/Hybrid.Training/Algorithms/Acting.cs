@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Nn.Heads;
 
 namespace Hybrid.Training.Algorithms;
@@ -57,7 +58,7 @@ public static class Acting
     /// <summary>Discrete actions, or box dimensions.</summary>
     /// <summary>
     /// Worker or actor <paramref name="id"/>'s generator of actions (stream 1000 + id of the run's seed), salted by the
-    /// part of the run (<see cref="RunMonitor.Segment"/>) so that a resumed asynchronous run does not replay the first part's draws.
+    /// part of the run (<see cref="RunContext.Segment"/>) so that a resumed asynchronous run does not replay the first part's draws.
     /// </summary>
     public static Rng WorkerRng(AlgoConfig config, int id, int segment) => new((ulong)config.Seed ^ AlgoConfig.SegmentSalt(segment), RandomStreams.WorkerActions + (ulong)id);
 

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Numerics.Tensors;
 
 namespace Hybrid.Training.Algorithms;
@@ -166,9 +167,9 @@ public static class AsyncQ
 {
     /// <summary>Trains until the budget is spent or greedy evaluation says solved (with stop_when_solved).</summary>
     /// <exception cref="WorkerFailedException">A worker threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(AsyncQConfig config, RunMonitor monitor)
+    public static RunSummary Train(AsyncQConfig config, RunContext run)
     {
-        UpdateRules.Begin(config, monitor);
+        UpdateRules.Begin(config, run);
         ModelSpec modelSpec = Acting.QSpec(config);
 
         // Shared theta, target network theta-minus = theta, shared RMSProp statistics.
@@ -176,21 +177,21 @@ public static class AsyncQ
         var target = (float[])theta.Clone();
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         // A resumed run continues from the checkpoint's theta, target network and statistics; its workers start new episodes.
-        if (monitor.Resumed is { } checkpoint)
+        if (run.Resumed is { } checkpoint)
             RunState.Load(checkpoint, modelSpec, theta, optimizer, config.Algo, r => BinaryState.Read<float>(r, target, "target network"));
         CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, config.Algo, w => BinaryState.Write<float>(w, target));
         var group = new WorkerGroup(config.Algo);
-        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
+        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, run.Metrics);
         var evaluation = new Evaluation(new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed, config.EvalMaxSteps),
-            theta, config.EvalInterval, monitor, group);
-        var workers = new QWorkerState(config, modelSpec, shared, target, monitor, group, evaluation);
+            theta, config.EvalInterval, run, group);
+        var workers = new QWorkerState(config, modelSpec, shared, target, run, group, evaluation);
         for (int id = 0; id < config.Threads; id++)
             group.Start("worker", id, config.Method == AsyncQMethod.NStepQ ? workers.NStep : workers.OneStep);
-        group.Supervise(shared, monitor, Save);
-        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
+        group.Supervise(shared, run, Save);
+        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
         // A last evaluation of the final parameters, unless the run stopped right at one.
-        if (!monitor.Solved) evaluation.RunNow();
-        return monitor.Finish(config.Threads, config.TotalEnvs);
+        if (!run.Stop.Solved) evaluation.RunNow();
+        return run.Finish(config.Threads, config.TotalEnvs);
     }
 
     /// <summary>
@@ -198,23 +199,23 @@ public static class AsyncQ
     /// workers keeps to n threads: no helper thread competes for the cores. While it runs, the other workers wait at
     /// their next update: nothing trains during an evaluation, so every thread count evaluates at the same env-step
     /// points (the first update past each multiple of I_eval), and the evaluation's time is left out of the run's time
-    /// to the threshold (<see cref="RunMonitor.AddEvaluationTime"/>).
+    /// to the threshold (<see cref="RunClock.AddEvaluationTime"/>).
     /// </summary>
     sealed class Evaluation
     {
         readonly GreedyEvaluator _evaluator;
         readonly float[] _theta;
         readonly long _interval;
-        readonly RunMonitor _monitor;
+        readonly RunContext _run;
         readonly WorkerGroup? _group;
         readonly ManualResetEventSlim _idle = new(initialState: true);
         long _next;
         int _busy;
 
-        public Evaluation(GreedyEvaluator evaluator, float[] theta, long interval, RunMonitor monitor, WorkerGroup? group)
+        public Evaluation(GreedyEvaluator evaluator, float[] theta, long interval, RunContext run, WorkerGroup? group)
         {
-            (_evaluator, _theta, _interval, _monitor, _group) = (evaluator, theta, interval, monitor, group);
-            _next = (monitor.EnvSteps / interval + 1) * interval;
+            (_evaluator, _theta, _interval, _run, _group) = (evaluator, theta, interval, run, group);
+            _next = (run.Metrics.EnvSteps / interval + 1) * interval;
         }
 
         /// <summary>
@@ -230,7 +231,7 @@ public static class AsyncQ
             {
                 if (globalStep < _next) return;
                 RunNow();
-                Volatile.Write(ref _next, (_monitor.EnvSteps / _interval + 1) * _interval);
+                Volatile.Write(ref _next, (_run.Metrics.EnvSteps / _interval + 1) * _interval);
             }
             finally
             {
@@ -246,13 +247,13 @@ public static class AsyncQ
             double cpu = LoadSampler.ProcessCpuSeconds();
             ReadOnlySpan<EpisodeRecord> episodes = _evaluator.Run(_theta);
             // The time first, so that a solve these episodes bring is stamped without it.
-            _monitor.AddEvaluationTime(clock.Elapsed.TotalSeconds, LoadSampler.ProcessCpuSeconds() - cpu);
-            _monitor.AddEvalEpisodes(episodes);
+            _run.Clock.AddEvaluationTime(clock.Elapsed.TotalSeconds, LoadSampler.ProcessCpuSeconds() - cpu);
+            _run.Metrics.AddEvalEpisodes(episodes);
         }
     }
 
     /// <summary>What every worker shares, and the two worker loops.</summary>
-    sealed class QWorkerState(AsyncQConfig config, ModelSpec spec, SharedParameters shared, float[] target, RunMonitor monitor, WorkerGroup group,
+    sealed class QWorkerState(AsyncQConfig config, ModelSpec spec, SharedParameters shared, float[] target, RunContext run, WorkerGroup group,
         Evaluation evaluation)
     {
         /// <summary>Copies theta into theta-minus when the global counter crosses a multiple of I_target, and checks the copy.</summary>
@@ -272,7 +273,7 @@ public static class AsyncQ
             bool sarsa = config.Method == AsyncQMethod.OneStepSarsa;
             string who = $"{config.Algo} worker {id}";
             VectorEnv env = config.MakeEnv(1);
-            env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
+            env.Reset(config.WorkerEnvSeed(id, run.Segment));
             // Two online networks take turns holding s and s' so that s's activations survive until its backward pass.
             var current = (QNetwork)spec.Build();
             var next = (QNetwork)spec.Build();
@@ -281,9 +282,9 @@ public static class AsyncQ
             var gradient = new float[current.ParameterCount];
             var qGradient = new float[actions];
             float[] s = new float[obsSize], sNext = new float[obsSize];
-            var rng = Acting.WorkerRng(config, id, monitor.Segment);
+            var rng = Acting.WorkerRng(config, id, run.Segment);
             float finalEpsilon = config.FinalEpsilon(id);
-            long globalT = monitor.EnvSteps, updates = 0;
+            long globalT = run.Metrics.EnvSteps, updates = 0;
             var tally = new UpdateTally();
             int pending = 0;
             double lossSum = 0;
@@ -293,7 +294,7 @@ public static class AsyncQ
             env.Observations.CopyTo(s);
             current.Forward(shared.Theta, s, 1);
             int a = EpsilonGreedy(current.QValues(1), config.Epsilon(finalEpsilon, globalT), rng);
-            while (!group.StopRequested && !monitor.ShouldStop)
+            while (!group.StopRequested && !run.ShouldStop)
             {
                 // Take action a, receive r and s'; choose a' in s' (the next state acted from).
                 env.Step(new ReadOnlySpan<int>(ref a));
@@ -326,14 +327,14 @@ public static class AsyncQ
                 bool ended = terminated || env.Truncated[0];
                 if (ended)
                 {
-                    monitor.AddEpisodes(env.Episodes.Records);
+                    run.Metrics.AddEpisodes(env.Episodes.Records);
                     env.Episodes.Clear();
                 }
                 // Every I_AsyncUpdate steps or at an episode's end: apply d(theta) asynchronously and clear it.
                 if (pending == config.AsyncUpdateInterval || ended)
                 {
                     long before = globalT;
-                    globalT = monitor.AddSteps(pending);
+                    globalT = run.Metrics.AddSteps(pending);
                     updates++;
                     float loss = (float)lossSum;
                     UpdateRules.CheckFinite(loss, who, updates);
@@ -341,7 +342,7 @@ public static class AsyncQ
                     if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT), basedOn, ref tally)) break;
                     basedOn = shared.Version;
                     tally.Add(loss / pending);
-                    tally.ReportTo(monitor);
+                    tally.ReportTo(run.Metrics);
                     MaybeRefreshTarget(before, globalT, who, updates);
                     evaluation.MaybeRun(globalT);
                     Array.Clear(gradient);
@@ -354,7 +355,7 @@ public static class AsyncQ
                 (s, sNext) = (sNext, s);
                 a = aNext;
             }
-            tally.ReportTo(monitor, force: true);
+            tally.ReportTo(run.Metrics, force: true);
         }
 
         /// <summary>Algorithm S2: n-step Q-learning.</summary>
@@ -362,7 +363,7 @@ public static class AsyncQ
         {
             string who = $"qn worker {id}";
             VectorEnv env = config.MakeEnv(1);
-            env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
+            env.Reset(config.WorkerEnvSeed(id, run.Segment));
             var net = (QNetwork)spec.Build();
             var targetNet = (QNetwork)spec.Build();
             int actions = net.Actions, tMax = config.TMax;
@@ -373,13 +374,13 @@ public static class AsyncQ
             var continues = new float[tMax];
             var targets = new float[tMax];
             var qGradient = new float[tMax * actions];
-            var rng = Acting.WorkerRng(config, id, monitor.Segment);
+            var rng = Acting.WorkerRng(config, id, run.Segment);
             float finalEpsilon = config.FinalEpsilon(id);
-            long globalT = monitor.EnvSteps, updates = 0;
+            long globalT = run.Metrics.EnvSteps, updates = 0;
             var tally = new UpdateTally();
             net.EnsureCapacity(tMax);
 
-            while (!group.StopRequested && !monitor.ShouldStop)
+            while (!group.StopRequested && !run.ShouldStop)
             {
                 // Reset gradients, synchronize theta' = theta.
                 Array.Clear(gradient);
@@ -404,10 +405,10 @@ public static class AsyncQ
                 while (!ended && rollout.Steps < tMax);
                 int steps = rollout.Steps;
                 long before = globalT;
-                globalT = monitor.AddSteps(steps);
+                globalT = run.Metrics.AddSteps(steps);
                 if (ended)
                 {
-                    monitor.AddEpisodes(env.Episodes.Records);
+                    run.Metrics.AddEpisodes(env.Episodes.Records);
                     env.Episodes.Clear();
                 }
 
@@ -440,11 +441,11 @@ public static class AsyncQ
                 // Asynchronous update of theta; refresh theta-minus every I_target global steps.
                 if (!shared.Apply(gradient, UpdateRules.LearningRate(config, globalT), basedOn, ref tally)) break;
                 tally.Add((float)(loss / steps));
-                tally.ReportTo(monitor);
+                tally.ReportTo(run.Metrics);
                 MaybeRefreshTarget(before, globalT, who, updates);
                 evaluation.MaybeRun(globalT);
             }
-            tally.ReportTo(monitor, force: true);
+            tally.ReportTo(run.Metrics, force: true);
         }
     }
 }

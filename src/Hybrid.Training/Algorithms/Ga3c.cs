@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
@@ -81,19 +82,19 @@ public static class Ga3c
 
     /// <summary>Trains with the predictor on the CPU.</summary>
     /// <exception cref="WorkerFailedException">An actor, the predictor or the learner threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(Ga3cConfig config, RunMonitor monitor) => Train(config, monitor, Devices.CpuDevice.Instance);
+    public static RunSummary Train(Ga3cConfig config, RunContext run) => Train(config, run, Devices.CpuDevice.Instance);
 
     /// <summary>
     /// Trains until the budget is spent or the run is solved (with stop_when_solved), the predictor's batched forward
     /// pass on <paramref name="device"/> (the actors' envs and the learner stay on the CPU).
     /// </summary>
     /// <exception cref="WorkerFailedException">An actor, the predictor or the learner threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(Ga3cConfig config, RunMonitor monitor, Devices.IComputeDevice device)
+    public static RunSummary Train(Ga3cConfig config, RunContext run, Devices.IComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        UpdateRules.Begin(config, monitor);
+        UpdateRules.Begin(config, run);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        var learner = new LearnerParameters(config, monitor, Kind);
+        var learner = new LearnerParameters(config, run, Kind);
         (ModelSpec modelSpec, ActorCriticNetwork net, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Net, learner.Theta, learner.Optimizer);
         Func<CheckpointData> Save = learner.Save;
         // The learner's gradient stays on the CPU: the device, if any, runs the predictor.
@@ -104,30 +105,30 @@ public static class Ga3c
         var published = new ParameterBroadcast(theta);
         using Devices.IBatchPolicy policy = device.OpenPolicy(modelSpec, Math.Min(config.MaxBatch, config.Threads));
         var predictor = new BatchedPredictor(new PolicyModel(policy, published, modelSpec), config.Threads, config.MaxBatch, config.MaxWaitUs);
-        monitor.Telemetry = new Telemetry(predictor, monitor);
+        run.Metrics.Telemetry = new Telemetry(predictor, run);
         var group = new WorkerGroup("ga3c");
-        group.Start("predictor", 0, _ => predictor.Run(() => group.StopRequested || monitor.ShouldStop));
+        group.Start("predictor", 0, _ => predictor.Run(() => group.StopRequested || run.ShouldStop));
         for (int id = 0; id < config.Threads; id++)
-            group.Start("actor", id, actor => Actor(actor, config, net.Actions, predictor, queues, monitor, group));
+            group.Start("actor", id, actor => Actor(actor, config, net.Actions, predictor, queues, run, group));
 
         // The learner publishes every update; the predictor takes the newest parameters at its next batch.
-        LaggedLearner.Run(config, config.Segments, gradients, theta, optimizer, queues, monitor, group,
+        LaggedLearner.Run(config, config.Segments, gradients, theta, optimizer, queues, run, group,
             "ga3c learner", version => published.Publish(theta, version), Save);
         group.Stop();
         predictor.Stop();
         group.Join();
-        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        return monitor.Finish(config.Threads, config.TotalEnvs, device.Info);
+        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
+        return run.Finish(config.Threads, config.TotalEnvs, device.Info);
     }
 
-    static void Actor(int id, Ga3cConfig config, int actions, BatchedPredictor predictor, UnrollQueues queues, RunMonitor monitor, WorkerGroup group)
+    static void Actor(int id, Ga3cConfig config, int actions, BatchedPredictor predictor, UnrollQueues queues, RunContext run, WorkerGroup group)
     {
         VectorEnv env = config.MakeEnv(1);
-        env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
-        Rng[] rngs = [Acting.WorkerRng(config, id, monitor.Segment)];
-        while (!group.StopRequested && !monitor.ShouldStop)
+        env.Reset(config.WorkerEnvSeed(id, run.Segment));
+        Rng[] rngs = [Acting.WorkerRng(config, id, run.Segment)];
+        while (!group.StopRequested && !run.ShouldStop)
         {
-            if (!queues.TakeFree(out int slot, group, monitor)) return;
+            if (!queues.TakeFree(out int slot, group, run)) return;
             Unroll s = queues.Slots[slot];
             s.Rollout.Clear();
             long oldest = long.MaxValue;
@@ -144,10 +145,10 @@ public static class Ga3c
                 versionSum += version;
                 Acting.StepWith(env.Observations, output[..actions], output.Slice(actions, 1), actions, default, env, s.Rollout, config.Gamma, rngs,
                     recordLogProbabilities: true);
-                monitor.AddEpisodes(env.Episodes.Records);
+                run.Metrics.AddEpisodes(env.Episodes.Records);
                 env.Episodes.Clear();
             }
-            monitor.AddSteps(config.TMax);
+            run.Metrics.AddSteps(config.TMax);
             env.Observations.CopyTo(s.NextObservations);
             // The segment's lag: its mean over the steps (each step's own acting version), and its largest (the oldest).
             s.Version = oldest;
@@ -176,19 +177,19 @@ public static class Ga3c
     }
 
     /// <summary>GA3C's telemetry: the learner's updates per second and the predictor's figures.</summary>
-    sealed class Telemetry(BatchedPredictor predictor, RunMonitor monitor) : ITelemetrySource
+    sealed class Telemetry(BatchedPredictor predictor, RunContext run) : ITelemetrySource
     {
         long _updates;
 
         public RuntimeTelemetry Interval(double seconds)
         {
-            long updates = monitor.Updates;
+            long updates = run.Metrics.Updates;
             RuntimeTelemetry t = Of(predictor.TakeInterval(), updates - _updates, seconds);
             _updates = updates;
             return t;
         }
 
-        public RuntimeTelemetry Total(double seconds) => Of(predictor.Total(), monitor.Updates, seconds);
+        public RuntimeTelemetry Total(double seconds) => Of(predictor.Total(), run.Metrics.Updates, seconds);
 
         static RuntimeTelemetry Of(PredictorStats p, long updates, double seconds) => RuntimeTelemetry.None with
         {

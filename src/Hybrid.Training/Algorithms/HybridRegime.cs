@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Training.Devices;
 
 namespace Hybrid.Training.Algorithms;
@@ -98,41 +99,41 @@ public static class HybridRegime
 
     /// <summary>Trains with the synchronous stream on the CPU.</summary>
     /// <exception cref="WorkerFailedException">A worker or the synchronous stream threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(HybridConfig config, RunMonitor monitor) => Train(config, monitor, CpuDevice.Instance);
+    public static RunSummary Train(HybridConfig config, RunContext run) => Train(config, run, CpuDevice.Instance);
 
     /// <summary>
     /// Trains until the budget is spent or the run is solved (with stop_when_solved), the synchronous stream on
     /// <paramref name="device"/>: each update it takes theta from the host, acts, and hands its gradient back.
     /// </summary>
     /// <exception cref="WorkerFailedException">A worker or the synchronous stream threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(HybridConfig config, RunMonitor monitor, IComputeDevice device)
+    public static RunSummary Train(HybridConfig config, RunContext run, IComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        UpdateRules.Begin(config, monitor);
+        UpdateRules.Begin(config, run);
         ModelSpec modelSpec = Acting.ActorCriticSpec(config);
         float[] theta = Acting.InitialTheta(modelSpec.Build(), config.Seed);
         RmsProp optimizer = UpdateRules.RmsProp(config, theta.Length);
         A2cConfig syncConfig = config.SyncStream;
         using ISyncStream stream = device.OpenA2c(syncConfig);
         // A checkpoint is the stream's (its lanes and generators, in its own section) with the shared theta and statistics.
-        if (monitor.Resumed is { } checkpoint)
+        if (run.Resumed is { } checkpoint)
         {
             stream.Load(checkpoint);
             RunState.LoadParameters(checkpoint, modelSpec, theta, optimizer);
         }
-        CheckpointData Save() => stream.Save(monitor) with
+        CheckpointData Save() => stream.Save(run) with
         {
             Parameters = (float[])theta.Clone(),
             OptimizerState = [.. optimizer.State.Select(s => new CheckpointArray(s.Name, (float[])s.Values.Clone()))],
         };
 
         var group = new WorkerGroup("hybrid");
-        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, monitor);
-        var telemetry = new Telemetry(monitor);
-        monitor.Telemetry = telemetry;
+        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, run.Metrics);
+        var telemetry = new Telemetry(run);
+        run.Metrics.Telemetry = telemetry;
         A3cConfig workers = config.Workers;
         for (int id = 0; id < config.Threads; id++)
-            group.Start("worker", id, worker => A3c.Worker(worker, workers, modelSpec, shared, null, monitor, group, config.RefreshEvery, "hybrid worker"));
+            group.Start("worker", id, worker => A3c.Worker(worker, workers, modelSpec, shared, null, run, group, config.RefreshEvery, "hybrid worker"));
 
         // The synchronous stream: t_max steps of its N lanes on theta as it stands, one gradient, applied like a worker's.
         var gradient = new float[theta.Length];
@@ -140,40 +141,40 @@ public static class HybridRegime
         long updates = 0;
         try
         {
-            while (!monitor.ShouldStop && !group.StopRequested)
+            while (!run.ShouldStop && !group.StopRequested)
             {
                 long basedOn = shared.Version;
                 stream.SetParameters(theta);
-                stream.Collect(monitor);
+                stream.Collect(run);
                 updates++;
-                LossTerms terms = stream.Gradient(gradient, monitor);
+                LossTerms terms = stream.Gradient(gradient, run);
                 UpdateRules.Clip(gradient, config.MaxGradNorm, "hybrid sync stream", updates);
                 long lagBefore = tally.LagSum;
-                shared.Apply(gradient, UpdateRules.LearningRate(config, monitor.EnvSteps), basedOn, ref tally);
+                shared.Apply(gradient, UpdateRules.LearningRate(config, run.Metrics.EnvSteps), basedOn, ref tally);
                 telemetry.AddSync(syncConfig.BatchSize, tally.LagSum - lagBefore);
                 tally.Add(terms);
                 // Reported at once, as the telemetry counts it: the workers' figures are the run's totals less the
                 // stream's, and a stream update the totals did not hold yet made an interval's async lag negative.
-                tally.ReportTo(monitor, force: true);
-                monitor.Flush();
-                if (monitor.CheckpointDue) monitor.SaveCheckpoint(Save());
+                tally.ReportTo(run.Metrics, force: true);
+                run.Metrics.Flush();
+                if (run.CheckpointDue) run.Checkpoints.Save(Save());
             }
         }
         catch (Exception e)
         {
             group.Fail("hybrid sync stream", e);
         }
-        tally.ReportTo(monitor, force: true);
+        tally.ReportTo(run.Metrics, force: true);
         group.Stop();
         shared.Complete();
         group.Join();
-        UpdateRules.CheckParameters(theta, "hybrid", monitor.Updates);
-        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        return monitor.Finish(config.Threads + 1, config.TotalEnvs, device.Info);
+        UpdateRules.CheckParameters(theta, "hybrid", run.Metrics.Updates);
+        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
+        return run.Finish(config.Threads + 1, config.TotalEnvs, device.Info);
     }
 
     /// <summary>Per-stream figures: the synchronous stream's counts here, the workers' the run's totals less them.</summary>
-    sealed class Telemetry(RunMonitor monitor) : ITelemetrySource
+    sealed class Telemetry(RunContext run) : ITelemetrySource
     {
         readonly object _gate = new();
         long _syncSteps, _syncUpdates, _syncLagSum;
@@ -193,8 +194,8 @@ public static class HybridRegime
 
         Snapshot Now()
         {
-            (double lagSum, long lagCount) = monitor.RunLag;
-            lock (_gate) return new Snapshot(_syncSteps, _syncUpdates, _syncLagSum, monitor.EnvSteps, monitor.Updates, lagSum, lagCount);
+            (double lagSum, long lagCount) = run.Metrics.RunLag;
+            lock (_gate) return new Snapshot(_syncSteps, _syncUpdates, _syncLagSum, run.Metrics.EnvSteps, run.Metrics.Updates, lagSum, lagCount);
         }
 
         public RuntimeTelemetry Interval(double seconds)

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
@@ -87,16 +88,16 @@ public static class Impala
 {
     /// <summary>Trains until the budget is spent or the run is solved (with stop_when_solved).</summary>
     /// <exception cref="WorkerFailedException">An actor threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(ImpalaConfig config, RunMonitor monitor) => Train(config, monitor, Devices.CpuDevice.Instance);
+    public static RunSummary Train(ImpalaConfig config, RunContext run) => Train(config, run, Devices.CpuDevice.Instance);
 
     /// <summary>Trains with the learner's gradients computed on <paramref name="device"/> (the actors stay on the CPU).</summary>
     /// <exception cref="WorkerFailedException">An actor threw; the run was stopped. The inner exception is the original.</exception>
-    public static RunSummary Train(ImpalaConfig config, RunMonitor monitor, Devices.IComputeDevice device)
+    public static RunSummary Train(ImpalaConfig config, RunContext run, Devices.IComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        UpdateRules.Begin(config, monitor);
+        UpdateRules.Begin(config, run);
         EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        var learner = new LearnerParameters(config, monitor, Kind);
+        var learner = new LearnerParameters(config, run, Kind);
         (ModelSpec modelSpec, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Theta, learner.Optimizer);
         Func<CheckpointData> Save = learner.Save;
         using Devices.IUnrollLearner gradients = device.OpenLearner(modelSpec, config.LearnerShape);
@@ -105,39 +106,39 @@ public static class Impala
         var published = new ParameterBroadcast(theta);
         var group = new WorkerGroup("impala");
         for (int id = 0; id < config.Threads; id++)
-            group.Start("actor", id, actor => Actor(actor, config, modelSpec, queues, published, monitor, group));
+            group.Start("actor", id, actor => Actor(actor, config, modelSpec, queues, published, run, group));
 
         // The learner; every m updates the actors may pick up the new parameters.
-        LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, monitor, group,
+        LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, run, group,
             "impala learner", version =>
             {
                 if (version % config.RefreshInterval == 0) published.Publish(theta, version);
             }, Save);
         group.Stop();
         group.Join();
-        if (monitor.KeepsCheckpoints) monitor.SaveCheckpoint(Save());
-        return monitor.Finish(config.Threads, config.TotalEnvs, device.Info);
+        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
+        return run.Finish(config.Threads, config.TotalEnvs, device.Info);
     }
 
     const string Kind = "impala";
 
-    static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, UnrollQueues queues, ParameterBroadcast published, RunMonitor monitor,
+    static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, UnrollQueues queues, ParameterBroadcast published, RunContext run,
         WorkerGroup group)
     {
         int n = config.NumEnvs;
         VectorEnv env = config.MakeEnv(n);
-        env.Reset(config.WorkerEnvSeed(id, monitor.Segment));
+        env.Reset(config.WorkerEnvSeed(id, run.Segment));
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaActor = new float[net.ParameterCount];
         long version = -1;
-        Rng[] rngs = [Acting.WorkerRng(config, id, monitor.Segment)];
+        Rng[] rngs = [Acting.WorkerRng(config, id, run.Segment)];
         net.EnsureCapacity(n);
 
-        while (!group.StopRequested && !monitor.ShouldStop)
+        while (!group.StopRequested && !run.ShouldStop)
         {
             // Pick up the latest published parameters, if newer than the copy held.
             version = published.CopyIfNewer(thetaActor, version);
-            if (!queues.TakeFree(out int slot, group, monitor)) return;
+            if (!queues.TakeFree(out int slot, group, run)) return;
 
             // Unroll T steps with the behaviour policy, recording its log-probabilities.
             Unroll s = queues.Slots[slot];
@@ -146,10 +147,10 @@ public static class Impala
             for (int t = 0; t < config.TMax; t++)
             {
                 Acting.Step(net, thetaActor, env, rollout, config.Gamma, rngs, recordLogProbabilities: true);
-                monitor.AddEpisodes(env.Episodes.Records);
+                run.Metrics.AddEpisodes(env.Episodes.Records);
                 env.Episodes.Clear();
             }
-            monitor.AddSteps(config.TMax * n);
+            run.Metrics.AddSteps(config.TMax * n);
             env.Observations.CopyTo(s.NextObservations);
             s.Version = version;
             s.MeanVersion = version;

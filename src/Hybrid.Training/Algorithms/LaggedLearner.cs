@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>One unroll's slot: T steps of an actor's lanes, the observations after them, and the parameter version that acted.</summary>
@@ -38,10 +39,10 @@ public sealed class UnrollQueues
     public SlotQueue Full { get; }
 
     /// <summary>A free slot for an actor, or false once the run is stopping.</summary>
-    public bool TakeFree(out int slot, WorkerGroup group, RunMonitor monitor)
+    public bool TakeFree(out int slot, WorkerGroup group, RunContext run)
     {
         while (!Free.TryTake(out slot, 20))
-            if (group.StopRequested || monitor.ShouldStop) return false;
+            if (group.StopRequested || run.ShouldStop) return false;
         return true;
     }
 }
@@ -50,13 +51,13 @@ public sealed class UnrollQueues
 /// The learner of lagged actors (IMPALA's, GA3C's), on the calling thread: takes B full unrolls, recomputes the current
 /// policy and values with theta, corrects for the lag with V-trace (or, without a clip, treats the unrolls as on-policy),
 /// clips the mean gradient and takes one RMSProp step; each unroll's lag (learner version minus behaviour version) goes
-/// to the monitor. A failure stops the group under the learner's name.
+/// to the run. A failure stops the group under the learner's name.
 /// </summary>
 public static class LaggedLearner
 {
     /// <summary>Learns until the run is over; <paramref name="updated"/> hears each new version (to publish theta), <paramref name="save"/> takes checkpoints.</summary>
     public static void Run(ActorCriticConfig config, int batchSize, Devices.IUnrollLearner learner, float[] theta, RmsProp optimizer,
-        UnrollQueues queues, RunMonitor monitor, WorkerGroup group, string who, Action<long> updated, Func<CheckpointData> save)
+        UnrollQueues queues, RunContext run, WorkerGroup group, string who, Action<long> updated, Func<CheckpointData> save)
     {
         var gradient = new float[theta.Length];
         var batch = new int[batchSize];
@@ -65,33 +66,33 @@ public static class LaggedLearner
         long version = 0;
         try
         {
-            while (!monitor.ShouldStop && !group.StopRequested)
+            while (!run.ShouldStop && !group.StopRequested)
             {
                 // Take B full unrolls.
                 int taken = 0;
-                while (taken < batch.Length && !group.StopRequested && !monitor.ShouldStop)
+                while (taken < batch.Length && !group.StopRequested && !run.ShouldStop)
                     if (queues.Full.TryTake(out int slot, 20)) batch[taken++] = slot;
-                    else monitor.Flush();
+                    else run.Metrics.Flush();
                 if (taken < batch.Length) break;
 
                 // The loss over the batch with the current theta (where the device computes it); each unroll's policy lag.
                 for (int i = 0; i < batch.Length; i++)
                 {
                     Unroll s = queues.Slots[batch[i]];
-                    monitor.AddPolicyLag(version - s.MeanVersion, version - s.Version);
+                    run.Metrics.AddPolicyLag(version - s.MeanVersion, version - s.Version);
                     (rollouts[i], next[i]) = (s.Rollout, s.NextObservations);
                 }
                 LossTerms terms = learner.Gradient(theta, rollouts, next, gradient);
                 foreach (int slot in batch) queues.Free.Add(slot);
                 UpdateRules.CheckFinite(terms, who, version + 1);
                 UpdateRules.Clip(gradient, config.MaxGradNorm, who, version + 1);
-                optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, monitor.EnvSteps));
+                optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, run.Metrics.EnvSteps));
                 version++;
                 UpdateRules.CheckParameters(theta, who, version);
-                monitor.AddUpdate(terms);
+                run.Metrics.AddUpdate(terms);
                 updated(version);
-                monitor.Flush();
-                if (monitor.CheckpointDue) monitor.SaveCheckpoint(save());
+                run.Metrics.Flush();
+                if (run.CheckpointDue) run.Checkpoints.Save(save());
             }
         }
         catch (Exception e)
@@ -107,7 +108,7 @@ public static class LaggedLearner
 /// </summary>
 public sealed class LearnerParameters
 {
-    public LearnerParameters(ActorCriticConfig config, RunMonitor monitor, string kind)
+    public LearnerParameters(ActorCriticConfig config, RunContext run, string kind)
     {
         Spec = Acting.ActorCriticSpec(config);
         Net = (ActorCriticNetwork)Spec.Build();
@@ -115,7 +116,7 @@ public sealed class LearnerParameters
         Optimizer = UpdateRules.RmsProp(config, Theta.Length);
         Kind = kind;
         // A resumed run continues from the checkpoint's theta and statistics; its actors start new episodes.
-        if (monitor.Resumed is { } checkpoint) RunState.Load(checkpoint, Spec, Theta, Optimizer, kind, _ => { });
+        if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, Spec, Theta, Optimizer, kind, _ => { });
     }
 
     public ModelSpec Spec { get; }

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Training.Devices;
 
 namespace Hybrid.Training.Algorithms;
@@ -9,7 +10,7 @@ namespace Hybrid.Training.Algorithms;
 /// <param name="Name">The command line's name.</param>
 /// <param name="Default">A fresh default config.</param>
 /// <param name="Train">Trains a config of this algorithm's type on the device the caller opened, or (null) on the one its config names.</param>
-public sealed record Algorithm(string Name, Func<AlgoConfig> Default, Func<AlgoConfig, RunMonitor, IComputeDevice?, RunSummary> Train)
+public sealed record Algorithm(string Name, Func<AlgoConfig> Default, Func<AlgoConfig, RunContext, IComputeDevice?, RunSummary> Train)
 {
     /// <summary>The config type (from <see cref="Default"/>).</summary>
     public Type ConfigType { get; } = Default().GetType();
@@ -48,17 +49,17 @@ public static class Trainer
 
     /// <summary>
     /// Trains with <paramref name="config"/> (each algorithm validates it first); metrics and the summary go to
-    /// <paramref name="monitor"/>. A2C, IMPALA, GA3C and the hybrid regime run on <paramref name="device"/> (the device
-    /// their config names, opened by the caller before the monitor's clock starts, so that compiling kernels is not
+    /// <paramref name="run"/>. A2C, IMPALA, GA3C and the hybrid regime run on <paramref name="device"/> (the device
+    /// their config names, opened by the caller before the run's clock starts, so that compiling kernels is not
     /// counted as training), or when it is null on the device <see cref="CpuOnlyDevices"/> opens for the config: the CPU.
     /// </summary>
-    public static RunSummary Train(AlgoConfig config, RunMonitor monitor, IComputeDevice? device = null)
+    public static RunSummary Train(AlgoConfig config, RunContext run, IComputeDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         Algorithm algorithm = Named(config.Algo);
         if (!algorithm.ConfigType.IsInstanceOfType(config))
             throw new ArgumentException($"config of type {config.GetType().Name} is not {algorithm.Name}'s ({algorithm.ConfigType.Name}).", nameof(config));
-        return algorithm.Train(config, monitor, device);
+        return algorithm.Train(config, run, device);
     }
 
     static IComputeDevice Open(string device) => CpuOnlyDevices.Instance.Open(device, null);

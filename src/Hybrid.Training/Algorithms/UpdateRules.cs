@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Numerics.Tensors;
 
 namespace Hybrid.Training.Algorithms;
@@ -6,15 +7,15 @@ namespace Hybrid.Training.Algorithms;
 public static class UpdateRules
 {
     /// <summary>
-    /// What every algorithm checks first: both arguments given, the monitor made for this config (its budget and stop
+    /// What every algorithm checks first: both arguments given, the run made for this config (its budget and stop
     /// rule are the config's), and the config valid.
     /// </summary>
-    /// <exception cref="ArgumentException">The monitor was made for another config, or the config is invalid (the message names the field).</exception>
-    public static void Begin(AlgoConfig config, RunMonitor monitor)
+    /// <exception cref="ArgumentException">The run was made for another config, or the config is invalid (the message names the field).</exception>
+    public static void Begin(AlgoConfig config, RunContext run)
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(monitor);
-        monitor.CheckConfig(config);
+        ArgumentNullException.ThrowIfNull(run);
+        run.CheckConfig(config);
         config.Validate();
     }
 

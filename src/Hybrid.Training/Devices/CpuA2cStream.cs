@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Numerics.Tensors;
 using Hybrid.Training.Algorithms;
 
@@ -126,7 +127,7 @@ internal sealed class CpuA2cStream : ISyncStream
 
     public int Threads => _groups.Length;
 
-    public void Collect(RunMonitor monitor)
+    public void Collect(RunContext run)
     {
         // Each group's t_max steps and gradient (Group below), groups on their own threads.
         _job.Run();
@@ -135,8 +136,8 @@ internal sealed class CpuA2cStream : ISyncStream
         // normalization statistics take in what the groups saw, in lane order, for the next rollout.
         for (int t = 0; t < _config.TMax; t++)
         {
-            monitor.AddSteps(_config.NumEnvs);
-            foreach (LaneGroup group in _groups) monitor.AddEpisodes(group.EpisodesOf(t));
+            run.Metrics.AddSteps(_config.NumEnvs);
+            foreach (LaneGroup group in _groups) run.Metrics.AddEpisodes(group.EpisodesOf(t));
         }
         if (_normalization is not null)
         {
@@ -145,22 +146,22 @@ internal sealed class CpuA2cStream : ISyncStream
         }
     }
 
-    public void Learn(float learningRate, RunMonitor monitor)
+    public void Learn(float learningRate, RunContext run)
     {
         // The gradient of the loss averaged over all N * t_max samples is the groups' gradients weighted by their share
         // of the lanes, summed in lane order; then one clip and one RMSProp step. The main thread does it for one group
         // or a small network; otherwise the threads share it, a slice of the parameters each (LearnJob).
-        long index = monitor.Updates + 1;
+        long index = run.Metrics.Updates + 1;
         LossTerms terms = Terms("a2c", index);
         _learn.Run(_config.MaxGradNorm, learningRate, index, onePart: _groups.Length == 1 || _theta.Length < LearnJob.MinParameters);
-        monitor.AddUpdate(terms);
+        run.Metrics.AddUpdate(terms);
     }
 
     public void SetParameters(ReadOnlySpan<float> theta) => theta.CopyTo(_theta);
 
-    public LossTerms Gradient(Span<float> gradient, RunMonitor monitor)
+    public LossTerms Gradient(Span<float> gradient, RunContext run)
     {
-        LossTerms terms = Terms("hybrid sync stream", monitor.Updates + 1);
+        LossTerms terms = Terms("hybrid sync stream", run.Metrics.Updates + 1);
         _learn.MergeInto(gradient);
         return terms;
     }
@@ -180,14 +181,14 @@ internal sealed class CpuA2cStream : ISyncStream
         return terms;
     }
 
-    public void Finish(RunMonitor monitor)
+    public void Finish(RunContext run)
     {
-        if (_normalization is not null) monitor.WriteFile("normalization.json", _normalization.ToJson());
+        if (_normalization is not null) run.WriteFile("normalization.json", _normalization.ToJson());
     }
 
     const string Kind = "a2c on the CPU";
 
-    public CheckpointData Save(RunMonitor monitor) => RunState.Save(_spec, _theta, _optimizer, Kind, SaveLanes, _normalization);
+    public CheckpointData Save(RunContext run) => RunState.Save(_spec, _theta, _optimizer, Kind, SaveLanes, _normalization);
 
     public void Load(CheckpointData checkpoint) => RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, LoadLanes, _normalization);
 

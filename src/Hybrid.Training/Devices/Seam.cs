@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Training.Algorithms;
 
 namespace Hybrid.Training.Devices;
@@ -68,16 +69,16 @@ public interface ISyncStream : IDisposable
 
     /// <summary>
     /// The actor: t_max steps of every lane under the current parameters, stored for the learner. Counts the steps into
-    /// <paramref name="monitor"/>, and the episodes and loss terms that have come back from the device.
+    /// <paramref name="run"/>, and the episodes and loss terms that have come back from the device.
     /// </summary>
-    void Collect(RunMonitor monitor);
+    void Collect(RunContext run);
 
     /// <summary>The learner: one update from the rollout just collected, at <paramref name="learningRate"/>.</summary>
     /// <exception cref="TrainingDivergedException">A loss, the gradient or theta became NaN or infinite (a device may notice it a few updates late).</exception>
-    void Learn(float learningRate, RunMonitor monitor);
+    void Learn(float learningRate, RunContext run);
 
-    /// <summary>Hands <paramref name="monitor"/> what is still on the device and writes the stream's end-of-run files.</summary>
-    void Finish(RunMonitor monitor);
+    /// <summary>Hands <paramref name="run"/> what is still on the device and writes the stream's end-of-run files.</summary>
+    void Finish(RunContext run);
 
     /// <summary>Makes the stream act and take gradients with <paramref name="theta"/> (a learner elsewhere owns it: the hybrid regime).</summary>
     void SetParameters(ReadOnlySpan<float> theta);
@@ -85,17 +86,17 @@ public interface ISyncStream : IDisposable
     /// <summary>
     /// Instead of <see cref="Learn"/>, for a learner elsewhere: the gradient of the mean loss of the rollout just
     /// collected, into <paramref name="gradient"/> (not clipped), with the episodes that came back handed to
-    /// <paramref name="monitor"/>; returns the loss terms (checked finite). The update is the caller's to count.
+    /// <paramref name="run"/>; returns the loss terms (checked finite). The update is the caller's to count.
     /// </summary>
     /// <exception cref="TrainingDivergedException">A loss is NaN or infinite.</exception>
-    LossTerms Gradient(Span<float> gradient, RunMonitor monitor);
+    LossTerms Gradient(Span<float> gradient, RunContext run);
 
     /// <summary>
     /// The stream's state for a checkpoint, taken between updates: theta, the optimizer's statistics, and a section with
     /// the env lanes, the generators and the normalization, enough to continue exactly. A device first hands
-    /// <paramref name="monitor"/> the metrics it still holds, so that the monitor's counters match the state.
+    /// <paramref name="run"/> the metrics it still holds, so that the run's counters match the state.
     /// </summary>
-    CheckpointData Save(RunMonitor monitor);
+    CheckpointData Save(RunContext run);
 
     /// <summary>Restores a state <see cref="Save"/> took from a stream of the same config.</summary>
     /// <exception cref="InvalidDataException">The checkpoint is of another model or kind of stream, or is damaged (the message says which).</exception>

@@ -97,7 +97,7 @@ public readonly record struct RuntimeTelemetry(
 /// </summary>
 public readonly record struct ActorProcessRate(string Process, int Threads, long EnvSteps, double StepsPerSecond);
 
-/// <summary>A runtime that measures itself: the monitor asks it at every metrics row and for the summary.</summary>
+/// <summary>A runtime that measures itself: the run asks it at every metrics row and for the summary.</summary>
 public interface ITelemetrySource
 {
     /// <summary>The figures since the last call, over <paramref name="seconds"/> of wall time.</summary>

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Training.Config;
 
 namespace Hybrid.Training.Metrics;
@@ -177,14 +178,14 @@ public sealed class RunFolder : IMetricsSink, IDisposable
 
     /// <summary>
     /// Keeps what a failed run leaves: summary.json with status "failed" and the error (through
-    /// <paramref name="monitor"/>), and the whole exception in <see cref="ErrorFile"/>. Returns whether error.txt was
+    /// <paramref name="run"/>), and the whole exception in <see cref="ErrorFile"/>. Returns whether error.txt was
     /// written (a full disk or a removed folder may stop it; the summary is attempted either way).
     /// </summary>
-    public bool RecordFailure(RunMonitor monitor, Exception error, int threads, int numEnvs)
+    public bool RecordFailure(RunContext run, Exception error, int threads, int numEnvs)
     {
-        ArgumentNullException.ThrowIfNull(monitor);
+        ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(error);
-        monitor.Fail(error, threads, numEnvs);
+        run.Fail(error, threads, numEnvs);
         try
         {
             WriteFile(ErrorFile, error.ToString());

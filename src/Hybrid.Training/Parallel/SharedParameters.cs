@@ -1,4 +1,5 @@
 
+using Hybrid.Training.Runs;
 namespace Hybrid.Training.Parallel;
 
 /// <summary>
@@ -18,16 +19,16 @@ public sealed class SharedParameters
     readonly float[][] _slots = [];
     readonly float[] _slotRates = [];
     readonly long[] _slotBasedOn = [];
-    readonly RunMonitor? _monitor;
+    readonly RunMetrics? _metrics;
     readonly SlotQueue _free = new(1), _full = new(1);
     long _version;
     volatile bool _completing;
 
     /// <summary>
     /// Shares <paramref name="theta"/> among workers under <paramref name="mode"/>; a server mode starts its applier in
-    /// <paramref name="group"/>, which reports the lag of the gradients it applies to <paramref name="monitor"/>.
+    /// <paramref name="group"/>, which reports the lag of the gradients it applies to <paramref name="metrics"/>.
     /// </summary>
-    public SharedParameters(float[] theta, RmsProp optimizer, UpdateMode mode, int workers, WorkerGroup group, RunMonitor? monitor = null)
+    public SharedParameters(float[] theta, RmsProp optimizer, UpdateMode mode, int workers, WorkerGroup group, RunMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(theta);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -38,7 +39,7 @@ public sealed class SharedParameters
         _optimizer = optimizer;
         Mode = mode;
         _group = group;
-        _monitor = monitor;
+        _metrics = metrics;
         if (mode != UpdateMode.Server) return;
         // Two slots per worker: a worker can queue one gradient while the applier works on its previous one.
         _slots = new float[2 * workers][];
@@ -66,7 +67,7 @@ public sealed class SharedParameters
     /// Applies (or, in server mode, queues) one update. Returns false if the run is stopping and the gradient was dropped.
     /// The gradient's age, the policy lag (the version at apply minus <paramref name="basedOn"/>, the version read when
     /// the worker copied theta), goes to <paramref name="tally"/>; in server mode the applier measures it when it
-    /// applies the slot and reports it to the monitor itself.
+    /// applies the slot and reports it to the metrics itself.
     /// </summary>
     public bool Apply(ReadOnlySpan<float> gradient, float learningRate, long basedOn, ref UpdateTally tally)
     {
@@ -110,11 +111,11 @@ public sealed class SharedParameters
             {
                 tally.AddLag(Step(_slots[slot], _slotRates[slot]) - _slotBasedOn[slot]);
                 _free.Add(slot);
-                if (_monitor is not null) tally.ReportTo(_monitor);
+                if (_metrics is not null) tally.ReportTo(_metrics);
             }
             else if (_completing || _group.Faulted)
             {
-                if (_monitor is not null) tally.ReportTo(_monitor, force: true);
+                if (_metrics is not null) tally.ReportTo(_metrics, force: true);
                 return;
             }
         }

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Runtime.ExceptionServices;
 
 namespace Hybrid.Training.Parallel;
@@ -71,22 +72,22 @@ public sealed class WorkerGroup
     /// run is over, let a server applier drain, and rethrow a worker's failure.
     /// </summary>
     /// <param name="shared">The workers' shared parameters.</param>
-    /// <param name="monitor">The run's monitor.</param>
+    /// <param name="run">The run's context.</param>
     /// <param name="checkpoint">Takes the run's checkpoint when one is due (null: the run keeps none).</param>
-    public void Supervise(SharedParameters shared, RunMonitor monitor, Func<CheckpointData>? checkpoint = null)
+    public void Supervise(SharedParameters shared, RunContext run, Func<CheckpointData>? checkpoint = null)
     {
         ArgumentNullException.ThrowIfNull(shared);
-        ArgumentNullException.ThrowIfNull(monitor);
+        ArgumentNullException.ThrowIfNull(run);
         while (!StopRequested)
         {
-            if (monitor.ShouldStop)
+            if (run.ShouldStop)
             {
                 Stop();
                 break;
             }
-            monitor.Flush();
+            run.Metrics.Flush();
             // The workers go on while theta and the statistics are copied: a Hogwild snapshot, as any read of them is.
-            if (checkpoint is not null && monitor.CheckpointDue) monitor.SaveCheckpoint(checkpoint());
+            if (checkpoint is not null && run.CheckpointDue) run.Checkpoints.Save(checkpoint());
             Thread.Sleep(2);
         }
         shared.Complete();

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Cli;
 using Hybrid.Cli.Bench;
 
@@ -52,9 +53,9 @@ public class BenchInterruptTests
         List<TrainBenchmark.Run> runs = TrainBenchmark.Measure(config, [1], 1, stopWhenSolved: false, stop: stop);
         Assert.Single(runs);
         // A second run in progress: 4,000 steps counted so far.
-        var monitor = new Hybrid.Training.Metrics.RunMonitor(config with { Seed = 2 }, null, null);
-        monitor.AddSteps(4_000);
-        stop.Watch(monitor, 2, 1, warmup: false);
+        var run = new Hybrid.Training.Runs.RunContext(config with { Seed = 2 }, null, null);
+        run.Metrics.AddSteps(4_000);
+        stop.Watch(run, 2, 1, warmup: false);
         string json = TrainBenchmark.Interrupted(config, stop, json: true);
         Assert.StartsWith("{\"bench\":\"train\",\"algo\":\"a2c\",\"env\":\"CartPole-v1\",\"num_envs\":8,\"interrupted\":true,\"runs\":[{\"seed\":1,\"threads\":1,\"status\":\"finished\",\"env_steps\":16000,", json);
         Assert.Contains("\"in_progress\":{\"seed\":2,\"threads\":1,\"warmup\":false,\"env_steps\":4000,\"seconds\":", json);

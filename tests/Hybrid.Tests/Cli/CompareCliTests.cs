@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Cli.Compare;
 using Spectre.Console;
 
@@ -124,7 +125,7 @@ public sealed class CompareCliTests : IDisposable
         string old = Path.Combine(output, "runs", "CartPole-v1", "A2C", "s1", "summary.json");
         File.WriteAllText(old, System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(old), "\"version\": \"[^\"]*\"", "\"version\": \"commit 0000000\""));
         Assert.Equal(0, Compare(Tiny, output).Code);
-        Assert.Contains(RunMonitorVersion, File.ReadAllText(old)); // ran again, by this version
+        Assert.Contains(RunContextVersion, File.ReadAllText(old)); // ran again, by this version
         string report = File.ReadAllText(Path.Combine(output, "report.md"));
         Assert.Contains("**Reused runs**", report);
         Assert.Contains($"`runs/CartPole-v1/A3C/s2` (run {started})", report);
@@ -132,7 +133,7 @@ public sealed class CompareCliTests : IDisposable
         Assert.Contains("`runs/CartPole-v1/A2C/s1` |", report); // in the every-seed table, not marked reused
     }
 
-    static string RunMonitorVersion => $"\"version\": \"{Hybrid.Training.Metrics.RunMonitor.HybridVersion}\"";
+    static string RunContextVersion => $"\"version\": \"{Hybrid.Training.Runs.SummaryBuilder.HybridVersion}\"";
 
     [Fact]
     public void AFolderHoldingAnotherExperimentIsRefused()

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Cluster;
 using Hybrid.Envs;
 using Hybrid.Training.Algorithms;
@@ -17,12 +18,12 @@ public sealed class LearnerHubTests
 
     public LearnerHubTests()
     {
-        var monitor = new RunMonitor(_config, null, null);
-        var learner = new LearnerParameters(_config, monitor, "impala");
+        var run = new RunContext(_config, null, null);
+        var learner = new LearnerParameters(_config, run, "impala");
         EnvSpec env = EnvRegistry.Spec(_config.Env);
         _queues = new UnrollQueues(_config.Batch, 2, _config.TMax, _config.NumEnvs, env);
         (_theta, _published) = (learner.Theta, new ParameterBroadcast(learner.Theta));
-        _hub = new LearnerHub(_config, learner.Spec, _queues, _published, learner.Theta.Length, monitor, _log.Add);
+        _hub = new LearnerHub(_config, learner.Spec, _queues, _published, learner.Theta.Length, run, _log.Add);
     }
 
     /// <summary>An unroll of the run's shapes: CartPole's 4 observation floats, discrete actions, one ended episode.</summary>
@@ -38,7 +39,7 @@ public sealed class LearnerHubTests
         };
     }
 
-    int Join(string name) => _hub.Join(new JoinRequest { Actor = name, Process = name, Version = RunMonitor.HybridVersion }).ActorId;
+    int Join(string name) => _hub.Join(new JoinRequest { Actor = name, Process = name, Version = SummaryBuilder.HybridVersion }).ActorId;
 
     [Fact]
     public async Task AWellFormedUnrollFromAJoinedActorIsQueued()
@@ -102,7 +103,7 @@ public sealed class LearnerHubTests
         // The learner has stepped theta past what it published: a join gets the published copy and leaves theta be.
         float[] stepped = [.. _theta.Select(x => x + 1f)];
         stepped.CopyTo(_theta, 0);
-        JoinReply join = _hub.Join(new JoinRequest { Actor = "host-d", Process = "host-d", Version = RunMonitor.HybridVersion });
+        JoinReply join = _hub.Join(new JoinRequest { Actor = "host-d", Process = "host-d", Version = SummaryBuilder.HybridVersion });
         Assert.Equal(stepped, _theta);
         Assert.NotEqual(stepped, join.Theta);
         Assert.Equal(0, join.ParameterVersion);

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Experiments;
 using Hybrid.Training.Metrics;
 

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Devices;
@@ -56,7 +57,7 @@ public sealed class DeviceLearnerTests(IlgpuFixture fixture)
         // two cores (the CPU accelerator runs kernels slowly). A uniformly random policy averages about 22 on CartPole-v1;
         // seeds 1-3 reached a mean of 97-116 here (the actors are threads, so a run is not repeatable to the step).
         var config = new ImpalaConfig { Env = "CartPole-v1", Seed = 3, MaxEnvSteps = 80_000, Device = "ilgpu-cpu" };
-        RunSummary summary = Impala.Train(config, new RunMonitor(config, null, null), new IlgpuComputeDevice(fixture.Device));
+        RunSummary summary = Impala.Train(config, new RunContext(config, null, null), new IlgpuComputeDevice(fixture.Device));
         Assert.Equal("ilgpu-cpu", summary.Device);
         Assert.True(summary.EnvSteps >= 80_000);
         Assert.True(summary.FinalMeanReturn >= 50, $"mean return of the last 100 episodes {summary.FinalMeanReturn:F1}; a random policy gets about 22");

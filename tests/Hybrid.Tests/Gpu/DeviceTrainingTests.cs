@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Devices;
@@ -16,8 +17,8 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         // Default A2C settings but 16 lanes; 60,000 steps take about 6 s on two cores. A uniformly random policy averages
         // about 22 on CartPole-v1; seeds 1-3 reached 64-79 here.
         var config = new A2cConfig { Env = "CartPole-v1", NumEnvs = 16, Seed = 1, MaxEnvSteps = 60_000, Device = "ilgpu-cpu" };
-        var monitor = new RunMonitor(config, null, null);
-        RunSummary summary = A2c.Train(config, monitor, new IlgpuComputeDevice(fixture.Device));
+        var run = new RunContext(config, null, null);
+        RunSummary summary = A2c.Train(config, run, new IlgpuComputeDevice(fixture.Device));
         Assert.Equal("ilgpu-cpu", summary.Device);
         Assert.Contains("ILGPU CPU accelerator", summary.DeviceName);
         Assert.Equal(60_000, summary.EnvSteps);
@@ -35,11 +36,11 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         float[] Run(A2cConfig c)
         {
             using var stream = new IlgpuA2cStream(fixture.Device, device.Kernels, c);
-            var monitor = new RunMonitor(c, null, null);
+            var run = new RunContext(c, null, null);
             for (int u = 0; u < 60; u++)
             {
-                stream.Collect(monitor);
-                stream.Learn(c.LearningRate, monitor);
+                stream.Collect(run);
+                stream.Learn(c.LearningRate, run);
             }
             return stream.Theta();
         }
@@ -60,11 +61,11 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         float[] Run(int threadsPerLane, bool shared)
         {
             using var stream = new IlgpuA2cStream(fixture.Device, device.Kernels, config, Hybrid.Training.Algorithms.Acting.ActorCriticSpec(config), threadsPerLane, shared);
-            var monitor = new RunMonitor(config, null, null);
+            var run = new RunContext(config, null, null);
             for (int u = 0; u < 30; u++)
             {
-                stream.Collect(monitor);
-                stream.Learn(config.LearningRate, monitor);
+                stream.Collect(run);
+                stream.Learn(config.LearningRate, run);
             }
             return stream.Theta();
         }
@@ -90,7 +91,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
             fixture.Device.AggregateAtomics = aggregate;
             try
             {
-                return A2c.Train(c, new RunMonitor(c, null, null), device);
+                return A2c.Train(c, new RunContext(c, null, null), device);
             }
             finally
             {
@@ -123,7 +124,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     public void ADeviceRunStoppedAndResumedEndsOnTheSameParameters()
     {
         // The device's checkpoint holds theta, RMSProp's statistics and the lanes' state and streams; the metrics it still
-        // held are drained into the monitor first. Loss columns are summed atomically on the device and may differ in
+        // held are drained into the run first. Loss columns are summed atomically on the device and may differ in
         // their last digits; everything else agrees.
         var config = new A2cConfig { Env = "CartPole-v1", NumEnvs = 12, Seed = 6, MaxEnvSteps = 6_000, LogInterval = 1_000, CheckpointInterval = 1_800,
             CheckpointSeconds = 0, Device = "ilgpu-cpu" };
@@ -131,9 +132,9 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         (RunSummary Summary, Training.KeepingSink Sink) Run(CheckpointData? from, long stopAt = long.MaxValue)
         {
             var sink = new Training.KeepingSink { StopAt = stopAt };
-            var monitor = new RunMonitor(config, sink, null, from);
-            sink.Monitor = monitor;
-            return (A2c.Train(config, monitor, device), sink);
+            var run = new RunContext(config, sink, null, from);
+            sink.Context = run;
+            return (A2c.Train(config, run, device), sink);
         }
         (RunSummary whole, Training.KeepingSink wholeSink) = Run(null);
         (RunSummary stopped, Training.KeepingSink first) = Run(null, stopAt: 3_000);
@@ -144,7 +145,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Equal(wholeSink.Checkpoints[^1].Parameters, second.Checkpoints[^1].Parameters);
         Assert.Equal(wholeSink.Checkpoints[^1].OptimizerState[0].Values, second.Checkpoints[^1].OptimizerState[0].Values);
         Assert.Equal(wholeSink.Checkpoints[^1].Section("algorithm"), second.Checkpoints[^1].Section("algorithm"));
-        long through = RunMonitor.LoggedThrough(atStop);
+        long through = RunProgress.Of(atStop).LoggedThrough;
         static object Key(MetricsRow r) => (r.EnvSteps, r.Updates, r.Episodes, r.EpisodicReturn, r.MeanReturn100);
         Assert.Equal(wholeSink.Rows.Select(Key), first.Rows.Where(r => r.EnvSteps <= through).Concat(second.Rows).Select(Key));
         Assert.Equal(whole.Episodes, resumed.Episodes);
@@ -152,7 +153,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
 
         // A device checkpoint is not a CPU one: resuming it on the CPU is refused by name.
         var cpu = config with { Device = "cpu" };
-        var e = Assert.Throws<InvalidDataException>(() => A2c.Train(cpu, new RunMonitor(cpu, null, null, atStop)));
+        var e = Assert.Throws<InvalidDataException>(() => A2c.Train(cpu, new RunContext(cpu, null, null, atStop)));
         Assert.Contains("expected 'a2c on the CPU', found 'a2c on a device'", e.Message);
     }
 
@@ -186,7 +187,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     public void Ga3cPredictsOnTheDevice()
     {
         var config = new Ga3cConfig { Threads = 2, Seed = 2, MaxEnvSteps = 4_000, Device = "ilgpu-cpu" };
-        RunSummary summary = Ga3c.Train(config, new RunMonitor(config, null, null), new IlgpuComputeDevice(fixture.Device));
+        RunSummary summary = Ga3c.Train(config, new RunContext(config, null, null), new IlgpuComputeDevice(fixture.Device));
         Assert.Equal("ilgpu-cpu", summary.Device);
         Assert.True(summary.Runtime!.Value.PredictionsPerSecond > 0);
         Assert.InRange(summary.Runtime!.Value.PredictBatchMax, 1, 2);
@@ -198,7 +199,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     {
         // The stream takes theta from the host each update and hands back its gradient; both streams contribute updates.
         var config = new HybridConfig { Seed = 3, MaxEnvSteps = 6_000, Device = "ilgpu-cpu" };
-        RunSummary summary = HybridRegime.Train(config, new RunMonitor(config, null, null), new IlgpuComputeDevice(fixture.Device));
+        RunSummary summary = HybridRegime.Train(config, new RunContext(config, null, null), new IlgpuComputeDevice(fixture.Device));
         Assert.Equal("ilgpu-cpu", summary.Device);
         RuntimeTelemetry runtime = summary.Runtime!.Value;
         Assert.True(runtime.SyncStepsPerSecond > 0 && runtime.AsyncStepsPerSecond > 0, $"{runtime}");

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Metrics;
@@ -123,17 +124,17 @@ public class Ga3cTests
             queues.Full.Add(slot);
         }
         var sink = new RecordingSink();
-        var monitor = new RunMonitor(config, sink, null);
+        var run = new RunContext(config, sink, null);
         var group = new WorkerGroup("test");
         var versions = new List<long>();
         using var learner = Hybrid.Training.Devices.CpuDevice.Instance.OpenLearner(spec, new Hybrid.Training.Devices.LearnerShape(5, 1, 2, 0.5f, 0.01f, 1f, 1f));
-        LaggedLearner.Run(config, 2, learner, theta, UpdateRules.RmsProp(config, theta.Length), queues, monitor, group, "test learner",
+        LaggedLearner.Run(config, 2, learner, theta, UpdateRules.RmsProp(config, theta.Length), queues, run, group, "test learner",
             v =>
             {
                 versions.Add(v);
                 if (v == 2) group.Stop();
             }, () => throw new InvalidOperationException("no checkpoints here"));
-        RunSummary summary = monitor.Finish(1, 1);
+        RunSummary summary = run.Finish(1, 1);
         Assert.Equal([1L, 2L], versions);
         Assert.Equal(0.4, summary.PolicyLagMean!.Value, 12);
         Assert.Equal(1L, summary.PolicyLagMax);

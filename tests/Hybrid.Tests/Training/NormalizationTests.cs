@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Rollouts;
@@ -108,7 +109,7 @@ public class NormalizationTests
     {
         string dir = Path.Combine(Directory.CreateTempSubdirectory("hybrid-norm").FullName, "run");
         var config = new A2cConfig { Env = "Acrobot-v1", NormalizeObservations = true, NormalizeRewards = true, MaxEnvSteps = 2_000 };
-        using (var folder = new RunFolder(dir, config)) Trainer.Train(config, new RunMonitor(config, folder, null));
+        using (var folder = new RunFolder(dir, config)) Trainer.Train(config, new RunContext(config, folder, null));
         string json = File.ReadAllText(Path.Combine(dir, "normalization.json"));
         using var doc = System.Text.Json.JsonDocument.Parse(json);
         Assert.Equal(6, doc.RootElement.GetProperty("observation_mean").GetArrayLength());

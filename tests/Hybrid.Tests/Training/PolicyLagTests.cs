@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using static Hybrid.Tests.Training.TrainingTestSupport;
 using Hybrid.Nn.Optim;
 using Hybrid.Training.Parallel;

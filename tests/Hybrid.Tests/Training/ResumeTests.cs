@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
@@ -11,7 +12,7 @@ internal sealed class KeepingSink : IMetricsSink
     public List<MetricsRow> Rows { get; } = [];
     public List<CheckpointData> Checkpoints { get; } = [];
     public RunSummary? Summary { get; private set; }
-    public RunMonitor? Monitor { get; set; }
+    public RunContext? Context { get; set; }
     public long StopAt { get; init; } = long.MaxValue;
 
     public void Write(in MetricsRow row) => Rows.Add(row);
@@ -25,7 +26,7 @@ internal sealed class KeepingSink : IMetricsSink
         Checkpoint.Save(file, checkpoint);
         Checkpoints.Add(Checkpoint.Load(file));
         File.Delete(file);
-        if (checkpoint.EnvSteps >= StopAt) Monitor!.RequestStop();
+        if (checkpoint.EnvSteps >= StopAt) Context!.Stop.Request();
     }
 }
 
@@ -35,15 +36,15 @@ public class ResumeTests
     static (RunSummary Summary, KeepingSink Sink) Run(AlgoConfig config, CheckpointData? from = null, long stopAt = long.MaxValue)
     {
         var sink = new KeepingSink { StopAt = stopAt };
-        var monitor = new RunMonitor(config, sink, null, from);
-        sink.Monitor = monitor;
-        return (Trainer.Train(config, monitor), sink);
+        var run = new RunContext(config, sink, null, from);
+        sink.Context = run;
+        return (Trainer.Train(config, run), sink);
     }
 
     /// <summary>The rows a resumed run's folder holds: the first part's up to its checkpoint's last row, then the resumed part's.</summary>
     static List<MetricsRow> Joined(KeepingSink first, CheckpointData from, KeepingSink second)
     {
-        long through = RunMonitor.LoggedThrough(from);
+        long through = RunProgress.Of(from).LoggedThrough;
         return [.. first.Rows.Where(r => r.EnvSteps <= through), .. second.Rows];
     }
 

@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
@@ -10,17 +11,17 @@ namespace Hybrid.Tests.Training;
 public class RunFolderTests
 {
     [Fact]
-    public void TrainingWithAnotherConfigThanTheMonitorsIsRefused()
+    public void TrainingWithAnotherConfigThanTheContextsIsRefused()
     {
-        // The monitor's budget is its own config's: a warm-up run with a shorter budget but the full run's monitor would
+        // The run's budget is its own config's: a warm-up run with a shorter budget but the full run's context would
         // silently train to the full budget.
         var full = new A2cConfig { MaxEnvSteps = 500_000 };
         A2cConfig warm = full with { MaxEnvSteps = 2_000 };
-        var e = Assert.Throws<ArgumentException>(() => Trainer.Train(warm, new RunMonitor(full, null, null)));
+        var e = Assert.Throws<ArgumentException>(() => Trainer.Train(warm, new RunContext(full, null, null)));
         Assert.Contains("500,000", e.Message);
         foreach (AlgoConfig config in new AlgoConfig[] { new A3cConfig { MaxEnvSteps = 1_000 }, new ImpalaConfig { MaxEnvSteps = 1_000 } })
-            Assert.Throws<ArgumentException>(() => Trainer.Train(config, new RunMonitor(config with { }, null, null)));
-        Assert.Equal(2_000, Trainer.Train(warm, new RunMonitor(warm, null, null)).EnvSteps);
+            Assert.Throws<ArgumentException>(() => Trainer.Train(config, new RunContext(config with { }, null, null)));
+        Assert.Equal(2_000, Trainer.Train(warm, new RunContext(warm, null, null)).EnvSteps);
     }
 
     [Fact]

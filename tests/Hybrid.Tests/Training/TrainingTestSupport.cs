@@ -1,3 +1,4 @@
+using Hybrid.Training.Runs;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
@@ -29,7 +30,7 @@ internal static class TrainingTestSupport
     public static (RunSummary Summary, RecordingSink Sink) Train(AlgoConfig config)
     {
         var sink = new RecordingSink();
-        RunSummary summary = Trainer.Train(config, new RunMonitor(config, sink, null));
+        RunSummary summary = Trainer.Train(config, new RunContext(config, sink, null));
         return (summary, sink);
     }
 
