@@ -102,15 +102,9 @@ public static class ClusterRuns
         TimeSpan? idleTimeout = null)
     {
         device ??= Training.Devices.CpuDevice.Instance;
-        UpdateRules.Begin(config, run);
-        EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        var learner = new LearnerParameters(config, run, "impala");
-        (ModelSpec modelSpec, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Theta, learner.Optimizer);
-        Func<CheckpointData> Save = learner.Save;
-        using Training.Devices.IUnrollLearner gradients = device.OpenLearner(modelSpec, config.LearnerShape);
-        var queues = new UnrollQueues(config.Batch, Math.Max(config.Threads, 8), config.TMax, config.NumEnvs, envSpec);
-        var published = new ParameterBroadcast(theta);
-        var hub = new LearnerHub(config, modelSpec, queues, published, theta.Length, run, log);
+        // Slots for at least 8 actors: how many will join is not known when the learner starts.
+        using var learner = new LaggedLearner(config, run, "impala", "cluster learner", config.LearnerShape, Math.Max(config.Threads, 8), device);
+        var hub = new LearnerHub(config, learner.Parameters.Spec, learner.Queues, learner.Published, learner.Parameters.Theta.Length, run, log);
         run.Metrics.Telemetry = hub;
         using IHost host = Host.CreateDefaultBuilder()
             .UseOrleans(silo => address.Configure(silo, advertise))
@@ -142,12 +136,11 @@ public static class ClusterRuns
                     run.Stop.Request(NoActorsStatus);
                 }
             }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-            LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, run, group,
-                "cluster learner", version =>
-                {
-                    if (version % config.RefreshInterval == 0) published.Publish(theta, version);
-                    hub.CheckActors();
-                }, Save);
+            learner.Learn(group, version =>
+            {
+                if (version % config.RefreshInterval == 0) learner.Published.Publish(learner.Parameters.Theta, version);
+                hub.CheckActors();
+            });
             group.Join();
         }
         finally
@@ -160,12 +153,11 @@ public static class ClusterRuns
             }
             host.StopAsync().GetAwaiter().GetResult();
         }
-        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
         RuntimeTelemetry total = hub.Total(run.Clock.Seconds);
         log($"{hub.Actors} actors joined; mean act-to-learn latency {total.UnrollLatencyMs:F2} ms");
         foreach (ActorProcessRate p in total.ActorProcesses ?? [])
             log($"actor process {p.Process} ({p.Threads} thread{(p.Threads == 1 ? "" : "s")}): {p.EnvSteps:N0} env steps, {p.StepsPerSecond:N0} steps/s while connected");
-        return run.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors), device.Info);
+        return learner.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors), device.Info);
     }
 
     /// <summary>How long an actor waits for the learner to answer before it decides the learner is gone.</summary>
@@ -305,57 +297,47 @@ public static class ClusterRuns
             grain.Leave(join.ActorId, why).GetAwaiter().GetResult();
             throw new RefusedException(why + ".");
         }
-        EnvSpec env = EnvRegistry.Spec(config.Env);
-        int n = config.NumEnvs;
-        VectorEnv lanes = config.MakeEnv(n);
-        lanes.Reset(config.WorkerEnvSeed(join.ActorId, join.Segment));
-        var net = (ActorCriticNetwork)model.Build();
-        float[] theta = join.Theta;
-        long version = join.ParameterVersion, steps = 0;
-        Rng[] rngs = [Acting.WorkerRng(config, join.ActorId, join.Segment)];
-        var rollout = new Rollout(config.TMax, n, env);
-        var returns = new List<float>();
-        var lengths = new List<int>();
-        var terminated = new List<bool>();
-        while (!group.StopRequested)
+        var policy = new LocalCopyPolicy(model, config.Gamma, config.NumEnvs, null, join.Theta, join.ParameterVersion);
+        return UnrollActor.Run(join.ActorId, config, config.NumEnvs, join.Segment, policy, new GrainSink(grain, join.ActorId, policy, config, group, stop));
+    }
+
+    /// <summary>
+    /// A cluster actor's unrolls: one of its own, sent to the learner grain with the episodes that ended in it; the
+    /// reply brings newer parameters (into <paramref name="policy"/>) or the end of the run.
+    /// </summary>
+    sealed class GrainSink(ILearnerGrain grain, int actorId, LocalCopyPolicy policy, ImpalaConfig config, WorkerGroup group, CancellationToken stop) : IUnrollSink
+    {
+        readonly Unroll _unroll = new(config.TMax, config.NumEnvs, EnvRegistry.Spec(config.Env));
+        readonly List<EpisodeRecord> _episodes = [];
+
+        public bool Stopping => group.StopRequested;
+
+        public bool Take(out Unroll unroll)
         {
+            unroll = _unroll;
             if (stop.IsCancellationRequested)
             {
-                grain.Leave(join.ActorId, "stopped by its user").GetAwaiter().GetResult();
-                break;
+                grain.Leave(actorId, "stopped by its user").GetAwaiter().GetResult();
+                return false;
             }
-            rollout.Clear();
-            returns.Clear();
-            lengths.Clear();
-            terminated.Clear();
-            for (int t = 0; t < config.TMax; t++)
-            {
-                Acting.Step(net, theta, lanes, rollout, config.Gamma, rngs, recordLogProbabilities: true);
-                foreach (EpisodeRecord e in lanes.Episodes.Records)
-                {
-                    returns.Add(e.Return);
-                    lengths.Add(e.Length);
-                    terminated.Add(e.Terminated);
-                }
-                lanes.Episodes.Clear();
-            }
-            int samples = rollout.Count, obs = env.ObservationSize;
-            var message = new UnrollMessage
-            {
-                ActorId = join.ActorId, ParameterVersion = version, Steps = rollout.Steps,
-                Observations = rollout.Observations[..(samples * obs)], DiscreteActions = env.IsDiscrete ? rollout.DiscreteActions[..samples] : [],
-                BoxActions = env.IsDiscrete ? [] : rollout.BoxActions[..(samples * env.ActionSpace.Size)], LogProbabilities = rollout.LogProbabilities[..samples],
-                Rewards = rollout.Rewards[..samples], Discounts = rollout.Discounts[..samples], Truncated = rollout.Truncated[..samples],
-                TruncatedIndices = rollout.TruncatedIndices[..rollout.TruncatedCount], FinalObservations = rollout.FinalObservations[..(rollout.TruncatedCount * obs)],
-                NextObservations = lanes.Observations.ToArray(), EpisodeReturns = [.. returns], EpisodeLengths = [.. lengths], EpisodeTerminated = [.. terminated],
-                SentTicks = DateTime.UtcNow.Ticks,
-            };
-            steps += samples;
-            // One round trip per unroll: the reply brings newer parameters when the learner has published some.
-            SubmitReply reply = grain.Submit(message).GetAwaiter().GetResult();
-            if (reply.Stop) break;
-            if (reply.Theta.Length == theta.Length) (theta, version) = (reply.Theta, reply.ParameterVersion);
+            _episodes.Clear();
+            return true;
         }
-        return steps;
+
+        public void Return(Unroll unroll) { }
+
+        public void AddEpisodes(ReadOnlySpan<EpisodeRecord> episodes)
+        {
+            foreach (EpisodeRecord e in episodes) _episodes.Add(e);
+        }
+
+        public bool Submit(Unroll unroll, long envSteps)
+        {
+            // One round trip per unroll: the reply brings newer parameters when the learner has published some.
+            SubmitReply reply = grain.Submit(UnrollMessage.Of(actorId, unroll, _episodes)).GetAwaiter().GetResult();
+            if (reply.Stop) return false;
+            if (reply.Theta.Length == policy.ParameterCount) policy.Set(reply.Theta, reply.ParameterVersion);
+            return true;
+        }
     }
 }

@@ -103,24 +103,8 @@ public sealed class LearnerHub : ITelemetrySource
             if (_stopping) return new SubmitReply { Stop = true };
             await Task.Delay(1);
         }
-        Unroll u = _queues.Slots[slot];
-        Rollout r = u.Rollout;
-        m.Observations.CopyTo(r.Observations, 0);
-        m.DiscreteActions.CopyTo(r.DiscreteActions, 0);
-        m.BoxActions.CopyTo(r.BoxActions, 0);
-        m.LogProbabilities.CopyTo(r.LogProbabilities, 0);
-        m.Rewards.CopyTo(r.Rewards, 0);
-        m.Discounts.CopyTo(r.Discounts, 0);
-        m.Truncated.CopyTo(r.Truncated, 0);
-        m.TruncatedIndices.CopyTo(r.TruncatedIndices, 0);
-        m.FinalObservations.CopyTo(r.FinalObservations, 0);
-        r.Restore(m.Steps, m.TruncatedIndices.Length);
-        m.NextObservations.CopyTo(u.NextObservations, 0);
-        u.Version = m.ParameterVersion;
-        u.MeanVersion = m.ParameterVersion;
-        var episodes = new EpisodeRecord[m.EpisodeReturns.Length];
-        for (int i = 0; i < episodes.Length; i++) episodes[i] = new EpisodeRecord(0, m.EpisodeReturns[i], m.EpisodeLengths[i], m.EpisodeTerminated[i]);
-        _run.Metrics.AddEpisodes(episodes);
+        m.CopyTo(_queues.Slots[slot]);
+        _run.Metrics.AddEpisodes(m.Episodes());
         // The process's steps and the run's together, once the unroll has a slot: an unroll turned away while it waited
         // (the run stopping) counts in neither, so the processes' steps add up to the run's.
         lock (_gate)
@@ -131,17 +115,11 @@ public sealed class LearnerHub : ITelemetrySource
             _run.Metrics.AddSteps((long)m.Steps * _config.NumEnvs);
         }
         Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
-        Interlocked.Add(ref _bytes, PayloadBytes(m));
+        Interlocked.Add(ref _bytes, m.PayloadBytes);
         Interlocked.Increment(ref _unrolls);
         _queues.Full.Add(slot);
         return Reply(m.ParameterVersion);
     }
-
-    /// <summary>The arrays' bytes (what the unroll carries, not Orleans' framing).</summary>
-    static long PayloadBytes(UnrollMessage m) =>
-        4L * (m.Observations.Length + m.DiscreteActions.Length + m.BoxActions.Length + m.LogProbabilities.Length + m.Rewards.Length + m.Discounts.Length
-              + m.TruncatedIndices.Length + m.FinalObservations.Length + m.NextObservations.Length + m.EpisodeReturns.Length + m.EpisodeLengths.Length)
-        + m.Truncated.Length + m.EpisodeTerminated.Length + 28;
 
     /// <inheritdoc/>
     public RuntimeTelemetry Interval(double seconds)
@@ -252,21 +230,9 @@ public sealed class LearnerHub : ITelemetrySource
     /// <summary>Refuses an unroll whose arrays do not have the run's shapes (another env, model or a damaged message).</summary>
     void Check(UnrollMessage m)
     {
-        int lanes = _config.NumEnvs, samples = m.Steps * lanes, obs = _env.ObservationSize, actions = _env.ActionSpace.Size;
-        bool discrete = _env.IsDiscrete;
         bool joined;
         lock (_gate) joined = _seen.ContainsKey(m.ActorId);
-        string? wrong =
-            !joined ? "no actor of that number has joined this learner" :
-            m.Steps != _config.TMax ? $"{m.Steps} steps (the run's unroll is {_config.TMax})" :
-            m.Observations.Length != samples * obs ? $"{m.Observations.Length} observation floats (expected {samples * obs} for {_config.Env})" :
-            (discrete ? m.DiscreteActions.Length != samples : m.BoxActions.Length != samples * actions) ? "actions of another shape" :
-            m.LogProbabilities.Length != samples || m.Rewards.Length != samples || m.Discounts.Length != samples || m.Truncated.Length != samples ? "per-sample arrays of another length" :
-            m.TruncatedIndices.Length > samples || m.FinalObservations.Length < m.TruncatedIndices.Length * obs ? "truncation data of another shape" :
-            m.NextObservations.Length != lanes * obs ? "next observations of another shape" :
-            m.EpisodeLengths.Length != m.EpisodeReturns.Length || m.EpisodeTerminated.Length != m.EpisodeReturns.Length ? "an episode list of mismatched lengths" :
-            m.ParameterVersion < 0 || m.ParameterVersion > _published.Version ? $"parameter version {m.ParameterVersion} (the learner is at {_published.Version})" :
-            null;
+        string? wrong = joined ? m.Mismatch(_config.TMax, _config.NumEnvs, _env, _published.Version) : "no actor of that number has joined this learner";
         if (wrong is null) return;
         string text = $"refused an unroll from actor {m.ActorId}: {wrong}.";
         _log(text);

@@ -1,3 +1,7 @@
+using Hybrid.Envs;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Rollouts;
+
 namespace Hybrid.Cluster;
 
 /// <summary>An actor process asking to join: who it is and what it was built to run, so a learner can refuse a mismatch.</summary>
@@ -58,6 +62,83 @@ public sealed class UnrollMessage
     [Id(15)] public bool[] EpisodeTerminated { get; set; } = [];
     /// <summary>When the actor finished the unroll (UTC ticks), for the act-to-learn latency.</summary>
     [Id(16)] public long SentTicks { get; set; }
+
+    /// <summary>
+    /// The wire form of <paramref name="unroll"/> (the one trajectory type, <see cref="Unroll"/>) from actor
+    /// <paramref name="actorId"/>, with the <paramref name="episodes"/> that ended in it, stamped now.
+    /// </summary>
+    public static UnrollMessage Of(int actorId, Unroll unroll, IReadOnlyList<EpisodeRecord> episodes)
+    {
+        ArgumentNullException.ThrowIfNull(unroll);
+        ArgumentNullException.ThrowIfNull(episodes);
+        Rollout r = unroll.Rollout;
+        int samples = r.Count, obs = r.ObservationSize;
+        return new UnrollMessage
+        {
+            ActorId = actorId, ParameterVersion = unroll.Version, Steps = r.Steps,
+            Observations = r.Observations[..(samples * obs)], DiscreteActions = r.Discrete ? r.DiscreteActions[..samples] : [],
+            BoxActions = r.Discrete ? [] : r.BoxActions[..(samples * r.ActionSize)], LogProbabilities = r.LogProbabilities[..samples],
+            Rewards = r.Rewards[..samples], Discounts = r.Discounts[..samples], Truncated = r.Truncated[..samples],
+            TruncatedIndices = r.TruncatedIndices[..r.TruncatedCount], FinalObservations = r.FinalObservations[..(r.TruncatedCount * obs)],
+            NextObservations = (float[])unroll.NextObservations.Clone(),
+            EpisodeReturns = [.. episodes.Select(e => e.Return)], EpisodeLengths = [.. episodes.Select(e => e.Length)], EpisodeTerminated = [.. episodes.Select(e => e.Terminated)],
+            SentTicks = DateTime.UtcNow.Ticks,
+        };
+    }
+
+    /// <summary>
+    /// What is wrong with this message for a learner of <paramref name="tMax"/>-step unrolls of <paramref name="lanes"/>
+    /// lanes of <paramref name="env"/> whose newest version is <paramref name="newest"/>, or null when it fits.
+    /// </summary>
+    public string? Mismatch(int tMax, int lanes, EnvSpec env, long newest)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        int samples = Steps * lanes, obs = env.ObservationSize, actions = env.ActionSpace.Size;
+        return
+            Steps != tMax ? $"{Steps} steps (the run's unroll is {tMax})" :
+            Observations.Length != samples * obs ? $"{Observations.Length} observation floats (expected {samples * obs} for {env.Id})" :
+            (env.IsDiscrete ? DiscreteActions.Length != samples : BoxActions.Length != samples * actions) ? "actions of another shape" :
+            LogProbabilities.Length != samples || Rewards.Length != samples || Discounts.Length != samples || Truncated.Length != samples ? "per-sample arrays of another length" :
+            TruncatedIndices.Length > samples || FinalObservations.Length < TruncatedIndices.Length * obs ? "truncation data of another shape" :
+            NextObservations.Length != lanes * obs ? "next observations of another shape" :
+            EpisodeLengths.Length != EpisodeReturns.Length || EpisodeTerminated.Length != EpisodeReturns.Length ? "an episode list of mismatched lengths" :
+            ParameterVersion < 0 || ParameterVersion > newest ? $"parameter version {ParameterVersion} (the learner is at {newest})" :
+            null;
+    }
+
+    /// <summary>Copies a message that fits (<see cref="Mismatch"/>) into the learner's slot <paramref name="unroll"/>.</summary>
+    public void CopyTo(Unroll unroll)
+    {
+        ArgumentNullException.ThrowIfNull(unroll);
+        Rollout r = unroll.Rollout;
+        Observations.CopyTo(r.Observations, 0);
+        DiscreteActions.CopyTo(r.DiscreteActions, 0);
+        BoxActions.CopyTo(r.BoxActions, 0);
+        LogProbabilities.CopyTo(r.LogProbabilities, 0);
+        Rewards.CopyTo(r.Rewards, 0);
+        Discounts.CopyTo(r.Discounts, 0);
+        Truncated.CopyTo(r.Truncated, 0);
+        TruncatedIndices.CopyTo(r.TruncatedIndices, 0);
+        FinalObservations.CopyTo(r.FinalObservations, 0);
+        r.Restore(Steps, TruncatedIndices.Length);
+        NextObservations.CopyTo(unroll.NextObservations, 0);
+        unroll.Version = ParameterVersion;
+        unroll.MeanVersion = ParameterVersion;
+    }
+
+    /// <summary>The episodes that ended in the unroll.</summary>
+    public EpisodeRecord[] Episodes()
+    {
+        var episodes = new EpisodeRecord[EpisodeReturns.Length];
+        for (int i = 0; i < episodes.Length; i++) episodes[i] = new EpisodeRecord(0, EpisodeReturns[i], EpisodeLengths[i], EpisodeTerminated[i]);
+        return episodes;
+    }
+
+    /// <summary>The arrays' bytes (what the unroll carries, not Orleans' framing).</summary>
+    public long PayloadBytes =>
+        4L * (Observations.Length + DiscreteActions.Length + BoxActions.Length + LogProbabilities.Length + Rewards.Length + Discounts.Length
+              + TruncatedIndices.Length + FinalObservations.Length + NextObservations.Length + EpisodeReturns.Length + EpisodeLengths.Length)
+        + Truncated.Length + EpisodeTerminated.Length + 28;
 }
 
 /// <summary>The learner took the unroll: whether the run is over, and newer parameters if there are any (so an actor needs one round trip per unroll).</summary>

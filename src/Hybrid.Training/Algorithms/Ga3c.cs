@@ -78,8 +78,6 @@ public sealed record Ga3cConfig : ActorCriticConfig
 /// </summary>
 public static class Ga3c
 {
-    const string Kind = "ga3c";
-
     /// <summary>Trains with the predictor on the CPU.</summary>
     /// <exception cref="WorkerFailedException">An actor, the predictor or the learner threw; the run was stopped. The inner exception is the original.</exception>
     public static RunSummary Train(Ga3cConfig config, RunContext run) => Train(config, run, Devices.CpuDevice.Instance);
@@ -92,68 +90,39 @@ public static class Ga3c
     public static RunSummary Train(Ga3cConfig config, RunContext run, Devices.IComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        UpdateRules.Begin(config, run);
-        EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        var learner = new LearnerParameters(config, run, Kind);
-        (ModelSpec modelSpec, ActorCriticNetwork net, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Net, learner.Theta, learner.Optimizer);
-        Func<CheckpointData> Save = learner.Save;
         // The learner's gradient stays on the CPU: the device, if any, runs the predictor.
-        using Devices.IUnrollLearner gradients = Devices.CpuDevice.Instance.OpenLearner(modelSpec,
-            new Devices.LearnerShape(config.TMax, 1, config.Segments, config.ValueCoef, config.EntropyCoef, config.Vtrace ? 1f : 0f, config.Vtrace ? 1f : 0f));
-
-        var queues = new UnrollQueues(config.Segments, config.Threads, config.TMax, 1, envSpec);
-        var published = new ParameterBroadcast(theta);
+        float clip = config.Vtrace ? 1f : 0f;
+        using var learner = new LaggedLearner(config, run, "ga3c", "ga3c learner",
+            new Devices.LearnerShape(config.TMax, 1, config.Segments, config.ValueCoef, config.EntropyCoef, clip, clip), config.Threads, Devices.CpuDevice.Instance);
+        ModelSpec modelSpec = learner.Parameters.Spec;
         using Devices.IBatchPolicy policy = device.OpenPolicy(modelSpec, Math.Min(config.MaxBatch, config.Threads));
-        var predictor = new BatchedPredictor(new PolicyModel(policy, published, modelSpec), config.Threads, config.MaxBatch, config.MaxWaitUs);
+        var predictor = new BatchedPredictor(new PolicyModel(policy, learner.Published, modelSpec), config.Threads, config.MaxBatch, config.MaxWaitUs);
         run.Metrics.Telemetry = new Telemetry(predictor, run);
         var group = new WorkerGroup("ga3c");
         group.Start("predictor", 0, _ => predictor.Run(() => group.StopRequested || run.ShouldStop));
         for (int id = 0; id < config.Threads; id++)
-            group.Start("actor", id, actor => Actor(actor, config, net.Actions, predictor, queues, run, group));
+            group.Start("actor", id, actor => UnrollActor.Run(actor, config, 1, run.Segment,
+                new PredictorPolicy(predictor, actor, modelSpec.Actions, config.Gamma), new QueueSink(learner.Queues, group, run)));
 
         // The learner publishes every update; the predictor takes the newest parameters at its next batch.
-        LaggedLearner.Run(config, config.Segments, gradients, theta, optimizer, queues, run, group,
-            "ga3c learner", version => published.Publish(theta, version), Save);
+        learner.Learn(group, version => learner.Published.Publish(learner.Parameters.Theta, version));
         group.Stop();
         predictor.Stop();
         group.Join();
-        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
-        return run.Finish(config.Threads, config.TotalEnvs, device.Info);
+        return learner.Finish(config.Threads, config.TotalEnvs, device.Info);
     }
 
-    static void Actor(int id, Ga3cConfig config, int actions, BatchedPredictor predictor, UnrollQueues queues, RunContext run, WorkerGroup group)
+    /// <summary>An actor's behaviour policy: one request to the predictor per step, for the policy's logits and the value of its one lane.</summary>
+    sealed class PredictorPolicy(BatchedPredictor predictor, int id, int actions, float gamma) : IBehaviourPolicy
     {
-        VectorEnv env = config.MakeEnv(1);
-        env.Reset(config.WorkerEnvSeed(id, run.Segment));
-        Rng[] rngs = [Acting.WorkerRng(config, id, run.Segment)];
-        while (!group.StopRequested && !run.ShouldStop)
+        public void Refresh() { }
+
+        public bool Act(VectorEnv env, Rollout rollout, ReadOnlySpan<Rng> rngs, out long version)
         {
-            if (!queues.TakeFree(out int slot, group, run)) return;
-            Unroll s = queues.Slots[slot];
-            s.Rollout.Clear();
-            long oldest = long.MaxValue;
-            double versionSum = 0;
-            for (int t = 0; t < config.TMax; t++)
-            {
-                // One request to the predictor: the policy's logits and the value for this observation.
-                if (!predictor.Predict(id, env.Observations, out ReadOnlySpan<float> output, out long version))
-                {
-                    queues.Free.Add(slot);
-                    return;
-                }
-                oldest = Math.Min(oldest, version);
-                versionSum += version;
-                Acting.StepWith(env.Observations, output[..actions], output.Slice(actions, 1), actions, default, env, s.Rollout, config.Gamma, rngs,
-                    recordLogProbabilities: true);
-                run.Metrics.AddEpisodes(env.Episodes.Records);
-                env.Episodes.Clear();
-            }
-            run.Metrics.AddSteps(config.TMax);
-            env.Observations.CopyTo(s.NextObservations);
-            // The segment's lag: its mean over the steps (each step's own acting version), and its largest (the oldest).
-            s.Version = oldest;
-            s.MeanVersion = versionSum / config.TMax;
-            queues.Full.Add(slot);
+            if (!predictor.Predict(id, env.Observations, out ReadOnlySpan<float> output, out version)) return false;
+            Acting.StepWith(env.Observations, output[..actions], output.Slice(actions, 1), actions, default, env, rollout, gamma, rngs,
+                recordLogProbabilities: true);
+            return true;
         }
     }
 

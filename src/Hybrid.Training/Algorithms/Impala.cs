@@ -95,66 +95,19 @@ public static class Impala
     public static RunSummary Train(ImpalaConfig config, RunContext run, Devices.IComputeDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        UpdateRules.Begin(config, run);
-        EnvSpec envSpec = EnvRegistry.Spec(config.Env);
-        var learner = new LearnerParameters(config, run, Kind);
-        (ModelSpec modelSpec, float[] theta, RmsProp optimizer) = (learner.Spec, learner.Theta, learner.Optimizer);
-        Func<CheckpointData> Save = learner.Save;
-        using Devices.IUnrollLearner gradients = device.OpenLearner(modelSpec, config.LearnerShape);
-
-        var queues = new UnrollQueues(config.Batch, config.Threads, config.TMax, config.NumEnvs, envSpec);
-        var published = new ParameterBroadcast(theta);
+        using var learner = new LaggedLearner(config, run, "impala", "impala learner", config.LearnerShape, config.Threads, device);
         var group = new WorkerGroup("impala");
         for (int id = 0; id < config.Threads; id++)
-            group.Start("actor", id, actor => Actor(actor, config, modelSpec, queues, published, run, group));
+            group.Start("actor", id, actor => UnrollActor.Run(actor, config, config.NumEnvs, run.Segment,
+                new LocalCopyPolicy(learner.Parameters.Spec, config.Gamma, config.NumEnvs, learner.Published), new QueueSink(learner.Queues, group, run)));
 
         // The learner; every m updates the actors may pick up the new parameters.
-        LaggedLearner.Run(config, config.Batch, gradients, theta, optimizer, queues, run, group,
-            "impala learner", version =>
-            {
-                if (version % config.RefreshInterval == 0) published.Publish(theta, version);
-            }, Save);
+        learner.Learn(group, version =>
+        {
+            if (version % config.RefreshInterval == 0) learner.Published.Publish(learner.Parameters.Theta, version);
+        });
         group.Stop();
         group.Join();
-        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
-        return run.Finish(config.Threads, config.TotalEnvs, device.Info);
-    }
-
-    const string Kind = "impala";
-
-    static void Actor(int id, ImpalaConfig config, ModelSpec modelSpec, UnrollQueues queues, ParameterBroadcast published, RunContext run,
-        WorkerGroup group)
-    {
-        int n = config.NumEnvs;
-        VectorEnv env = config.MakeEnv(n);
-        env.Reset(config.WorkerEnvSeed(id, run.Segment));
-        var net = (ActorCriticNetwork)modelSpec.Build();
-        var thetaActor = new float[net.ParameterCount];
-        long version = -1;
-        Rng[] rngs = [Acting.WorkerRng(config, id, run.Segment)];
-        net.EnsureCapacity(n);
-
-        while (!group.StopRequested && !run.ShouldStop)
-        {
-            // Pick up the latest published parameters, if newer than the copy held.
-            version = published.CopyIfNewer(thetaActor, version);
-            if (!queues.TakeFree(out int slot, group, run)) return;
-
-            // Unroll T steps with the behaviour policy, recording its log-probabilities.
-            Unroll s = queues.Slots[slot];
-            Rollout rollout = s.Rollout;
-            rollout.Clear();
-            for (int t = 0; t < config.TMax; t++)
-            {
-                Acting.Step(net, thetaActor, env, rollout, config.Gamma, rngs, recordLogProbabilities: true);
-                run.Metrics.AddEpisodes(env.Episodes.Records);
-                env.Episodes.Clear();
-            }
-            run.Metrics.AddSteps(config.TMax * n);
-            env.Observations.CopyTo(s.NextObservations);
-            s.Version = version;
-            s.MeanVersion = version;
-            queues.Full.Add(slot);
-        }
+        return learner.Finish(config.Threads, config.TotalEnvs, device.Info);
     }
 }

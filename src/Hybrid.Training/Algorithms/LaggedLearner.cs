@@ -2,8 +2,12 @@ using Hybrid.Training.Runs;
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>One unroll's slot: T steps of an actor's lanes, the observations after them, and the parameter version that acted.</summary>
-public sealed class Unroll(int tMax, int lanes, EnvSpec env)
+public sealed class Unroll(int tMax, int lanes, EnvSpec env, int slot = 0)
 {
+    /// <summary>The slot's index in its <see cref="UnrollQueues"/>.</summary>
+    public int Slot { get; } = slot;
+
+
     public readonly Rollout Rollout = new(tMax, lanes, env);
     public readonly float[] NextObservations = new float[lanes * env.ObservationSize];
     public long Version;
@@ -24,15 +28,19 @@ public sealed class UnrollQueues
 {
     public UnrollQueues(int batch, int actors, int tMax, int lanes, EnvSpec env)
     {
+        Batch = batch;
         Slots = new Unroll[batch + 2 * actors];
         Free = new SlotQueue(Slots.Length);
         Full = new SlotQueue(Slots.Length);
         for (int i = 0; i < Slots.Length; i++)
         {
-            Slots[i] = new Unroll(tMax, lanes, env);
+            Slots[i] = new Unroll(tMax, lanes, env, i);
             Free.Add(i);
         }
     }
+
+    /// <summary>Unrolls per learner update (B).</summary>
+    public int Batch { get; }
 
     public Unroll[] Slots { get; }
     public SlotQueue Free { get; }
@@ -48,58 +56,107 @@ public sealed class UnrollQueues
 }
 
 /// <summary>
-/// The learner of lagged actors (IMPALA's, GA3C's), on the calling thread: takes B full unrolls, recomputes the current
-/// policy and values with theta, corrects for the lag with V-trace (or, without a clip, treats the unrolls as on-policy),
-/// clips the mean gradient and takes one RMSProp step; each unroll's lag (learner version minus behaviour version) goes
-/// to the run. A failure stops the group under the learner's name.
+/// The learner of lagged actors (IMPALA's, GA3C's, the cluster's), run on the calling thread: the run's parameters
+/// (<see cref="LearnerParameters"/>), the unroll slots its actors fill (<see cref="Queues"/>), the newest parameters
+/// it publishes to them (<see cref="Published"/>) and the device's gradient. <see cref="Learn"/> takes B full
+/// unrolls, recomputes the current policy and values with theta, corrects for the lag with V-trace (or, without a
+/// clip, treats the unrolls as on-policy), clips the mean gradient and takes one RMSProp step; each unroll's lag
+/// (learner version minus behaviour version) goes to the run's metrics. A failure stops the group under the learner's name.
 /// </summary>
-public static class LaggedLearner
+public sealed class LaggedLearner : IDisposable
 {
-    /// <summary>Learns until the run is over; <paramref name="updated"/> hears each new version (to publish theta), <paramref name="save"/> takes checkpoints.</summary>
-    public static void Run(ActorCriticConfig config, int batchSize, Devices.IUnrollLearner learner, float[] theta, RmsProp optimizer,
-        UnrollQueues queues, RunContext run, WorkerGroup group, string who, Action<long> updated, Func<CheckpointData> save)
+    readonly ActorCriticConfig _config;
+    readonly RunContext _run;
+    readonly Devices.IUnrollLearner _gradients;
+    readonly string _who;
+
+    /// <summary>
+    /// The learner of a run of <paramref name="config"/>: checkpoints tagged <paramref name="kind"/>, updates of
+    /// <paramref name="shape"/> (B unrolls of T steps of N lanes) computed on <paramref name="device"/>, slots for
+    /// <paramref name="actors"/> actors, and failures reported as <paramref name="who"/>'s.
+    /// </summary>
+    /// <exception cref="ArgumentException">The config is invalid, the run was made for another, or the device cannot run the learner.</exception>
+    public LaggedLearner(ActorCriticConfig config, RunContext run, string kind, string who, Devices.LearnerShape shape, int actors, Devices.IComputeDevice device)
     {
+        ArgumentNullException.ThrowIfNull(device);
+        UpdateRules.Begin(config, run);
+        (_config, _run, _who) = (config, run, who);
+        Parameters = new LearnerParameters(config, run, kind);
+        _gradients = device.OpenLearner(Parameters.Spec, shape);
+        Queues = new UnrollQueues(shape.Unrolls, actors, shape.TMax, shape.Lanes, EnvRegistry.Spec(config.Env));
+        Published = new ParameterBroadcast(Parameters.Theta);
+    }
+
+    /// <summary>The network, theta and RMSProp's statistics.</summary>
+    public LearnerParameters Parameters { get; }
+
+    /// <summary>The slots actors fill and the learner frees.</summary>
+    public UnrollQueues Queues { get; }
+
+    /// <summary>The newest parameters the learner has published to its actors.</summary>
+    public ParameterBroadcast Published { get; }
+
+    /// <summary>
+    /// Learns until the run is over or <paramref name="group"/> stops; <paramref name="updated"/> hears each new version
+    /// (to publish theta, as often as the method does). Checkpoints are taken between updates when due.
+    /// </summary>
+    public void Learn(WorkerGroup group, Action<long> updated)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(updated);
+        float[] theta = Parameters.Theta;
         var gradient = new float[theta.Length];
+        int batchSize = Queues.Batch;
         var batch = new int[batchSize];
         var rollouts = new Rollout[batchSize];
         var next = new float[batchSize][];
         long version = 0;
         try
         {
-            while (!run.ShouldStop && !group.StopRequested)
+            while (!_run.ShouldStop && !group.StopRequested)
             {
                 // Take B full unrolls.
                 int taken = 0;
-                while (taken < batch.Length && !group.StopRequested && !run.ShouldStop)
-                    if (queues.Full.TryTake(out int slot, 20)) batch[taken++] = slot;
-                    else run.Metrics.Flush();
+                while (taken < batch.Length && !group.StopRequested && !_run.ShouldStop)
+                    if (Queues.Full.TryTake(out int slot, 20)) batch[taken++] = slot;
+                    else _run.Metrics.Flush();
                 if (taken < batch.Length) break;
 
                 // The loss over the batch with the current theta (where the device computes it); each unroll's policy lag.
                 for (int i = 0; i < batch.Length; i++)
                 {
-                    Unroll s = queues.Slots[batch[i]];
-                    run.Metrics.AddPolicyLag(version - s.MeanVersion, version - s.Version);
+                    Unroll s = Queues.Slots[batch[i]];
+                    _run.Metrics.AddPolicyLag(version - s.MeanVersion, version - s.Version);
                     (rollouts[i], next[i]) = (s.Rollout, s.NextObservations);
                 }
-                LossTerms terms = learner.Gradient(theta, rollouts, next, gradient);
-                foreach (int slot in batch) queues.Free.Add(slot);
-                UpdateRules.CheckFinite(terms, who, version + 1);
-                UpdateRules.Clip(gradient, config.MaxGradNorm, who, version + 1);
-                optimizer.Step(theta, gradient, UpdateRules.LearningRate(config, run.Metrics.EnvSteps));
+                LossTerms terms = _gradients.Gradient(theta, rollouts, next, gradient);
+                foreach (int slot in batch) Queues.Free.Add(slot);
+                UpdateRules.CheckFinite(terms, _who, version + 1);
+                UpdateRules.Clip(gradient, _config.MaxGradNorm, _who, version + 1);
+                Parameters.Optimizer.Step(theta, gradient, UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps));
                 version++;
-                UpdateRules.CheckParameters(theta, who, version);
-                run.Metrics.AddUpdate(terms);
+                UpdateRules.CheckParameters(theta, _who, version);
+                _run.Metrics.AddUpdate(terms);
                 updated(version);
-                run.Metrics.Flush();
-                if (run.CheckpointDue) run.Checkpoints.Save(save());
+                _run.Metrics.Flush();
+                if (_run.CheckpointDue) _run.Checkpoints.Save(Parameters.Save());
             }
         }
         catch (Exception e)
         {
-            group.Fail(who, e);
+            group.Fail(_who, e);
         }
     }
+
+    /// <summary>Keeps the end-of-run checkpoint and writes the summary: <paramref name="threads"/> actors stepping <paramref name="numEnvs"/> lanes on <paramref name="device"/>.</summary>
+    public RunSummary Finish(int threads, int numEnvs, Devices.DeviceInfo device)
+    {
+        if (_run.Checkpoints.Kept) _run.Checkpoints.Save(Parameters.Save());
+        return _run.Finish(threads, numEnvs, device);
+    }
+
+    /// <summary>Frees the device's gradient.</summary>
+    public void Dispose() => _gradients.Dispose();
 }
 
 /// <summary>

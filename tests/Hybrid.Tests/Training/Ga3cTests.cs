@@ -105,10 +105,11 @@ public class Ga3cTests
         // were answered by versions averaging 0.4 (a predictor that moved on mid-segment): its mean lag is 0.6, its
         // largest 1. The run's policy lag is the mean of the segments' means, (0 + 0 + 1 + 0.6) / 4, and the max 1.
         var config = new Ga3cConfig { Threads = 1, TMax = 5, MaxEnvSteps = 1_000_000, LogInterval = 1_000_000 };
-        var spec = Acting.ActorCriticSpec(config);
-        var net = (Hybrid.Nn.Models.ActorCriticNetwork)spec.Build();
-        float[] theta = Acting.InitialTheta(net, 1);
-        var queues = new UnrollQueues(2, 1, 5, 1, Hybrid.Envs.EnvRegistry.Spec("CartPole-v1"));
+        var sink = new RecordingSink();
+        var run = new RunContext(config, sink, null);
+        using var learner = new LaggedLearner(config, run, "ga3c", "test learner",
+            new Hybrid.Training.Devices.LearnerShape(5, 1, 2, 0.5f, 0.01f, 1f, 1f), 1, Hybrid.Training.Devices.CpuDevice.Instance);
+        UnrollQueues queues = learner.Queues;
         var env = config.MakeEnv(1);
         env.Reset(1);
         Hybrid.Nn.Rng[] rngs = [new(1, 1)];
@@ -117,23 +118,19 @@ public class Ga3cTests
             Assert.True(queues.Free.TryTake(out int slot, 0));
             Unroll u = queues.Slots[slot];
             u.Rollout.Clear();
-            for (int t = 0; t < 5; t++) Acting.Step(net, theta, env, u.Rollout, 0.99f, rngs, recordLogProbabilities: true);
+            for (int t = 0; t < 5; t++) Acting.Step(learner.Parameters.Net, learner.Parameters.Theta, env, u.Rollout, 0.99f, rngs, recordLogProbabilities: true);
             env.Observations.CopyTo(u.NextObservations);
             u.Version = 0;
             u.MeanVersion = k == 3 ? 0.4 : 0;
             queues.Full.Add(slot);
         }
-        var sink = new RecordingSink();
-        var run = new RunContext(config, sink, null);
         var group = new WorkerGroup("test");
         var versions = new List<long>();
-        using var learner = Hybrid.Training.Devices.CpuDevice.Instance.OpenLearner(spec, new Hybrid.Training.Devices.LearnerShape(5, 1, 2, 0.5f, 0.01f, 1f, 1f));
-        LaggedLearner.Run(config, 2, learner, theta, UpdateRules.RmsProp(config, theta.Length), queues, run, group, "test learner",
-            v =>
-            {
-                versions.Add(v);
-                if (v == 2) group.Stop();
-            }, () => throw new InvalidOperationException("no checkpoints here"));
+        learner.Learn(group, v =>
+        {
+            versions.Add(v);
+            if (v == 2) group.Stop();
+        });
         RunSummary summary = run.Finish(1, 1);
         Assert.Equal([1L, 2L], versions);
         Assert.Equal(0.4, summary.PolicyLagMean!.Value, 12);
