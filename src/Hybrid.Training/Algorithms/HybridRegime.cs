@@ -66,23 +66,11 @@ public sealed record HybridConfig : ActorCriticConfig
     /// <inheritdoc/>
     private protected override long SamplesHeld => (long)NumEnvs * TMax + (long)Threads * WorkerTMax;
 
-    /// <summary>The synchronous stream's settings, as an A2C config on the CPU with one lane group.</summary>
-    internal A2cConfig SyncStream => new()
-    {
-        Env = Env, Seed = Seed, MaxEnvSteps = MaxEnvSteps, Hidden = Hidden, StickyActionProb = StickyActionProb, DifficultyRamping = DifficultyRamping,
-        Gamma = Gamma, LearningRate = LearningRate, RmsAlpha = RmsAlpha, RmsEpsilon = RmsEpsilon, MaxGradNorm = MaxGradNorm, TMax = TMax,
-        ValueCoef = ValueCoef, EntropyCoef = EntropyCoef, NumEnvs = NumEnvs, GaeLambda = GaeLambda, Threads = 1, Device = Device,
-        LogInterval = LogInterval,
-    };
+    /// <summary>The synchronous stream's settings: an A2C config with every setting the two share, in one lane group.</summary>
+    internal A2cConfig SyncStream => ConfigBinder.Project(this, new A2cConfig()) with { Threads = 1 };
 
-    /// <summary>The workers' settings, as an A3C config.</summary>
-    internal A3cConfig Workers => new()
-    {
-        Env = Env, Seed = Seed, MaxEnvSteps = MaxEnvSteps, Hidden = Hidden, StickyActionProb = StickyActionProb, DifficultyRamping = DifficultyRamping,
-        Gamma = Gamma, LearningRate = LearningRate, AnnealLearningRate = AnnealLearningRate, AnnealSteps = AnnealSteps, StopWhenSolved = StopWhenSolved,
-        RmsAlpha = RmsAlpha, RmsEpsilon = RmsEpsilon, MaxGradNorm = MaxGradNorm, TMax = WorkerTMax, ValueCoef = ValueCoef, EntropyCoef = EntropyCoef,
-        GaeLambda = GaeLambda, Threads = Threads, Update = Update,
-    };
+    /// <summary>The workers' settings: an A3C config with every setting the two share, and the workers' t_max.</summary>
+    internal A3cConfig Workers => ConfigBinder.Project(this, new A3cConfig()) with { TMax = WorkerTMax };
 }
 
 /// <summary>

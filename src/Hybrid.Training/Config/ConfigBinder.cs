@@ -69,6 +69,24 @@ public static class ConfigBinder
         return (T)copy;
     }
 
+    /// <summary>
+    /// <paramref name="target"/> with every setting it shares with <paramref name="source"/> (same key, same type)
+    /// taken from <paramref name="source"/>: how a config made of another algorithm's parts (the hybrid regime's
+    /// synchronous stream and workers) gets them without a hand-kept list of fields that could miss one.
+    /// </summary>
+    public static T Project<T>(AlgoConfig source, T target) where T : AlgoConfig
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        IReadOnlyList<ConfigKey> from = Keys(source.GetType());
+        AlgoConfig copy = target with { };
+        foreach (ConfigKey key in Keys(target.GetType()))
+            foreach (ConfigKey k in from)
+                if (k.Key == key.Key && k.Property.PropertyType == key.Property.PropertyType)
+                    key.Property.SetValue(copy, k.Property.GetValue(source));
+        return (T)copy;
+    }
+
     /// <summary>The config as YAML: each key with its doc as a comment above it. <see cref="ParseYaml"/> reads it back.</summary>
     public static string ToYaml(AlgoConfig config)
     {

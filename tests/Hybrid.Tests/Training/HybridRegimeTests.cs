@@ -1,3 +1,4 @@
+using Hybrid.Training.Config;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
@@ -8,6 +9,24 @@ namespace Hybrid.Tests.Training;
 /// <summary>The hybrid regime: a synchronous stream and asynchronous workers on one parameter set.</summary>
 public class HybridRegimeTests
 {
+    [Fact]
+    public void TheStreamsGetEverySettingTheyShareWithTheHybridConfig()
+    {
+        // A hand-kept copy of the fields once left separate_networks out of the synchronous stream, whose network then
+        // had another shape than the shared theta: the streams' configs are projections of the hybrid one.
+        var config = new HybridConfig
+        {
+            SeparateNetworks = true, RmsEpsilonOutside = true, TMax = 7, WorkerTMax = 9, NumEnvs = 3, Threads = 2, GaeLambda = 0.9f,
+            Hidden = [16], Device = "cpu", Update = UpdateMode.Hogwild, LearningRate = 3e-3f, Seed = 11,
+        };
+        A2cConfig sync = config.SyncStream;
+        Assert.Equal((true, true, 7, 3, 1, 0.9f, "cpu", 3e-3f, 11), (sync.SeparateNetworks, sync.RmsEpsilonOutside, sync.TMax, sync.NumEnvs, sync.Threads, sync.GaeLambda, sync.Device, sync.LearningRate, sync.Seed));
+        Assert.Equal([16], sync.Hidden);
+        A3cConfig workers = config.Workers;
+        Assert.Equal((true, 9, 2, 0.9f, UpdateMode.Hogwild, 3e-3f, 11), (workers.SeparateNetworks, workers.TMax, workers.Threads, workers.GaeLambda, workers.Update, workers.LearningRate, workers.Seed));
+        Assert.Equal(Acting.ActorCriticSpec(config).ToString(), Acting.ActorCriticSpec(sync).ToString());
+    }
+
     [Fact]
     public void HybridSolvesCartPoleWithBothStreamsContributing()
     {
