@@ -1,10 +1,10 @@
+using Hybrid.Threading;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Hybrid.Envs.Simd;
-using Hybrid.Envs.Threading;
 
 namespace Hybrid.Envs;
 
@@ -411,9 +411,9 @@ public abstract unsafe class VectorEnv : IRowJob, IVectorLanes
         if (_threads > 1 && _n >= 2 * MinLanesPerThread)
         {
             int parts = Math.Min(_threads, _n / MinLanesPerThread);
-            parts = Math.Min(parts, RowSplitter.Shared.MaxParts);
+            parts = Math.Min(parts, RowSplitter.Envs.MaxParts);
             if (_ended.Length < parts) GrowParts(parts);
-            if (RowSplitter.Shared.TryRun(this, parts))
+            if (RowSplitter.Envs.TryRun(this, parts))
             {
                 for (int p = 0; p < parts; p++) TakeEnded(p);
                 return;

@@ -1,3 +1,4 @@
+using Hybrid.Threading;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -174,7 +175,7 @@ public static class Gemm
             job.Set(m, n, k, pa, a.Length, aRowStride, aColStride, pb, b.Length, bRowStride, bColStride,
                 pc, c.Length, cRowStride, cColStride, accumulate, path);
             int parts = Math.Min(threads, (m + TileRows(path) - 1) / TileRows(path));
-            bool ran = RowSplitter.Shared.TryRun(job, parts);
+            bool ran = RowSplitter.Kernels.TryRun(job, parts);
             job.Clear();
             return ran;
         }

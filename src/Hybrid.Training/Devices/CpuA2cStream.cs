@@ -1,3 +1,4 @@
+using Hybrid.Threading;
 using Hybrid.Training.Runs;
 using System.Numerics.Tensors;
 using Hybrid.Training.Algorithms;
@@ -324,7 +325,7 @@ internal sealed class CpuA2cStream : ISyncStream
 
         void RunParts(bool onePart)
         {
-            if (onePart || !RowSplitter.Shared.TryRun(this, groups.Length)) Execute(0, 1);
+            if (onePart || !RowSplitter.LaneGroups.TryRun(this, groups.Length)) Execute(0, 1);
         }
 
         public void Execute(int part, int parts)
@@ -373,7 +374,7 @@ internal sealed class CpuA2cStream : ISyncStream
         public void Run()
         {
             // A busy pool (another run in the same process holds it) means this run steps its groups on one thread.
-            if (groups.Length == 1 || !RowSplitter.Shared.TryRun(this, groups.Length)) Execute(0, 1);
+            if (groups.Length == 1 || !RowSplitter.LaneGroups.TryRun(this, groups.Length)) Execute(0, 1);
         }
 
         public void Execute(int part, int parts)

@@ -1,3 +1,4 @@
+using Hybrid.Threading;
 using Hybrid.Nn.Kernels;
 
 namespace Hybrid.Tests.Nn;
@@ -62,7 +63,7 @@ public class GemmTests
     [Fact]
     public void WorkerExceptionReachesTheCallerWithTheWorkerId()
     {
-        RowSplitter splitter = RowSplitter.Shared;
+        RowSplitter splitter = RowSplitter.Kernels;
         if (splitter.MaxParts < 2)
         {
             RunWhenFree(splitter, new ThrowingJob(), 4); // one core: the caller runs everything, part 0 only

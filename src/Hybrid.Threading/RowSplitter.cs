@@ -1,16 +1,7 @@
-// One source serves three assemblies, each with a pool of its own: Hybrid.Nn and Hybrid.Envs depend on nothing of
-// ours (docs/architecture.md), and Hybrid.Training's A2C lane groups call kernels that may split on Hybrid.Nn's pool while
-// they run. Each project links this file and compiles it into its own namespace.
-#if HYBRID_ENVS
-namespace Hybrid.Envs.Threading;
-#elif HYBRID_TRAINING
-namespace Hybrid.Training.Parallel;
-#else
-namespace Hybrid.Nn.Kernels;
-#endif
+namespace Hybrid.Threading;
 
 /// <summary>One kernel call cut into parts by rows; a part runs on one thread.</summary>
-internal interface IRowJob
+public interface IRowJob
 {
     /// <summary>Runs part <paramref name="part"/> of <paramref name="parts"/>.</summary>
     void Execute(int part, int parts);
@@ -24,16 +15,9 @@ internal interface IRowJob
 /// training step follow each other within microseconds, and waking a blocked thread costs more than a split
 /// product saves.
 /// </summary>
-internal sealed class RowSplitter
+public sealed class RowSplitter
 {
-#if HYBRID_ENVS
-    const string Role = "Env";
-#elif HYBRID_TRAINING
-    const string Role = "Trainer";
-#else
-    const string Role = "Kernel";
-#endif
-    static readonly Lazy<RowSplitter> s_shared = new(() => new RowSplitter(Environment.ProcessorCount - 1));
+    readonly string _role;
 
     /// <summary>How long an idle worker polls for the next call before it sleeps.</summary>
     public const int SpinMicroseconds = 200;
@@ -47,19 +31,38 @@ internal sealed class RowSplitter
     Exception? _error;
     int _errorWorker;
 
-    /// <summary>The process-wide splitter: one worker per core beyond the caller's.</summary>
-    public static RowSplitter Shared => s_shared.Value;
-
-    RowSplitter(int workers)
+    /// <summary>
+    /// A pool of <paramref name="workers"/> threads named for their <paramref name="role"/> (hybrid-kernel-1, ...).
+    /// Env stepping, the neural-network kernels and A2C's lane groups each keep one (<see cref="Envs"/>, <see cref="Kernels"/>, <see cref="LaneGroups"/>), so
+    /// that a lane group running on one pool can still split its kernels on another.
+    /// </summary>
+    public RowSplitter(string role, int workers)
     {
+        ArgumentNullException.ThrowIfNull(role);
+        _role = role;
         _start = new SemaphoreSlim[Math.Max(0, workers)];
         for (int w = 0; w < _start.Length; w++)
         {
             _start[w] = new SemaphoreSlim(0);
-            var thread = new Thread(WorkerLoop) { IsBackground = true, Name = $"hybrid-{Role.ToLowerInvariant()}-{w + 1}" };
+            var thread = new Thread(WorkerLoop) { IsBackground = true, Name = $"hybrid-{role}-{w + 1}" };
             thread.Start(w);
         }
     }
+
+    static readonly Lazy<RowSplitter> s_envs = new(() => ForEachCore("env")), s_kernels = new(() => ForEachCore("kernel")),
+        s_laneGroups = new(() => ForEachCore("trainer"));
+
+    /// <summary>The pool that steps env lanes (Hybrid.Envs).</summary>
+    public static RowSplitter Envs => s_envs.Value;
+
+    /// <summary>The pool that splits the neural-network kernels (Hybrid.Nn's GEMM).</summary>
+    public static RowSplitter Kernels => s_kernels.Value;
+
+    /// <summary>The pool that runs A2C's lane groups on the CPU (Hybrid.Training); their kernels split on <see cref="Kernels"/>.</summary>
+    public static RowSplitter LaneGroups => s_laneGroups.Value;
+
+    /// <summary>A pool for <paramref name="role"/> with one worker per core beyond the caller's.</summary>
+    public static RowSplitter ForEachCore(string role) => new(role, Environment.ProcessorCount - 1);
 
     /// <summary>Most parts one call can run at once: the workers plus the caller.</summary>
     public int MaxParts => _start.Length + 1;
@@ -95,7 +98,7 @@ internal sealed class RowSplitter
                 _job = null;
             }
             if (_error is not null)
-                throw new InvalidOperationException($"{Role} worker {_errorWorker} failed: {_error.Message}", _error);
+                throw new InvalidOperationException($"{_role} worker {_errorWorker} failed: {_error.Message}", _error);
             return true;
         }
         finally
