@@ -157,7 +157,7 @@ public static class ClusterRuns
         log($"{hub.Actors} actors joined; mean act-to-learn latency {total.UnrollLatencyMs:F2} ms");
         foreach (ActorProcessRate p in total.ActorProcesses ?? [])
             log($"actor process {p.Process} ({p.Threads} thread{(p.Threads == 1 ? "" : "s")}): {p.EnvSteps:N0} env steps, {p.StepsPerSecond:N0} steps/s while connected");
-        return learner.Finish(1, config.NumEnvs * Math.Max(1, hub.Actors), device.Info);
+        return learner.Finish(1, config.Lanes.NumEnvs * Math.Max(1, hub.Actors), device.Info);
     }
 
     /// <summary>How long an actor waits for the learner to answer before it decides the learner is gone.</summary>
@@ -297,8 +297,8 @@ public static class ClusterRuns
             grain.Leave(join.ActorId, why).GetAwaiter().GetResult();
             throw new RefusedException(why + ".");
         }
-        var policy = new LocalCopyPolicy(model, config.Gamma, config.NumEnvs, null, join.Theta, join.ParameterVersion);
-        return UnrollActor.Run(join.ActorId, config, config.NumEnvs, join.Segment, policy, new GrainSink(grain, join.ActorId, policy, config, group, stop));
+        var policy = new LocalCopyPolicy(model, config.Gamma, config.Lanes.NumEnvs, null, join.Theta, join.ParameterVersion);
+        return UnrollActor.Run(join.ActorId, config, config.Lanes.NumEnvs, join.Segment, policy, new GrainSink(grain, join.ActorId, policy, config, group, stop));
     }
 
     /// <summary>
@@ -307,7 +307,7 @@ public static class ClusterRuns
     /// </summary>
     sealed class GrainSink(ILearnerGrain grain, int actorId, LocalCopyPolicy policy, ImpalaConfig config, WorkerGroup group, CancellationToken stop) : IUnrollSink
     {
-        readonly Unroll _unroll = new(config.TMax, config.NumEnvs, EnvRegistry.Spec(config.Env));
+        readonly Unroll _unroll = new(config.TMax, config.Lanes.NumEnvs, EnvRegistry.Spec(config.Env));
         readonly List<EpisodeRecord> _episodes = [];
 
         public bool Stopping => group.StopRequested;

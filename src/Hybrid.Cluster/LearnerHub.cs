@@ -110,9 +110,9 @@ public sealed class LearnerHub : ITelemetrySource
         lock (_gate)
         {
             ProcessSteps process = _processOf[m.ActorId];
-            process.Steps += (long)m.Steps * _config.NumEnvs;
+            process.Steps += (long)m.Steps * _config.Lanes.NumEnvs;
             process.LastSeconds = _run.Clock.Seconds;
-            _run.Metrics.AddSteps((long)m.Steps * _config.NumEnvs);
+            _run.Metrics.AddSteps((long)m.Steps * _config.Lanes.NumEnvs);
         }
         Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
         Interlocked.Add(ref _bytes, m.PayloadBytes);
@@ -232,7 +232,7 @@ public sealed class LearnerHub : ITelemetrySource
     {
         bool joined;
         lock (_gate) joined = _seen.ContainsKey(m.ActorId);
-        string? wrong = joined ? m.Mismatch(_config.TMax, _config.NumEnvs, _env, _published.Version) : "no actor of that number has joined this learner";
+        string? wrong = joined ? m.Mismatch(_config.TMax, _config.Lanes.NumEnvs, _env, _published.Version) : "no actor of that number has joined this learner";
         if (wrong is null) return;
         string text = $"refused an unroll from actor {m.ActorId}: {wrong}.";
         _log(text);

@@ -458,7 +458,7 @@ public static class Report
         foreach (string key in keys)
         {
             string[] values = configs.Select(c => ConfigBinder.Keys(c.GetType()).FirstOrDefault(k => k.Key == key) is ConfigKey k
-                ? ConfigBinder.Format(k.Property.GetValue(c)!) : "-").ToArray();
+                ? ConfigBinder.Format(k.Get(c)!) : "-").ToArray();
             if (values.Distinct().Count() > 1) rows.Add((key, values));
         }
         return rows;

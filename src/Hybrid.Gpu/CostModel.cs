@@ -93,7 +93,7 @@ public static class CostModel
         EnvSpec env = EnvRegistry.Spec(config.Env);
         (ActorCriticNetwork net, int[] layers, int featureRows, int deltaRows, bool box, int[] tiles) = LayoutOf(config);
         int actions = net.Actions, parameters = net.ParameterCount, hidden = layers.Length / NetShape.Entry - 2;
-        long n = config.NumEnvs, samples = n * config.TMax;
+        long n = config.Lanes.NumEnvs, samples = n * config.TMax;
 
         // Forward: every layer's inputs x outputs, the heads' width x (actions + 1); the torso's backward: the heads'
         // gradients into the last hidden layer, then each hidden layer's weights back to the one below.
@@ -184,9 +184,9 @@ public static class CostModel
         ArgumentNullException.ThrowIfNull(gpu);
         const int group = 256;
         (ActorCriticNetwork net, _, _, _, _, int[] tileTable) = LayoutOf(config);
-        int parts = RolloutShape.ThreadsPerLane(config.NumEnvs, (long)gpu.Multiprocessors * GpuSpec.ThreadsPerMultiprocessor, group);
-        long tiles = (config.NumEnvs + group / parts - 1) / (group / parts);
-        int samples = config.NumEnvs * config.TMax, chunk = GradientKernels.ChunkFor(samples), chunks = (samples + chunk - 1) / chunk;
+        int parts = RolloutShape.ThreadsPerLane(config.Lanes.NumEnvs, (long)gpu.Multiprocessors * GpuSpec.ThreadsPerMultiprocessor, group);
+        long tiles = (config.Lanes.NumEnvs + group / parts - 1) / (group / parts);
+        int samples = config.Lanes.NumEnvs * config.TMax, chunk = GradientKernels.ChunkFor(samples), chunks = (samples + chunk - 1) / chunk;
         int gradientTiles = tileTable.Length / GradientKernels.TileEntry;
         var inv = CultureInfo.InvariantCulture;
         return

@@ -61,31 +61,31 @@ public static class DeviceLearnerCheck
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(check);
-        var config = new ImpalaConfig { Env = check.Env, NumEnvs = 6, TMax = check.TMax, Batch = 3, Seed = 5, Hidden = [31, 15], EntropyCoef = 0.01f };
+        var config = new ImpalaConfig { Env = check.Env, Lanes = new() { NumEnvs = 6 }, TMax = check.TMax, Batch = 3, Seed = 5, Hidden = [31, 15], EntropyCoef = 0.01f };
         EnvSpec env = EnvRegistry.Spec(check.Env);
         ModelSpec spec = Acting.ActorCriticSpec(config);
         var net = (ActorCriticNetwork)spec.Build();
         float[] theta = Acting.InitialTheta(net, config.Seed), behaviour = Acting.InitialTheta(net, config.Seed + 1);
         // The behaviour policy: the learner's parameters, moved (a lagged copy several updates old).
         for (int p = 0; p < theta.Length; p++) behaviour[p] = theta[p] + 0.3f * behaviour[p];
-        var shape = new LearnerShape(check.TMax, config.NumEnvs, config.Batch, config.ValueCoef, config.EntropyCoef, check.RhoBar, check.CBar);
+        var shape = new LearnerShape(check.TMax, config.Lanes.NumEnvs, config.Batch, config.ValueCoef, config.EntropyCoef, check.RhoBar, check.CBar);
 
         var rollouts = new Rollout[config.Batch];
         var next = new float[config.Batch][];
         int terminals = 0, truncations = 0, clipped = 0;
         for (int u = 0; u < config.Batch; u++)
         {
-            VectorEnv lanes = EnvRegistry.Make(check.Env, config.NumEnvs);
+            VectorEnv lanes = EnvRegistry.Make(check.Env, config.Lanes.NumEnvs);
             lanes.Reset(config.WorkerEnvSeed(u));
             Rng[] rngs = [Acting.WorkerRng(config, u, 0)];
-            var warmUp = new Rollout(1, config.NumEnvs, env);
+            var warmUp = new Rollout(1, config.Lanes.NumEnvs, env);
             for (int s = 0; s < check.Before; s++)
             {
                 warmUp.Clear();
                 Acting.Step(net, behaviour, lanes, warmUp, config.Gamma, rngs, recordLogProbabilities: true);
             }
             lanes.Episodes.Clear();
-            var rollout = new Rollout(check.TMax, config.NumEnvs, env);
+            var rollout = new Rollout(check.TMax, config.Lanes.NumEnvs, env);
             for (int t = 0; t < check.TMax; t++) Acting.Step(net, behaviour, lanes, rollout, config.Gamma, rngs, recordLogProbabilities: true);
             rollouts[u] = rollout;
             next[u] = lanes.Observations.ToArray();

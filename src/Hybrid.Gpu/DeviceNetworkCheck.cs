@@ -61,8 +61,8 @@ public static class DeviceNetworkCheck
         // Odd hidden widths: the kernels take outputs two at a time, and the last of an odd layer alone.
         var config = new A2cConfig
         {
-            Env = check.Env, NumEnvs = 24, TMax = check.TMax, Seed = 3, GaeLambda = check.Lambda, EntropyCoef = check.Entropy, Hidden = [31, 15],
-            MaxGradNorm = 0.05f, LearningRate = 1e-3f, Device = device.Info.Kind,
+            Env = check.Env, Lanes = new() { NumEnvs = 24 }, TMax = check.TMax, Seed = 3, Advantage = new() { GaeLambda = check.Lambda }, EntropyCoef = check.Entropy, Hidden = [31, 15],
+            MaxGradNorm = 0.05f, LearningRate = 1e-3f, Compute = new() { Device = device.Info.Kind },
         };
         EnvSpec env = EnvRegistry.Spec(check.Env);
         ModelSpec spec = Acting.ActorCriticSpec(config) with { Activation = check.Activation };
@@ -82,7 +82,7 @@ public static class DeviceNetworkCheck
 
         // The rollout as the device stored it (feature-major), rebuilt as the CPU's.
         RolloutViews r = stream.RolloutBuffers;
-        int n = config.NumEnvs, tMax = config.TMax, samples = n * tMax, obs = env.ObservationSize, actions = Acting.ActionCount(env);
+        int n = config.Lanes.NumEnvs, tMax = config.TMax, samples = n * tMax, obs = env.ObservationSize, actions = Acting.ActionCount(env);
         float[] features = IlgpuA2cStream.Read(r.Features), logits = IlgpuA2cStream.Read(r.Logits), values = IlgpuA2cStream.Read(r.Values);
         float[] taken = IlgpuA2cStream.Read(r.Actions), rewards = IlgpuA2cStream.Read(r.Rewards), discounts = IlgpuA2cStream.Read(r.Discounts);
         float[] scratch = IlgpuA2cStream.Read(r.ScratchFeatures);

@@ -72,7 +72,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
             throw new ArgumentException($"device '{device.Info.Kind}': normalize_observations and normalize_rewards run on the CPU path only; " +
                 "set them false or use --device cpu.");
 
-        int n = config.NumEnvs, tMax = config.TMax;
+        int n = config.Lanes.NumEnvs, tMax = config.TMax;
         _samples = n * tMax;
         _updatesPerDrain = (int)Math.Clamp((config.LogInterval + _samples - 1) / _samples, 1, MaxUpdatesPerDrain);
 
@@ -119,7 +119,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
             ScratchFeatures = Add(a.Allocate1D<float>((long)featureRows * n)).View, ScratchLogits = Add(a.Allocate1D<float>((long)actions * n)).View,
             ScratchValues = Add(a.Allocate1D<float>(n)).View,
             ActionState = actionState, ActionStep = actionStep, Episodes = _episodes.View, EpisodeCount = _episodeCount.View, Ended = Samples(a),
-            Terms = _terms.View, TMax = tMax, Gamma = config.Gamma, Lambda = config.GaeLambda,
+            Terms = _terms.View, TMax = tMax, Gamma = config.Gamma, Lambda = config.Advantage.GaeLambda,
             ValueCoefficient = config.ValueCoef, EntropyCoefficient = config.EntropyCoef,
             ThreadsPerLane = threadsPerLane ?? RolloutShape.ThreadsPerLane(n, device.ResidentThreads, kernels.Group),
             SharedTheta = (sharedTheta ?? RolloutShape.ThetaFits(theta.Length)) ? 1 : 0,

@@ -26,7 +26,7 @@ internal static class DevicePlan
         try
         {
             configs = configFile is null
-                ? [new A2cConfig { NumEnvs = 4096 }, new A2cConfig { NumEnvs = 65536 }]
+                ? [new A2cConfig { Lanes = new() { NumEnvs = 4096 }}, new A2cConfig { Lanes = new() { NumEnvs = 65536 }}]
                 : [(A2cConfig)TrainCommand.Resolve("a2c", configFile, [], usePreset: false, out _)];
             foreach (A2cConfig c in configs) CostModel.A2cUpdate(c);
         }
@@ -57,7 +57,7 @@ internal static class DevicePlan
         {
             IReadOnlyList<KernelCost> costs = CostModel.A2cUpdate(config);
             IReadOnlyList<(string Kernel, double Milliseconds, int Launches)>? measured = onDevice is null ? null
-                : KernelTiming.A2cUpdate(onDevice, config with { Device = onDevice.Info.Kind }, SecondsPerKernel);
+                : KernelTiming.A2cUpdate(onDevice, config with { Compute = new() { Device = onDevice.Info.Kind }}, SecondsPerKernel);
             output.Write(json ? Json(config, costs, measured, onDevice) : Table(config, costs, measured, onDevice));
         }
         KernelCost step = CostModel.EnvStep(configs[0].Env, EnvLanes);
@@ -70,10 +70,10 @@ internal static class DevicePlan
 
     static string Table(A2cConfig config, IReadOnlyList<KernelCost> costs, IReadOnlyList<(string Kernel, double Milliseconds, int Launches)>? measured, IlgpuComputeDevice? device)
     {
-        long samples = (long)config.NumEnvs * config.TMax;
+        long samples = (long)config.Lanes.NumEnvs * config.TMax;
         var text = new StringBuilder();
         int parameters = CostModel.Parameters(config);
-        text.AppendLine(string.Create(Inv, $"plan: a2c on {config.Env}, {config.NumEnvs:N0} lanes x t_max {config.TMax} = {samples:N0} samples per update, {parameters:N0} parameters"));
+        text.AppendLine(string.Create(Inv, $"plan: a2c on {config.Env}, {config.Lanes.NumEnvs:N0} lanes x t_max {config.TMax} = {samples:N0} samples per update, {parameters:N0} parameters"));
         IReadOnlyList<string> launches = CostModel.A2cLaunches(config, GpuSpec.H200);
         text.AppendLine(string.Create(Inv, $"  {"kernel",-28} {"launch on an H200",-52} {"MB moved",9} {"M mult-adds",12} {"H200 ms",13} {"A100 ms",13}{(measured is null ? "" : $" {"measured ms",12}")}"));
         for (int i = 0; i < costs.Count; i++)
@@ -116,7 +116,7 @@ internal static class DevicePlan
             double a100 = total ? costs.Sum(c => c.Milliseconds(GpuSpec.A100)) : costs[i].Milliseconds(GpuSpec.A100);
             string time = measured is null ? "null" : measured[i].Milliseconds.ToString("0.####", Inv);
             text.AppendLine(string.Create(Inv,
-                $"{{\"check\":\"plan\",\"env\":\"{config.Env}\",\"num_envs\":{config.NumEnvs},\"t_max\":{config.TMax},\"kernel\":\"{kernel}\",\"bytes\":{bytes:0},\"multiply_adds\":{macs:0},\"h200_ms\":{h200:0.####},\"a100_ms\":{a100:0.####},\"device\":{(device is null ? "null" : $"\"{device.Info.Kind}\"")},\"measured_ms\":{time}}}"));
+                $"{{\"check\":\"plan\",\"env\":\"{config.Env}\",\"num_envs\":{config.Lanes.NumEnvs},\"t_max\":{config.TMax},\"kernel\":\"{kernel}\",\"bytes\":{bytes:0},\"multiply_adds\":{macs:0},\"h200_ms\":{h200:0.####},\"a100_ms\":{a100:0.####},\"device\":{(device is null ? "null" : $"\"{device.Info.Kind}\"")},\"measured_ms\":{time}}}"));
         }
         return text.ToString();
     }

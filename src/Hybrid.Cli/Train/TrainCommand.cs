@@ -369,10 +369,10 @@ public static class TrainCommand
         foreach (string name in Trainer.Algorithms)
         {
             AlgoConfig defaults = Trainer.DefaultConfig(name);
-            // Two algorithms may declare a setting of the same name on different records (num_envs): match by name.
+            // A part's setting (num_envs) is held by a property of each config type that has it: match by name.
             ConfigKey? own = ConfigBinder.Keys(defaults.GetType()).FirstOrDefault(k => k.Key == key.Key);
             if (own is null) continue;
-            string value = ConfigBinder.Format(own.Property.GetValue(defaults)!);
+            string value = ConfigBinder.Format(own.Get(defaults)!);
             int i = byValue.FindIndex(v => v.Value == value);
             if (i < 0) byValue.Add((value, [name]));
             else byValue[i].Algos.Add(name);

@@ -19,34 +19,31 @@ public sealed record A2cConfig : ActorCriticConfig
     /// <inheritdoc/>
     public override string Algo => "a2c";
 
-    /// <summary>Env lanes stepped together (N).</summary>
-    [Description("Env lanes stepped together (N).")]
-    public int NumEnvs { get; init; } = 8;
+    /// <summary>The env lanes stepped together (N).</summary>
+    public LaneSettings Lanes { get; init; } = new();
 
-    /// <summary>GAE lambda; 1 gives n-step returns.</summary>
-    [Description("GAE lambda; 1 gives the paper's n-step returns.")]
-    public float GaeLambda { get; init; } = 1f;
+    /// <summary>GAE's lambda.</summary>
+    public ReturnSettings Advantage { get; init; } = new();
 
-    /// <summary>Where the lanes, network and optimizer run: auto, cpu, cuda or ilgpu-cpu.</summary>
-    [Description("Where the lanes, network and optimizer run: auto (cuda when an NVIDIA GPU is found, else cpu, saying so), cpu (Hybrid's SIMD kernels), cuda, or ilgpu-cpu (the device kernels on ILGPU's CPU accelerator, for testing them).")]
-    public string Device { get; init; } = "auto";
+    /// <summary>Where the lanes, network and optimizer run.</summary>
+    public DeviceSettings Compute { get; init; } = new();
 
     /// <summary>Samples per update.</summary>
-    public int BatchSize => NumEnvs * TMax;
+    public int BatchSize => Lanes.NumEnvs * TMax;
 
     /// <inheritdoc/>
-    public override int TotalEnvs => NumEnvs;
+    public override int TotalEnvs => Lanes.NumEnvs;
 
     /// <inheritdoc/>
-    private protected override long SamplesHeld => (long)NumEnvs * TMax;
+    private protected override long SamplesHeld => (long)Lanes.NumEnvs * TMax;
 
     /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
-        Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
-        Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
-        RequireDevice(Device);
+        Lanes.Validate();
+        Advantage.Validate();
+        Compute.Validate();
         CheckSize();
     }
 }
@@ -86,7 +83,7 @@ public static class A2c
         }
         stream.Finish(run);
         if (run.Checkpoints.Kept) run.Checkpoints.Save(stream.Save(run));
-        return run.Finish(stream.Threads, config.NumEnvs, device.Info);
+        return run.Finish(stream.Threads, config.Lanes.NumEnvs, device.Info);
     }
 }
 
@@ -112,7 +109,7 @@ internal sealed class CpuA2cStream : ISyncStream
     public CpuA2cStream(A2cConfig config)
     {
         _config = config;
-        int n = config.NumEnvs;
+        int n = config.Lanes.NumEnvs;
 
         // Network, theta and RMSProp; the lanes cut into one group per thread (at least one lane each).
         ModelSpec spec = _spec = Acting.ActorCriticSpec(config);
@@ -143,7 +140,7 @@ internal sealed class CpuA2cStream : ISyncStream
         // normalization statistics take in what the groups saw, in lane order, for the next rollout.
         for (int t = 0; t < _config.TMax; t++)
         {
-            run.Metrics.AddSteps(_config.NumEnvs);
+            run.Metrics.AddSteps(_config.Lanes.NumEnvs);
             foreach (LaneGroup group in _groups) run.Metrics.AddEpisodes(group.EpisodesOf(t));
         }
         if (_normalization is not null)
@@ -176,7 +173,7 @@ internal sealed class CpuA2cStream : ISyncStream
     /// <summary>The loss terms of the rollout just collected (the groups' weighted by their share of the lanes), checked finite.</summary>
     LossTerms Terms(string who, long index)
     {
-        int n = _config.NumEnvs;
+        int n = _config.Lanes.NumEnvs;
         var terms = default(LossTerms);
         foreach (LaneGroup group in _groups)
         {
@@ -238,7 +235,7 @@ internal sealed class CpuA2cStream : ISyncStream
             group.KeepEpisodes(t);
         }
         Array.Clear(group.Gradient);
-        group.Terms = group.Update.AddGradient(theta, group.Rollout, Acting.Seen(group.Env, group.Normalization), config.GaeLambda, config.ValueCoef,
+        group.Terms = group.Update.AddGradient(theta, group.Rollout, Acting.Seen(group.Env, group.Normalization), config.Advantage.GaeLambda, config.ValueCoef,
             config.EntropyCoef, null, group.Gradient);
     }
 

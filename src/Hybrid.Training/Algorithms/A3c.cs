@@ -27,16 +27,14 @@ public sealed record A3cConfig : ActorCriticConfig
     /// <inheritdoc/>
     public override string Algo => "a3c";
 
-    /// <summary>GAE lambda; 1 gives the paper's n-step returns.</summary>
-    [Description("GAE lambda; 1 gives the paper's n-step returns.")]
-    public float GaeLambda { get; init; } = 1f;
+    /// <summary>GAE's lambda.</summary>
+    public ReturnSettings Advantage { get; init; } = new();
 
     /// <summary>How workers apply gradients to the shared parameters.</summary>
-    [Description("How workers apply gradients: hogwild (no lock, the paper's), lock (one mutex), server (one applier thread).")]
-    public UpdateMode Update { get; init; } = UpdateMode.Hogwild;
+    public AsyncSettings Async { get; init; } = new();
 
     /// <inheritdoc/>
-    public override int HelperThreads => Update == UpdateMode.Server ? 1 : 0;
+    public override int HelperThreads => Async.HelperThreads;
 
     /// <inheritdoc/>
     public override int TotalEnvs => Threads;
@@ -45,7 +43,8 @@ public sealed record A3cConfig : ActorCriticConfig
     public override void Validate()
     {
         base.Validate();
-        Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
+        Advantage.Validate();
+        Async.Validate();
         CheckSize();
     }
 
@@ -78,7 +77,7 @@ public static class A3c
         // A resumed run continues from the checkpoint's theta, statistics and normalization; its workers start new episodes.
         if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, modelSpec, theta, optimizer, Kind, _ => { }, normalization);
         var group = new WorkerGroup("a3c");
-        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, run.Metrics);
+        var shared = new SharedParameters(theta, optimizer, config.Async.Update, config.Threads, group, run.Metrics);
         for (int id = 0; id < config.Threads; id++) group.Start("worker", id, worker => Worker(worker, config, modelSpec, shared, normalization, run, group));
         CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, Kind, _ => { }, normalization);
         group.Supervise(shared, run, Save);
@@ -141,7 +140,7 @@ public static class A3c
 
             // R = 0 at a terminal, else V(s_t; theta'); accumulate gradients wrt theta' over the segment.
             updates++;
-            LossTerms terms = update.AddGradient(thetaLocal, rollout, Acting.Seen(env, seen), config.GaeLambda, config.ValueCoef, config.EntropyCoef, null, gradient);
+            LossTerms terms = update.AddGradient(thetaLocal, rollout, Acting.Seen(env, seen), config.Advantage.GaeLambda, config.ValueCoef, config.EntropyCoef, null, gradient);
             UpdateRules.CheckFinite(terms, who, updates);
             UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
 

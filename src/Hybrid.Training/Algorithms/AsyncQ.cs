@@ -44,11 +44,10 @@ public sealed record AsyncQConfig : AlgoConfig
     };
 
     /// <summary>How workers apply gradients to the shared parameters.</summary>
-    [Description("How workers apply gradients: hogwild (no lock, the paper's), lock (one mutex), server (one applier thread).")]
-    public UpdateMode Update { get; init; } = UpdateMode.Hogwild;
+    public AsyncSettings Async { get; init; } = new();
 
     /// <inheritdoc/>
-    public override int HelperThreads => Update == UpdateMode.Server ? 1 : 0;
+    public override int HelperThreads => Async.HelperThreads;
 
     /// <inheritdoc/>
     public override int TotalEnvs => Threads;
@@ -64,10 +63,6 @@ public sealed record AsyncQConfig : AlgoConfig
     /// <summary>Steps a 1-step worker accumulates gradients over before applying them (I_AsyncUpdate).</summary>
     [Description("Steps a q1 or sarsa1 worker accumulates gradients before applying them (I_AsyncUpdate; also at episode ends; qn uses t_max).")]
     public int AsyncUpdateInterval { get; init; } = 5;
-
-    /// <summary>n-step Q's steps between updates (t_max).</summary>
-    [Description("Steps per lane between updates, t_max (a3c and qn: fewer when an episode ends); impala: the unroll length T.")]
-    public int TMax { get; init; } = 5;
 
     /// <summary>Global steps between greedy evaluations.</summary>
     [Description("Global env steps between greedy evaluations (which decide 'solved').")]
@@ -94,7 +89,7 @@ public sealed record AsyncQConfig : AlgoConfig
         Require(EpsilonAnnealFraction is > 0 and <= 1, "epsilon_anneal_fraction", EpsilonAnnealFraction, "in (0, 1]");
         Require(TargetInterval >= 1, "target_interval", TargetInterval, ">= 1");
         Require(AsyncUpdateInterval >= 1, "async_update_interval", AsyncUpdateInterval, ">= 1");
-        Require(TMax >= 1, "t_max", TMax, ">= 1");
+        Async.Validate();
         Require(EvalInterval >= 1, "eval_interval", EvalInterval, ">= 1");
         Require(EvalEpisodes >= 1, "eval_episodes", EvalEpisodes, ">= 1");
         Require(EvalMaxSteps >= 1, "eval_max_steps", EvalMaxSteps, ">= 1");
@@ -181,7 +176,7 @@ public static class AsyncQ
             RunState.Load(checkpoint, modelSpec, theta, optimizer, config.Algo, r => BinaryState.Read<float>(r, target, "target network"));
         CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, config.Algo, w => BinaryState.Write<float>(w, target));
         var group = new WorkerGroup(config.Algo);
-        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, run.Metrics);
+        var shared = new SharedParameters(theta, optimizer, config.Async.Update, config.Threads, group, run.Metrics);
         var evaluation = new Evaluation(new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed, config.EvalMaxSteps),
             theta, config.EvalInterval, run, group);
         var workers = new QWorkerState(config, modelSpec, shared, target, run, group, evaluation);

@@ -32,9 +32,8 @@ public sealed record Ga3cConfig : ActorCriticConfig
     [Description("ga3c: t_max segments the learner batches into one update.")]
     public int Segments { get; init; } = 2;
 
-    /// <summary>Where the predictor's forward pass runs.</summary>
-    [Description("ga3c: where the predictor's batched forward pass runs: auto (cuda when an NVIDIA GPU is found, else cpu), cpu, cuda or ilgpu-cpu.")]
-    public string Device { get; init; } = "auto";
+    /// <summary>Where the predictor's batched forward pass runs.</summary>
+    public DeviceSettings Compute { get; init; } = new();
 
     /// <summary>V-trace on the segments.</summary>
     [Description("ga3c: correct the segments for their policy lag with V-trace (rho_bar = c_bar = 1); false treats them as on-policy, as the GA3C paper does.")]
@@ -56,7 +55,7 @@ public sealed record Ga3cConfig : ActorCriticConfig
         Require(MaxBatch >= 1, "max_batch", MaxBatch, ">= 1");
         Require(MaxWaitUs is >= 0 and <= 1_000_000, "max_wait_us", MaxWaitUs, "in [0, 1000000]");
         Require(Segments >= 1, "segments", Segments, ">= 1");
-        RequireDevice(Device);
+        Compute.Validate();
         RefuseNormalization();
         long perUpdate = (long)Segments * TMax;
         Require(perUpdate <= MaxEnvSteps, "segments", Segments,

@@ -13,15 +13,14 @@ public sealed record HybridConfig : ActorCriticConfig
     public HybridConfig()
     {
         Threads = 1;
-        Update = UpdateMode.Lock;
+        Async = new() { Update = UpdateMode.Lock };
     }
 
     /// <inheritdoc/>
     public override string Algo => "hybrid";
 
     /// <summary>Lanes of the synchronous stream.</summary>
-    [Description("Env lanes stepped together (N); for hybrid, the synchronous stream's lanes.")]
-    public int NumEnvs { get; init; } = 8;
+    public LaneSettings Lanes { get; init; } = new();
 
     /// <summary>The asynchronous workers' t_max.</summary>
     [Description("hybrid: the asynchronous workers' t_max (the synchronous stream uses t_max).")]
@@ -31,20 +30,17 @@ public sealed record HybridConfig : ActorCriticConfig
     [Description("hybrid: segments a worker runs between copies of the shared theta into its own (1 = every segment, as A3C).")]
     public int RefreshEvery { get; init; } = 1;
 
-    /// <summary>Where the synchronous stream runs.</summary>
-    [Description("hybrid: where the synchronous stream's lanes, network and gradient run: auto (cuda when an NVIDIA GPU is found, else cpu), cpu, cuda or ilgpu-cpu; the workers and the optimizer stay on the CPU.")]
-    public string Device { get; init; } = "auto";
+    /// <summary>Where the synchronous stream's lanes, network and gradient run (the workers and the optimizer stay on the CPU).</summary>
+    public DeviceSettings Compute { get; init; } = new();
 
     /// <summary>GAE lambda for both streams.</summary>
-    [Description("GAE lambda; 1 gives the paper's n-step returns.")]
-    public float GaeLambda { get; init; } = 1f;
+    public ReturnSettings Advantage { get; init; } = new();
 
     /// <summary>How the streams' gradients reach theta.</summary>
-    [Description("How workers apply gradients: hogwild (no lock, the paper's), lock (one mutex), server (one applier thread).")]
-    public UpdateMode Update { get; init; }
+    public AsyncSettings Async { get; init; } = new();
 
     /// <inheritdoc/>
-    public override int TotalEnvs => NumEnvs + Threads;
+    public override int TotalEnvs => Lanes.NumEnvs + Threads;
 
     /// <summary>The synchronous stream, on the calling thread, next to the <see cref="AlgoConfig.Threads"/> workers.</summary>
     public override int HelperThreads => 1;
@@ -53,18 +49,18 @@ public sealed record HybridConfig : ActorCriticConfig
     public override void Validate()
     {
         base.Validate();
-        Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
+        Lanes.Validate();
         Require(WorkerTMax >= 1, "worker_t_max", WorkerTMax, ">= 1");
         Require(RefreshEvery >= 1, "refresh_every", RefreshEvery, ">= 1");
-        Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
-        RequireDevice(Device);
-        Require(Update != UpdateMode.Server, "update", Update, "hogwild or lock: a server's applier would apply both streams' gradients and hide whose lag is whose");
+        Advantage.Validate();
+        Compute.Validate();
+        Require(Async.Update != UpdateMode.Server, "update", Async.Update, "hogwild or lock: a server's applier would apply both streams' gradients and hide whose lag is whose");
         RefuseNormalization();
         CheckSize();
     }
 
     /// <inheritdoc/>
-    private protected override long SamplesHeld => (long)NumEnvs * TMax + (long)Threads * WorkerTMax;
+    private protected override long SamplesHeld => (long)Lanes.NumEnvs * TMax + (long)Threads * WorkerTMax;
 
     /// <summary>The synchronous stream's settings: an A2C config with every setting the two share, in one lane group.</summary>
     internal A2cConfig SyncStream => ConfigBinder.Project(this, new A2cConfig()) with { Threads = 1 };
@@ -116,7 +112,7 @@ public static class HybridRegime
         };
 
         var group = new WorkerGroup("hybrid");
-        var shared = new SharedParameters(theta, optimizer, config.Update, config.Threads, group, run.Metrics);
+        var shared = new SharedParameters(theta, optimizer, config.Async.Update, config.Threads, group, run.Metrics);
         var telemetry = new Telemetry(run);
         run.Metrics.Telemetry = telemetry;
         A3cConfig workers = config.Workers;

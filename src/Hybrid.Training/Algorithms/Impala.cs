@@ -14,14 +14,14 @@ public sealed record ImpalaConfig : ActorCriticConfig
         MaxEnvSteps = 1_000_000;
         LearningRate = 2e-3f;
         TMax = 20;
+        Lanes = new() { NumEnvs = 4 };
     }
 
     /// <inheritdoc/>
     public override string Algo => "impala";
 
-    /// <summary>Env lanes per actor thread.</summary>
-    [Description("Env lanes each actor thread steps together.")]
-    public int NumEnvs { get; init; } = 4;
+    /// <summary>Env lanes each actor thread steps together.</summary>
+    public LaneSettings Lanes { get; init; } = new();
 
     /// <summary>Unrolls per learner update (B).</summary>
     [Description("Unrolls the learner batches into one update (B).")]
@@ -39,15 +39,14 @@ public sealed record ImpalaConfig : ActorCriticConfig
     [Description("V-trace c_bar: clip of the trace weights (IMPALA: 1).")]
     public float CBar { get; init; } = 1f;
 
-    /// <summary>Where the learner's gradient is computed.</summary>
-    [Description("impala: where the learner's forward and backward passes over each batch run: auto (cuda when an NVIDIA GPU is found, else cpu), cpu, cuda or ilgpu-cpu. The actors and the optimizer step stay on the CPU.")]
-    public string Device { get; init; } = "auto";
+    /// <summary>Where the learner's gradient is computed (the actors and the optimizer step stay on the CPU).</summary>
+    public DeviceSettings Compute { get; init; } = new();
 
     /// <summary>The learner's update: B unrolls of T steps of N lanes, V-trace's clips and the loss's coefficients.</summary>
-    public Devices.LearnerShape LearnerShape => new(TMax, NumEnvs, Batch, ValueCoef, EntropyCoef, RhoBar, CBar);
+    public Devices.LearnerShape LearnerShape => new(TMax, Lanes.NumEnvs, Batch, ValueCoef, EntropyCoef, RhoBar, CBar);
 
     /// <inheritdoc/>
-    public override int TotalEnvs => Threads * NumEnvs;
+    public override int TotalEnvs => Threads * Lanes.NumEnvs;
 
     /// <summary>The learner, on the calling thread, next to the <see cref="AlgoConfig.Threads"/> actors.</summary>
     public override int HelperThreads => 1;
@@ -56,25 +55,25 @@ public sealed record ImpalaConfig : ActorCriticConfig
     public override void Validate()
     {
         base.Validate();
-        Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
+        Lanes.Validate();
         Require(Batch >= 1, "batch", Batch, ">= 1");
         Require(RefreshInterval >= 1, "refresh_interval", RefreshInterval, ">= 1");
         Require(RhoBar > 0, "rho_bar", RhoBar, "> 0");
         Require(CBar > 0, "c_bar", CBar, "> 0");
-        RequireDevice(Device);
+        Compute.Validate();
         RefuseNormalization();
         // An update takes B unrolls of T steps of an actor's N lanes: a batch that holds more env steps than the budget never fills.
-        long perUpdate = (long)Batch * TMax * NumEnvs;
+        long perUpdate = (long)Batch * TMax * Lanes.NumEnvs;
         Require(perUpdate <= MaxEnvSteps, "batch", Batch,
-            $"at most {Math.Max(1, MaxEnvSteps / ((long)TMax * NumEnvs))}: {Batch} unrolls of {TMax} steps of {NumEnvs} lanes are {perUpdate:N0} env steps per update, more than max_env_steps {MaxEnvSteps:N0}, so the run would make no update");
+            $"at most {Math.Max(1, MaxEnvSteps / ((long)TMax * Lanes.NumEnvs))}: {Batch} unrolls of {TMax} steps of {Lanes.NumEnvs} lanes are {perUpdate:N0} env steps per update, more than max_env_steps {MaxEnvSteps:N0}, so the run would make no update");
         CheckSize();
     }
 
     /// <inheritdoc/>
-    private protected override long LanesHeld => (long)Threads * NumEnvs;
+    private protected override long LanesHeld => (long)Threads * Lanes.NumEnvs;
 
     /// <inheritdoc/>
-    private protected override long SamplesHeld => ((long)Threads * NumEnvs * 2 + (long)Batch * NumEnvs) * TMax;
+    private protected override long SamplesHeld => ((long)Threads * Lanes.NumEnvs * 2 + (long)Batch * Lanes.NumEnvs) * TMax;
 }
 
 /// <summary>
@@ -98,8 +97,8 @@ public static class Impala
         using var learner = new LaggedLearner(config, run, "impala", "impala learner", config.LearnerShape, config.Threads, device);
         var group = new WorkerGroup("impala");
         for (int id = 0; id < config.Threads; id++)
-            group.Start("actor", id, actor => UnrollActor.Run(actor, config, config.NumEnvs, run.Segment,
-                new LocalCopyPolicy(learner.Parameters.Spec, config.Gamma, config.NumEnvs, learner.Published), new QueueSink(learner.Queues, group, run)));
+            group.Start("actor", id, actor => UnrollActor.Run(actor, config, config.Lanes.NumEnvs, run.Segment,
+                new LocalCopyPolicy(learner.Parameters.Spec, config.Gamma, config.Lanes.NumEnvs, learner.Published), new QueueSink(learner.Queues, group, run)));
 
         // The learner; every m updates the actors may pick up the new parameters.
         learner.Learn(group, version =>

@@ -3,10 +3,6 @@ namespace Hybrid.Training.Config;
 /// <summary>Settings of the actor-critic loss (A2C, A3C, IMPALA): L = policy loss + value_coef * value loss - entropy_coef * entropy.</summary>
 public abstract record ActorCriticConfig : AlgoConfig
 {
-    /// <summary>Steps per lane between updates: t_max of Mnih et al. 2016, IMPALA's unroll length T.</summary>
-    [Description("Steps per lane between updates, t_max (a3c and qn: fewer when an episode ends); impala: the unroll length T.")]
-    public int TMax { get; init; } = 5;
-
     /// <summary>
     /// Value loss weight c_v in policy + c_v * (R - V)^2 / 2 - entropy. Stable-Baselines3 weighs vf_coef * (R - V)^2
     /// (its mean squared error has no half), so SB3's vf_coef 0.5 is value_coef 1.0 here.
@@ -42,7 +38,6 @@ public abstract record ActorCriticConfig : AlgoConfig
     public override void Validate()
     {
         base.Validate();
-        Require(TMax >= 1, "t_max", TMax, ">= 1");
         Require(ValueCoef >= 0 && float.IsFinite(ValueCoef), "value_coef", ValueCoef, ">= 0");
         Require(EntropyCoef >= 0 && float.IsFinite(EntropyCoef), "entropy_coef", EntropyCoef, ">= 0");
     }

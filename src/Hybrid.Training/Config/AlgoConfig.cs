@@ -52,6 +52,10 @@ public abstract record AlgoConfig
     [Description("Threads: lane groups for a2c (each thread steps its lanes and computes their gradient; the gradients are summed); worker threads for a3c, q1, sarsa1, qn; actor threads for impala.")]
     public int Threads { get; init; } = 1;
 
+    /// <summary>Steps per lane between updates: t_max of Mnih et al. 2016, IMPALA's unroll length T.</summary>
+    [Description("Steps per lane between updates, t_max (a3c and qn: fewer when an episode ends; q1 and sarsa1 apply every async_update_interval steps instead); impala: the unroll length T; hybrid: the synchronous stream's (its workers use worker_t_max).")]
+    public int TMax { get; init; } = 5;
+
     /// <summary>Hidden layer widths; empty means auto (see <see cref="HiddenFor"/>).</summary>
     [Description("Fully connected layer widths, comma-separated; auto = 64,64 with tanh for vector observations, 128 with ReLU after a 16-filter 3x3 convolution for MinAtar images (the MinAtar baselines' network).")]
     public int[] Hidden { get; init; } = [];
@@ -187,6 +191,7 @@ public abstract record AlgoConfig
             throw new ArgumentException($"env '{Env}' has a continuous (box) action space; {Algo} needs discrete actions.", nameof(Env));
         Require(MaxEnvSteps >= 1, "max_env_steps", MaxEnvSteps, ">= 1");
         Require(Threads >= 1, "threads", Threads, ">= 1");
+        Require(TMax >= 1, "t_max", TMax, ">= 1");
         Require(Threads <= 256, "threads", Threads, "<= 256");
         Require(Array.TrueForAll(Hidden, h => h >= 1), "hidden", ConfigBinder.Format(Hidden), "auto or widths >= 1");
         Require(StickyActionProb is >= 0 and <= 1, "sticky_action_prob", StickyActionProb, "in [0, 1]");
@@ -249,12 +254,8 @@ public abstract record AlgoConfig
     public static ulong SegmentSalt(int segment) => segment == 0 ? 0 : new Rng((ulong)segment, RandomStreams.SegmentSalt).NextUInt64();
 
     /// <summary>Throws <see cref="ArgumentException"/> "KEY was VALUE; expected EXPECTED." unless <paramref name="ok"/>.</summary>
-    protected static void Require(bool ok, string key, object value, string expected)
+    protected internal static void Require(bool ok, string key, object value, string expected)
     {
         if (!ok) throw new ArgumentException($"{key} was {ConfigBinder.Format(value)}; expected {expected}.", key);
     }
-
-    /// <summary>The <c>device</c> setting of the algorithms that have one: one of <see cref="Devices.DeviceInfo.Choices"/>.</summary>
-    protected static void RequireDevice(string device) =>
-        Require(Devices.DeviceInfo.Choices.Contains(device), "device", device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
 }

@@ -5,11 +5,33 @@ using System.Text;
 namespace Hybrid.Training.Config;
 
 /// <summary>One setting of an algorithm's config record.</summary>
-/// <param name="Property">The record property.</param>
+/// <param name="Property">The property that declares it: the config record's own, or a part's (<see cref="Part"/>).</param>
 /// <param name="Key">Its name in config files, snake_case (<c>learning_rate</c>).</param>
 /// <param name="Option">Its command-line option, kebab-case (<c>--learning-rate</c>).</param>
 /// <param name="Description">Its one-line doc.</param>
-public sealed record ConfigKey(PropertyInfo Property, string Key, string Option, string Description);
+/// <param name="Part">The config's property that holds the part declaring it, or null for the config's own settings.</param>
+public sealed record ConfigKey(PropertyInfo Property, string Key, string Option, string Description, PropertyInfo? Part = null)
+{
+    /// <summary>The setting's value in <paramref name="config"/>.</summary>
+    public object? Get(AlgoConfig config) => Property.GetValue(Part is null ? config : Part.GetValue(config));
+
+    /// <summary>
+    /// Sets the value in <paramref name="config"/>, a copy the caller owns: a part is copied before it changes, since
+    /// the config it was copied from shares it.
+    /// </summary>
+    internal void Set(AlgoConfig config, object? value)
+    {
+        if (Part is null)
+        {
+            Property.SetValue(config, value);
+            return;
+        }
+        var part = (ConfigPart)Part.GetValue(config)!;
+        ConfigPart copy = part with { };
+        Property.SetValue(copy, value);
+        Part.SetValue(config, copy);
+    }
+}
 
 /// <summary>
 /// Reads and writes algorithm configs as flat <c>key: value</c> YAML and binds textual overrides (from a file or
@@ -30,12 +52,26 @@ public static class ConfigBinder
             Array.Sort(declared, (a, b) => a.MetadataToken.CompareTo(b.MetadataToken));
             foreach (PropertyInfo p in declared)
             {
-                if (p.GetCustomAttribute<DescriptionAttribute>() is not { } doc || p.SetMethod is null) continue;
-                string snake = Snake(p.Name);
-                keys.Add(new ConfigKey(p, snake, "--" + snake.Replace('_', '-'), doc.Description));
+                if (p.SetMethod is null) continue;
+                if (typeof(ConfigPart).IsAssignableFrom(p.PropertyType))
+                {
+                    // A part's settings are the config's own keys, in the part's order, where the config holds it.
+                    PropertyInfo[] members = p.PropertyType.GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly);
+                    Array.Sort(members, (a, b) => a.MetadataToken.CompareTo(b.MetadataToken));
+                    foreach (PropertyInfo m in members)
+                        if (m.GetCustomAttribute<DescriptionAttribute>() is { } partDoc && m.SetMethod is not null)
+                            keys.Add(Key(m, partDoc, p));
+                }
+                else if (p.GetCustomAttribute<DescriptionAttribute>() is { } doc) keys.Add(Key(p, doc, null));
             }
         }
         return keys;
+    }
+
+    static ConfigKey Key(PropertyInfo p, DescriptionAttribute doc, PropertyInfo? part)
+    {
+        string snake = Snake(p.Name);
+        return new ConfigKey(p, snake, "--" + snake.Replace('_', '-'), doc.Description, part);
     }
 
     /// <summary>Returns a copy of <paramref name="config"/> with each (key, value) applied, keys in snake_case.</summary>
@@ -64,7 +100,7 @@ public static class ConfigBinder
             {
                 throw new ArgumentException($"{source}: {key} '{value}' is not valid: {e.Message}", nameof(settings), e);
             }
-            match.Property.SetValue(copy, parsed);
+            match.Set(copy, parsed);
         }
         return (T)copy;
     }
@@ -83,7 +119,7 @@ public static class ConfigBinder
         foreach (ConfigKey key in Keys(target.GetType()))
             foreach (ConfigKey k in from)
                 if (k.Key == key.Key && k.Property.PropertyType == key.Property.PropertyType)
-                    key.Property.SetValue(copy, k.Property.GetValue(source));
+                    key.Set(copy, k.Get(source));
         return (T)copy;
     }
 
@@ -96,7 +132,7 @@ public static class ConfigBinder
         text.Append("algo: ").Append(config.Algo).Append('\n');
         foreach (ConfigKey key in Keys(config.GetType()))
             text.Append("# ").Append(key.Description).Append('\n')
-                .Append(key.Key).Append(": ").Append(Format(key.Property.GetValue(config)!)).Append('\n');
+                .Append(key.Key).Append(": ").Append(Format(key.Get(config)!)).Append('\n');
         return text.ToString();
     }
 

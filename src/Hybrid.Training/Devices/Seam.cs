@@ -152,7 +152,7 @@ public static class DeviceChoice
     {
         ArgumentNullException.ThrowIfNull(config);
         ModelSpec spec = Acting.ActorCriticSpec(config);
-        return Checked(devices, config.Device, note, "predicting", device =>
+        return Checked(devices, config.Compute.Device, note, "predicting", device =>
         {
             using IBatchPolicy probe = device.OpenPolicy(spec, 1);
         });
@@ -167,7 +167,7 @@ public static class DeviceChoice
     {
         ArgumentNullException.ThrowIfNull(config);
         ModelSpec spec = Acting.ActorCriticSpec(config);
-        return Checked(devices, config.Device, note, "learning", device =>
+        return Checked(devices, config.Compute.Device, note, "learning", device =>
         {
             using IUnrollLearner probe = device.OpenLearner(spec, config.LearnerShape);
         });
@@ -182,7 +182,7 @@ public static class DeviceChoice
     public static IComputeDevice ForA2c(IDeviceProvider devices, A2cConfig config, Action<string>? note)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Checked(devices, config.Device, note, "training", device =>
+        return Checked(devices, config.Compute.Device, note, "training", device =>
         {
             using ISyncStream probe = device.OpenA2c(config);
         });

@@ -48,7 +48,7 @@ public class BenchInterruptTests
     [Fact]
     public void AStoppedBenchReportsItsFinishedRunsAndTheStepsOfTheOneInProgress()
     {
-        var config = new Hybrid.Training.Algorithms.A2cConfig { Env = "CartPole-v1", NumEnvs = 8, MaxEnvSteps = 16_000 };
+        var config = new Hybrid.Training.Algorithms.A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 8 }, MaxEnvSteps = 16_000 };
         var stop = new TrainBenchmark.StopBox();
         List<TrainBenchmark.Run> runs = TrainBenchmark.Measure(config, [1], 1, stopWhenSolved: false, stop: stop);
         Assert.Single(runs);

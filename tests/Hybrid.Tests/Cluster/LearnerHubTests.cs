@@ -21,7 +21,7 @@ public sealed class LearnerHubTests
         var run = new RunContext(_config, null, null);
         var learner = new LearnerParameters(_config, run, "impala");
         EnvSpec env = EnvRegistry.Spec(_config.Env);
-        _queues = new UnrollQueues(_config.Batch, 2, _config.TMax, _config.NumEnvs, env);
+        _queues = new UnrollQueues(_config.Batch, 2, _config.TMax, _config.Lanes.NumEnvs, env);
         (_theta, _published) = (learner.Theta, new ParameterBroadcast(learner.Theta));
         _hub = new LearnerHub(_config, learner.Spec, _queues, _published, learner.Theta.Length, run, _log.Add);
     }
@@ -29,12 +29,12 @@ public sealed class LearnerHubTests
     /// <summary>An unroll of the run's shapes: CartPole's 4 observation floats, discrete actions, one ended episode.</summary>
     UnrollMessage Unroll(int actor)
     {
-        int samples = _config.TMax * _config.NumEnvs, obs = EnvRegistry.Spec(_config.Env).ObservationSize;
+        int samples = _config.TMax * _config.Lanes.NumEnvs, obs = EnvRegistry.Spec(_config.Env).ObservationSize;
         return new UnrollMessage
         {
             ActorId = actor, Steps = _config.TMax, Observations = new float[samples * obs], DiscreteActions = new int[samples],
             LogProbabilities = new float[samples], Rewards = new float[samples], Discounts = new float[samples], Truncated = new bool[samples],
-            NextObservations = new float[_config.NumEnvs * obs], EpisodeReturns = [12f], EpisodeLengths = [12], EpisodeTerminated = [true],
+            NextObservations = new float[_config.Lanes.NumEnvs * obs], EpisodeReturns = [12f], EpisodeLengths = [12], EpisodeTerminated = [true],
             SentTicks = DateTime.UtcNow.Ticks,
         };
     }
@@ -49,7 +49,7 @@ public sealed class LearnerHubTests
         Assert.Equal(1, _queues.Full.Count);
         RuntimeTelemetry total = _hub.Total(1.0);
         ActorProcessRate process = Assert.Single(total.ActorProcesses!);
-        Assert.Equal(("host-a", 1, (long)_config.TMax * _config.NumEnvs), (process.Process, process.Threads, process.EnvSteps));
+        Assert.Equal(("host-a", 1, (long)_config.TMax * _config.Lanes.NumEnvs), (process.Process, process.Threads, process.EnvSteps));
     }
 
     public static TheoryData<string, string> Malformed => new()

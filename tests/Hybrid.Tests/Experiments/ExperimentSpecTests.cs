@@ -60,7 +60,7 @@ public class ExperimentSpecTests
         Assert.Equal(475, spec.Config("CartPole-v1", spec.Arms[0], 1, null).Threshold);
         Assert.Equal(1, config.Threads);
         Assert.Equal(30, config.MaxWallSeconds);
-        Assert.Equal(4, config.NumEnvs);
+        Assert.Equal(4, config.Lanes.NumEnvs);
         Assert.Equal(0.003f, config.LearningRate);
         Assert.Equal([0.001f, 0.003f], spec.Tune!.LearningRates);
     }

@@ -28,7 +28,7 @@ public class A2cThreadTests
     {
         // Same lanes, same per-lane generators, same env seeds: only the order in which the gradient's float sums are
         // taken differs, so the losses agree to float precision while the trajectories are still the same.
-        var config = new A2cConfig { Seed = 5, NumEnvs = lanes, Hidden = [width, width], MaxEnvSteps = 8_000, LogInterval = 800 };
+        var config = new A2cConfig { Seed = 5, Lanes = new() { NumEnvs = lanes }, Hidden = [width, width], MaxEnvSteps = 8_000, LogInterval = 800 };
         (RunSummary one, RecordingSink a) = Train(config);
         (RunSummary many, RecordingSink b) = Train(config with { Threads = threads });
         Assert.Equal(threads, many.Threads);
@@ -48,7 +48,7 @@ public class A2cThreadTests
     [Fact]
     public void MoreThreadsThanLanesUseOneThreadPerLane()
     {
-        (RunSummary summary, _) = Train(new A2cConfig { Seed = 1, NumEnvs = 2, Threads = 4, MaxEnvSteps = 2_000 });
+        (RunSummary summary, _) = Train(new A2cConfig { Seed = 1, Lanes = new() { NumEnvs = 2 }, Threads = 4, MaxEnvSteps = 2_000 });
         Assert.Equal(2, summary.Threads);
     }
 

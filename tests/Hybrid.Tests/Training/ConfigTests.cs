@@ -17,6 +17,35 @@ public class ConfigTests
     }
 
     [Fact]
+    public void EverySettingIsDeclaredOnceWhicheverAlgorithmsHaveIt()
+    {
+        // A key the algorithms share comes from one property: the shared base record's, or the part that holds it
+        // (num_envs, gae_lambda, update, device), never a second declaration with its own default and checks.
+        var declared = new Dictionary<string, System.Reflection.PropertyInfo>();
+        foreach (string algo in Trainer.Algorithms)
+            foreach (ConfigKey key in ConfigBinder.Keys(Trainer.DefaultConfig(algo).GetType()))
+            {
+                var declaring = key.Property.DeclaringType!.GetProperty(key.Property.Name)!;
+                if (declared.TryGetValue(key.Key, out var first)) Assert.True(first == declaring, $"{key.Key}: {first.DeclaringType!.Name} and {declaring.DeclaringType!.Name}");
+                else declared[key.Key] = declaring;
+            }
+        Assert.Contains("num_envs", declared.Keys);
+        Assert.Equal(typeof(LaneSettings), declared["num_envs"].DeclaringType);
+        Assert.Equal(typeof(AlgoConfig), declared["t_max"].DeclaringType);
+    }
+
+    [Fact]
+    public void SettingAPartsKeyChangesTheCopyOnly()
+    {
+        // A config copied with 'with' shares its parts; a setting applied to the copy must not reach the original.
+        var original = new ImpalaConfig();
+        ImpalaConfig copy = ConfigBinder.Apply(original, [("num_envs", "16", "test"), ("device", "cpu", "test")]);
+        Assert.Equal((16, "cpu"), (copy.Lanes.NumEnvs, copy.Compute.Device));
+        Assert.Equal((4, "auto"), (original.Lanes.NumEnvs, original.Compute.Device));
+        Assert.Equal(8, new A2cConfig().Lanes.NumEnvs);
+    }
+
+    [Fact]
     public void YamlRoundTripsEveryValue()
     {
         var config = new A2cConfig { Env = "Pendulum-v1", Seed = 7, Hidden = [32, 16], LearningRate = 3.3e-4f, StopWhenSolved = true, TMax = 9 };

@@ -79,7 +79,7 @@ public class ResumeTests
         {
             Env = env,
             Seed = 7,
-            NumEnvs = minAtar ? 4 : 8,
+            Lanes = new() { NumEnvs = minAtar ? 4 : 8 },
             Threads = minAtar ? 1 : 2,
             NormalizeObservations = !minAtar,
             NormalizeRewards = !minAtar,
@@ -87,7 +87,7 @@ public class ResumeTests
             LogInterval = 2_000,
             CheckpointInterval = 3_000,
             CheckpointSeconds = 0,
-            Device = "cpu",
+            Compute = new() { Device = "cpu" },
         };
         (RunSummary whole, KeepingSink wholeSink) = Run(config);
 
@@ -149,7 +149,7 @@ public class ResumeTests
     [Fact]
     public void ACheckpointFromAnotherRunIsRefusedByName()
     {
-        var config = new A2cConfig { MaxEnvSteps = 2_000, CheckpointSeconds = 0, Device = "cpu" };
+        var config = new A2cConfig { MaxEnvSteps = 2_000, CheckpointSeconds = 0, Compute = new() { Device = "cpu" }};
         (_, KeepingSink sink) = Run(config);
         var other = config with { Hidden = [32] };
         var e = Assert.Throws<InvalidDataException>(() => Run(other, sink.Checkpoints[^1]));

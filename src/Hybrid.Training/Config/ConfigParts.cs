@@ -1,0 +1,61 @@
+namespace Hybrid.Training.Config;
+
+/// <summary>
+/// A group of settings that several algorithms share but not all: each is declared once, in its part, and a config
+/// that uses it holds the part. The binder lists a part's settings as the config's own keys (<c>num_envs</c>, not
+/// <c>lanes.num_envs</c>), so files and options do not see the parts.
+/// </summary>
+public abstract record ConfigPart
+{
+    /// <summary>Checks the part's settings; the message names the key and its value.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range.</exception>
+    public abstract void Validate();
+}
+
+/// <summary>Env lanes stepped together (a2c, impala, hybrid).</summary>
+public sealed record LaneSettings : ConfigPart
+{
+    /// <summary>Env lanes stepped together (N).</summary>
+    [Description("Env lanes stepped together (N): a2c's lanes, each impala actor thread's, the hybrid regime's synchronous stream's.")]
+    public int NumEnvs { get; init; } = 8;
+
+    /// <inheritdoc/>
+    public override void Validate() => AlgoConfig.Require(NumEnvs >= 1, "num_envs", NumEnvs, ">= 1");
+}
+
+/// <summary>How advantages are estimated from a segment's rewards (a2c, a3c, hybrid).</summary>
+public sealed record ReturnSettings : ConfigPart
+{
+    /// <summary>GAE lambda; 1 gives n-step returns.</summary>
+    [Description("GAE lambda; 1 gives the paper's n-step returns.")]
+    public float GaeLambda { get; init; } = 1f;
+
+    /// <inheritdoc/>
+    public override void Validate() => AlgoConfig.Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
+}
+
+/// <summary>How asynchronous workers apply their gradients to the shared parameters (a3c, q1, sarsa1, qn, hybrid).</summary>
+public sealed record AsyncSettings : ConfigPart
+{
+    /// <summary>Hogwild, a lock, or a server thread.</summary>
+    [Description("How workers apply gradients: hogwild (no lock, the paper's), lock (one mutex), server (one applier thread).")]
+    public UpdateMode Update { get; init; } = UpdateMode.Hogwild;
+
+    /// <summary>The server's applier thread, where there is one: a core the workers do not have.</summary>
+    public int HelperThreads => Update == UpdateMode.Server ? 1 : 0;
+
+    /// <inheritdoc/>
+    public override void Validate() { }
+}
+
+/// <summary>Where an algorithm's device work runs (a2c, impala, ga3c, hybrid).</summary>
+public sealed record DeviceSettings : ConfigPart
+{
+    /// <summary>One of <see cref="Devices.DeviceInfo.Choices"/>.</summary>
+    [Description("Where the device work runs: auto (cuda when an NVIDIA GPU is found, else cpu, saying so), cpu (Hybrid's SIMD kernels), cuda, or ilgpu-cpu (the device kernels on ILGPU's CPU accelerator, for testing them). a2c: its lanes, network and optimizer; impala: the learner's forward and backward passes; ga3c: the predictor's batched forward pass; hybrid: the synchronous stream. Actors, workers and optimizer steps of the others stay on the CPU.")]
+    public string Device { get; init; } = "auto";
+
+    /// <inheritdoc/>
+    public override void Validate() =>
+        AlgoConfig.Require(Devices.DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
+}
