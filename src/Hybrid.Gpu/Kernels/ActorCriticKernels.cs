@@ -10,7 +10,7 @@ namespace Hybrid.Gpu.Kernels;
 /// the value's, then (Gaussian head) the log-stds'. Layer l's table entry (6 ints): parameter offset, inputs, outputs, input row in F, output row in F
 /// (hidden layers), delta row in D.
 /// </summary>
-internal struct NetShape
+public struct NetShape
 {
     public const int Entry = 6;
     public ArrayView<float> Theta;
@@ -169,7 +169,7 @@ internal struct NetShape
 }
 
 /// <summary>Everything one A2C rollout and its gradient touch on the device.</summary>
-internal struct RolloutViews
+public struct RolloutViews
 {
     public EnvLanes Env;
     public NetShape Net;
@@ -220,7 +220,7 @@ internal struct RolloutViews
 /// that are not samples (each unroll's observations after its last step at column u * N + lane, then the final
 /// observations of truncated steps, which <see cref="FinalColumn"/> points at).
 /// </summary>
-internal struct VTraceViews
+public struct VTraceViews
 {
     public ArrayView<float> Behaviour;
     public ArrayView<float> ScratchValues;
@@ -233,7 +233,7 @@ internal struct VTraceViews
 }
 
 /// <summary>GA3C's predictor on the device: a batch of observation rows (feature-major, at stride Capacity) in Features.</summary>
-internal struct PredictViews
+public struct PredictViews
 {
     public NetShape Net;
     public ArrayView<float> Features;
@@ -248,7 +248,7 @@ internal struct PredictViews
 }
 
 /// <summary>The learner's buffers: per-chunk partial gradients, the gradient, RMSProp's statistics.</summary>
-internal struct LearnViews
+public struct LearnViews
 {
     public NetShape Net;
     /// <summary>The gradient's tiles (GradientKernels.TileTable), TileCount of them.</summary>
@@ -269,7 +269,7 @@ internal struct LearnViews
 }
 
 /// <summary>A2C's kernels: one rollout kernel per update (acting, env steps, returns, loss and per-sample backward, lane by lane); the gradient and the optimizer step are GradientKernels'.</summary>
-internal static class ActorCriticKernels
+public static class ActorCriticKernels
 {
     /// <summary>
     /// A batched forward pass (GA3C's predictor, the lagged learner's samples): the logits and the value of every row, a

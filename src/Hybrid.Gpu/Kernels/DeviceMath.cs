@@ -11,7 +11,7 @@ namespace Hybrid.Gpu.Kernels;
 /// Hybrid's CPU path: sine and cosine by the same reduction and polynomials as the CPU envs (a GPU's sin and cos become
 /// approximate instructions), and uniform draws from the same per-lane Weyl sequence and hash as <see cref="LaneRandom"/>.
 /// </summary>
-internal static class DeviceMath
+public static class DeviceMath
 {
     // The constants of Hybrid.Envs.Simd.LaneMath.SinCos (Cody-Waite reduction by pi/2, Cephes sinf/cosf polynomials).
     const float PiOver2A = 1.5703125f, PiOver2B = 4.837512969970703125e-4f, PiOver2C = 7.54978995489188216e-8f;
@@ -100,7 +100,7 @@ internal static class DeviceMath
 }
 
 /// <summary><see cref="DeviceMath.Fma"/> as the struct generic formulas (TanhOperator) are specialised with.</summary>
-internal readonly struct DeviceFusedMultiplyAdd : IFusedMultiplyAdd
+public readonly struct DeviceFusedMultiplyAdd : IFusedMultiplyAdd
 {
     public float Invoke(float a, float b, float c) => DeviceMath.Fma(a, b, c);
 }

@@ -22,7 +22,7 @@ public enum DeviceEnvKind
 /// The lanes of a device env: structure-of-arrays state (variable v of lane i at <c>v * Lanes + i</c>), each lane's
 /// elapsed steps, running return and reset stream (seeded as the CPU env seeds lane i, so resets draw the same values).
 /// </summary>
-internal struct EnvLanes
+public struct EnvLanes
 {
     public ArrayView<float> State;
     public ArrayView<int> Elapsed;
@@ -50,7 +50,7 @@ internal struct EnvLanes
 /// The envs' dynamics for one lane, the same arithmetic as the CPU envs in Hybrid.Envs.ClassicControl (their sources
 /// cite Gymnasium), written over scalars so that ILGPU compiles them into kernels.
 /// </summary>
-internal static class EnvDynamics
+public static class EnvDynamics
 {
     /// <summary>Observation size of an env kind (0 for none: kernels cannot throw, and DeviceEnvs.Kind refuses unknown envs on the host).</summary>
     public static int ObservationSize(DeviceEnvKind kind) => kind switch

@@ -18,7 +18,7 @@ public struct DeviceEpisode
 }
 
 /// <summary>Where a step writes what the vector-env contract promises the host.</summary>
-internal struct StepOutputs
+public struct StepOutputs
 {
     public ArrayView<float> Observations;
     public ArrayView<float> FinalObservations;
@@ -45,7 +45,7 @@ internal struct StepOutputs
 }
 
 /// <summary>The env kernels, each a grid-stride loop over lanes.</summary>
-internal static class EnvKernels
+public static class EnvKernels
 {
     /// <summary>Resets every lane: a new state from its stream, zero steps and return, its first observation.</summary>
     public static void Reset(Index1D index, int stride, EnvLanes env, ArrayView<float> observations, int observationSize)

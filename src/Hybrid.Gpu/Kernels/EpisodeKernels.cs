@@ -7,7 +7,7 @@ namespace Hybrid.Gpu.Kernels;
 /// lane), their count, and whether their mean has reached the threshold, kept across updates so that the host reads a
 /// few bytes per update instead of every episode record.
 /// </summary>
-internal struct WindowViews
+public struct WindowViews
 {
     /// <summary>The rollout's returns per (step t, lane) at t * N + lane: the return of the episode that lane ended at step t, NaN where none ended.</summary>
     public ArrayView<float> Ended;
@@ -26,7 +26,7 @@ internal struct WindowViews
 }
 
 /// <summary>Episode bookkeeping kernels: the solve window, and a warp-aggregated slot in the episode log.</summary>
-internal static class EpisodeKernels
+public static class EpisodeKernels
 {
     /// <summary>Episodes in the solve window (the last 100, as the host's train-last-100 criterion).</summary>
     public const int Window = 100;

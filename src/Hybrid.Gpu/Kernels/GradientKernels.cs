@@ -12,7 +12,7 @@ namespace Hybrid.Gpu.Kernels;
 /// squared norm as a fixed-order tree and applies the clipped RMSProp step, so a run is repeatable for its seed on a
 /// device. Both are written for any power-of-two group size from 4 (ILGPU's CPU accelerator) to 1024.
 /// </summary>
-internal static class GradientKernels
+public static class GradientKernels
 {
     /// <summary>Input rows (the bias's row of ones counted) of a tile.</summary>
     public const int TileRows = 16;
