@@ -62,7 +62,7 @@ public static class DeviceNetworkCheck
         var config = new A2cConfig
         {
             Env = check.Env, Lanes = new() { NumEnvs = 24 }, TMax = check.TMax, Seed = 3, Advantage = new() { GaeLambda = check.Lambda }, EntropyCoef = check.Entropy, Hidden = [31, 15],
-            MaxGradNorm = 0.05f, LearningRate = 1e-3f, Compute = new() { Device = device.Info.Kind },
+            MaxGradNorm = 0.05f, LearningRate = 1e-3f, Compute = new() { Device = Hybrid.Training.Devices.DeviceInfo.Parse(device.Info.Kind) },
         };
         EnvSpec env = EnvRegistry.Spec(check.Env);
         ModelSpec spec = Acting.ActorCriticSpec(config) with { Activation = check.Activation };

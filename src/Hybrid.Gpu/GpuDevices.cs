@@ -21,26 +21,32 @@ public sealed class GpuDevices : IDeviceProvider
     public static GpuDevices Instance { get; } = new();
 
     /// <inheritdoc/>
-    public IComputeDevice Open(string choice, Action<string>? note)
+    public IComputeDevice Open(DeviceKind kind, Action<string>? note)
     {
         lock (_gate)
-            switch (choice)
+            return kind switch
             {
-                case "cpu":
-                    return CpuDevice.Instance;
-                case "ilgpu-cpu":
-                    return Named(_cpuAccelerator ??= new IlgpuComputeDevice(IlgpuDevice.OpenCpuAccelerator()), note)!;
-                case "cuda":
-                    return Named(Cuda(), note) ?? throw new ArgumentException($"device 'cuda': {_cudaMissing}. Use --device auto or cpu.");
-                case "auto":
-                    IComputeDevice? cuda = Named(Cuda(), note);
-                    if (cuda is not null) return cuda;
-                    note?.Invoke($"device auto: {_cudaMissing}; training on the CPU (Hybrid's SIMD kernels).");
-                    return CpuDevice.Instance;
-                default:
-                    throw new ArgumentException($"device '{choice}' is unknown; expected one of {string.Join(", ", DeviceInfo.Choices)}.");
-            }
+                DeviceKind.Cpu => CpuDevice.Instance,
+                DeviceKind.IlgpuCpu => Named(_cpuAccelerator ??= new IlgpuComputeDevice(IlgpuDevice.OpenCpuAccelerator()), note)!,
+                DeviceKind.Cuda => Named(Cuda(), note) ?? throw new ArgumentException($"device 'cuda': {_cudaMissing}. Use --device auto or cpu."),
+                _ => throw new ArgumentException("device auto is DeviceChoice's to decide; open a named device."),
+            };
     }
+
+    /// <inheritdoc/>
+    public IComputeDevice? TryOpenGpu(Action<string>? note, out string missing)
+    {
+        lock (_gate)
+        {
+            IComputeDevice? cuda = Named(Cuda(), note);
+            missing = _cudaMissing ?? "";
+            return cuda;
+        }
+    }
+
+    /// <summary>The device <paramref name="choice"/> names (auto: the GPU if there is one, else the CPU, saying why), for the tools that take a --device of their own.</summary>
+    /// <exception cref="ArgumentException">The choice is unknown, or the device named is absent.</exception>
+    public IComputeDevice Open(string choice, Action<string>? note) => DeviceChoice.Choose(this, DeviceInfo.Parse(choice), null, note);
 
     IlgpuComputeDevice? Cuda()
     {
@@ -119,6 +125,26 @@ public sealed class IlgpuComputeDevice : IComputeDevice
     {
         ArgumentNullException.ThrowIfNull(spec);
         return new IlgpuUnrollLearner(Device, Kernels, _predict.Value, _vtrace.Value, spec, shape);
+    }
+
+    /// <inheritdoc/>
+    public string? CannotRun(DeviceWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        try
+        {
+            switch (work)
+            {
+                case DeviceWork.A2cStream a2c: IlgpuA2cStream.Check(Info.Kind, a2c.Config, a2c.Spec); break;
+                case DeviceWork.Learner learner: IlgpuUnrollLearner.Check(Info.Kind, learner.Spec, learner.Shape); break;
+                case DeviceWork.Policy policy: IlgpuBatchPolicy.Check(Info.Kind, policy.Spec); break;
+            }
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
     }
 
     readonly Lazy<PredictKernel> _predict;

@@ -65,13 +65,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         _config = config;
         _spec = spec;
         EnvSpec env = EnvRegistry.Spec(config.Env);
-        DeviceEnvs.Kind(config.Env);
-        if (config.RmsEpsilonOutside)
-            throw new ArgumentException($"device '{device.Info.Kind}': the device's RMSProp adds epsilon inside the square root; rms_epsilon_outside needs --device cpu.");
-        if (config.NormalizeObservations || config.NormalizeRewards)
-            throw new ArgumentException($"device '{device.Info.Kind}': normalize_observations and normalize_rewards run on the CPU path only; " +
-                "set them false or use --device cpu.");
-
+        Check(device.Info.Kind, config, spec);
         int n = config.Lanes.NumEnvs, tMax = config.TMax;
         _samples = n * tMax;
         _updatesPerDrain = (int)Math.Clamp((config.LogInterval + _samples - 1) / _samples, 1, MaxUpdatesPerDrain);
@@ -80,11 +74,6 @@ internal sealed class IlgpuA2cStream : ISyncStream
         var net = (ActorCriticNetwork)spec.Build();
         float[] theta = Acting.InitialTheta(net, config.Seed);
         int[] table = LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
-        // Kernels index the per-sample rows with 32-bit integers.
-        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * _samples, LearnerPartials(_samples, theta.Length));
-        if (largest > int.MaxValue)
-            throw new ArgumentException($"num_envs {n} x t_max {tMax} is too many samples per update for the device path with this network " +
-                $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use fewer lanes.");
         int actions = net.Actions;
         bool box = spec.ActionKind == ActionKind.Box;
 
@@ -156,6 +145,31 @@ internal sealed class IlgpuA2cStream : ISyncStream
     }
 
     /// <summary>Values of the per-chunk partial gradients of a batch (what <see cref="Learner"/> allocates).</summary>
+    /// <summary>
+    /// Throws unless the device path can run <paramref name="config"/> with <paramref name="spec"/>'s network: an env with
+    /// device kernels, no CPU-only setting, an MLP torso shared by both heads, and buffers the kernels can index. It
+    /// builds the network on the host only, so the device's capability query asks it without opening anything.
+    /// </summary>
+    /// <exception cref="ArgumentException">The device path cannot run it (the message names the setting and the way out).</exception>
+    internal static void Check(string kind, A2cConfig config, ModelSpec spec)
+    {
+        EnvSpec env = EnvRegistry.Spec(config.Env);
+        DeviceEnvs.Kind(config.Env);
+        if (config.RmsEpsilonOutside)
+            throw new ArgumentException($"device '{kind}': the device's RMSProp adds epsilon inside the square root; rms_epsilon_outside needs --device cpu.");
+        if (config.NormalizeObservations || config.NormalizeRewards)
+            throw new ArgumentException($"device '{kind}': normalize_observations and normalize_rewards run on the CPU path only; " +
+                "set them false or use --device cpu.");
+        int n = config.Lanes.NumEnvs, tMax = config.TMax, samples = n * tMax;
+        var net = (ActorCriticNetwork)spec.Build();
+        LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
+        // Kernels index the per-sample rows with 32-bit integers.
+        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * samples, LearnerPartials(samples, net.ParameterCount));
+        if (largest > int.MaxValue)
+            throw new ArgumentException($"num_envs {n} x t_max {tMax} is too many samples per update for the device path with this network " +
+                $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use fewer lanes.");
+    }
+
     internal static long LearnerPartials(int samples, int parameters)
     {
         int chunk = GradientKernels.ChunkFor(samples);

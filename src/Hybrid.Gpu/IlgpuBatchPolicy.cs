@@ -21,10 +21,18 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
     readonly int _capacity, _observationSize, _actions;
     readonly float[] _hostFeatures, _hostLogits, _hostValues;
 
-    public IlgpuBatchPolicy(IlgpuDevice device, PredictKernel kernel, ModelSpec spec, int maxRows)
+    /// <summary>Throws unless the predictor can run <paramref name="spec"/>'s network: a categorical head on an MLP torso shared by both heads.</summary>
+    /// <exception cref="ArgumentException">It cannot (the message says why).</exception>
+    internal static void Check(string kind, ModelSpec spec)
     {
         if (spec.ActionKind != ActionKind.Discrete)
-            throw new ArgumentException($"device '{device.Info.Kind}': the predictor runs categorical policies; this network has a Gaussian head.");
+            throw new ArgumentException($"device '{kind}': the predictor runs categorical policies; this network has a Gaussian head.");
+        IlgpuA2cStream.LayerTable((ActorCriticNetwork)spec.Build(), spec.ObservationShape.Aggregate(1, (a, b) => a * b), out _, out _);
+    }
+
+    public IlgpuBatchPolicy(IlgpuDevice device, PredictKernel kernel, ModelSpec spec, int maxRows)
+    {
+        Check(device.Info.Kind, spec);
         (_kernel, _capacity) = (kernel, maxRows);
         var net = (ActorCriticNetwork)spec.Build();
         _observationSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);

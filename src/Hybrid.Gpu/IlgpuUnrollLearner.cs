@@ -35,13 +35,31 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
     readonly float[] _hostObservations, _hostScratch, _hostActions, _hostBehaviour, _hostRewards, _hostDiscounts, _hostTerms = new float[3];
     readonly int[] _hostCut, _hostFinal;
 
+    /// <summary>
+    /// Throws unless the device learner can run <paramref name="spec"/>'s network over batches of <paramref name="shape"/>:
+    /// V-trace's clips above 0, a shape of at least one of each, an MLP torso shared by both heads, and buffers the
+    /// kernels can index. Host-side only, so the capability query asks it without opening anything.
+    /// </summary>
+    /// <exception cref="ArgumentException">The device learner cannot run it (the message says why).</exception>
+    internal static void Check(string kind, ModelSpec spec, LearnerShape shape)
+    {
+        if (shape.RhoBar <= 0 || shape.CBar <= 0)
+            throw new ArgumentException($"device '{kind}': the device learner computes V-trace targets (rho_bar and c_bar above 0); on-policy updates run on the CPU.");
+        if (shape.TMax < 1 || shape.Lanes < 1 || shape.Unrolls < 1)
+            throw new ArgumentException($"the learner's shape was {shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes; expected each at least 1.");
+        var net = (ActorCriticNetwork)spec.Build();
+        IlgpuA2cStream.LayerTable(net, spec.ObservationShape.Aggregate(1, (a, b) => a * b), out int featureRows, out int deltaRows);
+        int samples = shape.Samples, scratch = shape.Unrolls * shape.Lanes + samples;
+        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * scratch, IlgpuA2cStream.LearnerPartials(samples, net.ParameterCount));
+        if (largest > int.MaxValue)
+            throw new ArgumentException($"{shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes are too many samples per update for the device learner with this network " +
+                $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use a smaller batch.");
+    }
+
     public IlgpuUnrollLearner(IlgpuDevice device, A2cKernels kernels, PredictKernel predict,
         Action<Index1D, int, RolloutViews, VTraceViews> vtrace, ModelSpec spec, LearnerShape shape)
     {
-        if (shape.RhoBar <= 0 || shape.CBar <= 0)
-            throw new ArgumentException($"device '{device.Info.Kind}': the device learner computes V-trace targets (rho_bar and c_bar above 0); on-policy updates run on the CPU.");
-        if (shape.TMax < 1 || shape.Lanes < 1 || shape.Unrolls < 1)
-            throw new ArgumentException($"the learner's shape was {shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes; expected each at least 1.");
+        Check(device.Info.Kind, spec, shape);
         (_device, _kernels, _predict, _vtrace, _shape) = (device, kernels, predict, vtrace, shape);
         var net = (ActorCriticNetwork)spec.Build();
         _observationSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
@@ -52,10 +70,6 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         int columns = shape.Unrolls * shape.Lanes, parameters = net.ParameterCount;
         // Scratch rows: every unroll's lanes after the last step, then at most one final observation per sample.
         _scratchCapacity = columns + _samples;
-        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * _scratchCapacity, IlgpuA2cStream.LearnerPartials(_samples, parameters));
-        if (largest > int.MaxValue)
-            throw new ArgumentException($"{shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes are too many samples per update for the device learner with this network " +
-                $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use a smaller batch.");
 
         Accelerator a = device.Accelerator;
         _theta = Add(a.Allocate1D<float>(parameters));

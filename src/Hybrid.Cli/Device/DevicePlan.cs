@@ -1,3 +1,4 @@
+using Hybrid.Training.Devices;
 using System.Globalization;
 using System.Text;
 using Hybrid.Cli.Train;
@@ -26,7 +27,7 @@ internal static class DevicePlan
         try
         {
             configs = configFile is null
-                ? [new A2cConfig { Lanes = new() { NumEnvs = 4096 }}, new A2cConfig { Lanes = new() { NumEnvs = 65536 }}]
+                ? [new A2cConfig { Lanes = new() { NumEnvs = 4096 } }, new A2cConfig { Lanes = new() { NumEnvs = 65536 } }]
                 : [(A2cConfig)TrainCommand.Resolve("a2c", configFile, [], usePreset: false, out _)];
             foreach (A2cConfig c in configs) CostModel.A2cUpdate(c);
         }
@@ -57,7 +58,7 @@ internal static class DevicePlan
         {
             IReadOnlyList<KernelCost> costs = CostModel.A2cUpdate(config);
             IReadOnlyList<(string Kernel, double Milliseconds, int Launches)>? measured = onDevice is null ? null
-                : KernelTiming.A2cUpdate(onDevice, config with { Compute = new() { Device = onDevice.Info.Kind }}, SecondsPerKernel);
+                : KernelTiming.A2cUpdate(onDevice, config with { Compute = new() { Device = DeviceInfo.Parse(onDevice.Info.Kind) } }, SecondsPerKernel);
             output.Write(json ? Json(config, costs, measured, onDevice) : Table(config, costs, measured, onDevice));
         }
         KernelCost step = CostModel.EnvStep(configs[0].Env, EnvLanes);

@@ -25,14 +25,14 @@ public static class Trainer
     /// </summary>
     public static IReadOnlyList<Algorithm> Registry { get; } =
     [
-        new("a2c", () => new A2cConfig(), (c, m, d) => A2c.Train((A2cConfig)c, m, d ?? Open(((A2cConfig)c).Compute.Device))),
+        new("a2c", () => new A2cConfig(), (c, m, d) => A2c.Train((A2cConfig)c, m, d ?? Default(c))),
         new("a3c", () => new A3cConfig(), (c, m, _) => A3c.Train((A3cConfig)c, m)),
         new("q1", () => new AsyncQConfig(AsyncQMethod.OneStepQ), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
         new("sarsa1", () => new AsyncQConfig(AsyncQMethod.OneStepSarsa), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
         new("qn", () => new AsyncQConfig(AsyncQMethod.NStepQ), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
-        new("impala", () => new ImpalaConfig(), (c, m, d) => Impala.Train((ImpalaConfig)c, m, d ?? Open(((ImpalaConfig)c).Compute.Device))),
-        new("ga3c", () => new Ga3cConfig(), (c, m, d) => Ga3c.Train((Ga3cConfig)c, m, d ?? Open(((Ga3cConfig)c).Compute.Device))),
-        new("hybrid", () => new HybridConfig(), (c, m, d) => HybridRegime.Train((HybridConfig)c, m, d ?? Open(((HybridConfig)c).Compute.Device))),
+        new("impala", () => new ImpalaConfig(), (c, m, d) => Impala.Train((ImpalaConfig)c, m, d ?? Default(c))),
+        new("ga3c", () => new Ga3cConfig(), (c, m, d) => Ga3c.Train((Ga3cConfig)c, m, d ?? Default(c))),
+        new("hybrid", () => new HybridConfig(), (c, m, d) => HybridRegime.Train((HybridConfig)c, m, d ?? Default(c))),
     ];
 
     /// <summary>Algorithm names, as the command line takes them.</summary>
@@ -62,5 +62,6 @@ public static class Trainer
         return algorithm.Train(config, run, device);
     }
 
-    static IComputeDevice Open(string device) => CpuOnlyDevices.Instance.Open(device, null);
+    /// <summary>The device a caller that opened none gets: the config's choice among the devices Training knows by itself (the CPU).</summary>
+    static IComputeDevice Default(AlgoConfig config) => DeviceChoice.For(CpuOnlyDevices.Instance, config, null)!;
 }

@@ -163,7 +163,7 @@ public static class ConfigBinder
         double d => double.IsNaN(d) ? "auto" : d.ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
         int[] a => a.Length == 0 ? "auto" : string.Join(',', a),
-        Enum e => e.ToString().ToLowerInvariant(),
+        Enum e => Kebab(e.ToString()),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };
@@ -202,11 +202,14 @@ public static class ConfigBinder
         if (type.IsEnum)
         {
             foreach (object v in Enum.GetValues(type))
-                if (string.Equals(v.ToString(), text, StringComparison.OrdinalIgnoreCase)) return v;
-            throw new FormatException($"expected one of {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))}.");
+                if (string.Equals(Kebab(v.ToString()!), text, StringComparison.OrdinalIgnoreCase)) return v;
+            throw new FormatException($"expected one of {string.Join(", ", Enum.GetNames(type).Select(Kebab))}.");
         }
         throw new NotSupportedException($"Config properties of type {type.Name} are not supported.");
     }
+
+    /// <summary>An enum member as settings write it: lower case, words joined by '-' (IlgpuCpu is ilgpu-cpu).</summary>
+    static string Kebab(string name) => Snake(name).Replace('_', '-');
 
     static string Snake(string name)
     {

@@ -51,11 +51,10 @@ public sealed record AsyncSettings : ConfigPart
 /// <summary>Where an algorithm's device work runs (a2c, impala, ga3c, hybrid).</summary>
 public sealed record DeviceSettings : ConfigPart
 {
-    /// <summary>One of <see cref="Devices.DeviceInfo.Choices"/>.</summary>
+    /// <summary>Where the work runs; <see cref="Devices.DeviceChoice"/> decides what auto means.</summary>
     [Description("Where the device work runs: auto (cuda when an NVIDIA GPU is found, else cpu, saying so), cpu (Hybrid's SIMD kernels), cuda, or ilgpu-cpu (the device kernels on ILGPU's CPU accelerator, for testing them). a2c: its lanes, network and optimizer; impala: the learner's forward and backward passes; ga3c: the predictor's batched forward pass; hybrid: the synchronous stream. Actors, workers and optimizer steps of the others stay on the CPU.")]
-    public string Device { get; init; } = "auto";
+    public Devices.DeviceKind Device { get; init; }
 
     /// <inheritdoc/>
-    public override void Validate() =>
-        AlgoConfig.Require(Devices.DeviceInfo.Choices.Contains(Device), "device", Device, $"one of {string.Join(", ", Devices.DeviceInfo.Choices)}");
+    public override void Validate() { }
 }

@@ -22,6 +22,9 @@ public sealed class CpuDevice : IComputeDevice
 
     /// <inheritdoc/>
     public IUnrollLearner OpenLearner(ModelSpec spec, LearnerShape shape) => new CpuUnrollLearner(spec, shape);
+
+    /// <summary>Nothing: the CPU runs every network, normalization and update Hybrid has.</summary>
+    public string? CannotRun(DeviceWork work) => null;
 }
 
 /// <summary>A lagged learner's gradient on the CPU: each unroll's loss gradient (Hybrid's network), averaged over the batch.</summary>

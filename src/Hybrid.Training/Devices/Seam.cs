@@ -26,6 +26,54 @@ public interface IComputeDevice
     /// <summary>A lagged learner's gradient (IMPALA's, GA3C's) over batches of unrolls of <paramref name="shape"/>'s size.</summary>
     /// <exception cref="ArgumentException">The device cannot run this network or shape (the message says why).</exception>
     IUnrollLearner OpenLearner(ModelSpec spec, LearnerShape shape);
+
+    /// <summary>
+    /// Why this device cannot run <paramref name="work"/>, or null when it can: the checks its Open methods make, asked
+    /// without opening anything (no buffers, no kernels), so that a device is chosen once.
+    /// </summary>
+    string? CannotRun(DeviceWork work);
+}
+
+/// <summary>What a run asks of its device: A2C's stream, a lagged learner's gradient, or a batched policy (GA3C's predictor).</summary>
+public abstract record DeviceWork
+{
+    private protected DeviceWork() { }
+
+    /// <summary>The network the work runs.</summary>
+    public abstract ModelSpec Spec { get; }
+
+    /// <summary>What the work is, for messages: training, learning or predicting.</summary>
+    public abstract string Doing { get; }
+
+    /// <summary>A2C's stream for a config (the hybrid regime's synchronous stream is one).</summary>
+    public sealed record A2cStream(A2cConfig Config) : DeviceWork
+    {
+        /// <inheritdoc/>
+        public override ModelSpec Spec => Acting.ActorCriticSpec(Config);
+
+        /// <inheritdoc/>
+        public override string Doing => "training";
+    }
+
+    /// <summary>A lagged learner's gradient over batches of <paramref name="Shape"/>.</summary>
+    public sealed record Learner(ModelSpec Network, LearnerShape Shape) : DeviceWork
+    {
+        /// <inheritdoc/>
+        public override ModelSpec Spec => Network;
+
+        /// <inheritdoc/>
+        public override string Doing => "learning";
+    }
+
+    /// <summary>A batched forward pass of the policy and value.</summary>
+    public sealed record Policy(ModelSpec Network) : DeviceWork
+    {
+        /// <inheritdoc/>
+        public override ModelSpec Spec => Network;
+
+        /// <inheritdoc/>
+        public override string Doing => "predicting";
+    }
 }
 
 /// <summary>
@@ -103,106 +151,91 @@ public interface ISyncStream : IDisposable
     void Load(CheckpointData checkpoint);
 }
 
-/// <summary>Opens the device a config names; the composition root (the command line) gives one that knows the GPU.</summary>
+/// <summary>
+/// The devices a program has; the composition root (the command line) gives one that knows the GPU. It opens a
+/// device by name; what <c>auto</c> means is <see cref="DeviceChoice"/>'s to decide.
+/// </summary>
 public interface IDeviceProvider
 {
-    /// <summary>
-    /// The device for <paramref name="choice"/> (one of <see cref="DeviceInfo.Choices"/>); <paramref name="note"/> gets one
-    /// line when <c>auto</c> falls back to the CPU.
-    /// </summary>
-    /// <exception cref="ArgumentException">The choice is unknown or that device is not present.</exception>
-    IComputeDevice Open(string choice, Action<string>? note);
+    /// <summary>The device <paramref name="kind"/> names (not auto); <paramref name="note"/> hears which device it is.</summary>
+    /// <exception cref="ArgumentException">That device is not present (the message says why), or the kind is auto.</exception>
+    IComputeDevice Open(DeviceKind kind, Action<string>? note);
+
+    /// <summary>The GPU (cuda), or null with why there is none in <paramref name="missing"/>.</summary>
+    IComputeDevice? TryOpenGpu(Action<string>? note, out string missing);
 }
 
-/// <summary>The devices Training knows by itself: the CPU. <c>auto</c> means the CPU here; asking for a GPU device names what is missing.</summary>
+/// <summary>The devices Training knows by itself: the CPU. Asking for a GPU device names what is missing.</summary>
 public sealed class CpuOnlyDevices : IDeviceProvider
 {
     /// <summary>The one instance.</summary>
     public static CpuOnlyDevices Instance { get; } = new();
 
     /// <inheritdoc/>
-    public IComputeDevice Open(string choice, Action<string>? note) => choice switch
+    public IComputeDevice Open(DeviceKind kind, Action<string>? note) => kind switch
     {
-        "auto" or "cpu" => CpuDevice.Instance,
-        "cuda" or "ilgpu-cpu" => throw new ArgumentException($"device '{choice}' needs Hybrid's GPU backend, which this program was not given; use --device cpu or auto."),
-        _ => throw new ArgumentException($"device '{choice}' is unknown; expected one of {string.Join(", ", DeviceInfo.Choices)}."),
+        DeviceKind.Cpu => CpuDevice.Instance,
+        DeviceKind.Auto => throw new ArgumentException("device auto is DeviceChoice's to decide; open a named device."),
+        _ => throw new ArgumentException($"device '{DeviceInfo.NameOf(kind)}' needs Hybrid's GPU backend, which this program was not given; use --device cpu or auto."),
     };
+
+    /// <inheritdoc/>
+    public IComputeDevice? TryOpenGpu(Action<string>? note, out string missing)
+    {
+        missing = "this program has no GPU backend";
+        return null;
+    }
 }
 
-/// <summary>Choosing A2C's device for a config, in one place for train, bench and experiments.</summary>
+/// <summary>
+/// Choosing the device a run works on, in one place for train, bench, experiments and the device tools: a named device
+/// is opened and must be able to run the work; <c>auto</c> takes the GPU when there is one that can run it (asked through
+/// <see cref="IComputeDevice.CannotRun"/>, nothing opened on trial), else the CPU, with one line saying why.
+/// </summary>
 public static class DeviceChoice
 {
     /// <summary>The device <paramref name="config"/> runs on where its algorithm has a device setting (a2c, ga3c, impala, hybrid); null for the others, which run on the CPU.</summary>
-    /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the config (the message says why).</exception>
-    public static IComputeDevice? For(IDeviceProvider devices, AlgoConfig config, Action<string>? note) => config switch
+    /// <exception cref="ArgumentException">The device is absent, or cannot run the config (the message says why).</exception>
+    public static IComputeDevice? For(IDeviceProvider devices, AlgoConfig config, Action<string>? note) => Work(config) is { } work
+        ? Choose(devices, work.Kind, work.Work, note)
+        : null;
+
+    /// <summary>The device setting and the work of an algorithm that has them; null for the CPU-only methods.</summary>
+    public static (DeviceKind Kind, DeviceWork Work)? Work(AlgoConfig config) => config switch
     {
-        A2cConfig a2c => ForA2c(devices, a2c, note),
-        Ga3cConfig ga3c => ForGa3c(devices, ga3c, note),
-        ImpalaConfig impala => ForImpala(devices, impala, note),
-        HybridConfig hybrid => ForA2c(devices, hybrid.SyncStream, note),
+        A2cConfig a2c => (a2c.Compute.Device, new DeviceWork.A2cStream(a2c)),
+        Ga3cConfig ga3c => (ga3c.Compute.Device, new DeviceWork.Policy(Acting.ActorCriticSpec(ga3c))),
+        ImpalaConfig impala => (impala.Compute.Device, new DeviceWork.Learner(Acting.ActorCriticSpec(impala), impala.LearnerShape)),
+        HybridConfig hybrid => (hybrid.Compute.Device, new DeviceWork.A2cStream(hybrid.SyncStream)),
         _ => null,
     };
 
     /// <summary>
-    /// The device GA3C's predictor runs on: the config's <c>device</c> opened by <paramref name="devices"/>, checked by
-    /// opening its policy; under <c>auto</c> a GPU that cannot run the network gives way to the CPU, with one line.
+    /// The device for <paramref name="kind"/>: a named one, opened, that can run <paramref name="work"/> (null: any
+    /// work); for auto, the GPU if there is one that can, else the CPU, with one line to <paramref name="note"/>.
     /// </summary>
-    /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the network (the message says why).</exception>
-    public static IComputeDevice ForGa3c(IDeviceProvider devices, Ga3cConfig config, Action<string>? note)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        ModelSpec spec = Acting.ActorCriticSpec(config);
-        return Checked(devices, config.Compute.Device, note, "predicting", device =>
-        {
-            using IBatchPolicy probe = device.OpenPolicy(spec, 1);
-        });
-    }
-
-    /// <summary>
-    /// The device IMPALA's learner computes its gradients on: the config's <c>device</c>, checked by opening a learner of
-    /// the run's shape; under <c>auto</c> a GPU that cannot run the network gives way to the CPU, with one line.
-    /// </summary>
-    /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the network (the message says why).</exception>
-    public static IComputeDevice ForImpala(IDeviceProvider devices, ImpalaConfig config, Action<string>? note)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        ModelSpec spec = Acting.ActorCriticSpec(config);
-        return Checked(devices, config.Compute.Device, note, "learning", device =>
-        {
-            using IUnrollLearner probe = device.OpenLearner(spec, config.LearnerShape);
-        });
-    }
-
-    /// <summary>
-    /// The device <paramref name="config"/> names, opened by <paramref name="devices"/>, having checked it can run the
-    /// config (a stream is opened and closed). Under <c>auto</c> a GPU that cannot (a conv torso, normalization) gives way
-    /// to the CPU, with one line to <paramref name="note"/>; a device asked for by name that cannot run it is an error.
-    /// </summary>
-    /// <exception cref="ArgumentException">The device is unknown or absent, or cannot run the config (the message says why).</exception>
-    public static IComputeDevice ForA2c(IDeviceProvider devices, A2cConfig config, Action<string>? note)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        return Checked(devices, config.Compute.Device, note, "training", device =>
-        {
-            using ISyncStream probe = device.OpenA2c(config);
-        });
-    }
-
-    /// <summary>Opens <paramref name="choice"/>; a device other than the CPU must pass <paramref name="probe"/>, or under auto gives way to the CPU.</summary>
-    static IComputeDevice Checked(IDeviceProvider devices, string choice, Action<string>? note, string work, Action<IComputeDevice> probe)
+    /// <exception cref="ArgumentException">A named device is absent or cannot run the work (the message says why).</exception>
+    public static IComputeDevice Choose(IDeviceProvider devices, DeviceKind kind, DeviceWork? work, Action<string>? note)
     {
         ArgumentNullException.ThrowIfNull(devices);
-        IComputeDevice device = devices.Open(choice, note);
-        if (device is CpuDevice) return device;
-        try
+        string doing = work?.Doing ?? "running";
+        if (kind != DeviceKind.Auto)
         {
-            probe(device);
+            IComputeDevice named = devices.Open(kind, note);
+            if (work is not null && named.CannotRun(work) is string why) throw new ArgumentException(why);
+            return named;
         }
-        catch (ArgumentException e) when (choice == "auto")
+        IComputeDevice? gpu = devices.TryOpenGpu(note, out string missing);
+        if (gpu is null)
         {
-            note?.Invoke($"device auto: {device.Info.Kind} cannot run this config ({e.Message}); {work} on the CPU.");
+            note?.Invoke($"device auto: {missing}; {doing} on the CPU (Hybrid's SIMD kernels).");
             return CpuDevice.Instance;
         }
-        return device;
+        if (work is not null && gpu.CannotRun(work) is string cannot)
+        {
+            note?.Invoke($"device auto: {gpu.Info.Kind} cannot run this config ({cannot}); {doing} on the CPU.");
+            return CpuDevice.Instance;
+        }
+        return gpu;
     }
 }

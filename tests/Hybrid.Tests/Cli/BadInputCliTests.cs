@@ -31,7 +31,7 @@ public sealed class BadInputCliTests() : TempFolderTests("hybrid-bad-input")
     [InlineData("train --algo a2c --out BLANK", "--out was ' '; expected a folder path")]
     [InlineData("compare BLANKFILE --out BLANK", "--out was ' '; expected a folder path")]
     [InlineData("train --algo a2c --env MinAtar/Breakout-v0 --stop-when-solved", "has no solve threshold")]
-    [InlineData("train --algo a2c --device gpu", "device was gpu")]
+    [InlineData("train --algo a2c --device gpu", "device 'gpu' is not valid: expected one of auto, cpu, cuda, ilgpu-cpu")]
     [InlineData("train --algo a3c --device cpu", "'device' is not a setting of a3c")]
     [InlineData("train --algo a2c --out FILE", "is a file")]
     [InlineData("bogus", "hybrid: Unrecognized command or argument 'bogus'")]

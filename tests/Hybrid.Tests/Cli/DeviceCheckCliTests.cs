@@ -84,7 +84,7 @@ public sealed class CostModelTests
     {
         // CartPole's 4-64-64 network with two actions: forward 4*64 + 64*64 + 64*2 + 64*1 = 4,544 multiply-adds per sample;
         // the torso's backward 64*(2+1) + 64*64 = 4,288; the rollout adds V(s_T), one forward per lane.
-        var config = new Hybrid.Training.Algorithms.A2cConfig { Lanes = new() { NumEnvs = 4096 }};
+        var config = new Hybrid.Training.Algorithms.A2cConfig { Lanes = new() { NumEnvs = 4096 } };
         IReadOnlyList<Hybrid.Gpu.KernelCost> costs = Hybrid.Gpu.CostModel.A2cUpdate(config);
         Assert.Equal(["ActorCriticKernels.Rollout", "GradientKernels.Tiles", "GradientKernels.Reduce", "EpisodeKernels.Update"], costs.Select(c => c.Kernel));
         Assert.Equal(20_480.0 * (4_544 + 4_288) + 4_096.0 * 4_544, costs[0].MultiplyAdds);
@@ -92,7 +92,7 @@ public sealed class CostModelTests
         Assert.Equal(34.0 * 256 * 20_480, costs[1].MultiplyAdds);
         Assert.Equal(4_675, Hybrid.Gpu.CostModel.Parameters(config));
         // Sixteen times the lanes, sixteen times the tiles' and the rollout's work.
-        IReadOnlyList<Hybrid.Gpu.KernelCost> large = Hybrid.Gpu.CostModel.A2cUpdate(config with { Lanes = new() { NumEnvs = 65_536 }});
+        IReadOnlyList<Hybrid.Gpu.KernelCost> large = Hybrid.Gpu.CostModel.A2cUpdate(config with { Lanes = new() { NumEnvs = 65_536 } });
         Assert.Equal(16 * costs[1].MultiplyAdds, large[1].MultiplyAdds);
         Assert.Equal(16 * costs[0].MultiplyAdds, large[0].MultiplyAdds);
     }

@@ -45,7 +45,7 @@ public sealed class DeviceLearnerTests(IlgpuFixture fixture)
         Assert.Contains("MLP torsos", e.Message);
         // Under auto such a network learns on the CPU, with a line saying so.
         var notes = new List<string>();
-        IComputeDevice chosen = DeviceChoice.ForImpala(new DeviceTrainingTests.FixedDevices(device), minatar, notes.Add);
+        IComputeDevice chosen = DeviceChoice.For(new DeviceTrainingTests.FixedDevices(device), minatar, notes.Add)!;
         Assert.Same(CpuDevice.Instance, chosen);
         Assert.Contains(notes, n => n.Contains("learning on the CPU"));
     }
@@ -56,7 +56,7 @@ public sealed class DeviceLearnerTests(IlgpuFixture fixture)
         // IMPALA's defaults, the learner's forward and backward passes on the device kernels; 80,000 steps take 6-7 s on
         // two cores (the CPU accelerator runs kernels slowly). A uniformly random policy averages about 22 on CartPole-v1;
         // seeds 1-3 reached a mean of 97-116 here (the actors are threads, so a run is not repeatable to the step).
-        var config = new ImpalaConfig { Env = "CartPole-v1", Seed = 3, MaxEnvSteps = 80_000, Compute = new() { Device = "ilgpu-cpu" }};
+        var config = new ImpalaConfig { Env = "CartPole-v1", Seed = 3, MaxEnvSteps = 80_000, Compute = new() { Device = DeviceKind.IlgpuCpu } };
         RunSummary summary = Impala.Train(config, new RunContext(config, null, null), new IlgpuComputeDevice(fixture.Device));
         Assert.Equal("ilgpu-cpu", summary.Device);
         Assert.True(summary.EnvSteps >= 80_000);

@@ -16,7 +16,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     {
         // Default A2C settings but 16 lanes; 60,000 steps take about 6 s on two cores. A uniformly random policy averages
         // about 22 on CartPole-v1; seeds 1-3 reached 64-79 here.
-        var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 16 }, Seed = 1, MaxEnvSteps = 60_000, Compute = new() { Device = "ilgpu-cpu" }};
+        var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 16 }, Seed = 1, MaxEnvSteps = 60_000, Compute = new() { Device = DeviceKind.IlgpuCpu } };
         var run = new RunContext(config, null, null);
         RunSummary summary = A2c.Train(config, run, new IlgpuComputeDevice(fixture.Device));
         Assert.Equal("ilgpu-cpu", summary.Device);
@@ -31,7 +31,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     public void ADeviceRunIsRepeatableForItsSeed()
     {
         // Every sum that feeds the parameters runs in a fixed order, so two runs of a seed end on the same theta.
-        var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 12 }, Seed = 4, Compute = new() { Device = "ilgpu-cpu" }};
+        var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 12 }, Seed = 4, Compute = new() { Device = DeviceKind.IlgpuCpu } };
         var device = new IlgpuComputeDevice(fixture.Device);
         float[] Run(A2cConfig c)
         {
@@ -55,7 +55,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         // Threads per lane split each layer's outputs, and theta may sit in shared memory; each output is still summed by
         // one thread in input order, so every shape ends on the same theta, bit for bit. The CPU accelerator's groups
         // hold 4 threads: 1, 2 and 4 threads per lane, with groups of 4, 2 and 1 lanes (13 lanes leave a group part-empty).
-        var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 13 }, Seed = 8, Compute = new() { Device = "ilgpu-cpu" }, Hidden = [21, 13] };
+        var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 13 }, Seed = 8, Compute = new() { Device = DeviceKind.IlgpuCpu }, Hidden = [21, 13] };
         var device = new IlgpuComputeDevice(fixture.Device);
         Assert.Equal(4, device.Kernels.Group);
         float[] Run(int threadsPerLane, bool shared)
@@ -84,7 +84,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         // truth; with the default log interval the host drains every 64 updates, and the device's window, checked each
         // update, makes it drain at the update that crossed, so the solve is stamped at the same step either way (without
         // the window, seed 3 was stamped at 12,800 steps instead of 8,040). The third run takes one atomic per warp.
-        var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 8 }, Seed = 3, MaxEnvSteps = 40_000, SolveThreshold = 30, StopWhenSolved = true, Compute = new() { Device = "ilgpu-cpu" }};
+        var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 8 }, Seed = 3, MaxEnvSteps = 40_000, SolveThreshold = 30, StopWhenSolved = true, Compute = new() { Device = DeviceKind.IlgpuCpu } };
         var device = new IlgpuComputeDevice(fixture.Device);
         RunSummary Run(A2cConfig c, bool aggregate)
         {
@@ -127,7 +127,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         // held are drained into the run first. Loss columns are summed atomically on the device and may differ in
         // their last digits; everything else agrees.
         var config = new A2cConfig { Env = "CartPole-v1", Lanes = new() { NumEnvs = 12 }, Seed = 6, MaxEnvSteps = 6_000, LogInterval = 1_000, CheckpointInterval = 1_800,
-            CheckpointSeconds = 0, Compute = new() { Device = "ilgpu-cpu" }};
+            CheckpointSeconds = 0, Compute = new() { Device = DeviceKind.IlgpuCpu } };
         var device = new IlgpuComputeDevice(fixture.Device);
         (RunSummary Summary, Training.KeepingSink Sink) Run(CheckpointData? from, long stopAt = long.MaxValue)
         {
@@ -152,7 +152,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Equal(whole.FinalMeanReturn, resumed.FinalMeanReturn);
 
         // A device checkpoint is not a CPU one: resuming it on the CPU is refused by name.
-        var cpu = config with { Compute = new() { Device = "cpu" }};
+        var cpu = config with { Compute = new() { Device = DeviceKind.Cpu } };
         var e = Assert.Throws<InvalidDataException>(() => A2c.Train(cpu, new RunContext(cpu, null, null, atStop)));
         Assert.Contains("expected 'a2c on the CPU', found 'a2c on a device'", e.Message);
     }
@@ -186,7 +186,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     [Fact]
     public void Ga3cPredictsOnTheDevice()
     {
-        var config = new Ga3cConfig { Threads = 2, Seed = 2, MaxEnvSteps = 4_000, Compute = new() { Device = "ilgpu-cpu" }};
+        var config = new Ga3cConfig { Threads = 2, Seed = 2, MaxEnvSteps = 4_000, Compute = new() { Device = DeviceKind.IlgpuCpu } };
         RunSummary summary = Ga3c.Train(config, new RunContext(config, null, null), new IlgpuComputeDevice(fixture.Device));
         Assert.Equal("ilgpu-cpu", summary.Device);
         Assert.True(summary.Runtime!.Value.PredictionsPerSecond > 0);
@@ -198,7 +198,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     public void TheHybridRegimesSynchronousStreamRunsOnTheDevice()
     {
         // The stream takes theta from the host each update and hands back its gradient; both streams contribute updates.
-        var config = new HybridConfig { Seed = 3, MaxEnvSteps = 6_000, Compute = new() { Device = "ilgpu-cpu" }};
+        var config = new HybridConfig { Seed = 3, MaxEnvSteps = 6_000, Compute = new() { Device = DeviceKind.IlgpuCpu } };
         RunSummary summary = HybridRegime.Train(config, new RunContext(config, null, null), new IlgpuComputeDevice(fixture.Device));
         Assert.Equal("ilgpu-cpu", summary.Device);
         RuntimeTelemetry runtime = summary.Runtime!.Value;
@@ -215,11 +215,11 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
             return; // on a machine with an NVIDIA GPU, auto picks it: nothing to fall back from
         }
         var notes = new List<string>();
-        IComputeDevice device = new GpuDevices().Open("auto", notes.Add);
+        IComputeDevice device = DeviceChoice.For(new GpuDevices(), new A2cConfig(), notes.Add)!;
         Assert.Same(CpuDevice.Instance, device);
         string note = Assert.Single(notes);
         Assert.Contains("training on the CPU", note);
-        var e = Assert.Throws<ArgumentException>(() => new GpuDevices().Open("cuda", null));
+        var e = Assert.Throws<ArgumentException>(() => new GpuDevices().Open(DeviceKind.Cuda, null));
         Assert.Contains("device 'cuda'", e.Message);
     }
 
@@ -227,7 +227,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     public void DevicesRefuseWhatTheyCannotRunByName()
     {
         Assert.Contains("unknown", Assert.Throws<ArgumentException>(() => new GpuDevices().Open("tpu", null)).Message);
-        Assert.Contains("GPU backend", Assert.Throws<ArgumentException>(() => CpuOnlyDevices.Instance.Open("ilgpu-cpu", null)).Message);
+        Assert.Contains("GPU backend", Assert.Throws<ArgumentException>(() => CpuOnlyDevices.Instance.Open(DeviceKind.IlgpuCpu, null)).Message);
         var device = new IlgpuComputeDevice(fixture.Device);
         var e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { Env = "MinAtar/Breakout-v0" }));
         Assert.Contains("MinAtar/Breakout-v0", e.Message);
@@ -236,29 +236,83 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Contains("normalize_observations", e.Message);
         // Too many samples for the kernels' 32-bit indices; a machine with under about 40 GiB of memory refuses the run
         // for its memory first (the CPU path's estimate), which is as clear.
-        e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { Lanes = new() { NumEnvs = 4_000_000 }}));
+        e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { Lanes = new() { NumEnvs = 4_000_000 } }));
         Assert.Contains(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes > 40L << 30 ? "too many samples per update" : "GiB", e.Message);
-        e = Assert.Throws<ArgumentException>(() => new A2cConfig { Compute = new() { Device = "gpu" }}.Validate());
-        Assert.Contains("device", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Hybrid.Training.Config.ConfigBinder.Apply(new A2cConfig(), [("device", "gpu", "--device")]));
+        Assert.Contains("device 'gpu' is not valid: expected one of auto, cpu, cuda, ilgpu-cpu.", e.Message);
     }
 
     [Fact]
     public void AutoGivesWayToTheCpuWhenTheGpuCannotRunTheConfigButANamedDeviceDoesNot()
     {
-        // A provider whose auto device is the device kernels (as a GPU machine's would be).
-        var provider = new FixedDevices(new IlgpuComputeDevice(fixture.Device));
+        // A provider whose GPU is the device kernels (as a GPU machine's would be), counting what is opened on it.
+        var gpu = new CountingDevice(new IlgpuComputeDevice(fixture.Device));
+        var provider = new FixedDevices(gpu);
         var notes = new List<string>();
         var normalized = new A2cConfig { Env = "CartPole-v1", NormalizeObservations = true };
-        Assert.Same(CpuDevice.Instance, DeviceChoice.ForA2c(provider, normalized, notes.Add));
+        Assert.Same(CpuDevice.Instance, DeviceChoice.For(provider, normalized, notes.Add));
         Assert.Contains("training on the CPU", Assert.Single(notes));
         Assert.Contains("normalize_observations", notes[0]);
-        Assert.IsType<IlgpuComputeDevice>(DeviceChoice.ForA2c(provider, new A2cConfig { Env = "Acrobot-v1" }, notes.Add));
-        var e = Assert.Throws<ArgumentException>(() => DeviceChoice.ForA2c(provider, normalized with { Compute = new() { Device = "ilgpu-cpu" }}, null));
+        Assert.Same(gpu, DeviceChoice.For(provider, new A2cConfig { Env = "Acrobot-v1" }, notes.Add));
+        var e = Assert.Throws<ArgumentException>(() => DeviceChoice.For(provider, normalized with { Compute = new() { Device = DeviceKind.IlgpuCpu } }, null));
         Assert.Contains("normalize_observations", e.Message);
+        // The choice asks the device; it opens nothing on trial.
+        Assert.Equal(0, gpu.Opened);
     }
 
+    [Fact]
+    public void TheCapabilityQueryRefusesWhatTheDeviceCannotOpen()
+    {
+        // Each refusal the query gives is the one opening would give: the same checks, asked without opening anything.
+        var device = new IlgpuComputeDevice(fixture.Device);
+        var separate = new A2cConfig { Env = "CartPole-v1", SeparateNetworks = true };
+        string? why = device.CannotRun(new DeviceWork.A2cStream(separate));
+        Assert.Contains("separate_networks", why);
+        Assert.Equal(why, Assert.Throws<ArgumentException>(() => device.OpenA2c(separate)).Message);
+        var gaussian = Acting.ActorCriticSpec(new A2cConfig { Env = "Pendulum-v1" });
+        Assert.Contains("categorical", device.CannotRun(new DeviceWork.Policy(gaussian)));
+        var onPolicy = new LearnerShape(5, 1, 2, 0.5f, 0.01f, 0f, 0f);
+        Assert.Contains("V-trace", device.CannotRun(new DeviceWork.Learner(Acting.ActorCriticSpec(new A2cConfig()), onPolicy)));
+        Assert.Null(device.CannotRun(new DeviceWork.A2cStream(new A2cConfig { Env = "Acrobot-v1" })));
+    }
+
+    /// <summary>A provider whose GPU (and every named device but the CPU) is the given device.</summary>
     internal sealed class FixedDevices(IComputeDevice device) : IDeviceProvider
     {
-        public IComputeDevice Open(string choice, Action<string>? note) => device;
+        public IComputeDevice Open(DeviceKind kind, Action<string>? note) => kind == DeviceKind.Cpu ? CpuDevice.Instance : device;
+
+        public IComputeDevice? TryOpenGpu(Action<string>? note, out string missing)
+        {
+            missing = "";
+            return device;
+        }
+    }
+
+    /// <summary>A device that counts the streams, learners and policies opened on it.</summary>
+    internal sealed class CountingDevice(IComputeDevice inner) : IComputeDevice
+    {
+        public int Opened { get; private set; }
+
+        public DeviceInfo Info => inner.Info;
+
+        public ISyncStream OpenA2c(A2cConfig config)
+        {
+            Opened++;
+            return inner.OpenA2c(config);
+        }
+
+        public IBatchPolicy OpenPolicy(Hybrid.Nn.Models.ModelSpec spec, int maxRows)
+        {
+            Opened++;
+            return inner.OpenPolicy(spec, maxRows);
+        }
+
+        public IUnrollLearner OpenLearner(Hybrid.Nn.Models.ModelSpec spec, LearnerShape shape)
+        {
+            Opened++;
+            return inner.OpenLearner(spec, shape);
+        }
+
+        public string? CannotRun(DeviceWork work) => inner.CannotRun(work);
     }
 }

@@ -159,7 +159,7 @@ public class FaultTests
     public void DivergenceInAWorkerStopsTheRunNamingTheWorkerAndTheUpdate(UpdateMode mode)
     {
         // A learning rate of 1e30 overflows theta within a few updates.
-        var config = new A3cConfig { Seed = 1, LearningRate = 1e30f, MaxGradNorm = 0, Async = new() { Update = mode }};
+        var config = new A3cConfig { Seed = 1, LearningRate = 1e30f, MaxGradNorm = 0, Async = new() { Update = mode } };
         var e = Assert.Throws<WorkerFailedException>(() => Train(config));
         // Whichever thread sees it first: a worker (its loss or gradient) or the server's applier (theta).
         Assert.Matches("^a3c (worker [01]|applier 0)$", e.Worker);
@@ -205,10 +205,10 @@ public class AsyncAllocationTests
         // the 120k extra steps. The count is process-wide, so the test runner's own work shows up as noise (measured
         // up to about 100 KB); 256 KiB still catches any allocation of 3 bytes or more per step.
         AlgoConfig config = Trainer.DefaultConfig(algo) with { Seed = 5 };
-        if (config is A3cConfig a3c) config = a3c with { Async = new() { Update = mode }};
-        if (config is AsyncQConfig q) config = q with { Async = new() { Update = mode }};
+        if (config is A3cConfig a3c) config = a3c with { Async = new() { Update = mode } };
+        if (config is AsyncQConfig q) config = q with { Async = new() { Update = mode } };
         if (config is Ga3cConfig g) config = g with { Threads = 2 };
-        if (config is HybridConfig h) config = h with { Async = new() { Update = mode }};
+        if (config is HybridConfig h) config = h with { Async = new() { Update = mode } };
         Allocated(config, 10_000); // JIT and static set-up
         long short_ = Allocated(config, 20_000), long_ = Allocated(config, 140_000);
         Assert.True(long_ - short_ < 256 * 1024, $"{algo}: {short_:N0} bytes for 20k steps, {long_:N0} for 140k");

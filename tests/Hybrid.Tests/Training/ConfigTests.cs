@@ -1,3 +1,4 @@
+using Hybrid.Training.Devices;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 
@@ -40,8 +41,8 @@ public class ConfigTests
         // A config copied with 'with' shares its parts; a setting applied to the copy must not reach the original.
         var original = new ImpalaConfig();
         ImpalaConfig copy = ConfigBinder.Apply(original, [("num_envs", "16", "test"), ("device", "cpu", "test")]);
-        Assert.Equal((16, "cpu"), (copy.Lanes.NumEnvs, copy.Compute.Device));
-        Assert.Equal((4, "auto"), (original.Lanes.NumEnvs, original.Compute.Device));
+        Assert.Equal((16, Hybrid.Training.Devices.DeviceKind.Cpu), (copy.Lanes.NumEnvs, copy.Compute.Device));
+        Assert.Equal((4, Hybrid.Training.Devices.DeviceKind.Auto), (original.Lanes.NumEnvs, original.Compute.Device));
         Assert.Equal(8, new A2cConfig().Lanes.NumEnvs);
     }
 

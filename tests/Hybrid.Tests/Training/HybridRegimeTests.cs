@@ -1,3 +1,4 @@
+using Hybrid.Training.Devices;
 using Hybrid.Training.Config;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Metrics;
@@ -17,10 +18,10 @@ public class HybridRegimeTests
         var config = new HybridConfig
         {
             SeparateNetworks = true, RmsEpsilonOutside = true, TMax = 7, WorkerTMax = 9, Lanes = new() { NumEnvs = 3 }, Threads = 2, Advantage = new() { GaeLambda = 0.9f },
-            Hidden = [16], Compute = new() { Device = "cpu" }, Async = new() { Update = UpdateMode.Hogwild }, LearningRate = 3e-3f, Seed = 11,
+            Hidden = [16], Compute = new() { Device = DeviceKind.Cpu }, Async = new() { Update = UpdateMode.Hogwild }, LearningRate = 3e-3f, Seed = 11,
         };
         A2cConfig sync = config.SyncStream;
-        Assert.Equal((true, true, 7, 3, 1, 0.9f, "cpu", 3e-3f, 11), (sync.SeparateNetworks, sync.RmsEpsilonOutside, sync.TMax, sync.Lanes.NumEnvs, sync.Threads, sync.Advantage.GaeLambda, sync.Compute.Device, sync.LearningRate, sync.Seed));
+        Assert.Equal((true, true, 7, 3, 1, 0.9f, DeviceKind.Cpu, 3e-3f, 11), (sync.SeparateNetworks, sync.RmsEpsilonOutside, sync.TMax, sync.Lanes.NumEnvs, sync.Threads, sync.Advantage.GaeLambda, sync.Compute.Device, sync.LearningRate, sync.Seed));
         Assert.Equal([16], sync.Hidden);
         A3cConfig workers = config.Workers;
         Assert.Equal((true, 9, 2, 0.9f, UpdateMode.Hogwild, 3e-3f, 11), (workers.SeparateNetworks, workers.TMax, workers.Threads, workers.Advantage.GaeLambda, workers.Async.Update, workers.LearningRate, workers.Seed));
@@ -72,7 +73,7 @@ public class HybridRegimeTests
     [Fact]
     public void AServerApplierIsRefusedByName()
     {
-        var e = Assert.Throws<ArgumentException>(() => new HybridConfig { Async = new() { Update = Hybrid.Training.Config.UpdateMode.Server }}.Validate());
+        var e = Assert.Throws<ArgumentException>(() => new HybridConfig { Async = new() { Update = Hybrid.Training.Config.UpdateMode.Server } }.Validate());
         Assert.Contains("update was server", e.Message);
     }
 }

@@ -50,8 +50,8 @@ public class PolicyLagTests
     {
         AlgoConfig config = Trainer.DefaultConfig(algo) switch
         {
-            A3cConfig a3c => a3c with { Async = new() { Update = mode }},
-            AsyncQConfig q => q with { Async = new() { Update = mode }},
+            A3cConfig a3c => a3c with { Async = new() { Update = mode } },
+            AsyncQConfig q => q with { Async = new() { Update = mode } },
             _ => throw new InvalidOperationException(algo),
         };
         config = config with { Seed = 5, Threads = 2, MaxEnvSteps = 40_000, LogInterval = 10_000 };

@@ -1,3 +1,4 @@
+using Hybrid.Training.Devices;
 using Hybrid.Training.Runs;
 using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
@@ -87,7 +88,7 @@ public class ResumeTests
             LogInterval = 2_000,
             CheckpointInterval = 3_000,
             CheckpointSeconds = 0,
-            Compute = new() { Device = "cpu" },
+            Compute = new() { Device = DeviceKind.Cpu },
         };
         (RunSummary whole, KeepingSink wholeSink) = Run(config);
 
@@ -149,7 +150,7 @@ public class ResumeTests
     [Fact]
     public void ACheckpointFromAnotherRunIsRefusedByName()
     {
-        var config = new A2cConfig { MaxEnvSteps = 2_000, CheckpointSeconds = 0, Compute = new() { Device = "cpu" }};
+        var config = new A2cConfig { MaxEnvSteps = 2_000, CheckpointSeconds = 0, Compute = new() { Device = DeviceKind.Cpu } };
         (_, KeepingSink sink) = Run(config);
         var other = config with { Hidden = [32] };
         var e = Assert.Throws<InvalidDataException>(() => Run(other, sink.Checkpoints[^1]));
