@@ -5,9 +5,6 @@ using YamlDotNet.RepresentationModel;
 
 namespace Hybrid.Experiments;
 
-/// <summary>One setting as written in an experiment file: key, textual value, and "FILE line N" for messages.</summary>
-public readonly record struct Setting(string Key, string Value, string Source);
-
 /// <summary>One arm of a comparison: a name, an algorithm, and the settings that set it apart.</summary>
 /// <param name="Name">Shown in the report.</param>
 /// <param name="Algo">Algorithm name.</param>
@@ -168,6 +165,24 @@ public sealed record ExperimentSpec
     }
 
     /// <summary>
+    /// An arm's config on <paramref name="env"/> before what the experiment fixes for every run: the algorithm's
+    /// defaults, its preset for the env, the experiment's settings, the arm's, and its settings for the env, with where
+    /// each setting came from (the report's "learning rate from" column reads it).
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is unknown to the arm's algorithm or does not parse.</exception>
+    public ResolvedConfig Resolve(string env, ArmSpec arm)
+    {
+        ArgumentNullException.ThrowIfNull(arm);
+        return Presets.Resolve(arm.Algo,
+        [
+            new SettingsLayer("the experiment's envs", [new Setting("env", env, "envs")]),
+            new SettingsLayer("the experiment's settings", Settings),
+            new SettingsLayer("the arm's settings", arm.Settings),
+            new SettingsLayer("the arm's env_settings", arm.EnvSettings.TryGetValue(env, out IReadOnlyList<Setting>? own) ? own : []),
+        ], usePreset: true);
+    }
+
+    /// <summary>
     /// The resolved config of one run: the algorithm's defaults, its preset for the env (if any), the experiment's
     /// settings, the arm's, then what the experiment fixes for every arm alike (env, seed, budget, stop rule, threshold,
     /// threads = cores, wall budget) and, when tuned, the arm's learning rate.
@@ -175,14 +190,9 @@ public sealed record ExperimentSpec
     /// <exception cref="ArgumentException">A setting is unknown to the arm's algorithm or out of range.</exception>
     public AlgoConfig Config(string env, ArmSpec arm, int seed, float? learningRate)
     {
-        ArgumentNullException.ThrowIfNull(arm);
-        var settings = new List<(string, string, string)> { ("env", env, "envs") };
-        foreach (Setting s in Settings) settings.Add((s.Key, s.Value, s.Source));
-        foreach (Setting s in arm.Settings) settings.Add((s.Key, s.Value, s.Source));
-        if (arm.EnvSettings.TryGetValue(env, out IReadOnlyList<Setting>? own))
-            foreach (Setting s in own) settings.Add((s.Key, s.Value, s.Source));
-        AlgoConfig config = Presets.Resolve(arm.Algo, settings, usePreset: true, out _);
-        bool armSetsThreads = settings.Exists(s => s.Item1 == "threads");
+        ResolvedConfig resolved = Resolve(env, arm);
+        AlgoConfig config = resolved.Config;
+        bool armSetsThreads = resolved.Origins.ContainsKey("threads");
         config = config with
         {
             Env = env,

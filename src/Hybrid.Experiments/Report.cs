@@ -433,13 +433,7 @@ public static class Report
     public static string LearningRateSource(ExperimentSpec spec, ArmSpec arm, string env)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(arm);
-        static bool Sets(IEnumerable<Setting> settings) => settings.Any(s => s.Key == "learning_rate");
-        if (arm.EnvSettings.TryGetValue(env, out IReadOnlyList<Setting>? own) && Sets(own)) return $"the arm's env_settings ({own.First(s => s.Key == "learning_rate").Source})";
-        if (Sets(arm.Settings)) return $"the arm's settings ({arm.Settings.First(s => s.Key == "learning_rate").Source})";
-        if (Sets(spec.Settings)) return $"the experiment's settings ({spec.Settings.First(s => s.Key == "learning_rate").Source})";
-        if (Sets(Presets.For(arm.Algo, env))) return "the preset";
-        return $"{arm.Algo}'s default";
+        return spec.Resolve(env, arm).OriginOf("learning_rate");
     }
 
     static string RateSource(ExperimentSpec spec, ArmSpec arm, string env, ExperimentResults results) =>

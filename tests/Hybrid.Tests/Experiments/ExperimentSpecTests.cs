@@ -1,3 +1,4 @@
+using Hybrid.Training.Config;
 using Hybrid.Experiments;
 using Hybrid.Training.Algorithms;
 

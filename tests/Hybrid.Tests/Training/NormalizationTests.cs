@@ -97,7 +97,7 @@ public class NormalizationTests
     public void TheAcrobotPresetLearnsWhereTheDefaultsDoNot(string algo)
     {
         // Seeds 11-13 solved in 20k-60k steps with the preset; the defaults stay at -500 for 500k steps.
-        var config = Hybrid.Experiments.Presets.Resolve(algo, [("env", "Acrobot-v1", "test"), ("seed", "1", "test"),
+        var config = Hybrid.Training.Config.Presets.Resolve(algo, [("env", "Acrobot-v1", "test"), ("seed", "1", "test"),
             ("max_env_steps", "200000", "test"), ("stop_when_solved", "true", "test")], usePreset: true, out string? preset);
         Assert.Equal($"{algo} Acrobot-v1: normalize_observations true, normalize_rewards true", preset);
         (RunSummary summary, _) = Train(config);

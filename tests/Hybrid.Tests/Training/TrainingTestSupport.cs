@@ -42,7 +42,7 @@ internal static class TrainingTestSupport
     {
         string file = Envs.EnvTestSupport.ExperimentFile(name);
         var settings = ConfigBinder.ParseYaml(File.ReadAllText(file), file).Where(s => s.Key != "algo").ToList();
-        return (T)Hybrid.Experiments.Presets.Resolve(defaults.Algo, settings, usePreset: true, out _);
+        return (T)Hybrid.Training.Config.Presets.Resolve(defaults.Algo, settings, usePreset: true, out _);
     }
 
     /// <summary>Asserts that two runs of one config gave the same rows (but for wall-clock time) and the same final return.</summary>
