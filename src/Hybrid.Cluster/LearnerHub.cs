@@ -1,20 +1,21 @@
 using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Envs;
-using Hybrid.Nn;
 using Hybrid.Nn.Models;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
-using Hybrid.Training.Rollouts;
 using Orleans.Concurrency;
 
 namespace Hybrid.Cluster;
 
 /// <summary>
 /// What the learner grain serves from: the run's config and model, the unroll slots the learner takes batches from,
-/// and the published parameters. Unrolls from the network are checked against the run's shapes before they touch a
-/// slot; a bad one is refused with a message naming the actor, and the learner goes on.
+/// and the published parameters. It answers joins (refusing another Hybrid version) and takes unrolls: each is checked
+/// against the run's shapes before it touches a slot (a bad one is refused with a message naming the actor, and the
+/// learner goes on), waits for a free slot without holding a thread, and is answered with newer parameters when there
+/// are some. Who has joined and who is still there is the <see cref="ActorRoster"/>'s; the act-to-learn latency and
+/// bytes are counted here for the run's telemetry.
 /// </summary>
 public sealed class LearnerHub : ITelemetrySource
 {
@@ -24,48 +25,41 @@ public sealed class LearnerHub : ITelemetrySource
     readonly UnrollQueues _queues;
     readonly ParameterBroadcast _published;
     readonly RunContext _run;
-    readonly Action<string> _log;
     readonly int _parameters;
-    int _actors;
-    readonly object _gate = new();
-    readonly Dictionary<int, (string Name, long LastSeen, bool Gone)> _seen = [];
-    readonly Dictionary<int, ProcessSteps> _processOf = [];
-    readonly List<ProcessSteps> _processes = [];
-    long _lastCheck;
-    volatile bool _stopping;
+    readonly ActorRoster _roster;
+    readonly CancellationTokenSource _stopping = new();
     long _latencyTicks, _unrolls, _bytes;
     (long Ticks, long Unrolls, long Bytes) _lastInterval;
 
     internal LearnerHub(ImpalaConfig config, ModelSpec model, UnrollQueues queues, ParameterBroadcast published, int parameters, RunContext run, Action<string> log)
     {
-        (_config, _model, _queues, _published, _parameters, _run, _log) = (config, model, queues, published, parameters, run, log);
+        (_config, _model, _queues, _published, _parameters, _run) = (config, model, queues, published, parameters, run);
         _env = EnvRegistry.Spec(config.Env);
+        _roster = new ActorRoster(log, () => run.Clock.Seconds);
     }
 
-    /// <summary>Tells every actor, at its next call, that the run is over.</summary>
-    public void Stop() => _stopping = true;
+    /// <summary>Tells every actor, at its next call, that the run is over; an unroll waiting for a slot is turned away.</summary>
+    public void Stop() => _stopping.Cancel();
+
+    bool Stopping => _stopping.IsCancellationRequested;
 
     /// <summary>Actors that have joined.</summary>
-    public int Actors => Volatile.Read(ref _actors);
+    public int Actors => _roster.Joined;
+
+    /// <summary>Actors that have sent an unroll within the last <see cref="ActorRoster.SilentAfter"/>.</summary>
+    public int Connected => _roster.Connected;
+
+    /// <summary>Time since any actor last sent an unroll (since the learner started, before the first).</summary>
+    public TimeSpan SinceLastUnroll => _roster.SinceLastUnroll;
 
     internal JoinReply Join(JoinRequest request)
     {
         if (request.Version != SummaryBuilder.HybridVersion)
         {
-            _log($"refused actor {request.Actor}: it runs Hybrid {request.Version}, the learner {SummaryBuilder.HybridVersion}");
+            _roster.Log($"refused actor {request.Actor}: it runs Hybrid {request.Version}, the learner {SummaryBuilder.HybridVersion}");
             return new JoinReply { Message = $"the learner runs Hybrid {SummaryBuilder.HybridVersion}; this actor runs {request.Version}." };
         }
-        int id = Interlocked.Increment(ref _actors) - 1;
-        string process = string.IsNullOrWhiteSpace(request.Process) ? request.Actor : request.Process;
-        lock (_gate)
-        {
-            _seen[id] = (request.Actor, Stopwatch.GetTimestamp(), false);
-            ProcessSteps? steps = _processes.Find(p => p.Name == process);
-            if (steps is null) _processes.Add(steps = new ProcessSteps(process, _run.Clock.Seconds));
-            steps.Threads++;
-            _processOf[id] = steps;
-        }
-        _log($"actor {id} joined: {request.Actor} ({Connected} connected)");
+        int id = _roster.Join(request.Actor, string.IsNullOrWhiteSpace(request.Process) ? request.Actor : request.Process);
         // The published parameters (the learner's own theta changes under its optimizer step).
         var theta = new float[_parameters];
         long version = _published.CopyIfNewer(theta, -1);
@@ -76,10 +70,16 @@ public sealed class LearnerHub : ITelemetrySource
         };
     }
 
+    /// <summary>An actor says it is leaving: logged with its reason at once and counted gone.</summary>
+    internal void Leave(int actorId, string reason) => _roster.Leave(actorId, reason);
+
+    /// <summary>Logs actors that went silent; at most every second. The learner goes on with the others.</summary>
+    internal void CheckActors() => _roster.CheckSilent();
+
     /// <summary>The reply to an unroll that acted with <paramref name="held"/>: the published parameters if they are newer.</summary>
     SubmitReply Reply(long held)
     {
-        if (_stopping) return new SubmitReply { Stop = true, ParameterVersion = held };
+        if (Stopping) return new SubmitReply { Stop = true, ParameterVersion = held };
         if (_published.Version == held) return new SubmitReply { ParameterVersion = held };
         var theta = new float[_parameters];
         long version = _published.CopyIfNewer(theta, held);
@@ -88,32 +88,24 @@ public sealed class LearnerHub : ITelemetrySource
 
     internal async Task<SubmitReply> Submit(UnrollMessage m)
     {
-        if (_stopping) return new SubmitReply { Stop = true };
+        if (Stopping) return new SubmitReply { Stop = true };
         Check(m);
-        lock (_gate)
-        {
-            var seen = _seen[m.ActorId];
-            if (seen.Gone) _log($"actor {m.ActorId} is back: {seen.Name}");
-            _seen[m.ActorId] = (seen.Name, Stopwatch.GetTimestamp(), false);
-            _lastUnroll = Stopwatch.GetTimestamp();
-        }
+        _roster.Heard(m.ActorId);
         int slot;
-        while (!_queues.Free.TryTake(out slot, 0))
+        try
         {
-            if (_stopping) return new SubmitReply { Stop = true };
-            await Task.Delay(1);
+            slot = await _queues.Free.TakeAsync(_stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return new SubmitReply { Stop = true };
         }
         m.CopyTo(_queues.Slots[slot]);
         _run.Metrics.AddEpisodes(m.Episodes());
         // The process's steps and the run's together, once the unroll has a slot: an unroll turned away while it waited
         // (the run stopping) counts in neither, so the processes' steps add up to the run's.
-        lock (_gate)
-        {
-            ProcessSteps process = _processOf[m.ActorId];
-            process.Steps += (long)m.Steps * _config.Lanes.NumEnvs;
-            process.LastSeconds = _run.Clock.Seconds;
-            _run.Metrics.AddSteps((long)m.Steps * _config.Lanes.NumEnvs);
-        }
+        long steps = (long)m.Steps * _config.Lanes.NumEnvs;
+        _roster.AddSteps(m.ActorId, steps, () => _run.Metrics.AddSteps(steps));
         Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
         Interlocked.Add(ref _bytes, m.PayloadBytes);
         Interlocked.Increment(ref _unrolls);
@@ -125,14 +117,14 @@ public sealed class LearnerHub : ITelemetrySource
     public RuntimeTelemetry Interval(double seconds)
     {
         (long ticks, long unrolls, long bytes) = (Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes));
-        RuntimeTelemetry t = Between(ticks - _lastInterval.Ticks, unrolls - _lastInterval.Unrolls, bytes - _lastInterval.Bytes, seconds, ProcessInterval(seconds));
+        RuntimeTelemetry t = Between(ticks - _lastInterval.Ticks, unrolls - _lastInterval.Unrolls, bytes - _lastInterval.Bytes, seconds, _roster.Interval(seconds));
         _lastInterval = (ticks, unrolls, bytes);
         return t;
     }
 
     /// <inheritdoc/>
     public RuntimeTelemetry Total(double seconds) =>
-        Between(Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes), seconds, ProcessTotals());
+        Between(Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes), seconds, _roster.Totals());
 
     RuntimeTelemetry Between(long ticks, long unrolls, long bytes, double seconds, IReadOnlyList<ActorProcessRate> processes) => RuntimeTelemetry.None with
     {
@@ -142,8 +134,137 @@ public sealed class LearnerHub : ITelemetrySource
         ActorProcesses = processes,
     };
 
+    /// <summary>Refuses an unroll whose arrays do not have the run's shapes (another env, model or a damaged message).</summary>
+    void Check(UnrollMessage m)
+    {
+        string? wrong = _roster.HasJoined(m.ActorId) ? m.Mismatch(_config.TMax, _config.Lanes.NumEnvs, _env, _published.Version)
+            : "no actor of that number has joined this learner";
+        if (wrong is null) return;
+        string text = $"refused an unroll from actor {m.ActorId}: {wrong}.";
+        _roster.Log(text);
+        throw new ArgumentException(text);
+    }
+}
+
+/// <summary>
+/// The actors of a cluster learner: who joined (numbered in order), which process each runs in, when each was last
+/// heard from, who left or went silent, and each process's env steps (for its rate). Thread-safe.
+/// </summary>
+internal sealed class ActorRoster(Action<string> log, Func<double> runSeconds)
+{
+    readonly object _gate = new();
+    readonly Dictionary<int, (string Name, long LastSeen, bool Gone)> _seen = [];
+    readonly Dictionary<int, ProcessSteps> _processOf = [];
+    readonly List<ProcessSteps> _processes = [];
+    long _lastUnroll = Stopwatch.GetTimestamp(), _lastCheck;
+    int _joined;
+
+    /// <summary>How long an actor may stay silent before the learner counts it gone.</summary>
+    public static TimeSpan SilentAfter { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Writes a line to the learner's log.</summary>
+    internal void Log(string line) => log(line);
+
+    /// <summary>Actors that have joined.</summary>
+    public int Joined => Volatile.Read(ref _joined);
+
+    /// <summary>Actors that have sent an unroll within the last <see cref="SilentAfter"/>.</summary>
+    public int Connected
+    {
+        get
+        {
+            lock (_gate) return _seen.Values.Count(s => !s.Gone);
+        }
+    }
+
+    /// <summary>Time since any actor last sent an unroll (since the roster was made, before the first).</summary>
+    public TimeSpan SinceLastUnroll
+    {
+        get
+        {
+            lock (_gate) return Stopwatch.GetElapsedTime(_lastUnroll);
+        }
+    }
+
+    /// <summary>Numbers a new actor of <paramref name="process"/>, logs it, and returns its number.</summary>
+    internal int Join(string name, string process)
+    {
+        int id = Interlocked.Increment(ref _joined) - 1;
+        lock (_gate)
+        {
+            _seen[id] = (name, Stopwatch.GetTimestamp(), false);
+            ProcessSteps? steps = _processes.Find(p => p.Name == process);
+            if (steps is null) _processes.Add(steps = new ProcessSteps(process, runSeconds()));
+            steps.Threads++;
+            _processOf[id] = steps;
+        }
+        log($"actor {id} joined: {name} ({Connected} connected)");
+        return id;
+    }
+
+    /// <summary>Whether actor <paramref name="id"/> has joined.</summary>
+    internal bool HasJoined(int id)
+    {
+        lock (_gate) return _seen.ContainsKey(id);
+    }
+
+    /// <summary>An unroll came from actor <paramref name="id"/>: it is there (back, if it had gone silent).</summary>
+    internal void Heard(int id)
+    {
+        lock (_gate)
+        {
+            var seen = _seen[id];
+            if (seen.Gone) log($"actor {id} is back: {seen.Name}");
+            _seen[id] = (seen.Name, Stopwatch.GetTimestamp(), false);
+            _lastUnroll = Stopwatch.GetTimestamp();
+        }
+    }
+
+    /// <summary>Counts <paramref name="steps"/> to actor <paramref name="id"/>'s process and, under the same lock, to the run (<paramref name="addToRun"/>), so the processes' steps add up to the run's.</summary>
+    internal void AddSteps(int id, long steps, Action addToRun)
+    {
+        lock (_gate)
+        {
+            ProcessSteps process = _processOf[id];
+            process.Steps += steps;
+            process.LastSeconds = runSeconds();
+            addToRun();
+        }
+    }
+
+    /// <summary>An actor says it is leaving: logged with its reason at once (rather than after <see cref="SilentAfter"/>) and counted gone.</summary>
+    internal void Leave(int actorId, string reason)
+    {
+        reason = reason.Length > 300 ? reason[..300] + "..." : reason;
+        lock (_gate)
+        {
+            if (!_seen.TryGetValue(actorId, out var s))
+            {
+                log($"ignored a goodbye from actor {actorId}, which never joined this learner");
+                return;
+            }
+            _seen[actorId] = (s.Name, s.LastSeen, true);
+            log($"actor {actorId} ({s.Name}) left: {reason}; {_seen.Values.Count(v => !v.Gone)} connected");
+        }
+    }
+
+    /// <summary>Logs actors that went silent (killed, disconnected); at most every second.</summary>
+    internal void CheckSilent()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now - Volatile.Read(ref _lastCheck) < Stopwatch.Frequency) return;
+        Volatile.Write(ref _lastCheck, now);
+        lock (_gate)
+            foreach ((int id, var s) in _seen.ToList())
+                if (!s.Gone && Stopwatch.GetElapsedTime(s.LastSeen, now) > SilentAfter)
+                {
+                    _seen[id] = (s.Name, s.LastSeen, true);
+                    log($"actor {id} ({s.Name}) silent for {SilentAfter.TotalSeconds:F0} s: counted gone; {_seen.Values.Count(v => !v.Gone)} connected");
+                }
+    }
+
     /// <summary>Each actor process's env steps since the last interval, over <paramref name="seconds"/>.</summary>
-    ActorProcessRate[] ProcessInterval(double seconds)
+    internal ActorProcessRate[] Interval(double seconds)
     {
         lock (_gate)
             return [.. _processes.Select(p =>
@@ -155,14 +276,14 @@ public sealed class LearnerHub : ITelemetrySource
     }
 
     /// <summary>Each actor process's env steps over the run, per second of the time from its join to its last unroll.</summary>
-    ActorProcessRate[] ProcessTotals()
+    internal ActorProcessRate[] Totals()
     {
         lock (_gate)
             return [.. _processes.Select(p => new ActorProcessRate(p.Name, p.Threads, p.Steps,
                 p.LastSeconds > p.JoinedSeconds ? p.Steps / (p.LastSeconds - p.JoinedSeconds) : double.NaN))];
     }
 
-    /// <summary>One actor process's counters (under the hub's lock).</summary>
+    /// <summary>One actor process's counters (under the roster's lock).</summary>
     sealed class ProcessSteps(string name, double joinedSeconds)
     {
         public string Name { get; } = name;
@@ -171,72 +292,6 @@ public sealed class LearnerHub : ITelemetrySource
         public long Steps { get; set; }
         public long StepsAtInterval { get; set; }
         public double LastSeconds { get; set; }
-    }
-
-    long _lastUnroll = Stopwatch.GetTimestamp();
-
-    /// <summary>Time since any actor last sent an unroll (since the learner started, before the first).</summary>
-    public TimeSpan SinceLastUnroll
-    {
-        get
-        {
-            lock (_gate) return Stopwatch.GetElapsedTime(_lastUnroll);
-        }
-    }
-
-    /// <summary>Actors that have sent an unroll within the last <see cref="SilentAfter"/>.</summary>
-    public int Connected
-    {
-        get
-        {
-            lock (_gate) return _seen.Values.Count(s => !s.Gone);
-        }
-    }
-
-    /// <summary>How long an actor may stay silent before the learner counts it gone.</summary>
-    public static TimeSpan SilentAfter { get; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>An actor says it is leaving: logged with its reason at once (rather than after <see cref="SilentAfter"/>) and counted gone.</summary>
-    internal void Leave(int actorId, string reason)
-    {
-        reason = reason.Length > 300 ? reason[..300] + "..." : reason;
-        lock (_gate)
-        {
-            if (!_seen.TryGetValue(actorId, out var s))
-            {
-                _log($"ignored a goodbye from actor {actorId}, which never joined this learner");
-                return;
-            }
-            _seen[actorId] = (s.Name, s.LastSeen, true);
-            _log($"actor {actorId} ({s.Name}) left: {reason}; {_seen.Values.Count(v => !v.Gone)} connected");
-        }
-    }
-
-    /// <summary>Logs actors that went silent (killed, disconnected); at most every second. The learner goes on with the others.</summary>
-    internal void CheckActors()
-    {
-        long now = Stopwatch.GetTimestamp();
-        if (now - _lastCheck < Stopwatch.Frequency) return;
-        _lastCheck = now;
-        lock (_gate)
-            foreach ((int id, var s) in _seen.ToList())
-                if (!s.Gone && Stopwatch.GetElapsedTime(s.LastSeen, now) > SilentAfter)
-                {
-                    _seen[id] = (s.Name, s.LastSeen, true);
-                    _log($"actor {id} ({s.Name}) silent for {SilentAfter.TotalSeconds:F0} s: counted gone; {_seen.Values.Count(v => !v.Gone)} connected");
-                }
-    }
-
-    /// <summary>Refuses an unroll whose arrays do not have the run's shapes (another env, model or a damaged message).</summary>
-    void Check(UnrollMessage m)
-    {
-        bool joined;
-        lock (_gate) joined = _seen.ContainsKey(m.ActorId);
-        string? wrong = joined ? m.Mismatch(_config.TMax, _config.Lanes.NumEnvs, _env, _published.Version) : "no actor of that number has joined this learner";
-        if (wrong is null) return;
-        string text = $"refused an unroll from actor {m.ActorId}: {wrong}.";
-        _log(text);
-        throw new ArgumentException(text);
     }
 }
 

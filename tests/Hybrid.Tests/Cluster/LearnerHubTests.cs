@@ -89,6 +89,22 @@ public sealed class LearnerHubTests
     }
 
     [Fact]
+    public async Task AnUnrollWaitingForASlotIsTurnedAwayWhenTheLearnerStops()
+    {
+        // Every slot held (the learner is behind): the unroll waits for one without holding a thread, and the stop
+        // answers it; it is counted nowhere.
+        int id = Join("host-e");
+        while (_queues.Free.TryTake(out _, 0)) { }
+        Task<SubmitReply> waiting = _hub.Submit(Unroll(id));
+        Assert.False(waiting.IsCompleted);
+        _hub.Stop();
+        SubmitReply reply = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(reply.Stop);
+        Assert.Equal(0, _queues.Full.Count);
+        Assert.Equal(0, _hub.Total(1.0).ActorProcesses![0].EnvSteps);
+    }
+
+    [Fact]
     public async Task AnUnrollFromAnActorThatNeverJoinedIsRefused()
     {
         var e = await Assert.ThrowsAsync<ArgumentException>(() => _hub.Submit(Unroll(41)));

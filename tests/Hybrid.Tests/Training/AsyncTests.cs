@@ -262,4 +262,32 @@ public class SlotQueueTests
         Assert.True(taker.Join(5_000));
         Assert.Equal(7, taken);
     }
+
+    [Fact]
+    public async Task AnAsynchronousTakerIsHandedTheNextSlotWithoutPolling()
+    {
+        var queue = new SlotQueue(2);
+        queue.Add(4);
+        Assert.Equal(4, await queue.TakeAsync(CancellationToken.None));
+        Task<int> waiting = queue.TakeAsync(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        queue.Add(9);
+        Assert.Equal(9, await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, queue.Count);
+    }
+
+    [Fact]
+    public async Task ACancelledWaitLosesNoSlot()
+    {
+        // A learner that stops turns away the unrolls waiting for a slot; a slot freed after that stays in the queue.
+        var queue = new SlotQueue(2);
+        using var stop = new CancellationTokenSource();
+        Task<int> waiting = queue.TakeAsync(stop.Token);
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        queue.Add(3);
+        Assert.Equal(1, queue.Count);
+        Assert.True(queue.TryTake(out int slot, 0));
+        Assert.Equal(3, slot);
+    }
 }
