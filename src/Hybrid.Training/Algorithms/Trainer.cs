@@ -5,12 +5,15 @@ namespace Hybrid.Training.Algorithms;
 
 /// <summary>
 /// One algorithm as the rest of Hybrid sees it: its name on the command line, its default config (whose type names
-/// it), and the entry point that trains a config of that type on a device (null for the CPU-only methods, which ignore it).
+/// it), the entry point that trains a config of that type on a device (null for the CPU-only methods, which ignore it),
+/// and what it asks of a device.
 /// </summary>
 /// <param name="Name">The command line's name.</param>
 /// <param name="Default">A fresh default config.</param>
 /// <param name="Train">Trains a config of this algorithm's type on the device the caller opened, or (null) on the one its config names.</param>
-public sealed record Algorithm(string Name, Func<AlgoConfig> Default, Func<AlgoConfig, RunContext, IComputeDevice?, RunSummary> Train)
+/// <param name="Device">A config's device setting and the work it puts on the device; null for the methods that run on the CPU only.</param>
+public sealed record Algorithm(string Name, Func<AlgoConfig> Default, Func<AlgoConfig, RunContext, IComputeDevice?, RunSummary> Train,
+    Func<AlgoConfig, (DeviceKind Kind, DeviceWork Work)>? Device = null)
 {
     /// <summary>The config type (from <see cref="Default"/>).</summary>
     public Type ConfigType { get; } = Default().GetType();
@@ -25,14 +28,18 @@ public static class Trainer
     /// </summary>
     public static IReadOnlyList<Algorithm> Registry { get; } =
     [
-        new("a2c", () => new A2cConfig(), (c, m, d) => A2c.Train((A2cConfig)c, m, d ?? Default(c))),
+        new("a2c", () => new A2cConfig(), (c, m, d) => A2c.Train((A2cConfig)c, m, d ?? Default(c)),
+            c => (((A2cConfig)c).Compute.Device, new DeviceWork.A2cStream((A2cConfig)c))),
         new("a3c", () => new A3cConfig(), (c, m, _) => A3c.Train((A3cConfig)c, m)),
         new("q1", () => new AsyncQConfig(AsyncQMethod.OneStepQ), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
         new("sarsa1", () => new AsyncQConfig(AsyncQMethod.OneStepSarsa), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
         new("qn", () => new AsyncQConfig(AsyncQMethod.NStepQ), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
-        new("impala", () => new ImpalaConfig(), (c, m, d) => Impala.Train((ImpalaConfig)c, m, d ?? Default(c))),
-        new("ga3c", () => new Ga3cConfig(), (c, m, d) => Ga3c.Train((Ga3cConfig)c, m, d ?? Default(c))),
-        new("hybrid", () => new HybridConfig(), (c, m, d) => HybridRegime.Train((HybridConfig)c, m, d ?? Default(c))),
+        new("impala", () => new ImpalaConfig(), (c, m, d) => Impala.Train((ImpalaConfig)c, m, d ?? Default(c)),
+            c => (((ImpalaConfig)c).Compute.Device, new DeviceWork.Learner(Acting.ActorCriticSpec(c), ((ImpalaConfig)c).LearnerShape))),
+        new("ga3c", () => new Ga3cConfig(), (c, m, d) => Ga3c.Train((Ga3cConfig)c, m, d ?? Default(c)),
+            c => (((Ga3cConfig)c).Compute.Device, new DeviceWork.Policy(Acting.ActorCriticSpec(c)))),
+        new("hybrid", () => new HybridConfig(), (c, m, d) => HybridRegime.Train((HybridConfig)c, m, d ?? Default(c)),
+            c => (((HybridConfig)c).Compute.Device, new DeviceWork.A2cStream(((HybridConfig)c).SyncStream))),
     ];
 
     /// <summary>Algorithm names, as the command line takes them.</summary>

@@ -200,15 +200,12 @@ public static class DeviceChoice
         ? Choose(devices, work.Kind, work.Work, note)
         : null;
 
-    /// <summary>The device setting and the work of an algorithm that has them; null for the CPU-only methods.</summary>
-    public static (DeviceKind Kind, DeviceWork Work)? Work(AlgoConfig config) => config switch
+    /// <summary>The device setting and the work of an algorithm that has them (its row in <see cref="Trainer.Registry"/> says); null for the CPU-only methods.</summary>
+    public static (DeviceKind Kind, DeviceWork Work)? Work(AlgoConfig config)
     {
-        A2cConfig a2c => (a2c.Compute.Device, new DeviceWork.A2cStream(a2c)),
-        Ga3cConfig ga3c => (ga3c.Compute.Device, new DeviceWork.Policy(Acting.ActorCriticSpec(ga3c))),
-        ImpalaConfig impala => (impala.Compute.Device, new DeviceWork.Learner(Acting.ActorCriticSpec(impala), impala.LearnerShape)),
-        HybridConfig hybrid => (hybrid.Compute.Device, new DeviceWork.A2cStream(hybrid.SyncStream)),
-        _ => null,
-    };
+        ArgumentNullException.ThrowIfNull(config);
+        return Trainer.Named(config.Algo).Device is { } device ? device(config) : null;
+    }
 
     /// <summary>
     /// The device for <paramref name="kind"/>: a named one, opened, that can run <paramref name="work"/> (null: any
