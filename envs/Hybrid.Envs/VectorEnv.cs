@@ -1,10 +1,10 @@
-using Hybrid.Threading;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Hybrid.Envs.Simd;
+using Hybrid.Threading;
 
 namespace Hybrid.Envs;
 

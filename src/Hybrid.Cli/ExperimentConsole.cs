@@ -1,8 +1,8 @@
-using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Experiments;
 using Hybrid.Gpu;
 using Hybrid.Training.Parallel;
+using Hybrid.Training.Runs;
 using Spectre.Console;
 
 namespace Hybrid.Cli;

@@ -1,4 +1,3 @@
-using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Envs;
 using Hybrid.Nn;
@@ -9,6 +8,7 @@ using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
 using Hybrid.Training.Rollouts;
+using Hybrid.Training.Runs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,10 +1,10 @@
-using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Envs;
 using Hybrid.Nn.Models;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 using Orleans.Concurrency;
 
 namespace Hybrid.Cluster;

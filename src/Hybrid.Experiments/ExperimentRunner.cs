@@ -1,4 +1,3 @@
-using Hybrid.Training.Runs;
 using System.Globalization;
 using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
@@ -6,6 +5,7 @@ using Hybrid.Training.Config;
 using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Experiments;
 

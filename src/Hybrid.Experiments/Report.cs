@@ -1,10 +1,10 @@
-using Hybrid.Training.Runs;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Experiments;
 

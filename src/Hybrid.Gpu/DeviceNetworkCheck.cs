@@ -1,4 +1,3 @@
-using Hybrid.Training.Runs;
 using System.Globalization;
 using Hybrid.Envs;
 using Hybrid.Gpu.Kernels;
@@ -8,6 +7,7 @@ using Hybrid.Nn.Optim;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Rollouts;
+using Hybrid.Training.Runs;
 using ILGPU.Runtime;
 
 namespace Hybrid.Gpu;

@@ -1,4 +1,3 @@
-using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Envs;
 using Hybrid.Gpu.Kernels;
@@ -10,6 +9,7 @@ using Hybrid.Training.Algorithms;
 using Hybrid.Training.Devices;
 using Hybrid.Training.Losses;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 using ILGPU;
 using ILGPU.Runtime;
 

@@ -1,4 +1,3 @@
-using Hybrid.Training.Runs;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -8,6 +7,7 @@ using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Cli.Bench;
 

@@ -1,4 +1,3 @@
-using Hybrid.Training.Runs;
 using System.CommandLine;
 using System.Diagnostics;
 using Hybrid.Cli.Bench;
@@ -9,6 +8,7 @@ using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Devices;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Cli.Cluster;
 

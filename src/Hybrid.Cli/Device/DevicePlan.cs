@@ -1,9 +1,9 @@
-using Hybrid.Training.Devices;
 using System.Globalization;
 using System.Text;
 using Hybrid.Cli.Train;
 using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
+using Hybrid.Training.Devices;
 
 namespace Hybrid.Cli.Device;
 

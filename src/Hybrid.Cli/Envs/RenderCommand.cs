@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using Hybrid.Envs;
 using Hybrid.Cli.Bench;
+using Hybrid.Envs;
 using Hybrid.Envs.MinAtar;
 using Hybrid.Nn;
 using Hybrid.Training.Algorithms;

@@ -1,7 +1,5 @@
-using Hybrid.Training.Runs;
 using System.CommandLine;
 using System.Globalization;
-using Hybrid.Experiments;
 using Hybrid.Gpu;
 using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
@@ -9,6 +7,7 @@ using Hybrid.Training.Config;
 using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Cli.Train;
 

@@ -1,8 +1,8 @@
-using Hybrid.Threading;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Hybrid.Threading;
 
 namespace Hybrid.Nn.Kernels;
 

@@ -1,7 +1,7 @@
-using Hybrid.Threading;
 using System.Numerics.Tensors;
-using Hybrid.Training.Runs;
+using Hybrid.Threading;
 using Hybrid.Training.Devices;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Algorithms;
 

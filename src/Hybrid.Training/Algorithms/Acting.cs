@@ -1,5 +1,5 @@
-using Hybrid.Training.Runs;
 using Hybrid.Nn.Heads;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Algorithms;
 

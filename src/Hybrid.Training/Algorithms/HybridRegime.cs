@@ -1,5 +1,5 @@
-using Hybrid.Training.Runs;
 using Hybrid.Training.Devices;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Algorithms;
 

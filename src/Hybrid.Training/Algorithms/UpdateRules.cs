@@ -1,5 +1,5 @@
-using Hybrid.Training.Runs;
 using System.Numerics.Tensors;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Algorithms;
 

@@ -1,7 +1,7 @@
-using Hybrid.Threading;
-using Hybrid.Training.Runs;
 using System.Numerics.Tensors;
+using Hybrid.Threading;
 using Hybrid.Training.Algorithms;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Devices;
 

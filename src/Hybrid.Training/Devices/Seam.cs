@@ -1,5 +1,5 @@
-using Hybrid.Training.Runs;
 using Hybrid.Training.Algorithms;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Devices;
 

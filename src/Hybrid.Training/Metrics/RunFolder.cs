@@ -1,5 +1,5 @@
-using Hybrid.Training.Runs;
 using Hybrid.Training.Config;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Metrics;
 

@@ -1,5 +1,5 @@
-using Hybrid.Training.Runs;
 using System.Runtime.ExceptionServices;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Parallel;
 

@@ -1,6 +1,6 @@
-using Hybrid.Training.Runs;
 using Hybrid.Cli;
 using Hybrid.Cli.Bench;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Tests.Cli;
 

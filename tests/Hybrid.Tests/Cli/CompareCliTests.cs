@@ -1,5 +1,5 @@
-using Hybrid.Training.Runs;
 using Hybrid.Cli.Compare;
+using Hybrid.Training.Runs;
 using Spectre.Console;
 
 namespace Hybrid.Tests.Cli;

@@ -1,8 +1,8 @@
-using Hybrid.Training.Runs;
 using Hybrid.Cluster;
 using Hybrid.Envs;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Tests.Cluster;
 

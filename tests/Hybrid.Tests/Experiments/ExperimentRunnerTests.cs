@@ -1,6 +1,6 @@
-using Hybrid.Training.Runs;
 using Hybrid.Experiments;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Tests.Experiments;
 

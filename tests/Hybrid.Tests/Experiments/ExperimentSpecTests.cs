@@ -1,6 +1,6 @@
-using Hybrid.Training.Config;
 using Hybrid.Experiments;
 using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
 
 namespace Hybrid.Tests.Experiments;
 

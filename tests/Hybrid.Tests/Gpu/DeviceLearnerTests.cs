@@ -1,8 +1,8 @@
-using Hybrid.Training.Runs;
 using Hybrid.Gpu;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Tests.Gpu;
 

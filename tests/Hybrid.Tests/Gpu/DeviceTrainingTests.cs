@@ -1,9 +1,9 @@
-using Hybrid.Training.Runs;
 using Hybrid.Gpu;
+using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Devices;
-using Hybrid.Nn;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Tests.Gpu;
 

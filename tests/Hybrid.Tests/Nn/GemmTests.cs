@@ -1,5 +1,5 @@
-using Hybrid.Threading;
 using Hybrid.Nn.Kernels;
+using Hybrid.Threading;
 
 namespace Hybrid.Tests.Nn;
 

@@ -1,6 +1,6 @@
-using Hybrid.Training.Devices;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
+using Hybrid.Training.Devices;
 
 namespace Hybrid.Tests.Training;
 

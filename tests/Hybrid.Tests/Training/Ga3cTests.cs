@@ -1,8 +1,8 @@
-using Hybrid.Training.Runs;
 using System.Diagnostics;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
+using Hybrid.Training.Runs;
 using static Hybrid.Tests.Training.TrainingTestSupport;
 
 namespace Hybrid.Tests.Training;

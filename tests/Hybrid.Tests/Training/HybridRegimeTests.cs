@@ -1,6 +1,6 @@
-using Hybrid.Training.Devices;
-using Hybrid.Training.Config;
 using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
+using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
 using static Hybrid.Tests.Training.TrainingTestSupport;

@@ -1,7 +1,7 @@
-using Hybrid.Training.Runs;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Rollouts;
+using Hybrid.Training.Runs;
 using static Hybrid.Tests.Training.TrainingTestSupport;
 
 namespace Hybrid.Tests.Training;

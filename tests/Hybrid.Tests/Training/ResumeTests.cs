@@ -1,9 +1,9 @@
-using Hybrid.Training.Devices;
-using Hybrid.Training.Runs;
 using Hybrid.Nn;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
+using Hybrid.Training.Devices;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Tests.Training;
 

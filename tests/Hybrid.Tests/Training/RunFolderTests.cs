@@ -1,10 +1,10 @@
-using Hybrid.Training.Runs;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Tests.Training;
 

@@ -1,7 +1,7 @@
-using Hybrid.Training.Runs;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
+using Hybrid.Training.Runs;
 
 namespace Hybrid.Tests.Training;
 
