@@ -10,94 +10,40 @@ namespace Hybrid.Gpu;
 /// (reset, set state, step) copies what the contract shows back to the host, so the CPU envs' checks run on it
 /// unchanged; <see cref="StepRandom"/> steps on the device alone, as a trainer or a benchmark does.
 /// </summary>
-public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
+public sealed class DeviceVectorEnv : DeviceLanes
 {
     /// <summary>Seed offset of the lanes' action streams (benchmarks' random actions), apart from their reset streams.</summary>
     const ulong ActionStream = 0x5EED_AC71_0000_0001;
 
-    readonly IlgpuDevice _device;
-    readonly MemoryBuffer1D<float, Stride1D.Dense> _state, _returns, _obs, _finalObs, _rewards, _actions;
-    readonly MemoryBuffer1D<int, Stride1D.Dense> _elapsed, _terminated, _truncated, _episodeCount;
-    readonly MemoryBuffer1D<uint, Stride1D.Dense> _randomState, _randomStep, _actionState, _actionStep;
-    readonly MemoryBuffer1D<DeviceEpisode, Stride1D.Dense> _episodes;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> _state, _actions;
+    readonly MemoryBuffer1D<uint, Stride1D.Dense> _actionState, _actionStep;
     readonly Action<Index1D, int, EnvLanes, ArrayView<float>, int> _reset, _observe;
     readonly Action<KernelConfig, EnvLanes, StepOutputs> _step;
-    readonly float[] _hostObs, _hostRewards, _hostState, _hostActions;
-    readonly bool[] _hostTerminated, _hostTruncated;
-    readonly int[] _hostFlags, _hostElapsed;
+    readonly float[] _hostState, _hostActions;
     readonly int _stateSize;
-    bool _seeded;
-    int _stepInLog;
 
     /// <summary><paramref name="lanes"/> lanes of <paramref name="envId"/> on <paramref name="device"/>.</summary>
     /// <exception cref="ArgumentException">The env has no device kernels, or lanes is not positive.</exception>
-    public DeviceVectorEnv(IlgpuDevice device, string envId, int lanes)
+    public DeviceVectorEnv(IlgpuDevice device, string envId, int lanes) : base(device, EnvRegistry.Spec(envId), lanes)
     {
-        ArgumentNullException.ThrowIfNull(device);
-        if (lanes < 1) throw new ArgumentOutOfRangeException(nameof(lanes), lanes, $"lanes was {lanes}; expected >= 1.");
-        _device = device;
         Kind = DeviceEnvs.Kind(envId);
-        Spec = EnvRegistry.Spec(envId);
-        NumEnvs = lanes;
         _stateSize = EnvDynamics.StateSize(Kind);
         Accelerator a = device.Accelerator;
-        int obs = Spec.ObservationSize;
         _state = a.Allocate1D<float>(_stateSize * lanes);
-        _returns = a.Allocate1D<float>(lanes);
-        _obs = a.Allocate1D<float>(lanes * obs);
-        _finalObs = a.Allocate1D<float>(lanes * obs);
-        _rewards = a.Allocate1D<float>(lanes);
         _actions = a.Allocate1D<float>(lanes);
-        _elapsed = a.Allocate1D<int>(lanes);
-        _terminated = a.Allocate1D<int>(lanes);
-        _truncated = a.Allocate1D<int>(lanes);
-        _episodeCount = a.Allocate1D<int>(1);
-        _randomState = a.Allocate1D<uint>(lanes);
-        _randomStep = a.Allocate1D<uint>(lanes);
         _actionState = a.Allocate1D<uint>(lanes);
         _actionStep = a.Allocate1D<uint>(lanes);
-        // A lane ends at most one episode per step; the log is drained after every host step.
-        _episodes = a.Allocate1D<DeviceEpisode>(lanes);
         _reset = a.LoadAutoGroupedStreamKernel<Index1D, int, EnvLanes, ArrayView<float>, int>(EnvKernels.Reset);
         _observe = a.LoadAutoGroupedStreamKernel<Index1D, int, EnvLanes, ArrayView<float>, int>(EnvKernels.ObserveAll);
         _step = a.LoadStreamKernel<EnvLanes, StepOutputs>(EnvKernels.Step);
-        (_hostObs, _hostRewards, _hostState, _hostActions) = (new float[lanes * obs], new float[lanes], new float[_stateSize * lanes], new float[lanes]);
-        (_hostTerminated, _hostTruncated, _hostFlags, _hostElapsed) = (new bool[lanes], new bool[lanes], new int[lanes], new int[lanes]);
-        Episodes = new List<DeviceEpisode>();
+        (_hostState, _hostActions) = (new float[_stateSize * lanes], new float[lanes]);
     }
 
     /// <summary>The device env kind.</summary>
     public DeviceEnvKind Kind { get; }
 
-    /// <inheritdoc/>
-    public EnvSpec Spec { get; }
-
-    /// <inheritdoc/>
-    public int NumEnvs { get; }
-
-    /// <inheritdoc/>
-    public string SteppedOn => _device.Info.Kind;
-
-    /// <inheritdoc/>
-    public bool AutoReset { get; set; } = true;
-
-    /// <inheritdoc/>
-    public ReadOnlySpan<float> Observations => _hostObs;
-
-    /// <inheritdoc/>
-    public ReadOnlySpan<float> Rewards => _hostRewards;
-
-    /// <inheritdoc/>
-    public ReadOnlySpan<bool> Terminated => _hostTerminated;
-
-    /// <inheritdoc/>
-    public ReadOnlySpan<bool> Truncated => _hostTruncated;
-
     /// <summary>The lanes' action streams (state, step), for kernels that sample actions.</summary>
     internal (ArrayView<uint> State, ArrayView<uint> Step) ActionStreams => (_actionState.View, _actionStep.View);
-
-    /// <summary>Episodes the last host step finished, in lane order.</summary>
-    public List<DeviceEpisode> Episodes { get; }
 
     /// <summary>The lanes' state as kernels take it.</summary>
     internal EnvLanes Lanes => new()
@@ -107,58 +53,32 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
     };
 
     /// <inheritdoc/>
-    public void Reset(ulong seed, int firstLane)
+    public override void Reset(ulong seed, int firstLane)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(firstLane);
+        SeedStreams(seed, firstLane);
         var state = new uint[NumEnvs];
         var step = new uint[NumEnvs];
-        for (int i = 0; i < NumEnvs; i++) (state[i], step[i]) = LaneRandom.Seed(seed, firstLane + i);
-        _randomState.CopyFromCPU(state);
-        _randomStep.CopyFromCPU(step);
         for (int i = 0; i < NumEnvs; i++) (state[i], step[i]) = LaneRandom.Seed(seed ^ ActionStream, firstLane + i);
         _actionState.CopyFromCPU(state);
         _actionStep.CopyFromCPU(step);
-        _seeded = true;
         Reset();
     }
 
-    /// <inheritdoc/>
-    public void Reset()
-    {
-        if (!_seeded) throw new InvalidOperationException($"{Spec.Id}: Reset() continues the lanes' random streams; seed them first with Reset(seed, firstLane).");
+    private protected override void LaunchReset() =>
         _reset(_device.ThreadsFor(NumEnvs), _device.ThreadsFor(NumEnvs), Lanes, _obs.View, Spec.ObservationSize);
-        _terminated.MemSetToZero();
-        _truncated.MemSetToZero();
-        _rewards.MemSetToZero();
-        Download();
-    }
 
-    /// <inheritdoc/>
-    public void SetState(int lane, ReadOnlySpan<double> state, int elapsedSteps)
-    {
-        CheckLane(lane);
-        if (state.Length != _stateSize) throw new ArgumentException($"state has {state.Length} values; {Spec.Id} has {_stateSize}.", nameof(state));
-        _state.CopyToCPU(_hostState);
-        _elapsed.CopyToCPU(_hostElapsed);
-        for (int v = 0; v < _stateSize; v++) _hostState[v * NumEnvs + lane] = (float)state[v];
-        _hostElapsed[lane] = elapsedSteps;
-        _state.CopyFromCPU(_hostState);
-        _elapsed.CopyFromCPU(_hostElapsed);
+    private protected override void LaunchObserve() =>
         _observe(_device.ThreadsFor(NumEnvs), _device.ThreadsFor(NumEnvs), Lanes, _obs.View, Spec.ObservationSize);
-        _obs.CopyToCPU(_hostObs);
-    }
 
     /// <inheritdoc/>
-    public void GetState(int lane, Span<double> destination)
-    {
-        CheckLane(lane);
-        if (destination.Length != _stateSize) throw new ArgumentException($"destination has {destination.Length} values; {Spec.Id} has {_stateSize}.", nameof(destination));
-        _state.CopyToCPU(_hostState);
-        for (int v = 0; v < _stateSize; v++) destination[v] = _hostState[v * NumEnvs + lane];
-    }
+    public override void SetState(int lane, ReadOnlySpan<double> state, int elapsedSteps) =>
+        WriteLaneState(_state, _hostState, lane, state, elapsedSteps, static v => (float)v);
 
     /// <inheritdoc/>
-    public void Step(ReadOnlySpan<int> actions)
+    public override void GetState(int lane, Span<double> destination) => ReadLaneState(_state, _hostState, lane, destination, static v => v);
+
+    /// <inheritdoc/>
+    public override void Step(ReadOnlySpan<int> actions)
     {
         if (Spec.ActionSpace is not DiscreteSpace space) throw new InvalidOperationException($"{Spec.Id} takes box actions; call Step(ReadOnlySpan<float>).");
         if (actions.Length != NumEnvs) throw new ArgumentException($"actions has {actions.Length} values; expected {NumEnvs} (one per lane).", nameof(actions));
@@ -171,7 +91,7 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Step(ReadOnlySpan<float> actions)
+    public override void Step(ReadOnlySpan<float> actions)
     {
         if (Spec.IsDiscrete) throw new InvalidOperationException($"{Spec.Id} takes discrete actions; call Step(ReadOnlySpan<int>).");
         if (actions.Length != NumEnvs * Spec.ActionSpace.Size)
@@ -182,18 +102,12 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
 
     void StepHost()
     {
-        if (!_seeded) throw new InvalidOperationException($"{Spec.Id}: Step was called before Reset(seed, firstLane).");
+        RequireSeeded("Step");
         _actions.CopyFromCPU(_hostActions);
         _episodeCount.MemSetToZero();
         Launch(random: false, step: 0);
         Download();
-        var count = new int[1];
-        _episodeCount.CopyToCPU(count);
-        var records = new DeviceEpisode[Math.Min(count[0], NumEnvs)];
-        if (records.Length > 0) _episodes.View.SubView(0, records.Length).CopyToCPU(records);
-        Array.Sort(records, static (x, y) => x.Lane.CompareTo(y.Lane));
-        Episodes.Clear();
-        Episodes.AddRange(records);
+        DrainEpisodes();
     }
 
     /// <summary>
@@ -202,7 +116,7 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
     /// </summary>
     public void StepRandom(int steps)
     {
-        if (!_seeded) throw new InvalidOperationException($"{Spec.Id}: StepRandom was called before Reset(seed, firstLane).");
+        RequireSeeded("StepRandom");
         for (int s = 0; s < steps; s++)
         {
             if (_stepInLog++ % 64 == 0) _episodeCount.MemSetToZero();
@@ -270,33 +184,18 @@ public sealed class DeviceVectorEnv : IVectorLanes, IDisposable
         _step(new KernelConfig(groups, group), Lanes, outputs);
     }
 
-    void Download()
-    {
-        _obs.CopyToCPU(_hostObs);
-        _rewards.CopyToCPU(_hostRewards);
-        _terminated.CopyToCPU(_hostFlags);
-        for (int i = 0; i < NumEnvs; i++) _hostTerminated[i] = _hostFlags[i] != 0;
-        _truncated.CopyToCPU(_hostFlags);
-        for (int i = 0; i < NumEnvs; i++) _hostTruncated[i] = _hostFlags[i] != 0;
-    }
-
-    void CheckLane(int lane)
-    {
-        if ((uint)lane >= (uint)NumEnvs) throw new ArgumentOutOfRangeException(nameof(lane), lane, $"lane was {lane}; expected 0..{NumEnvs - 1}.");
-    }
-
     /// <inheritdoc/>
-    public void Dispose()
-    {
-        foreach (MemoryBuffer b in new MemoryBuffer[] { _state, _returns, _obs, _finalObs, _rewards, _actions, _elapsed, _terminated, _truncated,
-                     _episodeCount, _randomState, _randomStep, _actionState, _actionStep, _episodes })
-            b.Dispose();
-    }
+    private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _actions, _actionState, _actionStep];
 }
 
 /// <summary>Which registered envs have device kernels.</summary>
 public static class DeviceEnvs
 {
+    /// <summary><paramref name="lanes"/> device lanes of <paramref name="envId"/>: a MinAtar game's or a classic-control task's.</summary>
+    /// <exception cref="ArgumentException">The env has no device kernels.</exception>
+    public static IDeviceLanes Open(IlgpuDevice device, string envId, int lanes) =>
+        EnvRegistry.IsMinAtar(envId) ? new DeviceMinAtarEnv(device, envId, lanes) : new DeviceVectorEnv(device, envId, lanes);
+
     /// <summary>The env ids the device path steps.</summary>
     public static IReadOnlyList<string> Supported { get; } = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"];
 

@@ -45,15 +45,58 @@ public sealed class Mt19937
     }
 }
 
+/// <summary>A source of raw 32-bit outputs that numpy's draws are built on (<see cref="NumpyDraws"/>).</summary>
+public interface IRawRandom
+{
+    /// <summary>The next raw 32-bit output.</summary>
+    uint Next();
+}
+
+/// <summary>
+/// numpy's legacy <c>RandomState</c> draws over any raw source (RULES.md section 2): the CPU lanes' <see cref="LaneRng"/>
+/// and the device kernels' lane streams draw through these, so both consume raw outputs exactly as the reference does.
+/// </summary>
+public static class NumpyDraws
+{
+    const double TwoTo53 = 9007199254740992.0; // 2^53
+
+    /// <summary>Uniform on [0, 1) from two raw outputs a, b: <c>(a >> 5) 2^26 + (b >> 6)) / 2^53</c> (numpy <c>random_sample</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Uniform<T>(ref T source) where T : IRawRandom, allows ref struct
+    {
+        uint a = source.Next() >> 5, b = source.Next() >> 6;
+        return (a * 67108864.0 + b) / TwoTo53;
+    }
+
+    /// <summary>
+    /// Uniform on <c>lo .. hi-1</c> by masked rejection (numpy legacy <c>randint</c>): no output is consumed when the
+    /// range holds one value; otherwise outputs are masked to the smallest <c>2^k - 1 >= hi - lo - 1</c> until one
+    /// is in range.
+    /// </summary>
+    public static int Int<T>(ref T source, int lo, int hi) where T : IRawRandom, allows ref struct
+    {
+        uint range = (uint)(hi - lo - 1);
+        if (range == 0) return lo;
+        uint mask = range;
+        mask |= mask >> 1;
+        mask |= mask >> 2;
+        mask |= mask >> 4;
+        mask |= mask >> 8;
+        mask |= mask >> 16;
+        uint v = source.Next() & mask;
+        while (v > range) v = source.Next() & mask;
+        return lo + (int)v;
+    }
+}
+
 /// <summary>
 /// One lane's random stream for a MinAtar step. The raw 32-bit source is the lane's <see cref="LaneRandom"/> stream,
 /// or an <see cref="Mt19937"/> when the lane was seeded like the reference package; the draws built on it follow
 /// numpy's legacy <c>RandomState</c> exactly (RULES.md section 2), so a reference-seeded lane consumes the same raw
 /// outputs as the Python code.
 /// </summary>
-public ref struct LaneRng
+public ref struct LaneRng : IRawRandom
 {
-    const double TwoTo53 = 9007199254740992.0; // 2^53
     ref uint _state;
     readonly uint _step;
     readonly Mt19937? _mt;
@@ -69,31 +112,10 @@ public ref struct LaneRng
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint Next() => _mt is null ? LaneRandom.Hash(_state += _step) : _mt.Next();
 
-    /// <summary>Uniform on [0, 1) from two raw outputs a, b: <c>(a >> 5) 2^26 + (b >> 6)) / 2^53</c> (numpy <c>random_sample</c>).</summary>
+    /// <summary>Uniform on [0, 1) (<see cref="NumpyDraws.Uniform{T}"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public double Uniform()
-    {
-        uint a = Next() >> 5, b = Next() >> 6;
-        return (a * 67108864.0 + b) / TwoTo53;
-    }
+    public double Uniform() => NumpyDraws.Uniform(ref this);
 
-    /// <summary>
-    /// Uniform on <c>lo .. hi-1</c> by masked rejection (numpy legacy <c>randint</c>): no output is consumed when the
-    /// range holds one value; otherwise outputs are masked to the smallest <c>2^k - 1 >= hi - lo - 1</c> until one
-    /// is in range.
-    /// </summary>
-    public int Int(int lo, int hi)
-    {
-        uint range = (uint)(hi - lo - 1);
-        if (range == 0) return lo;
-        uint mask = range;
-        mask |= mask >> 1;
-        mask |= mask >> 2;
-        mask |= mask >> 4;
-        mask |= mask >> 8;
-        mask |= mask >> 16;
-        uint v;
-        do v = Next() & mask; while (v > range);
-        return lo + (int)v;
-    }
+    /// <summary>Uniform on <c>lo .. hi-1</c> (<see cref="NumpyDraws.Int{T}"/>).</summary>
+    public int Int(int lo, int hi) => NumpyDraws.Int(ref this, lo, hi);
 }

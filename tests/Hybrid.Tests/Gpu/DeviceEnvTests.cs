@@ -1,6 +1,7 @@
 using Hybrid.Envs;
 using Hybrid.Envs.Checking;
 using Hybrid.Gpu;
+using Hybrid.Gpu.Kernels;
 using Hybrid.Tests.Envs;
 
 namespace Hybrid.Tests.Gpu;
@@ -65,6 +66,50 @@ public sealed class DeviceEnvTests(IlgpuFixture fixture)
         Assert.Equal(DeviceEnvCheck.MaxReported + 1, problems.Count);
         Assert.Contains("obs[", problems[0]);
         Assert.Contains("more disagreements", problems[^1]);
-        Assert.Throws<ArgumentException>(() => DeviceEnvCheck.CompareWithCpu(fixture.Device, "MinAtar/Breakout-v0"));
+        var e = Assert.Throws<ArgumentException>(() => DeviceEnvCheck.CompareWithCpu(fixture.Device, "MinAtar/Asterix-v0"));
+        Assert.Contains("no device kernels yet", e.Message);
+        Assert.Contains("--device cpu", e.Message);
+    }
+
+    [Theory]
+    [InlineData("MinAtar/Breakout-v0")]
+    [InlineData("MinAtar/Breakout-v1")]
+    public void DeviceMinAtarLanesFollowTheCpuLanesStepForStep(string id)
+    {
+        // Sticky actions (0.1), the game's draws and auto-resets from each lane's stream: every observation cell,
+        // reward, flag and episode the same as the CPU env's, lane for lane.
+        IReadOnlyList<string> problems = DeviceEnvCheck.CompareWithCpu(fixture.Device, id);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void TheMinAtarLaneCheckCatchesADeviceThatDisagrees()
+    {
+        // Another seed's CPU lanes: the ball starts in the other corner in about half of them, and they part at once.
+        IReadOnlyList<string> problems = DeviceEnvCheck.CompareWithCpu(fixture.Device, "MinAtar/Breakout-v1", 8, 1, 2);
+        Assert.Equal(DeviceEnvCheck.MaxReported + 1, problems.Count);
+        Assert.Contains("more disagreements", problems[^1]);
+    }
+
+    [Fact]
+    public void ADeviceMinAtarLaneWithoutAutoResetWaitsForTheHost()
+    {
+        using var env = new DeviceMinAtarEnv(fixture.Device, "MinAtar/Breakout-v1", 2);
+        env.AutoReset = false;
+        env.Reset(3, 0);
+        // Left every step: the ball is missed within a few dozen steps in every lane.
+        var left = new[] { 1, 1 };
+        for (int s = 0; s < 200 && !env.Terminated[0] && !env.Terminated[1]; s++) env.Step(left);
+        int lane = env.Terminated[0] ? 0 : 1;
+        Assert.True(env.Terminated[lane]);
+        DeviceEpisode episode = Assert.Single(env.Episodes, ep => ep.Lane == lane);
+        Assert.Equal(1, episode.Terminated);
+        Assert.Equal(env.Observations.Slice(lane * 400, 400).ToArray(), env.FinalObservation(lane));
+        var e = Assert.Throws<InvalidOperationException>(() => env.Step(left));
+        Assert.Contains($"lane {lane} ended at the previous step", e.Message);
+        using var other = new DeviceMinAtarEnv(fixture.Device, "MinAtar/Breakout-v1", 2);
+        Assert.Contains("expected 0 to 2", Assert.Throws<ArgumentOutOfRangeException>(() => other.Step([3, 0])).Message);
+        env.Reset();
+        env.Step(left);
     }
 }

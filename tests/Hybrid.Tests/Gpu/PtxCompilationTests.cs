@@ -29,6 +29,7 @@ public sealed class PtxCompilationTests
         Assert.Contains("GradientKernels.Reduce", names);
         Assert.Contains("ActorCriticKernels.Predict", names);
         Assert.Contains("ActorCriticKernels.VTrace", names);
+        Assert.Contains("MinAtarKernels.Step", names);
         Assert.Equal(names.Length, names.Distinct().Count());
     }
 

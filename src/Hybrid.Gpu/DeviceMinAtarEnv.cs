@@ -1,0 +1,157 @@
+using Hybrid.Envs;
+using Hybrid.Envs.MinAtar;
+using Hybrid.Gpu.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Hybrid.Gpu;
+
+/// <summary>
+/// MinAtar lanes stepped in ILGPU kernels, their buffers on the device, with the CPU env's rules, sticky actions and
+/// random streams, so that lane i of a device env and lane i of the CPU env reset with the same seed play the same
+/// game under the same actions. As an <see cref="IVectorLanes"/> every host call copies what the contract shows back
+/// to the host, so the lane-for-lane checks run on it unchanged. Observations are the CPU env's layout (C x 10 x 10,
+/// channel-first, a lane's row after the other), which the conv torso reads. The games with device kernels are
+/// listed in <see cref="Supported"/>.
+/// </summary>
+public sealed class DeviceMinAtarEnv : DeviceLanes
+{
+    readonly MemoryBuffer1D<int, Stride1D.Dense> _state, _lastAction, _actionMap, _actions;
+    readonly Action<Index1D, int, MinAtarLanes, ArrayView<float>, int> _reset, _observe;
+    readonly Action<Index1D, int, MinAtarLanes, MinAtarOutputs> _step;
+    readonly bool[] _pending;
+    readonly int[] _hostState;
+    readonly int _variables, _actionCount;
+    readonly MinAtarOptions _options;
+
+    /// <summary>The MinAtar games with device kernels (reference names).</summary>
+    public static IReadOnlyList<string> Supported { get; } = ["breakout"];
+
+    /// <summary><paramref name="lanes"/> lanes of <paramref name="envId"/> (a MinAtar id) on <paramref name="device"/>, with <paramref name="options"/> (sticky actions, ramping).</summary>
+    /// <exception cref="ArgumentException">The env is not MinAtar or its game has no device kernels, or lanes is not positive.</exception>
+    public DeviceMinAtarEnv(IlgpuDevice device, string envId, int lanes, MinAtarOptions? options = null) : base(device, SpecOf(envId), lanes)
+    {
+        Game = GameOf(envId, out MinAtarGameInfo info, out bool minimal);
+        _options = options ?? MinAtarOptions.Default;
+        _options.Validate();
+        _variables = MinAtarKernels.Variables(Game);
+        int[] map = minimal ? info.MinimalActions : [0, 1, 2, 3, 4, 5];
+        _actionCount = map.Length;
+        Accelerator a = device.Accelerator;
+        _state = a.Allocate1D<int>((long)_variables * lanes);
+        _lastAction = a.Allocate1D<int>(lanes);
+        _actionMap = a.Allocate1D(map);
+        _actions = a.Allocate1D<int>(lanes);
+        _reset = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, ArrayView<float>, int>(MinAtarKernels.Reset);
+        _observe = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, ArrayView<float>, int>(MinAtarKernels.ObserveAll);
+        _step = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, MinAtarOutputs>(MinAtarKernels.Step);
+        (_pending, _hostState) = (new bool[lanes], new int[_variables * lanes]);
+    }
+
+    /// <summary>The spec of a MinAtar env whose game has device kernels (checked before any buffer is allocated).</summary>
+    static EnvSpec SpecOf(string envId)
+    {
+        GameOf(envId, out _, out _);
+        return EnvRegistry.Spec(envId);
+    }
+
+    /// <summary>The device game of a MinAtar env id, with its info and whether it takes the minimal action set (-v1).</summary>
+    /// <exception cref="ArgumentException">The id is not MinAtar's, or the game has no device kernels (the message lists those that do).</exception>
+    public static DeviceGame GameOf(string envId, out MinAtarGameInfo info, out bool minimalActions)
+    {
+        ArgumentNullException.ThrowIfNull(envId);
+        if (!EnvRegistry.IsMinAtar(envId)) throw new ArgumentException($"env '{envId}' is not a MinAtar game.", nameof(envId));
+        EnvRegistry.Spec(envId); // an unknown id is refused with the registry's list
+        string title = envId["MinAtar/".Length..envId.LastIndexOf("-v", StringComparison.Ordinal)];
+        info = MinAtarGames.Find(title);
+        minimalActions = envId.EndsWith("-v1", StringComparison.Ordinal);
+        return info.Name switch
+        {
+            "breakout" => DeviceGame.Breakout,
+            _ => throw new ArgumentException($"env '{envId}' has no device kernels yet; the device steps MinAtar {string.Join(", ", Supported)}. Use --device cpu."),
+        };
+    }
+
+    /// <summary>The game the lanes play.</summary>
+    public DeviceGame Game { get; }
+
+    /// <summary>The lanes as kernels take them.</summary>
+    internal MinAtarLanes Lanes => new()
+    {
+        State = _state.View, Elapsed = _elapsed.View, Returns = _returns.View, RandomState = _randomState.View, RandomStep = _randomStep.View,
+        LastAction = _lastAction.View, ActionMap = _actionMap.View, Lanes = NumEnvs, Game = (int)Game, MaxSteps = Spec.MaxEpisodeSteps,
+        Ramping = _options.DifficultyRamping ? 1 : 0, Sticky = _options.StickyActionProbability,
+    };
+
+    /// <inheritdoc/>
+    public override void Reset(ulong seed, int firstLane)
+    {
+        SeedStreams(seed, firstLane);
+        // A seeded reset forgets the last executed actions, as the CPU env does; Reset() keeps them.
+        _lastAction.MemSetToZero();
+        Reset();
+    }
+
+    private protected override void LaunchReset() =>
+        _reset(_device.ThreadsFor(NumEnvs), _device.ThreadsFor(NumEnvs), Lanes, _obs.View, Spec.ObservationSize);
+
+    private protected override void LaunchObserve() =>
+        _observe(_device.ThreadsFor(NumEnvs), _device.ThreadsFor(NumEnvs), Lanes, _obs.View, Spec.ObservationSize);
+
+    private protected override void OnReset() => Array.Clear(_pending);
+
+    /// <summary>Sets a lane's game state (the device game's integer variables) and elapsed steps.</summary>
+    /// <exception cref="ArgumentException">Bad lane or state length.</exception>
+    public override void SetState(int lane, ReadOnlySpan<double> state, int elapsedSteps)
+    {
+        WriteLaneState(_state, _hostState, lane, state, elapsedSteps, static v => (int)v);
+        _pending[lane] = false;
+    }
+
+    /// <summary>Reads a lane's game state (the device game's integer variables).</summary>
+    /// <exception cref="ArgumentException">Bad lane or destination length.</exception>
+    public override void GetState(int lane, Span<double> destination) => ReadLaneState(_state, _hostState, lane, destination, static v => v);
+
+    /// <inheritdoc/>
+    public override void Step(ReadOnlySpan<int> actions)
+    {
+        if (actions.Length != NumEnvs) throw new ArgumentException($"actions has {actions.Length} values; expected {NumEnvs} (one per lane).", nameof(actions));
+        for (int i = 0; i < actions.Length; i++)
+            if ((uint)actions[i] >= (uint)_actionCount)
+                throw new ArgumentOutOfRangeException(nameof(actions), actions[i], $"{Spec.Id}: lane {i}'s action was {actions[i]}; expected 0 to {_actionCount - 1}.");
+        int waiting = Array.IndexOf(_pending, true);
+        if (waiting >= 0)
+            throw new InvalidOperationException($"{Spec.Id}: lane {waiting} ended at the previous step and AutoReset is off; give it a state with SetState or call Reset first.");
+        RequireSeeded("Step");
+        _actions.CopyFromCPU(actions.ToArray());
+        _episodeCount.MemSetToZero();
+        var outputs = new MinAtarOutputs
+        {
+            Actions = _actions.View, Observations = _obs.View, FinalObservations = _finalObs.View, Rewards = _rewards.View,
+            Terminated = _terminated.View, Truncated = _truncated.View, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
+            ObservationSize = Spec.ObservationSize, AutoReset = AutoReset ? 1 : 0, Step = _stepInLog++,
+        };
+        int threads = _device.ThreadsFor(NumEnvs);
+        _step(threads, threads, Lanes, outputs);
+        Download();
+        DrainEpisodes();
+        if (!AutoReset)
+            for (int i = 0; i < NumEnvs; i++) _pending[i] = _hostTerminated[i] || _hostTruncated[i];
+    }
+
+    /// <summary>MinAtar takes discrete actions only.</summary>
+    /// <exception cref="InvalidOperationException">Always.</exception>
+    public override void Step(ReadOnlySpan<float> actions) => throw new InvalidOperationException($"{Spec.Id} takes discrete actions; call Step(ReadOnlySpan<int>).");
+
+    /// <summary>The observation a lane had when its last episode ended (C x 100 floats).</summary>
+    public float[] FinalObservation(int lane)
+    {
+        CheckLane(lane);
+        var row = new float[Spec.ObservationSize];
+        _finalObs.View.SubView((long)lane * row.Length, row.Length).CopyToCPU(row);
+        return row;
+    }
+
+    /// <inheritdoc/>
+    private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _lastAction, _actionMap, _actions];
+}

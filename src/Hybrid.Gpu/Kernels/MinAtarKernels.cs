@@ -1,0 +1,290 @@
+using Hybrid.Envs;
+using Hybrid.Envs.MinAtar;
+using ILGPU;
+
+namespace Hybrid.Gpu.Kernels;
+
+/// <summary>The MinAtar games the device steps; the value is what kernels switch on.</summary>
+public enum DeviceGame
+{
+    /// <summary>Breakout (RULES.md section 4).</summary>
+    Breakout,
+}
+
+/// <summary>
+/// The lanes of a device MinAtar env: each game's state as integers, structure of arrays (variable v of lane i at
+/// <c>v * Lanes + i</c>), each lane's elapsed steps, return, last executed action (for sticky actions) and random
+/// stream (seeded as the CPU env seeds lane i), the agent-to-game action map, and the wrapper's settings.
+/// </summary>
+public struct MinAtarLanes
+{
+    public ArrayView<int> State;
+    public ArrayView<int> Elapsed;
+    public ArrayView<float> Returns;
+    public ArrayView<uint> RandomState;
+    public ArrayView<uint> RandomStep;
+    public ArrayView<int> LastAction;
+    public ArrayView<int> ActionMap;
+    public int Lanes;
+    public int Game;
+    public int MaxSteps;
+    public int Ramping;
+    public double Sticky;
+
+    public readonly int Get(int variable, int lane) => State[variable * Lanes + lane];
+
+    public readonly void Set(int variable, int lane, int value) => State[variable * Lanes + lane] = value;
+}
+
+/// <summary>
+/// A lane's random stream as a MinAtar step draws from it: the lane's Weyl sequence and hash (<see cref="LaneRandom"/>),
+/// with numpy's legacy rules for doubles and bounded integers on top (<see cref="NumpyDraws"/>, which the CPU games'
+/// <c>LaneRng</c> draws through too).
+/// </summary>
+public struct MinAtarRandom : IRawRandom
+{
+    /// <summary>The Weyl state.</summary>
+    public uint State;
+    /// <summary>The lane's (odd) step.</summary>
+    public uint Step;
+
+    /// <summary>The next raw 32-bit output.</summary>
+    public uint Next()
+    {
+        State += Step;
+        return LaneRandom.Hash(State);
+    }
+
+    /// <summary>Uniform on [0, 1) (numpy <c>random_sample</c>).</summary>
+    public double Uniform() => NumpyDraws.Uniform(ref this);
+
+    /// <summary>Uniform on <c>lo .. hi-1</c> (numpy legacy <c>randint</c>).</summary>
+    public int Int(int lo, int hi) => NumpyDraws.Int(ref this, lo, hi);
+}
+
+/// <summary>
+/// Breakout's rules for one lane over integers, the same as the CPU game (Hybrid.Envs' MinAtar Breakout, RULES.md
+/// section 4): the bricks as a 30-bit mask of rows 1 to 3 (bit <c>(y - 1) * 10 + x</c>), the ball, its last cell,
+/// the paddle, the direction (0 up-left, 1 up-right, 2 down-right, 3 down-left), the strike flag and the end.
+/// </summary>
+public static class DeviceBreakout
+{
+    /// <summary>State variables per lane.</summary>
+    public const int Variables = 9;
+
+    /// <summary>Observation channels: paddle, ball, trail, brick.</summary>
+    public const int Channels = 4;
+
+    /// <summary>The variables, in order.</summary>
+    public const int Bricks = 0, BallX = 1, BallY = 2, LastX = 3, LastY = 4, Paddle = 5, Direction = 6, Strike = 7, Terminal = 8;
+
+    /// <summary>Every brick of rows 1 to 3.</summary>
+    public const int FullWall = (1 << 30) - 1;
+
+    // The direction tables of RULES.md 4.2 as arithmetic: dx [-1, 1, 1, -1], dy [-1, -1, 1, 1], H [1, 0, 3, 2],
+    // V [3, 2, 1, 0], R [2, 3, 0, 1].
+    static int Dx(int d) => d == 0 || d == 3 ? -1 : 1;
+
+    static int Dy(int d) => d < 2 ? -1 : 1;
+
+    static int FlipH(int d) => d ^ 1;
+
+    static int FlipV(int d) => 3 - d;
+
+    static int Reverse(int d) => (d + 2) & 3;
+
+    static bool HasBrick(int bricks, int x, int y) => y >= 1 && y <= 3 && ((bricks >> ((y - 1) * 10 + x)) & 1) != 0;
+
+    /// <summary>A new game: one draw puts the ball in a top corner of the wall's bottom row, heading down and inwards.</summary>
+    public static void Reset(in MinAtarLanes e, int lane, ref MinAtarRandom random)
+    {
+        bool left = random.Int(0, 2) == 0;
+        int x = left ? 0 : 9;
+        e.Set(BallX, lane, x);
+        e.Set(Direction, lane, left ? 2 : 3);
+        e.Set(BallY, lane, 3);
+        e.Set(LastX, lane, x);
+        e.Set(LastY, lane, 3);
+        e.Set(Paddle, lane, 4);
+        e.Set(Bricks, lane, FullWall);
+        e.Set(Strike, lane, 0);
+        e.Set(Terminal, lane, 0);
+    }
+
+    /// <summary>One frame under game action <paramref name="action"/>; returns the reward (a terminal game changes nothing).</summary>
+    public static int Step(in MinAtarLanes e, int lane, int action)
+    {
+        if (e.Get(Terminal, lane) != 0) return 0;
+        int paddle = e.Get(Paddle, lane);
+        if (action == 1) paddle = paddle > 0 ? paddle - 1 : 0;
+        else if (action == 3) paddle = paddle < 9 ? paddle + 1 : 9;
+        int ballX = e.Get(BallX, lane), ballY = e.Get(BallY, lane), bricks = e.Get(Bricks, lane), strike = e.Get(Strike, lane);
+        int lastY = ballY;
+        int d = e.Get(Direction, lane), nx = ballX + Dx(d), ny = ballY + Dy(d), reward = 0, terminal = 0;
+        bool struckNow = false;
+        // A side wall clamps instead of bouncing: this step the ball only moves vertically.
+        if (nx < 0 || nx > 9)
+        {
+            nx = nx < 0 ? 0 : 9;
+            d = FlipH(d);
+        }
+        if (ny < 0)
+        {
+            ny = 0;
+            d = FlipV(d);
+        }
+        else if (HasBrick(bricks, nx, ny))
+        {
+            struckNow = true;
+            // While strike is set the ball tunnels into the brick without breaking it (RULES.md 4.6).
+            if (strike == 0)
+            {
+                reward = 1;
+                strike = 1;
+                bricks &= ~(1 << ((ny - 1) * 10 + nx));
+                ny = lastY;
+                d = FlipV(d);
+            }
+        }
+        else if (ny == 9)
+        {
+            // A cleared wall is refilled only now, when the ball reaches the paddle row, hit or miss.
+            if (bricks == 0) bricks = FullWall;
+            if (ballX == paddle)
+            {
+                d = FlipV(d);
+                ny = lastY;
+            }
+            else if (nx == paddle)
+            {
+                d = Reverse(d);
+                ny = lastY;
+            }
+            else
+            {
+                terminal = 1;
+            }
+        }
+        if (!struckNow) strike = 0;
+        e.Set(LastX, lane, ballX);
+        e.Set(LastY, lane, ballY);
+        e.Set(BallX, lane, nx);
+        e.Set(BallY, lane, ny);
+        e.Set(Direction, lane, d);
+        e.Set(Paddle, lane, paddle);
+        e.Set(Bricks, lane, bricks);
+        e.Set(Strike, lane, strike);
+        e.Set(Terminal, lane, terminal);
+        return reward;
+    }
+
+    /// <summary>Writes the lane's observation (4 x 10 x 10, channel-first, as the CPU env lays it out) at <paramref name="row"/>.</summary>
+    public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
+    {
+        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
+        observations[row + 90 + e.Get(Paddle, lane)] = 1f;
+        observations[row + 100 + e.Get(BallY, lane) * 10 + e.Get(BallX, lane)] = 1f;
+        observations[row + 200 + e.Get(LastY, lane) * 10 + e.Get(LastX, lane)] = 1f;
+        int bricks = e.Get(Bricks, lane);
+        for (int b = 0; b < 30; b++)
+            if (((bricks >> b) & 1) != 0) observations[row + 310 + b] = 1f;
+    }
+}
+
+/// <summary>Where a MinAtar step writes what the vector-env contract promises the host.</summary>
+public struct MinAtarOutputs
+{
+    public ArrayView<int> Actions;
+    public ArrayView<float> Observations;
+    public ArrayView<float> FinalObservations;
+    public ArrayView<float> Rewards;
+    public ArrayView<int> Terminated;
+    public ArrayView<int> Truncated;
+    public ArrayView<DeviceEpisode> Episodes;
+    public ArrayView<int> EpisodeCount;
+    public int ObservationSize;
+    public int AutoReset;
+    public int Step;
+}
+
+/// <summary>The MinAtar env kernels, each a grid-stride loop over lanes, switching on <see cref="MinAtarLanes.Game"/>.</summary>
+public static class MinAtarKernels
+{
+    /// <summary>Observation channels of a game (0 for none: kernels cannot throw, and the host refuses unknown games).</summary>
+    public static int Channels(DeviceGame game) => game == DeviceGame.Breakout ? DeviceBreakout.Channels : 0;
+
+    /// <summary>State variables of a game.</summary>
+    public static int Variables(DeviceGame game) => game == DeviceGame.Breakout ? DeviceBreakout.Variables : 0;
+
+    static void ResetGame(in MinAtarLanes e, int lane, ref MinAtarRandom random) => DeviceBreakout.Reset(e, lane, ref random);
+
+    static int StepGame(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random) => DeviceBreakout.Step(e, lane, action);
+
+    static bool Ended(in MinAtarLanes e, int lane) => e.Get(DeviceBreakout.Terminal, lane) != 0;
+
+    static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row) => DeviceBreakout.Render(e, lane, observations, row);
+
+    /// <summary>Resets every lane (continuing its stream): a new game, zero steps and return, its first observation.</summary>
+    public static void Reset(Index1D index, int stride, MinAtarLanes e, ArrayView<float> observations, int observationSize)
+    {
+        for (int lane = index; lane < e.Lanes; lane += stride)
+        {
+            var random = new MinAtarRandom { State = e.RandomState[lane], Step = e.RandomStep[lane] };
+            ResetGame(e, lane, ref random);
+            e.RandomState[lane] = random.State;
+            e.Elapsed[lane] = 0;
+            e.Returns[lane] = 0f;
+            Render(e, lane, observations, lane * observationSize);
+        }
+    }
+
+    /// <summary>Writes every lane's observation from its state (after the host set states).</summary>
+    public static void ObserveAll(Index1D index, int stride, MinAtarLanes e, ArrayView<float> observations, int observationSize)
+    {
+        for (int lane = index; lane < e.Lanes; lane += stride) Render(e, lane, observations, lane * observationSize);
+    }
+
+    /// <summary>
+    /// One step of every lane, as the reference's <c>Environment</c> wrapper takes it (RULES.md section 1): the sticky
+    /// draw first, on every step; a sticky step repeats the last executed action; then the game's frame, the time
+    /// limit, the final observation and the episode's record, and (with auto-reset) the next game from the same stream,
+    /// the last action carrying over.
+    /// </summary>
+    public static void Step(Index1D index, int stride, MinAtarLanes e, MinAtarOutputs o)
+    {
+        for (int lane = index; lane < e.Lanes; lane += stride)
+        {
+            var random = new MinAtarRandom { State = e.RandomState[lane], Step = e.RandomStep[lane] };
+            int action = e.ActionMap[o.Actions[lane]];
+            if (random.Uniform() < e.Sticky) action = e.LastAction[lane];
+            e.LastAction[lane] = action;
+            int reward = StepGame(e, lane, action, ref random);
+            int steps = e.Elapsed[lane] + 1;
+            float sum = e.Returns[lane] + reward;
+            bool terminated = Ended(e, lane), truncated = steps >= e.MaxSteps;
+            int row = lane * o.ObservationSize;
+            Render(e, lane, o.Observations, row);
+            o.Rewards[lane] = reward;
+            o.Terminated[lane] = terminated ? 1 : 0;
+            o.Truncated[lane] = truncated ? 1 : 0;
+            if (terminated || truncated)
+            {
+                for (int k = 0; k < o.ObservationSize; k++) o.FinalObservations[row + k] = o.Observations[row + k];
+                int slot = Atomic.Add(ref o.EpisodeCount[0], 1);
+                if (slot < o.Episodes.Length)
+                    o.Episodes[slot] = new DeviceEpisode { Step = o.Step, Lane = lane, Return = sum, Length = steps, Terminated = terminated ? 1 : 0 };
+                // Without auto-reset the lane keeps its last state until the host resets it.
+                if (o.AutoReset != 0)
+                {
+                    ResetGame(e, lane, ref random);
+                    Render(e, lane, o.Observations, row);
+                    steps = 0;
+                    sum = 0f;
+                }
+            }
+            e.Elapsed[lane] = steps;
+            e.Returns[lane] = sum;
+            e.RandomState[lane] = random.State;
+        }
+    }
+}
