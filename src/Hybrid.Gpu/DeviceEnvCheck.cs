@@ -28,9 +28,10 @@ public static class DeviceEnvCheck
         // The lanes are the tail of a larger env (first lane 3), as a thread's share would be.
         onDevice.Reset(seed, 3);
         cpu.Reset(cpuSeed, 3);
-        // Past the time limit for classic control; MinAtar's is 108,000 steps, and its games end far sooner under
-        // random actions, so 600 steps cross many auto-resets.
-        int steps = EnvRegistry.IsMinAtar(envId) ? 600 : Math.Max(400, cpu.Spec.MaxEpisodeSteps + 20);
+        // Past the time limit for classic control. MinAtar's is 108,000 steps; its games end far sooner (Freeway's
+        // after exactly 2,501 steps), so it runs 600 steps and on until as many episodes as lanes have ended.
+        bool minAtar = EnvRegistry.IsMinAtar(envId);
+        int steps = minAtar ? 600 : Math.Max(400, cpu.Spec.MaxEpisodeSteps + 20), most = minAtar ? 3_000 : steps;
         var problems = new List<string>();
         int failures = 0;
         void Fail(string what)
@@ -41,7 +42,7 @@ public static class DeviceEnvCheck
         var actions = new int[lanes];
         var box = new float[lanes * cpu.Spec.ActionSpace.Size];
         int episodes = 0;
-        for (int s = 0; s < steps; s++)
+        for (int s = 0; s < steps || (s < most && episodes < lanes); s++)
         {
             if (cpu.Spec.ActionSpace is DiscreteSpace discrete)
             {
@@ -78,7 +79,7 @@ public static class DeviceEnvCheck
             episodes += records.Length;
             cpu.Episodes.Clear();
         }
-        if (episodes < lanes) Fail($"only {episodes} episodes ended in {steps} steps of {lanes} lanes; the check should cross auto-resets");
+        if (episodes < lanes) Fail($"only {episodes} episodes ended in {Math.Max(steps, most)} steps of {lanes} lanes; the check should cross auto-resets");
         if (failures > MaxReported) problems.Add($"... and {failures - MaxReported} more disagreements");
         return problems;
     }

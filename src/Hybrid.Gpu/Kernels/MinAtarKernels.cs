@@ -9,6 +9,8 @@ public enum DeviceGame
 {
     /// <summary>Breakout (RULES.md section 4).</summary>
     Breakout,
+    /// <summary>Freeway (RULES.md section 5).</summary>
+    Freeway,
 }
 
 /// <summary>
@@ -191,6 +193,119 @@ public static class DeviceBreakout
     }
 }
 
+/// <summary>
+/// Freeway's rules for one lane over integers, the same as the CPU game (RULES.md section 5): eight cars (car i in row
+/// i + 1) with their columns, signed velocities (the sign the direction, the size the slowness) and countdowns, the
+/// chicken's row, its move cool-down, the time left (2500 down to -1) and the end.
+/// </summary>
+public static class DeviceFreeway
+{
+    const int Cars = 8, ChickenX = 4, MoveCooldown = 3, EpisodeTime = 2500;
+
+    /// <summary>State variables per lane.</summary>
+    public const int Variables = 3 * Cars + 4;
+
+    /// <summary>Observation channels: chicken, car, speed 1 to 5 (the trails).</summary>
+    public const int Channels = 7;
+
+    /// <summary>The variables: X, V and C are the first of eight (one per car).</summary>
+    public const int X = 0, V = Cars, C = 2 * Cars, ChickenY = 3 * Cars, MoveTimer = ChickenY + 1, TimeLeft = ChickenY + 2, Terminal = ChickenY + 3;
+
+    /// <summary>A new game: the cars in column 0 with new speeds and directions, the chicken at the bottom.</summary>
+    public static void Reset(in MinAtarLanes e, int lane, ref MinAtarRandom random)
+    {
+        for (int i = 0; i < Cars; i++) e.Set(X + i, lane, 0);
+        RandomizeCars(e, lane, ref random);
+        e.Set(ChickenY, lane, 9);
+        e.Set(MoveTimer, lane, MoveCooldown);
+        e.Set(TimeLeft, lane, EpisodeTime);
+        e.Set(Terminal, lane, 0);
+    }
+
+    /// <summary>New speeds and directions, keeping the columns: eight Int(1, 6) draws, then eight doubles (RULES.md 5.3).</summary>
+    static void RandomizeCars(in MinAtarLanes e, int lane, ref MinAtarRandom random)
+    {
+        for (int i = 0; i < Cars; i++) e.Set(V + i, lane, random.Int(1, 6));
+        for (int i = 0; i < Cars; i++)
+        {
+            double u = random.Uniform();
+            // Exactly 0.5 (probability 2^-53) gives velocity 0, as in the source.
+            int sign = u > 0.5 ? 1 : u < 0.5 ? -1 : 0;
+            int v = e.Get(V + i, lane) * sign;
+            e.Set(V + i, lane, v);
+            e.Set(C + i, lane, v < 0 ? -v : v);
+        }
+    }
+
+    /// <summary>One frame under game action <paramref name="action"/>; returns the reward.</summary>
+    public static int Step(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random)
+    {
+        if (e.Get(Terminal, lane) != 0) return 0;
+        int reward = 0, chicken = e.Get(ChickenY, lane), timer = e.Get(MoveTimer, lane);
+        // 1. Chicken move: "down" on the bottom row does not move but still restarts the cool-down.
+        if (action == 2 && timer == 0)
+        {
+            timer = MoveCooldown;
+            chicken = chicken > 0 ? chicken - 1 : 0;
+        }
+        else if (action == 4 && timer == 0)
+        {
+            timer = MoveCooldown;
+            chicken = chicken < 9 ? chicken + 1 : 9;
+        }
+        // 2. Crossing
+        if (chicken == 0)
+        {
+            reward = 1;
+            RandomizeCars(e, lane, ref random);
+            chicken = 9;
+        }
+        // 3. Cars: a car of slowness k moves every k + 1 steps
+        for (int i = 0; i < Cars; i++)
+        {
+            int row = i + 1, x = e.Get(X + i, lane), countdown = e.Get(C + i, lane);
+            if (x == ChickenX && row == chicken) chicken = 9;
+            if (countdown == 0)
+            {
+                int v = e.Get(V + i, lane);
+                e.Set(C + i, lane, v < 0 ? -v : v);
+                x += v > 0 ? 1 : -1;
+                x = x < 0 ? 9 : x > 9 ? 0 : x;
+                e.Set(X + i, lane, x);
+                if (x == ChickenX && row == chicken) chicken = 9;
+            }
+            else
+            {
+                e.Set(C + i, lane, countdown - 1);
+            }
+        }
+        // 4. Counters: the timer runs 2500 .. -1, so 2501 steps
+        if (timer > 0) timer--;
+        int left = e.Get(TimeLeft, lane) - 1;
+        e.Set(ChickenY, lane, chicken);
+        e.Set(MoveTimer, lane, timer);
+        e.Set(TimeLeft, lane, left);
+        if (left < 0) e.Set(Terminal, lane, 1);
+        return reward;
+    }
+
+    /// <summary>Writes the lane's observation (7 x 10 x 10) at <paramref name="row"/>.</summary>
+    public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
+    {
+        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
+        observations[row + e.Get(ChickenY, lane) * 10 + ChickenX] = 1f;
+        for (int i = 0; i < Cars; i++)
+        {
+            int x = e.Get(X + i, lane), v = e.Get(V + i, lane), y = i + 1;
+            observations[row + 100 + y * 10 + x] = 1f;
+            // Trails wrap around; a velocity-0 car (probability 2^-53 per draw) has none, as in the source.
+            if (v == 0) continue;
+            int trail = v > 0 ? (x == 0 ? 9 : x - 1) : (x == 9 ? 0 : x + 1), speed = v < 0 ? -v : v;
+            observations[row + (1 + speed) * 100 + y * 10 + trail] = 1f;
+        }
+    }
+}
+
 /// <summary>Where a MinAtar step writes what the vector-env contract promises the host.</summary>
 public struct MinAtarOutputs
 {
@@ -211,18 +326,38 @@ public struct MinAtarOutputs
 public static class MinAtarKernels
 {
     /// <summary>Observation channels of a game (0 for none: kernels cannot throw, and the host refuses unknown games).</summary>
-    public static int Channels(DeviceGame game) => game == DeviceGame.Breakout ? DeviceBreakout.Channels : 0;
+    public static int Channels(DeviceGame game) => game switch
+    {
+        DeviceGame.Breakout => DeviceBreakout.Channels,
+        DeviceGame.Freeway => DeviceFreeway.Channels,
+        _ => 0,
+    };
 
     /// <summary>State variables of a game.</summary>
-    public static int Variables(DeviceGame game) => game == DeviceGame.Breakout ? DeviceBreakout.Variables : 0;
+    public static int Variables(DeviceGame game) => game switch
+    {
+        DeviceGame.Breakout => DeviceBreakout.Variables,
+        DeviceGame.Freeway => DeviceFreeway.Variables,
+        _ => 0,
+    };
 
-    static void ResetGame(in MinAtarLanes e, int lane, ref MinAtarRandom random) => DeviceBreakout.Reset(e, lane, ref random);
+    static void ResetGame(in MinAtarLanes e, int lane, ref MinAtarRandom random)
+    {
+        if ((DeviceGame)e.Game == DeviceGame.Freeway) DeviceFreeway.Reset(e, lane, ref random);
+        else DeviceBreakout.Reset(e, lane, ref random);
+    }
 
-    static int StepGame(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random) => DeviceBreakout.Step(e, lane, action);
+    static int StepGame(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random) =>
+        (DeviceGame)e.Game == DeviceGame.Freeway ? DeviceFreeway.Step(e, lane, action, ref random) : DeviceBreakout.Step(e, lane, action);
 
-    static bool Ended(in MinAtarLanes e, int lane) => e.Get(DeviceBreakout.Terminal, lane) != 0;
+    static bool Ended(in MinAtarLanes e, int lane) =>
+        e.Get((DeviceGame)e.Game == DeviceGame.Freeway ? DeviceFreeway.Terminal : DeviceBreakout.Terminal, lane) != 0;
 
-    static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row) => DeviceBreakout.Render(e, lane, observations, row);
+    static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
+    {
+        if ((DeviceGame)e.Game == DeviceGame.Freeway) DeviceFreeway.Render(e, lane, observations, row);
+        else DeviceBreakout.Render(e, lane, observations, row);
+    }
 
     /// <summary>Resets every lane (continuing its stream): a new game, zero steps and return, its first observation.</summary>
     public static void Reset(Index1D index, int stride, MinAtarLanes e, ArrayView<float> observations, int observationSize)

@@ -74,6 +74,7 @@ public sealed class DeviceEnvTests(IlgpuFixture fixture)
     [Theory]
     [InlineData("MinAtar/Breakout-v0")]
     [InlineData("MinAtar/Breakout-v1")]
+    [InlineData("MinAtar/Freeway-v1")]
     public void DeviceMinAtarLanesFollowTheCpuLanesStepForStep(string id)
     {
         // Sticky actions (0.1), the game's draws and auto-resets from each lane's stream: every observation cell,
