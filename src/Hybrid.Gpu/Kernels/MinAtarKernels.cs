@@ -11,6 +11,95 @@ public enum DeviceGame
     Breakout,
     /// <summary>Freeway (RULES.md section 5).</summary>
     Freeway,
+    /// <summary>Space Invaders (RULES.md section 7).</summary>
+    SpaceInvaders,
+}
+
+/// <summary>
+/// A 10 x 10 grid of booleans in two words, as a kernel holds one: cell (x, y) is bit <c>y * 10 + x</c>, cells 0 to 63
+/// in <see cref="Lo"/> and 64 to 99 in the low 36 bits of <see cref="Hi"/> (the CPU games' 100-bit grids). Moving every
+/// cell down a row is a shift by 10, sideways a shift by 1.
+/// </summary>
+public struct Grid100
+{
+    /// <summary>Cells 0 to 63.</summary>
+    public ulong Lo;
+    /// <summary>Cells 64 to 99.</summary>
+    public ulong Hi;
+
+    const ulong HiCells = 0xFFFFFFFFFUL;
+
+    /// <summary>A grid of the given words.</summary>
+    public Grid100(ulong lo, ulong hi) => (Lo, Hi) = (lo, hi & HiCells);
+
+    /// <summary>Cell (x, y) alone.</summary>
+    public static Grid100 Cell(int x, int y)
+    {
+        int k = y * 10 + x;
+        return k < 64 ? new Grid100(1UL << k, 0) : new Grid100(0, 1UL << (k - 64));
+    }
+
+    /// <summary>Whether cell (x, y) is set.</summary>
+    public readonly bool Has(int x, int y)
+    {
+        int k = y * 10 + x;
+        return (k < 64 ? (Lo >> k) & 1 : (Hi >> (k - 64)) & 1) != 0;
+    }
+
+    /// <summary>Whether no cell is set.</summary>
+    public readonly bool IsEmpty => (Lo | Hi) == 0;
+
+    /// <summary>Whether any cell is set in both grids.</summary>
+    public readonly bool Meets(Grid100 other) => ((Lo & other.Lo) | (Hi & other.Hi)) != 0;
+
+    /// <summary>The cells set in both.</summary>
+    public readonly Grid100 And(Grid100 other) => new(Lo & other.Lo, Hi & other.Hi);
+
+    /// <summary>The cells set in either.</summary>
+    public readonly Grid100 Or(Grid100 other) => new(Lo | other.Lo, Hi | other.Hi);
+
+    /// <summary>The cells set here and not in <paramref name="other"/>.</summary>
+    public readonly Grid100 Without(Grid100 other) => new(Lo & ~other.Lo, Hi & ~other.Hi);
+
+    /// <summary>Every cell moved <paramref name="n"/> (1 to 99) places towards higher indices; cells past 99 vanish.</summary>
+    public readonly Grid100 Up(int n) => n < 64 ? new Grid100(Lo << n, (Hi << n) | (Lo >> (64 - n))) : new Grid100(0, Lo << (n - 64));
+
+    /// <summary>Every cell moved <paramref name="n"/> (1 to 99) places towards lower indices; cells below 0 vanish.</summary>
+    public readonly Grid100 Down(int n) => n < 64 ? new Grid100((Lo >> n) | (Hi << (64 - n)), Hi >> n) : new Grid100(Hi >> (n - 64), 0);
+
+    /// <summary>How many cells are set.</summary>
+    public readonly int Count => PopCount(Lo) + PopCount(Hi);
+
+    static int PopCount(ulong x)
+    {
+        x -= (x >> 1) & 0x5555555555555555UL;
+        x = (x & 0x3333333333333333UL) + ((x >> 2) & 0x3333333333333333UL);
+        x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FUL;
+        return (int)((x * 0x0101010101010101UL) >> 56);
+    }
+
+    /// <summary>Reads the grid kept at variables <paramref name="first"/> to <paramref name="first"/> + 3 of a lane.</summary>
+    public static Grid100 Load(in MinAtarLanes e, int first, int lane) => new(
+        (uint)e.Get(first, lane) | ((ulong)(uint)e.Get(first + 1, lane) << 32),
+        (uint)e.Get(first + 2, lane) | ((ulong)(uint)e.Get(first + 3, lane) << 32));
+
+    /// <summary>Keeps the grid at variables <paramref name="first"/> to <paramref name="first"/> + 3 of a lane.</summary>
+    public readonly void Store(in MinAtarLanes e, int first, int lane)
+    {
+        e.Set(first, lane, (int)(uint)Lo);
+        e.Set(first + 1, lane, (int)(uint)(Lo >> 32));
+        e.Set(first + 2, lane, (int)(uint)Hi);
+        e.Set(first + 3, lane, (int)(uint)(Hi >> 32));
+    }
+
+    /// <summary>Sets, at <paramref name="offset"/> (a channel's first float), the float of every cell set.</summary>
+    public readonly void Render(ArrayView<float> observations, int offset)
+    {
+        for (int k = 0; k < 64; k++)
+            if (((Lo >> k) & 1) != 0) observations[offset + k] = 1f;
+        for (int k = 0; k < 36; k++)
+            if (((Hi >> k) & 1) != 0) observations[offset + 64 + k] = 1f;
+    }
 }
 
 /// <summary>
@@ -306,6 +395,157 @@ public static class DeviceFreeway
     }
 }
 
+/// <summary>
+/// Space Invaders' rules for one lane, the same as the CPU game (RULES.md section 7): the aliens and both sides'
+/// bullets as 100-cell grids, the cannon, the aliens' direction, period and timers, the shot cool-down, the ramp and
+/// the end. No random draws: only the wrapper's sticky actions are random.
+/// </summary>
+public static class DeviceSpaceInvaders
+{
+    const int ShotCooldown = 5, AlienShotPeriod = 10, InitialAlienPeriod = 12, MinAlienPeriod = 6;
+
+    /// <summary>State variables per lane.</summary>
+    public const int Variables = 20;
+
+    /// <summary>Observation channels: cannon, alien, alien left, alien right, friendly bullet, enemy bullet.</summary>
+    public const int Channels = 6;
+
+    /// <summary>The variables (each grid takes four).</summary>
+    public const int Aliens = 0, PlayerBullets = 4, EnemyBullets = 8, Cannon = 12, Direction = 13, AlienPeriod = 14, AlienMoveTimer = 15,
+        AlienShotTimer = 16, ShotTimer = 17, RampIndex = 18, Terminal = 19;
+
+    // Grid.Block(2, 7, 0, 3), Grid.Column(0), Grid.Column(9), Grid.Row(9).
+    static Grid100 Wave => new(0x3F0FC3F0FCUL, 0);
+    static Grid100 LeftColumn => new(0x1004010040100401UL, 0x4010040UL);
+    static Grid100 RightColumn => new(0x802008020080200UL, 0x802008020UL);
+    static Grid100 BottomRow => new(0, 0xFFC000000UL);
+
+    /// <summary>A new game: a full wave marching left, the cannon in column 5.</summary>
+    public static void Reset(in MinAtarLanes e, int lane)
+    {
+        Wave.Store(e, Aliens, lane);
+        default(Grid100).Store(e, PlayerBullets, lane);
+        default(Grid100).Store(e, EnemyBullets, lane);
+        e.Set(Cannon, lane, 5);
+        e.Set(Direction, lane, -1);
+        e.Set(AlienPeriod, lane, InitialAlienPeriod);
+        e.Set(AlienMoveTimer, lane, InitialAlienPeriod);
+        e.Set(AlienShotTimer, lane, AlienShotPeriod);
+        e.Set(ShotTimer, lane, 0);
+        e.Set(RampIndex, lane, 0);
+        e.Set(Terminal, lane, 0);
+    }
+
+    /// <summary>One frame under game action <paramref name="action"/>; returns the reward.</summary>
+    public static int Step(in MinAtarLanes e, int lane, int action)
+    {
+        if (e.Get(Terminal, lane) != 0) return 0;
+        Grid100 aliens = Grid100.Load(e, Aliens, lane), player = Grid100.Load(e, PlayerBullets, lane), enemy = Grid100.Load(e, EnemyBullets, lane);
+        int cannon = e.Get(Cannon, lane), direction = e.Get(Direction, lane), period = e.Get(AlienPeriod, lane), moveTimer = e.Get(AlienMoveTimer, lane);
+        int shotTimer = e.Get(ShotTimer, lane), alienShotTimer = e.Get(AlienShotTimer, lane), terminal = 0;
+        // 1. Cannon: firing and moving are exclusive
+        if (action == 5 && shotTimer == 0)
+        {
+            player = player.Or(Grid100.Cell(cannon, 9));
+            shotTimer = ShotCooldown;
+        }
+        else if (action == 1) cannon = cannon > 0 ? cannon - 1 : 0;
+        else if (action == 3) cannon = cannon < 9 ? cannon + 1 : 9;
+
+        // 2-3. Bullets move a row (up for the player's, down for the aliens'); those leaving the grid vanish
+        Grid100 cannonCell = Grid100.Cell(cannon, 9);
+        player = player.Down(10);
+        enemy = enemy.Up(10);
+        if (enemy.Meets(cannonCell)) terminal = 1;
+
+        // 4. Aliens
+        if (aliens.Meets(cannonCell)) terminal = 1;
+        if (moveTimer == 0)
+        {
+            // The next move comes after as many steps as there are aliens now (before this step's kills), at most the period.
+            int count = aliens.Count;
+            moveTimer = count < period ? count : period;
+            if ((direction < 0 && aliens.Meets(LeftColumn)) || (direction > 0 && aliens.Meets(RightColumn)))
+            {
+                direction = -direction;
+                if (aliens.Meets(BottomRow)) terminal = 1;
+                // The source rolls the grid: row 9 wraps to row 0 (visible only in the terminal case).
+                aliens = aliens.Up(10).Or(aliens.Down(90));
+            }
+            else
+            {
+                aliens = direction < 0 ? aliens.Down(1) : aliens.Up(1);
+            }
+            if (aliens.Meets(cannonCell)) terminal = 1;
+        }
+        if (alienShotTimer == 0)
+        {
+            alienShotTimer = AlienShotPeriod;
+            enemy = enemy.Or(Shooter(aliens, cannon));
+        }
+
+        // 5. Kills: bullets and aliens are compared once, after both moved, so they can swap cells unharmed
+        Grid100 hits = aliens.And(player);
+        int reward = hits.Count;
+        aliens = aliens.Without(hits);
+        player = player.Without(hits);
+
+        // 6. Counters
+        if (shotTimer > 0) shotTimer--;
+        moveTimer--;
+        alienShotTimer--;
+
+        // 7. New wave: direction, timers, bullets and cannon carry over
+        if (aliens.IsEmpty)
+        {
+            if (e.Ramping != 0 && period > MinAlienPeriod)
+            {
+                period--;
+                e.Set(RampIndex, lane, e.Get(RampIndex, lane) + 1);
+            }
+            aliens = Wave;
+        }
+        aliens.Store(e, Aliens, lane);
+        player.Store(e, PlayerBullets, lane);
+        enemy.Store(e, EnemyBullets, lane);
+        e.Set(Cannon, lane, cannon);
+        e.Set(Direction, lane, direction);
+        e.Set(AlienPeriod, lane, period);
+        e.Set(AlienMoveTimer, lane, moveTimer);
+        e.Set(AlienShotTimer, lane, alienShotTimer);
+        e.Set(ShotTimer, lane, shotTimer);
+        if (terminal != 0) e.Set(Terminal, lane, 1);
+        return reward;
+    }
+
+    /// <summary>The lowest alien of the nearest column to the cannon that has any, ties to the left (columns c, c-1, c+1, c-2, ...).</summary>
+    static Grid100 Shooter(Grid100 aliens, int cannon)
+    {
+        for (int distance = 0; distance < 10; distance++)
+            for (int side = -1; side <= 1; side += 2)
+            {
+                if (distance == 0 && side == 1) break;
+                int x = cannon + side * distance;
+                if (x < 0 || x > 9) continue;
+                for (int y = 9; y >= 0; y--)
+                    if (aliens.Has(x, y)) return Grid100.Cell(x, y);
+            }
+        return default;
+    }
+
+    /// <summary>Writes the lane's observation (6 x 10 x 10) at <paramref name="row"/>.</summary>
+    public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
+    {
+        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
+        observations[row + 90 + e.Get(Cannon, lane)] = 1f;
+        Grid100 aliens = Grid100.Load(e, Aliens, lane);
+        aliens.Render(observations, row + 100);
+        aliens.Render(observations, row + (e.Get(Direction, lane) < 0 ? 200 : 300));
+        Grid100.Load(e, PlayerBullets, lane).Render(observations, row + 400);
+        Grid100.Load(e, EnemyBullets, lane).Render(observations, row + 500);
+    }
+}
+
 /// <summary>Where a MinAtar step writes what the vector-env contract promises the host.</summary>
 public struct MinAtarOutputs
 {
@@ -330,6 +570,7 @@ public static class MinAtarKernels
     {
         DeviceGame.Breakout => DeviceBreakout.Channels,
         DeviceGame.Freeway => DeviceFreeway.Channels,
+        DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Channels,
         _ => 0,
     };
 
@@ -338,25 +579,42 @@ public static class MinAtarKernels
     {
         DeviceGame.Breakout => DeviceBreakout.Variables,
         DeviceGame.Freeway => DeviceFreeway.Variables,
+        DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Variables,
         _ => 0,
     };
 
     static void ResetGame(in MinAtarLanes e, int lane, ref MinAtarRandom random)
     {
-        if ((DeviceGame)e.Game == DeviceGame.Freeway) DeviceFreeway.Reset(e, lane, ref random);
-        else DeviceBreakout.Reset(e, lane, ref random);
+        switch ((DeviceGame)e.Game)
+        {
+            case DeviceGame.Freeway: DeviceFreeway.Reset(e, lane, ref random); break;
+            case DeviceGame.SpaceInvaders: DeviceSpaceInvaders.Reset(e, lane); break;
+            default: DeviceBreakout.Reset(e, lane, ref random); break;
+        }
     }
 
-    static int StepGame(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random) =>
-        (DeviceGame)e.Game == DeviceGame.Freeway ? DeviceFreeway.Step(e, lane, action, ref random) : DeviceBreakout.Step(e, lane, action);
+    static int StepGame(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random) => (DeviceGame)e.Game switch
+    {
+        DeviceGame.Freeway => DeviceFreeway.Step(e, lane, action, ref random),
+        DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Step(e, lane, action),
+        _ => DeviceBreakout.Step(e, lane, action),
+    };
 
-    static bool Ended(in MinAtarLanes e, int lane) =>
-        e.Get((DeviceGame)e.Game == DeviceGame.Freeway ? DeviceFreeway.Terminal : DeviceBreakout.Terminal, lane) != 0;
+    static bool Ended(in MinAtarLanes e, int lane) => e.Get((DeviceGame)e.Game switch
+    {
+        DeviceGame.Freeway => DeviceFreeway.Terminal,
+        DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Terminal,
+        _ => DeviceBreakout.Terminal,
+    }, lane) != 0;
 
     static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
     {
-        if ((DeviceGame)e.Game == DeviceGame.Freeway) DeviceFreeway.Render(e, lane, observations, row);
-        else DeviceBreakout.Render(e, lane, observations, row);
+        switch ((DeviceGame)e.Game)
+        {
+            case DeviceGame.Freeway: DeviceFreeway.Render(e, lane, observations, row); break;
+            case DeviceGame.SpaceInvaders: DeviceSpaceInvaders.Render(e, lane, observations, row); break;
+            default: DeviceBreakout.Render(e, lane, observations, row); break;
+        }
     }
 
     /// <summary>Resets every lane (continuing its stream): a new game, zero steps and return, its first observation.</summary>

@@ -75,6 +75,8 @@ public sealed class DeviceEnvTests(IlgpuFixture fixture)
     [InlineData("MinAtar/Breakout-v0")]
     [InlineData("MinAtar/Breakout-v1")]
     [InlineData("MinAtar/Freeway-v1")]
+    [InlineData("MinAtar/SpaceInvaders-v0")]
+    [InlineData("MinAtar/SpaceInvaders-v1")]
     public void DeviceMinAtarLanesFollowTheCpuLanesStepForStep(string id)
     {
         // Sticky actions (0.1), the game's draws and auto-resets from each lane's stream: every observation cell,
