@@ -25,7 +25,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
     readonly MinAtarOptions _options;
 
     /// <summary>The MinAtar games with device kernels (reference names).</summary>
-    public static IReadOnlyList<string> Supported { get; } = ["breakout", "freeway", "space_invaders"];
+    public static IReadOnlyList<string> Supported { get; } = ["asterix", "breakout", "freeway", "space_invaders"];
 
     /// <summary><paramref name="lanes"/> lanes of <paramref name="envId"/> (a MinAtar id) on <paramref name="device"/>, with <paramref name="options"/> (sticky actions, ramping).</summary>
     /// <exception cref="ArgumentException">The env is not MinAtar or its game has no device kernels, or lanes is not positive.</exception>
@@ -67,6 +67,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
         minimalActions = envId.EndsWith("-v1", StringComparison.Ordinal);
         return info.Name switch
         {
+            "asterix" => DeviceGame.Asterix,
             "breakout" => DeviceGame.Breakout,
             "freeway" => DeviceGame.Freeway,
             "space_invaders" => DeviceGame.SpaceInvaders,

@@ -13,6 +13,8 @@ public enum DeviceGame
     Freeway,
     /// <summary>Space Invaders (RULES.md section 7).</summary>
     SpaceInvaders,
+    /// <summary>Asterix (RULES.md section 3).</summary>
+    Asterix,
 }
 
 /// <summary>
@@ -546,6 +548,161 @@ public static class DeviceSpaceInvaders
     }
 }
 
+/// <summary>
+/// Asterix's rules for one lane, the same as the CPU game (RULES.md section 3): eight slots (slot i's object lives in
+/// row i + 1) with their columns and flags (occupied, moving right, gold), the player, the spawn and move periods and
+/// timers, the ramp and the end.
+/// </summary>
+public static class DeviceAsterix
+{
+    const int Slots = 8, RampInterval = 100, Occupied = 1, Right = 2, Gold = 4;
+
+    /// <summary>State variables per lane.</summary>
+    public const int Variables = 2 * Slots + 9;
+
+    /// <summary>Observation channels: player, enemy, trail, gold.</summary>
+    public const int Channels = 4;
+
+    /// <summary>The variables: X and Flags are the first of eight (one per slot).</summary>
+    public const int X = 0, Flags = Slots, PlayerX = 2 * Slots, PlayerY = PlayerX + 1, SpawnPeriod = PlayerX + 2, SpawnTimer = PlayerX + 3,
+        MovePeriod = PlayerX + 4, MoveTimer = PlayerX + 5, RampTimer = PlayerX + 6, RampIndex = PlayerX + 7, Terminal = PlayerX + 8;
+
+    /// <summary>A new game: the player in the middle, no objects, the slowest spawning and movement.</summary>
+    public static void Reset(in MinAtarLanes e, int lane)
+    {
+        for (int i = 0; i < Slots; i++)
+        {
+            e.Set(X + i, lane, 0);
+            e.Set(Flags + i, lane, 0);
+        }
+        e.Set(PlayerX, lane, 5);
+        e.Set(PlayerY, lane, 5);
+        e.Set(SpawnPeriod, lane, 10);
+        e.Set(SpawnTimer, lane, 10);
+        e.Set(MovePeriod, lane, 5);
+        e.Set(MoveTimer, lane, 5);
+        e.Set(RampTimer, lane, RampInterval);
+        e.Set(RampIndex, lane, 0);
+        e.Set(Terminal, lane, 0);
+    }
+
+    /// <summary>One frame under game action <paramref name="action"/>; returns the reward.</summary>
+    public static int Step(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random)
+    {
+        if (e.Get(Terminal, lane) != 0) return 0;
+        int reward = 0;
+        // 1. Spawn
+        if (e.Get(SpawnTimer, lane) == 0)
+        {
+            Spawn(e, lane, ref random);
+            e.Set(SpawnTimer, lane, e.Get(SpawnPeriod, lane));
+        }
+        // 2. Player move (fire is a no-op: the source's shot timer is never used)
+        int px = e.Get(PlayerX, lane), py = e.Get(PlayerY, lane);
+        if (action == 1) px = px > 0 ? px - 1 : 0;
+        else if (action == 3) px = px < 9 ? px + 1 : 9;
+        else if (action == 2) py = py > 1 ? py - 1 : 1;
+        else if (action == 4) py = py < 8 ? py + 1 : 8;
+        e.Set(PlayerX, lane, px);
+        e.Set(PlayerY, lane, py);
+        // 3. Contact with the objects before they move: the player can never pass through one
+        for (int i = 0; i < Slots; i++)
+            if ((e.Get(Flags + i, lane) & Occupied) != 0 && e.Get(X + i, lane) == px && i + 1 == py) reward += Touch(e, lane, i);
+        // 4. Object movement
+        int moveTimer = e.Get(MoveTimer, lane);
+        if (moveTimer == 0)
+        {
+            moveTimer = e.Get(MovePeriod, lane);
+            for (int i = 0; i < Slots; i++)
+            {
+                int flags = e.Get(Flags + i, lane);
+                if ((flags & Occupied) == 0) continue;
+                int x = e.Get(X + i, lane) + ((flags & Right) != 0 ? 1 : -1);
+                if (x < 0 || x > 9)
+                {
+                    e.Set(Flags + i, lane, 0);
+                    continue;
+                }
+                e.Set(X + i, lane, x);
+                if (x == px && i + 1 == py) reward += Touch(e, lane, i);
+            }
+        }
+        // 5. Counters
+        e.Set(SpawnTimer, lane, e.Get(SpawnTimer, lane) - 1);
+        e.Set(MoveTimer, lane, moveTimer - 1);
+        // 6. Difficulty ramp: the counter runs 100 .. -1, so a ramp every 102 steps; the move period shrinks only on
+        // every second ramp (RULES.md 3.7)
+        int spawnPeriod = e.Get(SpawnPeriod, lane), movePeriod = e.Get(MovePeriod, lane);
+        if (e.Ramping != 0 && (spawnPeriod > 1 || movePeriod > 1))
+        {
+            int rampTimer = e.Get(RampTimer, lane);
+            if (rampTimer >= 0)
+            {
+                e.Set(RampTimer, lane, rampTimer - 1);
+            }
+            else
+            {
+                int rampIndex = e.Get(RampIndex, lane);
+                if (movePeriod > 1 && rampIndex % 2 == 1) e.Set(MovePeriod, lane, movePeriod - 1);
+                if (spawnPeriod > 1) e.Set(SpawnPeriod, lane, spawnPeriod - 1);
+                e.Set(RampIndex, lane, rampIndex + 1);
+                e.Set(RampTimer, lane, RampInterval);
+            }
+        }
+        return reward;
+    }
+
+    /// <summary>The player meets slot i's object: gold is collected (+1), an enemy ends the game and stays.</summary>
+    static int Touch(in MinAtarLanes e, int lane, int i)
+    {
+        if ((e.Get(Flags + i, lane) & Gold) != 0)
+        {
+            e.Set(Flags + i, lane, 0);
+            return 1;
+        }
+        e.Set(Terminal, lane, 1);
+        return 0;
+    }
+
+    static void Spawn(in MinAtarLanes e, int lane, ref MinAtarRandom random)
+    {
+        // Both draws happen even when no slot is free; Int(0, 1) consumes nothing (RULES.md 3.6).
+        bool right = random.Uniform() < 0.5;
+        bool gold = random.Uniform() < 1.0 / 3;
+        int count = 0;
+        for (int i = 0; i < Slots; i++)
+            if ((e.Get(Flags + i, lane) & Occupied) == 0) count++;
+        if (count == 0) return;
+        // The pick-th free slot, in slot order.
+        int pick = random.Int(0, count);
+        for (int i = 0; i < Slots; i++)
+        {
+            if ((e.Get(Flags + i, lane) & Occupied) != 0) continue;
+            if (pick-- != 0) continue;
+            e.Set(Flags + i, lane, Occupied | (right ? Right : 0) | (gold ? Gold : 0));
+            e.Set(X + i, lane, right ? 0 : 9);
+            return;
+        }
+    }
+
+    /// <summary>Writes the lane's observation (4 x 10 x 10) at <paramref name="row"/>.</summary>
+    public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
+    {
+        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
+        observations[row + e.Get(PlayerY, lane) * 10 + e.Get(PlayerX, lane)] = 1f;
+        for (int i = 0; i < Slots; i++)
+        {
+            int f = e.Get(Flags + i, lane);
+            if ((f & Occupied) == 0) continue;
+            int x = e.Get(X + i, lane), y = i + 1;
+            observations[row + ((f & Gold) != 0 ? 300 : 100) + y * 10 + x] = 1f;
+            // The trail comes from the direction, so it shows before the object has moved.
+            int trail = (f & Right) != 0 ? x - 1 : x + 1;
+            if (trail >= 0 && trail <= 9) observations[row + 200 + y * 10 + trail] = 1f;
+        }
+    }
+}
+
 /// <summary>Where a MinAtar step writes what the vector-env contract promises the host.</summary>
 public struct MinAtarOutputs
 {
@@ -571,6 +728,7 @@ public static class MinAtarKernels
         DeviceGame.Breakout => DeviceBreakout.Channels,
         DeviceGame.Freeway => DeviceFreeway.Channels,
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Channels,
+        DeviceGame.Asterix => DeviceAsterix.Channels,
         _ => 0,
     };
 
@@ -580,6 +738,7 @@ public static class MinAtarKernels
         DeviceGame.Breakout => DeviceBreakout.Variables,
         DeviceGame.Freeway => DeviceFreeway.Variables,
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Variables,
+        DeviceGame.Asterix => DeviceAsterix.Variables,
         _ => 0,
     };
 
@@ -589,6 +748,7 @@ public static class MinAtarKernels
         {
             case DeviceGame.Freeway: DeviceFreeway.Reset(e, lane, ref random); break;
             case DeviceGame.SpaceInvaders: DeviceSpaceInvaders.Reset(e, lane); break;
+            case DeviceGame.Asterix: DeviceAsterix.Reset(e, lane); break;
             default: DeviceBreakout.Reset(e, lane, ref random); break;
         }
     }
@@ -597,6 +757,7 @@ public static class MinAtarKernels
     {
         DeviceGame.Freeway => DeviceFreeway.Step(e, lane, action, ref random),
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Step(e, lane, action),
+        DeviceGame.Asterix => DeviceAsterix.Step(e, lane, action, ref random),
         _ => DeviceBreakout.Step(e, lane, action),
     };
 
@@ -604,6 +765,7 @@ public static class MinAtarKernels
     {
         DeviceGame.Freeway => DeviceFreeway.Terminal,
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Terminal,
+        DeviceGame.Asterix => DeviceAsterix.Terminal,
         _ => DeviceBreakout.Terminal,
     }, lane) != 0;
 
@@ -613,6 +775,7 @@ public static class MinAtarKernels
         {
             case DeviceGame.Freeway: DeviceFreeway.Render(e, lane, observations, row); break;
             case DeviceGame.SpaceInvaders: DeviceSpaceInvaders.Render(e, lane, observations, row); break;
+            case DeviceGame.Asterix: DeviceAsterix.Render(e, lane, observations, row); break;
             default: DeviceBreakout.Render(e, lane, observations, row); break;
         }
     }
