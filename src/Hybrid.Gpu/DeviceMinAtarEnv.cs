@@ -25,7 +25,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
     readonly MinAtarOptions _options;
 
     /// <summary>The MinAtar games with device kernels (reference names).</summary>
-    public static IReadOnlyList<string> Supported { get; } = ["asterix", "breakout", "freeway", "space_invaders"];
+    public static IReadOnlyList<string> Supported { get; } = ["asterix", "breakout", "freeway", "seaquest", "space_invaders"];
 
     /// <summary><paramref name="lanes"/> lanes of <paramref name="envId"/> (a MinAtar id) on <paramref name="device"/>, with <paramref name="options"/> (sticky actions, ramping).</summary>
     /// <exception cref="ArgumentException">The env is not MinAtar or its game has no device kernels, or lanes is not positive.</exception>
@@ -70,6 +70,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
             "asterix" => DeviceGame.Asterix,
             "breakout" => DeviceGame.Breakout,
             "freeway" => DeviceGame.Freeway,
+            "seaquest" => DeviceGame.Seaquest,
             "space_invaders" => DeviceGame.SpaceInvaders,
             _ => throw new ArgumentException($"env '{envId}' has no device kernels yet; the device steps MinAtar {string.Join(", ", Supported)}. Use --device cpu."),
         };

@@ -15,6 +15,8 @@ public enum DeviceGame
     SpaceInvaders,
     /// <summary>Asterix (RULES.md section 3).</summary>
     Asterix,
+    /// <summary>Seaquest (RULES.md section 6).</summary>
+    Seaquest,
 }
 
 /// <summary>
@@ -703,6 +705,383 @@ public static class DeviceAsterix
     }
 }
 
+/// <summary>
+/// Seaquest's rules for one lane, the same as the CPU game (RULES.md section 6). The CPU game's object lists (player
+/// bullets, divers, fish, enemy subs, enemy bullets) are fixed-capacity lists in creation order here too, walked newest
+/// first for updates and oldest first for searches; each object is one integer (<see cref="Pack"/>: column, row,
+/// direction and the two countdowns), so a lane's state is 290 integers. The capacities are the CPU game's, which the
+/// rules never fill; where the CPU game would throw on a full list, the device drops the new object.
+/// </summary>
+public static class DeviceSeaquest
+{
+    const int OxygenFull = 200, DiverSpawnPeriod = 30, DiverMovePeriod = 5, SubShotPeriod = 10, ShotCooldown = 5, MaxDivers = 6;
+    const int Small = 8, Medium = 64, Large = 128;
+
+    /// <summary>The lists' first variables, then their counts, then the scalars.</summary>
+    public const int PlayerBullets = 0, Divers = PlayerBullets + Small, Fish = Divers + Small, Subs = Fish + Medium, EnemyBullets = Subs + Medium,
+        PlayerBulletCount = EnemyBullets + Large, DiverCount = PlayerBulletCount + 1, FishCount = PlayerBulletCount + 2, SubCount = PlayerBulletCount + 3,
+        EnemyBulletCount = PlayerBulletCount + 4, SubX = PlayerBulletCount + 5, SubY = SubX + 1, FacingRight = SubX + 2, Surfaced = SubX + 3,
+        Terminal = SubX + 4, Oxygen = SubX + 5, DiversAboard = SubX + 6, EnemySpawnPeriod = SubX + 7, EnemySpawnTimer = SubX + 8,
+        DiverSpawnTimer = SubX + 9, MovePeriod = SubX + 10, ShotTimer = SubX + 11, RampIndex = SubX + 12;
+
+    /// <summary>State variables per lane.</summary>
+    public const int Variables = RampIndex + 1;
+
+    /// <summary>Observation channels: sub front and back, friendly bullet, trail, enemy bullet, fish, enemy sub, oxygen and diver gauges, diver.</summary>
+    public const int Channels = 10;
+
+    /// <summary>One object as an integer: column + 8 (bits 0-7, so a column just off the grid fits), row (8-15), moving right (16), move countdown (17-23), shot countdown (24-30).</summary>
+    public static int Pack(int x, int y, int direction, int move, int shot) => (x + 8) | (y << 8) | ((direction > 0 ? 1 : 0) << 16) | (move << 17) | (shot << 24);
+
+    static int X(int m) => (m & 0xFF) - 8;
+
+    static int Y(int m) => (m >> 8) & 0xFF;
+
+    static int Direction(int m) => ((m >> 16) & 1) != 0 ? 1 : -1;
+
+    static int Move(int m) => (m >> 17) & 0x7F;
+
+    static int Shot(int m) => (m >> 24) & 0x7F;
+
+    static int WithX(int m, int x) => (m & ~0xFF) | (x + 8);
+
+    static int WithMove(int m, int move) => (m & ~(0x7F << 17)) | (move << 17);
+
+    static int WithShot(int m, int shot) => (m & ~(0x7F << 24)) | (shot << 24);
+
+    static bool At(int m, int x, int y) => X(m) == x && Y(m) == y;
+
+    /// <summary>The oldest object of the list at <paramref name="list"/> in cell (x, y), or -1.</summary>
+    static int Find(in MinAtarLanes e, int lane, int list, int countVariable, int x, int y)
+    {
+        int count = e.Get(countVariable, lane);
+        for (int i = 0; i < count; i++)
+            if (At(e.Get(list + i, lane), x, y)) return i;
+        return -1;
+    }
+
+    static void RemoveAt(in MinAtarLanes e, int lane, int list, int countVariable, int index)
+    {
+        int count = e.Get(countVariable, lane);
+        for (int i = index + 1; i < count; i++) e.Set(list + i - 1, lane, e.Get(list + i, lane));
+        e.Set(countVariable, lane, count - 1);
+    }
+
+    static void Append(in MinAtarLanes e, int lane, int list, int countVariable, int capacity, int item)
+    {
+        int count = e.Get(countVariable, lane);
+        if (count == capacity) return;
+        e.Set(list + count, lane, item);
+        e.Set(countVariable, lane, count + 1);
+    }
+
+    /// <summary>A new game: the sub surfaced in column 5 with full oxygen, no objects, the slowest spawning.</summary>
+    public static void Reset(in MinAtarLanes e, int lane)
+    {
+        e.Set(SubX, lane, 5);
+        e.Set(SubY, lane, 0);
+        e.Set(FacingRight, lane, 0);
+        e.Set(Oxygen, lane, OxygenFull);
+        e.Set(DiversAboard, lane, 0);
+        e.Set(Surfaced, lane, 1);
+        for (int c = PlayerBulletCount; c <= EnemyBulletCount; c++) e.Set(c, lane, 0);
+        e.Set(EnemySpawnPeriod, lane, 20);
+        e.Set(EnemySpawnTimer, lane, 20);
+        e.Set(DiverSpawnTimer, lane, DiverSpawnPeriod);
+        e.Set(MovePeriod, lane, 5);
+        e.Set(ShotTimer, lane, 0);
+        e.Set(RampIndex, lane, 0);
+        e.Set(Terminal, lane, 0);
+    }
+
+    /// <summary>One frame under game action <paramref name="action"/>; returns the reward.</summary>
+    public static int Step(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random)
+    {
+        if (e.Get(Terminal, lane) != 0) return 0;
+        int reward = 0;
+        // 1-2. Spawns: enemy draws before diver draws
+        if (e.Get(EnemySpawnTimer, lane) == 0)
+        {
+            SpawnEnemy(e, lane, ref random);
+            e.Set(EnemySpawnTimer, lane, e.Get(EnemySpawnPeriod, lane));
+        }
+        if (e.Get(DiverSpawnTimer, lane) == 0)
+        {
+            SpawnDiver(e, lane, ref random);
+            e.Set(DiverSpawnTimer, lane, DiverSpawnPeriod);
+        }
+        // 3. Player action (fire during the cool-down is a no-op)
+        int subX = e.Get(SubX, lane), subY = e.Get(SubY, lane);
+        if (action == 5)
+        {
+            if (e.Get(ShotTimer, lane) == 0)
+            {
+                Append(e, lane, PlayerBullets, PlayerBulletCount, Small, Pack(subX, subY, e.Get(FacingRight, lane) != 0 ? 1 : -1, 0, 0));
+                e.Set(ShotTimer, lane, ShotCooldown);
+            }
+        }
+        else if (action == 1)
+        {
+            subX = subX > 0 ? subX - 1 : 0;
+            e.Set(FacingRight, lane, 0); // even when the wall blocks the move
+        }
+        else if (action == 3)
+        {
+            subX = subX < 9 ? subX + 1 : 9;
+            e.Set(FacingRight, lane, 1);
+        }
+        else if (action == 2) subY = subY > 0 ? subY - 1 : 0;
+        else if (action == 4) subY = subY < 8 ? subY + 1 : 8;
+        e.Set(SubX, lane, subX);
+        e.Set(SubY, lane, subY);
+        reward += MovePlayerBullets(e, lane);
+        MoveDivers(e, lane, subX, subY);
+        reward += MoveEnemies(e, lane, Subs, SubCount, subX, subY, shoots: true);
+        MoveEnemyBullets(e, lane, subX, subY);
+        reward += MoveEnemies(e, lane, Fish, FishCount, subX, subY, shoots: false);
+        // 9. Counters
+        for (int timer = EnemySpawnTimer; timer <= DiverSpawnTimer; timer++)
+            if (e.Get(timer, lane) > 0) e.Set(timer, lane, e.Get(timer, lane) - 1);
+        if (e.Get(ShotTimer, lane) > 0) e.Set(ShotTimer, lane, e.Get(ShotTimer, lane) - 1);
+        // 10. Oxygen and surfacing: oxygen 0 is fatal even on the step that reaches the surface
+        int oxygen = e.Get(Oxygen, lane);
+        if (oxygen <= 0) e.Set(Terminal, lane, 1);
+        if (subY > 0)
+        {
+            e.Set(Oxygen, lane, oxygen - 1);
+            e.Set(Surfaced, lane, 0);
+        }
+        else if (e.Get(Surfaced, lane) == 0)
+        {
+            int aboard = e.Get(DiversAboard, lane);
+            if (aboard == 0)
+            {
+                e.Set(Terminal, lane, 1);
+            }
+            else
+            {
+                e.Set(Surfaced, lane, 1);
+                if (aboard == MaxDivers)
+                {
+                    aboard = 0;
+                    reward += oxygen * 10 / OxygenFull;
+                }
+                e.Set(Oxygen, lane, OxygenFull);
+                // Unconditional, so a six-diver surfacing leaves -1 (RULES.md 6.10).
+                e.Set(DiversAboard, lane, aboard - 1);
+                if (e.Ramping != 0) Ramp(e, lane);
+            }
+        }
+        return reward;
+    }
+
+    /// <summary>4. Player bullets, newest first: move, then hit the oldest fish in the cell, else the oldest sub.</summary>
+    static int MovePlayerBullets(in MinAtarLanes e, int lane)
+    {
+        int reward = 0;
+        for (int i = e.Get(PlayerBulletCount, lane) - 1; i >= 0; i--)
+        {
+            int b = e.Get(PlayerBullets + i, lane);
+            int x = X(b) + Direction(b), y = Y(b);
+            e.Set(PlayerBullets + i, lane, WithX(b, x));
+            if (x < 0 || x > 9)
+            {
+                RemoveAt(e, lane, PlayerBullets, PlayerBulletCount, i);
+                continue;
+            }
+            int hit = Find(e, lane, Fish, FishCount, x, y);
+            if (hit >= 0)
+            {
+                RemoveAt(e, lane, Fish, FishCount, hit);
+            }
+            else
+            {
+                hit = Find(e, lane, Subs, SubCount, x, y);
+                if (hit < 0) continue;
+                RemoveAt(e, lane, Subs, SubCount, hit);
+            }
+            RemoveAt(e, lane, PlayerBullets, PlayerBulletCount, i);
+            reward++;
+        }
+        return reward;
+    }
+
+    /// <summary>5. Divers, newest first: collected at the player (up to six aboard), else moved every sixth step.</summary>
+    static void MoveDivers(in MinAtarLanes e, int lane, int subX, int subY)
+    {
+        for (int i = e.Get(DiverCount, lane) - 1; i >= 0; i--)
+        {
+            int d = e.Get(Divers + i, lane);
+            if (At(d, subX, subY) && e.Get(DiversAboard, lane) < MaxDivers)
+            {
+                RemoveAt(e, lane, Divers, DiverCount, i);
+                e.Set(DiversAboard, lane, e.Get(DiversAboard, lane) + 1);
+                continue;
+            }
+            if (Move(d) != 0)
+            {
+                e.Set(Divers + i, lane, WithMove(d, Move(d) - 1));
+                continue;
+            }
+            int x = X(d) + Direction(d);
+            d = WithX(WithMove(d, DiverMovePeriod), x);
+            e.Set(Divers + i, lane, d);
+            if (x < 0 || x > 9)
+            {
+                RemoveAt(e, lane, Divers, DiverCount, i);
+            }
+            else if (At(d, subX, subY) && e.Get(DiversAboard, lane) < MaxDivers)
+            {
+                RemoveAt(e, lane, Divers, DiverCount, i);
+                e.Set(DiversAboard, lane, e.Get(DiversAboard, lane) + 1);
+            }
+        }
+    }
+
+    /// <summary>
+    /// 6 and 8. Enemy subs or fish, newest first: touching the player is fatal, before or after the move; a move into
+    /// a player bullet kills both (+1). Subs then shoot, even one killed or gone off the grid this step (RULES.md 6.10).
+    /// </summary>
+    static int MoveEnemies(in MinAtarLanes e, int lane, int list, int countVariable, int subX, int subY, bool shoots)
+    {
+        int reward = 0;
+        for (int i = e.Get(countVariable, lane) - 1; i >= 0; i--)
+        {
+            int m = e.Get(list + i, lane);
+            bool removed = false;
+            if (At(m, subX, subY)) e.Set(Terminal, lane, 1); // processing continues
+            if (Move(m) == 0)
+            {
+                int x = X(m) + Direction(m);
+                m = WithX(WithMove(m, e.Get(MovePeriod, lane)), x);
+                if (x < 0 || x > 9)
+                {
+                    removed = true;
+                }
+                else if (At(m, subX, subY))
+                {
+                    e.Set(Terminal, lane, 1);
+                }
+                else
+                {
+                    int bullet = Find(e, lane, PlayerBullets, PlayerBulletCount, x, Y(m));
+                    if (bullet >= 0)
+                    {
+                        RemoveAt(e, lane, PlayerBullets, PlayerBulletCount, bullet);
+                        removed = true;
+                        reward++;
+                    }
+                }
+            }
+            else
+            {
+                m = WithMove(m, Move(m) - 1);
+            }
+            if (shoots)
+            {
+                if (Shot(m) == 0)
+                {
+                    m = WithShot(m, SubShotPeriod);
+                    // Created inside the sub whichever way it faces (RULES.md 6.10); phase 7 moves it on.
+                    Append(e, lane, EnemyBullets, EnemyBulletCount, Large, Pack(X(m), Y(m), Direction(m), 0, 0));
+                }
+                else
+                {
+                    m = WithShot(m, Shot(m) - 1);
+                }
+            }
+            if (removed) RemoveAt(e, lane, list, countVariable, i);
+            else e.Set(list + i, lane, m);
+        }
+        return reward;
+    }
+
+    /// <summary>7. Enemy bullets, newest first: fatal at the player before or after their move.</summary>
+    static void MoveEnemyBullets(in MinAtarLanes e, int lane, int subX, int subY)
+    {
+        for (int i = e.Get(EnemyBulletCount, lane) - 1; i >= 0; i--)
+        {
+            int b = e.Get(EnemyBullets + i, lane);
+            if (At(b, subX, subY)) e.Set(Terminal, lane, 1);
+            int x = X(b) + Direction(b);
+            b = WithX(b, x);
+            e.Set(EnemyBullets + i, lane, b);
+            if (x < 0 || x > 9) RemoveAt(e, lane, EnemyBullets, EnemyBulletCount, i);
+            else if (At(b, subX, subY)) e.Set(Terminal, lane, 1);
+        }
+    }
+
+    static void SpawnEnemy(in MinAtarLanes e, int lane, ref MinAtarRandom random)
+    {
+        bool right = random.Uniform() < 0.5;
+        bool isSub = random.Uniform() < 1.0 / 3;
+        int row = random.Int(1, 9), direction = right ? 1 : -1;
+        // No spawn into a row where an enemy heads the other way (the draws are still consumed).
+        if (HeadsAgainst(e, lane, Fish, FishCount, row, direction) || HeadsAgainst(e, lane, Subs, SubCount, row, direction)) return;
+        int enemy = Pack(right ? 0 : 9, row, direction, e.Get(MovePeriod, lane), isSub ? SubShotPeriod : 0);
+        if (isSub) Append(e, lane, Subs, SubCount, Medium, enemy);
+        else Append(e, lane, Fish, FishCount, Medium, enemy);
+    }
+
+    static void SpawnDiver(in MinAtarLanes e, int lane, ref MinAtarRandom random)
+    {
+        bool right = random.Uniform() < 0.5;
+        int row = random.Int(1, 9);
+        Append(e, lane, Divers, DiverCount, Small, Pack(right ? 0 : 9, row, right ? 1 : -1, DiverMovePeriod, 0));
+    }
+
+    /// <summary>On a successful surfacing (RULES.md 6.8): the move period shrinks on every second ramp, the spawn period on each.</summary>
+    static void Ramp(in MinAtarLanes e, int lane)
+    {
+        int spawn = e.Get(EnemySpawnPeriod, lane), move = e.Get(MovePeriod, lane), index = e.Get(RampIndex, lane);
+        if (spawn <= 1 && move <= 2) return;
+        if (move > 2 && index % 2 == 1) e.Set(MovePeriod, lane, move - 1);
+        if (spawn > 1) e.Set(EnemySpawnPeriod, lane, spawn - 1);
+        e.Set(RampIndex, lane, index + 1);
+    }
+
+    static bool HeadsAgainst(in MinAtarLanes e, int lane, int list, int countVariable, int row, int direction)
+    {
+        int count = e.Get(countVariable, lane);
+        for (int i = 0; i < count; i++)
+        {
+            int m = e.Get(list + i, lane);
+            if (Y(m) == row && Direction(m) != direction) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Writes the lane's observation (10 x 10 x 10) at <paramref name="row"/>.</summary>
+    public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
+    {
+        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
+        int subX = e.Get(SubX, lane), subY = e.Get(SubY, lane);
+        observations[row + subY * 10 + subX] = 1f;
+        int back = e.Get(FacingRight, lane) != 0 ? subX - 1 : subX + 1;
+        if (back >= 0 && back <= 9) observations[row + 100 + subY * 10 + back] = 1f; // always true in reachable states
+        RenderList(e, lane, observations, row, PlayerBullets, PlayerBulletCount, 2, trail: false);
+        RenderList(e, lane, observations, row, EnemyBullets, EnemyBulletCount, 4, trail: false);
+        RenderList(e, lane, observations, row, Fish, FishCount, 5, trail: true);
+        RenderList(e, lane, observations, row, Subs, SubCount, 6, trail: true);
+        RenderList(e, lane, observations, row, Divers, DiverCount, 9, trail: true);
+        int oxygen = e.Get(Oxygen, lane), cells = (oxygen > 0 ? oxygen : 0) / 20;
+        for (int x = 0; x < cells; x++) observations[row + 700 + 90 + x] = 1f;
+        for (int x = 9 - e.Get(DiversAboard, lane); x <= 8; x++) observations[row + 800 + 90 + x] = 1f; // nothing when none (or fewer) are aboard
+    }
+
+    static void RenderList(in MinAtarLanes e, int lane, ArrayView<float> observations, int row, int list, int countVariable, int channel, bool trail)
+    {
+        int count = e.Get(countVariable, lane);
+        for (int i = 0; i < count; i++)
+        {
+            int m = e.Get(list + i, lane), x = X(m), y = Y(m);
+            observations[row + channel * 100 + y * 10 + x] = 1f;
+            int behind = x - Direction(m);
+            if (trail && behind >= 0 && behind <= 9) observations[row + 300 + y * 10 + behind] = 1f;
+        }
+    }
+}
+
 /// <summary>Where a MinAtar step writes what the vector-env contract promises the host.</summary>
 public struct MinAtarOutputs
 {
@@ -729,6 +1108,7 @@ public static class MinAtarKernels
         DeviceGame.Freeway => DeviceFreeway.Channels,
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Channels,
         DeviceGame.Asterix => DeviceAsterix.Channels,
+        DeviceGame.Seaquest => DeviceSeaquest.Channels,
         _ => 0,
     };
 
@@ -739,6 +1119,7 @@ public static class MinAtarKernels
         DeviceGame.Freeway => DeviceFreeway.Variables,
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Variables,
         DeviceGame.Asterix => DeviceAsterix.Variables,
+        DeviceGame.Seaquest => DeviceSeaquest.Variables,
         _ => 0,
     };
 
@@ -749,6 +1130,7 @@ public static class MinAtarKernels
             case DeviceGame.Freeway: DeviceFreeway.Reset(e, lane, ref random); break;
             case DeviceGame.SpaceInvaders: DeviceSpaceInvaders.Reset(e, lane); break;
             case DeviceGame.Asterix: DeviceAsterix.Reset(e, lane); break;
+            case DeviceGame.Seaquest: DeviceSeaquest.Reset(e, lane); break;
             default: DeviceBreakout.Reset(e, lane, ref random); break;
         }
     }
@@ -758,6 +1140,7 @@ public static class MinAtarKernels
         DeviceGame.Freeway => DeviceFreeway.Step(e, lane, action, ref random),
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Step(e, lane, action),
         DeviceGame.Asterix => DeviceAsterix.Step(e, lane, action, ref random),
+        DeviceGame.Seaquest => DeviceSeaquest.Step(e, lane, action, ref random),
         _ => DeviceBreakout.Step(e, lane, action),
     };
 
@@ -766,6 +1149,7 @@ public static class MinAtarKernels
         DeviceGame.Freeway => DeviceFreeway.Terminal,
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Terminal,
         DeviceGame.Asterix => DeviceAsterix.Terminal,
+        DeviceGame.Seaquest => DeviceSeaquest.Terminal,
         _ => DeviceBreakout.Terminal,
     }, lane) != 0;
 
@@ -776,6 +1160,7 @@ public static class MinAtarKernels
             case DeviceGame.Freeway: DeviceFreeway.Render(e, lane, observations, row); break;
             case DeviceGame.SpaceInvaders: DeviceSpaceInvaders.Render(e, lane, observations, row); break;
             case DeviceGame.Asterix: DeviceAsterix.Render(e, lane, observations, row); break;
+            case DeviceGame.Seaquest: DeviceSeaquest.Render(e, lane, observations, row); break;
             default: DeviceBreakout.Render(e, lane, observations, row); break;
         }
     }

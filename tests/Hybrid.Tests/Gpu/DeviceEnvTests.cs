@@ -1,5 +1,6 @@
 using Hybrid.Envs;
 using Hybrid.Envs.Checking;
+using Hybrid.Envs.MinAtar;
 using Hybrid.Gpu;
 using Hybrid.Gpu.Kernels;
 using Hybrid.Tests.Envs;
@@ -66,9 +67,9 @@ public sealed class DeviceEnvTests(IlgpuFixture fixture)
         Assert.Equal(DeviceEnvCheck.MaxReported + 1, problems.Count);
         Assert.Contains("obs[", problems[0]);
         Assert.Contains("more disagreements", problems[^1]);
-        var e = Assert.Throws<ArgumentException>(() => DeviceEnvCheck.CompareWithCpu(fixture.Device, "MinAtar/Seaquest-v0"));
-        Assert.Contains("no device kernels yet", e.Message);
-        Assert.Contains("--device cpu", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => new DeviceMinAtarEnv(fixture.Device, "CartPole-v1", 2));
+        Assert.Contains("not a MinAtar game", e.Message);
+        Assert.Equal(MinAtarGames.All.Select(g => g.Name).Order(), DeviceMinAtarEnv.Supported);
     }
 
     [Theory]
@@ -77,6 +78,8 @@ public sealed class DeviceEnvTests(IlgpuFixture fixture)
     [InlineData("MinAtar/Breakout-v0")]
     [InlineData("MinAtar/Breakout-v1")]
     [InlineData("MinAtar/Freeway-v1")]
+    [InlineData("MinAtar/Seaquest-v0")]
+    [InlineData("MinAtar/Seaquest-v1")]
     [InlineData("MinAtar/SpaceInvaders-v0")]
     [InlineData("MinAtar/SpaceInvaders-v1")]
     public void DeviceMinAtarLanesFollowTheCpuLanesStepForStep(string id)
