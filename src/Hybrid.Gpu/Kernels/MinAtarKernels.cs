@@ -129,6 +129,14 @@ public struct MinAtarLanes
     public readonly int Get(int variable, int lane) => State[variable * Lanes + lane];
 
     public readonly void Set(int variable, int lane, int value) => State[variable * Lanes + lane] = value;
+
+    /// <summary>Whether the timer at <paramref name="variable"/> has run out; if so it starts again from <paramref name="period"/> (what it times reads no timer).</summary>
+    public readonly bool Restart(int variable, int lane, int period)
+    {
+        if (Get(variable, lane) != 0) return false;
+        Set(variable, lane, period);
+        return true;
+    }
 }
 
 /// <summary>
@@ -594,11 +602,7 @@ public static class DeviceAsterix
         if (e.Get(Terminal, lane) != 0) return 0;
         int reward = 0;
         // 1. Spawn
-        if (e.Get(SpawnTimer, lane) == 0)
-        {
-            Spawn(e, lane, ref random);
-            e.Set(SpawnTimer, lane, e.Get(SpawnPeriod, lane));
-        }
+        if (e.Restart(SpawnTimer, lane, e.Get(SpawnPeriod, lane))) Spawn(e, lane, ref random);
         // 2. Player move (fire is a no-op: the source's shot timer is never used)
         int px = e.Get(PlayerX, lane), py = e.Get(PlayerY, lane);
         if (action == 1) px = px > 0 ? px - 1 : 0;
@@ -800,16 +804,8 @@ public static class DeviceSeaquest
         if (e.Get(Terminal, lane) != 0) return 0;
         int reward = 0;
         // 1-2. Spawns: enemy draws before diver draws
-        if (e.Get(EnemySpawnTimer, lane) == 0)
-        {
-            SpawnEnemy(e, lane, ref random);
-            e.Set(EnemySpawnTimer, lane, e.Get(EnemySpawnPeriod, lane));
-        }
-        if (e.Get(DiverSpawnTimer, lane) == 0)
-        {
-            SpawnDiver(e, lane, ref random);
-            e.Set(DiverSpawnTimer, lane, DiverSpawnPeriod);
-        }
+        if (e.Restart(EnemySpawnTimer, lane, e.Get(EnemySpawnPeriod, lane))) SpawnEnemy(e, lane, ref random);
+        if (e.Restart(DiverSpawnTimer, lane, DiverSpawnPeriod)) SpawnDiver(e, lane, ref random);
         // 3. Player action (fire during the cool-down is a no-op)
         int subX = e.Get(SubX, lane), subY = e.Get(SubY, lane);
         if (action == 5)
