@@ -152,9 +152,22 @@ public static class CostModel
     /// </summary>
     public static KernelCost EnvStep(string envId, int lanes)
     {
+        ArgumentNullException.ThrowIfNull(envId);
+        if (EnvRegistry.IsMinAtar(envId))
+            return new KernelCost("MinAtarKernels.Step", 1, (double)lanes * MinAtarStepBytes(DeviceMinAtarEnv.GameOf(envId, out _, out _)), 0, 0);
         DeviceEnvKind kind = DeviceEnvs.Kind(envId);
         return new KernelCost("EnvKernels.Step", 1, (double)lanes * EnvStepBytes(kind), 0, 0);
     }
+
+    /// <summary>
+    /// Bytes one MinAtar lane-step moves with random actions: the game's state read and written (all of it: an upper
+    /// bound for Seaquest, whose object lists are mostly empty), elapsed steps, return, the env and action streams and
+    /// the last action read and written, the action map read, the whole observation written (C x 100 floats), the
+    /// reward and two flags.
+    /// </summary>
+    public static int MinAtarStepBytes(DeviceGame game) =>
+        2 * MinAtarKernels.Variables(game) * Float + 2 * Float + 2 * Float + 2 * 3 * Float + 2 * Float + Float
+        + MinAtarKernels.Channels(game) * 100 * Float + 3 * Float;
 
     /// <summary>Bytes one lane-step moves: state r/w, elapsed r/w, return r/w, the action stream (state r/w, step), observation, reward, two flags.</summary>
     public static int EnvStepBytes(DeviceEnvKind kind) =>

@@ -23,7 +23,7 @@ public abstract class DeviceLanes : IDeviceLanes
     private protected readonly IlgpuDevice _device;
     private protected readonly MemoryBuffer1D<float, Stride1D.Dense> _returns, _obs, _finalObs, _rewards;
     private protected readonly MemoryBuffer1D<int, Stride1D.Dense> _elapsed, _terminated, _truncated, _episodeCount;
-    private protected readonly MemoryBuffer1D<uint, Stride1D.Dense> _randomState, _randomStep;
+    private protected readonly MemoryBuffer1D<uint, Stride1D.Dense> _randomState, _randomStep, _actionState, _actionStep;
     private protected readonly MemoryBuffer1D<DeviceEpisode, Stride1D.Dense> _episodes;
     private protected readonly float[] _hostObs, _hostRewards;
     private protected readonly bool[] _hostTerminated, _hostTruncated;
@@ -48,6 +48,8 @@ public abstract class DeviceLanes : IDeviceLanes
         _episodeCount = a.Allocate1D<int>(1);
         _randomState = a.Allocate1D<uint>(lanes);
         _randomStep = a.Allocate1D<uint>(lanes);
+        _actionState = a.Allocate1D<uint>(lanes);
+        _actionStep = a.Allocate1D<uint>(lanes);
         // A lane ends at most one episode per step; the log is drained after every host step.
         _episodes = a.Allocate1D<DeviceEpisode>(lanes);
         (_hostObs, _hostRewards) = (new float[lanes * obs], new float[lanes]);
@@ -151,7 +153,13 @@ public abstract class DeviceLanes : IDeviceLanes
     /// <inheritdoc/>
     public abstract void Step(ReadOnlySpan<float> actions);
 
-    /// <summary>Seeds lane i's stream from <c>(seed, firstLane + i)</c>, as the CPU env seeds its lane i.</summary>
+    /// <summary>Seed offset of the lanes' action streams (benchmarks' random actions), apart from their reset streams.</summary>
+    const ulong ActionStream = 0x5EED_AC71_0000_0001;
+
+    /// <summary>
+    /// Seeds lane i's stream from <c>(seed, firstLane + i)</c>, as the CPU env seeds its lane i, and its action stream
+    /// (for <see cref="StepRandom"/>) apart from it.
+    /// </summary>
     private protected void SeedStreams(ulong seed, int firstLane)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(firstLane);
@@ -160,8 +168,31 @@ public abstract class DeviceLanes : IDeviceLanes
         for (int i = 0; i < NumEnvs; i++) (state[i], step[i]) = LaneRandom.Seed(seed, firstLane + i);
         _randomState.CopyFromCPU(state);
         _randomStep.CopyFromCPU(step);
+        for (int i = 0; i < NumEnvs; i++) (state[i], step[i]) = LaneRandom.Seed(seed ^ ActionStream, firstLane + i);
+        _actionState.CopyFromCPU(state);
+        _actionStep.CopyFromCPU(step);
         _seeded = true;
     }
+
+    /// <summary>
+    /// <paramref name="steps"/> steps of every lane with uniform random actions drawn on the device, nothing copied
+    /// back (what <c>bench env --device</c> times); the episode log wraps. Call <see cref="Synchronize"/> to wait.
+    /// </summary>
+    public void StepRandom(int steps)
+    {
+        RequireSeeded("StepRandom");
+        for (int s = 0; s < steps; s++)
+        {
+            if (_stepInLog++ % 64 == 0) _episodeCount.MemSetToZero();
+            LaunchRandomStep(s);
+        }
+    }
+
+    /// <summary>Launches one step of every lane with actions drawn from the lanes' action streams.</summary>
+    private protected abstract void LaunchRandomStep(int step);
+
+    /// <summary>Waits for the device.</summary>
+    public void Synchronize() => _device.Accelerator.Synchronize();
 
     /// <summary>Throws unless the lanes were seeded (<paramref name="call"/> names what was called).</summary>
     private protected void RequireSeeded(string call)
@@ -205,7 +236,7 @@ public abstract class DeviceLanes : IDeviceLanes
     public void Dispose()
     {
         foreach (MemoryBuffer b in OwnBuffers.Concat([_returns, _obs, _finalObs, _rewards, _elapsed, _terminated, _truncated, _episodeCount,
-                     _randomState, _randomStep, _episodes]))
+                     _randomState, _randomStep, _actionState, _actionStep, _episodes]))
             b.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -129,18 +129,26 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
         RequireSeeded("Step");
         _actions.CopyFromCPU(actions.ToArray());
         _episodeCount.MemSetToZero();
-        var outputs = new MinAtarOutputs
-        {
-            Actions = _actions.View, Observations = _obs.View, FinalObservations = _finalObs.View, Rewards = _rewards.View,
-            Terminated = _terminated.View, Truncated = _truncated.View, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
-            ObservationSize = Spec.ObservationSize, AutoReset = AutoReset ? 1 : 0, Step = _stepInLog++,
-        };
-        int threads = _device.ThreadsFor(NumEnvs);
-        _step(threads, threads, Lanes, outputs);
+        Launch(random: false, _stepInLog++);
         Download();
         DrainEpisodes();
         if (!AutoReset)
             for (int i = 0; i < NumEnvs; i++) _pending[i] = _hostTerminated[i] || _hostTruncated[i];
+    }
+
+    private protected override void LaunchRandomStep(int step) => Launch(random: true, step);
+
+    void Launch(bool random, int step)
+    {
+        var outputs = new MinAtarOutputs
+        {
+            Actions = _actions.View, Observations = _obs.View, FinalObservations = _finalObs.View, Rewards = _rewards.View,
+            Terminated = _terminated.View, Truncated = _truncated.View, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
+            ActionState = _actionState.View, ActionStep = _actionStep.View, ObservationSize = Spec.ObservationSize, AutoReset = AutoReset ? 1 : 0,
+            RandomActions = random ? 1 : 0, ActionCount = _actionCount, Step = step,
+        };
+        int threads = _device.ThreadsFor(NumEnvs);
+        _step(threads, threads, Lanes, outputs);
     }
 
     /// <summary>MinAtar takes discrete actions only.</summary>

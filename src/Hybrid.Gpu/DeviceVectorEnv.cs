@@ -8,15 +8,11 @@ namespace Hybrid.Gpu;
 /// <summary>
 /// Env lanes stepped in ILGPU kernels, their buffers on the device. As an <see cref="IVectorLanes"/> every host call
 /// (reset, set state, step) copies what the contract shows back to the host, so the CPU envs' checks run on it
-/// unchanged; <see cref="StepRandom"/> steps on the device alone, as a trainer or a benchmark does.
+/// unchanged; <see cref="DeviceLanes.StepRandom"/> steps on the device alone, as a trainer or a benchmark does.
 /// </summary>
 public sealed class DeviceVectorEnv : DeviceLanes
 {
-    /// <summary>Seed offset of the lanes' action streams (benchmarks' random actions), apart from their reset streams.</summary>
-    const ulong ActionStream = 0x5EED_AC71_0000_0001;
-
     readonly MemoryBuffer1D<float, Stride1D.Dense> _state, _actions;
-    readonly MemoryBuffer1D<uint, Stride1D.Dense> _actionState, _actionStep;
     readonly Action<Index1D, int, EnvLanes, ArrayView<float>, int> _reset, _observe;
     readonly Action<KernelConfig, EnvLanes, StepOutputs> _step;
     readonly float[] _hostState, _hostActions;
@@ -31,8 +27,6 @@ public sealed class DeviceVectorEnv : DeviceLanes
         Accelerator a = device.Accelerator;
         _state = a.Allocate1D<float>(_stateSize * lanes);
         _actions = a.Allocate1D<float>(lanes);
-        _actionState = a.Allocate1D<uint>(lanes);
-        _actionStep = a.Allocate1D<uint>(lanes);
         _reset = a.LoadAutoGroupedStreamKernel<Index1D, int, EnvLanes, ArrayView<float>, int>(EnvKernels.Reset);
         _observe = a.LoadAutoGroupedStreamKernel<Index1D, int, EnvLanes, ArrayView<float>, int>(EnvKernels.ObserveAll);
         _step = a.LoadStreamKernel<EnvLanes, StepOutputs>(EnvKernels.Step);
@@ -56,11 +50,6 @@ public sealed class DeviceVectorEnv : DeviceLanes
     public override void Reset(ulong seed, int firstLane)
     {
         SeedStreams(seed, firstLane);
-        var state = new uint[NumEnvs];
-        var step = new uint[NumEnvs];
-        for (int i = 0; i < NumEnvs; i++) (state[i], step[i]) = LaneRandom.Seed(seed ^ ActionStream, firstLane + i);
-        _actionState.CopyFromCPU(state);
-        _actionStep.CopyFromCPU(step);
         Reset();
     }
 
@@ -110,22 +99,7 @@ public sealed class DeviceVectorEnv : DeviceLanes
         DrainEpisodes();
     }
 
-    /// <summary>
-    /// <paramref name="steps"/> steps of every lane with uniform random actions drawn on the device, nothing
-    /// copied back (what <c>bench env --device</c> times); the episode log wraps. Call <see cref="Synchronize"/> to wait.
-    /// </summary>
-    public void StepRandom(int steps)
-    {
-        RequireSeeded("StepRandom");
-        for (int s = 0; s < steps; s++)
-        {
-            if (_stepInLog++ % 64 == 0) _episodeCount.MemSetToZero();
-            Launch(random: true, step: s);
-        }
-    }
-
-    /// <summary>Waits for the device.</summary>
-    public void Synchronize() => _device.Accelerator.Synchronize();
+    private protected override void LaunchRandomStep(int step) => Launch(random: true, step);
 
     /// <summary>
     /// Writes what a kernel that steps the lanes itself (A2C's rollout) needs to continue them: the state, episode steps
@@ -185,7 +159,7 @@ public sealed class DeviceVectorEnv : DeviceLanes
     }
 
     /// <inheritdoc/>
-    private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _actions, _actionState, _actionStep];
+    private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _actions];
 }
 
 /// <summary>Which registered envs have device kernels.</summary>
@@ -193,7 +167,7 @@ public static class DeviceEnvs
 {
     /// <summary><paramref name="lanes"/> device lanes of <paramref name="envId"/>: a MinAtar game's or a classic-control task's.</summary>
     /// <exception cref="ArgumentException">The env has no device kernels.</exception>
-    public static IDeviceLanes Open(IlgpuDevice device, string envId, int lanes) =>
+    public static DeviceLanes Open(IlgpuDevice device, string envId, int lanes) =>
         EnvRegistry.IsMinAtar(envId) ? new DeviceMinAtarEnv(device, envId, lanes) : new DeviceVectorEnv(device, envId, lanes);
 
     /// <summary>The env ids the device path steps.</summary>

@@ -73,7 +73,8 @@ public static class EnvBenchmark
                 {
                     if (GpuDevices.Instance.Open(where, Console.Error.WriteLine) is not IlgpuComputeDevice ilgpu) where = "cpu";
                     else onDevice = ilgpu.Device;
-                    DeviceEnvs.Kind(id);
+                    if (!EnvRegistry.IsMinAtar(id)) DeviceEnvs.Kind(id);
+                    else DeviceMinAtarEnv.GameOf(id, out _, out _);
                 }
                 catch (ArgumentException e)
                 {
@@ -154,7 +155,7 @@ public static class EnvBenchmark
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"samples was {samples}; expected at least 1.");
         stopped ??= static () => false;
         long compileStart = Stopwatch.GetTimestamp();
-        using var env = new DeviceVectorEnv(device, envId, numEnvs);
+        using DeviceLanes env = DeviceEnvs.Open(device, envId, numEnvs);
         double compile = Stopwatch.GetElapsedTime(compileStart).TotalSeconds;
         env.Reset(Seed, 0);
         int steps = 1;

@@ -1089,8 +1089,14 @@ public struct MinAtarOutputs
     public ArrayView<int> Truncated;
     public ArrayView<DeviceEpisode> Episodes;
     public ArrayView<int> EpisodeCount;
+    public ArrayView<uint> ActionState;
+    public ArrayView<uint> ActionStep;
     public int ObservationSize;
     public int AutoReset;
+    /// <summary>Non-zero: each lane draws a uniform random action from its own stream instead of reading Actions (benchmarks).</summary>
+    public int RandomActions;
+    /// <summary>The agent's actions (the action map's length).</summary>
+    public int ActionCount;
     public int Step;
 }
 
@@ -1192,7 +1198,15 @@ public static class MinAtarKernels
         for (int lane = index; lane < e.Lanes; lane += stride)
         {
             var random = new MinAtarRandom { State = e.RandomState[lane], Step = e.RandomStep[lane] };
-            int action = e.ActionMap[o.Actions[lane]];
+            int agentAction;
+            if (o.RandomActions != 0)
+            {
+                uint state = o.ActionState[lane];
+                agentAction = (int)DeviceMath.Uniform(ref state, o.ActionStep[lane], 0f, o.ActionCount);
+                o.ActionState[lane] = state;
+            }
+            else agentAction = o.Actions[lane];
+            int action = e.ActionMap[agentAction];
             if (random.Uniform() < e.Sticky) action = e.LastAction[lane];
             e.LastAction[lane] = action;
             int reward = StepGame(e, lane, action, ref random);

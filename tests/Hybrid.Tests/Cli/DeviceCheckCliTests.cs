@@ -109,4 +109,18 @@ public sealed class CostModelTests
         Assert.Equal("memory", step.Bound(Hybrid.Gpu.GpuSpec.H200));
         Assert.Equal((88.0 * (1 << 20) / 4.8e12 + Hybrid.Gpu.KernelCost.LaunchSeconds) * 1e3, step.Milliseconds(Hybrid.Gpu.GpuSpec.H200), 12);
     }
+
+    [Fact]
+    public void AMinAtarStepIsBoundByWritingItsObservation()
+    {
+        // Breakout: 9 state integers read and written (72), elapsed and return (16), the env and action streams (24),
+        // the last action (8), the action map (4), a 4 x 100 float observation (1,600), reward and flags (12): 1,736 bytes.
+        Assert.Equal(1_736, Hybrid.Gpu.CostModel.MinAtarStepBytes(Hybrid.Gpu.Kernels.DeviceGame.Breakout));
+        Hybrid.Gpu.KernelCost step = Hybrid.Gpu.CostModel.EnvStep("MinAtar/Breakout-v1", 1 << 18);
+        Assert.Equal("MinAtarKernels.Step", step.Kernel);
+        Assert.Equal(1_736.0 * (1 << 18), step.Bytes);
+        // Seaquest's ten channels and 290 state integers: the largest step of the five.
+        Assert.True(Hybrid.Gpu.CostModel.MinAtarStepBytes(Hybrid.Gpu.Kernels.DeviceGame.Seaquest)
+            > Hybrid.Gpu.CostModel.MinAtarStepBytes(Hybrid.Gpu.Kernels.DeviceGame.Freeway));
+    }
 }

@@ -120,4 +120,23 @@ public sealed class DeviceEnvTests(IlgpuFixture fixture)
         env.Reset();
         env.Step(left);
     }
+
+    [Fact]
+    public void RandomActionsDrawnOnTheDeviceStepEveryGame()
+    {
+        // What bench env --device times: actions drawn from the lanes' own action streams, nothing copied back; the lanes
+        // then step on from the host as usual, every observation still a grid of 0/1 cells with the player in it.
+        foreach (MinAtarGameInfo game in MinAtarGames.All)
+        {
+            using var env = new DeviceMinAtarEnv(fixture.Device, MinAtarEnv.EnvId(game, minimalActions: true), 16);
+            env.Reset(9, 0);
+            env.StepRandom(300);
+            env.Synchronize();
+            env.Step(new int[16]);
+            float[] obs = env.Observations.ToArray();
+            Assert.All(obs, v => Assert.True(v is 0f or 1f));
+            for (int lane = 0; lane < 16; lane++)
+                Assert.Equal(1, obs.AsSpan(lane * game.Channels * 100, 100).ToArray().Count(v => v == 1f));
+        }
+    }
 }
