@@ -14,13 +14,17 @@ namespace Hybrid.Gpu;
 /// channel-first, a lane's row after the other), which the conv torso reads. The games with device kernels are
 /// listed in <see cref="Supported"/>.
 /// </summary>
-public sealed class DeviceMinAtarEnv : DeviceLanes
+public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
 {
-    readonly MemoryBuffer1D<int, Stride1D.Dense> _state, _lastAction, _actionMap, _actions;
+    readonly MemoryBuffer1D<int, Stride1D.Dense> _state, _lastAction, _actionMap, _actions, _usesMt, _marked;
+    // The lanes' Mersenne Twisters: one word until a lane is first seeded like the reference (2.5 KB a lane after).
+    MemoryBuffer1D<uint, Stride1D.Dense> _mt;
     readonly Action<Index1D, int, MinAtarLanes, ArrayView<float>, int> _reset, _observe;
     readonly Action<Index1D, int, MinAtarLanes, MinAtarOutputs> _step;
+    readonly Action<Index1D, int, MinAtarLanes, MinAtarOutputs, ArrayView<int>> _resetMarked;
     readonly bool[] _pending;
-    readonly int[] _hostState;
+    readonly int[] _hostState, _hostUsesMt;
+    readonly float[] _hostFinalObs;
     readonly int _variables, _actionCount;
     readonly MinAtarOptions _options;
 
@@ -42,10 +46,16 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
         _lastAction = a.Allocate1D<int>(lanes);
         _actionMap = a.Allocate1D(map);
         _actions = a.Allocate1D<int>(lanes);
+        _usesMt = a.Allocate1D<int>(lanes);
+        _marked = a.Allocate1D<int>(lanes);
+        _mt = a.Allocate1D<uint>(1);
+        _resetMarked = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, MinAtarOutputs, ArrayView<int>>(MinAtarKernels.ResetMarked);
         _reset = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, ArrayView<float>, int>(MinAtarKernels.Reset);
         _observe = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, ArrayView<float>, int>(MinAtarKernels.ObserveAll);
         _step = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, MinAtarOutputs>(MinAtarKernels.Step);
-        (_pending, _hostState) = (new bool[lanes], new int[_variables * lanes]);
+        (_pending, _hostState, _hostUsesMt) = (new bool[lanes], new int[_variables * lanes], new int[lanes]);
+        _hostFinalObs = new float[lanes * Spec.ObservationSize];
+        Channels = info.Channels;
     }
 
     /// <summary>The spec of a MinAtar env whose game has device kernels (checked before any buffer is allocated).</summary>
@@ -79,11 +89,17 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
     /// <summary>The game the lanes play.</summary>
     public DeviceGame Game { get; }
 
+    /// <inheritdoc/>
+    public int Channels { get; }
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<float> FinalObservations => _hostFinalObs;
+
     /// <summary>The lanes as kernels take them.</summary>
     internal MinAtarLanes Lanes => new()
     {
         State = _state.View, Elapsed = _elapsed.View, Returns = _returns.View, RandomState = _randomState.View, RandomStep = _randomStep.View,
-        LastAction = _lastAction.View, ActionMap = _actionMap.View, Lanes = NumEnvs, Game = (int)Game, MaxSteps = Spec.MaxEpisodeSteps,
+        LastAction = _lastAction.View, ActionMap = _actionMap.View, UsesMt = _usesMt.View, Mt = _mt.View, Lanes = NumEnvs, Game = (int)Game, MaxSteps = Spec.MaxEpisodeSteps,
         Ramping = _options.DifficultyRamping ? 1 : 0, Sticky = _options.StickyActionProbability,
     };
 
@@ -91,9 +107,42 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
     public override void Reset(ulong seed, int firstLane)
     {
         SeedStreams(seed, firstLane);
-        // A seeded reset forgets the last executed actions, as the CPU env does; Reset() keeps them.
+        // A seeded reset forgets the last executed actions and returns every lane to its own stream, as the CPU env
+        // does; Reset() keeps them.
         _lastAction.MemSetToZero();
+        _usesMt.MemSetToZero();
+        Array.Clear(_hostUsesMt);
         Reset();
+    }
+
+    /// <summary>
+    /// Makes lane <paramref name="lane"/> a fresh reference <c>Environment</c> seeded with <paramref name="seed"/> and
+    /// reset, as the CPU env's method of the same name does: its draws now come from MT19937 seeded like numpy's
+    /// <c>RandomState(seed)</c>, kept on the device, and its last action is no-op. <see cref="Reset(ulong, int)"/>
+    /// returns every lane to its own stream.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The env was never reset with a seed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Bad lane.</exception>
+    public void ResetLaneLikeReference(int lane, uint seed)
+    {
+        RequireSeeded("ResetLaneLikeReference");
+        CheckLane(lane);
+        long words = (long)NumEnvs * MinAtarRandom.MtWords;
+        if (_mt.Length < words)
+        {
+            _mt.Dispose();
+            _mt = _device.Accelerator.Allocate1D<uint>(words);
+        }
+        _mt.View.SubView((long)lane * MinAtarRandom.MtWords, MinAtarRandom.MtWords).CopyFromCPU(MinAtarRandom.SeedMt(seed));
+        _hostUsesMt[lane] = 1;
+        _usesMt.CopyFromCPU(_hostUsesMt);
+        _lastAction.View.SubView(lane, 1).CopyFromCPU(new int[1]);
+        var marked = new int[NumEnvs];
+        marked[lane] = 1;
+        _marked.CopyFromCPU(marked);
+        _resetMarked(_device.ThreadsFor(NumEnvs), _device.ThreadsFor(NumEnvs), Lanes, Outputs(random: false, 0), _marked.View);
+        _pending[lane] = false;
+        Download();
     }
 
     private protected override void LaunchReset() =>
@@ -131,6 +180,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
         _episodeCount.MemSetToZero();
         Launch(random: false, _stepInLog++);
         Download();
+        _finalObs.CopyToCPU(_hostFinalObs);
         DrainEpisodes();
         if (!AutoReset)
             for (int i = 0; i < NumEnvs; i++) _pending[i] = _hostTerminated[i] || _hostTruncated[i];
@@ -140,16 +190,17 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
 
     void Launch(bool random, int step)
     {
-        var outputs = new MinAtarOutputs
-        {
-            Actions = _actions.View, Observations = _obs.View, FinalObservations = _finalObs.View, Rewards = _rewards.View,
-            Terminated = _terminated.View, Truncated = _truncated.View, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
-            ActionState = _actionState.View, ActionStep = _actionStep.View, ObservationSize = Spec.ObservationSize, AutoReset = AutoReset ? 1 : 0,
-            RandomActions = random ? 1 : 0, ActionCount = _actionCount, Step = step,
-        };
         int threads = _device.ThreadsFor(NumEnvs);
-        _step(threads, threads, Lanes, outputs);
+        _step(threads, threads, Lanes, Outputs(random, step));
     }
+
+    MinAtarOutputs Outputs(bool random, int step) => new()
+    {
+        Actions = _actions.View, Observations = _obs.View, FinalObservations = _finalObs.View, Rewards = _rewards.View,
+        Terminated = _terminated.View, Truncated = _truncated.View, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
+        ActionState = _actionState.View, ActionStep = _actionStep.View, ObservationSize = Spec.ObservationSize, AutoReset = AutoReset ? 1 : 0,
+        RandomActions = random ? 1 : 0, ActionCount = _actionCount, Step = step,
+    };
 
     /// <summary>MinAtar takes discrete actions only.</summary>
     /// <exception cref="InvalidOperationException">Always.</exception>
@@ -165,5 +216,5 @@ public sealed class DeviceMinAtarEnv : DeviceLanes
     }
 
     /// <inheritdoc/>
-    private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _lastAction, _actionMap, _actions];
+    private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _lastAction, _actionMap, _actions, _usesMt, _marked, _mt];
 }

@@ -62,7 +62,15 @@ public static class MinAtarConformance
     /// reference's default settings unless <paramref name="options"/> says otherwise (the vectors assume the defaults).
     /// </summary>
     /// <exception cref="ArgumentException">A row is of another game.</exception>
-    public static ConformanceOutcome[] Run(MinAtarGameInfo game, IReadOnlyList<ConformanceRow> rows, MinAtarOptions? options = null)
+    public static ConformanceOutcome[] Run(MinAtarGameInfo game, IReadOnlyList<ConformanceRow> rows, MinAtarOptions? options = null) =>
+        Run(game, rows, n => MinAtarGames.Make(game.Name, n, options: options));
+
+    /// <summary>
+    /// Replays every row of <paramref name="rows"/> on the lanes <paramref name="make"/> gives (one lane per row): the
+    /// CPU env's, or a device env's; the actions are those of the reference's -v0 set.
+    /// </summary>
+    /// <exception cref="ArgumentException">A row is of another game.</exception>
+    public static ConformanceOutcome[] Run(MinAtarGameInfo game, IReadOnlyList<ConformanceRow> rows, Func<int, IReferenceLanes> make)
     {
         ArgumentNullException.ThrowIfNull(game);
         ArgumentNullException.ThrowIfNull(rows);
@@ -70,8 +78,9 @@ public static class MinAtarConformance
             if (row.Game != game.Name) throw new ArgumentException($"rows: line {row.Line} is of game '{row.Game}'; expected '{game.Name}'.", nameof(rows));
         int n = rows.Count;
         if (n == 0) return [];
-        MinAtarEnv env = MinAtarGames.Make(game.Name, n, options: options);
-        env.Reset(0);
+        ArgumentNullException.ThrowIfNull(make);
+        IReferenceLanes env = make(n);
+        env.Reset(0, 0);
         var z = new ulong[n];
         var checksum = new uint[n];
         var returns = new long[n];
@@ -79,7 +88,7 @@ public static class MinAtarConformance
         var done = new bool[n];
         var capped = new bool[n];
         var actions = new int[n];
-        int obsSize = env.ObservationSize, channels = env.Channels, active = n;
+        int obsSize = env.Spec.ObservationSize, channels = env.Channels, active = n;
         for (int i = 0; i < n; i++)
         {
             env.ResetLaneLikeReference(i, rows[i].Seed);
@@ -95,7 +104,7 @@ public static class MinAtarConformance
                 actions[i] = (int)(z[i] / 65536 % 6);
             }
             env.Step(actions);
-            env.Episodes.Clear();
+            if (env is VectorEnv cpu) cpu.Episodes.Clear();
             for (int i = 0; i < n; i++)
             {
                 if (done[i]) continue;

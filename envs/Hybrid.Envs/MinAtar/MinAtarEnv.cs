@@ -25,6 +25,23 @@ public sealed record MinAtarOptions(double StickyActionProbability = 0.1, bool D
 }
 
 /// <summary>
+/// MinAtar lanes that can replay the reference package's episodes: a lane can be seeded like the reference's
+/// <c>Environment</c> (Mersenne Twister), and the observation an episode ended on is kept. The CPU env and the device
+/// env both are, so the conformance vectors replay on either.
+/// </summary>
+public interface IReferenceLanes : IVectorLanes
+{
+    /// <summary>Observation channels, C.</summary>
+    int Channels { get; }
+
+    /// <summary>Each lane's observation when its last episode ended [N * obs].</summary>
+    ReadOnlySpan<float> FinalObservations { get; }
+
+    /// <summary>Makes lane <paramref name="lane"/> a fresh reference <c>Environment</c> seeded with <paramref name="seed"/> and reset.</summary>
+    void ResetLaneLikeReference(int lane, uint seed);
+}
+
+/// <summary>
 /// N lanes of one MinAtar game (Young and Tian 2019), following the reference package at revision 4241f24 as
 /// specified in RULES.md, quirks included. Observations are 0/1 floats, channel-first: lane i's row is
 /// <c>[C x 10 x 10]</c> at <c>i * C * 100</c>, element <c>c * 100 + y * 10 + x</c>, ready for a conv torso.
@@ -38,7 +55,7 @@ public sealed record MinAtarOptions(double StickyActionProbability = 0.1, bool D
 /// The games set no time limit; Hybrid truncates at 108,000 steps (the ALE's 30-minute episode cap,
 /// Machado et al. 2018) so that a Seaquest agent camping on the surface cannot stall a run.
 /// </remarks>
-public abstract class MinAtarEnv : VectorEnv
+public abstract class MinAtarEnv : VectorEnv, IReferenceLanes
 {
     /// <summary>The truncation limit (see remarks).</summary>
     public const int MaxEpisodeSteps = 108_000;

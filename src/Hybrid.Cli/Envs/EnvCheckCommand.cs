@@ -52,8 +52,11 @@ public static class EnvCheckCommand
             EnvRegistry.Spec(envId);
             if (device != "cpu" && GpuDevices.Instance.Open(device, output.WriteLine) is IlgpuComputeDevice onDevice)
             {
-                if (conformancePath is not null) throw new ArgumentException("--conformance: MinAtar runs on the CPU only; drop --device.");
-                return RunOnDevice(envId, referencePath, onDevice.Device, output) ? 0 : 1;
+                if (conformancePath is not null && !EnvRegistry.IsMinAtar(envId))
+                    throw new ArgumentException($"--conformance: {envId} is not a MinAtar env; use --reference FILE.csv.");
+                bool agrees = RunOnDevice(envId, referencePath, onDevice.Device, output);
+                if (conformancePath is not null) agrees &= RunConformance(envId, conformancePath, output, onDevice.Device);
+                return agrees ? 0 : 1;
             }
             bool minAtar = EnvRegistry.IsMinAtar(envId);
             if (referencePath is not null && minAtar)
@@ -112,15 +115,29 @@ public static class EnvCheckCommand
         return passed;
     }
 
-    /// <summary>Replays the file's rows for the env's game; prints one line per row and a summary.</summary>
-    static bool RunConformance(string envId, string path, TextWriter output)
+    /// <summary>Replays the file's rows for the env's game, on the CPU env or (given) the device's lanes; prints one line per row and a summary.</summary>
+    static bool RunConformance(string envId, string path, TextWriter output, IlgpuDevice? device = null)
     {
         MinAtarGameInfo game = ((MinAtarEnv)EnvRegistry.Make(envId)).Game;
         IReadOnlyList<ConformanceRow> all = MinAtarConformance.Read(path);
         ConformanceRow[] rows = all.Where(r => r.Game == game.Name).ToArray();
         if (rows.Length == 0)
             throw new InvalidDataException($"{path}: no rows for game '{game.Name}' (the file has {all.Count} rows, of games {string.Join(", ", all.Select(r => r.Game).Distinct())}).");
-        ConformanceOutcome[] outcomes = MinAtarConformance.Run(game, rows);
+        var envs = new List<DeviceMinAtarEnv>();
+        ConformanceOutcome[] outcomes;
+        try
+        {
+            outcomes = device is null ? MinAtarConformance.Run(game, rows) : MinAtarConformance.Run(game, rows, n =>
+            {
+                var env = new DeviceMinAtarEnv(device, MinAtarEnv.EnvId(game, minimalActions: false), n);
+                envs.Add(env);
+                return env;
+            });
+        }
+        finally
+        {
+            foreach (DeviceMinAtarEnv env in envs) env.Dispose();
+        }
         foreach (ConformanceOutcome o in outcomes)
         {
             ConformanceRow e = o.Expected;
@@ -130,7 +147,7 @@ public static class EnvCheckCommand
                   $"capped {(o.Capped ? 1 : 0)} ({(e.Capped ? 1 : 0)}), checksum {o.Checksum} ({e.Checksum})");
         }
         int matched = outcomes.Count(o => o.Matches);
-        output.WriteLine($"{envId}: {matched} of {outcomes.Length} conformance episodes match (lanes seeded like the reference, sticky 0.1, " +
+        output.WriteLine($"{envId}: {matched} of {outcomes.Length} conformance episodes match{(device is null ? "" : $" on {device.Info.Kind}")} (lanes seeded like the reference, sticky 0.1, " +
             $"ramping on, all six actions){(matched == outcomes.Length ? "" : " - FAILED")}");
         return matched == outcomes.Length;
     }

@@ -120,6 +120,10 @@ public struct MinAtarLanes
     public ArrayView<uint> RandomStep;
     public ArrayView<int> LastAction;
     public ArrayView<int> ActionMap;
+    /// <summary>Per lane, non-zero where the lane draws from a Mersenne Twister (seeded like the reference) instead of its own stream.</summary>
+    public ArrayView<int> UsesMt;
+    /// <summary>The lanes' Mersenne Twisters, <see cref="MinAtarRandom.MtWords"/> words each (624 of state, then the index).</summary>
+    public ArrayView<uint> Mt;
     public int Lanes;
     public int Game;
     public int MaxSteps;
@@ -129,6 +133,11 @@ public struct MinAtarLanes
     public readonly int Get(int variable, int lane) => State[variable * Lanes + lane];
 
     public readonly void Set(int variable, int lane, int value) => State[variable * Lanes + lane] = value;
+
+    /// <summary>Lane <paramref name="lane"/>'s random stream, positioned where it stands.</summary>
+    public readonly MinAtarRandom Random(int lane) => UsesMt[lane] != 0
+        ? new MinAtarRandom { Mt = Mt.SubView((long)lane * MinAtarRandom.MtWords, MinAtarRandom.MtWords), UseMt = 1 }
+        : new MinAtarRandom { State = RandomState[lane], Step = RandomStep[lane] };
 
     /// <summary>Whether the timer at <paramref name="variable"/> has run out; if so it starts again from <paramref name="period"/> (what it times reads no timer).</summary>
     public readonly bool Restart(int variable, int lane, int period)
@@ -146,16 +155,55 @@ public struct MinAtarLanes
 /// </summary>
 public struct MinAtarRandom : IRawRandom
 {
+    /// <summary>Words of a lane's Mersenne Twister: the 624 of its state, then the index of the next.</summary>
+    public const int MtWords = 625;
+
+    const int N = 624, M = 397;
+    const uint MatrixA = 0x9908B0DF, UpperMask = 0x80000000, LowerMask = 0x7FFFFFFF;
+
     /// <summary>The Weyl state.</summary>
     public uint State;
     /// <summary>The lane's (odd) step.</summary>
     public uint Step;
+    /// <summary>The lane's Mersenne Twister, where it draws from one (<see cref="UseMt"/>).</summary>
+    public ArrayView<uint> Mt;
+    /// <summary>Non-zero: the lane was seeded like the reference and draws from <see cref="Mt"/>.</summary>
+    public int UseMt;
 
-    /// <summary>The next raw 32-bit output.</summary>
+    /// <summary>The next raw 32-bit output: the Weyl sequence's hash, or MT19937's (as Hybrid.Envs' Mt19937).</summary>
     public uint Next()
     {
-        State += Step;
-        return LaneRandom.Hash(State);
+        if (UseMt == 0)
+        {
+            State += Step;
+            return LaneRandom.Hash(State);
+        }
+        uint index = Mt[N];
+        if (index >= N)
+        {
+            for (int i = 0; i < N; i++)
+            {
+                uint v = (Mt[i] & UpperMask) | (Mt[(i + 1) % N] & LowerMask);
+                Mt[i] = Mt[(i + M) % N] ^ (v >> 1) ^ ((v & 1) != 0 ? MatrixA : 0u);
+            }
+            index = 0;
+        }
+        uint y = Mt[(int)index];
+        Mt[N] = index + 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9D2C5680;
+        y ^= (y << 15) & 0xEFC60000;
+        return y ^ (y >> 18);
+    }
+
+    /// <summary>The words of a Mersenne Twister seeded as numpy's <c>RandomState(seed)</c> is, its index at the end (a twist comes first).</summary>
+    public static uint[] SeedMt(uint seed)
+    {
+        var words = new uint[MtWords];
+        words[0] = seed;
+        for (uint i = 1; i < N; i++) words[i] = 1812433253u * (words[i - 1] ^ (words[i - 1] >> 30)) + i;
+        words[N] = N;
+        return words;
     }
 
     /// <summary>Uniform on [0, 1) (numpy <c>random_sample</c>).</summary>
@@ -1172,9 +1220,9 @@ public static class MinAtarKernels
     {
         for (int lane = index; lane < e.Lanes; lane += stride)
         {
-            var random = new MinAtarRandom { State = e.RandomState[lane], Step = e.RandomStep[lane] };
+            MinAtarRandom random = e.Random(lane);
             ResetGame(e, lane, ref random);
-            e.RandomState[lane] = random.State;
+            if (random.UseMt == 0) e.RandomState[lane] = random.State;
             e.Elapsed[lane] = 0;
             e.Returns[lane] = 0f;
             Render(e, lane, observations, lane * observationSize);
@@ -1197,7 +1245,7 @@ public static class MinAtarKernels
     {
         for (int lane = index; lane < e.Lanes; lane += stride)
         {
-            var random = new MinAtarRandom { State = e.RandomState[lane], Step = e.RandomStep[lane] };
+            MinAtarRandom random = e.Random(lane);
             int agentAction;
             if (o.RandomActions != 0)
             {
@@ -1235,7 +1283,28 @@ public static class MinAtarKernels
             }
             e.Elapsed[lane] = steps;
             e.Returns[lane] = sum;
-            e.RandomState[lane] = random.State;
+            if (random.UseMt == 0) e.RandomState[lane] = random.State;
+        }
+    }
+
+    /// <summary>
+    /// Resets the lanes marked in <paramref name="marked"/> alone (a lane just seeded like the reference): a new game
+    /// from its stream, zero steps and return, its first observation, and its flags and reward cleared.
+    /// </summary>
+    public static void ResetMarked(Index1D index, int stride, MinAtarLanes e, MinAtarOutputs o, ArrayView<int> marked)
+    {
+        for (int lane = index; lane < e.Lanes; lane += stride)
+        {
+            if (marked[lane] == 0) continue;
+            MinAtarRandom random = e.Random(lane);
+            ResetGame(e, lane, ref random);
+            if (random.UseMt == 0) e.RandomState[lane] = random.State;
+            e.Elapsed[lane] = 0;
+            e.Returns[lane] = 0f;
+            Render(e, lane, o.Observations, lane * o.ObservationSize);
+            o.Rewards[lane] = 0f;
+            o.Terminated[lane] = 0;
+            o.Truncated[lane] = 0;
         }
     }
 }

@@ -139,4 +139,29 @@ public sealed class DeviceEnvTests(IlgpuFixture fixture)
                 Assert.Equal(1, obs.AsSpan(lane * game.Channels * 100, 100).ToArray().Count(v => v == 1f));
         }
     }
+
+    [Theory]
+    [InlineData("asterix")]
+    [InlineData("breakout")]
+    [InlineData("freeway")]
+    [InlineData("seaquest")]
+    [InlineData("space_invaders")]
+    public void EveryConformanceRowMatchesOnTheDevice(string game)
+    {
+        // The reference package's episodes, replayed on device lanes seeded like the reference (a Mersenne Twister per
+        // lane on the device): return, length and observation checksum of every row.
+        MinAtarGameInfo info = MinAtarGames.Find(game);
+        var rows = MinAtarConformance.Read(EnvTestSupport.MinAtarReferenceFile("conformance_vectors.csv")).Where(r => r.Game == game).ToArray();
+        Assert.Equal(10, rows.Length);
+        var envs = new List<DeviceMinAtarEnv>();
+        ConformanceOutcome[] outcomes = MinAtarConformance.Run(info, rows, n =>
+        {
+            var env = new DeviceMinAtarEnv(fixture.Device, MinAtarEnv.EnvId(info, minimalActions: false), n);
+            envs.Add(env);
+            return env;
+        });
+        foreach (DeviceMinAtarEnv env in envs) env.Dispose();
+        Assert.Empty(outcomes.Where(o => !o.Matches)
+            .Select(o => $"seed {o.Expected.Seed}: return {o.Return}/{o.Expected.Return} length {o.Length}/{o.Expected.Length} checksum {o.Checksum}/{o.Expected.Checksum}"));
+    }
 }
