@@ -14,6 +14,21 @@ public class CliTests
     }
 
     [Fact]
+    public void BenchNnTimesTheNetworkAModelOrAnEnvNames()
+    {
+        // An env id names the network A2C builds for it: MinAtar's conv torso; the JSON line then says which.
+        Hybrid.Nn.Models.ModelSpec minAtar = NnBenchmark.ModelOf("MinAtar/Breakout-v1");
+        Assert.NotNull(minAtar.Conv);
+        Assert.Equal(minAtar, NnBenchmark.ModelOf(minAtar.ToString()));
+        Assert.Same(Hybrid.Nn.Models.ModelSpec.CartPoleActorCritic, NnBenchmark.ModelOf(null));
+        NnBenchmark.Result r = NnBenchmark.Run(8, 1, Hybrid.Nn.Kernels.Simd.Best, 1, minAtar);
+        Assert.True(r.TrainSamplesPerSecond > 0 && r.ForwardBatch1Microseconds > 0);
+        Assert.StartsWith($"{{\"bench\":\"nn\",\"model\":\"{minAtar}\",\"forward_batch1_us\":", NnBenchmark.ToJson(r));
+        Assert.Contains("categorical head", Assert.Throws<ArgumentException>(() => NnBenchmark.ModelOf("Pendulum-v1")).Message);
+        Assert.Throws<FormatException>(() => NnBenchmark.ModelOf("actor-critic obs=four"));
+    }
+
+    [Fact]
     public void BenchRejectsBadOptionsWithTheirNames()
     {
         var result = Program.BuildRoot().Parse(["bench", "nn", "--samples", "0"]);
