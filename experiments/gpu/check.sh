@@ -7,14 +7,14 @@
 #   {"step":NAME,"exit":..,"timed_out":..,"seconds":..,"json_lines":..,"stderr":"last lines"}
 # A step that reaches its limit gets SIGINT first: the benchmarks then print what they measured so far (steps and
 # seconds of the run in progress, blocks timed so far) before the closing line; one still running 3 s later is killed.
-# The limits add up to about 6 minutes, 6.7 if every step had to be killed.
+# The limits add up to about 6.7 minutes, 7.4 if every step had to be killed.
 #   0. the machine: the driver, the libcuda the loader finds (ldconfig -p), nvidia-smi;
 #   1. devicecheck --ptx: every kernel's PTX for SM 8.0, 8.9 and 9.0, parsed for what the driver could not load;
-#   2. devicecheck: the device kernels against the CPU path (envs lane for lane and on reference files, A2C's network,
-#      IMPALA's learner);
+#   2. devicecheck: the device kernels against the CPU path (envs lane for lane and on reference files, the MinAtar games
+#      lane for lane and on the conformance episodes, A2C's network, IMPALA's learner);
 #   3. devicecheck --plan: each kernel of an A2C update timed on its own beside the cost model's estimate, at 4,096 and
 #      65,536 lanes, and one env step at 1,048,576 lanes;
-#   4. bench env: CartPole-v1 lane-steps per second at 4,096 to 1,048,576 lanes;
+#   4. bench env: CartPole-v1 lane-steps per second at 4,096 to 1,048,576 lanes, MinAtar Breakout's at 4,096 to 262,144;
 #   5. bench train: A2C to CartPole's threshold at 4,096 and 65,536 lanes, 3 seeds (median seconds to solve after
 #      compilation, steps per second);
 #   6. bench train: IMPALA with a 20,480-sample learner batch, its learner on the device and then on the CPU (the
@@ -70,6 +70,9 @@ step 55 "devicecheck" "$hybrid" devicecheck --device "$device" --json
 step 45 "devicecheck --plan" "$hybrid" devicecheck --plan --device "$device" --json
 for lanes in 4096 16384 65536 262144 1048576; do
   step 12 "bench env $lanes" "$hybrid" bench env --device "$device" --env CartPole-v1 --num-envs "$lanes" --samples 5 --json
+done
+for lanes in 4096 65536 262144; do
+  step 12 "bench env minatar $lanes" "$hybrid" bench env --device "$device" --env MinAtar/Breakout-v1 --num-envs "$lanes" --samples 5 --json
 done
 for lanes in 4096 65536; do
   step 55 "bench train $lanes" "$hybrid" bench train --device "$device" --config "experiments/gpu/a2c-cartpole-$lanes.yaml" --seeds 3 --json

@@ -1,3 +1,4 @@
+using Hybrid.Envs.MinAtar;
 using System.CommandLine;
 using System.Globalization;
 using Hybrid.Envs.Checking;
@@ -144,6 +145,28 @@ public static class DeviceCheckCommand
                 foreach (string p in problems) output.WriteLine($"       {p}");
                 if (reference is { Passed: false }) output.WriteLine(ReferenceCheck.Format(reference));
             }
+        }
+        string conformancePath = Path.Combine(referenceFolder, "minatar", "conformance_vectors.csv");
+        IReadOnlyList<ConformanceRow>? conformance = File.Exists(conformancePath) ? MinAtarConformance.Read(conformancePath) : null;
+        foreach (MinAtarGameInfo game in MinAtarGames.All)
+        {
+            string env = MinAtarEnv.EnvId(game, minimalActions: true);
+            IReadOnlyList<string> problems = DeviceEnvCheck.CompareWithCpu(onDevice.Device, env);
+            ConformanceRow[] rows = conformance?.Where(r => r.Game == game.Name).ToArray() ?? [];
+            int matched = 0;
+            if (rows.Length > 0)
+            {
+                using var lanes = new DisposableList<DeviceMinAtarEnv>();
+                matched = MinAtarConformance.Run(game, rows, n => lanes.Add(new DeviceMinAtarEnv(onDevice.Device, MinAtarEnv.EnvId(game, minimalActions: false), n)))
+                    .Count(o => o.Matches);
+            }
+            bool ok = problems.Count == 0 && matched == rows.Length;
+            passed &= ok;
+            output.WriteLine(json
+                ? string.Create(inv, $"{{\"check\":\"minatar\",\"device\":\"{onDevice.Info.Kind}\",\"env\":\"{env}\",\"lanes_agree\":{(problems.Count == 0 ? "true" : "false")},\"conformance_rows\":{rows.Length},\"conformance_matched\":{matched},\"passed\":{(ok ? "true" : "false")}}}")
+                : $"{(ok ? "ok  " : "FAIL")} {env}: lanes {(problems.Count == 0 ? "agree with the CPU env" : "DISAGREE")}, " +
+                  (rows.Length == 0 ? $"no conformance file at {conformancePath}" : $"{matched} of {rows.Length} conformance episodes match"));
+            if (!json) foreach (string p in problems) output.WriteLine($"       {p}");
         }
         foreach (NetworkCase check in NetworkCase.Standard)
         {
