@@ -200,13 +200,23 @@ internal sealed class IlgpuA2cStream : ISyncStream
     /// The kernels' layer table (see <see cref="NetShape"/>) from the CPU network's layout: F rows = observation, then
     /// each hidden layer's outputs; D rows = each hidden layer's deltas, then the logits', then the value's.
     /// </summary>
-    internal static int[] LayerTable(ActorCriticNetwork net, int observationSize, out int featureRows, out int deltaRows)
+    internal static int[] LayerTable(ActorCriticNetwork net, int observationSize, out int featureRows, out int deltaRows) =>
+        LayerTable(net, observationSize, allowConv: false, out featureRows, out deltaRows);
+
+    /// <summary>
+    /// As above; with <paramref name="allowConv"/>, a torso may start with a convolution and its ReLU (which the caller
+    /// runs first, giving <paramref name="observationSize"/> inputs to the table's first dense layer).
+    /// </summary>
+    internal static int[] LayerTable(ActorCriticNetwork net, int observationSize, bool allowConv, out int featureRows, out int deltaRows)
     {
-        var linear = net.Torso.OfType<Linear>().ToList();
         if (net.Spec.SeparateValue)
             throw new ArgumentException("the device path runs one torso shared by the policy and value heads; separate_networks needs --device cpu.");
-        if (linear.Count == 0 || linear.Count != net.Torso.Count / 2 || net.Torso.Any(l => l is Conv2d))
-            throw new ArgumentException("the device path runs MLP torsos (hidden layers with tanh or ReLU); this network has another torso. Use --device cpu.");
+        List<Layer> torso = allowConv && net.Torso.Count > 0 && net.Torso[0] is Conv2d ? [.. net.Torso.Skip(2)] : [.. net.Torso];
+        var linear = torso.OfType<Linear>().ToList();
+        if (linear.Count == 0 || linear.Count != torso.Count / 2 || torso.Any(l => l is Conv2d))
+            throw new ArgumentException(allowConv
+                ? "the device path runs a torso of dense layers (tanh or ReLU), after one convolution at most; this network has another torso. Use --device cpu."
+                : "the device path runs MLP torsos (hidden layers with tanh or ReLU) for this work; this network has another torso. Use --device cpu.");
         var table = new List<int>();
         int inRow = 0, fRow = observationSize, dRow = 0;
         foreach (Linear layer in linear)

@@ -160,15 +160,19 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
     [Theory]
     [InlineData("CartPole-v1", 7)]
     [InlineData("Acrobot-v1", 3)]
+    [InlineData("MinAtar/Breakout-v1", 5)]
+    [InlineData("MinAtar/Seaquest-v1", 8)]
     public void TheDevicePredictorGivesTheCpuNetworksLogitsAndValues(string env, int rows)
     {
-        // The same theta and observations through GA3C's predictor kernel and through the CPU network.
+        // The same theta and observations through GA3C's predictor kernel and through the CPU network; MinAtar's
+        // through the convolution kernel first (observations of 0/1 cells, as the games give).
         var config = new Ga3cConfig { Env = env };
         var spec = Acting.ActorCriticSpec(config);
         float[] theta = Acting.InitialTheta(spec.Build(), 3);
         var rng = new Rng(9, 1);
         int obs = Hybrid.Envs.EnvRegistry.Spec(env).ObservationSize, width = spec.Actions + 1;
-        float[] observations = [.. Enumerable.Range(0, rows * obs).Select(_ => rng.NextFloat(-2f, 2f))];
+        bool minAtar = Hybrid.Envs.EnvRegistry.IsMinAtar(env);
+        float[] observations = [.. Enumerable.Range(0, rows * obs).Select(_ => minAtar ? (rng.NextFloat(0f, 1f) < 0.1f ? 1f : 0f) : rng.NextFloat(-2f, 2f))];
         float[] onDevice = new float[rows * width], onCpu = new float[rows * width];
         using (IBatchPolicy device = new IlgpuComputeDevice(fixture.Device).OpenPolicy(spec, 8))
         {
@@ -181,6 +185,20 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
             cpu.Predict(observations, rows, onCpu);
         }
         for (int i = 0; i < onCpu.Length; i++) Assert.True(Math.Abs(onDevice[i] - onCpu[i]) <= 1e-5 + 1e-4 * Math.Abs(onCpu[i]), $"output {i}: {onDevice[i]} on the device, {onCpu[i]} on the CPU");
+    }
+
+    [Fact]
+    public void Ga3cPredictsMinAtarThroughTheConvolutionOnTheDevice()
+    {
+        // The conv torso no longer sends GA3C's predictor to the CPU: a short Breakout run predicts on the device kernels.
+        var config = new Ga3cConfig { Env = "MinAtar/Breakout-v1", Threads = 2, Seed = 2, MaxEnvSteps = 1_200, Segments = 1,
+            Compute = new() { Device = DeviceKind.IlgpuCpu } };
+        var device = new IlgpuComputeDevice(fixture.Device);
+        Assert.Null(device.CannotRun(new DeviceWork.Policy(Acting.ActorCriticSpec(config))));
+        RunSummary summary = Ga3c.Train(config, new RunContext(config, null, null), device);
+        Assert.Equal("ilgpu-cpu", summary.Device);
+        Assert.True(summary.Runtime!.Value.PredictionsPerSecond > 0);
+        Assert.True(summary.Updates > 0);
     }
 
     [Fact]
