@@ -175,6 +175,13 @@ public static class DeviceCheckCommand
             output.WriteLine(json ? parity.ToJson() : string.Create(inv,
                 $"{(parity.Passed ? "ok  " : "FAIL")} network {check}: forward {parity.ForwardError:G3}, gradient {parity.GradientError:G3} of its norm, step {parity.StepError:G3} beyond tolerance"));
         }
+        foreach (string env in DevicePredictorCheck.Standard)
+        {
+            PredictorParity parity = DevicePredictorCheck.Run(onDevice, env);
+            passed &= parity.Passed;
+            output.WriteLine(json ? parity.ToJson() : string.Create(inv,
+                $"{(parity.Passed ? "ok  " : "FAIL")} predictor {env}: {parity.Rows} rows' logits and values, {parity.Error:G3} beyond tolerance"));
+        }
         foreach (LearnerCase check in LearnerCase.Standard)
         {
             LearnerParity parity = DeviceLearnerCheck.Run(onDevice, check);

@@ -157,34 +157,17 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         Assert.Contains("expected 'a2c on the CPU', found 'a2c on a device'", e.Message);
     }
 
+    public static TheoryData<string> PredictorEnvs() => [.. DevicePredictorCheck.Standard];
+
     [Theory]
-    [InlineData("CartPole-v1", 7)]
-    [InlineData("Acrobot-v1", 3)]
-    [InlineData("MinAtar/Breakout-v1", 5)]
-    [InlineData("MinAtar/Seaquest-v1", 8)]
-    public void TheDevicePredictorGivesTheCpuNetworksLogitsAndValues(string env, int rows)
+    [MemberData(nameof(PredictorEnvs))]
+    public void TheDevicePredictorGivesTheCpuNetworksLogitsAndValues(string env)
     {
         // The same theta and observations through GA3C's predictor kernel and through the CPU network; MinAtar's
-        // through the convolution kernel first (observations of 0/1 cells, as the games give).
-        var config = new Ga3cConfig { Env = env };
-        var spec = Acting.ActorCriticSpec(config);
-        float[] theta = Acting.InitialTheta(spec.Build(), 3);
-        var rng = new Rng(9, 1);
-        int obs = Hybrid.Envs.EnvRegistry.Spec(env).ObservationSize, width = spec.Actions + 1;
-        bool minAtar = Hybrid.Envs.EnvRegistry.IsMinAtar(env);
-        float[] observations = [.. Enumerable.Range(0, rows * obs).Select(_ => minAtar ? (rng.NextFloat(0f, 1f) < 0.1f ? 1f : 0f) : rng.NextFloat(-2f, 2f))];
-        float[] onDevice = new float[rows * width], onCpu = new float[rows * width];
-        using (IBatchPolicy device = new IlgpuComputeDevice(fixture.Device).OpenPolicy(spec, 8))
-        {
-            device.SetParameters(theta);
-            device.Predict(observations, rows, onDevice);
-        }
-        using (IBatchPolicy cpu = CpuDevice.Instance.OpenPolicy(spec, 8))
-        {
-            cpu.SetParameters(theta);
-            cpu.Predict(observations, rows, onCpu);
-        }
-        for (int i = 0; i < onCpu.Length; i++) Assert.True(Math.Abs(onDevice[i] - onCpu[i]) <= 1e-5 + 1e-4 * Math.Abs(onCpu[i]), $"output {i}: {onDevice[i]} on the device, {onCpu[i]} on the CPU");
+        // through the convolution kernel first.
+        PredictorParity parity = DevicePredictorCheck.Run(new IlgpuComputeDevice(fixture.Device), env);
+        Assert.True(parity.Passed, parity.ToJson());
+        Assert.Equal(7, parity.Rows);
     }
 
     [Fact]
