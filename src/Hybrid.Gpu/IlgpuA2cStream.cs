@@ -154,6 +154,9 @@ internal sealed class IlgpuA2cStream : ISyncStream
     internal static void Check(string kind, A2cConfig config, ModelSpec spec)
     {
         EnvSpec env = EnvRegistry.Spec(config.Env);
+        if (EnvRegistry.IsMinAtar(config.Env))
+            throw new ArgumentException($"device '{kind}': A2C's device stream steps the classic-control envs inside its rollout kernel; {config.Env} steps on the " +
+                "device too (envcheck, bench env --device) but A2C on it trains on the CPU for now. Use --device cpu.");
         DeviceEnvs.Kind(config.Env);
         if (config.RmsEpsilonOutside)
             throw new ArgumentException($"device '{kind}': the device's RMSProp adds epsilon inside the square root; rms_epsilon_outside needs --device cpu.");

@@ -233,6 +233,7 @@ public sealed class DeviceTrainingTests(IlgpuFixture fixture)
         var e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { Env = "MinAtar/Breakout-v0" }));
         Assert.Contains("MinAtar/Breakout-v0", e.Message);
         Assert.Contains("--device cpu", e.Message);
+        Assert.Contains("trains on the CPU for now", e.Message);
         e = Assert.Throws<ArgumentException>(() => device.OpenA2c(new A2cConfig { NormalizeObservations = true }));
         Assert.Contains("normalize_observations", e.Message);
         // Too many samples for the kernels' 32-bit indices; a machine with under about 40 GiB of memory refuses the run
