@@ -1,13 +1,10 @@
 using System.Diagnostics;
 using Hybrid.Envs;
-using Hybrid.Nn;
 using Hybrid.Nn.Models;
-using Hybrid.Nn.Optim;
 using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Parallel;
-using Hybrid.Training.Rollouts;
 using Hybrid.Training.Runs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,7 +1,5 @@
 using System.Numerics.Tensors;
-using Hybrid.Threading;
 using Hybrid.Training.Algorithms;
-using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Devices;
 
