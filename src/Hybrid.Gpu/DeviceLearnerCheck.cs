@@ -19,12 +19,14 @@ public sealed record LearnerCase(string Env, float RhoBar, float CBar, int TMax,
     /// The cases the tests and <c>devicecheck</c> run. CartPole: categorical head, terminal steps, IMPALA's clips, then
     /// clips that differ (rho_bar 2, c_bar 0.5) so each is applied where the other is not. Pendulum: Gaussian head,
     /// every lane truncated at step 190 + 10 of the unrolls, so the bootstrap from final observations is compared.
+    /// MinAtar Breakout: the conv torso, whose forward pass, output deltas and weight gradients run on the device.
     /// </summary>
     public static IReadOnlyList<LearnerCase> Standard { get; } =
     [
         new("CartPole-v1", 1f, 1f, 20, 0),
         new("CartPole-v1", 2f, 0.5f, 20, 0),
         new("Pendulum-v1", 1f, 1f, 20, 190),
+        new("MinAtar/Breakout-v1", 1f, 1f, 10, 0),
     ];
 
     /// <inheritdoc/>

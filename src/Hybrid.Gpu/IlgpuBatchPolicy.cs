@@ -39,9 +39,7 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
     }
 
     /// <summary>What the first dense layer takes: the observation, or the convolution's outputs.</summary>
-    static int DenseInputs(ActorCriticNetwork net) => net.Torso.Count > 0 && net.Torso[0] is Hybrid.Nn.Layers.Conv2d conv
-        ? conv.OutputSize
-        : net.Spec.ObservationShape.Aggregate(1, (a, b) => a * b);
+    internal static int DenseInputs(ActorCriticNetwork net) => ConvShape.LeadingConv(net)?.OutputSize ?? net.Spec.ObservationShape.Aggregate(1, (a, b) => a * b);
 
     public IlgpuBatchPolicy(IlgpuDevice device, PredictKernel kernel, ModelSpec spec, int maxRows)
     {
@@ -53,19 +51,14 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
         int denseInputs = DenseInputs(net);
         int[] table = IlgpuA2cStream.LayerTable(net, denseInputs, allowConv: true, out int featureRows, out _);
         Accelerator a = device.Accelerator;
-        if (net.Torso.Count > 0 && net.Torso[0] is Hybrid.Nn.Layers.Conv2d conv)
+        _theta = a.Allocate1D<float>(net.ParameterCount);
+        if (ConvShape.LeadingConv(net) is { } conv)
         {
             _inputs = a.Allocate1D<float>((long)_observationSize * maxRows);
             _convolve = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>(ConvKernels.ForwardRelu);
-            _conv = new ConvShape
-            {
-                Offset = conv.Parameters.Offset, Height = conv.Height, Width = conv.Width, Channels = conv.Channels, Filters = conv.Filters,
-                Kernel = conv.Kernel, Stride = conv.Stride, Padding = conv.Padding, OutHeight = conv.OutHeight, OutWidth = conv.OutWidth,
-                ChannelsFirst = conv.ChannelsFirst ? 1 : 0,
-            };
+            _conv = ConvShape.Of(conv, _theta.View);
         }
         else _inputs = a.Allocate1D<float>(1);
-        _theta = a.Allocate1D<float>(net.ParameterCount);
         _layers = a.Allocate1D(table);
         _features = a.Allocate1D<float>((long)featureRows * maxRows);
         _logits = a.Allocate1D<float>((long)_actions * maxRows);
@@ -75,7 +68,6 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
             Theta = _theta.View, Layers = _layers.View, Hidden = net.Torso.Count(l => l is Hybrid.Nn.Layers.Linear),
             Relu = spec.Activation == Activation.Relu ? 1 : 0, Actions = _actions, ObservationSize = denseInputs,
         };
-        _conv.Theta = _theta.View;
         _hostFeatures = new float[_observationSize * maxRows];
         _hostLogits = new float[_actions * maxRows];
         _hostValues = new float[maxRows];

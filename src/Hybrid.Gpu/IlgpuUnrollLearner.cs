@@ -1,4 +1,5 @@
 using Hybrid.Gpu.Kernels;
+using Hybrid.Nn.Layers;
 using Hybrid.Nn.Models;
 using Hybrid.Training.Devices;
 using Hybrid.Training.Losses;
@@ -34,6 +35,13 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
     readonly bool _box;
     readonly float[] _hostObservations, _hostScratch, _hostActions, _hostBehaviour, _hostRewards, _hostDiscounts, _hostTerms = new float[3];
     readonly int[] _hostCut, _hostFinal;
+    // A leading convolution (MinAtar's torso), where there is one.
+    readonly ConvShape _conv;
+    readonly ArrayView<float> _convInputs, _convScratchInputs, _convDeltas;
+    readonly int _denseOffset, _denseOutputs;
+    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>? _convForward;
+    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _convInputDeltas;
+    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _convGradients;
 
     /// <summary>
     /// Throws unless the device learner can run <paramref name="spec"/>'s network over batches of <paramref name="shape"/>:
@@ -48,7 +56,7 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         if (shape.TMax < 1 || shape.Lanes < 1 || shape.Unrolls < 1)
             throw new ArgumentException($"the learner's shape was {shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes; expected each at least 1.");
         var net = (ActorCriticNetwork)spec.Build();
-        IlgpuA2cStream.LayerTable(net, spec.ObservationShape.Aggregate(1, (a, b) => a * b), out int featureRows, out int deltaRows);
+        IlgpuA2cStream.LayerTable(net, IlgpuBatchPolicy.DenseInputs(net), allowConv: true, out int featureRows, out int deltaRows);
         int samples = shape.Samples, scratch = shape.Unrolls * shape.Lanes + samples;
         long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * scratch, IlgpuA2cStream.LearnerPartials(samples, net.ParameterCount));
         if (largest > int.MaxValue)
@@ -65,7 +73,8 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _observationSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
         _actions = net.Actions;
         _box = spec.ActionKind == ActionKind.Box;
-        int[] table = IlgpuA2cStream.LayerTable(net, _observationSize, out int featureRows, out int deltaRows);
+        int denseInputs = IlgpuBatchPolicy.DenseInputs(net);
+        int[] table = IlgpuA2cStream.LayerTable(net, denseInputs, allowConv: true, out int featureRows, out int deltaRows);
         _samples = shape.Samples;
         int columns = shape.Unrolls * shape.Lanes, parameters = net.ParameterCount;
         // Scratch rows: every unroll's lanes after the last step, then at most one final observation per sample.
@@ -78,7 +87,7 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         var shapeViews = new NetShape
         {
             Theta = _theta.View, Layers = Add(a.Allocate1D(table)).View, Hidden = net.Torso.Count(l => l is Hybrid.Nn.Layers.Linear),
-            Relu = spec.Activation == Activation.Relu ? 1 : 0, Actions = _actions, ObservationSize = _observationSize,
+            Relu = spec.Activation == Activation.Relu ? 1 : 0, Actions = _actions, ObservationSize = denseInputs,
             Box = _box ? 1 : 0, LogStdOffset = net.LogStd.Offset, LogStdRow = deltaRows - (_box ? _actions : 0),
         };
         ArrayView<float> features = Floats(a, (long)featureRows * _samples), deltas = Floats(a, (long)deltaRows * _samples);
@@ -98,6 +107,20 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
             Lanes = shape.Lanes, Unrolls = shape.Unrolls, RhoBar = shape.RhoBar, CBar = shape.CBar,
         };
         _learn = IlgpuA2cStream.Learner(a, _buffers.Add, shapeViews, table, features, deltas, _gradient.View, default, _samples, parameters);
+        if (ConvShape.LeadingConv(net) is { } conv)
+        {
+            // MinAtar's torso: observations go up row-major; the convolution writes the dense layers' input; after the
+            // dense layers' gradients, its outputs' deltas and its own weights' gradients follow.
+            _conv = ConvShape.Of(conv, _theta.View);
+            _convInputs = Floats(a, (long)_observationSize * _samples);
+            _convScratchInputs = Floats(a, (long)_observationSize * _scratchCapacity);
+            _convDeltas = Floats(a, (long)_conv.Outputs * _samples);
+            Linear first = net.Torso.OfType<Linear>().First();
+            (_denseOffset, _denseOutputs) = (first.Parameters.Offset, first.OutputSize);
+            _convForward = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>(ConvKernels.ForwardRelu);
+            _convInputDeltas = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ConvKernels.InputDeltas);
+            _convGradients = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ConvKernels.WeightGradients);
+        }
         _scalars = Add(a.Allocate1D<float>(1));
         _samplesForward = new PredictViews { Net = shapeViews, Features = features, Logits = logits, Values = values, Rows = _samples, Capacity = _samples };
         _scratchForward = new PredictViews { Net = shapeViews, Features = scratchFeatures, Logits = scratchLogits, Values = scratchValues, Capacity = _scratchCapacity };
@@ -131,7 +154,8 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
             for (int i = 0; i < steps; i++)
             {
                 int b = first + i;
-                for (int k = 0; k < obs; k++) _hostObservations[k * _samples + b] = r.Observations[i * obs + k];
+                if (_convForward is not null) r.Observations.AsSpan(i * obs, obs).CopyTo(_hostObservations.AsSpan(b * obs, obs));
+                else for (int k = 0; k < obs; k++) _hostObservations[k * _samples + b] = r.Observations[i * obs + k];
                 if (_box)
                     for (int d = 0; d < _actions; d++) _hostActions[d * _samples + b] = r.BoxActions[i * _actions + d];
                 else _hostActions[b] = r.DiscreteActions[i];
@@ -141,18 +165,26 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
             }
             float[] next = nextObservations[u];
             for (int lane = 0; lane < n; lane++)
-                for (int k = 0; k < obs; k++) _hostScratch[k * _scratchCapacity + u * n + lane] = next[lane * obs + k];
+                for (int k = 0; k < obs; k++) _hostScratch[Scratch(k, u * n + lane)] = next[lane * obs + k];
             for (int j = 0; j < r.TruncatedCount; j++)
             {
                 int column = columns + finals++;
                 _hostFinal[first + r.TruncatedIndices[j]] = column;
-                for (int k = 0; k < obs; k++) _hostScratch[k * _scratchCapacity + column] = r.FinalObservations[j * obs + k];
+                for (int k = 0; k < obs; k++) _hostScratch[Scratch(k, column)] = r.FinalObservations[j * obs + k];
             }
         }
 
         _theta.View.BaseView.CopyFromCPU(theta);
-        _rollout.Features.SubView(0, (long)obs * _samples).CopyFromCPU(_hostObservations);
-        _scratchForward.Features.SubView(0, (long)obs * _scratchCapacity).CopyFromCPU(_hostScratch);
+        if (_convForward is not null)
+        {
+            _convInputs.CopyFromCPU(_hostObservations);
+            _convScratchInputs.CopyFromCPU(_hostScratch);
+        }
+        else
+        {
+            _rollout.Features.SubView(0, (long)obs * _samples).CopyFromCPU(_hostObservations);
+            _scratchForward.Features.SubView(0, (long)obs * _scratchCapacity).CopyFromCPU(_hostScratch);
+        }
         _rollout.Actions.CopyFromCPU(_hostActions);
         _rollout.Rewards.CopyFromCPU(_hostRewards);
         _rollout.Discounts.CopyFromCPU(_hostDiscounts);
@@ -161,6 +193,14 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _vtraceViews.FinalColumn.CopyFromCPU(_hostFinal);
         _terms.MemSetToZero();
 
+        if (_convForward is not null)
+        {
+            _convForward(_device.ThreadsFor((long)_samples * _conv.Outputs), _device.ThreadsFor((long)_samples * _conv.Outputs), _conv,
+                _convInputs, _rollout.Features, _samples, _samples);
+            int rows = columns + finals;
+            _convForward(_device.ThreadsFor((long)rows * _conv.Outputs), _device.ThreadsFor((long)rows * _conv.Outputs), _conv,
+                _convScratchInputs, _scratchForward.Features, rows, _scratchCapacity);
+        }
         _predict.Launch(_samplesForward);
         PredictViews scratch = _scratchForward;
         scratch.Rows = columns + finals;
@@ -168,11 +208,21 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         int threads = _device.ThreadsFor(columns);
         _vtrace(threads, threads, _rollout, _vtraceViews);
         _kernels.Gradient(_learn, _scalars.View);
+        if (_convInputDeltas is not null && _convGradients is not null)
+        {
+            int deltaThreads = _device.ThreadsFor((long)_conv.Outputs * _samples);
+            _convInputDeltas(deltaThreads, deltaThreads, _conv, _rollout.Features, _rollout.Deltas, _convDeltas, _denseOffset, _denseOutputs, _samples);
+            int weightThreads = _device.ThreadsFor(_conv.Kernel * _conv.Kernel * _conv.Channels * _conv.Filters + _conv.Filters);
+            _convGradients(weightThreads, weightThreads, _conv, _convInputs, _convDeltas, _gradient.View, _samples);
+        }
         _gradient.View.BaseView.CopyToCPU(gradient);
         _terms.CopyToCPU(_hostTerms);
         float inverse = 1f / _samples;
         return new LossTerms(_hostTerms[0] * inverse, _hostTerms[1] * inverse, _hostTerms[2] * inverse);
     }
+
+    /// <summary>Where value <paramref name="k"/> of scratch row <paramref name="column"/> goes up: row-major for a convolution, else feature-major.</summary>
+    int Scratch(int k, int column) => _convForward is not null ? column * _observationSize + k : k * _scratchCapacity + column;
 
     public void Dispose()
     {

@@ -26,6 +26,18 @@ public struct ConvShape
 
     /// <summary>Outputs per sample.</summary>
     public readonly int Outputs => OutHeight * OutWidth * Filters;
+
+    /// <summary>The shape of the CPU network's <paramref name="conv"/>, its parameters in <paramref name="theta"/>.</summary>
+    public static ConvShape Of(Hybrid.Nn.Layers.Conv2d conv, ArrayView<float> theta) => new()
+    {
+        Theta = theta, Offset = conv.Parameters.Offset, Height = conv.Height, Width = conv.Width, Channels = conv.Channels, Filters = conv.Filters,
+        Kernel = conv.Kernel, Stride = conv.Stride, Padding = conv.Padding, OutHeight = conv.OutHeight, OutWidth = conv.OutWidth,
+        ChannelsFirst = conv.ChannelsFirst ? 1 : 0,
+    };
+
+    /// <summary>The network's leading convolution, or null when its torso starts with a dense layer.</summary>
+    public static Hybrid.Nn.Layers.Conv2d? LeadingConv(Hybrid.Nn.Models.ActorCriticNetwork net) =>
+        net.Torso.Count > 0 ? net.Torso[0] as Hybrid.Nn.Layers.Conv2d : null;
 }
 
 /// <summary>The convolutional torso's kernels on the device.</summary>
@@ -61,6 +73,64 @@ public static class ConvKernels
                 }
             }
             features[o * capacity + b] = sum > 0f ? sum : 0f;
+        }
+    }
+
+    /// <summary>
+    /// The loss's gradient at each convolution output of <paramref name="samples"/> samples: the first dense layer's
+    /// deltas (rows 0 to <paramref name="denseOutputs"/> - 1 of <paramref name="deltas"/>, feature-major) through its
+    /// weights (at <paramref name="denseOffset"/>, [inputs, outputs] row-major), where the ReLU passed (the output in
+    /// <paramref name="features"/> is above 0). A thread per (output, sample), samples fastest.
+    /// </summary>
+    public static void InputDeltas(Index1D index, int stride, ConvShape c, ArrayView<float> features, ArrayView<float> deltas, ArrayView<float> convDeltas,
+        int denseOffset, int denseOutputs, int samples)
+    {
+        int total = c.Outputs * samples;
+        for (int i = index; i < total; i += stride)
+        {
+            int k = i / samples, b = i - k * samples;
+            float sum = 0f;
+            if (features[k * samples + b] > 0f)
+                for (int j = 0; j < denseOutputs; j++) sum += c.Theta[denseOffset + k * denseOutputs + j] * deltas[j * samples + b];
+            convDeltas[k * samples + b] = sum;
+        }
+    }
+
+    /// <summary>
+    /// The convolution's weight and bias gradients, a thread per parameter: each sums its products over the samples and
+    /// the output pixels in a fixed order (so a run is repeatable), from the inputs (row-major) and the outputs' deltas
+    /// (feature-major, <see cref="InputDeltas"/>), into <paramref name="gradient"/> at the convolution's offset.
+    /// </summary>
+    public static void WeightGradients(Index1D index, int stride, ConvShape c, ArrayView<float> inputs, ArrayView<float> convDeltas, ArrayView<float> gradient, int samples)
+    {
+        int patch = c.Kernel * c.Kernel * c.Channels, weights = patch * c.Filters, inputSize = c.Height * c.Width * c.Channels, plane = c.Height * c.Width;
+        for (int w = index; w < weights + c.Filters; w += stride)
+        {
+            float sum = 0f;
+            if (w >= weights)
+            {
+                int f = w - weights;
+                for (int b = 0; b < samples; b++)
+                    for (int pixel = 0; pixel < c.OutHeight * c.OutWidth; pixel++) sum += convDeltas[(pixel * c.Filters + f) * samples + b];
+            }
+            else
+            {
+                int p = w / c.Filters, f = w - p * c.Filters, kh = p / (c.Kernel * c.Channels), kw = p / c.Channels % c.Kernel, ch = p % c.Channels;
+                for (int b = 0; b < samples; b++)
+                    for (int oh = 0; oh < c.OutHeight; oh++)
+                    {
+                        int ih = oh * c.Stride - c.Padding + kh;
+                        if (ih < 0 || ih >= c.Height) continue;
+                        for (int ow = 0; ow < c.OutWidth; ow++)
+                        {
+                            int iw = ow * c.Stride - c.Padding + kw;
+                            if (iw < 0 || iw >= c.Width) continue;
+                            float x = inputs[b * inputSize + (c.ChannelsFirst != 0 ? ch * plane + ih * c.Width + iw : (ih * c.Width + iw) * c.Channels + ch)];
+                            sum += convDeltas[((oh * c.OutWidth + ow) * c.Filters + f) * samples + b] * x;
+                        }
+                    }
+            }
+            gradient[c.Offset + w] = sum;
         }
     }
 }
