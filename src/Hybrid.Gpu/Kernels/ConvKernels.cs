@@ -27,6 +27,10 @@ public struct ConvShape
     /// <summary>Outputs per sample.</summary>
     public readonly int Outputs => OutHeight * OutWidth * Filters;
 
+    /// <summary>Where channel <paramref name="ch"/> of pixel (<paramref name="ih"/>, <paramref name="iw"/>) of sample <paramref name="b"/> is among row-major inputs.</summary>
+    public readonly int Input(int b, int ch, int ih, int iw) =>
+        b * Height * Width * Channels + (ChannelsFirst != 0 ? (ch * Height + ih) * Width + iw : (ih * Width + iw) * Channels + ch);
+
     /// <summary>The shape of the CPU network's <paramref name="conv"/>, its parameters in <paramref name="theta"/>.</summary>
     public static ConvShape Of(Hybrid.Nn.Layers.Conv2d conv, ArrayView<float> theta) => new()
     {
@@ -50,8 +54,7 @@ public static class ConvKernels
     /// </summary>
     public static void ForwardRelu(Index1D index, int stride, ConvShape c, ArrayView<float> inputs, ArrayView<float> features, int rows, int capacity)
     {
-        int outputs = c.Outputs, total = rows * outputs, inputSize = c.Height * c.Width * c.Channels, plane = c.Height * c.Width;
-        int patch = c.Kernel * c.Kernel * c.Channels;
+        int outputs = c.Outputs, total = rows * outputs, patch = c.Kernel * c.Kernel * c.Channels;
         for (int i = index; i < total; i += stride)
         {
             int b = i / outputs, o = i - b * outputs, f = o % c.Filters, pixel = o / c.Filters, oh = pixel / c.OutWidth, ow = pixel - oh * c.OutWidth;
@@ -67,8 +70,7 @@ public static class ConvKernels
                     int weight = c.Offset + (kh * c.Kernel + kw) * c.Channels * c.Filters + f;
                     for (int ch = 0; ch < c.Channels; ch++)
                     {
-                        float x = inputs[b * inputSize + (c.ChannelsFirst != 0 ? ch * plane + ih * c.Width + iw : (ih * c.Width + iw) * c.Channels + ch)];
-                        sum += x * c.Theta[weight + ch * c.Filters];
+                        sum += inputs[c.Input(b, ch, ih, iw)] * c.Theta[weight + ch * c.Filters];
                     }
                 }
             }
@@ -103,7 +105,7 @@ public static class ConvKernels
     /// </summary>
     public static void WeightGradients(Index1D index, int stride, ConvShape c, ArrayView<float> inputs, ArrayView<float> convDeltas, ArrayView<float> gradient, int samples)
     {
-        int patch = c.Kernel * c.Kernel * c.Channels, weights = patch * c.Filters, inputSize = c.Height * c.Width * c.Channels, plane = c.Height * c.Width;
+        int patch = c.Kernel * c.Kernel * c.Channels, weights = patch * c.Filters;
         for (int w = index; w < weights + c.Filters; w += stride)
         {
             float sum = 0f;
@@ -125,8 +127,7 @@ public static class ConvKernels
                         {
                             int iw = ow * c.Stride - c.Padding + kw;
                             if (iw < 0 || iw >= c.Width) continue;
-                            float x = inputs[b * inputSize + (c.ChannelsFirst != 0 ? ch * plane + ih * c.Width + iw : (ih * c.Width + iw) * c.Channels + ch)];
-                            sum += convDeltas[((oh * c.OutWidth + ow) * c.Filters + f) * samples + b] * x;
+                            sum += convDeltas[((oh * c.OutWidth + ow) * c.Filters + f) * samples + b] * inputs[c.Input(b, ch, ih, iw)];
                         }
                     }
             }
