@@ -37,11 +37,12 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
     readonly int[] _hostCut, _hostFinal;
     // A leading convolution (MinAtar's torso), where there is one.
     readonly ConvShape _conv;
-    readonly ArrayView<float> _convInputs, _convScratchInputs, _convDeltas;
+    readonly ArrayView<float> _convInputs, _convScratchInputs, _convDeltas, _convPartials;
     readonly int _denseOffset, _denseOutputs;
     readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>? _convForward;
     readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _convInputDeltas;
-    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _convGradients;
+    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _convPartialSums;
+    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int>? _convReduce;
 
     /// <summary>
     /// Throws unless the device learner can run <paramref name="spec"/>'s network over batches of <paramref name="shape"/>:
@@ -119,7 +120,9 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
             (_denseOffset, _denseOutputs) = (first.Parameters.Offset, first.OutputSize);
             _convForward = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>(ConvKernels.ForwardRelu);
             _convInputDeltas = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ConvKernels.InputDeltas);
-            _convGradients = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ConvKernels.WeightGradients);
+            _convPartials = Floats(a, (long)ConvParameters * ((_samples + ConvKernels.SamplesPerChunk - 1) / ConvKernels.SamplesPerChunk));
+            _convPartialSums = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ConvKernels.WeightPartials);
+            _convReduce = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int>(ConvKernels.ReducePartials);
         }
         _scalars = Add(a.Allocate1D<float>(1));
         _samplesForward = new PredictViews { Net = shapeViews, Features = features, Logits = logits, Values = values, Rows = _samples, Capacity = _samples };
@@ -208,18 +211,23 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         int threads = _device.ThreadsFor(columns);
         _vtrace(threads, threads, _rollout, _vtraceViews);
         _kernels.Gradient(_learn, _scalars.View);
-        if (_convInputDeltas is not null && _convGradients is not null)
+        if (_convInputDeltas is not null && _convPartialSums is not null && _convReduce is not null)
         {
             int deltaThreads = _device.ThreadsFor((long)_conv.Outputs * _samples);
             _convInputDeltas(deltaThreads, deltaThreads, _conv, _rollout.Features, _rollout.Deltas, _convDeltas, _denseOffset, _denseOutputs, _samples);
-            int weightThreads = _device.ThreadsFor(_conv.Kernel * _conv.Kernel * _conv.Channels * _conv.Filters + _conv.Filters);
-            _convGradients(weightThreads, weightThreads, _conv, _convInputs, _convDeltas, _gradient.View, _samples);
+            int partialThreads = _device.ThreadsFor(_convPartials.Length);
+            _convPartialSums(partialThreads, partialThreads, _conv, _convInputs, _convDeltas, _convPartials, _samples);
+            int reduceThreads = _device.ThreadsFor(ConvParameters);
+            _convReduce(reduceThreads, reduceThreads, _conv, _convPartials, _gradient.View, _samples);
         }
         _gradient.View.BaseView.CopyToCPU(gradient);
         _terms.CopyToCPU(_hostTerms);
         float inverse = 1f / _samples;
         return new LossTerms(_hostTerms[0] * inverse, _hostTerms[1] * inverse, _hostTerms[2] * inverse);
     }
+
+    /// <summary>The leading convolution's parameters (weights and biases).</summary>
+    int ConvParameters => _conv.Kernel * _conv.Kernel * _conv.Channels * _conv.Filters + _conv.Filters;
 
     /// <summary>Where value <paramref name="k"/> of scratch row <paramref name="column"/> goes up: row-major for a convolution, else feature-major.</summary>
     int Scratch(int k, int column) => _convForward is not null ? column * _observationSize + k : k * _scratchCapacity + column;

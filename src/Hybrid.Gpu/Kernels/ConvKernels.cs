@@ -98,27 +98,33 @@ public static class ConvKernels
         }
     }
 
+    /// <summary>Samples a thread of <see cref="WeightPartials"/> sums over: enough threads for a GPU, few partials to reduce.</summary>
+    public const int SamplesPerChunk = 32;
+
     /// <summary>
-    /// The convolution's weight and bias gradients, a thread per parameter: each sums its products over the samples and
-    /// the output pixels in a fixed order (so a run is repeatable), from the inputs (row-major) and the outputs' deltas
-    /// (feature-major, <see cref="InputDeltas"/>), into <paramref name="gradient"/> at the convolution's offset.
+    /// The convolution's weight and bias gradients in two fixed-order passes: here a thread per (parameter, chunk of
+    /// <see cref="SamplesPerChunk"/> samples) sums its chunk's products over the samples and output pixels, from the
+    /// inputs (row-major) and the outputs' deltas (feature-major, <see cref="InputDeltas"/>), into
+    /// <paramref name="partials"/> (chunk-major); <see cref="ReducePartials"/> then adds the chunks in order.
     /// </summary>
-    public static void WeightGradients(Index1D index, int stride, ConvShape c, ArrayView<float> inputs, ArrayView<float> convDeltas, ArrayView<float> gradient, int samples)
+    public static void WeightPartials(Index1D index, int stride, ConvShape c, ArrayView<float> inputs, ArrayView<float> convDeltas, ArrayView<float> partials, int samples)
     {
-        int patch = c.Kernel * c.Kernel * c.Channels, weights = patch * c.Filters;
-        for (int w = index; w < weights + c.Filters; w += stride)
+        int patch = c.Kernel * c.Kernel * c.Channels, weights = patch * c.Filters, parameters = weights + c.Filters;
+        int chunks = (samples + SamplesPerChunk - 1) / SamplesPerChunk, total = parameters * chunks;
+        for (int i = index; i < total; i += stride)
         {
+            int chunk = i / parameters, w = i - chunk * parameters, first = chunk * SamplesPerChunk, last = first + SamplesPerChunk < samples ? first + SamplesPerChunk : samples;
             float sum = 0f;
             if (w >= weights)
             {
                 int f = w - weights;
-                for (int b = 0; b < samples; b++)
+                for (int b = first; b < last; b++)
                     for (int pixel = 0; pixel < c.OutHeight * c.OutWidth; pixel++) sum += convDeltas[(pixel * c.Filters + f) * samples + b];
             }
             else
             {
                 int p = w / c.Filters, f = w - p * c.Filters, kh = p / (c.Kernel * c.Channels), kw = p / c.Channels % c.Kernel, ch = p % c.Channels;
-                for (int b = 0; b < samples; b++)
+                for (int b = first; b < last; b++)
                     for (int oh = 0; oh < c.OutHeight; oh++)
                     {
                         int ih = oh * c.Stride - c.Padding + kh;
@@ -131,6 +137,18 @@ public static class ConvKernels
                         }
                     }
             }
+            partials[i] = sum;
+        }
+    }
+
+    /// <summary>Adds each parameter's chunk partials in chunk order into <paramref name="gradient"/> at the convolution's offset, a thread per parameter.</summary>
+    public static void ReducePartials(Index1D index, int stride, ConvShape c, ArrayView<float> partials, ArrayView<float> gradient, int samples)
+    {
+        int parameters = c.Kernel * c.Kernel * c.Channels * c.Filters + c.Filters, chunks = (samples + SamplesPerChunk - 1) / SamplesPerChunk;
+        for (int w = index; w < parameters; w += stride)
+        {
+            float sum = 0f;
+            for (int chunk = 0; chunk < chunks; chunk++) sum += partials[chunk * parameters + w];
             gradient[c.Offset + w] = sum;
         }
     }
