@@ -173,6 +173,33 @@ public static class CostModel
     public static int EnvStepBytes(DeviceEnvKind kind) =>
         2 * EnvDynamics.StateSize(kind) * Float + 2 * Float + 2 * Float + 3 * Float + EnvDynamics.ObservationSize(kind) * Float + 3 * Float;
 
+    /// <summary>
+    /// What a learner update's convolution kernels move and compute for <paramref name="spec"/>'s conv torso, with
+    /// <paramref name="samples"/> samples and <paramref name="bootstrapRows"/> rows that only go forward (each unroll's
+    /// next observations and the final observations of truncated steps), counted from the kernels' code: the forward
+    /// pass reads each input and writes each output once (the weights stay in cache), the output deltas read the first
+    /// dense layer's weights and deltas, and the weight gradients read the inputs and deltas per 32-sample chunk.
+    /// </summary>
+    /// <exception cref="ArgumentException">The network has no leading convolution.</exception>
+    public static IReadOnlyList<KernelCost> ConvLearner(ModelSpec spec, int samples, int bootstrapRows)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var net = (ActorCriticNetwork)spec.Build();
+        Hybrid.Nn.Layers.Conv2d conv = ConvShape.LeadingConv(net) ?? throw new ArgumentException($"the network '{spec}' has no convolution.", nameof(spec));
+        int inputs = conv.InputSize, outputs = conv.OutputSize, patch = conv.Kernel * conv.Kernel * conv.Channels, parameters = conv.ParameterCount;
+        int dense = net.Torso.OfType<Hybrid.Nn.Layers.Linear>().First().OutputSize, pixels = conv.OutHeight * conv.OutWidth;
+        long rows = (long)samples + bootstrapRows, chunks = (samples + ConvKernels.SamplesPerChunk - 1) / ConvKernels.SamplesPerChunk;
+        return
+        [
+            new KernelCost("ConvKernels.ForwardRelu", 2, (double)rows * (inputs + outputs) * Float + parameters * Float, (double)rows * outputs * patch, 0),
+            new KernelCost("ConvKernels.InputDeltas", 1, (double)samples * (2 * outputs + dense) * Float + (double)outputs * dense * Float,
+                (double)samples * outputs * dense, 0),
+            new KernelCost("ConvKernels.WeightPartials", 1, (double)samples * (inputs + outputs) * Float + chunks * (double)parameters * Float,
+                (double)samples * pixels * (parameters - conv.Filters), 0),
+            new KernelCost("ConvKernels.ReducePartials", 1, chunks * (double)parameters * Float + parameters * Float, 0, 0),
+        ];
+    }
+
     /// <summary>The parameters of <paramref name="config"/>'s network.</summary>
     public static int Parameters(A2cConfig config)
     {

@@ -123,4 +123,18 @@ public sealed class CostModelTests
         Assert.True(Hybrid.Gpu.CostModel.MinAtarStepBytes(Hybrid.Gpu.Kernels.DeviceGame.Seaquest)
             > Hybrid.Gpu.CostModel.MinAtarStepBytes(Hybrid.Gpu.Kernels.DeviceGame.Freeway));
     }
+
+    [Fact]
+    public void TheConvKernelsOfALearnerUpdateAreCountedFromTheirCode()
+    {
+        // Breakout's torso: 4 x 10 x 10 in, 16 3x3 filters (592 parameters), 1,024 outputs, then a dense 128.
+        var spec = Hybrid.Training.Algorithms.Acting.ActorCriticSpec(new Hybrid.Training.Algorithms.ImpalaConfig { Env = "MinAtar/Breakout-v1" });
+        IReadOnlyList<Hybrid.Gpu.KernelCost> costs = Hybrid.Gpu.CostModel.ConvLearner(spec, samples: 64, bootstrapRows: 8);
+        Assert.Equal(["ConvKernels.ForwardRelu", "ConvKernels.InputDeltas", "ConvKernels.WeightPartials", "ConvKernels.ReducePartials"], costs.Select(c => c.Kernel));
+        Assert.Equal(72.0 * 1_024 * 36, costs[0].MultiplyAdds);           // every output of every row: a 3x3x4 patch
+        Assert.Equal(64.0 * 1_024 * 128, costs[1].MultiplyAdds);          // every output of every sample: the dense layer's 128 deltas
+        Assert.Equal(64.0 * 64 * 576, costs[2].MultiplyAdds);             // every weight: every pixel of every sample
+        Assert.Equal((2.0 * 592 + 592) * 4, costs[3].Bytes);              // two 32-sample chunks' partials read, the gradient written
+        Assert.Throws<ArgumentException>(() => Hybrid.Gpu.CostModel.ConvLearner(Hybrid.Nn.Models.ModelSpec.CartPoleActorCritic, 64, 8));
+    }
 }
