@@ -7,7 +7,7 @@
 #   {"step":NAME,"exit":..,"timed_out":..,"seconds":..,"json_lines":..,"stderr":"last lines"}
 # A step that reaches its limit gets SIGINT first: the benchmarks then print what they measured so far (steps and
 # seconds of the run in progress, blocks timed so far) before the closing line; one still running 3 s later is killed.
-# The limits add up to about 6.7 minutes, 7.4 if every step had to be killed.
+# The limits add up to about 7.2 minutes, 8 if every step had to be killed.
 #   0. the machine: the driver, the libcuda the loader finds (ldconfig -p), nvidia-smi;
 #   1. devicecheck --ptx: every kernel's PTX for SM 8.0, 8.9 and 9.0, parsed for what the driver could not load;
 #   2. devicecheck: the device kernels against the CPU path (envs lane for lane and on reference files, the MinAtar games
@@ -18,7 +18,8 @@
 #   5. bench train: A2C to CartPole's threshold at 4,096 and 65,536 lanes, 3 seeds (median seconds to solve after
 #      compilation, steps per second);
 #   6. bench train: IMPALA with a 20,480-sample learner batch, its learner on the device and then on the CPU (the
-#      baseline, same run), steps per second over the whole budget.
+#      baseline, same run), steps per second over the whole budget; then on MinAtar Breakout, its learner's conv
+#      torso on the device.
 # DEVICE=ilgpu-cpu bash experiments/gpu/check.sh rehearses it on ILGPU's CPU accelerator (slow: training steps hit their
 # limits and report what they did). SCALE=0.5 halves every limit.
 set -uo pipefail
@@ -81,3 +82,5 @@ for learner in "$device" cpu; do
   step 35 "bench train impala $learner" "$hybrid" bench train --algo impala --device "$learner" --config experiments/gpu/impala-cartpole-large.yaml \
     --full-budget --seeds 1 --json
 done
+step 30 "bench train impala minatar $device" "$hybrid" bench train --algo impala --device "$device" --config experiments/gpu/impala-minatar-large.yaml \
+  --full-budget --seeds 1 --json

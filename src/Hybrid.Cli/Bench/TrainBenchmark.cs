@@ -27,10 +27,14 @@ public static class TrainBenchmark
 
     const long WarmupSteps = 20_000;
 
+    /// <summary>The env setting the options give: --env over the config file's env; CartPole-v1 where neither names one.</summary>
+    internal static List<(string Key, string Value, string Source)> EnvOverride(string? env, string? configFile) =>
+        env is not null ? [("env", env, "--env")] : configFile is null ? [("env", "CartPole-v1", "the default")] : [];
+
     internal static Command BuildCommand()
     {
         var algo = new Option<string>("--algo") { Description = $"Algorithm: {string.Join(", ", Trainer.Algorithms)}.", DefaultValueFactory = _ => "a2c" };
-        var env = new Option<string>("--env") { Description = "Environment id.", DefaultValueFactory = _ => "CartPole-v1" };
+        var env = new Option<string?>("--env") { Description = "Environment id (default: the --config file's, else CartPole-v1)." };
         var seeds = new Option<int>("--seeds") { Description = "Runs, on seeds 1..S.", DefaultValueFactory = _ => 5 };
         var threads = new Option<string>("--threads") { Description = "Thread counts to compare, comma-separated (e.g. 1,2); default: the algorithm's." };
         var config = new Option<string>("--config") { Description = "A YAML file of settings, as for train." };
@@ -51,7 +55,7 @@ public static class TrainBenchmark
             try
             {
                 int[] counts = ParseThreads(parse.GetValue(threads));
-                var overrides = new List<(string, string, string)> { ("env", parse.GetValue(env)!, "--env") };
+                List<(string, string, string)> overrides = EnvOverride(parse.GetValue(env), parse.GetValue(config));
                 if (parse.GetValue(budget) is long b) overrides.Add(("max_env_steps", b.ToString(CultureInfo.InvariantCulture), "--max-env-steps"));
                 if (parse.GetValue(device) is string d) overrides.Add(("device", d, "--device"));
                 AlgoConfig baseConfig = TrainCommand.Resolve(parse.GetValue(algo)!, parse.GetValue(config), overrides, usePreset: true, out string? preset);

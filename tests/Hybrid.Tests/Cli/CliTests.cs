@@ -29,6 +29,15 @@ public class CliTests
     }
 
     [Fact]
+    public void BenchTrainTakesTheConfigFilesEnvUnlessEnvIsGiven()
+    {
+        // A --config naming MinAtar once ran CartPole: the option's default overrode the file.
+        Assert.Empty(TrainBenchmark.EnvOverride(null, "run.yaml"));
+        Assert.Equal([("env", "MinAtar/Breakout-v1", "--env")], TrainBenchmark.EnvOverride("MinAtar/Breakout-v1", "run.yaml"));
+        Assert.Equal([("env", "CartPole-v1", "the default")], TrainBenchmark.EnvOverride(null, null));
+    }
+
+    [Fact]
     public void BenchRejectsBadOptionsWithTheirNames()
     {
         var result = Program.BuildRoot().Parse(["bench", "nn", "--samples", "0"]);
