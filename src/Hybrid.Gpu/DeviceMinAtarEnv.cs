@@ -23,7 +23,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
     readonly Action<Index1D, int, MinAtarLanes, MinAtarOutputs> _step;
     readonly Action<Index1D, int, MinAtarLanes, MinAtarOutputs, ArrayView<int>> _resetMarked;
     readonly bool[] _pending;
-    readonly int[] _hostState, _hostUsesMt;
+    readonly int[] _hostState, _hostUsesMt, _hostActions;
     readonly float[] _hostFinalObs;
     readonly int _variables, _actionCount;
     readonly MinAtarOptions _options;
@@ -53,7 +53,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
         _reset = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, ArrayView<float>, int>(MinAtarKernels.Reset);
         _observe = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, ArrayView<float>, int>(MinAtarKernels.ObserveAll);
         _step = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, MinAtarOutputs>(MinAtarKernels.Step);
-        (_pending, _hostState, _hostUsesMt) = (new bool[lanes], new int[_variables * lanes], new int[lanes]);
+        (_pending, _hostState, _hostUsesMt, _hostActions) = (new bool[lanes], new int[_variables * lanes], new int[lanes], new int[lanes]);
         _hostFinalObs = new float[lanes * Spec.ObservationSize];
         Channels = info.Channels;
     }
@@ -176,7 +176,8 @@ public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
         if (waiting >= 0)
             throw new InvalidOperationException($"{Spec.Id}: lane {waiting} ended at the previous step and AutoReset is off; give it a state with SetState or call Reset first.");
         RequireSeeded("Step");
-        _actions.CopyFromCPU(actions.ToArray());
+        actions.CopyTo(_hostActions);
+        _actions.CopyFromCPU(_hostActions);
         _episodeCount.MemSetToZero();
         Launch(random: false, _stepInLog++);
         Download();

@@ -170,6 +170,14 @@ public static class DeviceEnvs
     public static DeviceLanes Open(IlgpuDevice device, string envId, int lanes) =>
         EnvRegistry.IsMinAtar(envId) ? new DeviceMinAtarEnv(device, envId, lanes) : new DeviceVectorEnv(device, envId, lanes);
 
+    /// <summary>Throws unless <paramref name="envId"/> has device kernels (a classic-control task or a MinAtar game), before anything is opened.</summary>
+    /// <exception cref="ArgumentException">It has none; the message lists those that do.</exception>
+    public static void Require(string envId)
+    {
+        if (EnvRegistry.IsMinAtar(envId)) DeviceMinAtarEnv.GameOf(envId, out _, out _);
+        else Kind(envId);
+    }
+
     /// <summary>The env ids the device path steps.</summary>
     public static IReadOnlyList<string> Supported { get; } = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"];
 

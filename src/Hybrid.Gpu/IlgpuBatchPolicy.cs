@@ -35,11 +35,8 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
         if (spec.ActionKind != ActionKind.Discrete)
             throw new ArgumentException($"device '{kind}': the predictor runs categorical policies; this network has a Gaussian head.");
         var net = (ActorCriticNetwork)spec.Build();
-        IlgpuA2cStream.LayerTable(net, DenseInputs(net), allowConv: true, out _, out _);
+        IlgpuA2cStream.LayerTable(net, ConvShape.DenseInputs(net), allowConv: true, out _, out _);
     }
-
-    /// <summary>What the first dense layer takes: the observation, or the convolution's outputs.</summary>
-    internal static int DenseInputs(ActorCriticNetwork net) => ConvShape.LeadingConv(net)?.OutputSize ?? net.Spec.ObservationShape.Aggregate(1, (a, b) => a * b);
 
     public IlgpuBatchPolicy(IlgpuDevice device, PredictKernel kernel, ModelSpec spec, int maxRows)
     {
@@ -48,7 +45,7 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
         var net = (ActorCriticNetwork)spec.Build();
         _observationSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
         _actions = net.Actions;
-        int denseInputs = DenseInputs(net);
+        int denseInputs = ConvShape.DenseInputs(net);
         int[] table = IlgpuA2cStream.LayerTable(net, denseInputs, allowConv: true, out int featureRows, out _);
         Accelerator a = device.Accelerator;
         _theta = a.Allocate1D<float>(net.ParameterCount);

@@ -57,7 +57,7 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         if (shape.TMax < 1 || shape.Lanes < 1 || shape.Unrolls < 1)
             throw new ArgumentException($"the learner's shape was {shape.Unrolls} unrolls of {shape.TMax} steps of {shape.Lanes} lanes; expected each at least 1.");
         var net = (ActorCriticNetwork)spec.Build();
-        IlgpuA2cStream.LayerTable(net, IlgpuBatchPolicy.DenseInputs(net), allowConv: true, out int featureRows, out int deltaRows);
+        IlgpuA2cStream.LayerTable(net, ConvShape.DenseInputs(net), allowConv: true, out int featureRows, out int deltaRows);
         int samples = shape.Samples, scratch = shape.Unrolls * shape.Lanes + samples;
         long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * scratch, IlgpuA2cStream.LearnerPartials(samples, net.ParameterCount));
         if (largest > int.MaxValue)
@@ -74,7 +74,7 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _observationSize = spec.ObservationShape.Aggregate(1, (a, b) => a * b);
         _actions = net.Actions;
         _box = spec.ActionKind == ActionKind.Box;
-        int denseInputs = IlgpuBatchPolicy.DenseInputs(net);
+        int denseInputs = ConvShape.DenseInputs(net);
         int[] table = IlgpuA2cStream.LayerTable(net, denseInputs, allowConv: true, out int featureRows, out int deltaRows);
         _samples = shape.Samples;
         int columns = shape.Unrolls * shape.Lanes, parameters = net.ParameterCount;

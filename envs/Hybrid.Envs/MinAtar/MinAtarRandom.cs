@@ -6,11 +6,14 @@ namespace Hybrid.Envs.MinAtar;
 /// MT19937 as numpy's legacy <c>RandomState(seed)</c> runs it: the classic single-integer initialisation
 /// (<c>mt[i] = 1812433253 (mt[i-1] xor mt[i-1] >> 30) + i</c>) and the standard twist and tempering
 /// (Matsumoto and Nishimura 1998). Used only for lanes seeded like the reference package
-/// (<see cref="MinAtarEnv.ResetLaneLikeReference"/>), so that a lane replays a reference episode step for step.
+/// (<see cref="MinAtarEnv.ResetLaneLikeReference"/>), so that a lane replays a reference episode step for step. The
+/// arithmetic is in static functions (<see cref="Seed"/>, <see cref="Twisted"/>, <see cref="Temper"/>) that the device
+/// kernels' generator uses too.
 /// </summary>
 public sealed class Mt19937
 {
-    const int N = 624, M = 397;
+    /// <summary>Words of state (n) and the twist's offset (m).</summary>
+    public const int N = 624, M = 397;
     const uint MatrixA = 0x9908B0DF, UpperMask = 0x80000000, LowerMask = 0x7FFFFFFF;
     readonly uint[] _mt = new uint[N];
     int _index;
@@ -18,29 +21,44 @@ public sealed class Mt19937
     /// <summary>A generator seeded with <paramref name="seed"/> (numpy: <c>RandomState(seed)</c>).</summary>
     public Mt19937(uint seed)
     {
-        _mt[0] = seed;
-        for (uint i = 1; i < N; i++) _mt[i] = 1812433253u * (_mt[i - 1] ^ (_mt[i - 1] >> 30)) + i;
+        Seed(_mt, seed);
         _index = N;
     }
 
-    /// <summary>The next raw 32-bit output.</summary>
-    public uint Next()
+    /// <summary>Fills <paramref name="state"/>'s first <see cref="N"/> words as numpy's <c>RandomState(seed)</c> does.</summary>
+    public static void Seed(Span<uint> state, uint seed)
     {
-        if (_index >= N) Twist();
-        uint y = _mt[_index++];
+        state[0] = seed;
+        for (uint i = 1; i < N; i++) state[(int)i] = 1812433253u * (state[(int)i - 1] ^ (state[(int)i - 1] >> 30)) + i;
+    }
+
+    /// <summary>Word i after a twist, from words i, i + 1 and i + m (mod n) before it.</summary>
+    public static uint Twisted(uint word, uint next, uint ahead)
+    {
+        uint y = (word & UpperMask) | (next & LowerMask);
+        return ahead ^ (y >> 1) ^ ((y & 1) != 0 ? MatrixA : 0u);
+    }
+
+    /// <summary>The output of state word <paramref name="y"/>: the standard tempering.</summary>
+    public static uint Temper(uint y)
+    {
         y ^= y >> 11;
         y ^= (y << 7) & 0x9D2C5680;
         y ^= (y << 15) & 0xEFC60000;
         return y ^ (y >> 18);
     }
 
+    /// <summary>The next raw 32-bit output.</summary>
+    public uint Next()
+    {
+        if (_index >= N) Twist();
+        return Temper(_mt[_index++]);
+    }
+
     void Twist()
     {
         for (int i = 0; i < N; i++)
-        {
-            uint y = (_mt[i] & UpperMask) | (_mt[(i + 1) % N] & LowerMask);
-            _mt[i] = _mt[(i + M) % N] ^ (y >> 1) ^ ((y & 1) != 0 ? MatrixA : 0);
-        }
+            _mt[i] = Twisted(_mt[i], _mt[(i + 1) % N], _mt[(i + M) % N]);
         _index = 0;
     }
 }

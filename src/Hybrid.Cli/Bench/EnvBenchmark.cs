@@ -73,8 +73,7 @@ public static class EnvBenchmark
                 {
                     if (GpuDevices.Instance.Open(where, Console.Error.WriteLine) is not IlgpuComputeDevice ilgpu) where = "cpu";
                     else onDevice = ilgpu.Device;
-                    if (!EnvRegistry.IsMinAtar(id)) DeviceEnvs.Kind(id);
-                    else DeviceMinAtarEnv.GameOf(id, out _, out _);
+                    DeviceEnvs.Require(id);
                 }
                 catch (ArgumentException e)
                 {

@@ -42,6 +42,9 @@ public struct ConvShape
     /// <summary>The network's leading convolution, or null when its torso starts with a dense layer.</summary>
     public static Hybrid.Nn.Layers.Conv2d? LeadingConv(Hybrid.Nn.Models.ActorCriticNetwork net) =>
         net.Torso.Count > 0 ? net.Torso[0] as Hybrid.Nn.Layers.Conv2d : null;
+
+    /// <summary>What the network's first dense layer takes: the observation, or its leading convolution's outputs.</summary>
+    public static int DenseInputs(Hybrid.Nn.Models.ActorCriticNetwork net) => LeadingConv(net)?.OutputSize ?? net.Spec.ObservationSize;
 }
 
 /// <summary>The convolutional torso's kernels on the device.</summary>

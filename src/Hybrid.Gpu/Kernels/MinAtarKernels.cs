@@ -158,8 +158,7 @@ public struct MinAtarRandom : IRawRandom
     /// <summary>Words of a lane's Mersenne Twister: the 624 of its state, then the index of the next.</summary>
     public const int MtWords = 625;
 
-    const int N = 624, M = 397;
-    const uint MatrixA = 0x9908B0DF, UpperMask = 0x80000000, LowerMask = 0x7FFFFFFF;
+    const int N = Mt19937.N, M = Mt19937.M;
 
     /// <summary>The Weyl state.</summary>
     public uint State;
@@ -181,27 +180,18 @@ public struct MinAtarRandom : IRawRandom
         uint index = Mt[N];
         if (index >= N)
         {
-            for (int i = 0; i < N; i++)
-            {
-                uint v = (Mt[i] & UpperMask) | (Mt[(i + 1) % N] & LowerMask);
-                Mt[i] = Mt[(i + M) % N] ^ (v >> 1) ^ ((v & 1) != 0 ? MatrixA : 0u);
-            }
+            for (int i = 0; i < N; i++) Mt[i] = Mt19937.Twisted(Mt[i], Mt[(i + 1) % N], Mt[(i + M) % N]);
             index = 0;
         }
-        uint y = Mt[(int)index];
         Mt[N] = index + 1;
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9D2C5680;
-        y ^= (y << 15) & 0xEFC60000;
-        return y ^ (y >> 18);
+        return Mt19937.Temper(Mt[(int)index]);
     }
 
     /// <summary>The words of a Mersenne Twister seeded as numpy's <c>RandomState(seed)</c> is, its index at the end (a twist comes first).</summary>
     public static uint[] SeedMt(uint seed)
     {
         var words = new uint[MtWords];
-        words[0] = seed;
-        for (uint i = 1; i < N; i++) words[i] = 1812433253u * (words[i - 1] ^ (words[i - 1] >> 30)) + i;
+        Mt19937.Seed(words, seed);
         words[N] = N;
         return words;
     }
@@ -262,10 +252,9 @@ public static class DeviceBreakout
         e.Set(Terminal, lane, 0);
     }
 
-    /// <summary>One frame under game action <paramref name="action"/>; returns the reward (a terminal game changes nothing).</summary>
+    /// <summary>One frame under game action <paramref name="action"/> of a game that has not ended; returns the reward.</summary>
     public static int Step(in MinAtarLanes e, int lane, int action)
     {
-        if (e.Get(Terminal, lane) != 0) return 0;
         int paddle = e.Get(Paddle, lane);
         if (action == 1) paddle = paddle > 0 ? paddle - 1 : 0;
         else if (action == 3) paddle = paddle < 9 ? paddle + 1 : 9;
@@ -329,10 +318,9 @@ public static class DeviceBreakout
         return reward;
     }
 
-    /// <summary>Writes the lane's observation (4 x 10 x 10, channel-first, as the CPU env lays it out) at <paramref name="row"/>.</summary>
+    /// <summary>Sets the cells of the lane's observation (4 x 10 x 10, channel-first, as the CPU env lays it out) at <paramref name="row"/>, which the caller cleared.</summary>
     public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
     {
-        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
         observations[row + 90 + e.Get(Paddle, lane)] = 1f;
         observations[row + 100 + e.Get(BallY, lane) * 10 + e.Get(BallX, lane)] = 1f;
         observations[row + 200 + e.Get(LastY, lane) * 10 + e.Get(LastX, lane)] = 1f;
@@ -386,10 +374,9 @@ public static class DeviceFreeway
         }
     }
 
-    /// <summary>One frame under game action <paramref name="action"/>; returns the reward.</summary>
+    /// <summary>One frame under game action <paramref name="action"/> of a game that has not ended; returns the reward.</summary>
     public static int Step(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random)
     {
-        if (e.Get(Terminal, lane) != 0) return 0;
         int reward = 0, chicken = e.Get(ChickenY, lane), timer = e.Get(MoveTimer, lane);
         // 1. Chicken move: "down" on the bottom row does not move but still restarts the cool-down.
         if (action == 2 && timer == 0)
@@ -438,10 +425,9 @@ public static class DeviceFreeway
         return reward;
     }
 
-    /// <summary>Writes the lane's observation (7 x 10 x 10) at <paramref name="row"/>.</summary>
+    /// <summary>Sets the cells of the lane's observation (7 x 10 x 10) at <paramref name="row"/>, which the caller cleared.</summary>
     public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
     {
-        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
         observations[row + e.Get(ChickenY, lane) * 10 + ChickenX] = 1f;
         for (int i = 0; i < Cars; i++)
         {
@@ -496,10 +482,9 @@ public static class DeviceSpaceInvaders
         e.Set(Terminal, lane, 0);
     }
 
-    /// <summary>One frame under game action <paramref name="action"/>; returns the reward.</summary>
+    /// <summary>One frame under game action <paramref name="action"/> of a game that has not ended; returns the reward.</summary>
     public static int Step(in MinAtarLanes e, int lane, int action)
     {
-        if (e.Get(Terminal, lane) != 0) return 0;
         Grid100 aliens = Grid100.Load(e, Aliens, lane), player = Grid100.Load(e, PlayerBullets, lane), enemy = Grid100.Load(e, EnemyBullets, lane);
         int cannon = e.Get(Cannon, lane), direction = e.Get(Direction, lane), period = e.Get(AlienPeriod, lane), moveTimer = e.Get(AlienMoveTimer, lane);
         int shotTimer = e.Get(ShotTimer, lane), alienShotTimer = e.Get(AlienShotTimer, lane), terminal = 0;
@@ -593,10 +578,9 @@ public static class DeviceSpaceInvaders
         return default;
     }
 
-    /// <summary>Writes the lane's observation (6 x 10 x 10) at <paramref name="row"/>.</summary>
+    /// <summary>Sets the cells of the lane's observation (6 x 10 x 10) at <paramref name="row"/>, which the caller cleared.</summary>
     public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
     {
-        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
         observations[row + 90 + e.Get(Cannon, lane)] = 1f;
         Grid100 aliens = Grid100.Load(e, Aliens, lane);
         aliens.Render(observations, row + 100);
@@ -644,10 +628,9 @@ public static class DeviceAsterix
         e.Set(Terminal, lane, 0);
     }
 
-    /// <summary>One frame under game action <paramref name="action"/>; returns the reward.</summary>
+    /// <summary>One frame under game action <paramref name="action"/> of a game that has not ended; returns the reward.</summary>
     public static int Step(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random)
     {
-        if (e.Get(Terminal, lane) != 0) return 0;
         int reward = 0;
         // 1. Spawn
         if (e.Restart(SpawnTimer, lane, e.Get(SpawnPeriod, lane))) Spawn(e, lane, ref random);
@@ -739,10 +722,9 @@ public static class DeviceAsterix
         }
     }
 
-    /// <summary>Writes the lane's observation (4 x 10 x 10) at <paramref name="row"/>.</summary>
+    /// <summary>Sets the cells of the lane's observation (4 x 10 x 10) at <paramref name="row"/>, which the caller cleared.</summary>
     public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
     {
-        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
         observations[row + e.Get(PlayerY, lane) * 10 + e.Get(PlayerX, lane)] = 1f;
         for (int i = 0; i < Slots; i++)
         {
@@ -846,10 +828,9 @@ public static class DeviceSeaquest
         e.Set(Terminal, lane, 0);
     }
 
-    /// <summary>One frame under game action <paramref name="action"/>; returns the reward.</summary>
+    /// <summary>One frame under game action <paramref name="action"/> of a game that has not ended; returns the reward.</summary>
     public static int Step(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random)
     {
-        if (e.Get(Terminal, lane) != 0) return 0;
         int reward = 0;
         // 1-2. Spawns: enemy draws before diver draws
         if (e.Restart(EnemySpawnTimer, lane, e.Get(EnemySpawnPeriod, lane))) SpawnEnemy(e, lane, ref random);
@@ -1095,10 +1076,9 @@ public static class DeviceSeaquest
         return false;
     }
 
-    /// <summary>Writes the lane's observation (10 x 10 x 10) at <paramref name="row"/>.</summary>
+    /// <summary>Sets the cells of the lane's observation (10 x 10 x 10) at <paramref name="row"/>, which the caller cleared.</summary>
     public static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
     {
-        for (int k = 0; k < Channels * 100; k++) observations[row + k] = 0f;
         int subX = e.Get(SubX, lane), subY = e.Get(SubY, lane);
         observations[row + subY * 10 + subX] = 1f;
         int back = e.Get(FacingRight, lane) != 0 ? subX - 1 : subX + 1;
@@ -1185,7 +1165,8 @@ public static class MinAtarKernels
         }
     }
 
-    static int StepGame(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random) => (DeviceGame)e.Game switch
+    /// <summary>One frame of the lane's game; a game that has ended changes nothing and gives nothing (each game's Step assumes it has not).</summary>
+    static int StepGame(in MinAtarLanes e, int lane, int action, ref MinAtarRandom random) => Ended(e, lane) ? 0 : (DeviceGame)e.Game switch
     {
         DeviceGame.Freeway => DeviceFreeway.Step(e, lane, action, ref random),
         DeviceGame.SpaceInvaders => DeviceSpaceInvaders.Step(e, lane, action),
@@ -1203,8 +1184,10 @@ public static class MinAtarKernels
         _ => DeviceBreakout.Terminal,
     }, lane) != 0;
 
+    /// <summary>Clears the lane's observation row and lets its game set the cells it shows.</summary>
     static void Render(in MinAtarLanes e, int lane, ArrayView<float> observations, int row)
     {
+        for (int k = 0; k < Channels((DeviceGame)e.Game) * 100; k++) observations[row + k] = 0f;
         switch ((DeviceGame)e.Game)
         {
             case DeviceGame.Freeway: DeviceFreeway.Render(e, lane, observations, row); break;
