@@ -41,7 +41,9 @@ public sealed record GpuSpec(string Name, int Multiprocessors, double ClockGHz, 
 /// <param name="MultiplyAdds">fp32 multiply-adds per update.</param>
 /// <param name="Wavefronts">On-chip load wavefronts per update.</param>
 /// <param name="SingleBlock">The kernel is one block on one multiprocessor.</param>
-public sealed record KernelCost(string Kernel, int Launches, double Bytes, double MultiplyAdds, double Wavefronts, bool SingleBlock = false)
+/// <param name="Parts">Kernels that run one after the other and are shown as this one row (their estimates add up), or null.</param>
+public sealed record KernelCost(string Kernel, int Launches, double Bytes, double MultiplyAdds, double Wavefronts, bool SingleBlock = false,
+    IReadOnlyList<KernelCost>? Parts = null)
 {
     /// <summary>Launch overhead per kernel, seconds: a few microseconds on every recent driver.</summary>
     public const double LaunchSeconds = 4e-6;
@@ -52,6 +54,7 @@ public sealed record KernelCost(string Kernel, int Launches, double Bytes, doubl
     /// <summary>The roofline estimate on <paramref name="gpu"/>, milliseconds per update: the largest of memory, arithmetic and on-chip loads, plus launches.</summary>
     public double Milliseconds(GpuSpec gpu)
     {
+        if (Parts is not null) return Parts.Sum(p => p.Milliseconds(gpu));
         (double memory, double arithmetic, double loads) = Seconds(gpu);
         return (Math.Max(memory, Math.Max(arithmetic, loads)) + Launches * LaunchSeconds) * 1e3;
     }
@@ -59,6 +62,7 @@ public sealed record KernelCost(string Kernel, int Launches, double Bytes, doubl
     /// <summary>Which bound the estimate is: memory, arithmetic or loads.</summary>
     public string Bound(GpuSpec gpu)
     {
+        if (Parts is not null) return Parts.MaxBy(p => p.Milliseconds(gpu))!.Bound(gpu);
         (double memory, double arithmetic, double loads) = Seconds(gpu);
         return memory >= arithmetic && memory >= loads ? "memory" : arithmetic >= loads ? "arithmetic" : "loads";
     }
@@ -83,26 +87,24 @@ public static class CostModel
 {
     const int Float = sizeof(float);
 
-    /// <summary>The kernels of one A2C update (rollout, gradient tiles, reduction and step, solve window) for <paramref name="config"/>.</summary>
-    /// <exception cref="ArgumentException">The config's env has no device kernels, or its network is not an MLP.</exception>
+    /// <summary>
+    /// The kernels of one A2C update (rollout, gradient tiles, reduction and step, solve window) for <paramref name="config"/>;
+    /// on MinAtar the composed rollout's kernels as one row, and the convolution's gradient as a row after the tiles
+    /// (<see cref="A2cMinAtarUpdate"/>), as the device stream times them.
+    /// </summary>
+    /// <exception cref="ArgumentException">The config's env has no device kernels, or its network is not one the device path runs.</exception>
     public static IReadOnlyList<KernelCost> A2cUpdate(A2cConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        if (EnvRegistry.IsMinAtar(config.Env)) return A2cMinAtarUpdate(config);
         DeviceEnvKind kind = DeviceEnvs.Kind(config.Env);
         EnvSpec env = EnvRegistry.Spec(config.Env);
         (ActorCriticNetwork net, int[] layers, int featureRows, int deltaRows, bool box, int[] tiles) = LayoutOf(config);
         int actions = net.Actions, parameters = net.ParameterCount, hidden = layers.Length / NetShape.Entry - 2;
         long n = config.Lanes.NumEnvs, samples = n * config.TMax;
 
-        // Forward: every layer's inputs x outputs, the heads' width x (actions + 1); the torso's backward: the heads'
-        // gradients into the last hidden layer, then each hidden layer's weights back to the one below.
-        long forward = 0, backward = 0, heads = 0;
-        for (int l = 0; l < hidden + 2; l++) forward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
-        for (int l = hidden; l < hidden + 2; l++) heads += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
-        int width = layers[(hidden - 1) * NetShape.Entry + 2];
-        backward += (long)width * (actions + 1);
-        for (int l = hidden - 1; l > 0; l--) backward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
+        (long forward, long backward, long heads) = DenseWork(layers, actions);
 
         // Rollout: the per-sample rows it writes (F, D, logits, actions, the ended returns and six per-sample scalars), the
         // F and D rows the backward pass reads again (by then out of cache at large N), the env step's state, and theta
@@ -117,6 +119,34 @@ public static class CostModel
         double headMacs = (samples + n) * (double)heads, pairedMacs = rolloutMacs - headMacs;
         double rolloutWaves = headMacs / 32 * 2 + pairedMacs / 32 * 1.5;
 
+        return
+        [
+            new KernelCost("ActorCriticKernels.Rollout", 1, rolloutBytes, rolloutMacs, rolloutWaves),
+            .. Gradient(tiles, samples, parameters),
+            Window(samples),
+        ];
+    }
+
+    /// <summary>
+    /// Multiply-adds per sample of the dense layers in <paramref name="layers"/> (a layer table): forward, every layer's
+    /// inputs x outputs; the heads' share of it; the torso's backward pass, the heads' gradients into the last hidden
+    /// layer, then each hidden layer's weights back to the one below.
+    /// </summary>
+    static (long Forward, long Backward, long Heads) DenseWork(int[] layers, int actions)
+    {
+        int hidden = layers.Length / NetShape.Entry - 2;
+        long forward = 0, backward = 0, heads = 0;
+        for (int l = 0; l < hidden + 2; l++) forward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
+        for (int l = hidden; l < hidden + 2; l++) heads += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
+        int width = layers[(hidden - 1) * NetShape.Entry + 2];
+        backward += (long)width * (actions + 1);
+        for (int l = hidden - 1; l > 0; l--) backward += (long)layers[l * NetShape.Entry + 1] * layers[l * NetShape.Entry + 2];
+        return (forward, backward, heads);
+    }
+
+    /// <summary>The weight gradient's tiles and the reduction with the step, for <paramref name="samples"/> samples.</summary>
+    static KernelCost[] Gradient(int[] tiles, long samples, int parameters)
+    {
         // Gradient tiles: each tile reads its input rows and delta rows over every sample, and writes its chunk's sums.
         int tileCount = tiles.Length / GradientKernels.TileEntry;
         int chunk = GradientKernels.ChunkFor((int)Math.Min(samples, int.MaxValue));
@@ -137,13 +167,72 @@ public static class CostModel
 
         return
         [
-            new KernelCost("ActorCriticKernels.Rollout", 1, rolloutBytes, rolloutMacs, rolloutWaves),
             new KernelCost("GradientKernels.Tiles", 1, tileBytes, tileMacs, tileWaves),
             new KernelCost("GradientKernels.Reduce", 1, reduceBytes, chunks * (double)parameters, 0, SingleBlock: true),
-            // The solve window: one group reads the rollout's per-(step, lane) returns twice (count, then place), then
-            // 16 bytes go back to the host.
-            new KernelCost("EpisodeKernels.Update", 1, 2.0 * samples * Float, 0, 0, SingleBlock: true),
         ];
+    }
+
+    /// <summary>The solve window: one group reads the rollout's per-(step, lane) returns twice (count, then place), then 16 bytes go back to the host.</summary>
+    static KernelCost Window(long samples) => new("EpisodeKernels.Update", 1, 2.0 * samples * Float, 0, 0, SingleBlock: true);
+
+    /// <summary>
+    /// One A2C update on MinAtar (the composed rollout): five rows, as the device stream times them. The rollout: the
+    /// observations rendered once, then per step the convolution and the dense layers over the lanes (and once more over
+    /// the bootstrap rows), the actions sampled, the games stepped and the step recorded; then the targets and the dense
+    /// torso's backward pass a thread per lane. Then the dense layers' gradient tiles, the convolution's gradient (its
+    /// output deltas, weight partials and their sum), the reduction with the step, and the solve window. The bootstrap
+    /// rows are counted as the lanes' next observations alone (truncations are rare: 108,000 steps).
+    /// </summary>
+    /// <exception cref="ArgumentException">The game has no device kernels.</exception>
+    public static IReadOnlyList<KernelCost> A2cMinAtarUpdate(A2cConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        DeviceGame game = DeviceMinAtarEnv.GameOf(config.Env, out _, out _);
+        ModelSpec spec = Acting.ActorCriticSpec(config);
+        var net = (ActorCriticNetwork)spec.Build();
+        int[] layers = IlgpuA2cStream.LayerTable(net, ConvShape.DenseInputs(net), allowConv: true, out int featureRows, out int deltaRows);
+        int[] tiles = GradientKernels.TileTable(layers, net.LogStd.Offset, deltaRows, 0);
+        int actions = net.Actions, parameters = net.ParameterCount, observation = EnvRegistry.Spec(config.Env).ObservationSize, t = config.TMax;
+        long n = config.Lanes.NumEnvs, samples = n * t, rows = samples + n;
+        (long forward, long backward, _) = DenseWork(layers, actions);
+        IReadOnlyList<KernelCost> conv = ConvLearner(spec, (int)Math.Min(samples, int.MaxValue), (int)n);
+        int denseInputs = ConvShape.DenseInputs(net);
+
+        // The dense forward pass of every row: its inputs read, the hidden outputs, logits and value written (theta stays in L2).
+        double predictBytes = rows * Float * ((double)featureRows + actions + 1) + (double)parameters * Float;
+        // Act: a lane's logits read, its action written twice (the rollout's and the game's), its action stream read and written.
+        double actBytes = samples * Float * (actions + 2 + 3.0);
+        // Record: reward, two flags and the ended return read per lane; reward, discount, cut, ended return and final column written per sample.
+        double recordBytes = samples * Float * (4 + 5.0);
+        // Targets: per sample the value, reward, discount, cut, action, logits read, the heads' deltas written; the torso's
+        // backward pass reads the hidden outputs and writes the hidden deltas.
+        double targetBytes = samples * Float * (5.0 + actions + actions + 1 + 2.0 * (featureRows - denseInputs) + (deltaRows - actions - 1));
+        KernelCost[] rollout =
+        [
+            new("MinAtarKernels.ObserveAll", 1, n * (2.0 * MinAtarKernels.Variables(game) * Float + observation * Float), 0, 0),
+            conv[0] with { Launches = t + 1 },
+            new("ActorCriticKernels.Predict", t + 1, predictBytes, rows * (double)forward, rows * (double)forward / 32 * 1.5),
+            new("ActorCriticKernels.Act", t, actBytes, 0, 0),
+            new("MinAtarKernels.Step", t, samples * (double)MinAtarStepBytes(game), 0, 0),
+            new("ActorCriticKernels.Record", t, recordBytes, 0, 0),
+            new("ActorCriticKernels.VTrace", 1, targetBytes, samples * (double)backward, 0),
+        ];
+        return
+        [
+            Sum("MinAtar rollout", rollout),
+            Gradient(tiles, samples, parameters)[0],
+            Sum("ConvKernels backward", conv.Skip(1)),
+            Gradient(tiles, samples, parameters)[1],
+            Window(samples),
+        ];
+    }
+
+    /// <summary>Kernels that run one after the other as one row: their launches, bytes, multiply-adds and wavefronts added, their estimates summed.</summary>
+    static KernelCost Sum(string name, IEnumerable<KernelCost> parts)
+    {
+        KernelCost[] all = [.. parts];
+        return new KernelCost(name, all.Sum(p => p.Launches), all.Sum(p => p.Bytes), all.Sum(p => p.MultiplyAdds), all.Sum(p => p.Wavefronts), Parts: all);
     }
 
     /// <summary>
@@ -223,12 +312,24 @@ public static class CostModel
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(gpu);
         const int group = 256;
+        var inv = CultureInfo.InvariantCulture;
+        if (EnvRegistry.IsMinAtar(config.Env))
+        {
+            IReadOnlyList<KernelCost> kernels = A2cMinAtarUpdate(config);
+            return
+            [
+                string.Create(inv, $"{kernels[0].Launches} launches: per step conv, dense, act, game step, record"),
+                string.Create(inv, $"{kernels[1].Launches} launch of 16 x 16 tiles"),
+                string.Create(inv, $"{kernels[2].Launches} launches, a thread per output or weight"),
+                string.Create(inv, $"1 x {group}"),
+                string.Create(inv, $"1 x {group}, 16 bytes back"),
+            ];
+        }
         (ActorCriticNetwork net, _, _, _, _, int[] tileTable) = LayoutOf(config);
         int parts = RolloutShape.ThreadsPerLane(config.Lanes.NumEnvs, (long)gpu.Multiprocessors * GpuSpec.ThreadsPerMultiprocessor, group);
         long tiles = (config.Lanes.NumEnvs + group / parts - 1) / (group / parts);
         int samples = config.Lanes.NumEnvs * config.TMax, chunk = GradientKernels.ChunkFor(samples), chunks = (samples + chunk - 1) / chunk;
         int gradientTiles = tileTable.Length / GradientKernels.TileEntry;
-        var inv = CultureInfo.InvariantCulture;
         return
         [
             string.Create(inv, $"{tiles:N0} x {group}, {parts} threads/lane, theta {(RolloutShape.ThetaFits(net.ParameterCount) ? $"{net.ParameterCount * 4 / 1024.0:F1} KiB shared" : "global")}"),

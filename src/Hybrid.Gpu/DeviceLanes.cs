@@ -223,6 +223,59 @@ public abstract class DeviceLanes : IDeviceLanes
         Episodes.AddRange(records);
     }
 
+    /// <summary>The lanes' action streams (state, step), for kernels that sample actions.</summary>
+    internal (ArrayView<uint> State, ArrayView<uint> Step) ActionStreams => (_actionState.View, _actionStep.View);
+
+    /// <summary>
+    /// Writes what a trainer that steps the lanes on the device (A2C's rollout) needs to continue them: the game state,
+    /// episode steps and returns so far, and the lanes' env and action streams, copied from the device.
+    /// </summary>
+    internal void SaveLanes(BinaryWriter writer)
+    {
+        BinaryState.WriteTag(writer, "device env " + Spec.Id);
+        writer.Write(NumEnvs);
+        SaveState(writer);
+        Write(writer, _elapsed);
+        Write(writer, _returns);
+        foreach (MemoryBuffer1D<uint, Stride1D.Dense> stream in new[] { _randomState, _randomStep, _actionState, _actionStep }) Write(writer, stream);
+    }
+
+    /// <summary>Restores what <see cref="SaveLanes"/> wrote onto the device.</summary>
+    /// <exception cref="InvalidDataException">The data is of another env or lane count, or is cut short.</exception>
+    internal void LoadLanes(BinaryReader reader)
+    {
+        BinaryState.ReadTag(reader, "device env " + Spec.Id);
+        int lanes = reader.ReadInt32();
+        if (lanes != NumEnvs) throw new InvalidDataException($"saved state: {Spec.Id} has {lanes} lanes; this env has {NumEnvs}.");
+        LoadState(reader);
+        Read(reader, _elapsed, "episode steps");
+        Read(reader, _returns, "episode returns");
+        foreach (MemoryBuffer1D<uint, Stride1D.Dense> stream in new[] { _randomState, _randomStep, _actionState, _actionStep }) Read(reader, stream, "random streams");
+        _seeded = true;
+    }
+
+    /// <summary>Writes the derived env's game state (what <see cref="SaveLanes"/> saves first).</summary>
+    private protected abstract void SaveState(BinaryWriter writer);
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote.</summary>
+    private protected abstract void LoadState(BinaryReader reader);
+
+    /// <summary>Writes a device buffer, copied to the host.</summary>
+    private protected static void Write<T>(BinaryWriter writer, MemoryBuffer1D<T, Stride1D.Dense> buffer) where T : unmanaged
+    {
+        var host = new T[buffer.Length];
+        buffer.CopyToCPU(host);
+        BinaryState.Write<T>(writer, host);
+    }
+
+    /// <summary>Reads a device buffer's values (<paramref name="what"/> names them in the error of a short read).</summary>
+    private protected static void Read<T>(BinaryReader reader, MemoryBuffer1D<T, Stride1D.Dense> buffer, string what) where T : unmanaged
+    {
+        var host = new T[buffer.Length];
+        BinaryState.Read<T>(reader, host, what);
+        buffer.CopyFromCPU(host);
+    }
+
     /// <summary>Throws unless <paramref name="lane"/> is a lane.</summary>
     private protected void CheckLane(int lane)
     {

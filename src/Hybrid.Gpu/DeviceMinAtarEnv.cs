@@ -17,6 +17,7 @@ namespace Hybrid.Gpu;
 public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
 {
     readonly MemoryBuffer1D<int, Stride1D.Dense> _state, _lastAction, _actionMap, _actions, _usesMt, _marked;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> _endedReturns;
     // The lanes' Mersenne Twisters: one word until a lane is first seeded like the reference (2.5 KB a lane after).
     MemoryBuffer1D<uint, Stride1D.Dense> _mt;
     readonly Action<Index1D, int, MinAtarLanes, ArrayView<float>, int> _reset, _observe;
@@ -48,6 +49,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
         _actions = a.Allocate1D<int>(lanes);
         _usesMt = a.Allocate1D<int>(lanes);
         _marked = a.Allocate1D<int>(lanes);
+        _endedReturns = a.Allocate1D<float>(lanes);
         _mt = a.Allocate1D<uint>(1);
         _resetMarked = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, MinAtarOutputs, ArrayView<int>>(MinAtarKernels.ResetMarked);
         _reset = a.LoadAutoGroupedStreamKernel<Index1D, int, MinAtarLanes, ArrayView<float>, int>(MinAtarKernels.Reset);
@@ -86,6 +88,9 @@ public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
         };
     }
 
+    /// <summary>Steps after which an episode is truncated: the spec's (108,000 frames), unless a check shortens it.</summary>
+    internal int MaxSteps { get; set; } = MinAtarEnv.MaxEpisodeSteps;
+
     /// <summary>The game the lanes play.</summary>
     public DeviceGame Game { get; }
 
@@ -99,7 +104,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
     internal MinAtarLanes Lanes => new()
     {
         State = _state.View, Elapsed = _elapsed.View, Returns = _returns.View, RandomState = _randomState.View, RandomStep = _randomStep.View,
-        LastAction = _lastAction.View, ActionMap = _actionMap.View, UsesMt = _usesMt.View, Mt = _mt.View, Lanes = NumEnvs, Game = (int)Game, MaxSteps = Spec.MaxEpisodeSteps,
+        LastAction = _lastAction.View, ActionMap = _actionMap.View, UsesMt = _usesMt.View, Mt = _mt.View, Lanes = NumEnvs, Game = (int)Game, MaxSteps = MaxSteps,
         Ramping = _options.DifficultyRamping ? 1 : 0, Sticky = _options.StickyActionProbability,
     };
 
@@ -198,7 +203,7 @@ public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
     MinAtarOutputs Outputs(bool random, int step) => new()
     {
         Actions = _actions.View, Observations = _obs.View, FinalObservations = _finalObs.View, Rewards = _rewards.View,
-        Terminated = _terminated.View, Truncated = _truncated.View, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
+        Terminated = _terminated.View, Truncated = _truncated.View, EndedReturns = _endedReturns.View, Episodes = _episodes.View, EpisodeCount = _episodeCount.View,
         ActionState = _actionState.View, ActionStep = _actionStep.View, ObservationSize = Spec.ObservationSize, AutoReset = AutoReset ? 1 : 0,
         RandomActions = random ? 1 : 0, ActionCount = _actionCount, Step = step,
     };
@@ -217,5 +222,57 @@ public sealed class DeviceMinAtarEnv : DeviceLanes, IReferenceLanes
     }
 
     /// <inheritdoc/>
-    private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _lastAction, _actionMap, _actions, _usesMt, _marked, _mt];
+    private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _lastAction, _actionMap, _actions, _usesMt, _marked, _mt, _endedReturns];
+
+    /// <summary>The game state and each lane's last executed action (sticky actions repeat it).</summary>
+    /// <exception cref="InvalidOperationException">A lane draws from a Mersenne Twister seeded like the reference (a conformance check's lane, not a trainer's).</exception>
+    private protected override void SaveState(BinaryWriter writer)
+    {
+        if (Array.IndexOf(_hostUsesMt, 1) is int lane and >= 0)
+            throw new InvalidOperationException($"{Spec.Id}: lane {lane} was seeded like the reference env; such lanes are for conformance checks and are not saved.");
+        Write(writer, _state);
+        Write(writer, _lastAction);
+    }
+
+    /// <inheritdoc/>
+    private protected override void LoadState(BinaryReader reader)
+    {
+        Read(reader, _state, "env state");
+        Read(reader, _lastAction, "last actions");
+        _usesMt.MemSetToZero();
+        Array.Clear(_hostUsesMt);
+        Array.Clear(_pending);
+    }
+
+    /// <summary>The agents' actions a device step reads, one per lane (a trainer's sampling kernel writes them).</summary>
+    internal ArrayView<int> ActionInputs => _actions.View;
+
+    /// <summary>Writes every lane's observation from its state into <paramref name="observations"/> (row-major, a lane's row after the other).</summary>
+    internal void ObserveInto(ArrayView<float> observations) =>
+        _observe(_device.ThreadsFor(NumEnvs), _device.ThreadsFor(NumEnvs), Lanes, observations, Spec.ObservationSize);
+
+    /// <summary>
+    /// One step of every lane under <see cref="ActionInputs"/>, on the device alone (a trainer's): the next observations
+    /// into <paramref name="observations"/>, the episodes that end into <paramref name="episodes"/> stamped <paramref name="step"/>,
+    /// counted in <paramref name="episodeCount"/>; rewards, flags, ended returns and final observations stay in the env's
+    /// buffers (<see cref="Recorded"/>). The lanes reset themselves.
+    /// </summary>
+    internal void StepOnDevice(ArrayView<float> observations, ArrayView<DeviceEpisode> episodes, ArrayView<int> episodeCount, int step)
+    {
+        MinAtarOutputs o = Outputs(random: false, step);
+        (o.Observations, o.Episodes, o.EpisodeCount, o.AutoReset) = (observations, episodes, episodeCount, 1);
+        int threads = _device.ThreadsFor(NumEnvs);
+        _step(threads, threads, Lanes, o);
+    }
+
+    /// <summary>What the last <see cref="StepOnDevice"/> left for a rollout to record at sample column <paramref name="column"/> + lane.</summary>
+    internal StepRecord Recorded(ArrayView<float> scratchInputs, ArrayView<int> scratchCount, int column) => new()
+    {
+        Rewards = _rewards.View, Terminated = _terminated.View, Truncated = _truncated.View, EndedReturns = _endedReturns.View,
+        FinalObservations = _finalObs.View, ScratchInputs = scratchInputs, ScratchCount = scratchCount, ObservationSize = Spec.ObservationSize,
+        Lanes = NumEnvs, Column = column,
+    };
+
+    /// <summary>The number of actions the agent picks from (the minimal set of a -v1 id, else all six).</summary>
+    internal int ActionCount => _actionCount;
 }

@@ -12,17 +12,22 @@ using ILGPU.Runtime;
 
 namespace Hybrid.Gpu;
 
-/// <summary>One case of <see cref="DeviceNetworkCheck"/>: env, torso activation, GAE lambda, entropy weight, steps per rollout, updates before the compared one.</summary>
-public sealed record NetworkCase(string Env, Activation Activation, float Lambda, float Entropy, int TMax, int WarmUp)
+/// <summary>
+/// One case of <see cref="DeviceNetworkCheck"/>: env, torso activation, GAE lambda, entropy weight, steps per rollout,
+/// updates before the compared one, and (MinAtar) a time limit short enough that episodes are truncated in the rollout.
+/// </summary>
+public sealed record NetworkCase(string Env, Activation Activation, float Lambda, float Entropy, int TMax, int WarmUp, int? MaxSteps = null)
 {
     /// <summary>The cases the tests and <c>devicecheck</c> run. CartPole: categorical head, terminal steps inside the compared
     /// rollout. Pendulum: Gaussian head, and with 30 steps per rollout after six updates every lane is truncated (200 steps)
-    /// at step 19 of the compared rollout, so the bootstrap from the final observation is compared too.</summary>
+    /// at step 19 of the compared rollout, so the bootstrap from the final observation is compared too. MinAtar Breakout:
+    /// the composed rollout and the conv torso (ReLU), with episodes cut at 7 steps beside those that end.</summary>
     public static IReadOnlyList<NetworkCase> Standard { get; } =
     [
         new("CartPole-v1", Activation.Tanh, 0.95f, 0.01f, 6, 8),
         new("CartPole-v1", Activation.Relu, 1.0f, 0.0f, 6, 8),
         new("Pendulum-v1", Activation.Tanh, 0.9f, 0.01f, 30, 6),
+        new("MinAtar/Breakout-v1", Activation.Relu, 0.95f, 0.01f, 5, 3, MaxSteps: 7),
     ];
 
     /// <inheritdoc/>
@@ -58,15 +63,17 @@ public static class DeviceNetworkCheck
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(check);
-        // Odd hidden widths: the kernels take outputs two at a time, and the last of an odd layer alone.
+        // Odd hidden widths: the kernels take outputs two at a time, and the last of an odd layer alone. MinAtar's is the
+        // network A2C trains there: the convolution and a dense layer of 128.
         var config = new A2cConfig
         {
-            Env = check.Env, Lanes = new() { NumEnvs = 24 }, TMax = check.TMax, Seed = 3, Advantage = new() { GaeLambda = check.Lambda }, EntropyCoef = check.Entropy, Hidden = [31, 15],
+            Env = check.Env, Lanes = new() { NumEnvs = 24 }, TMax = check.TMax, Seed = 3, Advantage = new() { GaeLambda = check.Lambda }, EntropyCoef = check.Entropy, Hidden = EnvRegistry.IsMinAtar(check.Env) ? [128] : [31, 15],
             MaxGradNorm = 0.05f, LearningRate = 1e-3f, Compute = new() { Device = Hybrid.Training.Devices.DeviceInfo.Parse(device.Info.Kind) },
         };
         EnvSpec env = EnvRegistry.Spec(check.Env);
         ModelSpec spec = Acting.ActorCriticSpec(config) with { Activation = check.Activation };
         using var stream = new IlgpuA2cStream(device.Device, device.Kernels, config, spec);
+        if (check.MaxSteps is int most) ((DeviceMinAtarEnv)stream.Env).MaxSteps = most;
         var run = new RunContext(config, null, null);
         // A few updates first, so that episodes have ended and theta has moved.
         for (int u = 0; u < check.WarmUp; u++)
@@ -85,9 +92,15 @@ public static class DeviceNetworkCheck
         int n = config.Lanes.NumEnvs, tMax = config.TMax, samples = n * tMax, obs = env.ObservationSize, actions = Acting.ActionCount(env);
         float[] features = IlgpuA2cStream.Read(r.Features), logits = IlgpuA2cStream.Read(r.Logits), values = IlgpuA2cStream.Read(r.Values);
         float[] taken = IlgpuA2cStream.Read(r.Actions), rewards = IlgpuA2cStream.Read(r.Rewards), discounts = IlgpuA2cStream.Read(r.Discounts);
-        float[] scratch = IlgpuA2cStream.Read(r.ScratchFeatures);
-        int[] cut = new int[samples];
+        // Observations: feature-major in F's first rows on classic control; row-major in the composed rollout's inputs on MinAtar.
+        MinAtarRollout? minAtar = stream.MinAtar;
+        float[] inputs = minAtar is null ? features : IlgpuA2cStream.Read(minAtar.Inputs);
+        float[] scratch = minAtar is null ? IlgpuA2cStream.Read(r.ScratchFeatures) : IlgpuA2cStream.Read(minAtar.ScratchInputs);
+        float Observation(int b, int k) => minAtar is null ? inputs[k * samples + b] : inputs[b * obs + k];
+        float Scratch(int row, int k) => minAtar is null ? scratch[k * n + row] : scratch[row * obs + k];
+        int[] cut = new int[samples], finalColumn = new int[samples];
         r.Cut.CopyToCPU(cut);
+        if (minAtar is not null) stream.Targets.FinalColumn.CopyToCPU(finalColumn);
         var rollout = new Rollout(tMax, n, env);
         var stepObs = new float[n * obs];
         var finalObs = new float[n * obs];
@@ -97,7 +110,7 @@ public static class DeviceNetworkCheck
         for (int t = 0; t < tMax; t++)
         {
             for (int lane = 0; lane < n; lane++)
-                for (int k = 0; k < obs; k++) stepObs[lane * obs + k] = features[k * samples + t * n + lane];
+                for (int k = 0; k < obs; k++) stepObs[lane * obs + k] = Observation(t * n + lane, k);
             rollout.BeginStep(stepObs);
             for (int lane = 0; lane < n; lane++)
             {
@@ -108,13 +121,15 @@ public static class DeviceNetworkCheck
                 truncated[lane] = cut[b] != 0;
                 terminals += terminated[lane] ? 1 : 0;
                 truncations += truncated[lane] ? 1 : 0;
-                if (truncated[lane]) FinalObservation(check.Env, stepObs.AsSpan(lane * obs, obs), taken[b], finalObs.AsSpan(lane * obs, obs));
+                if (!truncated[lane]) continue;
+                if (minAtar is null) FinalObservation(check.Env, stepObs.AsSpan(lane * obs, obs), taken[b], finalObs.AsSpan(lane * obs, obs));
+                else for (int k = 0; k < obs; k++) finalObs[lane * obs + k] = Scratch(finalColumn[b], k);
             }
             rollout.EndStep(t, rewards.AsSpan(t * n, n), terminated, truncated, finalObs, config.Gamma);
         }
         var lastObs = new float[n * obs];
         for (int lane = 0; lane < n; lane++)
-            for (int k = 0; k < obs; k++) lastObs[lane * obs + k] = scratch[k * n + lane];
+            for (int k = 0; k < obs; k++) lastObs[lane * obs + k] = Scratch(lane, k);
 
         // Forward: values and logits of every sample.
         var net = (ActorCriticNetwork)spec.Build();

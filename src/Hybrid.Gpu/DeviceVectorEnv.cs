@@ -36,8 +36,6 @@ public sealed class DeviceVectorEnv : DeviceLanes
     /// <summary>The device env kind.</summary>
     public DeviceEnvKind Kind { get; }
 
-    /// <summary>The lanes' action streams (state, step), for kernels that sample actions.</summary>
-    internal (ArrayView<uint> State, ArrayView<uint> Step) ActionStreams => (_actionState.View, _actionStep.View);
 
     /// <summary>The lanes' state as kernels take it.</summary>
     internal EnvLanes Lanes => new()
@@ -101,48 +99,6 @@ public sealed class DeviceVectorEnv : DeviceLanes
 
     private protected override void LaunchRandomStep(int step) => Launch(random: true, step);
 
-    /// <summary>
-    /// Writes what a kernel that steps the lanes itself (A2C's rollout) needs to continue them: the state, episode steps
-    /// and returns so far, and the lanes' env and action streams, copied from the device.
-    /// </summary>
-    internal void SaveLanes(BinaryWriter writer)
-    {
-        BinaryState.WriteTag(writer, "device env " + Spec.Id);
-        writer.Write(NumEnvs);
-        Write(writer, _state);
-        Write(writer, _elapsed);
-        Write(writer, _returns);
-        foreach (MemoryBuffer1D<uint, Stride1D.Dense> stream in new[] { _randomState, _randomStep, _actionState, _actionStep }) Write(writer, stream);
-    }
-
-    /// <summary>Restores what <see cref="SaveLanes"/> wrote onto the device.</summary>
-    /// <exception cref="InvalidDataException">The data is of another env or lane count, or is cut short.</exception>
-    internal void LoadLanes(BinaryReader reader)
-    {
-        BinaryState.ReadTag(reader, "device env " + Spec.Id);
-        int lanes = reader.ReadInt32();
-        if (lanes != NumEnvs) throw new InvalidDataException($"saved state: {Spec.Id} has {lanes} lanes; this env has {NumEnvs}.");
-        Read(reader, _state, "env state");
-        Read(reader, _elapsed, "episode steps");
-        Read(reader, _returns, "episode returns");
-        foreach (MemoryBuffer1D<uint, Stride1D.Dense> stream in new[] { _randomState, _randomStep, _actionState, _actionStep }) Read(reader, stream, "random streams");
-        _seeded = true;
-    }
-
-    static void Write<T>(BinaryWriter writer, MemoryBuffer1D<T, Stride1D.Dense> buffer) where T : unmanaged
-    {
-        var host = new T[buffer.Length];
-        buffer.CopyToCPU(host);
-        BinaryState.Write<T>(writer, host);
-    }
-
-    static void Read<T>(BinaryReader reader, MemoryBuffer1D<T, Stride1D.Dense> buffer, string what) where T : unmanaged
-    {
-        var host = new T[buffer.Length];
-        BinaryState.Read<T>(reader, host, what);
-        buffer.CopyFromCPU(host);
-    }
-
     void Launch(bool random, int step)
     {
         var outputs = new StepOutputs
@@ -160,15 +116,24 @@ public sealed class DeviceVectorEnv : DeviceLanes
 
     /// <inheritdoc/>
     private protected override IEnumerable<MemoryBuffer> OwnBuffers => [_state, _actions];
+
+    /// <inheritdoc/>
+    private protected override void SaveState(BinaryWriter writer) => Write(writer, _state);
+
+    /// <inheritdoc/>
+    private protected override void LoadState(BinaryReader reader) => Read(reader, _state, "env state");
 }
 
 /// <summary>Which registered envs have device kernels.</summary>
 public static class DeviceEnvs
 {
-    /// <summary><paramref name="lanes"/> device lanes of <paramref name="envId"/>: a MinAtar game's or a classic-control task's.</summary>
+    /// <summary>
+    /// <paramref name="lanes"/> device lanes of <paramref name="envId"/>: a MinAtar game's (with <paramref name="options"/>,
+    /// or the defaults) or a classic-control task's.
+    /// </summary>
     /// <exception cref="ArgumentException">The env has no device kernels.</exception>
-    public static DeviceLanes Open(IlgpuDevice device, string envId, int lanes) =>
-        EnvRegistry.IsMinAtar(envId) ? new DeviceMinAtarEnv(device, envId, lanes) : new DeviceVectorEnv(device, envId, lanes);
+    public static DeviceLanes Open(IlgpuDevice device, string envId, int lanes, Hybrid.Envs.MinAtar.MinAtarOptions? options = null) =>
+        EnvRegistry.IsMinAtar(envId) ? new DeviceMinAtarEnv(device, envId, lanes, options) : new DeviceVectorEnv(device, envId, lanes);
 
     /// <summary>Throws unless <paramref name="envId"/> has device kernels (a classic-control task or a MinAtar game), before anything is opened.</summary>
     /// <exception cref="ArgumentException">It has none; the message lists those that do.</exception>

@@ -33,7 +33,10 @@ internal sealed class IlgpuA2cStream : ISyncStream
     readonly A2cKernels _kernels;
     readonly A2cConfig _config;
     readonly ModelSpec _spec;
-    readonly DeviceVectorEnv _env;
+    readonly DeviceLanes _env;
+    // MinAtar's composed rollout (conv torso), or null for the fused rollout kernel of classic control.
+    readonly MinAtarRollout? _minAtar;
+    readonly VTraceViews _targets;
     readonly List<MemoryBuffer> _buffers = [];
     readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _gradient, _statistics, _terms, _scalars;
     readonly MemoryBuffer1D<int, Stride1D.Dense> _episodeCount;
@@ -73,12 +76,17 @@ internal sealed class IlgpuA2cStream : ISyncStream
         // The CPU network fixes the layout and the initial theta.
         var net = (ActorCriticNetwork)spec.Build();
         float[] theta = Acting.InitialTheta(net, config.Seed);
-        int[] table = LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
+        bool minAtar = EnvRegistry.IsMinAtar(config.Env);
+        int denseInputs = ConvShape.DenseInputs(net);
+        int[] table = LayerTable(net, denseInputs, allowConv: minAtar, out int featureRows, out int deltaRows);
         int actions = net.Actions;
         bool box = spec.ActionKind == ActionKind.Box;
+        // Scratch rows: a lane's own on classic control (the fused kernel bootstraps each lane in place); on MinAtar
+        // every lane's next observation, then as many final observations as steps could be truncated.
+        int scratchRows = minAtar ? n + _samples : n;
 
         Accelerator a = device.Accelerator;
-        _env = new DeviceVectorEnv(device, config.Env, n);
+        _env = DeviceEnvs.Open(device, config.Env, n, config.MinAtarSettings);
         _env.Reset((ulong)config.Seed, 0);
         _theta = Add(a.Allocate1D(theta));
         _gradient = Add(a.Allocate1D<float>(theta.Length));
@@ -94,7 +102,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
         var shape = new NetShape
         {
             Theta = _theta.View, Layers = Add(a.Allocate1D(table)).View, Hidden = net.Torso.Count(l => l is Linear),
-            Relu = spec.Activation == Activation.Relu ? 1 : 0, Actions = actions, ObservationSize = env.ObservationSize,
+            Relu = spec.Activation == Activation.Relu ? 1 : 0, Actions = actions, ObservationSize = denseInputs,
             Box = box ? 1 : 0, LogStdOffset = net.LogStd.Offset, LogStdRow = deltaRows - (box ? actions : 0),
         };
         MemoryBuffer1D<float, Stride1D.Dense> features = Add(a.Allocate1D<float>((long)featureRows * _samples));
@@ -102,13 +110,13 @@ internal sealed class IlgpuA2cStream : ISyncStream
         (ArrayView<uint> actionState, ArrayView<uint> actionStep) = _env.ActionStreams;
         _rollout = new RolloutViews
         {
-            Env = _env.Lanes, Net = shape, Features = features.View, Deltas = deltas.View,
+            Env = _env is DeviceVectorEnv classic ? classic.Lanes : default, Net = shape, Features = features.View, Deltas = deltas.View,
             Logits = Add(a.Allocate1D<float>((long)actions * _samples)).View, Values = Samples(a), Actions = Add(a.Allocate1D<float>((long)(box ? actions : 1) * _samples)).View, Rewards = Samples(a),
             Discounts = Samples(a), Cut = Add(a.Allocate1D<int>(_samples)).View, Bootstrap = Samples(a),
-            ScratchFeatures = Add(a.Allocate1D<float>((long)featureRows * n)).View, ScratchLogits = Add(a.Allocate1D<float>((long)actions * n)).View,
-            ScratchValues = Add(a.Allocate1D<float>(n)).View,
+            ScratchFeatures = Add(a.Allocate1D<float>((long)featureRows * scratchRows)).View, ScratchLogits = Add(a.Allocate1D<float>((long)actions * scratchRows)).View,
+            ScratchValues = Add(a.Allocate1D<float>(scratchRows)).View, Gamma = config.Gamma,
             ActionState = actionState, ActionStep = actionStep, Episodes = _episodes.View, EpisodeCount = _episodeCount.View, Ended = Samples(a),
-            Terms = _terms.View, TMax = tMax, Gamma = config.Gamma, Lambda = config.Advantage.GaeLambda,
+            Terms = _terms.View, TMax = tMax, Lambda = config.Advantage.GaeLambda,
             ValueCoefficient = config.ValueCoef, EntropyCoefficient = config.EntropyCoef,
             ThreadsPerLane = threadsPerLane ?? RolloutShape.ThreadsPerLane(n, device.ResidentThreads, kernels.Group),
             SharedTheta = (sharedTheta ?? RolloutShape.ThetaFits(theta.Length)) ? 1 : 0,
@@ -127,6 +135,15 @@ internal sealed class IlgpuA2cStream : ISyncStream
             Threshold = (float)config.Threshold,
         };
         _learn = Learner(a, _buffers.Add, shape, table, features.View, deltas.View, _gradient.View, _statistics.View, _samples, theta.Length);
+        if (minAtar)
+        {
+            _minAtar = new MinAtarRollout(device, (DeviceMinAtarEnv)_env, net, _theta.View, tMax, scratchRows, kernels.Group);
+            _targets = new VTraceViews
+            {
+                ScratchValues = _rollout.ScratchValues, FinalColumn = Add(a.Allocate1D<int>(_samples)).View, Lanes = n, Unrolls = 1,
+                RhoBar = 1f, CBar = 1f, OnPolicy = 1, Lambda = config.Advantage.GaeLambda,
+            };
+        }
         _hostTerms = new float[3 * _updatesPerDrain];
         _hostTheta = new float[theta.Length];
         _hostEpisodes = new DeviceEpisode[_samples * _updatesPerDrain];
@@ -154,10 +171,8 @@ internal sealed class IlgpuA2cStream : ISyncStream
     internal static void Check(string kind, A2cConfig config, ModelSpec spec)
     {
         EnvSpec env = EnvRegistry.Spec(config.Env);
-        if (EnvRegistry.IsMinAtar(config.Env))
-            throw new ArgumentException($"device '{kind}': A2C's device stream steps the classic-control envs inside its rollout kernel; {config.Env} steps on the " +
-                "device too (envcheck, bench env --device) but A2C on it trains on the CPU for now. Use --device cpu.");
-        DeviceEnvs.Kind(config.Env);
+        DeviceEnvs.Require(config.Env);
+        bool minAtar = EnvRegistry.IsMinAtar(config.Env);
         if (config.RmsEpsilonOutside)
             throw new ArgumentException($"device '{kind}': the device's RMSProp adds epsilon inside the square root; rms_epsilon_outside needs --device cpu.");
         if (config.NormalizeObservations || config.NormalizeRewards)
@@ -165,9 +180,13 @@ internal sealed class IlgpuA2cStream : ISyncStream
                 "set them false or use --device cpu.");
         int n = config.Lanes.NumEnvs, tMax = config.TMax, samples = n * tMax;
         var net = (ActorCriticNetwork)spec.Build();
-        LayerTable(net, env.ObservationSize, out int featureRows, out int deltaRows);
-        // Kernels index the per-sample rows with 32-bit integers.
-        long largest = Math.Max((long)Math.Max(featureRows, deltaRows) * samples, LearnerPartials(samples, net.ParameterCount));
+        LayerTable(net, ConvShape.DenseInputs(net), allowConv: minAtar, out int featureRows, out int deltaRows);
+        if (minAtar && ConvShape.LeadingConv(net) is null)
+            throw new ArgumentException($"device '{kind}': A2C's MinAtar stream runs the conv torso (hidden auto); this network has none. Use --device cpu.");
+        // Kernels index the per-sample rows with 32-bit integers (on MinAtar, the scratch rows hold lanes + samples).
+        long rows = minAtar ? n + (long)samples : samples;
+        long largest = Math.Max(Math.Max((long)Math.Max(featureRows, deltaRows) * rows, LearnerPartials(samples, net.ParameterCount)),
+            minAtar ? (long)env.ObservationSize * rows : 0);
         if (largest > int.MaxValue)
             throw new ArgumentException($"num_envs {n} x t_max {tMax} is too many samples per update for the device path with this network " +
                 $"(its buffers would hold {largest:N0} values; the kernels index at most {int.MaxValue:N0}). Use fewer lanes.");
@@ -191,6 +210,8 @@ internal sealed class IlgpuA2cStream : ISyncStream
         MemoryBuffer1D<int, Stride1D.Dense> tileBuffer = a.Allocate1D(tiles);
         keep(tileBuffer);
         MemoryBuffer1D<float, Stride1D.Dense> partial = a.Allocate1D<float>((long)chunks * parameters);
+        // Zero once: parameters no tile covers (a leading convolution's) keep 0 in every chunk but what their own kernels write.
+        partial.MemSetToZero();
         keep(partial);
         return new LearnViews
         {
@@ -244,13 +265,22 @@ internal sealed class IlgpuA2cStream : ISyncStream
         RolloutViews r = _rollout;
         r.StepBase = _pending * _config.TMax;
         r.Slot = _pending;
-        _kernels.Rollout(r);
+        if (_minAtar is not null) _minAtar.Collect(r, _targets);
+        else _kernels.Rollout(r);
         run.Metrics.AddSteps(_samples);
+    }
+
+    /// <summary>The gradient of the rollout just collected into the learner's buffers; with <paramref name="step"/>, clipped and applied.</summary>
+    void GradientAndStep(float learningRate, bool step)
+    {
+        _kernels.Tiles(_learn);
+        _minAtar?.ConvGradient(_rollout, _learn);
+        _kernels.Reduce(_learn, _scalars.View, _config.MaxGradNorm, learningRate, _config.RmsAlpha, _config.RmsEpsilon, step);
     }
 
     public void Learn(float learningRate, RunContext run)
     {
-        _kernels.GradientAndStep(_learn, _scalars.View, _config.MaxGradNorm, learningRate, _config.RmsAlpha, _config.RmsEpsilon);
+        GradientAndStep(learningRate, step: true);
         // The solve window on the device, and its 16 bytes back: the update whose episodes first bring the last 100's
         // mean to the threshold drains at once, so the run stamps the solve at this update, not at the next drain.
         WindowViews w = _window;
@@ -266,7 +296,7 @@ internal sealed class IlgpuA2cStream : ISyncStream
     }
 
     /// <summary>The gradient of the rollout just collected, into the gradient buffer, and its squared norm.</summary>
-    internal void ComputeGradient() => _kernels.Gradient(_learn, _scalars.View);
+    internal void ComputeGradient() => GradientAndStep(0f, step: false);
 
     /// <summary>
     /// Copies the metrics back: the episodes in the order they ended (step, then lane) and each update's loss terms;
@@ -373,21 +403,27 @@ internal sealed class IlgpuA2cStream : ISyncStream
                 if (elapsed >= seconds || launches >= 1 << 16) return (name, elapsed * 1e3 / launches, launches);
             }
         }
+        void Rollout()
+        {
+            if (_minAtar is not null) _minAtar.Collect(r, _targets);
+            else _kernels.Rollout(r);
+        }
         var times = new List<(string, double, int)>
         {
-            Time("ActorCriticKernels.Rollout", () => _kernels.Rollout(r)),
+            Time(_minAtar is not null ? "MinAtar rollout (conv, dense, act, step, record; targets)" : "ActorCriticKernels.Rollout", Rollout),
             Time("GradientKernels.Tiles", () => _kernels.Tiles(_learn)),
-            Time("GradientKernels.Reduce", () => _kernels.Reduce(_learn, _scalars.View, _config.MaxGradNorm, 0f, _config.RmsAlpha, _config.RmsEpsilon, step: true)),
-            Time("EpisodeKernels.Update", () => _kernels.Window(_window)),
-            // As Learn runs it: the window's state comes back every update, which waits for the device.
-            Time("update", () =>
-            {
-                _kernels.Rollout(r);
-                _kernels.GradientAndStep(_learn, _scalars.View, _config.MaxGradNorm, 0f, _config.RmsAlpha, _config.RmsEpsilon);
-                _kernels.Window(_window);
-                _window.State.CopyToCPU(_hostWindow);
-            }),
         };
+        if (_minAtar is not null) times.Add(Time("ConvKernels backward", () => _minAtar.ConvGradient(r, _learn)));
+        times.Add(Time("GradientKernels.Reduce", () => _kernels.Reduce(_learn, _scalars.View, _config.MaxGradNorm, 0f, _config.RmsAlpha, _config.RmsEpsilon, step: true)));
+        times.Add(Time("EpisodeKernels.Update", () => _kernels.Window(_window)));
+        // As Learn runs it: the window's state comes back every update, which waits for the device.
+        times.Add(Time("update", () =>
+        {
+            Rollout();
+            GradientAndStep(0f, step: true);
+            _kernels.Window(_window);
+            _window.State.CopyToCPU(_hostWindow);
+        }));
         _terms.MemSetToZero();
         return times;
     }
@@ -410,11 +446,21 @@ internal sealed class IlgpuA2cStream : ISyncStream
 
     internal RolloutViews RolloutBuffers => _rollout;
 
+    /// <summary>MinAtar's composed rollout (its row-major observations), or null on classic control.</summary>
+    internal MinAtarRollout? MinAtar => _minAtar;
+
+    /// <summary>The composed rollout's targets views (the final observations' scratch columns).</summary>
+    internal VTraceViews Targets => _targets;
+
+    /// <summary>The lanes (checks shorten MinAtar's time limit so that truncations happen).</summary>
+    internal DeviceLanes Env => _env;
+
     internal LearnViews LearnBuffers => _learn;
 
     public void Dispose()
     {
         foreach (MemoryBuffer b in _buffers) b.Dispose();
+        _minAtar?.Dispose();
         _env.Dispose();
     }
 }
@@ -423,6 +469,8 @@ internal sealed class IlgpuA2cStream : ISyncStream
 internal sealed class A2cKernels
 {
     readonly Action<KernelConfig, LearnViews> _tiles;
+    readonly Action<Index1D, int, LearnViews> _flat;
+    readonly int _threads;
     readonly Action<KernelConfig, RolloutViews> _rollout;
     readonly Action<KernelConfig, WindowViews> _window;
     readonly Action<KernelConfig, LearnViews, ArrayView<float>, float, float, float, float, int> _reduce;
@@ -435,6 +483,9 @@ internal sealed class A2cKernels
         _rollout = a.LoadStreamKernel<RolloutViews>(ActorCriticKernels.Rollout);
         _window = a.LoadStreamKernel<WindowViews>(EpisodeKernels.Update);
         _tiles = a.LoadStreamKernel<LearnViews>(GradientKernels.Tiles);
+        _flat = a.LoadAutoGroupedStreamKernel<Index1D, int, LearnViews>(GradientKernels.Flat);
+        _threads = device.Threads;
+        FlatTiles = Group < GradientKernels.TileColumns;
         _reduce = a.LoadStreamKernel<LearnViews, ArrayView<float>, float, float, float, float, int>(GradientKernels.Reduce);
         CompileSeconds = clock.Elapsed.TotalSeconds;
     }
@@ -453,25 +504,25 @@ internal sealed class A2cKernels
     /// <summary>Seconds the kernels took to compile.</summary>
     public double CompileSeconds { get; }
 
-    /// <summary>The gradient of the batch in <paramref name="v"/>'s F and D rows into its gradient buffer, the squared norm into scalars[0].</summary>
-    public void Gradient(in LearnViews v, ArrayView<float> scalars)
-    {
-        Tiles(v);
-        Reduce(v, scalars, 0f, 0f, 0f, 0f, step: false);
-    }
-
-    /// <summary><see cref="Gradient"/>, then global-norm clipping and the RMSProp step on theta and the statistics.</summary>
-    public void GradientAndStep(in LearnViews v, ArrayView<float> scalars, float maxNorm, float learningRate, float alpha, float epsilon)
-    {
-        Tiles(v);
-        Reduce(v, scalars, maxNorm, learningRate, alpha, epsilon, step: true);
-    }
-
     /// <summary>This rollout's episodes into the solve window (EpisodeKernels.Update): one group.</summary>
     public void Window(in WindowViews w) => _window(new KernelConfig(1, Group), w);
 
-    /// <summary>The per-chunk partial sums of the weight gradients (GradientKernels.Tiles): a group per tile and chunk.</summary>
-    public void Tiles(in LearnViews v) => _tiles(new KernelConfig(v.TileCount * v.Chunks, TileGroup), v);
+    /// <summary>
+    /// The per-chunk partial sums of the weight gradients: GradientKernels.Tiles, a group per tile and chunk; where the
+    /// groups are smaller than a tile's row (ILGPU's CPU accelerator), GradientKernels.Flat, the same sums without barriers.
+    /// </summary>
+    public void Tiles(in LearnViews v)
+    {
+        if (FlatTiles)
+        {
+            int threads = (int)Math.Clamp((long)v.TileCount * GradientKernels.TileRows * GradientKernels.TileColumns * v.Chunks, 1, _threads);
+            _flat(threads, threads, v);
+        }
+        else _tiles(new KernelConfig(v.TileCount * v.Chunks, TileGroup), v);
+    }
+
+    /// <summary>Whether <see cref="Tiles"/> runs GradientKernels.Flat (groups under 16 threads: the CPU accelerator's); tests set it to compare the two.</summary>
+    public bool FlatTiles { get; set; }
 
     /// <summary>Threads per group of the tiles: one per pair of a tile's outputs (128), or the group where it is smaller.</summary>
     public int TileGroup => Math.Min(Group, GradientKernels.TilePairs);

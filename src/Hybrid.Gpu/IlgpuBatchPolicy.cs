@@ -19,8 +19,7 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
     readonly PredictKernel _kernel;
     readonly MemoryBuffer1D<float, Stride1D.Dense> _theta, _features, _logits, _values, _inputs;
     readonly MemoryBuffer1D<int, Stride1D.Dense> _layers;
-    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>? _convolve;
-    readonly ConvShape _conv;
+    readonly ConvTorso? _conv;
     readonly NetShape _shape;
     readonly int _capacity, _observationSize, _actions;
     readonly float[] _hostFeatures, _hostLogits, _hostValues;
@@ -49,11 +48,10 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
         int[] table = IlgpuA2cStream.LayerTable(net, denseInputs, allowConv: true, out int featureRows, out _);
         Accelerator a = device.Accelerator;
         _theta = a.Allocate1D<float>(net.ParameterCount);
-        if (ConvShape.LeadingConv(net) is { } conv)
+        if (ConvShape.LeadingConv(net) is not null)
         {
             _inputs = a.Allocate1D<float>((long)_observationSize * maxRows);
-            _convolve = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>(ConvKernels.ForwardRelu);
-            _conv = ConvShape.Of(conv, _theta.View);
+            _conv = new ConvTorso(device, net, _theta.View, samples: 0);
         }
         else _inputs = a.Allocate1D<float>(1);
         _layers = a.Allocate1D(table);
@@ -75,14 +73,13 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
     public void Predict(ReadOnlySpan<float> observations, int rows, Span<float> outputs)
     {
         if ((uint)rows > (uint)_capacity) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows was {rows}; expected at most {_capacity}.");
-        if (_convolve is not null)
+        if (_conv is not null)
         {
             // Observations up row-major; the convolution writes its outputs feature-major where the dense layers read.
             if (rows == 0) return;
             observations[..(rows * _observationSize)].CopyTo(_hostFeatures);
             _inputs.View.BaseView.SubView(0, (long)rows * _observationSize).CopyFromCPU(_hostFeatures.AsSpan(0, rows * _observationSize));
-            int threads = _device.ThreadsFor((long)rows * _conv.Outputs);
-            _convolve(threads, threads, _conv, _inputs.View, _features.View, rows, _capacity);
+            _conv.Forward(_inputs.View, _features.View, rows, _capacity);
         }
         else
         {
@@ -106,5 +103,6 @@ internal sealed class IlgpuBatchPolicy : IBatchPolicy
     public void Dispose()
     {
         foreach (MemoryBuffer buffer in new MemoryBuffer[] { _theta, _features, _logits, _values, _layers, _inputs }) buffer.Dispose();
+        _conv?.Dispose();
     }
 }

@@ -36,13 +36,8 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
     readonly float[] _hostObservations, _hostScratch, _hostActions, _hostBehaviour, _hostRewards, _hostDiscounts, _hostTerms = new float[3];
     readonly int[] _hostCut, _hostFinal;
     // A leading convolution (MinAtar's torso), where there is one.
-    readonly ConvShape _conv;
-    readonly ArrayView<float> _convInputs, _convScratchInputs, _convDeltas, _convPartials;
-    readonly int _denseOffset, _denseOutputs;
-    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>? _convForward;
-    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _convInputDeltas;
-    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _convPartialSums;
-    readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int>? _convReduce;
+    readonly ConvTorso? _conv;
+    readonly ArrayView<float> _convInputs, _convScratchInputs;
 
     /// <summary>
     /// Throws unless the device learner can run <paramref name="spec"/>'s network over batches of <paramref name="shape"/>:
@@ -105,24 +100,16 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _vtraceViews = new VTraceViews
         {
             Behaviour = Floats(a, _samples), ScratchValues = scratchValues, FinalColumn = Add(a.Allocate1D<int>(_samples)).View,
-            Lanes = shape.Lanes, Unrolls = shape.Unrolls, RhoBar = shape.RhoBar, CBar = shape.CBar,
+            Lanes = shape.Lanes, Unrolls = shape.Unrolls, RhoBar = shape.RhoBar, CBar = shape.CBar, Lambda = 1f,
         };
         _learn = IlgpuA2cStream.Learner(a, _buffers.Add, shapeViews, table, features, deltas, _gradient.View, default, _samples, parameters);
-        if (ConvShape.LeadingConv(net) is { } conv)
+        if (ConvShape.LeadingConv(net) is not null)
         {
             // MinAtar's torso: observations go up row-major; the convolution writes the dense layers' input; after the
             // dense layers' gradients, its outputs' deltas and its own weights' gradients follow.
-            _conv = ConvShape.Of(conv, _theta.View);
+            _conv = new ConvTorso(device, net, _theta.View, _samples);
             _convInputs = Floats(a, (long)_observationSize * _samples);
             _convScratchInputs = Floats(a, (long)_observationSize * _scratchCapacity);
-            _convDeltas = Floats(a, (long)_conv.Outputs * _samples);
-            Linear first = net.Torso.OfType<Linear>().First();
-            (_denseOffset, _denseOutputs) = (first.Parameters.Offset, first.OutputSize);
-            _convForward = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>(ConvKernels.ForwardRelu);
-            _convInputDeltas = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ConvKernels.InputDeltas);
-            _convPartials = Floats(a, (long)ConvParameters * ((_samples + ConvKernels.SamplesPerChunk - 1) / ConvKernels.SamplesPerChunk));
-            _convPartialSums = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ConvKernels.WeightPartials);
-            _convReduce = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int>(ConvKernels.ReducePartials);
         }
         _scalars = Add(a.Allocate1D<float>(1));
         _samplesForward = new PredictViews { Net = shapeViews, Features = features, Logits = logits, Values = values, Rows = _samples, Capacity = _samples };
@@ -157,7 +144,7 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
             for (int i = 0; i < steps; i++)
             {
                 int b = first + i;
-                if (_convForward is not null) r.Observations.AsSpan(i * obs, obs).CopyTo(_hostObservations.AsSpan(b * obs, obs));
+                if (_conv is not null) r.Observations.AsSpan(i * obs, obs).CopyTo(_hostObservations.AsSpan(b * obs, obs));
                 else for (int k = 0; k < obs; k++) _hostObservations[k * _samples + b] = r.Observations[i * obs + k];
                 if (_box)
                     for (int d = 0; d < _actions; d++) _hostActions[d * _samples + b] = r.BoxActions[i * _actions + d];
@@ -178,7 +165,7 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         }
 
         _theta.View.BaseView.CopyFromCPU(theta);
-        if (_convForward is not null)
+        if (_conv is not null)
         {
             _convInputs.CopyFromCPU(_hostObservations);
             _convScratchInputs.CopyFromCPU(_hostScratch);
@@ -196,13 +183,10 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _vtraceViews.FinalColumn.CopyFromCPU(_hostFinal);
         _terms.MemSetToZero();
 
-        if (_convForward is not null)
+        if (_conv is not null)
         {
-            _convForward(_device.ThreadsFor((long)_samples * _conv.Outputs), _device.ThreadsFor((long)_samples * _conv.Outputs), _conv,
-                _convInputs, _rollout.Features, _samples, _samples);
-            int rows = columns + finals;
-            _convForward(_device.ThreadsFor((long)rows * _conv.Outputs), _device.ThreadsFor((long)rows * _conv.Outputs), _conv,
-                _convScratchInputs, _scratchForward.Features, rows, _scratchCapacity);
+            _conv.Forward(_convInputs, _rollout.Features, _samples, _samples);
+            _conv.Forward(_convScratchInputs, _scratchForward.Features, columns + finals, _scratchCapacity);
         }
         _predict.Launch(_samplesForward);
         PredictViews scratch = _scratchForward;
@@ -210,30 +194,23 @@ internal sealed class IlgpuUnrollLearner : IUnrollLearner
         _predict.Launch(scratch);
         int threads = _device.ThreadsFor(columns);
         _vtrace(threads, threads, _rollout, _vtraceViews);
-        _kernels.Gradient(_learn, _scalars.View);
-        if (_convInputDeltas is not null && _convPartialSums is not null && _convReduce is not null)
-        {
-            int deltaThreads = _device.ThreadsFor((long)_conv.Outputs * _samples);
-            _convInputDeltas(deltaThreads, deltaThreads, _conv, _rollout.Features, _rollout.Deltas, _convDeltas, _denseOffset, _denseOutputs, _samples);
-            int partialThreads = _device.ThreadsFor(_convPartials.Length);
-            _convPartialSums(partialThreads, partialThreads, _conv, _convInputs, _convDeltas, _convPartials, _samples);
-            int reduceThreads = _device.ThreadsFor(ConvParameters);
-            _convReduce(reduceThreads, reduceThreads, _conv, _convPartials, _gradient.View, _samples);
-        }
+        // The dense layers' partial sums, then the convolution's gradient into the first chunk's row (the other chunks'
+        // are zero there), so the reduction sums every parameter.
+        _kernels.Tiles(_learn);
+        _conv?.Backward(_convInputs, _rollout.Features, _rollout.Deltas, _learn.Partial);
+        _kernels.Reduce(_learn, _scalars.View, 0f, 0f, 0f, 0f, step: false);
         _gradient.View.BaseView.CopyToCPU(gradient);
         _terms.CopyToCPU(_hostTerms);
         float inverse = 1f / _samples;
         return new LossTerms(_hostTerms[0] * inverse, _hostTerms[1] * inverse, _hostTerms[2] * inverse);
     }
 
-    /// <summary>The leading convolution's parameters (weights and biases).</summary>
-    int ConvParameters => _conv.Kernel * _conv.Kernel * _conv.Channels * _conv.Filters + _conv.Filters;
-
     /// <summary>Where value <paramref name="k"/> of scratch row <paramref name="column"/> goes up: row-major for a convolution, else feature-major.</summary>
-    int Scratch(int k, int column) => _convForward is not null ? column * _observationSize + k : k * _scratchCapacity + column;
+    int Scratch(int k, int column) => _conv is not null ? column * _observationSize + k : k * _scratchCapacity + column;
 
     public void Dispose()
     {
         foreach (MemoryBuffer b in _buffers) b.Dispose();
+        _conv?.Dispose();
     }
 }

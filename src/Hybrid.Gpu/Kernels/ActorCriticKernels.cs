@@ -230,6 +230,35 @@ public struct VTraceViews
     public int Unrolls;
     public float RhoBar;
     public float CBar;
+    /// <summary>
+    /// Non-zero: the samples are on-policy (A2C's own rollout): every importance weight is 1 (Behaviour is not read,
+    /// RhoBar and CBar are 1) and the advantage is GAE(Lambda)'s, so the recursion is Returns.Gae's.
+    /// </summary>
+    public int OnPolicy;
+    /// <summary>GAE's lambda on-policy; 1 for V-trace.</summary>
+    public float Lambda;
+}
+
+/// <summary>
+/// One env step of every lane as a composed rollout records it (the env kernels step the lanes apart from the
+/// network's kernels): the lanes' per-step outputs, and where the rollout keeps them, at sample columns
+/// <see cref="Column"/> + lane. A truncated lane's final observation (row-major) is copied to a scratch row for its bootstrap value.
+/// </summary>
+public struct StepRecord
+{
+    public ArrayView<float> Rewards;
+    public ArrayView<int> Terminated;
+    public ArrayView<int> Truncated;
+    /// <summary>Per lane: the return of the episode that ended at this step, NaN where none did.</summary>
+    public ArrayView<float> EndedReturns;
+    public ArrayView<float> FinalObservations;
+    /// <summary>Row-major scratch inputs: rows 0 to Lanes - 1 are the observations after the rollout's last step, then final observations.</summary>
+    public ArrayView<float> ScratchInputs;
+    /// <summary>Final observations copied to scratch rows so far this rollout (one counter).</summary>
+    public ArrayView<int> ScratchCount;
+    public int ObservationSize;
+    public int Lanes;
+    public int Column;
 }
 
 /// <summary>GA3C's predictor on the device: a batch of observation rows (feature-major, at stride Capacity) in Features.</summary>
@@ -391,6 +420,8 @@ public static class ActorCriticKernels
     /// rho_t = min(rho_bar, pi/mu), c_t = min(c_bar, pi/mu), v_s = V(x_s) + delta_s + discount_s c_s (v_s+1 - V(x_s+1)) while
     /// the episode continues, advantage rho_s (r_s + discount_s q_s - V(x_s)) with q_s = v_s+1 (or the successor's value
     /// where the unroll or the episode is cut); then each sample's gradient as A2C's kernel takes it, over all U T N samples.
+    /// On-policy (<see cref="VTraceViews.OnPolicy"/>, a composed A2C rollout) the weights are 1 and lambda enters the
+    /// correction, which is then GAE(lambda)'s advantage (the rollout kernel's recursion, in the same operations).
     /// </summary>
     public static void VTrace(Index1D index, int stride, RolloutViews r, VTraceViews v)
     {
@@ -406,11 +437,11 @@ public static class ActorCriticKernels
                 bool cut = r.Cut[b] != 0, continues = t < r.TMax - 1 && !cut;
                 float value = r.Values[b], discount = r.Discounts[b], reward = r.Rewards[b];
                 float successor = continues ? r.Values[b + n] : cut ? v.ScratchValues[v.FinalColumn[b]] : v.ScratchValues[g];
-                float ratio = MathF.Exp(LogProbability(r, b, samples) - v.Behaviour[b]);
+                float ratio = v.OnPolicy != 0 ? 1f : MathF.Exp(LogProbability(r, b, samples) - v.Behaviour[b]);
                 float rho = XMin(v.RhoBar, ratio), c = XMin(v.CBar, ratio);
-                correction = rho * (reward + discount * successor - value) + (continues ? discount * c * correction : 0f);
+                correction = rho * (reward + discount * successor - value) + (continues ? discount * v.Lambda * c * correction : 0f);
                 float target = value + correction;
-                float advantage = rho * (reward + discount * (continues ? vsNext : successor) - value);
+                float advantage = v.OnPolicy != 0 ? correction : rho * (reward + discount * (continues ? vsNext : successor) - value);
                 HeadGradient(r, b, samples, advantage, target, value, inverseBatch, ref policyLoss, ref valueLoss, ref entropySum);
                 vsNext = target;
             }
@@ -418,6 +449,49 @@ public static class ActorCriticKernels
             Atomic.Add(ref r.Terms[r.Slot * 3], policyLoss);
             Atomic.Add(ref r.Terms[r.Slot * 3 + 1], valueLoss);
             Atomic.Add(ref r.Terms[r.Slot * 3 + 2], entropySum);
+        }
+    }
+
+    /// <summary>
+    /// Every lane's action at sample column <paramref name="column"/> + lane, drawn from its logits (after
+    /// <see cref="Predict"/>) with the lane's action stream, into the rollout's actions and <paramref name="envActions"/>
+    /// (the env kernels' input); a thread per lane.
+    /// </summary>
+    public static void Act(Index1D index, int stride, RolloutViews r, ArrayView<int> envActions, int column, int lanes)
+    {
+        int samples = (int)r.Values.Length;
+        for (int lane = index; lane < lanes; lane += stride)
+        {
+            uint state = r.ActionState[lane];
+            envActions[lane] = (int)SampleCategorical(r, column + lane, samples, ref state, r.ActionStep[lane]);
+            r.ActionState[lane] = state;
+        }
+    }
+
+    /// <summary>
+    /// Every lane's step into the rollout at sample column <c>s.Column + lane</c> (what the rollout kernel records
+    /// inline): reward, discount (0 at a terminal), the cut flag of a truncation, the ended episode's return for the
+    /// solve window; a truncated lane's final observation goes to the next scratch row, which FinalColumn points at.
+    /// A thread per lane; the scratch rows' order may vary between runs, not their values.
+    /// </summary>
+    public static void Record(Index1D index, int stride, RolloutViews r, VTraceViews v, StepRecord s)
+    {
+        for (int lane = index; lane < s.Lanes; lane += stride)
+        {
+            int b = s.Column + lane;
+            bool terminated = s.Terminated[lane] != 0, cut = s.Truncated[lane] != 0 && !terminated;
+            r.Rewards[b] = s.Rewards[lane];
+            r.Discounts[b] = terminated ? 0f : r.Gamma;
+            r.Cut[b] = cut ? 1 : 0;
+            r.Ended[b] = s.EndedReturns[lane];
+            int column = -1;
+            if (cut)
+            {
+                column = s.Lanes + Atomic.Add(ref s.ScratchCount[0], 1);
+                int from = lane * s.ObservationSize, to = column * s.ObservationSize;
+                for (int k = 0; k < s.ObservationSize; k++) s.ScratchInputs[to + k] = s.FinalObservations[from + k];
+            }
+            v.FinalColumn[b] = column;
         }
     }
 

@@ -89,6 +89,34 @@ public static class GradientKernels
     }
 
     /// <summary>
+    /// What <see cref="Tiles"/> computes, a thread per (weight, chunk) with no shared memory and no barrier, for ILGPU's
+    /// CPU accelerator (where a group's barrier costs an OS thread switch): each thread multiplies its input row by its
+    /// delta row over the chunk's samples, in sample order with the same fused multiply-adds, so its partial is the
+    /// tile's, bit for bit (a tile also adds the zero products of the samples past a chunk's end, which can turn a
+    /// sum of -0 into +0 and nothing else). The tiles walk the table as <see cref="Tiles"/> does; thread i of a
+    /// chunk takes the i-th (tile, row, column) in that order.
+    /// </summary>
+    public static void Flat(Index1D index, int stride, LearnViews v)
+    {
+        int perTile = TileRows * TileColumns, total = v.TileCount * perTile * v.Chunks, samples = v.Samples;
+        for (int i = index; i < total; i += stride)
+        {
+            int chunk = i / (v.TileCount * perTile), rest = i - chunk * v.TileCount * perTile, tile = rest / perTile, cell = rest - tile * perTile;
+            int t = tile * TileEntry, r = cell / TileColumns, c = cell - r * TileColumns;
+            int offset = v.Tiles[t], inputs = v.Tiles[t + 1], outputs = v.Tiles[t + 2], inRow = v.Tiles[t + 3], dRow = v.Tiles[t + 4];
+            int k = v.Tiles[t + 5] + r, j = v.Tiles[t + 6] + c;
+            if (k > inputs || j >= outputs) continue;
+            int start = chunk * v.Chunk, end = start + v.Chunk < samples ? start + v.Chunk : samples;
+            float sum = 0f;
+            if (k == inputs)
+                for (int b = start; b < end; b++) sum = DeviceMath.Fma(1f, v.Deltas[(dRow + j) * samples + b], sum);
+            else
+                for (int b = start; b < end; b++) sum = DeviceMath.Fma(v.Features[(inRow + k) * samples + b], v.Deltas[(dRow + j) * samples + b], sum);
+            v.Partial[chunk * v.Parameters + offset + (k < inputs ? k * outputs + j : inputs * outputs + j)] = sum;
+        }
+    }
+
+    /// <summary>
     /// One block: the gradient as the chunks' partial sums in chunk order, its squared norm into scalars[0] (each
     /// thread's parameters in order, then a tree over the threads); with <paramref name="step"/> non-zero, global-norm
     /// clipping (GradientTools.ClipScale: maxNorm / (norm + 1e-6) above maxNorm) and the RMSProp step with eps inside the

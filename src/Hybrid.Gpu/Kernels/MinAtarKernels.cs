@@ -1115,6 +1115,8 @@ public struct MinAtarOutputs
     public ArrayView<float> Rewards;
     public ArrayView<int> Terminated;
     public ArrayView<int> Truncated;
+    /// <summary>Per lane: the return of the episode that ended at this step, NaN where none did.</summary>
+    public ArrayView<float> EndedReturns;
     public ArrayView<DeviceEpisode> Episodes;
     public ArrayView<int> EpisodeCount;
     public ArrayView<uint> ActionState;
@@ -1249,6 +1251,7 @@ public static class MinAtarKernels
             o.Rewards[lane] = reward;
             o.Terminated[lane] = terminated ? 1 : 0;
             o.Truncated[lane] = truncated ? 1 : 0;
+            o.EndedReturns[lane] = terminated || truncated ? sum : float.NaN;
             if (terminated || truncated)
             {
                 for (int k = 0; k < o.ObservationSize; k++) o.FinalObservations[row + k] = o.Observations[row + k];

@@ -237,8 +237,10 @@ public abstract record AlgoConfig
     public int[] HiddenFor(EnvSpec env) => Hidden.Length > 0 ? Hidden : EnvRegistry.IsMinAtar(env.Id) ? [128] : [64, 64];
 
     /// <summary>A new env of <paramref name="numEnvs"/> lanes of <see cref="Env"/>, with the MinAtar settings where they apply.</summary>
-    public VectorEnv MakeEnv(int numEnvs) =>
-        EnvRegistry.Make(Env, numEnvs, LaneWidth.Auto, EnvRegistry.IsMinAtar(Env) ? new MinAtarOptions(StickyActionProb, DifficultyRamping) : null);
+    public VectorEnv MakeEnv(int numEnvs) => EnvRegistry.Make(Env, numEnvs, LaneWidth.Auto, MinAtarSettings);
+
+    /// <summary>The MinAtar wrapper's settings (sticky actions, ramping) for a MinAtar env, else null.</summary>
+    public MinAtarOptions? MinAtarSettings => EnvRegistry.IsMinAtar(Env) ? new MinAtarOptions(StickyActionProb, DifficultyRamping) : null;
 
     /// <summary>The seed of worker or actor <paramref name="worker"/>'s env: distinct per worker, fixed by the run's seed.</summary>
     public ulong WorkerEnvSeed(int worker) => WorkerEnvSeed(worker, 0);

@@ -125,6 +125,25 @@ public sealed class CostModelTests
     }
 
     [Fact]
+    public void AMinAtarA2cUpdateCountsTheComposedRolloutAndTheConvolutionsGradient()
+    {
+        // Breakout-v1 (3 actions), 8 lanes x t_max 5: the convolution (1,024 outputs of a 3x3x4 patch) and the dense
+        // layers (1,024 x 128 + 128 x 3 + 128 x 1 = 131,584 per row) over the 40 samples and the 8 bootstrap rows, and
+        // the torso's backward pass of each sample (the heads' 4 gradients into the 128 hidden units).
+        var config = new Hybrid.Training.Algorithms.A2cConfig { Env = "MinAtar/Breakout-v1" };
+        IReadOnlyList<Hybrid.Gpu.KernelCost> costs = Hybrid.Gpu.CostModel.A2cUpdate(config);
+        Assert.Equal(["MinAtar rollout", "GradientKernels.Tiles", "ConvKernels backward", "GradientKernels.Reduce", "EpisodeKernels.Update"], costs.Select(c => c.Kernel));
+        Assert.Equal(48.0 * 1_024 * 36 + 48.0 * 131_584 + 40.0 * 128 * 4, costs[0].MultiplyAdds);
+        // Observe once; per step the convolution, the dense layers, the actions, the games and the record; the
+        // bootstrap rows' convolution and dense layers; the targets.
+        Assert.Equal(1 + 5 * 5 + 2 + 1, costs[0].Launches);
+        // A row of several kernels is estimated as their estimates added, not as one kernel's roofline.
+        Assert.Equal(costs[0].Parts!.Sum(p => p.Milliseconds(Hybrid.Gpu.GpuSpec.H200)), costs[0].Milliseconds(Hybrid.Gpu.GpuSpec.H200), 12);
+        Assert.Equal(3, costs[2].Launches);
+        Assert.Equal(40.0 * 1_024 * 128 + 40.0 * 64 * 576, costs[2].MultiplyAdds);
+    }
+
+    [Fact]
     public void TheConvKernelsOfALearnerUpdateAreCountedFromTheirCode()
     {
         // Breakout's torso: 4 x 10 x 10 in, 16 3x3 filters (592 parameters), 1,024 outputs, then a dense 128.

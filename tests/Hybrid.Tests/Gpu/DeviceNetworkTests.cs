@@ -16,7 +16,13 @@ public sealed class DeviceNetworkTests(IlgpuFixture fixture)
         NetworkParity parity = DeviceNetworkCheck.Run(new IlgpuComputeDevice(fixture.Device), check);
         Assert.True(parity.Passed, parity.ToJson());
         if (check.Env == "CartPole-v1") Assert.True(parity.Terminals > 0, "the compared rollout should hold terminal steps");
-        else Assert.Equal(24, parity.Truncations);
+        else if (check.MaxSteps is null) Assert.Equal(24, parity.Truncations);
+        else
+        {
+            // MinAtar: the conv torso's forward and gradient, with ended and cut episodes in the compared rollout.
+            Assert.True(parity.Truncations > 0, parity.ToJson());
+            Assert.True(parity.Terminals > 0, parity.ToJson());
+        }
     }
 
     [Fact]
