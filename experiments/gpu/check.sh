@@ -7,7 +7,7 @@
 #   {"step":NAME,"exit":..,"timed_out":..,"seconds":..,"json_lines":..,"stderr":"last lines"}
 # A step that reaches its limit gets SIGINT first: the benchmarks then print what they measured so far (steps and
 # seconds of the run in progress, blocks timed so far) before the closing line; one still running 3 s later is killed.
-# The limits add up to about 7.2 minutes, 8 if every step had to be killed.
+# The limits add up to about 8 minutes, 9 if every step had to be killed.
 #   0. the machine: the driver, the libcuda the loader finds (ldconfig -p), nvidia-smi;
 #   1. devicecheck --ptx: every kernel's PTX for SM 8.0, 8.9 and 9.0, parsed for what the driver could not load;
 #   2. devicecheck: the device kernels against the CPU path (envs lane for lane and on reference files, the MinAtar games
@@ -19,7 +19,9 @@
 #      compilation, steps per second);
 #   6. bench train: IMPALA with a 20,480-sample learner batch, its learner on the device and then on the CPU (the
 #      baseline, same run), steps per second over the whole budget; then on MinAtar Breakout, its learner's conv
-#      torso on the device.
+#      torso on the device;
+#   7. bench train: A2C on MinAtar Breakout with 1,024 lanes, everything on the device, to a mean of 17.5 (seconds
+#      to the score after compilation, steps per second; what it reached when the limit stops it).
 # DEVICE=ilgpu-cpu bash experiments/gpu/check.sh rehearses it on ILGPU's CPU accelerator (slow: training steps hit their
 # limits and report what they did). SCALE=0.5 halves every limit.
 set -uo pipefail
@@ -84,3 +86,4 @@ for learner in "$device" cpu; do
 done
 step 30 "bench train impala minatar $device" "$hybrid" bench train --algo impala --device "$device" --config experiments/gpu/impala-minatar-large.yaml \
   --full-budget --seeds 1 --json
+step 50 "bench train a2c minatar $device" "$hybrid" bench train --device "$device" --config experiments/gpu/a2c-minatar-breakout.yaml --seeds 1 --json

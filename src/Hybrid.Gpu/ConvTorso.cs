@@ -22,6 +22,12 @@ internal sealed class ConvTorso : IDisposable
     readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _inputDeltas;
     readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _weightPartials;
     readonly Action<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int>? _reduce;
+    readonly Action<KernelConfig, ConvShape, ArrayView<float>, ArrayView<float>, int, int, int> _forwardTiled;
+    readonly Action<KernelConfig, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _inputDeltasTiled;
+    readonly Action<KernelConfig, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _weightPartialsTiled;
+    // Samples per group of the tiled forward pass and per shared-memory load of the tiled weight gradients (0: the plain kernel).
+    readonly int _forwardTile, _gradientSub;
+    readonly bool _deltasFit;
 
     /// <summary>
     /// The torso of <paramref name="net"/> (which must start with a convolution), its parameters in <paramref name="theta"/>;
@@ -33,9 +39,20 @@ internal sealed class ConvTorso : IDisposable
         (_device, _shape, _samples) = (device, ConvShape.Of(conv, theta), samples);
         Accelerator a = device.Accelerator;
         _forward = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int, int>(ConvKernels.ForwardRelu);
+        _forwardTiled = a.LoadStreamKernel<ConvShape, ArrayView<float>, ArrayView<float>, int, int, int>(ConvKernels.ForwardTiled);
+        int inputSize = conv.InputSize, shared = RolloutShape.SharedFloats;
+        _forwardTile = LargestTile(ConvKernels.DeltaTileSamples, t => Parameters + t * inputSize <= shared);
+        // The tiled kernels on a GPU (groups of 32 threads or more); ILGPU's CPU accelerator, where a group's barrier
+        // is an OS thread switch, takes the plain ones, which sum in the same order.
+        Tiled = device.Group >= 32;
         if (samples <= 0) return;
         Linear first = net.Torso.OfType<Linear>().First();
         (_denseOffset, _denseOutputs) = (first.Parameters.Offset, first.OutputSize);
+        _deltasFit = ConvKernels.DeltaTileFloats(_denseOutputs) <= shared;
+        _gradientSub = (Parameters + device.Group - 1) / device.Group <= ConvKernels.MaxOwnedWeights
+            ? LargestTile(ConvKernels.SamplesPerChunk, t => t * (inputSize + _shape.Outputs) <= shared) : 0;
+        _inputDeltasTiled = a.LoadStreamKernel<ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ConvKernels.InputDeltasTiled);
+        _weightPartialsTiled = a.LoadStreamKernel<ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ConvKernels.WeightPartialsTiled);
         _deltas = a.Allocate1D<float>((long)_shape.Outputs * samples);
         _partials = a.Allocate1D<float>((long)Parameters * ((samples + ConvKernels.SamplesPerChunk - 1) / ConvKernels.SamplesPerChunk));
         _inputDeltas = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ConvKernels.InputDeltas);
@@ -43,11 +60,25 @@ internal sealed class ConvTorso : IDisposable
         _reduce = a.LoadAutoGroupedStreamKernel<Index1D, int, ConvShape, ArrayView<float>, ArrayView<float>, int>(ConvKernels.ReducePartials);
     }
 
+    /// <summary>The largest power of two up to <paramref name="most"/> that <paramref name="fits"/> (0 when not even 1 does).</summary>
+    static int LargestTile(int most, Func<int, bool> fits)
+    {
+        int tile = most;
+        while (tile > 0 && !fits(tile)) tile /= 2;
+        return tile;
+    }
+
+    /// <summary>Whether the tiled kernels run (on a GPU by default); tests set it to compare them with the plain ones.</summary>
+    public bool Tiled { get; set; }
+
+    /// <summary>Groups for <paramref name="tiles"/> tiles: one each, at most as many as the device keeps resident.</summary>
+    int Groups(long tiles) => (int)Math.Clamp(tiles, 1, Math.Max(1, _device.Threads / _device.Group));
+
     /// <summary>The convolution's outputs per sample (the dense layers' inputs).</summary>
     public int Outputs => _shape.Outputs;
 
     /// <summary>The convolution's parameters (weights and biases).</summary>
-    public int Parameters => _shape.Kernel * _shape.Kernel * _shape.Channels * _shape.Filters + _shape.Filters;
+    public int Parameters => ConvKernels.Parameters(_shape);
 
     /// <summary>
     /// The convolution and its ReLU for <paramref name="rows"/> row-major <paramref name="inputs"/>, output k of row b
@@ -56,6 +87,13 @@ internal sealed class ConvTorso : IDisposable
     public void Forward(ArrayView<float> inputs, ArrayView<float> features, int rows, int capacity)
     {
         if (rows == 0) return;
+        if (Tiled && _forwardTile > 0)
+        {
+            int floats = Parameters + _forwardTile * _shape.Height * _shape.Width * _shape.Channels;
+            var config = new KernelConfig(new Index1D(Groups((rows + _forwardTile - 1) / _forwardTile)), new Index1D(_device.Group), SharedMemoryConfig.RequestDynamic<float>(floats));
+            _forwardTiled(config, _shape, inputs, features, rows, capacity, _forwardTile);
+            return;
+        }
         int threads = _device.ThreadsFor((long)rows * _shape.Outputs);
         _forward(threads, threads, _shape, inputs, features, rows, capacity);
     }
@@ -70,10 +108,31 @@ internal sealed class ConvTorso : IDisposable
     {
         if (_inputDeltas is null || _weightPartials is null || _reduce is null || _deltas is null || _partials is null)
             throw new InvalidOperationException("this convolution was opened for forward passes only.");
-        int deltaThreads = _device.ThreadsFor((long)_shape.Outputs * _samples);
-        _inputDeltas(deltaThreads, deltaThreads, _shape, features, deltas, _deltas.View, _denseOffset, _denseOutputs, _samples);
-        int partialThreads = _device.ThreadsFor(_partials.Length);
-        _weightPartials(partialThreads, partialThreads, _shape, inputs, _deltas.View, _partials.View, _samples);
+        if (Tiled && _deltasFit && _inputDeltasTiled is not null)
+        {
+            long tiles = (long)((_shape.Outputs + ConvKernels.DeltaTileOutputs - 1) / ConvKernels.DeltaTileOutputs)
+                * ((_samples + ConvKernels.DeltaTileSamples - 1) / ConvKernels.DeltaTileSamples);
+            var config = new KernelConfig(new Index1D(Groups(tiles)), new Index1D(_device.Group),
+                SharedMemoryConfig.RequestDynamic<float>(ConvKernels.DeltaTileFloats(_denseOutputs)));
+            _inputDeltasTiled(config, _shape, features, deltas, _deltas.View, _denseOffset, _denseOutputs, _samples);
+        }
+        else
+        {
+            int deltaThreads = _device.ThreadsFor((long)_shape.Outputs * _samples);
+            _inputDeltas(deltaThreads, deltaThreads, _shape, features, deltas, _deltas.View, _denseOffset, _denseOutputs, _samples);
+        }
+        if (Tiled && _gradientSub > 0 && _weightPartialsTiled is not null)
+        {
+            int chunks = (_samples + ConvKernels.SamplesPerChunk - 1) / ConvKernels.SamplesPerChunk;
+            int floats = _gradientSub * (_shape.Height * _shape.Width * _shape.Channels + _shape.Outputs);
+            var config = new KernelConfig(new Index1D(Groups(chunks)), new Index1D(_device.Group), SharedMemoryConfig.RequestDynamic<float>(floats));
+            _weightPartialsTiled(config, _shape, inputs, _deltas.View, _partials.View, _samples, _gradientSub);
+        }
+        else
+        {
+            int partialThreads = _device.ThreadsFor(_partials.Length);
+            _weightPartials(partialThreads, partialThreads, _shape, inputs, _deltas.View, _partials.View, _samples);
+        }
         int reduceThreads = _device.ThreadsFor(Parameters);
         _reduce(reduceThreads, reduceThreads, _shape, _partials.View, gradient, _samples);
     }

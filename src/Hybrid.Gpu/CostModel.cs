@@ -318,9 +318,9 @@ public static class CostModel
             IReadOnlyList<KernelCost> kernels = A2cMinAtarUpdate(config);
             return
             [
-                string.Create(inv, $"{kernels[0].Launches} launches: per step conv, dense, act, game step, record"),
-                string.Create(inv, $"{kernels[1].Launches} launch of 16 x 16 tiles"),
-                string.Create(inv, $"{kernels[2].Launches} launches, a thread per output or weight"),
+                string.Create(inv, $"{kernels[0].Launches} launches: per step conv, dense, act, game step, record; 4 bytes back"),
+                string.Create(inv, $"{kernels[1].Launches} launch of 16 x 16 tiles per chunk"),
+                string.Create(inv, $"{kernels[2].Launches} launches: 16 x 32 tiles, 32-sample chunks, the sum"),
                 string.Create(inv, $"1 x {group}"),
                 string.Create(inv, $"1 x {group}, 16 bytes back"),
             ];

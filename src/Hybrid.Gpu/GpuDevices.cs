@@ -1,3 +1,4 @@
+using Hybrid.Envs;
 using Hybrid.Gpu.Kernels;
 using Hybrid.Nn.Models;
 using Hybrid.Training.Algorithms;
@@ -65,7 +66,7 @@ public sealed class GpuDevices : IDeviceProvider
     {
         if (device is not null)
             note?.Invoke($"device {device.Info.Kind}: {device.Info.Name}, {device.Info.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB; " +
-                $"A2C's kernels compiled in {device.CompileSeconds:F2} s (the others compile when first used, before the run's clock starts)");
+                $"A2C's kernels compiled in {device.CompileSeconds:F2} s (what a run needs beyond them compiles before its clock starts)");
         return device;
     }
 }
@@ -125,6 +126,34 @@ public sealed class IlgpuComputeDevice : IComputeDevice
     {
         ArgumentNullException.ThrowIfNull(spec);
         return new IlgpuUnrollLearner(Device, Kernels, _predict.Value, _vtrace.Value, spec, shape);
+    }
+
+    /// <summary>
+    /// Compiles what the work needs beyond A2C's kernels, before the run's clock starts: for MinAtar's A2C stream (the
+    /// games' steps, the convolution's kernels, the composed rollout's) by opening a one-lane stream of the config's
+    /// network, whose kernels the run's stream then finds cached; for a predictor or a learner, the forward pass and
+    /// V-trace. The seconds count in <see cref="CompileSeconds"/>.
+    /// </summary>
+    public void Prepare(DeviceWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        switch (work)
+        {
+            case DeviceWork.A2cStream a2c when EnvRegistry.IsMinAtar(a2c.Config.Env):
+                Timed(() =>
+                {
+                    using var stream = new IlgpuA2cStream(Device, Kernels, a2c.Config with { Lanes = new() { NumEnvs = 1 } }, a2c.Spec);
+                    return stream.Threads;
+                });
+                break;
+            case DeviceWork.Learner:
+                _ = _predict.Value;
+                _ = _vtrace.Value;
+                break;
+            case DeviceWork.Policy:
+                _ = _predict.Value;
+                break;
+        }
     }
 
     /// <inheritdoc/>

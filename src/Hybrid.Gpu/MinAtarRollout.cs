@@ -50,6 +50,9 @@ internal sealed class MinAtarRollout : IDisposable
         _scratchCount = a.Allocate1D<int>(1);
     }
 
+    /// <summary>The convolution's kernels (tests switch them between the tiled and the plain ones).</summary>
+    public ConvTorso Conv => _conv;
+
     /// <summary>The samples' observations, row-major (sample b = t * N + lane at b * observation size).</summary>
     public ArrayView<float> Inputs => _inputs.View;
 

@@ -32,6 +32,12 @@ public interface IComputeDevice
     /// without opening anything (no buffers, no kernels), so that a device is chosen once.
     /// </summary>
     string? CannotRun(DeviceWork work);
+
+    /// <summary>
+    /// Gets ready for <paramref name="work"/> once it is chosen, before a run's clock starts: a device compiles the kernels
+    /// it will need (they are cached for the run that follows). Nothing to do on the CPU.
+    /// </summary>
+    void Prepare(DeviceWork work) { }
 }
 
 /// <summary>What a run asks of its device: A2C's stream, a lagged learner's gradient, or a batched policy (GA3C's predictor).</summary>
@@ -220,6 +226,7 @@ public static class DeviceChoice
         {
             IComputeDevice named = devices.Open(kind, note);
             if (work is not null && named.CannotRun(work) is string why) throw new ArgumentException(why);
+            if (work is not null) named.Prepare(work);
             return named;
         }
         IComputeDevice? gpu = devices.TryOpenGpu(note, out string missing);
@@ -233,6 +240,7 @@ public static class DeviceChoice
             note?.Invoke($"device auto: {gpu.Info.Kind} cannot run this config ({cannot}); {doing} on the CPU.");
             return CpuDevice.Instance;
         }
+        if (work is not null) gpu.Prepare(work);
         return gpu;
     }
 }
