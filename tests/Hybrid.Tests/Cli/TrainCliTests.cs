@@ -48,6 +48,12 @@ public class TrainCliTests
             Assert.Contains("ILGPU", summary.RootElement.GetProperty("device_name").GetString());
             Assert.True(summary.RootElement.GetProperty("device_memory_bytes").GetInt64() > 0);
         }
+        // MinAtar trains on the device too (the composed rollout and the conv torso).
+        (code, output, error) = Train("--algo", "a2c", "--env", "MinAtar/Breakout-v1", "--device", "ilgpu-cpu", "--max-env-steps", "400", "--quiet",
+            "--out", Path.Combine(root, "minatar"));
+        Assert.True(code == 0, error);
+        Assert.Contains("a2c MinAtar/Breakout-v1 seed 1: 400 steps", output);
+        Assert.Contains("\"device\": \"ilgpu-cpu\"", File.ReadAllText(Path.Combine(root, "minatar", "summary.json")));
 
         // No GPU here: auto says so in one line and trains on the CPU; a named device that cannot run the config is refused.
         if (Hybrid.Gpu.IlgpuDevice.TryOpenCuda(out _) is { } gpu)
@@ -59,9 +65,10 @@ public class TrainCliTests
         Assert.True(code == 0, error);
         Assert.Single(error.Split('\n'), line => line.StartsWith("train: device auto:", StringComparison.Ordinal) && line.Contains("training on the CPU"));
         Assert.Contains("\"device\": \"cpu\"", File.ReadAllText(Path.Combine(root, "auto", "summary.json")));
-        (code, _, error) = Train("--algo", "a2c", "--env", "MinAtar/Breakout-v0", "--device", "ilgpu-cpu", "--out", Path.Combine(root, "refused"));
+        (code, _, error) = Train("--algo", "a2c", "--env", "MinAtar/Breakout-v0", "--device", "ilgpu-cpu", "--rms-epsilon-outside", "true",
+            "--out", Path.Combine(root, "refused"));
         Assert.Equal(2, code);
-        Assert.Contains("MinAtar/Breakout-v0", error);
+        Assert.Contains("rms_epsilon_outside needs --device cpu", error);
         Assert.DoesNotContain("   at ", error);
         Assert.False(Directory.Exists(Path.Combine(root, "refused")));
     }
