@@ -29,6 +29,9 @@ public static class RandomStreams
     /// <summary><c>eval</c>'s episode <c>i</c>: stream <c>PolicyEpisodes + i</c> of the eval seed.</summary>
     public const ulong PolicyEpisodes = 7000;
 
+    /// <summary>The replay buffer's batch draws (DQN's learner).</summary>
+    public const ulong ReplaySampling = 9000;
+
     /// <summary>The salt of a resumed run's part (segment), mixed into worker seeds so a resumed run does not replay its first part.</summary>
     public const ulong SegmentSalt = 0xC4EC;
 
@@ -62,5 +65,6 @@ public static class RandomStreams
         (nameof(RenderActions), RenderActions), (nameof(BootstrapAggregate), BootstrapAggregate),
         (nameof(BootstrapImprovement), BootstrapImprovement), (nameof(BootstrapSamples), BootstrapSamples),
         (nameof(BootstrapSooner), BootstrapSooner), (nameof(BootstrapCensoredMedian), BootstrapCensoredMedian),
+        (nameof(ReplaySampling), ReplaySampling),
     ];
 }

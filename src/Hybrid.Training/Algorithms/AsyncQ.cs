@@ -64,17 +64,8 @@ public sealed record AsyncQConfig : AlgoConfig
     [Description("Steps a q1 or sarsa1 worker accumulates gradients before applying them (I_AsyncUpdate; also at episode ends; qn uses t_max).")]
     public int AsyncUpdateInterval { get; init; } = 5;
 
-    /// <summary>Global steps between greedy evaluations.</summary>
-    [Description("Global env steps between greedy evaluations (which decide 'solved').")]
-    public long EvalInterval { get; init; } = 10_000;
-
-    /// <summary>Greedy episodes per evaluation.</summary>
-    [Description("Greedy episodes per evaluation, run in a separate env.")]
-    public int EvalEpisodes { get; init; } = 100;
-
-    /// <summary>Steps an evaluation episode may take before it is cut (counted as truncated, with its return so far).</summary>
-    [Description("Steps a greedy evaluation episode may take before it is cut there, counted as truncated with its return so far.")]
-    public int EvalMaxSteps { get; init; } = 10_000;
+    /// <summary>Greedy evaluation (the solve criterion).</summary>
+    public GreedyEvalSettings Evaluation { get; init; } = new();
 
     /// <inheritdoc/>
     public override bool DiscreteOnly => true;
@@ -90,9 +81,7 @@ public sealed record AsyncQConfig : AlgoConfig
         Require(TargetInterval >= 1, "target_interval", TargetInterval, ">= 1");
         Require(AsyncUpdateInterval >= 1, "async_update_interval", AsyncUpdateInterval, ">= 1");
         Async.Validate();
-        Require(EvalInterval >= 1, "eval_interval", EvalInterval, ">= 1");
-        Require(EvalEpisodes >= 1, "eval_episodes", EvalEpisodes, ">= 1");
-        Require(EvalMaxSteps >= 1, "eval_max_steps", EvalMaxSteps, ">= 1");
+        Evaluation.Validate();
         CheckSize();
     }
 
@@ -177,8 +166,7 @@ public static class AsyncQ
         CheckpointData Save() => RunState.Save(modelSpec, theta, optimizer, config.Algo, w => BinaryState.Write<float>(w, target));
         var group = new WorkerGroup(config.Algo);
         var shared = new SharedParameters(theta, optimizer, config.Async.Update, config.Threads, group, run.Metrics);
-        var evaluation = new Evaluation(new GreedyEvaluator(config.MakeEnv(config.EvalEpisodes), modelSpec, config.EvalEpisodes, config.Seed, config.EvalMaxSteps),
-            theta, config.EvalInterval, run, group);
+        var evaluation = PeriodicEvaluation.For(config, config.Evaluation, modelSpec, theta, run, group);
         var workers = new QWorkerState(config, modelSpec, shared, target, run, group, evaluation);
         for (int id = 0; id < config.Threads; id++)
             group.Start("worker", id, config.Method == AsyncQMethod.NStepQ ? workers.NStep : workers.OneStep);
@@ -189,67 +177,9 @@ public static class AsyncQ
         return run.Finish(config.Threads, config.TotalEnvs);
     }
 
-    /// <summary>
-    /// Greedy evaluation every I_eval global steps, run by the worker whose update crosses the point, so that a run of n
-    /// workers keeps to n threads: no helper thread competes for the cores. While it runs, the other workers wait at
-    /// their next update: nothing trains during an evaluation, so every thread count evaluates at the same env-step
-    /// points (the first update past each multiple of I_eval), and the evaluation's time is left out of the run's time
-    /// to the threshold (<see cref="RunClock.AddEvaluationTime"/>).
-    /// </summary>
-    sealed class Evaluation
-    {
-        readonly GreedyEvaluator _evaluator;
-        readonly float[] _theta;
-        readonly long _interval;
-        readonly RunContext _run;
-        readonly WorkerGroup? _group;
-        readonly ManualResetEventSlim _idle = new(initialState: true);
-        long _next;
-        int _busy;
-
-        public Evaluation(GreedyEvaluator evaluator, float[] theta, long interval, RunContext run, WorkerGroup? group)
-        {
-            (_evaluator, _theta, _interval, _run, _group) = (evaluator, theta, interval, run, group);
-            _next = (run.Metrics.EnvSteps / interval + 1) * interval;
-        }
-
-        /// <summary>
-        /// Waits while another worker evaluates; then evaluates if the global step has reached the next evaluation point
-        /// and no other worker is evaluating.
-        /// </summary>
-        public void MaybeRun(long globalStep)
-        {
-            while (!_idle.IsSet && _group?.StopRequested != true) _idle.Wait(50);
-            if (globalStep < Volatile.Read(ref _next) || Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return;
-            _idle.Reset();
-            try
-            {
-                if (globalStep < _next) return;
-                RunNow();
-                Volatile.Write(ref _next, (_run.Metrics.EnvSteps / _interval + 1) * _interval);
-            }
-            finally
-            {
-                _idle.Set();
-                Volatile.Write(ref _busy, 0);
-            }
-        }
-
-        /// <summary>Evaluates the shared parameters now (the caller makes sure no one else is), its time counted apart.</summary>
-        public void RunNow()
-        {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            double cpu = LoadSampler.ProcessCpuSeconds();
-            ReadOnlySpan<EpisodeRecord> episodes = _evaluator.Run(_theta);
-            // The time first, so that a solve these episodes bring is stamped without it.
-            _run.Clock.AddEvaluationTime(clock.Elapsed.TotalSeconds, LoadSampler.ProcessCpuSeconds() - cpu);
-            _run.Metrics.AddEvalEpisodes(episodes);
-        }
-    }
-
     /// <summary>What every worker shares, and the two worker loops.</summary>
     sealed class QWorkerState(AsyncQConfig config, ModelSpec spec, SharedParameters shared, float[] target, RunContext run, WorkerGroup group,
-        Evaluation evaluation)
+        PeriodicEvaluation evaluation)
     {
         /// <summary>Copies theta into theta-minus when the global counter crosses a multiple of I_target, and checks the copy.</summary>
         void MaybeRefreshTarget(long before, long after, string who, long update)

@@ -31,6 +31,12 @@ internal sealed class GreedyEvaluator
         _seeds = new Rng((ulong)seed, RandomStreams.GreedyEvaluation);
     }
 
+    /// <summary>Writes where the evaluations' reset seeds stand (a resumed run then evaluates on the same episodes).</summary>
+    public void SaveSeeds(BinaryWriter writer) => _seeds.Save(writer);
+
+    /// <summary>Restores what <see cref="SaveSeeds"/> wrote.</summary>
+    public void LoadSeeds(BinaryReader reader) => _seeds.Load(reader);
+
     /// <summary>Runs one episode per lane greedily with a copy of <paramref name="theta"/>; returns the episodes, in lane order.</summary>
     public ReadOnlySpan<EpisodeRecord> Run(ReadOnlySpan<float> theta)
     {

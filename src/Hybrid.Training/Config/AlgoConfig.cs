@@ -149,6 +149,9 @@ public abstract record AlgoConfig
     /// <summary>Samples the run holds at once, in rollouts, unrolls and batches (for the memory estimate).</summary>
     private protected abstract long SamplesHeld { get; }
 
+    /// <summary>Bytes the run keeps besides parameters, samples and lanes (a replay buffer).</summary>
+    private protected virtual double ExtraBytes => 0;
+
     /// <summary>Copies of the parameters the run keeps: theta, the gradient and the optimizer's statistics, plus each thread's own.</summary>
     private protected virtual long ParameterCopies => 3 + 2L * Threads;
 
@@ -179,7 +182,7 @@ public abstract record AlgoConfig
         double outputs = env.ActionSpace is DiscreteSpace d ? d.N : env.ActionSpace.Size;
         parameters += width * (outputs + 1) + outputs + 1 + outputs;
         double perSample = 3.0 * env.ObservationSize + 3 * hiddenSum + 3 * outputs + 16;
-        return 4 * (parameters * ParameterCopies + (double)SamplesHeld * perSample + LanesHeld * (4.0 * env.ObservationSize + 16));
+        return 4 * (parameters * ParameterCopies + (double)SamplesHeld * perSample + LanesHeld * (4.0 * env.ObservationSize + 16)) + ExtraBytes;
     }
 
     /// <summary>Checks every field and the rules between them; the message names the field and its value.</summary>
@@ -225,12 +228,12 @@ public abstract record AlgoConfig
         double bytes = EstimatedBytes(out double parameters), available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         const double GiB = 1024.0 * 1024 * 1024;
         string what = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"a network of {parameters:N0} parameters, {(double)SamplesHeld:N0} samples held at once, {(double)LanesHeld:N0} env lanes");
+            $"a network of {parameters:N0} parameters, {(double)SamplesHeld:N0} samples held at once, {(double)LanesHeld:N0} env lanes{(ExtraBytes > 0 ? $", a replay buffer of {ExtraBytes / GiB:F1} GiB" : "")}");
         if (parameters > int.MaxValue / 4)
             throw new ArgumentException($"hidden was {ConfigBinder.Format(Hidden)}: {what}; the parameters must number under {int.MaxValue / 4:N0}. Use smaller hidden layers.", "hidden");
         if (bytes > 0.8 * available)
             throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"this run would need about {bytes / GiB:F1} GiB ({what}), more than the {available / GiB:F1} GiB this machine has; use fewer lanes (num_envs), a shorter t_max or smaller hidden layers."), "memory");
+                $"this run would need about {bytes / GiB:F1} GiB ({what}), more than the {available / GiB:F1} GiB this machine has; use fewer lanes (num_envs), a shorter t_max, smaller hidden layers{(ExtraBytes > 0 ? " or a smaller buffer_size" : "")}."), "memory");
     }
 
     /// <summary>The hidden widths for <paramref name="env"/>: <see cref="Hidden"/>, or its auto value (64,64 for vectors, 128 for MinAtar).</summary>

@@ -58,3 +58,27 @@ public sealed record DeviceSettings : ConfigPart
     /// <inheritdoc/>
     public override void Validate() { }
 }
+
+/// <summary>Greedy evaluation, the value-based methods' solve criterion (q1, sarsa1, qn, dqn).</summary>
+public sealed record GreedyEvalSettings : ConfigPart
+{
+    /// <summary>Global steps between greedy evaluations.</summary>
+    [Description("Global env steps between greedy evaluations (which decide 'solved').")]
+    public long EvalInterval { get; init; } = 10_000;
+
+    /// <summary>Greedy episodes per evaluation.</summary>
+    [Description("Greedy episodes per evaluation, run in a separate env.")]
+    public int EvalEpisodes { get; init; } = 100;
+
+    /// <summary>Steps an evaluation episode may take before it is cut (counted as truncated, with its return so far).</summary>
+    [Description("Steps a greedy evaluation episode may take before it is cut there, counted as truncated with its return so far.")]
+    public int EvalMaxSteps { get; init; } = 10_000;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        AlgoConfig.Require(EvalInterval >= 1, "eval_interval", EvalInterval, ">= 1");
+        AlgoConfig.Require(EvalEpisodes >= 1, "eval_episodes", EvalEpisodes, ">= 1");
+        AlgoConfig.Require(EvalMaxSteps >= 1, "eval_max_steps", EvalMaxSteps, ">= 1");
+    }
+}

@@ -112,11 +112,11 @@ public class GreedyEvaluatorTests
     [Fact]
     public void AnEpisodeStillGoingAtTheCapIsCountedTruncatedWithItsReturnSoFar()
     {
-        var config = new AsyncQConfig(AsyncQMethod.OneStepQ) { Env = "CartPole-v1", EvalEpisodes = 4, EvalMaxSteps = 5 };
+        var config = new AsyncQConfig(AsyncQMethod.OneStepQ) { Env = "CartPole-v1", Evaluation = new() { EvalEpisodes = 4, EvalMaxSteps = 5 } };
         var spec = Acting.QSpec(config);
         var net = spec.Build();
         float[] theta = Acting.InitialTheta(net, 1);
-        var evaluator = new GreedyEvaluator(config.MakeEnv(4), spec, 4, 1, config.EvalMaxSteps);
+        var evaluator = new GreedyEvaluator(config.MakeEnv(4), spec, 4, 1, config.Evaluation.EvalMaxSteps);
         Hybrid.Envs.EpisodeRecord[] episodes = evaluator.Run(theta).ToArray();
         // CartPole cannot fall in 5 steps from its start state, and pays 1 per step: every lane is cut at 5 with 5.
         Assert.Equal([0, 1, 2, 3], episodes.Select(e => e.Lane));
@@ -124,6 +124,6 @@ public class GreedyEvaluatorTests
         // Without a cap the same evaluation runs its episodes to their end.
         var uncapped = new GreedyEvaluator(config.MakeEnv(4), spec, 4, 1);
         Assert.All(uncapped.Run(theta).ToArray(), e => Assert.True(e.Length > 5, $"{e}"));
-        Assert.Throws<ArgumentException>(() => (config with { EvalMaxSteps = 0 }).Validate());
+        Assert.Throws<ArgumentException>(() => (config with { Evaluation = new() { EvalMaxSteps = 0 } }).Validate());
     }
 }

@@ -1,0 +1,346 @@
+using System.Numerics.Tensors;
+using Hybrid.Training.Replay;
+using Hybrid.Training.Runs;
+
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>
+/// Settings of DQN (Mnih et al. 2015) with the options later papers added: double Q-learning (van Hasselt et al.
+/// 2016), n-step returns, Polyak averaging of the target network. Defaults are Stable-Baselines3's DQN defaults where
+/// it has one (Adam at 1e-4, batch 32, train frequency 4, one gradient step, epsilon from 1 to 0.05 over a tenth of
+/// the budget, Huber loss, gradient norm clipped at 10), with a 100,000-transition buffer, 1,000 learning starts and a
+/// target refresh every 1,000 env steps scaled for the classic-control budgets.
+/// </summary>
+public sealed record DqnConfig : AlgoConfig
+{
+    /// <summary>DQN's defaults.</summary>
+    public DqnConfig()
+    {
+        LearningRate = 1e-4f;
+        MaxGradNorm = 10f;
+        MaxEnvSteps = 500_000;
+    }
+
+    /// <inheritdoc/>
+    public override string Algo => "dqn";
+
+    /// <summary>The env lanes acting together.</summary>
+    public LaneSettings Lanes { get; init; } = new() { NumEnvs = 1 };
+
+    /// <summary>Greedy evaluation (the solve criterion).</summary>
+    public GreedyEvalSettings Evaluation { get; init; } = new();
+
+    /// <summary>Transitions the replay buffer holds (the oldest go first).</summary>
+    [Description("Transitions the replay buffer holds; once full, each new one replaces the oldest.")]
+    public int BufferSize { get; init; } = 100_000;
+
+    /// <summary>Env steps before the first gradient step.</summary>
+    [Description("Env steps (all lanes) collected before the first gradient step.")]
+    public long LearningStarts { get; init; } = 1_000;
+
+    /// <summary>Transitions per gradient step.</summary>
+    [Description("Transitions sampled from the replay buffer per gradient step.")]
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Vector env steps between rounds of gradient steps.</summary>
+    [Description("Vector env steps (one step of every lane) between rounds of gradient steps.")]
+    public int TrainFrequency { get; init; } = 4;
+
+    /// <summary>Gradient steps per round.</summary>
+    [Description("Gradient steps per round (every train_frequency vector steps).")]
+    public int GradientSteps { get; init; } = 1;
+
+    /// <summary>Env steps between refreshes of the target network.</summary>
+    [Description("Env steps (all lanes) between refreshes of the target network: a copy of theta, or with tau below 1 a Polyak step theta- += tau (theta - theta-).")]
+    public long TargetUpdateInterval { get; init; } = 1_000;
+
+    /// <summary>Polyak coefficient of a target refresh; 1 copies theta.</summary>
+    [Description("Polyak coefficient of each target refresh; 1 = a hard copy (Mnih et al. 2015).")]
+    public float Tau { get; init; } = 1f;
+
+    /// <summary>epsilon's first value.</summary>
+    [Description("Exploration: epsilon at the start.")]
+    public float ExplorationInitialEps { get; init; } = 1f;
+
+    /// <summary>epsilon's final value.</summary>
+    [Description("Exploration: epsilon after exploration_fraction of the schedule's horizon, and from then on.")]
+    public float ExplorationFinalEps { get; init; } = 0.05f;
+
+    /// <summary>Fraction of the schedule's horizon over which epsilon falls linearly.</summary>
+    [Description("Fraction of the horizon (max_env_steps, or anneal_steps when set, or 1000000 with stop_when_solved) over which epsilon falls linearly.")]
+    public float ExplorationFraction { get; init; } = 0.1f;
+
+    /// <summary>Double Q-learning's target: the online network picks a', the target network values it.</summary>
+    [Description("Double DQN (van Hasselt et al. 2016): the online network picks the next action, the target network values it.")]
+    public bool DoubleQ { get; init; }
+
+    /// <summary>Steps per return.</summary>
+    [Description("Steps of reward each transition carries before it bootstraps (n-step returns); 1 = Mnih et al. 2015.")]
+    public int NStep { get; init; } = 1;
+
+    /// <summary>Whether checkpoints hold the replay buffer (a resume then continues with it).</summary>
+    [Description("Keep the replay buffer in checkpoints, so a resumed run continues with it (it can be large: buffer_size x two observations).")]
+    public bool CheckpointReplay { get; init; } = true;
+
+    /// <inheritdoc/>
+    public override bool DiscreteOnly => true;
+
+    /// <inheritdoc/>
+    public override string SolveCriterion => "greedy-eval-100";
+
+    /// <inheritdoc/>
+    public override int TotalEnvs => Lanes.NumEnvs;
+
+    /// <inheritdoc/>
+    private protected override long SamplesHeld => BatchSize;
+
+    /// <inheritdoc/>
+    private protected override long ParameterCopies => 6;
+
+    /// <inheritdoc/>
+    private protected override double ExtraBytes => ReplayBuffer.BytesFor(BufferSize, EnvRegistry.Spec(Env).ObservationSize);
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        Lanes.Validate();
+        Evaluation.Validate();
+        Require(BufferSize >= 1, "buffer_size", BufferSize, ">= 1");
+        Require(LearningStarts >= 0, "learning_starts", LearningStarts, ">= 0");
+        Require(BatchSize >= 1, "batch_size", BatchSize, ">= 1");
+        Require(TrainFrequency >= 1, "train_frequency", TrainFrequency, ">= 1");
+        Require(GradientSteps >= 1, "gradient_steps", GradientSteps, ">= 1");
+        Require(TargetUpdateInterval >= 1, "target_update_interval", TargetUpdateInterval, ">= 1");
+        Require(Tau is > 0 and <= 1, "tau", Tau, "in (0, 1]");
+        Require(ExplorationInitialEps is >= 0 and <= 1, "exploration_initial_eps", ExplorationInitialEps, "in [0, 1]");
+        Require(ExplorationFinalEps is >= 0 and <= 1, "exploration_final_eps", ExplorationFinalEps, "in [0, 1]");
+        Require(ExplorationFraction is > 0 and <= 1, "exploration_fraction", ExplorationFraction, "in (0, 1]");
+        Require(NStep >= 1, "n_step", NStep, ">= 1");
+        CheckSize();
+    }
+
+    /// <summary>epsilon after <paramref name="envSteps"/> env steps: linear from the initial to the final value over the exploration span, then constant.</summary>
+    public float Epsilon(long envSteps)
+    {
+        double span = ExplorationFraction * (double)AnnealHorizon;
+        return (float)(ExplorationInitialEps + (ExplorationFinalEps - ExplorationInitialEps) * Math.Min(1.0, envSteps / span));
+    }
+}
+
+/// <summary>
+/// DQN (Mnih et al. 2015): the lanes act epsilon-greedily with the online network, their steps go into a replay
+/// buffer as (n-step) transitions, and every train_frequency vector steps past learning_starts the learner takes
+/// gradient steps on uniformly sampled batches: targets y = R + discount max_a' Q(s', a'; theta-) (double Q: the
+/// online network picks a'), the Huber loss of Q(s, a; theta) - y averaged over the batch, the gradient clipped by its
+/// global norm, one Adam step. The target network is refreshed every target_update_interval env steps. One thread;
+/// deterministic for a seed. Greedy evaluation decides "solved", as for the asynchronous Q methods.
+/// </summary>
+public static class Dqn
+{
+    /// <summary>Trains until the budget is spent or greedy evaluation says solved (with stop_when_solved).</summary>
+    /// <exception cref="ArgumentException">The config is invalid; the message names the field.</exception>
+    /// <exception cref="TrainingDivergedException">The loss, the gradient or theta became NaN or infinite.</exception>
+    public static RunSummary Train(DqnConfig config, RunContext run)
+    {
+        UpdateRules.Begin(config, run);
+        var learner = new DqnLearner(config, run);
+        learner.Run();
+        return run.Finish(1, config.Lanes.NumEnvs);
+    }
+}
+
+/// <summary>DQN's state: the lanes, the replay, the networks and the optimizer, and the loop that steps them.</summary>
+internal sealed class DqnLearner
+{
+    const string Kind = "dqn";
+
+    readonly DqnConfig _config;
+    readonly RunContext _run;
+    readonly ModelSpec _spec;
+    readonly QNetwork _online, _targetNet, _nextNet;
+    readonly float[] _theta, _target, _gradient, _qGradient;
+    readonly Adam _optimizer;
+    readonly VectorEnv _env;
+    readonly ReplayBuffer _replay;
+    readonly NStepWriter _writer;
+    readonly Rng _actions, _sampling;
+    readonly PeriodicEvaluation _evaluation;
+    readonly int[] _slots, _batchActions, _laneActions;
+    readonly float[] _batchObs, _batchNext, _batchRewards, _batchDiscounts, _targets, _before;
+    readonly int _n, _obs, _actionCount;
+    long _vectorSteps, _updates;
+
+    public DqnLearner(DqnConfig config, RunContext run)
+    {
+        (_config, _run) = (config, run);
+        _spec = Acting.QSpec(config);
+        _online = (QNetwork)_spec.Build();
+        _targetNet = (QNetwork)_spec.Build();
+        _nextNet = (QNetwork)_spec.Build();
+        _theta = Acting.InitialTheta(_online, config.Seed);
+        _target = (float[])_theta.Clone();
+        _gradient = new float[_theta.Length];
+        _optimizer = new Adam(_theta.Length);
+        _n = config.Lanes.NumEnvs;
+        _env = config.MakeEnv(_n);
+        _env.Reset(config.WorkerEnvSeed(0, run.Segment));
+        _obs = _env.ObservationSize;
+        _actionCount = _online.Actions;
+        _replay = new ReplayBuffer(config.BufferSize, _obs);
+        _writer = new NStepWriter(_n, config.NStep, _obs, config.Gamma);
+        _actions = Acting.WorkerRng(config, 0, run.Segment);
+        _sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling);
+        int batch = config.BatchSize;
+        (_slots, _batchActions, _laneActions) = (new int[batch], new int[batch], new int[_n]);
+        (_batchObs, _batchNext) = (new float[batch * _obs], new float[batch * _obs]);
+        (_batchRewards, _batchDiscounts, _targets) = (new float[batch], new float[batch], new float[batch]);
+        _qGradient = new float[batch * _actionCount];
+        _before = new float[_n * _obs];
+        _online.EnsureCapacity(Math.Max(batch, _n));
+        _targetNet.EnsureCapacity(batch);
+        _nextNet.EnsureCapacity(batch);
+        _evaluation = PeriodicEvaluation.For(config, config.Evaluation, _spec, _theta, run, null);
+        if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, Load);
+    }
+
+    public void Run()
+    {
+        while (!_run.ShouldStop)
+        {
+            Act();
+            long steps = _run.Metrics.EnvSteps;
+            if (steps >= _config.LearningStarts && _vectorSteps % _config.TrainFrequency == 0)
+                for (int g = 0; g < _config.GradientSteps; g++) Learn();
+            if ((steps - _n) / _config.TargetUpdateInterval != steps / _config.TargetUpdateInterval) RefreshTarget();
+            _evaluation.MaybeRun(steps);
+            _run.Metrics.Flush();
+            // Between vector steps the state is whole: a checkpoint taken here continues exactly.
+            if (_run.CheckpointDue) _run.Checkpoints.Save(Save());
+        }
+        if (_run.Checkpoints.Kept) _run.Checkpoints.Save(Save());
+        // A last evaluation of the final parameters, unless the run stopped right at one.
+        if (!_run.Stop.Solved) _evaluation.RunNow();
+    }
+
+    /// <summary>One step of every lane, epsilon-greedy with the online network; the steps go to the n-step writer.</summary>
+    void Act()
+    {
+        float epsilon = _config.Epsilon(_run.Metrics.EnvSteps);
+        _env.Observations.CopyTo(_before);
+        _online.Forward(_theta, _before, _n);
+        ReadOnlySpan<float> q = _online.QValues(_n);
+        for (int lane = 0; lane < _n; lane++)
+            _laneActions[lane] = _actions.NextFloat() < epsilon ? _actions.NextInt(_actionCount) : TensorPrimitives.IndexOfMax(q.Slice(lane * _actionCount, _actionCount));
+        _env.Step(_laneActions);
+        _vectorSteps++;
+        for (int lane = 0; lane < _n; lane++)
+        {
+            bool terminated = _env.Terminated[lane], truncated = _env.Truncated[lane] && !terminated;
+            ReadOnlySpan<float> next = terminated || _env.Truncated[lane] ? _env.FinalObservations.Slice(lane * _obs, _obs) : _env.Observations.Slice(lane * _obs, _obs);
+            _writer.Add(lane, _before.AsSpan(lane * _obs, _obs), _laneActions[lane], _env.Rewards[lane], terminated, truncated, next, _replay);
+        }
+        _run.Metrics.AddSteps(_n);
+        _run.Metrics.AddEpisodes(_env.Episodes.Records);
+        _env.Episodes.Clear();
+    }
+
+    /// <summary>One gradient step on a uniformly sampled batch.</summary>
+    void Learn()
+    {
+        int batch = _config.BatchSize;
+        _replay.SampleUniform(_sampling, _slots);
+        _replay.Gather(_slots, _batchObs, _batchActions, _batchRewards, _batchDiscounts, _batchNext);
+        DqnTargets.Compute(_targetNet, _target, _config.DoubleQ ? _nextNet : null, _theta, _batchNext, _batchRewards, _batchDiscounts, batch, _targets);
+
+        // The Huber loss (delta 1) of Q(s, a) - y, averaged: its gradient is the error clipped to [-1, 1], over the batch.
+        _online.Forward(_theta, _batchObs, batch);
+        ReadOnlySpan<float> q = _online.QValues(batch);
+        Array.Clear(_qGradient);
+        double loss = 0;
+        float inverse = 1f / batch;
+        for (int i = 0; i < batch; i++)
+        {
+            float error = q[i * _actionCount + _batchActions[i]] - _targets[i];
+            float magnitude = Math.Abs(error);
+            loss += magnitude <= 1f ? 0.5 * error * error : magnitude - 0.5;
+            _qGradient[i * _actionCount + _batchActions[i]] = Math.Clamp(error, -1f, 1f) * inverse;
+        }
+        Array.Clear(_gradient);
+        _online.Backward(_theta, _batchObs, _qGradient, _gradient, batch);
+        _updates++;
+        float mean = (float)(loss / batch);
+        UpdateRules.CheckFinite(mean, Kind, _updates);
+        UpdateRules.Clip(_gradient, _config.MaxGradNorm, Kind, _updates);
+        _optimizer.Step(_theta, _gradient, UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps));
+        _run.Metrics.AddUpdate(new LossTerms(0f, mean, 0f));
+    }
+
+    /// <summary>theta- = theta, or with tau below 1 a Polyak step toward it; checked finite.</summary>
+    void RefreshTarget()
+    {
+        if (_config.Tau >= 1f) _theta.CopyTo(_target, 0);
+        else
+            for (int p = 0; p < _target.Length; p++) _target[p] += _config.Tau * (_theta[p] - _target[p]);
+        UpdateRules.CheckParameters(_target, Kind, _updates);
+    }
+
+    CheckpointData Save() => RunState.Save(_spec, _theta, _optimizer, Kind, writer =>
+    {
+        BinaryState.Write<float>(writer, _target);
+        writer.Write(_vectorSteps);
+        writer.Write(_updates);
+        _env.SaveState(writer);
+        _actions.Save(writer);
+        _sampling.Save(writer);
+        _writer.Save(writer);
+        _evaluation.Evaluator.SaveSeeds(writer);
+        writer.Write(_config.CheckpointReplay);
+        if (_config.CheckpointReplay) _replay.Save(writer);
+    });
+
+    void Load(BinaryReader reader)
+    {
+        BinaryState.Read<float>(reader, _target, "target network");
+        _vectorSteps = reader.ReadInt64();
+        _updates = reader.ReadInt64();
+        // Adam's bias corrections count its steps: one per gradient step.
+        _optimizer.Steps = _updates;
+        _env.LoadState(reader);
+        _actions.Load(reader);
+        _sampling.Load(reader);
+        _writer.Load(reader);
+        _evaluation.Evaluator.LoadSeeds(reader);
+        // Without the replay in the checkpoint the buffer starts empty: batches come from what is collected from here on.
+        if (reader.ReadBoolean()) _replay.Load(reader);
+    }
+}
+
+/// <summary>DQN's bootstrap targets for a batch.</summary>
+public static class DqnTargets
+{
+    /// <summary>
+    /// y_i = R_i + discount_i Q(s'_i, a*; theta-) with a* = argmax_a Q(s'_i, a; theta-), or with double Q
+    /// (<paramref name="online"/> given) a* = argmax_a Q(s'_i, a; theta): van Hasselt et al. 2016. A discount of 0 (a
+    /// terminal) gives y = R.
+    /// </summary>
+    public static void Compute(QNetwork targetNet, ReadOnlySpan<float> target, QNetwork? online, ReadOnlySpan<float> theta, ReadOnlySpan<float> next,
+        ReadOnlySpan<float> rewards, ReadOnlySpan<float> discounts, int batch, Span<float> targets)
+    {
+        int actions = targetNet.Actions;
+        targetNet.Forward(target, next, batch);
+        ReadOnlySpan<float> qTarget = targetNet.QValues(batch);
+        ReadOnlySpan<float> qOnline = default;
+        if (online is not null)
+        {
+            online.Forward(theta, next, batch);
+            qOnline = online.QValues(batch);
+        }
+        for (int i = 0; i < batch; i++)
+        {
+            ReadOnlySpan<float> row = qTarget.Slice(i * actions, actions);
+            int best = TensorPrimitives.IndexOfMax(online is null ? row : qOnline.Slice(i * actions, actions));
+            targets[i] = rewards[i] + discounts[i] * row[best];
+        }
+    }
+}

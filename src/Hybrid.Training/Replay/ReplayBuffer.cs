@@ -1,0 +1,127 @@
+namespace Hybrid.Training.Replay;
+
+/// <summary>
+/// A ring of transitions (s, a, R, discount, s') in structure-of-arrays, allocated once at its capacity: R is the
+/// (n-step) return the transition carries, discount what multiplies the bootstrap from s' (gamma^n, or 0 where the
+/// episode terminated). Once full, each new transition replaces the oldest (FIFO eviction). Adding, sampling and
+/// gathering allocate nothing.
+/// </summary>
+public sealed class ReplayBuffer
+{
+    readonly float[] _observations, _next, _rewards, _discounts;
+    readonly int[] _actions;
+
+    /// <summary>A buffer of <paramref name="capacity"/> transitions of observations of <paramref name="observationSize"/> floats.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or the arrays would be too long to index.</exception>
+    public ReplayBuffer(int capacity, int observationSize)
+    {
+        if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"capacity was {capacity}; expected >= 1 transition.");
+        if (observationSize < 1) throw new ArgumentOutOfRangeException(nameof(observationSize), observationSize, $"observationSize was {observationSize}; expected >= 1.");
+        if ((long)capacity * observationSize > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
+                $"capacity was {capacity:N0} transitions of {observationSize} floats; an array holds at most {Array.MaxLength:N0} floats. Use a smaller buffer_size.");
+        (Capacity, ObservationSize) = (capacity, observationSize);
+        _observations = new float[capacity * observationSize];
+        _next = new float[capacity * observationSize];
+        _rewards = new float[capacity];
+        _discounts = new float[capacity];
+        _actions = new int[capacity];
+    }
+
+    /// <summary>Bytes a buffer of <paramref name="capacity"/> transitions of <paramref name="observationSize"/> floats holds (for the memory estimate).</summary>
+    public static double BytesFor(long capacity, int observationSize) => capacity * (2.0 * observationSize * sizeof(float) + 3 * sizeof(float));
+
+    /// <summary>Transitions the buffer can hold.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Floats per observation.</summary>
+    public int ObservationSize { get; }
+
+    /// <summary>Transitions held (at most the capacity).</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Transitions added since the buffer was made (evicted ones included).</summary>
+    public long Added { get; private set; }
+
+    /// <summary>Where the next transition goes: the oldest slot once the buffer is full.</summary>
+    public int Next => (int)(Added % Capacity);
+
+    /// <summary>Adds a transition; returns its slot.</summary>
+    /// <exception cref="ArgumentException">An observation has the wrong length.</exception>
+    public int Add(ReadOnlySpan<float> observation, int action, float reward, float discount, ReadOnlySpan<float> next)
+    {
+        if (observation.Length != ObservationSize || next.Length != ObservationSize)
+            throw new ArgumentException($"the observations have {observation.Length} and {next.Length} floats; the buffer holds {ObservationSize}.", nameof(observation));
+        int slot = Next;
+        observation.CopyTo(_observations.AsSpan(slot * ObservationSize, ObservationSize));
+        next.CopyTo(_next.AsSpan(slot * ObservationSize, ObservationSize));
+        (_actions[slot], _rewards[slot], _discounts[slot]) = (action, reward, discount);
+        Added++;
+        if (Count < Capacity) Count++;
+        return slot;
+    }
+
+    /// <summary>Fills <paramref name="slots"/> with slots drawn uniformly, with replacement, from the transitions held.</summary>
+    /// <exception cref="InvalidOperationException">The buffer is empty.</exception>
+    public void SampleUniform(Rng rng, Span<int> slots)
+    {
+        if (Count == 0) throw new InvalidOperationException("the replay buffer is empty; nothing to sample.");
+        for (int i = 0; i < slots.Length; i++) slots[i] = rng.NextInt(Count);
+    }
+
+    /// <summary>Copies the transitions at <paramref name="slots"/> into a batch, row after row.</summary>
+    public void Gather(ReadOnlySpan<int> slots, Span<float> observations, Span<int> actions, Span<float> rewards, Span<float> discounts, Span<float> next)
+    {
+        int size = ObservationSize;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            int slot = slots[i];
+            _observations.AsSpan(slot * size, size).CopyTo(observations.Slice(i * size, size));
+            _next.AsSpan(slot * size, size).CopyTo(next.Slice(i * size, size));
+            (actions[i], rewards[i], discounts[i]) = (_actions[slot], _rewards[slot], _discounts[slot]);
+        }
+    }
+
+    /// <summary>The action, return and discount of the transition at <paramref name="slot"/> (tests and checks).</summary>
+    public (int Action, float Reward, float Discount) At(int slot) => (_actions[slot], _rewards[slot], _discounts[slot]);
+
+    /// <summary>The observation and next observation of the transition at <paramref name="slot"/>.</summary>
+    public (ReadOnlyMemory<float> Observation, ReadOnlyMemory<float> Next) ObservationsAt(int slot) =>
+        (_observations.AsMemory(slot * ObservationSize, ObservationSize), _next.AsMemory(slot * ObservationSize, ObservationSize));
+
+    /// <summary>Writes the transitions held and the ring's position.</summary>
+    public void Save(BinaryWriter writer)
+    {
+        BinaryState.WriteTag(writer, "replay");
+        writer.Write(Capacity);
+        writer.Write(ObservationSize);
+        writer.Write(Added);
+        writer.Write(Count);
+        int floats = Count * ObservationSize;
+        BinaryState.Write<float>(writer, _observations.AsSpan(0, floats));
+        BinaryState.Write<float>(writer, _next.AsSpan(0, floats));
+        BinaryState.Write<int>(writer, _actions.AsSpan(0, Count));
+        BinaryState.Write<float>(writer, _rewards.AsSpan(0, Count));
+        BinaryState.Write<float>(writer, _discounts.AsSpan(0, Count));
+    }
+
+    /// <summary>Restores what <see cref="Save"/> wrote into this buffer, which must have the same shape.</summary>
+    /// <exception cref="InvalidDataException">The saved buffer has another shape, or is cut short.</exception>
+    public void Load(BinaryReader reader)
+    {
+        BinaryState.ReadTag(reader, "replay");
+        int capacity = reader.ReadInt32(), size = reader.ReadInt32();
+        if (capacity != Capacity || size != ObservationSize)
+            throw new InvalidDataException($"the saved replay buffer holds {capacity:N0} transitions of {size} floats; this run's holds {Capacity:N0} of {ObservationSize}.");
+        long added = reader.ReadInt64();
+        int count = reader.ReadInt32();
+        if (count < 0 || count > Capacity || added < count) throw new InvalidDataException($"the saved replay buffer says it holds {count} of {added} transitions added.");
+        int floats = count * ObservationSize;
+        BinaryState.Read<float>(reader, _observations.AsSpan(0, floats), "replay observations");
+        BinaryState.Read<float>(reader, _next.AsSpan(0, floats), "replay next observations");
+        BinaryState.Read<int>(reader, _actions.AsSpan(0, count), "replay actions");
+        BinaryState.Read<float>(reader, _rewards.AsSpan(0, count), "replay rewards");
+        BinaryState.Read<float>(reader, _discounts.AsSpan(0, count), "replay discounts");
+        (Added, Count) = (added, count);
+    }
+}
