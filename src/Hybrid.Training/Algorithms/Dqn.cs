@@ -4,6 +4,15 @@ using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Algorithms;
 
+/// <summary>How DQN draws its batches from the replay buffer.</summary>
+public enum ReplayKind
+{
+    /// <summary>Uniformly, with replacement.</summary>
+    Uniform,
+    /// <summary>Proportionally to |TD error|^alpha, with importance weights (Schaul et al. 2016).</summary>
+    Prioritized,
+}
+
 /// <summary>
 /// Settings of DQN (Mnih et al. 2015) with the options later papers added: double Q-learning (van Hasselt et al.
 /// 2016), n-step returns, Polyak averaging of the target network. Defaults are Stable-Baselines3's DQN defaults where
@@ -78,6 +87,22 @@ public sealed record DqnConfig : AlgoConfig
     [Description("Steps of reward each transition carries before it bootstraps (n-step returns); 1 = Mnih et al. 2015.")]
     public int NStep { get; init; } = 1;
 
+    /// <summary>How the learner draws its batches.</summary>
+    [Description("How batches are drawn: uniform, or prioritized (proportional to |TD error|^alpha, Schaul et al. 2016, with importance weights).")]
+    public ReplayKind Replay { get; init; } = ReplayKind.Uniform;
+
+    /// <summary>Prioritized replay's alpha.</summary>
+    [Description("Prioritized replay: how much the priorities count, P(i) ~ p_i^alpha (Schaul et al. 2016's proportional variant: 0.6).")]
+    public float PrioritizedAlpha { get; init; } = 0.6f;
+
+    /// <summary>Prioritized replay's beta at the start; it rises linearly to 1 over the horizon.</summary>
+    [Description("Prioritized replay: the importance weights' exponent at the start, raised linearly to 1 over the horizon (max_env_steps, or anneal_steps when set; Schaul et al. 2016: 0.4).")]
+    public float PrioritizedBeta { get; init; } = 0.4f;
+
+    /// <summary>Added to |TD error| so no priority is 0.</summary>
+    [Description("Prioritized replay: added to each |TD error| so that no transition's priority is 0.")]
+    public float PrioritizedEps { get; init; } = 1e-6f;
+
     /// <summary>Whether checkpoints hold the replay buffer (a resume then continues with it).</summary>
     [Description("Keep the replay buffer in checkpoints, so a resumed run continues with it (it can be large: buffer_size x two observations).")]
     public bool CheckpointReplay { get; init; } = true;
@@ -117,8 +142,14 @@ public sealed record DqnConfig : AlgoConfig
         Require(ExplorationFinalEps is >= 0 and <= 1, "exploration_final_eps", ExplorationFinalEps, "in [0, 1]");
         Require(ExplorationFraction is > 0 and <= 1, "exploration_fraction", ExplorationFraction, "in (0, 1]");
         Require(NStep >= 1, "n_step", NStep, ">= 1");
+        Require(PrioritizedAlpha >= 0 && float.IsFinite(PrioritizedAlpha), "prioritized_alpha", PrioritizedAlpha, ">= 0");
+        Require(PrioritizedBeta is >= 0 and <= 1, "prioritized_beta", PrioritizedBeta, "in [0, 1]");
+        Require(PrioritizedEps > 0 && float.IsFinite(PrioritizedEps), "prioritized_eps", PrioritizedEps, "> 0");
         CheckSize();
     }
+
+    /// <summary>Prioritized replay's beta after <paramref name="envSteps"/> env steps: linear from its start to 1 over the horizon.</summary>
+    public double Beta(long envSteps) => PrioritizedBeta + (1.0 - PrioritizedBeta) * Math.Min(1.0, envSteps / (double)AnnealHorizon);
 
     /// <summary>epsilon after <paramref name="envSteps"/> env steps: linear from the initial to the final value over the exploration span, then constant.</summary>
     public float Epsilon(long envSteps)
@@ -163,11 +194,12 @@ internal sealed class DqnLearner
     readonly Adam _optimizer;
     readonly VectorEnv _env;
     readonly ReplayBuffer _replay;
+    readonly PrioritizedReplay? _priorities;
     readonly NStepWriter _writer;
     readonly Rng _actions, _sampling;
     readonly PeriodicEvaluation _evaluation;
     readonly int[] _slots, _batchActions, _laneActions;
-    readonly float[] _batchObs, _batchNext, _batchRewards, _batchDiscounts, _targets, _before;
+    readonly float[] _batchObs, _batchNext, _batchRewards, _batchDiscounts, _targets, _before, _weights, _errors;
     readonly int _n, _obs, _actionCount;
     long _vectorSteps, _updates;
 
@@ -188,6 +220,7 @@ internal sealed class DqnLearner
         _obs = _env.ObservationSize;
         _actionCount = _online.Actions;
         _replay = new ReplayBuffer(config.BufferSize, _obs);
+        if (config.Replay == ReplayKind.Prioritized) _priorities = new PrioritizedReplay(_replay, config.PrioritizedAlpha, config.PrioritizedEps);
         _writer = new NStepWriter(_n, config.NStep, _obs, config.Gamma);
         _actions = Acting.WorkerRng(config, 0, run.Segment);
         _sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling);
@@ -195,6 +228,8 @@ internal sealed class DqnLearner
         (_slots, _batchActions, _laneActions) = (new int[batch], new int[batch], new int[_n]);
         (_batchObs, _batchNext) = (new float[batch * _obs], new float[batch * _obs]);
         (_batchRewards, _batchDiscounts, _targets) = (new float[batch], new float[batch], new float[batch]);
+        (_weights, _errors) = (new float[batch], new float[batch]);
+        Array.Fill(_weights, 1f);
         _qGradient = new float[batch * _actionCount];
         _before = new float[_n * _obs];
         _online.EnsureCapacity(Math.Max(batch, _n));
@@ -210,7 +245,8 @@ internal sealed class DqnLearner
         {
             Act();
             long steps = _run.Metrics.EnvSteps;
-            if (steps >= _config.LearningStarts && _vectorSteps % _config.TrainFrequency == 0)
+            // (The buffer is empty past learning_starts only after a resume from a checkpoint without it.)
+            if (steps >= _config.LearningStarts && _replay.Count > 0 && _vectorSteps % _config.TrainFrequency == 0)
                 for (int g = 0; g < _config.GradientSteps; g++) Learn();
             if ((steps - _n) / _config.TargetUpdateInterval != steps / _config.TargetUpdateInterval) RefreshTarget();
             _evaluation.MaybeRun(steps);
@@ -245,15 +281,17 @@ internal sealed class DqnLearner
         _env.Episodes.Clear();
     }
 
-    /// <summary>One gradient step on a uniformly sampled batch.</summary>
+    /// <summary>One gradient step on a batch drawn uniformly or by priority (then weighted, and the priorities updated).</summary>
     void Learn()
     {
         int batch = _config.BatchSize;
-        _replay.SampleUniform(_sampling, _slots);
+        if (_priorities is not null) _priorities.Sample(_sampling, _config.Beta(_run.Metrics.EnvSteps), _slots, _weights);
+        else _replay.SampleUniform(_sampling, _slots);
         _replay.Gather(_slots, _batchObs, _batchActions, _batchRewards, _batchDiscounts, _batchNext);
         DqnTargets.Compute(_targetNet, _target, _config.DoubleQ ? _nextNet : null, _theta, _batchNext, _batchRewards, _batchDiscounts, batch, _targets);
 
-        // The Huber loss (delta 1) of Q(s, a) - y, averaged: its gradient is the error clipped to [-1, 1], over the batch.
+        // The Huber loss (delta 1) of Q(s, a) - y, averaged (each term times its importance weight under prioritized
+        // replay, 1 otherwise): its gradient is the error clipped to [-1, 1], weighted, over the batch.
         _online.Forward(_theta, _batchObs, batch);
         ReadOnlySpan<float> q = _online.QValues(batch);
         Array.Clear(_qGradient);
@@ -263,9 +301,11 @@ internal sealed class DqnLearner
         {
             float error = q[i * _actionCount + _batchActions[i]] - _targets[i];
             float magnitude = Math.Abs(error);
-            loss += magnitude <= 1f ? 0.5 * error * error : magnitude - 0.5;
-            _qGradient[i * _actionCount + _batchActions[i]] = Math.Clamp(error, -1f, 1f) * inverse;
+            _errors[i] = error;
+            loss += _weights[i] * (magnitude <= 1f ? 0.5 * error * error : magnitude - 0.5);
+            _qGradient[i * _actionCount + _batchActions[i]] = _weights[i] * Math.Clamp(error, -1f, 1f) * inverse;
         }
+        _priorities?.Update(_slots, _errors);
         Array.Clear(_gradient);
         _online.Backward(_theta, _batchObs, _qGradient, _gradient, batch);
         _updates++;
@@ -296,7 +336,9 @@ internal sealed class DqnLearner
         _writer.Save(writer);
         _evaluation.Evaluator.SaveSeeds(writer);
         writer.Write(_config.CheckpointReplay);
-        if (_config.CheckpointReplay) _replay.Save(writer);
+        if (!_config.CheckpointReplay) return;
+        _replay.Save(writer);
+        _priorities?.Save(writer);
     });
 
     void Load(BinaryReader reader)
@@ -312,7 +354,9 @@ internal sealed class DqnLearner
         _writer.Load(reader);
         _evaluation.Evaluator.LoadSeeds(reader);
         // Without the replay in the checkpoint the buffer starts empty: batches come from what is collected from here on.
-        if (reader.ReadBoolean()) _replay.Load(reader);
+        if (!reader.ReadBoolean()) return;
+        _replay.Load(reader);
+        _priorities?.Load(reader);
     }
 }
 

@@ -21,7 +21,7 @@ public enum UpdateMode
 /// </summary>
 public abstract record AlgoConfig
 {
-    /// <summary>The algorithm's name on the command line (a2c, a3c, q1, sarsa1, qn, impala).</summary>
+    /// <summary>The algorithm's name on the command line (a2c, a3c, q1, sarsa1, qn, dqn, impala, ga3c, hybrid).</summary>
     public abstract string Algo { get; }
 
     /// <summary>Environment id.</summary>

@@ -43,6 +43,9 @@ public sealed class ReplayBuffer
     /// <summary>Transitions added since the buffer was made (evicted ones included).</summary>
     public long Added { get; private set; }
 
+    /// <summary>Called with each slot a transition is written to (prioritized replay gives it its priority).</summary>
+    public Action<int>? SlotWritten { get; set; }
+
     /// <summary>Where the next transition goes: the oldest slot once the buffer is full.</summary>
     public int Next => (int)(Added % Capacity);
 
@@ -58,6 +61,7 @@ public sealed class ReplayBuffer
         (_actions[slot], _rewards[slot], _discounts[slot]) = (action, reward, discount);
         Added++;
         if (Count < Capacity) Count++;
+        SlotWritten?.Invoke(slot);
         return slot;
     }
 

@@ -176,3 +176,97 @@ public class ReplayTests
         Assert.True(summary.Updates > 10_000, $"{summary.Updates} gradient steps");
     }
 }
+
+/// <summary>The sum tree and prioritized replay.</summary>
+public class PrioritizedReplayTests
+{
+    [Fact]
+    public void TheTreeSumsAndFindsEachSlotForItsShareOfTheTotal()
+    {
+        var tree = new SumTree(5);   // 8 leaves, 3 never used
+        double[] priorities = [1, 0, 3, 0.5, 2];
+        for (int i = 0; i < 5; i++) tree.Set(i, priorities[i]);
+        Assert.Equal(6.5, tree.Total, 12);
+        Assert.Equal(0.5, tree.Min);
+        // Cumulative spans: slot 0 [0, 1), slot 2 [1, 4), slot 3 [4, 4.5), slot 4 [4.5, 6.5); slot 1 (priority 0) never.
+        Assert.Equal(0, tree.Find(0));
+        Assert.Equal(0, tree.Find(0.999));
+        Assert.Equal(2, tree.Find(1));
+        Assert.Equal(2, tree.Find(3.999));
+        Assert.Equal(3, tree.Find(4.2));
+        Assert.Equal(4, tree.Find(6.4));
+        // At or past the total (rounding at the edge), the last slot with a priority, never an empty one.
+        Assert.Equal(4, tree.Find(6.5));
+        Assert.Equal(4, tree.Find(7));
+        // An update moves the sums, the minimum, and the spans.
+        tree.Set(3, 0);
+        Assert.Equal(6.0, tree.Total, 12);
+        Assert.Equal(1, tree.Min);
+        Assert.Equal(4, tree.Find(4.2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => tree.Set(5, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => tree.Set(0, -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => tree.Set(0, double.NaN));
+        Assert.Throws<InvalidOperationException>(() => new SumTree(3).Find(0));
+    }
+
+    [Fact]
+    public void DrawsFollowThePrioritiesWithinAStatisticalBound()
+    {
+        // Priorities 1..8 (alpha 1): P(i) = (i + 1) / 36. 72,000 draws in batches of 8 (stratified); each count is
+        // within 6 standard deviations of its binomial expectation (stratification only narrows the spread).
+        var buffer = new ReplayBuffer(8, 1);
+        var replay = new PrioritizedReplay(buffer, alpha: 1);
+        for (int i = 0; i < 8; i++) buffer.Add([i], i, 0, 1, [i]);
+        int[] slots = new int[8];
+        float[] weights = new float[8];
+        float[] errors = new float[8];
+        for (int i = 0; i < 8; i++) (slots[i], errors[i]) = (i, i + 1);
+        replay.Update(slots, errors);
+        var counts = new int[8];
+        var rng = new Rng(5, RandomStreams.ReplaySampling);
+        const int rounds = 9_000, draws = rounds * 8;
+        for (int r = 0; r < rounds; r++)
+        {
+            replay.Sample(rng, beta: 0.5, slots, weights);
+            foreach (int s in slots) counts[s]++;
+        }
+        for (int i = 0; i < 8; i++)
+        {
+            double p = (i + 1) / 36.0, expected = draws * p, sd = Math.Sqrt(draws * p * (1 - p));
+            Assert.InRange(counts[i], expected - 6 * sd, expected + 6 * sd);
+        }
+    }
+
+    [Fact]
+    public void ImportanceWeightsAreNormalizedByTheLargestAndNewTransitionsGetTheMaximumPriority()
+    {
+        // alpha 0.5: priorities (|delta| + eps)^0.5 of errors 3 and 15 are about sqrt 3 and sqrt 15; N = 2.
+        var buffer = new ReplayBuffer(4, 1);
+        var replay = new PrioritizedReplay(buffer, alpha: 0.5, epsilon: 1e-6);
+        buffer.Add([0], 0, 0, 1, [0]);
+        buffer.Add([1], 0, 0, 1, [1]);
+        Assert.Equal(1.0, replay.Tree[0]);                      // the first transitions get the initial maximum, 1
+        replay.Update([0, 1], [3f, -15f]);
+        Assert.Equal(15 + 1e-6, replay.MaxPriority, 9);
+        double p0 = Math.Sqrt(3 + 1e-6), p1 = Math.Sqrt(15 + 1e-6), total = p0 + p1;
+        int[] slots = new int[2];
+        float[] weights = new float[2];
+        replay.Sample(new Rng(1), beta: 1, slots, weights);
+        // w_i = (N P(i))^-beta / max_j w_j: the smaller priority's weight is 1, the larger's p0 / p1.
+        for (int i = 0; i < 2; i++)
+            Assert.Equal(slots[i] == 0 ? 1.0 : p0 / p1, weights[i], 5);
+        Assert.Equal(p0 + p1, total, 12);
+        // A new transition gets the largest priority seen, (15 + eps)^0.5.
+        buffer.Add([2], 0, 0, 1, [2]);
+        Assert.Equal(Math.Sqrt(15 + 1e-6), replay.Tree[2], 9);
+    }
+
+    [Fact]
+    public void DqnWithPrioritizedReplaySolvesCartPole()
+    {
+        // The CartPole settings of the uniform test with prioritized replay (alpha 0.6, beta from 0.4 to 1 over 50,000
+        // steps); seed 1 here, greedy evaluation every 2,500 steps.
+        (RunSummary summary, _) = TrainingTestSupport.Train(ReplayTests.CartPole(1) with { Replay = ReplayKind.Prioritized });
+        Assert.True(summary.Solved, $"not solved in {summary.EnvSteps} steps; final greedy mean {summary.FinalMeanReturn:F1}");
+    }
+}

@@ -66,15 +66,17 @@ public class ResumeTests
         for (int i = 0; i < expected.Count; i++) Assert.Equal(TrainingTestSupport.WithoutTime(expected[i]), TrainingTestSupport.WithoutTime(actual[i]));
     }
 
-    [Fact]
-    public void DqnStoppedAndResumedEndsBitIdenticalToTheUninterruptedRun()
+    [Theory]
+    [InlineData(ReplayKind.Uniform)]
+    [InlineData(ReplayKind.Prioritized)]
+    public void DqnStoppedAndResumedEndsBitIdenticalToTheUninterruptedRun(ReplayKind replay)
     {
         // The checkpoint holds theta, the target network, Adam's moments and step count, the lanes, both generators,
-        // the pending n-step windows, the evaluator's seeds and the replay buffer. Two lanes and 3-step returns, so a
+        // the pending n-step windows, the evaluator's seeds and the replay buffer (with its priorities). Two lanes and 3-step returns, so a
         // window is pending at the stop; greedy evaluations every 4,000 steps on both sides of it.
         DqnConfig config = ReplayTests.CartPole(5) with
         {
-            Lanes = new() { NumEnvs = 2 }, NStep = 3, DoubleQ = true, MaxEnvSteps = 12_000, StopWhenSolved = false, LogInterval = 2_000,
+            Lanes = new() { NumEnvs = 2 }, NStep = 3, DoubleQ = true, Replay = replay, MaxEnvSteps = 12_000, StopWhenSolved = false, LogInterval = 2_000,
             CheckpointInterval = 3_000, CheckpointSeconds = 0, Evaluation = new() { EvalInterval = 4_000, EvalEpisodes = 10 },
         };
         (RunSummary whole, KeepingSink wholeSink) = Run(config);
