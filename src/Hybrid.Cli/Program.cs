@@ -49,11 +49,12 @@ public static class Program
         var root = new RootCommand(
             "Hybrid: reinforcement learning in five regimes (sync A2C; async A3C and asynchronous Q methods; " +
             "IMPALA-style lagged actors; GA3C batched inference; the hybrid regime, a synchronous stream and async workers " +
-            "on one parameter set) on the same hardware, with its own CPU kernels and ILGPU kernels for a GPU.");
+            "on one parameter set) and DQN from a replay buffer, on the same hardware, with its own CPU kernels and ILGPU kernels for a GPU.");
         var bench = new Command("bench", "Run a benchmark and print its table (or one JSON line with --json).");
         bench.Subcommands.Add(NnBenchmark.BuildCommand());
         bench.Subcommands.Add(EnvBenchmark.BuildCommand());
         bench.Subcommands.Add(TrainBenchmark.BuildCommand());
+        bench.Subcommands.Add(ReplayBenchmark.BuildCommand());
         root.Subcommands.Add(bench);
         root.Subcommands.Add(CompareCommand.Build());
         root.Subcommands.Add(SpeedupCommand.Build());

@@ -138,6 +138,22 @@ public class TrainCliOptionTests
     }
 
     [Fact]
+    public void BenchReplayReportsInsertsAndSamplesPerSecond()
+    {
+        (int code, string output, string error) = TrainCliTests.Cli("bench", "replay", "--env", "MinAtar/Breakout-v1", "--buffer-size", "2000",
+            "--replay", "prioritized", "--samples", "1", "--json");
+        Assert.True(code == 0, error);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Equal("prioritized", doc.RootElement.GetProperty("replay").GetString());
+        Assert.Equal(400, doc.RootElement.GetProperty("observation_size").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("inserts_per_second").GetDouble() > 1_000);
+        Assert.True(doc.RootElement.GetProperty("samples_per_second").GetDouble() > 1_000);
+        (code, _, error) = TrainCliTests.Cli("bench", "replay", "--env", "Pong-v5");
+        Assert.Equal(2, code);
+        Assert.Contains("Pong-v5", error);
+    }
+
+    [Fact]
     public void BenchTrainRefusesABadThreadList()
     {
         (int code, _, string error) = TrainCliTests.Cli("bench", "train", "--algo", "a3c", "--threads", "1,zero");
