@@ -108,6 +108,9 @@ public sealed record DqnConfig : AlgoConfig
     public bool CheckpointReplay { get; init; } = true;
 
     /// <inheritdoc/>
+    public override int? MaxThreads => 1;
+
+    /// <inheritdoc/>
     public override bool DiscreteOnly => true;
 
     /// <inheritdoc/>
@@ -131,6 +134,7 @@ public sealed record DqnConfig : AlgoConfig
         base.Validate();
         Lanes.Validate();
         Evaluation.Validate();
+        Require(Threads == 1, "threads", Threads, "1 (dqn acts and learns in one loop on one thread)");
         Require(BufferSize >= 1, "buffer_size", BufferSize, ">= 1");
         Require(LearningStarts >= 0, "learning_starts", LearningStarts, ">= 0");
         Require(BatchSize >= 1, "batch_size", BatchSize, ">= 1");
