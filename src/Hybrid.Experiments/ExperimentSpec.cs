@@ -201,7 +201,7 @@ public sealed record ExperimentSpec
             StopWhenSolved = StopWhenSolved,
             SolveThreshold = Threshold.TryGetValue(env, out double threshold) ? threshold : config.SolveThreshold,
             // Helper threads (a server applier, a learner, GA3C's predictor) count against the cores, as in speedup.
-            Threads = armSetsThreads ? config.Threads : Math.Min(Math.Max(1, CoresPerRun - config.HelperThreads), config.MaxThreads ?? int.MaxValue),
+            Threads = armSetsThreads ? config.Threads : Math.Max(1, CoresPerRun - config.HelperThreads),
             MaxWallSeconds = WallSeconds ?? config.MaxWallSeconds,
             LearningRate = learningRate ?? config.LearningRate,
         };

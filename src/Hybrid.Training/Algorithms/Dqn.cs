@@ -39,6 +39,12 @@ public sealed record DqnConfig : AlgoConfig
     /// <summary>Greedy evaluation (the solve criterion).</summary>
     public GreedyEvalSettings Evaluation { get; init; } = new();
 
+    /// <summary>With more than one thread, how the workers apply their gradients to the shared network.</summary>
+    public AsyncSettings Async { get; init; } = new();
+
+    /// <inheritdoc/>
+    public override int HelperThreads => Threads > 1 ? Async.HelperThreads : 0;
+
     /// <summary>Transitions the replay buffer holds (the oldest go first).</summary>
     [Description("Transitions the replay buffer holds; once full, each new one replaces the oldest.")]
     public int BufferSize { get; init; } = 100_000;
@@ -108,9 +114,6 @@ public sealed record DqnConfig : AlgoConfig
     public bool CheckpointReplay { get; init; } = true;
 
     /// <inheritdoc/>
-    public override int? MaxThreads => 1;
-
-    /// <inheritdoc/>
     public override bool DiscreteOnly => true;
 
     /// <inheritdoc/>
@@ -134,7 +137,7 @@ public sealed record DqnConfig : AlgoConfig
         base.Validate();
         Lanes.Validate();
         Evaluation.Validate();
-        Require(Threads == 1, "threads", Threads, "1 (dqn acts and learns in one loop on one thread)");
+        Async.Validate();
         Require(BufferSize >= 1, "buffer_size", BufferSize, ">= 1");
         Require(LearningStarts >= 0, "learning_starts", LearningStarts, ">= 0");
         Require(BatchSize >= 1, "batch_size", BatchSize, ">= 1");
@@ -168,8 +171,10 @@ public sealed record DqnConfig : AlgoConfig
 /// buffer as (n-step) transitions, and every train_frequency vector steps past learning_starts the learner takes
 /// gradient steps on uniformly sampled batches: targets y = R + discount max_a' Q(s', a'; theta-) (double Q: the
 /// online network picks a'), the Huber loss of Q(s, a; theta) - y averaged over the batch, the gradient clipped by its
-/// global norm, one Adam step. The target network is refreshed every target_update_interval env steps. One thread;
-/// deterministic for a seed. Greedy evaluation decides "solved", as for the asynchronous Q methods.
+/// global norm, one Adam step. The target network is refreshed every target_update_interval env steps. With one thread
+/// (the sequential baseline) deterministic for a seed, and a resumed run continues exactly; with K threads
+/// (<see cref="ConcurrentDqn"/>) K workers act and learn on one shared network and replay. Greedy evaluation decides
+/// "solved", as for the asynchronous Q methods.
 /// </summary>
 public static class Dqn
 {
@@ -179,6 +184,7 @@ public static class Dqn
     public static RunSummary Train(DqnConfig config, RunContext run)
     {
         UpdateRules.Begin(config, run);
+        if (config.Threads > 1) return ConcurrentDqn.Train(config, run);
         var learner = new DqnLearner(config, run);
         learner.Run();
         return run.Finish(1, config.Lanes.NumEnvs);
@@ -294,26 +300,11 @@ internal sealed class DqnLearner
         _replay.Gather(_slots, _batchObs, _batchActions, _batchRewards, _batchDiscounts, _batchNext);
         DqnTargets.Compute(_targetNet, _target, _config.DoubleQ ? _nextNet : null, _theta, _batchNext, _batchRewards, _batchDiscounts, batch, _targets);
 
-        // The Huber loss (delta 1) of Q(s, a) - y, averaged (each term times its importance weight under prioritized
-        // replay, 1 otherwise): its gradient is the error clipped to [-1, 1], weighted, over the batch.
-        _online.Forward(_theta, _batchObs, batch);
-        ReadOnlySpan<float> q = _online.QValues(batch);
-        Array.Clear(_qGradient);
-        double loss = 0;
-        float inverse = 1f / batch;
-        for (int i = 0; i < batch; i++)
-        {
-            float error = q[i * _actionCount + _batchActions[i]] - _targets[i];
-            float magnitude = Math.Abs(error);
-            _errors[i] = error;
-            loss += _weights[i] * (magnitude <= 1f ? 0.5 * error * error : magnitude - 0.5);
-            _qGradient[i * _actionCount + _batchActions[i]] = _weights[i] * Math.Clamp(error, -1f, 1f) * inverse;
-        }
+        float mean = DqnTargets.HuberGradient(_online, _theta, _batchObs, _batchActions, _targets, _weights, batch, _qGradient, _errors);
         _priorities?.Update(_slots, _errors);
         Array.Clear(_gradient);
         _online.Backward(_theta, _batchObs, _qGradient, _gradient, batch);
         _updates++;
-        float mean = (float)(loss / batch);
         UpdateRules.CheckFinite(mean, Kind, _updates);
         UpdateRules.Clip(_gradient, _config.MaxGradNorm, Kind, _updates);
         _optimizer.Step(_theta, _gradient, UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps));
@@ -364,9 +355,35 @@ internal sealed class DqnLearner
     }
 }
 
-/// <summary>DQN's bootstrap targets for a batch.</summary>
+/// <summary>DQN's bootstrap targets and loss for a batch.</summary>
 public static class DqnTargets
 {
+    /// <summary>
+    /// The Huber loss (delta 1) of Q(s_i, a_i; theta) - y_i averaged over the batch, each term times its importance
+    /// weight (1 without prioritized replay): returns the loss, writes its gradient with respect to the Q-values (the
+    /// error clipped to [-1, 1], weighted, over the batch) into <paramref name="qGradient"/> and each error into
+    /// <paramref name="errors"/> (the new priorities). Runs <paramref name="online"/>'s forward pass on the batch, which
+    /// its backward pass then uses.
+    /// </summary>
+    public static float HuberGradient(QNetwork online, ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, ReadOnlySpan<int> actions,
+        ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int batch, Span<float> qGradient, Span<float> errors)
+    {
+        int count = online.Actions;
+        online.Forward(theta, observations, batch);
+        ReadOnlySpan<float> q = online.QValues(batch);
+        qGradient[..(batch * count)].Clear();
+        double loss = 0;
+        float inverse = 1f / batch;
+        for (int i = 0; i < batch; i++)
+        {
+            float error = q[i * count + actions[i]] - targets[i], magnitude = Math.Abs(error);
+            errors[i] = error;
+            loss += weights[i] * (magnitude <= 1f ? 0.5 * error * error : magnitude - 0.5);
+            qGradient[i * count + actions[i]] = weights[i] * Math.Clamp(error, -1f, 1f) * inverse;
+        }
+        return (float)(loss / batch);
+    }
+
     /// <summary>
     /// y_i = R_i + discount_i Q(s'_i, a*; theta-) with a* = argmax_a Q(s'_i, a; theta-), or with double Q
     /// (<paramref name="online"/> given) a* = argmax_a Q(s'_i, a; theta): van Hasselt et al. 2016. A discount of 0 (a

@@ -140,9 +140,6 @@ public abstract record AlgoConfig
     /// </summary>
     public virtual int HelperThreads => 0;
 
-    /// <summary>The most threads the algorithm runs (null: any number); comparisons give it no more than this of the cores.</summary>
-    public virtual int? MaxThreads => null;
-
     /// <summary>Lanes stepped in total (A2C's lanes, or one per async worker).</summary>
     public abstract int TotalEnvs { get; }
 

@@ -3,7 +3,7 @@ using Hybrid.Training.Runs;
 namespace Hybrid.Training.Parallel;
 
 /// <summary>
-/// theta, the shared RMSProp statistics and a version counter, with the update modes of docs/architecture.md ("Shared parameters"). Workers call
+/// theta, the shared optimizer's statistics (RMSProp's, or DQN's Adam) and a version counter, with the update modes of docs/architecture.md ("Shared parameters"). Workers call
 /// <see cref="Apply"/> with their accumulated gradient; the same worker code runs under every mode:
 /// <list type="bullet">
 /// <item><c>hogwild</c>: the worker's thread runs the RMSProp step on theta directly, concurrently with the others (Mnih et al. 2016).</item>
@@ -13,7 +13,7 @@ namespace Hybrid.Training.Parallel;
 /// </summary>
 public sealed class SharedParameters
 {
-    readonly RmsProp _optimizer;
+    readonly IOptimizer _optimizer;
     readonly object _gate = new();
     readonly WorkerGroup _group;
     readonly float[][] _slots = [];
@@ -28,13 +28,14 @@ public sealed class SharedParameters
     /// Shares <paramref name="theta"/> among workers under <paramref name="mode"/>; a server mode starts its applier in
     /// <paramref name="group"/>, which reports the lag of the gradients it applies to <paramref name="metrics"/>.
     /// </summary>
-    public SharedParameters(float[] theta, RmsProp optimizer, UpdateMode mode, int workers, WorkerGroup group, RunMetrics? metrics = null)
+    public SharedParameters(float[] theta, IOptimizer optimizer, UpdateMode mode, int workers, WorkerGroup group, RunMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(theta);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(group);
-        if (optimizer.Statistics.Length != theta.Length)
-            throw new ArgumentException($"optimizer has {optimizer.Statistics.Length} statistics; expected {theta.Length}, one per parameter.", nameof(optimizer));
+        foreach ((string name, float[] values) in optimizer.State)
+            if (values.Length != theta.Length)
+                throw new ArgumentException($"optimizer statistic '{name}' has {values.Length} values; expected {theta.Length}, one per parameter.", nameof(optimizer));
         Theta = theta;
         _optimizer = optimizer;
         Mode = mode;
@@ -93,7 +94,7 @@ public sealed class SharedParameters
         }
     }
 
-    /// <summary>One RMSProp step; returns the version theta had when the step began (under Hogwild, others may be mid-step too).</summary>
+    /// <summary>One optimizer step; returns the version theta had when the step began (under Hogwild, others may be mid-step too).</summary>
     long Step(ReadOnlySpan<float> gradient, float learningRate)
     {
         long version = Version;

@@ -67,25 +67,6 @@ public class ExperimentSpecTests
     }
 
     [Fact]
-    public void AnArmGetsTheCoresUpToWhatItsAlgorithmRuns()
-    {
-        // DQN acts and learns on one thread: where A2C gets the cores it gets 1 (the report's threads column says so), and asking it
-        // for 2 is refused by name.
-        ExperimentSpec spec = ExperimentSpec.Parse("""
-            name: x
-            envs: [CartPole-v1]
-            seeds: [1]
-            max_env_steps: 1000
-            cores: 2
-            arms: [{name: a, algo: a2c}, {name: d, algo: dqn}]
-            """, "e.yaml");
-        Assert.Equal(spec.CoresPerRun, spec.Config("CartPole-v1", spec.Arms[0], 1, null).Threads);
-        Assert.Equal(1, spec.Config("CartPole-v1", spec.Arms[1], 1, null).Threads);
-        var e = Assert.Throws<ArgumentException>(() => new DqnConfig { Threads = 2 }.Validate());
-        Assert.Contains("threads was 2; expected 1", e.Message);
-    }
-
-    [Fact]
     public void AnUnknownKeyIsRefusedWithItsLine()
     {
         FormatException e = Refused(DocumentedShape.Replace("stop_when_solved: true", "stop_when_solved: true\nmax_steps: 5"));

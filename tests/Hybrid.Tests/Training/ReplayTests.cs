@@ -1,6 +1,7 @@
 using Hybrid.Nn;
 using Hybrid.Nn.Models;
 using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
 using Hybrid.Training.Replay;
 using Hybrid.Training.Runs;
@@ -268,5 +269,23 @@ public class PrioritizedReplayTests
         // steps); seed 1 here, greedy evaluation every 2,500 steps.
         (RunSummary summary, _) = TrainingTestSupport.Train(ReplayTests.CartPole(1) with { Replay = ReplayKind.Prioritized });
         Assert.True(summary.Solved, $"not solved in {summary.EnvSteps} steps; final greedy mean {summary.FinalMeanReturn:F1}");
+    }
+}
+
+/// <summary>Concurrent DQN: workers sharing one network and one replay, under a lock or lock-free.</summary>
+public class ConcurrentDqnTests
+{
+    [Theory]
+    [InlineData(UpdateMode.Lock)]
+    [InlineData(UpdateMode.Hogwild)]
+    public void TwoWorkersSharingTheNetworkAndReplaySolveCartPole(UpdateMode mode)
+    {
+        // Two workers (a lane each) with the uniform test's settings; on 2 cores runs under either mode solved at
+        // 40,000-50,000 steps here. The threads' interleaving varies from run to run: the budget leaves room for it.
+        DqnConfig config = ReplayTests.CartPole(1) with { Threads = 2, Async = new() { Update = mode }, MaxEnvSteps = 150_000 };
+        (RunSummary summary, RecordingSink sink) = TrainingTestSupport.Train(config);
+        Assert.Equal(2, summary.Threads);
+        Assert.True(summary.Solved, $"{mode}: not solved in {summary.EnvSteps} steps; final greedy mean {summary.FinalMeanReturn:F1}");
+        Assert.True(summary.Updates > 5_000, $"{summary.Updates} updates");
     }
 }
