@@ -36,12 +36,40 @@ internal static class ConcurrentDqn
         var replay = new ReplayBuffer(config.BufferSize, EnvRegistry.Spec(config.Env).ObservationSize);
         PrioritizedReplay? priorities = config.Replay == ReplayKind.Prioritized ? new PrioritizedReplay(replay, config.PrioritizedAlpha, config.PrioritizedEps) : null;
         var evaluation = PeriodicEvaluation.For(config, config.Evaluation, spec, theta, run, group);
+        run.Metrics.Telemetry = new Telemetry(run, shared, config.Threads);
         var state = new Shared(config, spec, shared, target, replay, priorities, run, group, evaluation);
         for (int id = 0; id < config.Threads; id++) group.Start("worker", id, state.Work);
         group.Supervise(shared, run, Save);
         if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
         if (!run.Stop.Solved) evaluation.RunNow();
         return run.Finish(config.Threads, config.TotalEnvs);
+    }
+
+    /// <summary>The workers' wait for the lock per update (lock mode) and updates per second per thread.</summary>
+    sealed class Telemetry(RunContext run, SharedParameters shared, int threads) : ITelemetrySource
+    {
+        (long Updates, double Wait) _last;
+
+        public RuntimeTelemetry Interval(double seconds)
+        {
+            (long Updates, double Wait) now = (run.Metrics.Updates, shared.LockWaitSeconds);
+            RuntimeTelemetry t = Between(_last, now, seconds);
+            _last = now;
+            return t;
+        }
+
+        public RuntimeTelemetry Total(double seconds) => Between(default, (run.Metrics.Updates, shared.LockWaitSeconds), seconds);
+
+        RuntimeTelemetry Between((long Updates, double Wait) a, (long Updates, double Wait) b, double seconds)
+        {
+            long updates = b.Updates - a.Updates;
+            return RuntimeTelemetry.None with
+            {
+                UpdatesPerSecond = seconds > 0 ? updates / seconds : double.NaN,
+                UpdatesPerSecondPerThread = seconds > 0 ? updates / seconds / threads : double.NaN,
+                LockWaitMicroseconds = shared.Mode == UpdateMode.Lock && updates > 0 ? (b.Wait - a.Wait) / updates * 1e6 : double.NaN,
+            };
+        }
     }
 
     /// <summary>What the workers share, and the worker loop.</summary>

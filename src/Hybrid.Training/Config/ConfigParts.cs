@@ -12,11 +12,11 @@ public abstract record ConfigPart
     public abstract void Validate();
 }
 
-/// <summary>Env lanes stepped together (a2c, impala, hybrid).</summary>
+/// <summary>Env lanes stepped together (a2c, impala, hybrid, dqn).</summary>
 public sealed record LaneSettings : ConfigPart
 {
     /// <summary>Env lanes stepped together (N).</summary>
-    [Description("Env lanes stepped together (N): a2c's lanes, each impala actor thread's, the hybrid regime's synchronous stream's.")]
+    [Description("Env lanes stepped together (N): a2c's lanes, each impala actor thread's, the hybrid regime's synchronous stream's, each dqn worker's.")]
     public int NumEnvs { get; init; } = 8;
 
     /// <inheritdoc/>
@@ -34,7 +34,7 @@ public sealed record ReturnSettings : ConfigPart
     public override void Validate() => AlgoConfig.Require(GaeLambda is >= 0 and <= 1, "gae_lambda", GaeLambda, "in [0, 1]");
 }
 
-/// <summary>How asynchronous workers apply their gradients to the shared parameters (a3c, q1, sarsa1, qn, hybrid).</summary>
+/// <summary>How asynchronous workers apply their gradients to the shared parameters (a3c, q1, sarsa1, qn, hybrid, dqn).</summary>
 public sealed record AsyncSettings : ConfigPart
 {
     /// <summary>Hogwild, a lock, or a server thread.</summary>

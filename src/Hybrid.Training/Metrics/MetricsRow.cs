@@ -45,8 +45,9 @@ public readonly record struct MetricsRow(
 /// <summary>
 /// What a runtime measures of itself over an interval or a run: GA3C's updates and predictions per second, its
 /// predictor's batch sizes (mean, median, 90th percentile, largest) and the actors' wait for a prediction; the hybrid
-/// regime's env steps per second and policy lag per stream and the synchronous stream's share of the updates. NaN
-/// where a runtime does not measure it.
+/// regime's env steps per second and policy lag per stream and the synchronous stream's share of the updates; a
+/// cluster's actors and traffic; concurrent DQN's wait for the lock and updates per thread. NaN where a runtime does
+/// not measure it.
 /// </summary>
 public readonly record struct RuntimeTelemetry(
     double UpdatesPerSecond, double PredictionsPerSecond, double PredictBatchMean, double PredictBatchP50, double PredictBatchP90, double PredictBatchMax,
@@ -61,6 +62,12 @@ public readonly record struct RuntimeTelemetry(
     /// <summary>Unroll payload bytes a cluster learner received per second.</summary>
     public double BytesPerSecond { get; init; } = double.NaN;
 
+    /// <summary>Under a shared lock (concurrent DQN with update lock): the mean time a gradient waited for the lock, in microseconds.</summary>
+    public double LockWaitMicroseconds { get; init; } = double.NaN;
+
+    /// <summary>Concurrent DQN: updates applied per second, per worker thread.</summary>
+    public double UpdatesPerSecondPerThread { get; init; } = double.NaN;
+
     /// <summary>A cluster learner's actor processes, each with its env steps and rate (null where there are none).</summary>
     public IReadOnlyList<ActorProcessRate>? ActorProcesses { get; init; }
 
@@ -73,20 +80,21 @@ public readonly record struct RuntimeTelemetry(
     [
         "updates_per_second", "predictions_per_second", "predict_batch_mean", "predict_batch_p50", "predict_batch_p90", "predict_batch_max",
         "predict_wait_us", "sync_steps_per_second", "async_steps_per_second", "sync_update_share", "sync_policy_lag", "async_policy_lag",
-        "actors_connected", "unroll_latency_ms", "bytes_per_second",
+        "actors_connected", "unroll_latency_ms", "bytes_per_second", "lock_wait_us", "updates_per_second_per_thread",
     ];
 
     /// <summary>The header part for metrics.csv.</summary>
     public const string CsvHeader =
         "updates_per_second,predictions_per_second,predict_batch_mean,predict_batch_p50,predict_batch_p90,predict_batch_max,predict_wait_us," +
-        "sync_steps_per_second,async_steps_per_second,sync_update_share,sync_policy_lag,async_policy_lag,actors_connected,unroll_latency_ms,bytes_per_second";
+        "sync_steps_per_second,async_steps_per_second,sync_update_share,sync_policy_lag,async_policy_lag,actors_connected,unroll_latency_ms,bytes_per_second," +
+        "lock_wait_us,updates_per_second_per_thread";
 
     /// <summary>Each value with its name.</summary>
     public IEnumerable<(string Name, double Value)> Values()
     {
         double[] values = [UpdatesPerSecond, PredictionsPerSecond, PredictBatchMean, PredictBatchP50, PredictBatchP90, PredictBatchMax,
             PredictWaitMicroseconds, SyncStepsPerSecond, AsyncStepsPerSecond, SyncUpdateShare, SyncPolicyLag, AsyncPolicyLag, ActorsConnected, UnrollLatencyMs,
-            BytesPerSecond];
+            BytesPerSecond, LockWaitMicroseconds, UpdatesPerSecondPerThread];
         for (int i = 0; i < values.Length; i++) yield return (Names[i], values[i]);
     }
 }

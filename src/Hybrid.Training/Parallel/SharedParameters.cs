@@ -1,5 +1,6 @@
-
+using System.Diagnostics;
 using Hybrid.Training.Runs;
+
 namespace Hybrid.Training.Parallel;
 
 /// <summary>
@@ -61,6 +62,11 @@ public sealed class SharedParameters
     /// <summary>How gradients are applied.</summary>
     public UpdateMode Mode { get; }
 
+    /// <summary>Seconds the workers have waited to take the lock so far (lock mode; 0 otherwise).</summary>
+    public double LockWaitSeconds => Interlocked.Read(ref _lockWaitTicks) / (double)Stopwatch.Frequency;
+
+    long _lockWaitTicks;
+
     /// <summary>Updates applied to theta so far.</summary>
     public long Version => Interlocked.Read(ref _version);
 
@@ -78,8 +84,12 @@ public sealed class SharedParameters
                 tally.AddLag(Step(gradient, learningRate) - basedOn);
                 return true;
             case UpdateMode.Lock:
-                long version;
-                lock (_gate) version = Step(gradient, learningRate);
+                long version, waiting = Stopwatch.GetTimestamp();
+                lock (_gate)
+                {
+                    Interlocked.Add(ref _lockWaitTicks, Stopwatch.GetTimestamp() - waiting);
+                    version = Step(gradient, learningRate);
+                }
                 tally.AddLag(version - basedOn);
                 return true;
             default:

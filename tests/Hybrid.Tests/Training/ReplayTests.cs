@@ -287,5 +287,12 @@ public class ConcurrentDqnTests
         Assert.Equal(2, summary.Threads);
         Assert.True(summary.Solved, $"{mode}: not solved in {summary.EnvSteps} steps; final greedy mean {summary.FinalMeanReturn:F1}");
         Assert.True(summary.Updates > 5_000, $"{summary.Updates} updates");
+        // Telemetry: updates per second per thread, and under the lock the mean wait for it (0 or more microseconds).
+        RuntimeTelemetry runtime = Assert.IsType<RuntimeTelemetry>(summary.Runtime);
+        Assert.InRange(runtime.UpdatesPerSecondPerThread, 1, 1e7);
+        Assert.Equal(runtime.UpdatesPerSecond / 2, runtime.UpdatesPerSecondPerThread, 6);
+        if (mode == UpdateMode.Lock) Assert.InRange(runtime.LockWaitMicroseconds, 0, 1e6);
+        else Assert.True(double.IsNaN(runtime.LockWaitMicroseconds));
+        Assert.Contains(sink.Rows.ToArray(), r => r.Runtime is { } t && !double.IsNaN(t.UpdatesPerSecondPerThread));
     }
 }
