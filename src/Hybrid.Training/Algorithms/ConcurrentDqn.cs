@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Hybrid.Training.Replay;
 using Hybrid.Training.Runs;
 
@@ -22,15 +21,8 @@ internal static class ConcurrentDqn
     public static RunSummary Train(DqnConfig config, RunContext run)
     {
         ModelSpec spec = Acting.QSpec(config);
-        float[] theta = Acting.InitialTheta(spec.Build(), config.Seed);
-        var target = (float[])theta.Clone();
-        var optimizer = new Adam(theta.Length);
-        if (run.Resumed is { } checkpoint)
-        {
-            RunState.Load(checkpoint, spec, theta, optimizer, Kind, r => BinaryState.Read<float>(r, target, "target network"));
-            optimizer.Steps = checkpoint.Updates;
-        }
-        CheckpointData Save() => RunState.Save(spec, theta, optimizer, Kind, w => BinaryState.Write<float>(w, target));
+        (float[] theta, float[] target, Adam optimizer) = DqnParts.Parameters(spec, config, run, Kind);
+        CheckpointData Save() => DqnParts.Save(spec, theta, target, optimizer, Kind);
         var group = new WorkerGroup("dqn");
         var shared = new SharedParameters(theta, optimizer, config.Async.Update, config.Threads, group, run.Metrics);
         var replay = new ReplayBuffer(config.BufferSize, EnvRegistry.Spec(config.Env).ObservationSize);
@@ -46,21 +38,11 @@ internal static class ConcurrentDqn
     }
 
     /// <summary>The workers' wait for the lock per update (lock mode) and updates per second per thread.</summary>
-    sealed class Telemetry(RunContext run, SharedParameters shared, int threads) : ITelemetrySource
+    sealed class Telemetry(RunContext run, SharedParameters shared, int threads) : SnapshotTelemetry<(long Updates, double Wait)>
     {
-        (long Updates, double Wait) _last;
+        protected override (long Updates, double Wait) Now() => (run.Metrics.Updates, shared.LockWaitSeconds);
 
-        public RuntimeTelemetry Interval(double seconds)
-        {
-            (long Updates, double Wait) now = (run.Metrics.Updates, shared.LockWaitSeconds);
-            RuntimeTelemetry t = Between(_last, now, seconds);
-            _last = now;
-            return t;
-        }
-
-        public RuntimeTelemetry Total(double seconds) => Between(default, (run.Metrics.Updates, shared.LockWaitSeconds), seconds);
-
-        RuntimeTelemetry Between((long Updates, double Wait) a, (long Updates, double Wait) b, double seconds)
+        protected override RuntimeTelemetry Between((long Updates, double Wait) a, (long Updates, double Wait) b, double seconds)
         {
             long updates = b.Updates - a.Updates;
             return RuntimeTelemetry.None with
@@ -86,44 +68,22 @@ internal static class ConcurrentDqn
             env.Reset(config.WorkerEnvSeed(id, run.Segment));
             int obs = env.ObservationSize;
             var online = (QNetwork)spec.Build();
-            var targetNet = (QNetwork)spec.Build();
-            QNetwork? nextNet = config.DoubleQ ? (QNetwork)spec.Build() : null;
-            int actions = online.Actions;
-            online.EnsureCapacity(Math.Max(batch, n));
-            targetNet.EnsureCapacity(batch);
-            nextNet?.EnsureCapacity(batch);
+            online.EnsureCapacity(n);
+            var work = new DqnBatch(spec, batch, obs, config.DoubleQ);
             var writer = new NStepWriter(n, config.NStep, obs, config.Gamma);
             Rng rng = Acting.WorkerRng(config, id, run.Segment);
             var sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling + (ulong)id);
             var before = new float[n * obs];
             var laneActions = new int[n];
-            var gradient = new float[shared.Theta.Length];
-            var qGradient = new float[batch * actions];
-            int[] slots = new int[batch], batchActions = new int[batch];
-            float[] batchObs = new float[batch * obs], batchNext = new float[batch * obs];
-            float[] rewards = new float[batch], discounts = new float[batch], targets = new float[batch], weights = new float[batch], errors = new float[batch];
-            Array.Fill(weights, 1f);
             var tally = new UpdateTally();
             long vectorSteps = 0, updates = 0, global = run.Metrics.EnvSteps;
 
             while (!group.StopRequested && !run.ShouldStop)
             {
                 // Act on every lane with the shared parameters as they stand.
-                float epsilon = config.Epsilon(global);
-                env.Observations.CopyTo(before);
-                online.Forward(shared.Theta, before, n);
-                ReadOnlySpan<float> q = online.QValues(n);
-                for (int lane = 0; lane < n; lane++)
-                    laneActions[lane] = rng.NextFloat() < epsilon ? rng.NextInt(actions) : TensorPrimitives.IndexOfMax(q.Slice(lane * actions, actions));
-                env.Step(laneActions);
+                DqnParts.Step(online, shared.Theta, env, before, laneActions, config.Epsilon(global), rng);
                 vectorSteps++;
-                lock (_replayGate)
-                    for (int lane = 0; lane < n; lane++)
-                    {
-                        bool terminated = env.Terminated[lane], ended = terminated || env.Truncated[lane];
-                        ReadOnlySpan<float> next = ended ? env.FinalObservations.Slice(lane * obs, obs) : env.Observations.Slice(lane * obs, obs);
-                        writer.Add(lane, before.AsSpan(lane * obs, obs), laneActions[lane], env.Rewards[lane], terminated, ended && !terminated, next, replay);
-                    }
+                lock (_replayGate) DqnParts.Record(env, writer, before, laneActions, replay);
                 long previous = global;
                 global = run.Metrics.AddSteps(n);
                 run.Metrics.AddEpisodes(env.Episodes.Records);
@@ -134,21 +94,15 @@ internal static class ConcurrentDqn
                     {
                         lock (_replayGate)
                         {
-                            if (priorities is not null) priorities.Sample(sampling, config.Beta(global), slots, weights);
-                            else replay.SampleUniform(sampling, slots);
-                            replay.Gather(slots, batchObs, batchActions, rewards, discounts, batchNext);
+                            if (priorities is not null) priorities.Sample(sampling, config.Beta(global), work.Slots, work.Weights);
+                            else replay.SampleUniform(sampling, work.Slots);
+                            work.Gather(replay);
                         }
                         long basedOn = shared.Version;
-                        DqnTargets.Compute(targetNet, target, nextNet, shared.Theta, batchNext, rewards, discounts, batch, targets);
-                        float loss = DqnTargets.HuberGradient(online, shared.Theta, batchObs, batchActions, targets, weights, batch, qGradient, errors);
+                        float loss = work.Compute(shared.Theta, target, config.MaxGradNorm, who, ++updates);
                         if (priorities is not null)
-                            lock (_replayGate) priorities.Update(slots, errors);
-                        Array.Clear(gradient);
-                        online.Backward(shared.Theta, batchObs, qGradient, gradient, batch);
-                        updates++;
-                        UpdateRules.CheckFinite(loss, who, updates);
-                        UpdateRules.Clip(gradient, config.MaxGradNorm, who, updates);
-                        if (!shared.Apply(gradient, UpdateRules.LearningRate(config, global), basedOn, ref tally)) break;
+                            lock (_replayGate) priorities.Update(work.Slots, work.Errors);
+                        if (!shared.Apply(work.Gradient, UpdateRules.LearningRate(config, global), basedOn, ref tally)) break;
                         tally.Add(loss);
                         tally.ReportTo(run.Metrics);
                     }
@@ -159,13 +113,6 @@ internal static class ConcurrentDqn
             tally.ReportTo(run.Metrics, force: true);
         }
 
-        void RefreshTarget(string who, long updates)
-        {
-            float[] theta = shared.Theta;
-            if (config.Tau >= 1f) theta.CopyTo(target, 0);
-            else
-                for (int p = 0; p < target.Length; p++) target[p] += config.Tau * (theta[p] - target[p]);
-            UpdateRules.CheckParameters(target, who, updates);
-        }
+        void RefreshTarget(string who, long updates) => DqnParts.RefreshTarget(shared.Theta, target, config.Tau, who, updates);
     }
 }

@@ -20,7 +20,7 @@ public enum ReplayKind
 /// the budget, Huber loss, gradient norm clipped at 10), with a 100,000-transition buffer, 1,000 learning starts and a
 /// target refresh every 1,000 env steps scaled for the classic-control budgets.
 /// </summary>
-public sealed record DqnConfig : AlgoConfig
+public record DqnConfig : AlgoConfig
 {
     /// <summary>DQN's defaults.</summary>
     public DqnConfig()
@@ -199,8 +199,9 @@ internal sealed class DqnLearner
     readonly DqnConfig _config;
     readonly RunContext _run;
     readonly ModelSpec _spec;
-    readonly QNetwork _online, _targetNet, _nextNet;
-    readonly float[] _theta, _target, _gradient, _qGradient;
+    readonly QNetwork _online;
+    readonly DqnBatch _batch;
+    readonly float[] _theta, _target;
     readonly Adam _optimizer;
     readonly VectorEnv _env;
     readonly ReplayBuffer _replay;
@@ -208,8 +209,8 @@ internal sealed class DqnLearner
     readonly NStepWriter _writer;
     readonly Rng _actions, _sampling;
     readonly PeriodicEvaluation _evaluation;
-    readonly int[] _slots, _batchActions, _laneActions;
-    readonly float[] _batchObs, _batchNext, _batchRewards, _batchDiscounts, _targets, _before, _weights, _errors;
+    readonly int[] _laneActions;
+    readonly float[] _before;
     readonly int _n, _obs, _actionCount;
     long _vectorSteps, _updates;
 
@@ -218,11 +219,8 @@ internal sealed class DqnLearner
         (_config, _run) = (config, run);
         _spec = Acting.QSpec(config);
         _online = (QNetwork)_spec.Build();
-        _targetNet = (QNetwork)_spec.Build();
-        _nextNet = (QNetwork)_spec.Build();
         _theta = Acting.InitialTheta(_online, config.Seed);
         _target = (float[])_theta.Clone();
-        _gradient = new float[_theta.Length];
         _optimizer = new Adam(_theta.Length);
         _n = config.Lanes.NumEnvs;
         _env = config.MakeEnv(_n);
@@ -235,16 +233,10 @@ internal sealed class DqnLearner
         _actions = Acting.WorkerRng(config, 0, run.Segment);
         _sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling);
         int batch = config.BatchSize;
-        (_slots, _batchActions, _laneActions) = (new int[batch], new int[batch], new int[_n]);
-        (_batchObs, _batchNext) = (new float[batch * _obs], new float[batch * _obs]);
-        (_batchRewards, _batchDiscounts, _targets) = (new float[batch], new float[batch], new float[batch]);
-        (_weights, _errors) = (new float[batch], new float[batch]);
-        Array.Fill(_weights, 1f);
-        _qGradient = new float[batch * _actionCount];
+        _laneActions = new int[_n];
+        _batch = new DqnBatch(_spec, batch, _obs, config.DoubleQ);
         _before = new float[_n * _obs];
         _online.EnsureCapacity(Math.Max(batch, _n));
-        _targetNet.EnsureCapacity(batch);
-        _nextNet.EnsureCapacity(batch);
         _evaluation = PeriodicEvaluation.For(config, config.Evaluation, _spec, _theta, run, null);
         if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, Load);
     }
@@ -272,20 +264,9 @@ internal sealed class DqnLearner
     /// <summary>One step of every lane, epsilon-greedy with the online network; the steps go to the n-step writer.</summary>
     void Act()
     {
-        float epsilon = _config.Epsilon(_run.Metrics.EnvSteps);
-        _env.Observations.CopyTo(_before);
-        _online.Forward(_theta, _before, _n);
-        ReadOnlySpan<float> q = _online.QValues(_n);
-        for (int lane = 0; lane < _n; lane++)
-            _laneActions[lane] = _actions.NextFloat() < epsilon ? _actions.NextInt(_actionCount) : TensorPrimitives.IndexOfMax(q.Slice(lane * _actionCount, _actionCount));
-        _env.Step(_laneActions);
+        DqnParts.Step(_online, _theta, _env, _before, _laneActions, _config.Epsilon(_run.Metrics.EnvSteps), _actions);
         _vectorSteps++;
-        for (int lane = 0; lane < _n; lane++)
-        {
-            bool terminated = _env.Terminated[lane], truncated = _env.Truncated[lane] && !terminated;
-            ReadOnlySpan<float> next = terminated || _env.Truncated[lane] ? _env.FinalObservations.Slice(lane * _obs, _obs) : _env.Observations.Slice(lane * _obs, _obs);
-            _writer.Add(lane, _before.AsSpan(lane * _obs, _obs), _laneActions[lane], _env.Rewards[lane], terminated, truncated, next, _replay);
-        }
+        DqnParts.Record(_env, _writer, _before, _laneActions, _replay);
         _run.Metrics.AddSteps(_n);
         _run.Metrics.AddEpisodes(_env.Episodes.Records);
         _env.Episodes.Clear();
@@ -294,31 +275,18 @@ internal sealed class DqnLearner
     /// <summary>One gradient step on a batch drawn uniformly or by priority (then weighted, and the priorities updated).</summary>
     void Learn()
     {
-        int batch = _config.BatchSize;
-        if (_priorities is not null) _priorities.Sample(_sampling, _config.Beta(_run.Metrics.EnvSteps), _slots, _weights);
-        else _replay.SampleUniform(_sampling, _slots);
-        _replay.Gather(_slots, _batchObs, _batchActions, _batchRewards, _batchDiscounts, _batchNext);
-        DqnTargets.Compute(_targetNet, _target, _config.DoubleQ ? _nextNet : null, _theta, _batchNext, _batchRewards, _batchDiscounts, batch, _targets);
-
-        float mean = DqnTargets.HuberGradient(_online, _theta, _batchObs, _batchActions, _targets, _weights, batch, _qGradient, _errors);
-        _priorities?.Update(_slots, _errors);
-        Array.Clear(_gradient);
-        _online.Backward(_theta, _batchObs, _qGradient, _gradient, batch);
+        if (_priorities is not null) _priorities.Sample(_sampling, _config.Beta(_run.Metrics.EnvSteps), _batch.Slots, _batch.Weights);
+        else _replay.SampleUniform(_sampling, _batch.Slots);
+        _batch.Gather(_replay);
         _updates++;
-        UpdateRules.CheckFinite(mean, Kind, _updates);
-        UpdateRules.Clip(_gradient, _config.MaxGradNorm, Kind, _updates);
-        _optimizer.Step(_theta, _gradient, UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps));
+        float mean = _batch.Compute(_theta, _target, _config.MaxGradNorm, Kind, _updates);
+        _priorities?.Update(_batch.Slots, _batch.Errors);
+        _optimizer.Step(_theta, _batch.Gradient, UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps));
         _run.Metrics.AddUpdate(new LossTerms(0f, mean, 0f));
     }
 
     /// <summary>theta- = theta, or with tau below 1 a Polyak step toward it; checked finite.</summary>
-    void RefreshTarget()
-    {
-        if (_config.Tau >= 1f) _theta.CopyTo(_target, 0);
-        else
-            for (int p = 0; p < _target.Length; p++) _target[p] += _config.Tau * (_theta[p] - _target[p]);
-        UpdateRules.CheckParameters(_target, Kind, _updates);
-    }
+    void RefreshTarget() => DqnParts.RefreshTarget(_theta, _target, _config.Tau, Kind, _updates);
 
     CheckpointData Save() => RunState.Save(_spec, _theta, _optimizer, Kind, writer =>
     {
@@ -407,5 +375,120 @@ public static class DqnTargets
             int best = TensorPrimitives.IndexOfMax(online is null ? row : qOnline.Slice(i * actions, actions));
             targets[i] = rewards[i] + discounts[i] * row[best];
         }
+    }
+}
+
+/// <summary>What DQN's loops share: the parameters a run starts from, acting on the lanes, recording their steps.</summary>
+internal static class DqnParts
+{
+    /// <summary>
+    /// theta (from the run's seed), the target network (theta's copy) and Adam; a resumed run's from its checkpoint,
+    /// whose algorithm section of <paramref name="kind"/> holds the target network (Adam counts one step per update).
+    /// </summary>
+    public static (float[] Theta, float[] Target, Adam Optimizer) Parameters(ModelSpec spec, DqnConfig config, RunContext run, string kind)
+    {
+        float[] theta = Acting.InitialTheta(spec.Build(), config.Seed);
+        var target = (float[])theta.Clone();
+        var optimizer = new Adam(theta.Length);
+        if (run.Resumed is { } checkpoint)
+        {
+            RunState.Load(checkpoint, spec, theta, optimizer, kind, r => BinaryState.Read<float>(r, target, "target network"));
+            optimizer.Steps = checkpoint.Updates;
+        }
+        return (theta, target, optimizer);
+    }
+
+    /// <summary>A checkpoint of theta, Adam and the target network (what <see cref="Parameters"/> reads).</summary>
+    public static CheckpointData Save(ModelSpec spec, float[] theta, float[] target, Adam optimizer, string kind) =>
+        RunState.Save(spec, theta, optimizer, kind, w => BinaryState.Write<float>(w, target));
+
+    /// <summary>One step of every lane of <paramref name="env"/>: epsilon-greedy on <paramref name="net"/>'s Q-values at <paramref name="theta"/>; the observations acted on are kept in <paramref name="before"/>.</summary>
+    public static void Step(QNetwork net, ReadOnlySpan<float> theta, VectorEnv env, float[] before, int[] laneActions, float epsilon, Rng rng)
+    {
+        int n = env.NumEnvs, actions = net.Actions;
+        env.Observations.CopyTo(before);
+        net.Forward(theta, before, n);
+        ReadOnlySpan<float> q = net.QValues(n);
+        for (int lane = 0; lane < n; lane++)
+            laneActions[lane] = rng.NextFloat() < epsilon ? rng.NextInt(actions) : TensorPrimitives.IndexOfMax(q.Slice(lane * actions, actions));
+        env.Step(laneActions);
+    }
+
+    /// <summary>theta- = theta, or with <paramref name="tau"/> below 1 a Polyak step toward it; checked finite.</summary>
+    public static void RefreshTarget(ReadOnlySpan<float> theta, float[] target, float tau, string who, long update)
+    {
+        if (tau >= 1f) theta.CopyTo(target);
+        else
+            for (int p = 0; p < target.Length; p++) target[p] += tau * (theta[p] - target[p]);
+        UpdateRules.CheckParameters(target, who, update);
+    }
+
+    /// <summary>Each lane's step just taken into <paramref name="writer"/>, which writes complete transitions into <paramref name="buffer"/>.</summary>
+    public static void Record(VectorEnv env, NStepWriter writer, float[] before, int[] laneActions, ReplayBuffer buffer)
+    {
+        int obs = env.ObservationSize;
+        for (int lane = 0; lane < env.NumEnvs; lane++)
+        {
+            bool terminated = env.Terminated[lane], ended = terminated || env.Truncated[lane];
+            ReadOnlySpan<float> next = ended ? env.FinalObservations.Slice(lane * obs, obs) : env.Observations.Slice(lane * obs, obs);
+            writer.Add(lane, before.AsSpan(lane * obs, obs), laneActions[lane], env.Rewards[lane], terminated, ended && !terminated, next, buffer);
+        }
+    }
+}
+
+/// <summary>
+/// One gradient step's batch and its work, as every DQN learner takes it: the drawn slots and their transitions, the
+/// importance weights (1 unless prioritized), the targets from the target network (double Q: the online network
+/// choosing), the weighted Huber loss, each error (the new priorities), and the gradient, checked and clipped.
+/// Allocated once per learner.
+/// </summary>
+internal sealed class DqnBatch
+{
+    readonly QNetwork _online, _targetNet;
+    readonly QNetwork? _nextNet;
+    readonly float[] _qGradient, _targets;
+    readonly int _size;
+
+    public DqnBatch(ModelSpec spec, int size, int observationSize, bool doubleQ)
+    {
+        _size = size;
+        _online = (QNetwork)spec.Build();
+        _targetNet = (QNetwork)spec.Build();
+        _nextNet = doubleQ ? (QNetwork)spec.Build() : null;
+        foreach (QNetwork? net in new[] { _online, _targetNet, _nextNet }) net?.EnsureCapacity(size);
+        (Slots, Actions) = (new int[size], new int[size]);
+        (Observations, Next) = (new float[size * observationSize], new float[size * observationSize]);
+        (Rewards, Discounts, Weights, Errors, _targets) = (new float[size], new float[size], new float[size], new float[size], new float[size]);
+        Array.Fill(Weights, 1f);
+        _qGradient = new float[size * _online.Actions];
+        Gradient = new float[_online.ParameterCount];
+    }
+
+    public int[] Slots { get; }
+    public int[] Actions { get; }
+    public float[] Observations { get; }
+    public float[] Next { get; }
+    public float[] Rewards { get; }
+    public float[] Discounts { get; }
+    public float[] Weights { get; }
+    public float[] Errors { get; }
+
+    /// <summary>The last batch's gradient with respect to theta (clipped).</summary>
+    public float[] Gradient { get; }
+
+    /// <summary>Copies the transitions at <see cref="Slots"/> from <paramref name="replay"/>.</summary>
+    public void Gather(ReplayBuffer replay) => replay.Gather(Slots, Observations, Actions, Rewards, Discounts, Next);
+
+    /// <summary>The loss of the gathered batch at <paramref name="theta"/> with targets from <paramref name="target"/>; its gradient into <see cref="Gradient"/>, checked and clipped.</summary>
+    /// <exception cref="TrainingDivergedException">The loss or the gradient is NaN or infinite.</exception>
+    public float Compute(ReadOnlySpan<float> theta, ReadOnlySpan<float> target, float maxGradNorm, string who, long update)
+    {
+        DqnTargets.Compute(_targetNet, target, _nextNet, theta, Next, Rewards, Discounts, _size, _targets);
+        float loss = DqnTargets.HuberGradient(_online, theta, Observations, Actions, _targets, Weights, _size, _qGradient, Errors);
+        Array.Clear(Gradient);
+        _online.Backward(theta, Observations, _qGradient, Gradient, _size);
+        UpdateRules.CheckFinite(loss, who, update);
+        UpdateRules.Clip(Gradient, maxGradNorm, who, update);
+        return loss;
     }
 }

@@ -158,13 +158,12 @@ public static class HybridRegime
     }
 
     /// <summary>Per-stream figures: the synchronous stream's counts here, the workers' the run's totals less them.</summary>
-    sealed class Telemetry(RunContext run) : ITelemetrySource
+    sealed class Telemetry(RunContext run) : SnapshotTelemetry<Telemetry.Snapshot>
     {
         readonly object _gate = new();
         long _syncSteps, _syncUpdates, _syncLagSum;
-        Snapshot _last;
 
-        readonly record struct Snapshot(long SyncSteps, long SyncUpdates, long SyncLagSum, long Steps, long Updates, double LagSum, long LagCount);
+        internal readonly record struct Snapshot(long SyncSteps, long SyncUpdates, long SyncLagSum, long Steps, long Updates, double LagSum, long LagCount);
 
         public void AddSync(long steps, long lag)
         {
@@ -176,23 +175,13 @@ public static class HybridRegime
             }
         }
 
-        Snapshot Now()
+        protected override Snapshot Now()
         {
             (double lagSum, long lagCount) = run.Metrics.RunLag;
             lock (_gate) return new Snapshot(_syncSteps, _syncUpdates, _syncLagSum, run.Metrics.EnvSteps, run.Metrics.Updates, lagSum, lagCount);
         }
 
-        public RuntimeTelemetry Interval(double seconds)
-        {
-            Snapshot now = Now();
-            RuntimeTelemetry t = Between(_last, now, seconds);
-            _last = now;
-            return t;
-        }
-
-        public RuntimeTelemetry Total(double seconds) => Between(default, Now(), seconds);
-
-        static RuntimeTelemetry Between(Snapshot a, Snapshot b, double seconds)
+        protected override RuntimeTelemetry Between(Snapshot a, Snapshot b, double seconds)
         {
             long syncSteps = b.SyncSteps - a.SyncSteps, syncUpdates = b.SyncUpdates - a.SyncUpdates, updates = b.Updates - a.Updates;
             long asyncUpdates = updates - syncUpdates, asyncLagCount = b.LagCount - a.LagCount - syncUpdates;

@@ -46,8 +46,8 @@ public readonly record struct MetricsRow(
 /// What a runtime measures of itself over an interval or a run: GA3C's updates and predictions per second, its
 /// predictor's batch sizes (mean, median, 90th percentile, largest) and the actors' wait for a prediction; the hybrid
 /// regime's env steps per second and policy lag per stream and the synchronous stream's share of the updates; a
-/// cluster's actors and traffic; concurrent DQN's wait for the lock and updates per thread. NaN where a runtime does
-/// not measure it.
+/// cluster's actors and traffic; concurrent DQN's wait for the lock and updates per thread; Ape-X's replay (size,
+/// insert and sample rates, their ratio) and its actors' parameter age. NaN where a runtime does not measure it.
 /// </summary>
 public readonly record struct RuntimeTelemetry(
     double UpdatesPerSecond, double PredictionsPerSecond, double PredictBatchMean, double PredictBatchP50, double PredictBatchP90, double PredictBatchMax,
@@ -68,6 +68,21 @@ public readonly record struct RuntimeTelemetry(
     /// <summary>Concurrent DQN: updates applied per second, per worker thread.</summary>
     public double UpdatesPerSecondPerThread { get; init; } = double.NaN;
 
+    /// <summary>Ape-X: transitions in the replay.</summary>
+    public double ReplaySize { get; init; } = double.NaN;
+
+    /// <summary>Ape-X: transitions the actors added to the replay per second.</summary>
+    public double InsertsPerSecond { get; init; } = double.NaN;
+
+    /// <summary>Ape-X: transitions the learner drew from the replay per second.</summary>
+    public double SamplesPerSecond { get; init; } = double.NaN;
+
+    /// <summary>Ape-X: transitions replayed per transition generated.</summary>
+    public double ReplayRatio { get; init; } = double.NaN;
+
+    /// <summary>Ape-X: learner updates between an actor's copies of the parameters, on average (how stale its policy grows).</summary>
+    public double ParameterAge { get; init; } = double.NaN;
+
     /// <summary>A cluster learner's actor processes, each with its env steps and rate (null where there are none).</summary>
     public IReadOnlyList<ActorProcessRate>? ActorProcesses { get; init; }
 
@@ -81,20 +96,21 @@ public readonly record struct RuntimeTelemetry(
         "updates_per_second", "predictions_per_second", "predict_batch_mean", "predict_batch_p50", "predict_batch_p90", "predict_batch_max",
         "predict_wait_us", "sync_steps_per_second", "async_steps_per_second", "sync_update_share", "sync_policy_lag", "async_policy_lag",
         "actors_connected", "unroll_latency_ms", "bytes_per_second", "lock_wait_us", "updates_per_second_per_thread",
+        "replay_size", "inserts_per_second", "samples_per_second", "replay_ratio", "parameter_age",
     ];
 
     /// <summary>The header part for metrics.csv.</summary>
     public const string CsvHeader =
         "updates_per_second,predictions_per_second,predict_batch_mean,predict_batch_p50,predict_batch_p90,predict_batch_max,predict_wait_us," +
         "sync_steps_per_second,async_steps_per_second,sync_update_share,sync_policy_lag,async_policy_lag,actors_connected,unroll_latency_ms,bytes_per_second," +
-        "lock_wait_us,updates_per_second_per_thread";
+        "lock_wait_us,updates_per_second_per_thread,replay_size,inserts_per_second,samples_per_second,replay_ratio,parameter_age";
 
     /// <summary>Each value with its name.</summary>
     public IEnumerable<(string Name, double Value)> Values()
     {
         double[] values = [UpdatesPerSecond, PredictionsPerSecond, PredictBatchMean, PredictBatchP50, PredictBatchP90, PredictBatchMax,
             PredictWaitMicroseconds, SyncStepsPerSecond, AsyncStepsPerSecond, SyncUpdateShare, SyncPolicyLag, AsyncPolicyLag, ActorsConnected, UnrollLatencyMs,
-            BytesPerSecond, LockWaitMicroseconds, UpdatesPerSecondPerThread];
+            BytesPerSecond, LockWaitMicroseconds, UpdatesPerSecondPerThread, ReplaySize, InsertsPerSecond, SamplesPerSecond, ReplayRatio, ParameterAge];
         for (int i = 0; i < values.Length; i++) yield return (Names[i], values[i]);
     }
 }
@@ -113,6 +129,33 @@ public interface ITelemetrySource
 
     /// <summary>The figures of the whole run, over <paramref name="seconds"/>.</summary>
     RuntimeTelemetry Total(double seconds);
+}
+
+/// <summary>
+/// A telemetry source that reads cumulative counters (<typeparamref name="T"/>) and reports the figures between two
+/// readings: since the last row for an interval, since the start for the run.
+/// </summary>
+public abstract class SnapshotTelemetry<T> : ITelemetrySource where T : struct
+{
+    T _last;
+
+    /// <summary>The counters now.</summary>
+    protected abstract T Now();
+
+    /// <summary>The figures between readings <paramref name="a"/> and <paramref name="b"/>, <paramref name="seconds"/> apart.</summary>
+    protected abstract RuntimeTelemetry Between(T a, T b, double seconds);
+
+    /// <inheritdoc/>
+    public RuntimeTelemetry Interval(double seconds)
+    {
+        T now = Now();
+        RuntimeTelemetry t = Between(_last, now, seconds);
+        _last = now;
+        return t;
+    }
+
+    /// <inheritdoc/>
+    public RuntimeTelemetry Total(double seconds) => Between(default, Now(), seconds);
 }
 
 /// <summary>Where a run's metrics go.</summary>

@@ -65,6 +65,13 @@ public sealed class ReplayBuffer
         return slot;
     }
 
+    /// <summary>Forgets every transition (an actor's send buffer, once sent).</summary>
+    public void Clear()
+    {
+        Added = 0;
+        Count = 0;
+    }
+
     /// <summary>Fills <paramref name="slots"/> with slots drawn uniformly, with replacement, from the transitions held.</summary>
     /// <exception cref="InvalidOperationException">The buffer is empty.</exception>
     public void SampleUniform(Rng rng, Span<int> slots)
