@@ -10,7 +10,8 @@ namespace Hybrid.Experiments;
 /// evaluation for the Q methods) reaches the env's reference score. The YAML shape:
 /// <code>
 /// name: speedup-classic
-/// methods: [q1, sarsa1, qn, a3c]        # impala and a2c too, with their own meaning of threads
+/// methods: [q1, sarsa1, qn, a3c]        # impala and a2c too, with their own meaning of threads; or a variant:
+///   # - {name: dqn-lock, algo: dqn, settings: {update: lock}}   # one algorithm under a label, with its settings
 /// threads: [1, 2, 4, 8, 16]             # the smallest is the baseline every speedup divides by
 /// envs: [CartPole-v1, Acrobot-v1]
 /// seeds: [1, 2, 3, 4, 5]
@@ -25,8 +26,14 @@ public sealed record SpeedupSpec
 {
     /// <summary>The experiment's name (the default output folder's).</summary>
     public required string Name { get; init; }
-    /// <summary>Algorithms, in the file's order.</summary>
+    /// <summary>The methods' labels, in the file's order: an algorithm's name, or a variant's.</summary>
     public required IReadOnlyList<string> Methods { get; init; }
+
+    /// <summary>The algorithm of each variant's label (a method that is an algorithm's name is not listed).</summary>
+    public IReadOnlyDictionary<string, string> MethodAlgos { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The algorithm <paramref name="method"/> runs.</summary>
+    public string AlgoOf(string method) => MethodAlgos.TryGetValue(method, out string? algo) ? algo : method;
     /// <summary>Thread counts, ascending; the first is the baseline.</summary>
     public required IReadOnlyList<int> Threads { get; init; }
     /// <summary>Env ids.</summary>
@@ -62,15 +69,28 @@ public sealed record SpeedupSpec
     {
         (SpecReader reader, YamlMappingNode root, Dictionary<string, YamlNode> top) = SpecReader.Open(text, fileName, TopKeys, "a speedup file");
         (string name, List<string> envs, List<int> seeds, Dictionary<string, long> budget, IReadOnlyList<Setting> settings, double? wall) = reader.Common(top, root);
-        var methods = reader.Required(top, "methods", root, n => reader.List(n, "methods", item => reader.Text(item, "methods")));
+        // Each method is an algorithm's name, or a variant: {name, algo, settings}.
+        var algos = new Dictionary<string, string>(StringComparer.Ordinal);
+        var variantSettings = new Dictionary<string, List<Setting>>(StringComparer.Ordinal);
+        var methods = reader.Required(top, "methods", root, n => reader.List(n, "methods", item =>
+        {
+            if (item is not YamlMappingNode) return reader.Text(item, "methods");
+            ArmSpec variant = reader.Arm(item, envs);
+            reader.Check(variant.EnvSettings.Count == 0 && variant.ClusterActors == 0, item, $"method '{variant.Name}' takes name, algo and settings only.");
+            reader.Check(!Training.Algorithms.Trainer.Algorithms.Contains(variant.Name) || variant.Name == variant.Algo, item,
+                $"method '{variant.Name}' is another algorithm's name; give the variant a label of its own.");
+            algos[variant.Name] = variant.Algo;
+            variantSettings[variant.Name] = [.. variant.Settings];
+            return variant.Name;
+        }));
         var threads = reader.Required(top, "threads", root, n => reader.List(n, "threads", item => reader.Int(item, "threads")));
         Dictionary<string, double> scores = top.TryGetValue("reference_scores", out YamlNode? rs)
             ? reader.PerEnv(rs, "reference_scores", envs, reader.Double, everyEnv: false) : [];
 
         reader.Check(methods.Count > 0, top["methods"], "methods is empty; expected at least one of " + string.Join(", ", Training.Algorithms.Trainer.Algorithms) + ".");
         foreach (string method in methods)
-            reader.Check(Training.Algorithms.Trainer.Algorithms.Contains(method), top["methods"],
-                $"method '{method}' is unknown; expected one of {string.Join(", ", Training.Algorithms.Trainer.Algorithms)}.");
+            reader.Check(algos.ContainsKey(method) || Training.Algorithms.Trainer.Algorithms.Contains(method), top["methods"],
+                $"method '{method}' is unknown; expected one of {string.Join(", ", Training.Algorithms.Trainer.Algorithms)}, or a variant {{name: LABEL, algo: ALGO, settings: {{...}}}}.");
         reader.Check(methods.Distinct().Count() == methods.Count, top["methods"], "methods repeats a method; expected each once.");
         reader.Check(threads.Count > 0, top["threads"], "threads is empty; expected thread counts such as [1, 2, 4].");
         foreach (int n in threads) reader.Check(n >= 1, top["threads"], $"threads holds {n}; expected thread counts >= 1.");
@@ -80,6 +100,11 @@ public sealed record SpeedupSpec
         foreach (Setting s in settings) CheckNotThreads(s);
 
         var byMethod = new Dictionary<string, IReadOnlyList<Setting>>(StringComparer.Ordinal);
+        foreach ((string variant, List<Setting> own) in variantSettings)
+        {
+            foreach (Setting s in own) CheckNotThreads(s);
+            byMethod[variant] = own;
+        }
         if (top.TryGetValue("method_settings", out YamlNode? ms))
         {
             if (ms is not YamlMappingNode map) throw new FormatException($"{reader.Where(ms)}: method_settings takes 'method: {{key: value}}' entries.");
@@ -89,12 +114,12 @@ public sealed record SpeedupSpec
                 reader.Check(methods.Contains(method), entry.Key, $"method_settings names method '{method}', which is not in methods ({string.Join(", ", methods)}).");
                 List<Setting> own = reader.Settings(entry.Value, $"method_settings of {method}");
                 foreach (Setting s in own) CheckNotThreads(s);
-                byMethod[method] = own;
+                byMethod[method] = [.. (byMethod.TryGetValue(method, out IReadOnlyList<Setting>? variant) ? variant : []), .. own];
             }
         }
         var spec = new SpeedupSpec
         {
-            Name = name, Methods = methods, Threads = threads.Order().ToArray(), Envs = envs, Seeds = seeds, MaxEnvSteps = budget,
+            Name = name, Methods = methods, MethodAlgos = algos, Threads = threads.Order().ToArray(), Envs = envs, Seeds = seeds, MaxEnvSteps = budget,
             ReferenceScores = scores, Settings = settings, MethodSettings = byMethod, WallSeconds = wall, Source = fileName,
         };
         foreach (string env in envs)
@@ -133,7 +158,7 @@ public sealed record SpeedupSpec
                 {
                     new("threads", n.ToString(CultureInfo.InvariantCulture), $"{Source}: threads"),
                 };
-                arms.Add(new ArmSpec(ArmName(method, n), method, settings));
+                arms.Add(new ArmSpec(ArmName(method, n), AlgoOf(method), settings));
             }
         return new ExperimentSpec
         {

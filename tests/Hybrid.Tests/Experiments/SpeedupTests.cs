@@ -1,4 +1,6 @@
 using Hybrid.Experiments;
+using Hybrid.Training.Algorithms;
+using Hybrid.Training.Config;
 using Hybrid.Training.Metrics;
 
 namespace Hybrid.Tests.Experiments;
@@ -206,5 +208,39 @@ public sealed class SpeedupTests
         Assert.Equal(12.5, PaperTable.Speedup("a3c", 16));
         Assert.Equal(17.2, PaperTable.Speedup("qn", 16));
         Assert.Null(PaperTable.Speedup("a2c", 2));
+    }
+
+    [Fact]
+    public void AMethodCanBeAVariantOfAnAlgorithmWithItsOwnSettings()
+    {
+        // Lock and lock-free DQN side by side: two labels, one algorithm, each with its update mode at every thread count.
+        SpeedupSpec spec = SpeedupSpec.Parse("""
+            name: s
+            methods:
+              - {name: dqn-lock, algo: dqn, settings: {update: lock}}
+              - {name: dqn-hogwild, algo: dqn, settings: {update: hogwild}}
+            threads: [1, 2]
+            envs: [CartPole-v1]
+            seeds: [1]
+            max_env_steps: 1000
+            """, "s.yaml");
+        Assert.Equal(["dqn-lock", "dqn-hogwild"], spec.Methods);
+        Assert.Equal("dqn", spec.AlgoOf("dqn-lock"));
+        ExperimentSpec experiment = spec.Experiment();
+        ArmSpec arm = experiment.Arms.Single(a => a.Name == "dqn-hogwild x2");
+        Assert.Equal("dqn", arm.Algo);
+        var config = (DqnConfig)experiment.Config("CartPole-v1", arm, 1, null);
+        Assert.Equal(2, config.Threads);
+        Assert.Equal(UpdateMode.Hogwild, config.Async.Update);
+        Assert.Equal(UpdateMode.Lock, ((DqnConfig)experiment.Config("CartPole-v1", experiment.Arms.Single(a => a.Name == "dqn-lock x1"), 1, null)).Async.Update);
+        var e = Assert.Throws<FormatException>(() => SpeedupSpec.Parse("""
+            name: s
+            methods: [{name: a3c, algo: dqn}]
+            threads: [1]
+            envs: [CartPole-v1]
+            seeds: [1]
+            max_env_steps: 1000
+            """, "s.yaml"));
+        Assert.Contains("another algorithm's name", e.Message);
     }
 }
