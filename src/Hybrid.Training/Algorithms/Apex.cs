@@ -266,10 +266,13 @@ public static class Apex
         {
             long inserted = b.Inserted - a.Inserted, sampled = b.Sampled - a.Sampled, ages = b.AgeCount - a.AgeCount;
             int size;
-            lock (_replayGate) size = Replay.Count;
+            double total, largest;
+            lock (_replayGate) (size, total, largest) = (Replay.Count, priorities.Tree.Total, priorities.MaxPriority);
             return RuntimeTelemetry.None with
             {
                 ReplaySize = size,
+                PriorityMean = size > 0 ? total / size : double.NaN,
+                PriorityMax = largest,
                 InsertsPerSecond = seconds > 0 ? inserted / seconds : double.NaN,
                 SamplesPerSecond = seconds > 0 ? sampled / seconds : double.NaN,
                 ReplayRatio = inserted > 0 ? sampled / (double)inserted : double.NaN,

@@ -47,7 +47,7 @@ public readonly record struct MetricsRow(
 /// predictor's batch sizes (mean, median, 90th percentile, largest) and the actors' wait for a prediction; the hybrid
 /// regime's env steps per second and policy lag per stream and the synchronous stream's share of the updates; a
 /// cluster's actors and traffic; concurrent DQN's wait for the lock and updates per thread; Ape-X's replay (size,
-/// insert and sample rates, their ratio) and its actors' parameter age. NaN where a runtime does not measure it.
+/// insert and sample rates, their ratio, its priorities) and its actors' parameter age. NaN where a runtime does not measure it.
 /// </summary>
 public readonly record struct RuntimeTelemetry(
     double UpdatesPerSecond, double PredictionsPerSecond, double PredictBatchMean, double PredictBatchP50, double PredictBatchP90, double PredictBatchMax,
@@ -83,6 +83,12 @@ public readonly record struct RuntimeTelemetry(
     /// <summary>Ape-X: learner updates between an actor's copies of the parameters, on average (how stale its policy grows).</summary>
     public double ParameterAge { get; init; } = double.NaN;
 
+    /// <summary>Ape-X: the mean of the replay's priorities p^alpha (the tree's total over the transitions held).</summary>
+    public double PriorityMean { get; init; } = double.NaN;
+
+    /// <summary>Ape-X: the largest priority |TD error| + epsilon seen, which new transitions of an uncomputed priority would get.</summary>
+    public double PriorityMax { get; init; } = double.NaN;
+
     /// <summary>A cluster learner's actor processes, each with its env steps and rate (null where there are none).</summary>
     public IReadOnlyList<ActorProcessRate>? ActorProcesses { get; init; }
 
@@ -96,21 +102,22 @@ public readonly record struct RuntimeTelemetry(
         "updates_per_second", "predictions_per_second", "predict_batch_mean", "predict_batch_p50", "predict_batch_p90", "predict_batch_max",
         "predict_wait_us", "sync_steps_per_second", "async_steps_per_second", "sync_update_share", "sync_policy_lag", "async_policy_lag",
         "actors_connected", "unroll_latency_ms", "bytes_per_second", "lock_wait_us", "updates_per_second_per_thread",
-        "replay_size", "inserts_per_second", "samples_per_second", "replay_ratio", "parameter_age",
+        "replay_size", "inserts_per_second", "samples_per_second", "replay_ratio", "parameter_age", "priority_mean", "priority_max",
     ];
 
     /// <summary>The header part for metrics.csv.</summary>
     public const string CsvHeader =
         "updates_per_second,predictions_per_second,predict_batch_mean,predict_batch_p50,predict_batch_p90,predict_batch_max,predict_wait_us," +
         "sync_steps_per_second,async_steps_per_second,sync_update_share,sync_policy_lag,async_policy_lag,actors_connected,unroll_latency_ms,bytes_per_second," +
-        "lock_wait_us,updates_per_second_per_thread,replay_size,inserts_per_second,samples_per_second,replay_ratio,parameter_age";
+        "lock_wait_us,updates_per_second_per_thread,replay_size,inserts_per_second,samples_per_second,replay_ratio,parameter_age,priority_mean,priority_max";
 
     /// <summary>Each value with its name.</summary>
     public IEnumerable<(string Name, double Value)> Values()
     {
         double[] values = [UpdatesPerSecond, PredictionsPerSecond, PredictBatchMean, PredictBatchP50, PredictBatchP90, PredictBatchMax,
             PredictWaitMicroseconds, SyncStepsPerSecond, AsyncStepsPerSecond, SyncUpdateShare, SyncPolicyLag, AsyncPolicyLag, ActorsConnected, UnrollLatencyMs,
-            BytesPerSecond, LockWaitMicroseconds, UpdatesPerSecondPerThread, ReplaySize, InsertsPerSecond, SamplesPerSecond, ReplayRatio, ParameterAge];
+            BytesPerSecond, LockWaitMicroseconds, UpdatesPerSecondPerThread, ReplaySize, InsertsPerSecond, SamplesPerSecond, ReplayRatio, ParameterAge, PriorityMean,
+            PriorityMax];
         for (int i = 0; i < values.Length; i++) yield return (Names[i], values[i]);
     }
 }

@@ -326,5 +326,6 @@ public class ApexTests
         Assert.InRange(runtime.ReplayRatio, 4, 10);
         Assert.True(runtime.ReplaySize > 1_000, $"replay held {runtime.ReplaySize}");
         Assert.True(runtime.ParameterAge > 0, $"parameter age {runtime.ParameterAge}");
+        Assert.True(runtime.PriorityMean > 0 && runtime.PriorityMax >= 1, $"priorities: mean {runtime.PriorityMean}, max {runtime.PriorityMax}");
     }
 }
