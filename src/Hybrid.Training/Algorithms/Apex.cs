@@ -181,6 +181,7 @@ public static class Apex
                             priorities.Update([slot], errors.AsSpan(i, 1));
                         }
                         _inserted += count;
+                        Monitor.PulseAll(_replayGate);
                     }
                     local.Clear();
                 }
@@ -222,22 +223,18 @@ public static class Apex
             while (!group.StopRequested && !run.ShouldStop)
             {
                 long global = run.Metrics.EnvSteps;
-                bool ready;
                 lock (_replayGate)
                 {
-                    ready = Replay.Count >= Math.Max(batch, config.LearningStarts);
-                    if (ready)
+                    // Until the replay holds learning_starts transitions, wait for the actors' batches (they pulse).
+                    if (Replay.Count < Math.Max(batch, config.LearningStarts))
                     {
-                        priorities.Sample(sampling, config.Beta(global), work.Slots, work.Weights);
-                        work.Gather(Replay);
-                        _sampled += batch;
-                        Monitor.PulseAll(_replayGate);
+                        Monitor.Wait(_replayGate, 20);
+                        continue;
                     }
-                }
-                if (!ready)
-                {
-                    Thread.Sleep(1);
-                    continue;
+                    priorities.Sample(sampling, config.Beta(global), work.Slots, work.Weights);
+                    work.Gather(Replay);
+                    _sampled += batch;
+                    Monitor.PulseAll(_replayGate);
                 }
                 float loss = work.Compute(shared.Theta, target, config.MaxGradNorm, who, ++updates);
                 lock (_replayGate) priorities.Update(work.Slots, work.Errors);
