@@ -98,15 +98,14 @@ public static class Apex
     {
         UpdateRules.Begin(config, run);
         ModelSpec spec = Acting.QSpec(config);
-        (float[] theta, float[] target, Adam optimizer) = DqnParts.Parameters(spec, config, run, Kind);
-        CheckpointData Save() => DqnParts.Save(spec, theta, target, optimizer, Kind);
+        var replay = new SharedReplay(config);
+        (float[] theta, float[] target, Adam optimizer) = DqnParts.Parameters(spec, config, run, Kind, replay);
+        CheckpointData Save() => DqnParts.Save(spec, theta, target, optimizer, Kind, replay, config.CheckpointReplay);
         var group = new WorkerGroup(Kind);
         // One applier (the learner) under the lock: the actors never step the parameters, they copy the published ones.
         var shared = new SharedParameters(theta, optimizer, UpdateMode.Lock, 1, group, run.Metrics);
-        var replay = new ReplayBuffer(config.BufferSize, EnvRegistry.Spec(config.Env).ObservationSize);
-        var priorities = new PrioritizedReplay(replay, config.PrioritizedAlpha, config.PrioritizedEps);
         var evaluation = PeriodicEvaluation.For(config, config.Evaluation, spec, theta, run, group);
-        var state = new State(config, spec, shared, target, priorities, run, group, evaluation);
+        var state = new State(config, spec, shared, target, replay, run, group, evaluation);
         run.Metrics.Telemetry = state;
         for (int id = 0; id < config.Threads; id++) group.Start("actor", id, state.Act);
         group.Start("learner", 0, state.Learn);
@@ -117,14 +116,15 @@ public static class Apex
     }
 
     /// <summary>What the actors and the learner share: the replay, the published parameters, the counters.</summary>
-    sealed class State(ApexConfig config, ModelSpec spec, SharedParameters shared, float[] target, PrioritizedReplay priorities, RunContext run,
+    sealed class State(ApexConfig config, ModelSpec spec, SharedParameters shared, float[] target, SharedReplay replay, RunContext run,
         WorkerGroup group, PeriodicEvaluation evaluation) : SnapshotTelemetry<(long Inserted, long Sampled, long AgeSum, long AgeCount)>
     {
-        readonly object _replayGate = new(), _publishGate = new();
+        readonly object _replayGate = replay.Gate, _publishGate = new();
+        readonly PrioritizedReplay _priorities = replay.Priorities!;
         readonly float[] _published = (float[])shared.Theta.Clone();
         long _publishedVersion, _inserted, _sampled, _ageSum, _ageCount;
 
-        ReplayBuffer Replay => priorities.Buffer;
+        ReplayBuffer Replay => replay.Buffer;
 
         /// <summary>An actor: steps, n-step transitions with local priorities, batches to the replay, refreshed parameters.</summary>
         public void Act(int id)
@@ -178,7 +178,7 @@ public static class Apex
                         {
                             (ReadOnlyMemory<float> o, ReadOnlyMemory<float> nx) = local.ObservationsAt(i);
                             int slot = Replay.Add(o.Span, batchActions[i], rewards[i], discounts[i], nx.Span);
-                            priorities.Update([slot], errors.AsSpan(i, 1));
+                            _priorities.Update([slot], errors.AsSpan(i, 1));
                         }
                         _inserted += count;
                         Monitor.PulseAll(_replayGate);
@@ -231,13 +231,13 @@ public static class Apex
                         Monitor.Wait(_replayGate, 20);
                         continue;
                     }
-                    priorities.Sample(sampling, config.Beta(global), work.Slots, work.Weights);
+                    _priorities.Sample(sampling, config.Beta(global), work.Slots, work.Weights);
                     work.Gather(Replay);
                     _sampled += batch;
                     Monitor.PulseAll(_replayGate);
                 }
                 float loss = work.Compute(shared.Theta, target, config.MaxGradNorm, who, ++updates);
-                lock (_replayGate) priorities.Update(work.Slots, work.Errors);
+                lock (_replayGate) _priorities.Update(work.Slots, work.Errors);
                 if (!shared.Apply(work.Gradient, UpdateRules.LearningRate(config, global), shared.Version, ref tally)) break;
                 tally.Add(loss);
                 tally.ReportTo(run.Metrics);
@@ -264,7 +264,7 @@ public static class Apex
             long inserted = b.Inserted - a.Inserted, sampled = b.Sampled - a.Sampled, ages = b.AgeCount - a.AgeCount;
             int size;
             double total, largest;
-            lock (_replayGate) (size, total, largest) = (Replay.Count, priorities.Tree.Total, priorities.MaxPriority);
+            lock (_replayGate) (size, total, largest) = (Replay.Count, _priorities.Tree.Total, _priorities.MaxPriority);
             return RuntimeTelemetry.None with
             {
                 ReplaySize = size,

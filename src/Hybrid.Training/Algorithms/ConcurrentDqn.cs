@@ -12,7 +12,8 @@ namespace Hybrid.Training.Algorithms;
 /// is one structure behind its own lock (inserts, draws and priority updates are short next to a gradient). The
 /// worker whose steps cross a multiple of target_update_interval refreshes the target network. Not deterministic:
 /// the threads' interleaving decides what each reads. Checkpoints hold theta, the target network and Adam's moments
-/// (a snapshot taken while the workers run, as the asynchronous methods take theirs); a resumed run refills its replay.
+/// (a snapshot taken while the workers run, as the asynchronous methods take theirs) and, with checkpoint_replay, the
+/// replay taken under its lock, so a resumed run continues with it.
 /// </summary>
 internal static class ConcurrentDqn
 {
@@ -21,15 +22,14 @@ internal static class ConcurrentDqn
     public static RunSummary Train(DqnConfig config, RunContext run)
     {
         ModelSpec spec = Acting.QSpec(config);
-        (float[] theta, float[] target, Adam optimizer) = DqnParts.Parameters(spec, config, run, Kind);
-        CheckpointData Save() => DqnParts.Save(spec, theta, target, optimizer, Kind);
+        var replay = new SharedReplay(config);
+        (float[] theta, float[] target, Adam optimizer) = DqnParts.Parameters(spec, config, run, Kind, replay);
+        CheckpointData Save() => DqnParts.Save(spec, theta, target, optimizer, Kind, replay, config.CheckpointReplay);
         var group = new WorkerGroup("dqn");
         var shared = new SharedParameters(theta, optimizer, config.Async.Update, config.Threads, group, run.Metrics);
-        var replay = new ReplayBuffer(config.BufferSize, EnvRegistry.Spec(config.Env).ObservationSize);
-        PrioritizedReplay? priorities = config.Replay == ReplayKind.Prioritized ? new PrioritizedReplay(replay, config.PrioritizedAlpha, config.PrioritizedEps) : null;
         var evaluation = PeriodicEvaluation.For(config, config.Evaluation, spec, theta, run, group);
         run.Metrics.Telemetry = new Telemetry(run, shared, config.Threads);
-        var state = new Shared(config, spec, shared, target, replay, priorities, run, group, evaluation);
+        var state = new Shared(config, spec, shared, target, replay, run, group, evaluation);
         for (int id = 0; id < config.Threads; id++) group.Start("worker", id, state.Work);
         group.Supervise(shared, run, Save);
         if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
@@ -55,14 +55,14 @@ internal static class ConcurrentDqn
     }
 
     /// <summary>What the workers share, and the worker loop.</summary>
-    sealed class Shared(DqnConfig config, ModelSpec spec, SharedParameters shared, float[] target, ReplayBuffer replay, PrioritizedReplay? priorities,
+    sealed class Shared(DqnConfig config, ModelSpec spec, SharedParameters shared, float[] target, SharedReplay sharedReplay,
         RunContext run, WorkerGroup group, PeriodicEvaluation evaluation)
     {
-        readonly object _replayGate = new();
 
         public void Work(int id)
         {
             string who = $"dqn worker {id}";
+            (ReplayBuffer replay, PrioritizedReplay? priorities, object gate) = (sharedReplay.Buffer, sharedReplay.Priorities, sharedReplay.Gate);
             int n = config.Lanes.NumEnvs, batch = config.BatchSize;
             VectorEnv env = config.MakeEnv(n);
             env.Reset(config.WorkerEnvSeed(id, run.Segment));
@@ -83,7 +83,7 @@ internal static class ConcurrentDqn
                 // Act on every lane with the shared parameters as they stand.
                 DqnParts.Step(online, shared.Theta, env, before, laneActions, config.Epsilon(global), rng);
                 vectorSteps++;
-                lock (_replayGate) DqnParts.Record(env, writer, before, laneActions, replay);
+                lock (gate) DqnParts.Record(env, writer, before, laneActions, replay);
                 long previous = global;
                 global = run.Metrics.AddSteps(n);
                 run.Metrics.AddEpisodes(env.Episodes.Records);
@@ -92,7 +92,7 @@ internal static class ConcurrentDqn
                 if (global >= config.LearningStarts && vectorSteps % config.TrainFrequency == 0)
                     for (int g = 0; g < config.GradientSteps && !group.StopRequested; g++)
                     {
-                        lock (_replayGate)
+                        lock (gate)
                         {
                             if (priorities is not null) priorities.Sample(sampling, config.Beta(global), work.Slots, work.Weights);
                             else replay.SampleUniform(sampling, work.Slots);
@@ -101,7 +101,7 @@ internal static class ConcurrentDqn
                         long basedOn = shared.Version;
                         float loss = work.Compute(shared.Theta, target, config.MaxGradNorm, who, ++updates);
                         if (priorities is not null)
-                            lock (_replayGate) priorities.Update(work.Slots, work.Errors);
+                            lock (gate) priorities.Update(work.Slots, work.Errors);
                         if (!shared.Apply(work.Gradient, UpdateRules.LearningRate(config, global), basedOn, ref tally)) break;
                         tally.Add(loss);
                         tally.ReportTo(run.Metrics);

@@ -385,22 +385,34 @@ internal static class DqnParts
     /// theta (from the run's seed), the target network (theta's copy) and Adam; a resumed run's from its checkpoint,
     /// whose algorithm section of <paramref name="kind"/> holds the target network (Adam counts one step per update).
     /// </summary>
-    public static (float[] Theta, float[] Target, Adam Optimizer) Parameters(ModelSpec spec, DqnConfig config, RunContext run, string kind)
+    public static (float[] Theta, float[] Target, Adam Optimizer) Parameters(ModelSpec spec, DqnConfig config, RunContext run, string kind, SharedReplay replay)
     {
         float[] theta = Acting.InitialTheta(spec.Build(), config.Seed);
         var target = (float[])theta.Clone();
         var optimizer = new Adam(theta.Length);
         if (run.Resumed is { } checkpoint)
         {
-            RunState.Load(checkpoint, spec, theta, optimizer, kind, r => BinaryState.Read<float>(r, target, "target network"));
+            RunState.Load(checkpoint, spec, theta, optimizer, kind, r =>
+            {
+                BinaryState.Read<float>(r, target, "target network");
+                if (r.ReadBoolean()) replay.Load(r);
+            });
             optimizer.Steps = checkpoint.Updates;
         }
         return (theta, target, optimizer);
     }
 
-    /// <summary>A checkpoint of theta, Adam and the target network (what <see cref="Parameters"/> reads).</summary>
-    public static CheckpointData Save(ModelSpec spec, float[] theta, float[] target, Adam optimizer, string kind) =>
-        RunState.Save(spec, theta, optimizer, kind, w => BinaryState.Write<float>(w, target));
+    /// <summary>
+    /// A checkpoint of theta, Adam and the target network, and (with checkpoint_replay) the shared replay taken under its
+    /// lock (what <see cref="Parameters"/> reads); the workers go on while the parameters are copied.
+    /// </summary>
+    public static CheckpointData Save(ModelSpec spec, float[] theta, float[] target, Adam optimizer, string kind, SharedReplay replay, bool withReplay) =>
+        RunState.Save(spec, theta, optimizer, kind, w =>
+        {
+            BinaryState.Write<float>(w, target);
+            w.Write(withReplay);
+            if (withReplay) replay.Save(w);
+        });
 
     /// <summary>One step of every lane of <paramref name="env"/>: epsilon-greedy on <paramref name="net"/>'s Q-values at <paramref name="theta"/>; the observations acted on are kept in <paramref name="before"/>.</summary>
     public static void Step(QNetwork net, ReadOnlySpan<float> theta, VectorEnv env, float[] before, int[] laneActions, float epsilon, Rng rng)
@@ -490,5 +502,41 @@ internal sealed class DqnBatch
         UpdateRules.CheckFinite(loss, who, update);
         UpdateRules.Clip(Gradient, maxGradNorm, who, update);
         return loss;
+    }
+}
+
+/// <summary>A replay buffer (and its priorities, where prioritized) that several threads share behind one lock, <see cref="Gate"/>.</summary>
+internal sealed class SharedReplay
+{
+    public SharedReplay(DqnConfig config)
+    {
+        Buffer = new ReplayBuffer(config.BufferSize, EnvRegistry.Spec(config.Env).ObservationSize);
+        if (config.Replay == ReplayKind.Prioritized) Priorities = new PrioritizedReplay(Buffer, config.PrioritizedAlpha, config.PrioritizedEps);
+    }
+
+    /// <summary>The transitions.</summary>
+    public ReplayBuffer Buffer { get; }
+
+    /// <summary>Their priorities, or null for uniform replay.</summary>
+    public PrioritizedReplay? Priorities { get; }
+
+    /// <summary>What every thread takes before it touches the buffer or its priorities.</summary>
+    public object Gate { get; } = new();
+
+    /// <summary>Writes the transitions and priorities, under the lock.</summary>
+    public void Save(BinaryWriter writer)
+    {
+        lock (Gate)
+        {
+            Buffer.Save(writer);
+            Priorities?.Save(writer);
+        }
+    }
+
+    /// <summary>Restores what <see cref="Save"/> wrote (before any thread runs).</summary>
+    public void Load(BinaryReader reader)
+    {
+        Buffer.Load(reader);
+        Priorities?.Load(reader);
     }
 }

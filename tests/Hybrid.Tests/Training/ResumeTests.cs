@@ -90,6 +90,27 @@ public class ResumeTests
         AssertSameState(wholeSink.Checkpoints[^1], second.Checkpoints[^1]);
     }
 
+    [Fact]
+    public void ApexResumesWithItsReplay()
+    {
+        // Ape-X's threads interleave, so a resume is not bit-identical; but the checkpoint carries the replay (taken under
+        // its lock) and its priorities, so the resumed run's first row already holds the transitions of the first part.
+        var config = new ApexConfig
+        {
+            Env = "CartPole-v1", Seed = 3, MaxEnvSteps = 16_000, LogInterval = 2_000, CheckpointInterval = 6_000, CheckpointSeconds = 0,
+            Evaluation = new() { EvalInterval = 50_000, EvalEpisodes = 5 },
+        };
+        (RunSummary stopped, KeepingSink first) = Run(config, stopAt: 6_000);
+        Assert.Equal("interrupted", stopped.Status);
+        CheckpointData atStop = first.Checkpoints[^1];
+        double held = first.Rows.Where(r => r.EnvSteps <= atStop.EnvSteps).Last().Runtime!.Value.ReplaySize;
+        Assert.True(held > 3_000, $"the first part's replay held {held}");
+        (RunSummary resumed, KeepingSink second) = Run(config, atStop);
+        Assert.Equal("finished", resumed.Status);
+        double after = second.Rows[0].Runtime!.Value.ReplaySize;
+        Assert.True(after >= held, $"the resumed run's first row held {after} transitions; the first part ended with {held}");
+    }
+
     public static TheoryData<string> A2cRuns => ["CartPole-v1", "MinAtar/Breakout-v1"];
 
     [Theory]
