@@ -71,7 +71,7 @@ public sealed record AsyncQConfig : AlgoConfig
     public override bool DiscreteOnly => true;
 
     /// <inheritdoc/>
-    public override string SolveCriterion => "greedy-eval-100";
+    public override bool ValueBased => true;
 
     /// <inheritdoc/>
     public override void Validate()

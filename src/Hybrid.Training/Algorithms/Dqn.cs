@@ -117,7 +117,7 @@ public record DqnConfig : AlgoConfig
     public override bool DiscreteOnly => true;
 
     /// <inheritdoc/>
-    public override string SolveCriterion => "greedy-eval-100";
+    public override bool ValueBased => true;
 
     /// <inheritdoc/>
     public override int TotalEnvs => Lanes.NumEnvs;

@@ -50,7 +50,7 @@ public sealed class TrainedPolicy
         var settings = ConfigBinder.ParseRun(checkpoint.Config, file, out string algo);
         if (!Trainer.Algorithms.Contains(algo)) throw new InvalidDataException($"checkpoint '{file}' is of an unknown algorithm '{algo}'.");
         AlgoConfig config = ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
-        ModelSpec spec = config is AsyncQConfig ? Acting.QSpec(config) : Acting.ActorCriticSpec(config);
+        ModelSpec spec = config.ValueBased ? Acting.QSpec(config) : Acting.ActorCriticSpec(config);
         if (!checkpoint.Model.Equals(spec))
             throw new InvalidDataException($"checkpoint '{file}' holds the model '{checkpoint.Model}', but its config builds '{spec}'.");
         Normalization? normalization = config is ActorCriticConfig ac ? Normalization.For(ac, EnvRegistry.Spec(config.Env)) : null;

@@ -131,8 +131,11 @@ public abstract record AlgoConfig
     /// <summary>True for algorithms whose actions must be discrete.</summary>
     public virtual bool DiscreteOnly => false;
 
+    /// <summary>Whether the method learns a Q-network (the value-based methods) rather than an actor-critic.</summary>
+    public virtual bool ValueBased => false;
+
     /// <summary>"train-last-100" for actor-critic methods, "greedy-eval-100" for value-based ones (docs/architecture.md, "Solved").</summary>
-    public virtual string SolveCriterion => "train-last-100";
+    public string SolveCriterion => ValueBased ? "greedy-eval-100" : "train-last-100";
 
     /// <summary>
     /// Threads the method keeps busy besides its <see cref="Threads"/> (the server update mode's applier, IMPALA's

@@ -47,10 +47,13 @@ public sealed class EvalCliTests() : TempFolderTests("hybrid-eval")
         Assert.Contains("(95% CI ", text);
     }
 
-    [Fact]
-    public void EvalOfAQRunIsGreedyOnQ()
+    [Theory]
+    [InlineData("q1")]
+    [InlineData("dqn")]
+    [InlineData("apex")]
+    public void EvalOfAQRunIsGreedyOnQ(string algo)
     {
-        string run = Train("q", "--algo", "q1", "--max-env-steps", "5000");
+        string run = Train(algo, "--algo", algo, "--max-env-steps", "5000");
         Assert.Equal("greedy on Q", Eval(run, "--episodes", "4").GetProperty("actions").GetString());
     }
 
