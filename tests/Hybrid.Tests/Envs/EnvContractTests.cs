@@ -181,16 +181,8 @@ public class EnvContractTests
             }
         }
         Run(600); // warm-up: tiered compilation, and episodes end and reset in every lane
-        // Three windows of 600 steps: a step that allocates does so in every one, while the runtime's own one-off work
-        // (a method tiering up late on a loaded machine: 3,880 bytes once in a full suite) lands in one at most.
-        long fewest = long.MaxValue;
-        for (int window = 0; window < 3; window++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Run(600);
-            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        Assert.Equal(0, fewest);
+        // Three windows of 600 steps (AllocationProbe: the runtime's one-off work lands in one at most).
+        Assert.Equal(0, AllocationProbe.FewestBytes(() => Run(600)));
     }
 
     [Theory]

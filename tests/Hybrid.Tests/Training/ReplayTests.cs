@@ -281,12 +281,13 @@ public class ConcurrentDqnTests
     public void TwoWorkersSharingTheNetworkAndReplaySolveCartPole(UpdateMode mode)
     {
         // Two workers (a lane each) with the uniform test's settings; on 2 cores runs under either mode solved at
-        // 40,000-50,000 steps here. The threads' interleaving varies from run to run: the budget leaves room for it.
+        // 20,000-50,000 steps here (a run that solves at 20,000 has taken some 3,000 updates). The threads' interleaving
+        // varies from run to run: the budget leaves room for it.
         DqnConfig config = ReplayTests.CartPole(1) with { Threads = 2, Async = new() { Update = mode }, MaxEnvSteps = 150_000 };
         (RunSummary summary, RecordingSink sink) = TrainingTestSupport.Train(config);
         Assert.Equal(2, summary.Threads);
         Assert.True(summary.Solved, $"{mode}: not solved in {summary.EnvSteps} steps; final greedy mean {summary.FinalMeanReturn:F1}");
-        Assert.True(summary.Updates > 5_000, $"{summary.Updates} updates");
+        Assert.True(summary.Updates > 1_000, $"{summary.Updates} updates");
         // Telemetry: updates per second per thread, and under the lock the mean wait for it (0 or more microseconds).
         RuntimeTelemetry runtime = Assert.IsType<RuntimeTelemetry>(summary.Runtime);
         Assert.InRange(runtime.UpdatesPerSecondPerThread, 1, 1e7);
