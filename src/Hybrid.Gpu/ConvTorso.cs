@@ -42,9 +42,7 @@ internal sealed class ConvTorso : IDisposable
         _forwardTiled = a.LoadStreamKernel<ConvShape, ArrayView<float>, ArrayView<float>, int, int, int>(ConvKernels.ForwardTiled);
         int inputSize = conv.InputSize, shared = RolloutShape.SharedFloats;
         _forwardTile = LargestTile(ConvKernels.DeltaTileSamples, t => Parameters + t * inputSize <= shared);
-        // The tiled kernels on a GPU (groups of 32 threads or more); ILGPU's CPU accelerator, where a group's barrier
-        // is an OS thread switch, takes the plain ones, which sum in the same order.
-        Tiled = device.Group >= 32;
+        Tiled = device.SharedMemoryKernels;
         if (samples <= 0) return;
         Linear first = net.Torso.OfType<Linear>().First();
         (_denseOffset, _denseOutputs) = (first.Parameters.Offset, first.OutputSize);

@@ -485,7 +485,7 @@ internal sealed class A2cKernels
         _tiles = a.LoadStreamKernel<LearnViews>(GradientKernels.Tiles);
         _flat = a.LoadAutoGroupedStreamKernel<Index1D, int, LearnViews>(GradientKernels.Flat);
         _threads = device.Threads;
-        FlatTiles = Group < GradientKernels.TileColumns;
+        FlatTiles = !device.SharedMemoryKernels;
         _reduce = a.LoadStreamKernel<LearnViews, ArrayView<float>, float, float, float, float, int>(GradientKernels.Reduce);
         CompileSeconds = clock.Elapsed.TotalSeconds;
     }
@@ -508,8 +508,8 @@ internal sealed class A2cKernels
     public void Window(in WindowViews w) => _window(new KernelConfig(1, Group), w);
 
     /// <summary>
-    /// The per-chunk partial sums of the weight gradients: GradientKernels.Tiles, a group per tile and chunk; where the
-    /// groups are smaller than a tile's row (ILGPU's CPU accelerator), GradientKernels.Flat, the same sums without barriers.
+    /// The per-chunk partial sums of the weight gradients: GradientKernels.Tiles, a group per tile and chunk; on ILGPU's
+    /// CPU accelerator (<see cref="IlgpuDevice.SharedMemoryKernels"/> false), GradientKernels.Flat, the same sums without barriers.
     /// </summary>
     public void Tiles(in LearnViews v)
     {
@@ -521,7 +521,7 @@ internal sealed class A2cKernels
         else _tiles(new KernelConfig(v.TileCount * v.Chunks, TileGroup), v);
     }
 
-    /// <summary>Whether <see cref="Tiles"/> runs GradientKernels.Flat (groups under 16 threads: the CPU accelerator's); tests set it to compare the two.</summary>
+    /// <summary>Whether <see cref="Tiles"/> runs GradientKernels.Flat (where the device does not take shared-memory kernels: the CPU accelerator); tests set it to compare the two.</summary>
     public bool FlatTiles { get; set; }
 
     /// <summary>Threads per group of the tiles: one per pair of a tile's outputs (128), or the group where it is smaller.</summary>

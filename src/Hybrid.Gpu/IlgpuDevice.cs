@@ -29,6 +29,13 @@ public sealed class IlgpuDevice : IDisposable
     /// <summary>Threads per group of the explicitly grouped kernels: 256 where the accelerator allows (a GPU), else its largest power of two (4 on the CPU accelerator).</summary>
     public int Group { get; }
 
+    /// <summary>
+    /// Whether the device runs the kernels that share work through shared memory and group barriers (the gradient's
+    /// tiles, the convolution's tiled kernels): groups of 32 threads or more, a GPU's. ILGPU's CPU accelerator, whose
+    /// barriers are operating-system thread switches, runs their plain equivalents, which add the same terms in the same order.
+    /// </summary>
+    public bool SharedMemoryKernels => Group >= 32;
+
     /// <summary>Whether kernels take one episode-counter atomic per warp (on a GPU) rather than one per episode (the CPU accelerator, where a warp shuffle costs more).</summary>
     public bool AggregateAtomics { get; internal set; }
 

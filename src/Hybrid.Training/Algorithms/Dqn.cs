@@ -211,7 +211,7 @@ internal sealed class DqnLearner
     readonly PeriodicEvaluation _evaluation;
     readonly int[] _laneActions;
     readonly float[] _before;
-    readonly int _n, _obs, _actionCount;
+    readonly int _n;
     long _vectorSteps, _updates;
 
     public DqnLearner(DqnConfig config, RunContext run)
@@ -225,17 +225,16 @@ internal sealed class DqnLearner
         _n = config.Lanes.NumEnvs;
         _env = config.MakeEnv(_n);
         _env.Reset(config.WorkerEnvSeed(0, run.Segment));
-        _obs = _env.ObservationSize;
-        _actionCount = _online.Actions;
-        _replay = new ReplayBuffer(config.BufferSize, _obs);
+        int obs = _env.ObservationSize;
+        _replay = new ReplayBuffer(config.BufferSize, obs);
         if (config.Replay == ReplayKind.Prioritized) _priorities = new PrioritizedReplay(_replay, config.PrioritizedAlpha, config.PrioritizedEps);
-        _writer = new NStepWriter(_n, config.NStep, _obs, config.Gamma);
+        _writer = new NStepWriter(_n, config.NStep, obs, config.Gamma);
         _actions = Acting.WorkerRng(config, 0, run.Segment);
         _sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling);
         int batch = config.BatchSize;
         _laneActions = new int[_n];
-        _batch = new DqnBatch(_spec, batch, _obs, config.DoubleQ);
-        _before = new float[_n * _obs];
+        _batch = new DqnBatch(_spec, batch, obs, config.DoubleQ);
+        _before = new float[_n * obs];
         _online.EnsureCapacity(Math.Max(batch, _n));
         _evaluation = PeriodicEvaluation.For(config, config.Evaluation, _spec, _theta, run, null);
         if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, Load);

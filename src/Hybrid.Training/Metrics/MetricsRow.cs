@@ -12,7 +12,7 @@ public readonly record struct MetricsRow(
     public RuntimeTelemetry? Runtime { get; init; }
 
     /// <summary>The CSV header, in the order of <see cref="ToCsv"/>.</summary>
-    public const string CsvHeader =
+    public static readonly string CsvHeader =
         EnvStepsColumn + ",updates,episodes," + WallSecondsColumn + ",steps_per_second,episodic_return," + MeanReturnColumn + "," + EvalReturnColumn +
         ",policy_loss,value_loss,entropy,policy_lag,policy_lag_max," + RuntimeTelemetry.CsvHeader;
 
@@ -105,11 +105,8 @@ public readonly record struct RuntimeTelemetry(
         "replay_size", "inserts_per_second", "samples_per_second", "replay_ratio", "parameter_age", "priority_mean", "priority_max",
     ];
 
-    /// <summary>The header part for metrics.csv.</summary>
-    public const string CsvHeader =
-        "updates_per_second,predictions_per_second,predict_batch_mean,predict_batch_p50,predict_batch_p90,predict_batch_max,predict_wait_us," +
-        "sync_steps_per_second,async_steps_per_second,sync_update_share,sync_policy_lag,async_policy_lag,actors_connected,unroll_latency_ms,bytes_per_second," +
-        "lock_wait_us,updates_per_second_per_thread,replay_size,inserts_per_second,samples_per_second,replay_ratio,parameter_age,priority_mean,priority_max";
+    /// <summary>The header part for metrics.csv: the names, in order.</summary>
+    public static readonly string CsvHeader = string.Join(',', Names);
 
     /// <summary>Each value with its name.</summary>
     public IEnumerable<(string Name, double Value)> Values()
