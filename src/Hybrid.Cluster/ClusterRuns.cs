@@ -78,9 +78,10 @@ public sealed record ClusterAddress(int SiloPort = 11111, int GatewayPort = 3000
 }
 
 /// <summary>
-/// IMPALA across processes on Orleans: the learner process hosts a silo whose one grain (<see cref="ILearnerGrain"/>)
-/// takes actors' joins, parameter requests and unrolls; the learner loop is IMPALA's (<see cref="LaggedLearner"/>,
-/// V-trace). Actor processes are Orleans clients running K actor threads each.
+/// IMPALA and Ape-X across processes on Orleans: the learner process hosts a silo whose one grain
+/// (<see cref="ILearnerGrain"/>) takes actors' joins, parameter requests and trajectories; the learner loop is the
+/// algorithm's own (IMPALA's <see cref="LaggedLearner"/> with V-trace over unrolls, or Ape-X's <see cref="ApexLearner"/>
+/// over its central prioritized replay). Actor processes are Orleans clients running K actor threads each.
 /// </summary>
 public static class ClusterRuns
 {
@@ -88,73 +89,106 @@ public static class ClusterRuns
     public const string NoActorsStatus = "no-actors";
 
     /// <summary>
-    /// Hosts the learner for <paramref name="config"/> at <paramref name="address"/>, starts <paramref name="localActors"/>
-    /// actor processes of <paramref name="actorCommand"/> (one thread each), trains until the budget is spent or the run
-    /// is solved, then tells the actors to stop. When no actor has sent an unroll for <paramref name="idleTimeout"/>
-    /// (every actor died, or none came), the run stops with status <see cref="NoActorsStatus"/> and a checkpoint to resume
-    /// from; null waits for actors for ever.
+    /// Hosts the learner for <paramref name="config"/> (IMPALA or Ape-X) at <paramref name="address"/>, starts
+    /// <paramref name="localActors"/> actor processes of <paramref name="actorCommand"/> (one thread each), trains until
+    /// the budget is spent or the run is solved, then tells the actors to stop. When no actor has sent anything for
+    /// <paramref name="idleTimeout"/> (every actor died, or none came), the run stops with status
+    /// <see cref="NoActorsStatus"/> and a checkpoint to resume from; null waits for actors for ever.
     /// </summary>
-    public static RunSummary Learn(ImpalaConfig config, RunContext run, ClusterAddress address, int localActors,
+    /// <exception cref="ArgumentException">An algorithm the cluster does not run.</exception>
+    public static RunSummary Learn(AlgoConfig config, RunContext run, ClusterAddress address, int localActors,
         Func<int, ProcessStartInfo>? actorCommand, Action<string> log, string advertise = "127.0.0.1", Training.Devices.IComputeDevice? device = null,
         TimeSpan? idleTimeout = null)
     {
+        ArgumentNullException.ThrowIfNull(config);
         device ??= Training.Devices.CpuDevice.Instance;
-        // Slots for at least 8 actors: how many will join is not known when the learner starts.
-        using var learner = new LaggedLearner(config, run, "impala", "cluster learner", config.LearnerShape, Math.Max(config.Threads, 8), device);
-        var hub = new LearnerHub(config, learner.Parameters.Spec, learner.Queues, learner.Published, learner.Parameters.Theta.Length, run, log);
-        run.Metrics.Telemetry = hub;
-        using IHost host = Host.CreateDefaultBuilder()
-            .UseOrleans(silo => address.Configure(silo, advertise))
-            .ConfigureServices(services => services.AddSingleton(hub))
-            .ConfigureLogging(logging => logging.ClearProviders())
-            .Build();
-        try
+        var serving = new Serving(run, address, localActors, actorCommand, log, advertise, idleTimeout);
+        switch (config)
         {
-            host.StartAsync().GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new IOException($"the learner could not join {address}: {e.Message.Split('\n')[0]}", e);
-        }
-        log($"learner listening: {address}" + (address.Redis is null ? "" : $", advertised at {advertise}, gateway port {address.GatewayPort}"));
-        var actors = new List<Process>();
-        try
-        {
-            for (int i = 0; i < localActors && actorCommand is not null; i++)
-                actors.Add(Process.Start(actorCommand(i)) ?? throw new InvalidOperationException("an actor process did not start."));
-            var group = new WorkerGroup("cluster");
-            // The learner waits on unrolls; a timer watches for actors that all went away.
-            using var watchdog = new Timer(_ =>
+            case ImpalaConfig impala:
             {
-                hub.CheckActors();
-                if (idleTimeout is TimeSpan limit && hub.SinceLastUnroll > limit && !run.Stop.Requested)
+                // Slots for at least 8 actors: how many will join is not known when the learner starts.
+                using var learner = new LaggedLearner(impala, run, "impala", "cluster learner", impala.LearnerShape, Math.Max(impala.Threads, 8), device);
+                var hub = new LearnerHub(impala, learner.Parameters.Spec, learner.Queues, learner.Published, learner.Parameters.Theta.Length, run, log);
+                run.Metrics.Telemetry = hub;
+                serving.Serve(hub, () =>
                 {
-                    log($"no actor has sent an unroll for {limit.TotalSeconds:G} s ({hub.Actors} joined, {hub.Connected} connected): stopping with a checkpoint to resume from.");
-                    run.Stop.Request(NoActorsStatus);
-                }
-            }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-            learner.Learn(group, version =>
-            {
-                if (version % config.RefreshInterval == 0) learner.Published.Publish(learner.Parameters.Theta, version);
-                hub.CheckActors();
-            });
-            group.Join();
-        }
-        finally
-        {
-            hub.Stop();
-            foreach (Process actor in actors)
-            {
-                if (!actor.WaitForExit(10_000)) actor.Kill(entireProcessTree: true);
-                actor.Dispose();
+                    var group = new WorkerGroup("cluster");
+                    learner.Learn(group, version =>
+                    {
+                        if (version % impala.RefreshInterval == 0) learner.Published.Publish(learner.Parameters.Theta, version);
+                        hub.CheckActors();
+                    });
+                    group.Join();
+                });
+                return learner.Finish(1, impala.Lanes.NumEnvs * Math.Max(1, hub.Actors), device.Info);
             }
-            host.StopAsync().GetAwaiter().GetResult();
+            case ApexConfig apex:
+            {
+                var learner = new ApexLearner(apex, run);
+                var hub = new LearnerHub(learner, run, log);
+                run.Metrics.Telemetry = hub;
+                serving.Serve(hub, () => learner.Train(_ => { }));
+                return run.Finish(1, apex.Lanes.NumEnvs * Math.Max(1, hub.Actors));
+            }
+            default:
+                throw new ArgumentException($"the cluster learner runs {string.Join(" and ", Trainer.ClusterAlgorithms)}; {config.Algo} runs with train.", nameof(config));
         }
-        RuntimeTelemetry total = hub.Total(run.Clock.Seconds);
-        log($"{hub.Actors} actors joined; mean act-to-learn latency {total.UnrollLatencyMs:F2} ms");
-        foreach (ActorProcessRate p in total.ActorProcesses ?? [])
-            log($"actor process {p.Process} ({p.Threads} thread{(p.Threads == 1 ? "" : "s")}): {p.EnvSteps:N0} env steps, {p.StepsPerSecond:N0} steps/s while connected");
-        return learner.Finish(1, config.Lanes.NumEnvs * Math.Max(1, hub.Actors), device.Info);
+    }
+
+    /// <summary>What a learner process does around its algorithm's loop: the silo, the local actor processes, the watchdog for silent actors, and the goodbye.</summary>
+    sealed record Serving(RunContext Run, ClusterAddress Address, int LocalActors, Func<int, ProcessStartInfo>? ActorCommand, Action<string> Log, string Advertise,
+        TimeSpan? IdleTimeout)
+    {
+        /// <summary>Hosts <paramref name="hub"/>'s grain, starts the local actors and runs <paramref name="learn"/> until the run ends; then stops the actors and the silo and logs the actors' figures.</summary>
+        public void Serve(LearnerHub hub, Action learn)
+        {
+            using IHost host = Host.CreateDefaultBuilder()
+                .UseOrleans(silo => Address.Configure(silo, Advertise))
+                .ConfigureServices(services => services.AddSingleton(hub))
+                .ConfigureLogging(logging => logging.ClearProviders())
+                .Build();
+            try
+            {
+                host.StartAsync().GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new IOException($"the learner could not join {Address}: {e.Message.Split('\n')[0]}", e);
+            }
+            Log($"learner listening: {Address}" + (Address.Redis is null ? "" : $", advertised at {Advertise}, gateway port {Address.GatewayPort}"));
+            var actors = new List<Process>();
+            try
+            {
+                for (int i = 0; i < LocalActors && ActorCommand is not null; i++)
+                    actors.Add(Process.Start(ActorCommand(i)) ?? throw new InvalidOperationException("an actor process did not start."));
+                // The learner waits on the actors; a timer watches for actors that all went away.
+                using var watchdog = new Timer(_ =>
+                {
+                    hub.CheckActors();
+                    if (IdleTimeout is TimeSpan limit && hub.SinceLastUnroll > limit && !Run.Stop.Requested)
+                    {
+                        Log($"no actor has sent {hub.Trajectory} for {limit.TotalSeconds:G} s ({hub.Actors} joined, {hub.Connected} connected): stopping with a checkpoint to resume from.");
+                        Run.Stop.Request(NoActorsStatus);
+                    }
+                }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+                learn();
+            }
+            finally
+            {
+                hub.Stop();
+                foreach (Process actor in actors)
+                {
+                    if (!actor.WaitForExit(10_000)) actor.Kill(entireProcessTree: true);
+                    actor.Dispose();
+                }
+                host.StopAsync().GetAwaiter().GetResult();
+            }
+            RuntimeTelemetry total = hub.Total(Run.Clock.Seconds);
+            Log($"{hub.Actors} actors joined; mean act-to-learn latency {total.UnrollLatencyMs:F2} ms");
+            foreach (ActorProcessRate p in total.ActorProcesses ?? [])
+                Log($"actor process {p.Process} ({p.Threads} thread{(p.Threads == 1 ? "" : "s")}): {p.EnvSteps:N0} env steps, {p.StepsPerSecond:N0} steps/s while connected");
+        }
     }
 
     /// <summary>How long an actor waits for the learner to answer before it decides the learner is gone.</summary>
@@ -286,16 +320,72 @@ public static class ClusterRuns
         if (!join.Accepted) throw new RefusedException($"the learner refused this actor: {join.Message}");
         joined();
         var settings = ConfigBinder.ParseRun(join.Config, "the learner's config", out string algo);
-        var config = (ImpalaConfig)ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
-        ModelSpec model = Acting.ActorCriticSpec(config);
+        AlgoConfig config = ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
+        ModelSpec model = config is ApexConfig ? Acting.QSpec(config) : Acting.ActorCriticSpec((ImpalaConfig)config);
         if (model.ToString() != join.Model)
         {
             string why = $"the learner trains '{join.Model}'; this actor's build makes '{model}' for the run's config";
             grain.Leave(join.ActorId, why).GetAwaiter().GetResult();
             throw new RefusedException(why + ".");
         }
-        var policy = new LocalCopyPolicy(model, config.Gamma, config.Lanes.NumEnvs, null, join.Theta, join.ParameterVersion);
-        return UnrollActor.Run(join.ActorId, config, config.Lanes.NumEnvs, join.Segment, policy, new GrainSink(grain, join.ActorId, policy, config, group, stop));
+        if (config is ApexConfig apex)
+        {
+            // The epsilon ladder's rungs go round: actor i takes rung i mod threads (the run's threads setting is the ladder's length).
+            float epsilon = apex.ActorEpsilon(join.ActorId % apex.Threads);
+            return ApexActor.Run(apex, model, join.ActorId, join.Segment, epsilon, join.Theta, join.ParameterVersion,
+                new GrainTransitionSink(grain, join.ActorId, join.ParameterVersion, group, stop));
+        }
+        var impala = (ImpalaConfig)config;
+        var policy = new LocalCopyPolicy(model, impala.Gamma, impala.Lanes.NumEnvs, null, join.Theta, join.ParameterVersion);
+        return UnrollActor.Run(join.ActorId, impala, impala.Lanes.NumEnvs, join.Segment, policy, new GrainSink(grain, join.ActorId, policy, impala, group, stop));
+    }
+
+    /// <summary>
+    /// A cluster Ape-X actor's way to the learner: its steps and episodes go with its next transition batch, which the
+    /// learner answers once the batch is in its replay (or with the end of the run); parameters come on request.
+    /// </summary>
+    sealed class GrainTransitionSink(ILearnerGrain grain, int actorId, long version, WorkerGroup group, CancellationToken stop) : ITransitionSink
+    {
+        readonly List<EpisodeRecord> _episodes = [];
+        int _steps;
+        long _version = version;
+        bool _over;
+
+        public bool Stopping
+        {
+            get
+            {
+                if (!_over && stop.IsCancellationRequested)
+                {
+                    _over = true;
+                    grain.Leave(actorId, "stopped by its user").GetAwaiter().GetResult();
+                }
+                return _over || group.StopRequested;
+            }
+        }
+
+        public void Acted(int envSteps, ReadOnlySpan<EpisodeRecord> episodes)
+        {
+            _steps += envSteps;
+            foreach (EpisodeRecord e in episodes) _episodes.Add(e);
+        }
+
+        public bool Send(TransitionBatch batch)
+        {
+            SubmitReply reply = grain.SubmitTransitions(TransitionMessage.Of(actorId, _version, batch, _steps, _episodes)).GetAwaiter().GetResult();
+            (_steps, _over) = (0, reply.Stop);
+            _episodes.Clear();
+            return !_over;
+        }
+
+        public long Fetch(float[] theta, long held)
+        {
+            SubmitReply reply = grain.Parameters(actorId, held).GetAwaiter().GetResult();
+            _over |= reply.Stop;
+            if (reply.Theta.Length != theta.Length) return held;
+            reply.Theta.CopyTo(theta, 0);
+            return _version = reply.ParameterVersion;
+        }
     }
 
     /// <summary>

@@ -10,19 +10,23 @@ using Orleans.Concurrency;
 namespace Hybrid.Cluster;
 
 /// <summary>
-/// What the learner grain serves from: the run's config and model, the unroll slots the learner takes batches from,
-/// and the published parameters. It answers joins (refusing another Hybrid version) and takes unrolls: each is checked
-/// against the run's shapes before it touches a slot (a bad one is refused with a message naming the actor, and the
-/// learner goes on), waits for a free slot without holding a thread, and is answered with newer parameters when there
-/// are some. Who has joined and who is still there is the <see cref="ActorRoster"/>'s; the act-to-learn latency and
-/// bytes are counted here for the run's telemetry.
+/// What the learner grain serves from: the run's config and model, where actors' trajectories go (IMPALA's unroll
+/// slots, or Ape-X's central replay), and the published parameters. It answers joins (refusing another Hybrid
+/// version) and takes unrolls or transition batches: each is checked against the run's shapes before it touches the
+/// learner's memory (a bad one is refused with a message naming the actor, and the learner goes on), waits for room
+/// (a free slot, or the learner catching up with the actors) without holding a thread, and is answered with newer
+/// parameters when there are some. Who has joined and who is still there is the <see cref="ActorRoster"/>'s; the
+/// act-to-learn latency and bytes are counted here for the run's telemetry, beside the learner's own.
 /// </summary>
 public sealed class LearnerHub : ITelemetrySource
 {
-    readonly ImpalaConfig _config;
+    readonly AlgoConfig _config;
     readonly ModelSpec _model;
     readonly EnvSpec _env;
-    readonly UnrollQueues _queues;
+    readonly UnrollQueues? _queues;
+    readonly int _tMax, _lanes;
+    readonly ApexLearner? _apex;
+    readonly ITelemetrySource? _learnerTelemetry;
     readonly ParameterBroadcast _published;
     readonly RunContext _run;
     readonly int _parameters;
@@ -31,9 +35,23 @@ public sealed class LearnerHub : ITelemetrySource
     long _latencyTicks, _unrolls, _bytes;
     (long Ticks, long Unrolls, long Bytes) _lastInterval;
 
+    /// <summary>IMPALA's hub: unrolls into <paramref name="queues"/>.</summary>
     internal LearnerHub(ImpalaConfig config, ModelSpec model, UnrollQueues queues, ParameterBroadcast published, int parameters, RunContext run, Action<string> log)
+        : this(config, config.Lanes.NumEnvs, model, published, parameters, run, log)
     {
-        (_config, _model, _queues, _published, _parameters, _run) = (config, model, queues, published, parameters, run);
+        (_queues, _tMax) = (queues, config.TMax);
+    }
+
+    /// <summary>Ape-X's hub: transition batches into <paramref name="learner"/>'s replay; its telemetry joins the cluster's.</summary>
+    internal LearnerHub(ApexLearner learner, RunContext run, Action<string> log)
+        : this(learner.Config, learner.Config.Lanes.NumEnvs, learner.Spec, learner.Published, learner.ParameterCount, run, log)
+    {
+        (_apex, _learnerTelemetry) = (learner, learner);
+    }
+
+    LearnerHub(AlgoConfig config, int lanes, ModelSpec model, ParameterBroadcast published, int parameters, RunContext run, Action<string> log)
+    {
+        (_config, _lanes, _model, _published, _parameters, _run) = (config, lanes, model, published, parameters, run);
         _env = EnvRegistry.Spec(config.Env);
         _roster = new ActorRoster(log, () => run.Clock.Seconds);
     }
@@ -45,6 +63,9 @@ public sealed class LearnerHub : ITelemetrySource
 
     /// <summary>Actors that have joined.</summary>
     public int Actors => _roster.Joined;
+
+    /// <summary>What the run's actors send, for messages: "an unroll" (IMPALA) or "a transition batch" (Ape-X).</summary>
+    public string Trajectory => _apex is null ? "an unroll" : "a transition batch";
 
     /// <summary>Actors that have sent an unroll within the last <see cref="ActorRoster.SilentAfter"/>.</summary>
     public int Connected => _roster.Connected;
@@ -89,44 +110,100 @@ public sealed class LearnerHub : ITelemetrySource
     internal async Task<SubmitReply> Submit(UnrollMessage m)
     {
         if (Stopping) return new SubmitReply { Stop = true };
-        Check(m);
+        Check(m, _queues is null ? $"this learner runs {_config.Algo}, which takes transition batches, not unrolls"
+            : m.Mismatch(_tMax, _lanes, _env, _published.Version));
         _roster.Heard(m.ActorId);
         int slot;
         try
         {
-            slot = await _queues.Free.TakeAsync(_stopping.Token);
+            slot = await _queues!.Free.TakeAsync(_stopping.Token);
         }
         catch (OperationCanceledException)
         {
             return new SubmitReply { Stop = true };
         }
         m.CopyTo(_queues.Slots[slot]);
-        _run.Metrics.AddEpisodes(m.Episodes());
-        // The process's steps and the run's together, once the unroll has a slot: an unroll turned away while it waited
-        // (the run stopping) counts in neither, so the processes' steps add up to the run's.
-        long steps = (long)m.Steps * _config.Lanes.NumEnvs;
-        _roster.AddSteps(m.ActorId, steps, () => _run.Metrics.AddSteps(steps));
-        Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
-        Interlocked.Add(ref _bytes, m.PayloadBytes);
-        Interlocked.Increment(ref _unrolls);
+        Took(m, (long)m.Steps * _lanes, m.PayloadBytes);
         _queues.Full.Add(slot);
         return Reply(m.ParameterVersion);
+    }
+
+    internal async Task<SubmitReply> SubmitTransitions(TransitionMessage m)
+    {
+        if (Stopping) return new SubmitReply { Stop = true };
+        Check(m, _apex is null ? $"this learner runs {_config.Algo}, which takes unrolls, not transition batches"
+            : m.Mismatch(_env, _apex.Config.ActorSendBatch + _lanes * _apex.Config.NStep, _published.Version));
+        _roster.Heard(m.ActorId);
+        TransitionBatch batch = m.Batch(_env.ObservationSize);
+        // The learner's rate limiter: while the actors are ahead, the batch waits (as a task, holding no thread) for the
+        // learner's next draw; for at most MostWait, so that an actor does not take a learner paused by an evaluation
+        // for one gone. Then it goes in regardless.
+        long since = Stopwatch.GetTimestamp();
+        while (_apex!.TryInsert(batch, force: Stopwatch.GetElapsedTime(since) > MostWait) is { } progressed)
+        {
+            try
+            {
+                await progressed.WaitAsync(TimeSpan.FromMilliseconds(100), _stopping.Token);
+            }
+            catch (TimeoutException)
+            {
+                // Look again: the learner may have drawn without anyone waiting on this task.
+            }
+            catch (OperationCanceledException)
+            {
+                return new SubmitReply { Stop = true };
+            }
+        }
+        if (Stopping) return new SubmitReply { Stop = true };
+        Took(m, m.Steps, m.PayloadBytes);
+        return new SubmitReply { ParameterVersion = m.ParameterVersion };
+    }
+
+    /// <summary>How long a transition batch waits for the learner to catch up before it goes into the replay regardless (well inside an actor's <see cref="ClusterRuns.LearnerTimeout"/>).</summary>
+    public static TimeSpan MostWait { get; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The published parameters for an actor holding <paramref name="held"/> (Ape-X's fetch every actor_refresh_steps, counted for the parameter age).</summary>
+    internal SubmitReply Parameters(int actorId, long held)
+    {
+        if (Stopping) return new SubmitReply { Stop = true, ParameterVersion = held };
+        if (!_roster.HasJoined(actorId)) throw Refused(actorId, "a parameter request", "no actor of that number has joined this learner");
+        if (_published.Version == held) return new SubmitReply { ParameterVersion = held };
+        var theta = new float[_parameters];
+        long version = _apex is null ? _published.CopyIfNewer(theta, held) : _apex.Fetch(theta, held);
+        return new SubmitReply { ParameterVersion = version, Theta = theta };
+    }
+
+    /// <summary>
+    /// Counts a message the learner took: its episodes, its <paramref name="steps"/> to its process and to the run
+    /// together (a message turned away while it waited counts in neither, so the processes' steps add up to the run's),
+    /// its latency and <paramref name="bytes"/>.
+    /// </summary>
+    void Took(ActorMessage m, long steps, long bytes)
+    {
+        _run.Metrics.AddEpisodes(m.Episodes());
+        _roster.AddSteps(m.ActorId, steps, () => _run.Metrics.AddSteps(steps));
+        Interlocked.Add(ref _latencyTicks, Math.Max(0, DateTime.UtcNow.Ticks - m.SentTicks));
+        Interlocked.Add(ref _bytes, bytes);
+        Interlocked.Increment(ref _unrolls);
     }
 
     /// <inheritdoc/>
     public RuntimeTelemetry Interval(double seconds)
     {
         (long ticks, long unrolls, long bytes) = (Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes));
-        RuntimeTelemetry t = Between(ticks - _lastInterval.Ticks, unrolls - _lastInterval.Unrolls, bytes - _lastInterval.Bytes, seconds, _roster.Interval(seconds));
+        RuntimeTelemetry t = Between(ticks - _lastInterval.Ticks, unrolls - _lastInterval.Unrolls, bytes - _lastInterval.Bytes, seconds, _roster.Interval(seconds),
+            _learnerTelemetry?.Interval(seconds));
         _lastInterval = (ticks, unrolls, bytes);
         return t;
     }
 
     /// <inheritdoc/>
     public RuntimeTelemetry Total(double seconds) =>
-        Between(Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes), seconds, _roster.Totals());
+        Between(Interlocked.Read(ref _latencyTicks), Interlocked.Read(ref _unrolls), Interlocked.Read(ref _bytes), seconds, _roster.Totals(),
+            _learnerTelemetry?.Total(seconds));
 
-    RuntimeTelemetry Between(long ticks, long unrolls, long bytes, double seconds, IReadOnlyList<ActorProcessRate> processes) => RuntimeTelemetry.None with
+    RuntimeTelemetry Between(long ticks, long unrolls, long bytes, double seconds, IReadOnlyList<ActorProcessRate> processes, RuntimeTelemetry? learner) =>
+        (learner ?? RuntimeTelemetry.None) with
     {
         ActorsConnected = Connected,
         UnrollLatencyMs = unrolls > 0 ? TimeSpan.FromTicks(ticks / unrolls).TotalMilliseconds : double.NaN,
@@ -134,15 +211,19 @@ public sealed class LearnerHub : ITelemetrySource
         ActorProcesses = processes,
     };
 
-    /// <summary>Refuses an unroll whose arrays do not have the run's shapes (another env, model or a damaged message).</summary>
-    void Check(UnrollMessage m)
+    /// <summary>Refuses a message whose arrays do not have the run's shapes (<paramref name="wrong"/>: another env, model or a damaged message) or whose actor never joined.</summary>
+    void Check(ActorMessage m, string? wrong)
     {
-        string? wrong = _roster.HasJoined(m.ActorId) ? m.Mismatch(_config.TMax, _config.Lanes.NumEnvs, _env, _published.Version)
-            : "no actor of that number has joined this learner";
-        if (wrong is null) return;
-        string text = $"refused an unroll from actor {m.ActorId}: {wrong}.";
+        wrong = _roster.HasJoined(m.ActorId) ? wrong : "no actor of that number has joined this learner";
+        if (wrong is not null) throw Refused(m.ActorId, m is UnrollMessage ? "an unroll" : "a transition batch", wrong);
+    }
+
+    /// <summary>Logs and returns the refusal of <paramref name="what"/> from actor <paramref name="actorId"/>.</summary>
+    ArgumentException Refused(int actorId, string what, string wrong)
+    {
+        string text = $"refused {what} from actor {actorId}: {wrong}.";
         _roster.Log(text);
-        throw new ArgumentException(text);
+        return new ArgumentException(text);
     }
 }
 
@@ -302,6 +383,10 @@ internal sealed class LearnerGrain(LearnerHub hub) : Grain, ILearnerGrain
     public Task<JoinReply> Join(JoinRequest request) => Task.FromResult(hub.Join(request));
 
     public Task<SubmitReply> Submit(UnrollMessage unroll) => hub.Submit(unroll);
+
+    public Task<SubmitReply> SubmitTransitions(TransitionMessage batch) => hub.SubmitTransitions(batch);
+
+    public Task<SubmitReply> Parameters(int actorId, long held) => Task.FromResult(hub.Parameters(actorId, held));
 
     public Task Leave(int actorId, string reason)
     {

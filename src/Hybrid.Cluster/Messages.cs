@@ -38,30 +38,64 @@ public sealed class JoinReply
     [Id(7)] public int Segment { get; set; }
 }
 
-/// <summary>One unroll of an actor's lanes: what the learner's rollout holds, and the episodes that ended in it.</summary>
+/// <summary>What every actor's message carries beside its trajectories: who sent it, with which parameters, the episodes that ended in it, and when.</summary>
 [GenerateSerializer]
-public sealed class UnrollMessage
+public abstract class ActorMessage
 {
     [Id(0)] public int ActorId { get; set; }
     /// <summary>The parameter version that acted.</summary>
     [Id(1)] public long ParameterVersion { get; set; }
-    [Id(2)] public int Steps { get; set; }
-    [Id(3)] public float[] Observations { get; set; } = [];
-    [Id(4)] public int[] DiscreteActions { get; set; } = [];
-    [Id(5)] public float[] BoxActions { get; set; } = [];
-    [Id(6)] public float[] LogProbabilities { get; set; } = [];
-    [Id(7)] public float[] Rewards { get; set; } = [];
-    [Id(8)] public float[] Discounts { get; set; } = [];
-    [Id(9)] public bool[] Truncated { get; set; } = [];
-    [Id(10)] public int[] TruncatedIndices { get; set; } = [];
-    [Id(11)] public float[] FinalObservations { get; set; } = [];
+    [Id(2)] public float[] EpisodeReturns { get; set; } = [];
+    [Id(3)] public int[] EpisodeLengths { get; set; } = [];
+    [Id(4)] public bool[] EpisodeTerminated { get; set; } = [];
+    /// <summary>When the actor sent the message (UTC ticks), for the act-to-learn latency.</summary>
+    [Id(5)] public long SentTicks { get; set; }
+
+    /// <summary>Stamps the message now with <paramref name="episodes"/>.</summary>
+    protected void Stamp(int actorId, long version, IReadOnlyList<EpisodeRecord> episodes)
+    {
+        ArgumentNullException.ThrowIfNull(episodes);
+        (ActorId, ParameterVersion) = (actorId, version);
+        EpisodeReturns = [.. episodes.Select(e => e.Return)];
+        EpisodeLengths = [.. episodes.Select(e => e.Length)];
+        EpisodeTerminated = [.. episodes.Select(e => e.Terminated)];
+        SentTicks = DateTime.UtcNow.Ticks;
+    }
+
+    /// <summary>What is wrong with the fields every message has, for a learner whose newest version is <paramref name="newest"/>, or null.</summary>
+    protected string? CommonMismatch(long newest) =>
+        EpisodeLengths.Length != EpisodeReturns.Length || EpisodeTerminated.Length != EpisodeReturns.Length ? "an episode list of mismatched lengths" :
+        ParameterVersion < 0 || ParameterVersion > newest ? $"parameter version {ParameterVersion} (the learner is at {newest})" :
+        null;
+
+    /// <summary>The episodes that ended in the message's steps.</summary>
+    public EpisodeRecord[] Episodes()
+    {
+        var episodes = new EpisodeRecord[EpisodeReturns.Length];
+        for (int i = 0; i < episodes.Length; i++) episodes[i] = new EpisodeRecord(0, EpisodeReturns[i], EpisodeLengths[i], EpisodeTerminated[i]);
+        return episodes;
+    }
+
+    /// <summary>The episode arrays' bytes and the fixed fields'.</summary>
+    protected long CommonBytes => 4L * (EpisodeReturns.Length + EpisodeLengths.Length) + EpisodeTerminated.Length + 20;
+}
+
+/// <summary>One unroll of an actor's lanes: what the learner's rollout holds, and the episodes that ended in it.</summary>
+[GenerateSerializer]
+public sealed class UnrollMessage : ActorMessage
+{
+    [Id(0)] public int Steps { get; set; }
+    [Id(1)] public float[] Observations { get; set; } = [];
+    [Id(2)] public int[] DiscreteActions { get; set; } = [];
+    [Id(3)] public float[] BoxActions { get; set; } = [];
+    [Id(4)] public float[] LogProbabilities { get; set; } = [];
+    [Id(5)] public float[] Rewards { get; set; } = [];
+    [Id(6)] public float[] Discounts { get; set; } = [];
+    [Id(7)] public bool[] Truncated { get; set; } = [];
+    [Id(8)] public int[] TruncatedIndices { get; set; } = [];
+    [Id(9)] public float[] FinalObservations { get; set; } = [];
     /// <summary>The observations after the last step (the bootstrap states).</summary>
-    [Id(12)] public float[] NextObservations { get; set; } = [];
-    [Id(13)] public float[] EpisodeReturns { get; set; } = [];
-    [Id(14)] public int[] EpisodeLengths { get; set; } = [];
-    [Id(15)] public bool[] EpisodeTerminated { get; set; } = [];
-    /// <summary>When the actor finished the unroll (UTC ticks), for the act-to-learn latency.</summary>
-    [Id(16)] public long SentTicks { get; set; }
+    [Id(10)] public float[] NextObservations { get; set; } = [];
 
     /// <summary>
     /// The wire form of <paramref name="unroll"/> (the one trajectory type, <see cref="Unroll"/>) from actor
@@ -73,17 +107,17 @@ public sealed class UnrollMessage
         ArgumentNullException.ThrowIfNull(episodes);
         Rollout r = unroll.Rollout;
         int samples = r.Count, obs = r.ObservationSize;
-        return new UnrollMessage
+        var message = new UnrollMessage
         {
-            ActorId = actorId, ParameterVersion = unroll.Version, Steps = r.Steps,
+            Steps = r.Steps,
             Observations = r.Observations[..(samples * obs)], DiscreteActions = r.Discrete ? r.DiscreteActions[..samples] : [],
             BoxActions = r.Discrete ? [] : r.BoxActions[..(samples * r.ActionSize)], LogProbabilities = r.LogProbabilities[..samples],
             Rewards = r.Rewards[..samples], Discounts = r.Discounts[..samples], Truncated = r.Truncated[..samples],
             TruncatedIndices = r.TruncatedIndices[..r.TruncatedCount], FinalObservations = r.FinalObservations[..(r.TruncatedCount * obs)],
             NextObservations = (float[])unroll.NextObservations.Clone(),
-            EpisodeReturns = [.. episodes.Select(e => e.Return)], EpisodeLengths = [.. episodes.Select(e => e.Length)], EpisodeTerminated = [.. episodes.Select(e => e.Terminated)],
-            SentTicks = DateTime.UtcNow.Ticks,
         };
+        message.Stamp(actorId, unroll.Version, episodes);
+        return message;
     }
 
     /// <summary>
@@ -101,9 +135,7 @@ public sealed class UnrollMessage
             LogProbabilities.Length != samples || Rewards.Length != samples || Discounts.Length != samples || Truncated.Length != samples ? "per-sample arrays of another length" :
             TruncatedIndices.Length > samples || FinalObservations.Length < TruncatedIndices.Length * obs ? "truncation data of another shape" :
             NextObservations.Length != lanes * obs ? "next observations of another shape" :
-            EpisodeLengths.Length != EpisodeReturns.Length || EpisodeTerminated.Length != EpisodeReturns.Length ? "an episode list of mismatched lengths" :
-            ParameterVersion < 0 || ParameterVersion > newest ? $"parameter version {ParameterVersion} (the learner is at {newest})" :
-            null;
+            CommonMismatch(newest);
     }
 
     /// <summary>Copies a message that fits (<see cref="Mismatch"/>) into the learner's slot <paramref name="unroll"/>.</summary>
@@ -126,19 +158,67 @@ public sealed class UnrollMessage
         unroll.MeanVersion = ParameterVersion;
     }
 
-    /// <summary>The episodes that ended in the unroll.</summary>
-    public EpisodeRecord[] Episodes()
-    {
-        var episodes = new EpisodeRecord[EpisodeReturns.Length];
-        for (int i = 0; i < episodes.Length; i++) episodes[i] = new EpisodeRecord(0, EpisodeReturns[i], EpisodeLengths[i], EpisodeTerminated[i]);
-        return episodes;
-    }
-
     /// <summary>The arrays' bytes (what the unroll carries, not Orleans' framing).</summary>
     public long PayloadBytes =>
         4L * (Observations.Length + DiscreteActions.Length + BoxActions.Length + LogProbabilities.Length + Rewards.Length + Discounts.Length
-              + TruncatedIndices.Length + FinalObservations.Length + NextObservations.Length + EpisodeReturns.Length + EpisodeLengths.Length)
-        + Truncated.Length + EpisodeTerminated.Length + 28;
+              + TruncatedIndices.Length + FinalObservations.Length + NextObservations.Length + 2)
+        + Truncated.Length + CommonBytes;
+}
+
+/// <summary>
+/// An Ape-X actor's batch of complete n-step transitions with the TD errors its own parameters gave them (their initial
+/// priorities), the env steps it took since its last batch, and the episodes that ended in them.
+/// </summary>
+[GenerateSerializer]
+public sealed class TransitionMessage : ActorMessage
+{
+    /// <summary>Env steps the actor's lanes took since its previous batch.</summary>
+    [Id(0)] public int Steps { get; set; }
+    [Id(1)] public float[] Observations { get; set; } = [];
+    [Id(2)] public int[] Actions { get; set; } = [];
+    [Id(3)] public float[] Rewards { get; set; } = [];
+    [Id(4)] public float[] Discounts { get; set; } = [];
+    [Id(5)] public float[] NextObservations { get; set; } = [];
+    [Id(6)] public float[] Errors { get; set; } = [];
+
+    /// <summary>The wire form of <paramref name="batch"/> from actor <paramref name="actorId"/>, who took <paramref name="steps"/> env steps since its last, with the <paramref name="episodes"/> that ended in them, stamped now.</summary>
+    public static TransitionMessage Of(int actorId, long version, TransitionBatch batch, int steps, IReadOnlyList<EpisodeRecord> episodes)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        int count = batch.Count, obs = batch.ObservationSize;
+        var message = new TransitionMessage
+        {
+            Steps = steps, Observations = batch.Observations[..(count * obs)], Actions = batch.Actions[..count], Rewards = batch.Rewards[..count],
+            Discounts = batch.Discounts[..count], NextObservations = batch.Next[..(count * obs)], Errors = batch.Errors[..count],
+        };
+        message.Stamp(actorId, version, episodes);
+        return message;
+    }
+
+    /// <summary>
+    /// What is wrong with this message for a learner of <paramref name="env"/> that takes at most <paramref name="most"/>
+    /// transitions in one batch and whose newest version is <paramref name="newest"/>, or null when it fits.
+    /// </summary>
+    public string? Mismatch(EnvSpec env, int most, long newest)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        int count = Actions.Length, obs = env.ObservationSize, actions = Hybrid.Training.Algorithms.Acting.ActionCount(env);
+        return
+            count > most ? $"{count} transitions (a batch holds at most {most})" :
+            Steps < 0 ? $"{Steps} env steps" :
+            Observations.Length != count * obs || NextObservations.Length != count * obs ? $"observations of another shape (expected {count * obs} floats for {env.Id})" :
+            Rewards.Length != count || Discounts.Length != count || Errors.Length != count ? "per-transition arrays of another length" :
+            Actions.Any(a => a < 0 || a >= actions) ? $"an action outside [0, {actions})" :
+            Errors.Any(e => !float.IsFinite(e)) || Rewards.Any(r => !float.IsFinite(r)) || Discounts.Any(d => d is < 0 or > 1 || float.IsNaN(d)) ? "a reward, discount or TD error that is not a finite number in range" :
+            CommonMismatch(newest);
+    }
+
+    /// <summary>The batch over this message's arrays (not copied).</summary>
+    public TransitionBatch Batch(int observationSize) => new(Observations, Actions, Rewards, Discounts, NextObservations, Errors, observationSize, Actions.Length);
+
+    /// <summary>The arrays' bytes (what the batch carries, not Orleans' framing).</summary>
+    public long PayloadBytes =>
+        4L * (Observations.Length + Actions.Length + Rewards.Length + Discounts.Length + NextObservations.Length + Errors.Length + 1) + CommonBytes;
 }
 
 /// <summary>The learner took the unroll: whether the run is over, and newer parameters if there are any (so an actor needs one round trip per unroll).</summary>
@@ -158,8 +238,14 @@ public interface ILearnerGrain : IGrainWithIntegerKey
     /// <summary>Joins the run, or is refused with the reason.</summary>
     Task<JoinReply> Join(JoinRequest request);
 
-    /// <summary>Hands the learner an unroll.</summary>
+    /// <summary>Hands the learner an unroll (IMPALA).</summary>
     Task<SubmitReply> Submit(UnrollMessage unroll);
+
+    /// <summary>Hands the learner a batch of transitions for its replay (Ape-X); answered once they are in (the actors wait while they are ahead of the learner).</summary>
+    Task<SubmitReply> SubmitTransitions(TransitionMessage batch);
+
+    /// <summary>The published parameters if they are newer than <paramref name="held"/>.</summary>
+    Task<SubmitReply> Parameters(int actorId, long held);
 
     /// <summary>The actor is leaving (stopped by its user, or unable to act for this run), and why.</summary>
     Task Leave(int actorId, string reason);

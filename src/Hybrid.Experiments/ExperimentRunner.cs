@@ -126,7 +126,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec, string directory, IExp
     public ExperimentResults Run()
     {
         if (Cluster is null && spec.Arms.FirstOrDefault(a => a.ClusterActors > 0) is { } clusterArm)
-            throw new ArgumentException($"arm '{clusterArm.Name}' runs IMPALA across processes (cluster_actors), which this runner cannot start.");
+            throw new ArgumentException($"arm '{clusterArm.Name}' runs across processes (cluster_actors), which this runner cannot start.");
         System.IO.Directory.CreateDirectory(Directory);
         var tuning = new List<RunResult>();
         var picks = new Dictionary<(string Env, string Arm), float>();

@@ -15,7 +15,7 @@ public sealed record ArmSpec(string Name, string Algo, IReadOnlyList<Setting> Se
     public IReadOnlyDictionary<string, IReadOnlyList<Setting>> EnvSettings { get; init; } = new Dictionary<string, IReadOnlyList<Setting>>();
 
     /// <summary>
-    /// Above zero: the arm runs IMPALA across processes on this machine (<c>hybrid cluster learner --local-actors N</c>),
+    /// Above zero: the arm runs IMPALA or Ape-X across processes on this machine (<c>hybrid cluster learner --local-actors N</c>),
     /// a learner process and this many actor processes; zero: in one process.
     /// </summary>
     public int ClusterActors { get; init; }

@@ -13,15 +13,15 @@ using Hybrid.Training.Runs;
 namespace Hybrid.Cli.Cluster;
 
 /// <summary>
-/// <c>hybrid cluster learner --cluster localhost [--local-actors N] [train's options]</c> hosts IMPALA's learner on
-/// Orleans and writes the run folder as train does; <c>hybrid cluster actors --cluster localhost --threads K</c> joins it
-/// with K actor threads.
+/// <c>hybrid cluster learner --cluster localhost [--algo impala|apex] [--local-actors N] [train's options]</c> hosts
+/// IMPALA's or Ape-X's learner on Orleans and writes the run folder as train does; <c>hybrid cluster actors --cluster
+/// localhost --threads K</c> joins it with K actor threads of the learner's algorithm.
 /// </summary>
 public static class ClusterCommand
 {
     internal static Command Build()
     {
-        var cluster = new Command("cluster", "IMPALA across processes on Orleans: one learner process, actor processes that join it (this machine for now).");
+        var cluster = new Command("cluster", "IMPALA or Ape-X across processes on Orleans: one learner process, actor processes that join it (on this machine, or on others through Redis).");
         cluster.Subcommands.Add(BuildLearner());
         cluster.Subcommands.Add(BuildActors());
         return cluster;
@@ -43,6 +43,12 @@ public static class ClusterCommand
     {
         var address = ClusterOption();
         var clusterId = ClusterIdOption();
+        var algo = new Option<string>("--algo")
+        {
+            Description = $"The algorithm: {string.Join(" or ", Trainer.ClusterAlgorithms)} (its actors send unrolls to IMPALA's V-trace learner, or prioritized transitions to Ape-X's replay).",
+            DefaultValueFactory = _ => "impala",
+        };
+        algo.AcceptOnlyFromAmong([.. Trainer.ClusterAlgorithms]);
         var localActors = new Option<int>("--local-actors") { Description = "Actor processes (one actor thread each) to start on this machine beside the learner.", DefaultValueFactory = _ => 0 };
         var config = new Option<string>("--config") { Description = "A YAML file of settings, as for train." };
         var output = new Option<string>("--out") { Description = "Run folder to create, as for train." };
@@ -55,9 +61,9 @@ public static class ClusterCommand
             Description = $"Seconds without an unroll from any actor (all died, or none came) after which the learner stops with a checkpoint to resume from; 0 waits for ever.",
             DefaultValueFactory = _ => DefaultIdleSeconds,
         };
-        var command = new Command("learner", "Host IMPALA's learner (V-trace over the actors' unrolls) and write the run folder as train does.")
+        var command = new Command("learner", "Host IMPALA's learner (V-trace over the actors' unrolls) or Ape-X's (its prioritized replay fed by the actors) and write the run folder as train does.")
         {
-            address, clusterId, localActors, config, output, quiet, advertise, resume, idle,
+            address, clusterId, algo, localActors, config, output, quiet, advertise, resume, idle,
         };
         List<(ConfigKey Key, Option Option)> settings = TrainCommand.AddSettings(command);
         command.SetAction(parse =>
@@ -67,7 +73,12 @@ public static class ClusterCommand
                 Console.Error.WriteLine("cluster learner: --resume continues the run in its own folder; --out does not apply.");
                 return 2;
             }
-            return Learner(parse.GetValue(address)!, parse.GetValue(localActors), parse.GetValue(config), TrainCommand.Overrides(parse, settings),
+            if (parse.GetValue(resume) is not null && parse.GetResult(algo) is { Implicit: false })
+            {
+                Console.Error.WriteLine("cluster learner: --resume continues the run with its own algorithm; --algo does not apply.");
+                return 2;
+            }
+            return Learner(parse.GetValue(address)!, parse.GetValue(algo)!, parse.GetValue(localActors), parse.GetValue(config), TrainCommand.Overrides(parse, settings),
                 parse.GetValue(output), parse.GetValue(quiet), Console.Out, Console.Error, parse.GetValue(advertise)!, parse.GetValue(resume), parse.GetValue(idle), parse.GetValue(clusterId)!);
         });
         return command;
@@ -88,11 +99,11 @@ public static class ClusterCommand
         return command;
     }
 
-    internal static int Learner(string cluster, int localActors, string? configFile, List<(string Key, string Value, string Source)> overrides, string? output, bool quiet,
+    internal static int Learner(string cluster, string algo, int localActors, string? configFile, List<(string Key, string Value, string Source)> overrides, string? output, bool quiet,
         TextWriter stdout, TextWriter stderr, string advertise = "127.0.0.1", string? resume = null, double idleSeconds = DefaultIdleSeconds,
         string clusterId = ClusterAddress.ClusterId)
     {
-        ImpalaConfig? config = null;
+        AlgoConfig? config = null;
         IComputeDevice? device = null;
         ClusterAddress address;
         try
@@ -104,7 +115,7 @@ public static class ClusterCommand
             // A resumed run's config comes from its checkpoint (train's resume reads and checks it).
             if (resume is null)
             {
-                config = (ImpalaConfig)TrainCommand.Resolve("impala", configFile, overrides, usePreset: true, out _);
+                config = TrainCommand.Resolve(algo, configFile, overrides, usePreset: true, out _);
                 device = DeviceChoice.For(GpuDevices.Instance, config, line => stderr.WriteLine($"cluster learner: {line}"));
             }
         }
@@ -114,9 +125,9 @@ public static class ClusterCommand
             return 2;
         }
         var runner = new TrainCommand.Runner("cluster learner", $"{Invocation.Name} cluster learner --cluster {cluster} --resume",
-            (config, run, learnOn) => ClusterRuns.Learn((ImpalaConfig)config, run, address, localActors, _ => ActorProcess(cluster, address.Id),
+            (config, run, learnOn) => ClusterRuns.Learn(config, run, address, localActors, _ => ActorProcess(cluster, address.Id),
                 line => stderr.WriteLine($"cluster learner: {line}"), advertise, learnOn, idleSeconds > 0 ? TimeSpan.FromSeconds(idleSeconds) : null),
-            "impala");
+            Trainer.ClusterAlgorithms);
         return config is not null
             ? TrainCommand.Execute(config, device, output, quiet, stdout, stderr, runner)
             : TrainCommand.Resume(resume!, null, configFile, overrides, quiet, stdout, stderr, runner);
@@ -158,7 +169,7 @@ public static class ClusterCommand
     {
         var address = new ClusterAddress(FreePort(), FreePort());
         using var log = new StreamWriter(Path.Combine(folder, "cluster.log"), append: true) { AutoFlush = true };
-        Hybrid.Training.Metrics.RunSummary summary = ClusterRuns.Learn((ImpalaConfig)config, run, address, actors, _ => ActorProcess($"localhost:{address.GatewayPort}"),
+        Hybrid.Training.Metrics.RunSummary summary = ClusterRuns.Learn(config, run, address, actors, _ => ActorProcess($"localhost:{address.GatewayPort}"),
             line => { lock (log) log.WriteLine(line); }, device: device, idleTimeout: TimeSpan.FromSeconds(DefaultIdleSeconds));
         if (summary.Status == ClusterRuns.NoActorsStatus)
             throw new IOException($"the actor processes of {folder} stopped sending unrolls for {DefaultIdleSeconds:G} s (cluster.log says why); the run keeps its checkpoint.");

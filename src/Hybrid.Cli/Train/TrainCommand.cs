@@ -110,7 +110,8 @@ public static class TrainCommand
             RunFolder.CheckCheckpointIsTheFolders(directory, checkpoint.Config);
             var saved = ConfigBinder.ParseRun(checkpoint.Config, file, out string savedAlgo);
             if (algo is not null && algo != savedAlgo) throw new ArgumentException($"--algo is '{algo}' but the run in '{directory}' is {savedAlgo}.");
-            if (runner.Algo is { } only && only != savedAlgo) throw new ArgumentException($"the run in '{directory}' is {savedAlgo}; {runner.Name} continues only {only} runs.");
+            if (runner.Algos is { } only && !only.Contains(savedAlgo))
+                throw new ArgumentException($"the run in '{directory}' is {savedAlgo}; {runner.Name} continues only {string.Join(" and ", only)} runs.");
             var settings = new List<(string Key, string Value, string Source)>(saved);
             if (configFile is not null) settings.AddRange(ReadConfigFile(configFile, savedAlgo));
             settings.AddRange(overrides);
@@ -187,9 +188,9 @@ public static class TrainCommand
     /// <summary>
     /// What trains a run and what its messages call it: train itself (the algorithm in this process), or another command
     /// with its own trainer (the cluster learner). <see cref="Again"/> is the command that continues a run (the folder follows);
-    /// <see cref="Algo"/>, when set, is the one algorithm the command runs.
+    /// <see cref="Algos"/>, when set, are the algorithms the command runs.
     /// </summary>
-    internal sealed record Runner(string Name, string Again, Func<AlgoConfig, RunContext, IComputeDevice?, RunSummary>? Train = null, string? Algo = null)
+    internal sealed record Runner(string Name, string Again, Func<AlgoConfig, RunContext, IComputeDevice?, RunSummary>? Train = null, IReadOnlyList<string>? Algos = null)
     {
         /// <summary>train: the algorithm in this process.</summary>
         public static Runner InProcess { get; } = new("train", $"{Invocation.Name} train --resume");

@@ -80,201 +80,408 @@ public sealed record ApexConfig : DqnConfig
 }
 
 /// <summary>
-/// Ape-X DQN (Horgan et al. 2018) in one process: K actor threads, each with its own lanes and epsilon, act with a copy
-/// of the learner's parameters refreshed every actor_refresh_steps; each turns its steps into n-step transitions,
-/// computes their initial priorities from its own copy's TD errors (double Q), and adds them in batches to one
-/// central prioritized replay (FIFO: the oldest transition goes first). One learner thread draws prioritized batches,
-/// takes Adam steps on the importance-weighted Huber loss of double-Q n-step targets, sends the new priorities back
-/// to the replay, publishes its parameters for the actors after every update and refreshes its target network every
-/// target_update_interval updates. Greedy evaluation decides "solved". Not deterministic (the threads interleave).
+/// Ape-X DQN (Horgan et al. 2018) in one process: K actor threads (<see cref="ApexActor"/>), each with its own lanes and
+/// epsilon, send their transitions with the priorities they computed to one <see cref="ApexLearner"/>: its central
+/// prioritized replay (FIFO eviction) and its learner thread. Greedy evaluation decides "solved". Not deterministic
+/// (the threads interleave). The cluster learner serves the same <see cref="ApexLearner"/> to actor processes.
 /// </summary>
 public static class Apex
 {
-    const string Kind = "apex";
-
     /// <summary>Trains until the budget is spent or greedy evaluation says solved (with stop_when_solved).</summary>
     /// <exception cref="WorkerFailedException">An actor or the learner threw; the run was stopped.</exception>
     public static RunSummary Train(ApexConfig config, RunContext run)
     {
-        UpdateRules.Begin(config, run);
-        ModelSpec spec = Acting.QSpec(config);
-        var replay = new SharedReplay(config);
-        (float[] theta, float[] target, Adam optimizer) = DqnParts.Parameters(spec, config, run, Kind, replay);
-        CheckpointData Save() => DqnParts.Save(spec, theta, target, optimizer, Kind, replay, config.CheckpointReplay);
-        var group = new WorkerGroup(Kind);
-        // One applier (the learner) under the lock: the actors never step the parameters, they copy the published ones.
-        var shared = new SharedParameters(theta, optimizer, UpdateMode.Lock, 1, group, run.Metrics);
-        var evaluation = PeriodicEvaluation.For(config, config.Evaluation, spec, theta, run, group);
-        var state = new State(config, spec, shared, target, replay, run, group, evaluation);
-        run.Metrics.Telemetry = state;
-        for (int id = 0; id < config.Threads; id++) group.Start("actor", id, state.Act);
-        group.Start("learner", 0, state.Learn);
-        group.Supervise(shared, run, Save);
-        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
-        if (!run.Stop.Solved) evaluation.RunNow();
+        var learner = new ApexLearner(config, run);
+        learner.Train(group =>
+        {
+            for (int id = 0; id < config.Threads; id++)
+                group.Start("actor", id, id => ApexActor.Run(config, learner.Spec, id, run.Segment, config.ActorEpsilon(id), learner.Published, new InProcessSink(learner, run, group)));
+        });
         return run.Finish(config.Threads, config.TotalEnvs);
     }
 
-    /// <summary>What the actors and the learner share: the replay, the published parameters, the counters.</summary>
-    sealed class State(ApexConfig config, ModelSpec spec, SharedParameters shared, float[] target, SharedReplay replay, RunContext run,
-        WorkerGroup group, PeriodicEvaluation evaluation) : SnapshotTelemetry<(long Inserted, long Sampled, long AgeSum, long AgeCount)>
+    /// <summary>An actor thread's way to the learner in this process: steps and episodes to the run, batches to the replay (waiting while the actors are ahead).</summary>
+    sealed class InProcessSink : ITransitionSink
     {
-        readonly object _replayGate = replay.Gate, _publishGate = new();
-        readonly PrioritizedReplay _priorities = replay.Priorities!;
-        readonly float[] _published = (float[])shared.Theta.Clone();
-        long _publishedVersion, _inserted, _sampled, _ageSum, _ageCount;
+        readonly ApexLearner learner;
+        readonly RunContext run;
+        readonly WorkerGroup group;
+        readonly Func<bool> _stopping;
 
-        ReplayBuffer Replay => replay.Buffer;
-
-        /// <summary>An actor: steps, n-step transitions with local priorities, batches to the replay, refreshed parameters.</summary>
-        public void Act(int id)
+        public InProcessSink(ApexLearner learner, RunContext run, WorkerGroup group)
         {
-            int n = config.Lanes.NumEnvs, send = config.ActorSendBatch;
-            VectorEnv env = config.MakeEnv(n);
-            env.Reset(config.WorkerEnvSeed(id, run.Segment));
-            int obs = env.ObservationSize;
-            float epsilon = config.ActorEpsilon(id);
-            var net = (QNetwork)spec.Build();
-            var targetNet = (QNetwork)spec.Build();
-            int actions = net.Actions;
-            net.EnsureCapacity(Math.Max(n, send + n * config.NStep));
-            targetNet.EnsureCapacity(send + n * config.NStep);
-            var theta = new float[_published.Length];
-            long version = Fetch(theta);
-            // The actor's own buffer of complete transitions, sent (with priorities) when it holds a batch.
-            var local = new ReplayBuffer(send + n * config.NStep, obs);
-            var writer = new NStepWriter(n, config.NStep, obs, config.Gamma);
-            Rng rng = Acting.WorkerRng(config, id, run.Segment);
-            var before = new float[n * obs];
-            var laneActions = new int[n];
-            int capacity = local.Capacity;
-            int[] slots = new int[capacity], batchActions = new int[capacity];
-            float[] batchObs = new float[capacity * obs], batchNext = new float[capacity * obs];
-            float[] rewards = new float[capacity], discounts = new float[capacity], targets = new float[capacity], errors = new float[capacity];
-            long steps = 0;
-            while (!group.StopRequested && !run.ShouldStop)
+            (this.learner, this.run, this.group) = (learner, run, group);
+            _stopping = () => Stopping;
+        }
+
+        public bool Stopping => group.StopRequested || run.ShouldStop;
+
+        public void Acted(int envSteps, ReadOnlySpan<EpisodeRecord> episodes)
+        {
+            long global = run.Metrics.AddSteps(envSteps);
+            run.Metrics.AddEpisodes(episodes);
+            learner.Evaluation.MaybeRun(global);
+        }
+
+        public bool Send(TransitionBatch batch)
+        {
+            learner.Insert(batch, _stopping);
+            return !Stopping;
+        }
+
+        public long Fetch(float[] theta, long held) => learner.Fetch(theta, held);
+    }
+}
+
+/// <summary>
+/// Complete n-step transitions with the priorities (|TD error|) their actor computed: what an Ape-X actor sends to the
+/// central replay in one go. Allocated once per actor at its capacity (or around a message's arrays).
+/// </summary>
+public sealed class TransitionBatch
+{
+    /// <summary>An empty batch of room for <paramref name="capacity"/> transitions of <paramref name="observationSize"/>-float observations.</summary>
+    public TransitionBatch(int capacity, int observationSize)
+        : this(new float[capacity * observationSize], new int[capacity], new float[capacity], new float[capacity], new float[capacity * observationSize],
+            new float[capacity], observationSize, 0)
+    {
+    }
+
+    /// <summary>A batch of <paramref name="count"/> transitions over the given arrays (not copied).</summary>
+    public TransitionBatch(float[] observations, int[] actions, float[] rewards, float[] discounts, float[] next, float[] errors, int observationSize, int count)
+    {
+        (Observations, Actions, Rewards, Discounts, Next, Errors, ObservationSize, Count) = (observations, actions, rewards, discounts, next, errors, observationSize, count);
+    }
+
+    /// <summary>Floats per observation.</summary>
+    public int ObservationSize { get; }
+
+    /// <summary>Transitions held.</summary>
+    public int Count { get; set; }
+
+    /// <summary>s of each transition, row after row.</summary>
+    public float[] Observations { get; }
+
+    /// <summary>a of each transition.</summary>
+    public int[] Actions { get; }
+
+    /// <summary>The n-step return R of each transition.</summary>
+    public float[] Rewards { get; }
+
+    /// <summary>What multiplies the bootstrap from s' (gamma^n, or 0 where the episode terminated).</summary>
+    public float[] Discounts { get; }
+
+    /// <summary>s' of each transition, row after row.</summary>
+    public float[] Next { get; }
+
+    /// <summary>Each transition's TD error under its actor's parameters (its initial priority is the magnitude).</summary>
+    public float[] Errors { get; }
+}
+
+/// <summary>Where an Ape-X actor's steps, episodes and transition batches go, and where its parameters come from: the learner in this process, or one across the network.</summary>
+public interface ITransitionSink
+{
+    /// <summary>Whether the actor should stop.</summary>
+    bool Stopping { get; }
+
+    /// <summary>The actor's lanes took <paramref name="envSteps"/> env steps, in which <paramref name="episodes"/> ended.</summary>
+    void Acted(int envSteps, ReadOnlySpan<EpisodeRecord> episodes);
+
+    /// <summary>Adds <paramref name="batch"/> to the central replay (waiting while the actors are ahead of the learner); false when the run is over.</summary>
+    bool Send(TransitionBatch batch);
+
+    /// <summary>Copies the learner's published parameters into <paramref name="theta"/> if they are newer than <paramref name="held"/>; returns the version now held.</summary>
+    long Fetch(float[] theta, long held);
+}
+
+/// <summary>
+/// One Ape-X actor: steps its lanes epsilon-greedily with its copy of the learner's parameters (fetched every
+/// actor_refresh_steps of its steps), turns the steps into n-step transitions, and once it holds actor_send_batch of
+/// them computes their initial priorities from its own copy (|double-Q n-step TD error|) and sends them on.
+/// </summary>
+public static class ApexActor
+{
+    /// <summary>
+    /// Acts as actor <paramref name="id"/> of part <paramref name="segment"/> of a run of <paramref name="config"/> with
+    /// <paramref name="epsilon"/>, starting from <paramref name="initial"/>'s parameters, until <paramref name="sink"/>
+    /// says stop; returns its env steps.
+    /// </summary>
+    public static long Run(ApexConfig config, ModelSpec spec, int id, int segment, float epsilon, ParameterBroadcast initial, ITransitionSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(initial);
+        var theta = new float[spec.Build().ParameterCount];
+        return Run(config, spec, id, segment, epsilon, theta, initial.CopyIfNewer(theta, -1), sink);
+    }
+
+    /// <summary>As the other overload, from <paramref name="theta"/> at <paramref name="version"/> (which the actor goes on to update).</summary>
+    public static long Run(ApexConfig config, ModelSpec spec, int id, int segment, float epsilon, float[] theta, long version, ITransitionSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(theta);
+        ArgumentNullException.ThrowIfNull(sink);
+        int n = config.Lanes.NumEnvs, send = config.ActorSendBatch;
+        VectorEnv env = config.MakeEnv(n);
+        env.Reset(config.WorkerEnvSeed(id, segment));
+        int obs = env.ObservationSize;
+        var net = (QNetwork)spec.Build();
+        var targetNet = (QNetwork)spec.Build();
+        if (theta.Length != net.ParameterCount)
+            throw new ArgumentException($"theta has {theta.Length} parameters; the model '{spec}' has {net.ParameterCount}.", nameof(theta));
+        int actions = net.Actions;
+        // The actor's own buffer of complete transitions, sent (with priorities) when it holds a batch.
+        var local = new ReplayBuffer(send + n * config.NStep, obs);
+        net.EnsureCapacity(Math.Max(n, local.Capacity));
+        targetNet.EnsureCapacity(local.Capacity);
+        var writer = new NStepWriter(n, config.NStep, obs, config.Gamma);
+        Rng rng = Acting.WorkerRng(config, id, segment);
+        var before = new float[n * obs];
+        var laneActions = new int[n];
+        var slots = new int[local.Capacity];
+        for (int i = 0; i < slots.Length; i++) slots[i] = i;
+        var batch = new TransitionBatch(local.Capacity, obs);
+        float[] targets = new float[local.Capacity];
+        long steps = 0, total = 0;
+        while (!sink.Stopping)
+        {
+            DqnParts.Step(net, theta, env, before, laneActions, epsilon, rng);
+            DqnParts.Record(env, writer, before, laneActions, local);
+            sink.Acted(n, env.Episodes.Records);
+            env.Episodes.Clear();
+            steps += n;
+            total += n;
+            if (local.Count >= send)
             {
-                DqnParts.Step(net, theta, env, before, laneActions, epsilon, rng);
-                DqnParts.Record(env, writer, before, laneActions, local);
-                long global = run.Metrics.AddSteps(n);
-                run.Metrics.AddEpisodes(env.Episodes.Records);
-                env.Episodes.Clear();
-                steps += n;
-                if (local.Count >= send)
-                {
-                    // Initial priorities from the actor's own parameters: |double-Q n-step TD error| of each transition.
-                    int count = local.Count;
-                    for (int i = 0; i < count; i++) slots[i] = i;
-                    local.Gather(slots.AsSpan(0, count), batchObs, batchActions, rewards, discounts, batchNext);
-                    DqnTargets.Compute(targetNet, theta, net, theta, batchNext, rewards, discounts, count, targets);
-                    net.Forward(theta, batchObs.AsSpan(0, count * obs), count);
-                    ReadOnlySpan<float> qs = net.QValues(count);
-                    for (int i = 0; i < count; i++) errors[i] = qs[i * actions + batchActions[i]] - targets[i];
-                    lock (_replayGate)
-                    {
-                        // The rate limiter: past learning_starts, wait while the actors are ahead of the learner's replay.
-                        while (TooFarAhead() && !group.StopRequested && !run.ShouldStop) Monitor.Wait(_replayGate, 20);
-                        for (int i = 0; i < count; i++)
-                        {
-                            (ReadOnlyMemory<float> o, ReadOnlyMemory<float> nx) = local.ObservationsAt(i);
-                            int slot = Replay.Add(o.Span, batchActions[i], rewards[i], discounts[i], nx.Span);
-                            _priorities.Update([slot], errors.AsSpan(i, 1));
-                        }
-                        _inserted += count;
-                        Monitor.PulseAll(_replayGate);
-                    }
-                    local.Clear();
-                }
-                if (steps >= config.ActorRefreshSteps)
-                {
-                    steps = 0;
-                    long now = Fetch(theta);
-                    Interlocked.Add(ref _ageSum, now - version);
-                    Interlocked.Increment(ref _ageCount);
-                    version = now;
-                }
-                evaluation.MaybeRun(global);
+                // Initial priorities from the actor's own parameters: the double-Q n-step TD error of each transition.
+                int count = batch.Count = local.Count;
+                local.Gather(slots.AsSpan(0, count), batch.Observations, batch.Actions, batch.Rewards, batch.Discounts, batch.Next);
+                DqnTargets.Compute(targetNet, theta, net, theta, batch.Next, batch.Rewards, batch.Discounts, count, targets);
+                net.Forward(theta, batch.Observations.AsSpan(0, count * obs), count);
+                ReadOnlySpan<float> qs = net.QValues(count);
+                for (int i = 0; i < count; i++) batch.Errors[i] = qs[i * actions + batch.Actions[i]] - targets[i];
+                if (!sink.Send(batch)) break;
+                local.Clear();
+            }
+            if (steps >= config.ActorRefreshSteps)
+            {
+                steps = 0;
+                version = sink.Fetch(theta, version);
             }
         }
+        return total;
+    }
+}
 
-        /// <summary>Whether the actors have added more than the learner's replay allows (call under the replay's lock).</summary>
-        bool TooFarAhead() =>
-            _inserted > config.LearningStarts && (_inserted - config.LearningStarts) * (double)config.SamplesPerInsert > _sampled + (double)config.SamplesPerInsert * config.ActorSendBatch * config.Threads;
+/// <summary>
+/// Ape-X's learner side, in this process or serving actor processes: theta, Adam and the target network (a resumed
+/// run's from its checkpoint), the central prioritized replay (FIFO) with its rate limiter, the published parameters,
+/// and one learner thread that draws prioritized batches, takes Adam steps on the importance-weighted Huber loss of
+/// double-Q n-step targets, sends the new priorities back to the replay, publishes its parameters after every update
+/// and refreshes its target network every target_update_interval updates. Its telemetry: replay size, insert and
+/// sample rates, the replay ratio, priority statistics and the actors' parameter age.
+/// </summary>
+public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled, long AgeSum, long AgeCount)>
+{
+    const string Kind = "apex";
+    readonly ApexConfig _config;
+    readonly RunContext _run;
+    readonly SharedReplay _replay;
+    readonly PrioritizedReplay _priorities;
+    readonly object _gate;
+    readonly float[] _target;
+    readonly Adam _optimizer;
+    readonly SharedParameters _shared;
+    TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    bool _progressAwaited;
+    long _inserted, _sampled, _ageSum, _ageCount;
 
-        /// <summary>Copies the learner's latest published parameters; returns their version.</summary>
-        long Fetch(float[] theta)
+    /// <summary>The learner of <paramref name="config"/>'s run (from <paramref name="run"/>'s checkpoint when resuming); it reports the run's telemetry.</summary>
+    public ApexLearner(ApexConfig config, RunContext run)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(run);
+        (_config, _run) = (config, run);
+        UpdateRules.Begin(config, run);
+        Spec = Acting.QSpec(config);
+        _replay = new SharedReplay(config);
+        (_priorities, _gate) = (_replay.Priorities!, _replay.Gate);
+        (float[] theta, _target, _optimizer) = DqnParts.Parameters(Spec, config, run, Kind, _replay);
+        Group = new WorkerGroup(Kind);
+        // One applier (the learner) under the lock: the actors never step the parameters, they copy the published ones.
+        _shared = new SharedParameters(theta, _optimizer, UpdateMode.Lock, 1, Group, run.Metrics);
+        Evaluation = PeriodicEvaluation.For(config, config.Evaluation, Spec, theta, run, Group);
+        Published = new ParameterBroadcast(theta);
+        run.Metrics.Telemetry = this;
+    }
+
+    /// <summary>The run's settings.</summary>
+    public ApexConfig Config => _config;
+
+    /// <summary>The Q network's spec.</summary>
+    public ModelSpec Spec { get; }
+
+    /// <summary>The learner's parameters as the actors copy them (after every update).</summary>
+    public ParameterBroadcast Published { get; }
+
+    /// <summary>The learner's thread and, in this process, the actors' (a failure in one stops the run).</summary>
+    public WorkerGroup Group { get; }
+
+    /// <summary>theta's length.</summary>
+    public int ParameterCount => _shared.Theta.Length;
+
+    /// <summary>The greedy evaluation that decides "solved" (run by the learner, and by actors in this process).</summary>
+    internal PeriodicEvaluation Evaluation { get; }
+
+    /// <summary>
+    /// Starts the learner thread and <paramref name="startActors"/>'s (in the learner's worker group), takes the run's
+    /// checkpoints until the budget is spent, the run is solved or stopped, and evaluates once more at the end unless
+    /// solved. The caller finishes the run (<see cref="RunContext.Finish"/>).
+    /// </summary>
+    /// <exception cref="WorkerFailedException">An actor or the learner threw; the run was stopped.</exception>
+    public void Train(Action<WorkerGroup> startActors)
+    {
+        ArgumentNullException.ThrowIfNull(startActors);
+        startActors(Group);
+        Group.Start("learner", 0, Learn);
+        Group.Supervise(_shared, _run, Save);
+        if (_run.Checkpoints.Kept) _run.Checkpoints.Save(Save());
+        if (!_run.Stop.Solved) Evaluation.RunNow();
+    }
+
+    CheckpointData Save() => DqnParts.Save(Spec, _shared.Theta, _target, _optimizer, Kind, _replay, _config.CheckpointReplay);
+
+    /// <summary>Adds <paramref name="batch"/> to the replay, first waiting while the actors are ahead of the learner (until <paramref name="stopping"/>).</summary>
+    internal void Insert(TransitionBatch batch, Func<bool> stopping)
+    {
+        lock (_gate)
         {
-            lock (_publishGate)
+            // The rate limiter: past learning_starts, wait while the actors are ahead of the learner's replay.
+            while (TooFarAhead() && !stopping()) Monitor.Wait(_gate, 20);
+            Add(batch);
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="batch"/> to the replay unless the actors are ahead of the learner (and not <paramref name="force"/>);
+    /// then (nothing added) returns a task that completes when the learner has drawn its next batch, to try again after.
+    /// </summary>
+    /// <exception cref="ArgumentException">The batch's observations are not the replay's size.</exception>
+    public Task? TryInsert(TransitionBatch batch, bool force = false)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.ObservationSize != _replay.Buffer.ObservationSize)
+            throw new ArgumentException($"the batch's observations have {batch.ObservationSize} floats; the replay holds {_replay.Buffer.ObservationSize}.", nameof(batch));
+        lock (_gate)
+        {
+            if (!force && TooFarAhead())
             {
-                _published.CopyTo(theta, 0);
-                return _publishedVersion;
+                _progressAwaited = true;
+                return _progress.Task;
             }
+            Add(batch);
+            return null;
         }
+    }
 
-        /// <summary>The learner: prioritized batches, double-Q n-step targets, Adam, priorities back, parameters published.</summary>
-        public void Learn(int id)
+    /// <summary>Writes the batch into the replay at its priorities (under the lock) and wakes the learner.</summary>
+    void Add(TransitionBatch batch)
+    {
+        int obs = batch.ObservationSize;
+        for (int i = 0; i < batch.Count; i++)
         {
-            const string who = "apex learner";
-            int batch = config.BatchSize;
-            var work = new DqnBatch(spec, batch, Replay.ObservationSize, doubleQ: true);
-            var sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling);
-            var tally = new UpdateTally();
-            long updates = run.Metrics.Updates;
-            while (!group.StopRequested && !run.ShouldStop)
+            int slot = _replay.Buffer.Add(batch.Observations.AsSpan(i * obs, obs), batch.Actions[i], batch.Rewards[i], batch.Discounts[i], batch.Next.AsSpan(i * obs, obs));
+            _priorities.Update([slot], batch.Errors.AsSpan(i, 1));
+        }
+        _inserted += batch.Count;
+        Monitor.PulseAll(_gate);
+    }
+
+    /// <summary>Whether the actors have added more than the learner's replay allows (call under the replay's lock).</summary>
+    bool TooFarAhead() =>
+        _inserted > _config.LearningStarts && (_inserted - _config.LearningStarts) * (double)_config.SamplesPerInsert
+            > _sampled + (double)_config.SamplesPerInsert * _config.ActorSendBatch * _config.Threads;
+
+    /// <summary>Copies the published parameters into <paramref name="theta"/> if newer than <paramref name="held"/> (below 0: none yet); returns their version, and counts the copy's age for the telemetry.</summary>
+    public long Fetch(Span<float> theta, long held)
+    {
+        long now = Published.CopyIfNewer(theta, held);
+        if (held >= 0)
+        {
+            Interlocked.Add(ref _ageSum, now - held);
+            Interlocked.Increment(ref _ageCount);
+        }
+        return now;
+    }
+
+    /// <summary>The learner: prioritized batches, double-Q n-step targets, Adam, priorities back, parameters published.</summary>
+    void Learn(int id)
+    {
+        const string who = "apex learner";
+        int batch = _config.BatchSize;
+        ReplayBuffer replay = _replay.Buffer;
+        var work = new DqnBatch(Spec, batch, replay.ObservationSize, doubleQ: true);
+        var sampling = new Rng((ulong)_config.Seed ^ AlgoConfig.SegmentSalt(_run.Segment), RandomStreams.ReplaySampling);
+        var tally = new UpdateTally();
+        long updates = _run.Metrics.Updates;
+        while (!Group.StopRequested && !_run.ShouldStop)
+        {
+            long global = _run.Metrics.EnvSteps;
+            lock (_gate)
             {
-                long global = run.Metrics.EnvSteps;
-                lock (_replayGate)
+                // Until the replay holds learning_starts transitions, wait for the actors' batches (they pulse).
+                if (replay.Count < Math.Max(batch, _config.LearningStarts))
                 {
-                    // Until the replay holds learning_starts transitions, wait for the actors' batches (they pulse).
-                    if (Replay.Count < Math.Max(batch, config.LearningStarts))
-                    {
-                        Monitor.Wait(_replayGate, 20);
-                        continue;
-                    }
-                    _priorities.Sample(sampling, config.Beta(global), work.Slots, work.Weights);
-                    work.Gather(Replay);
-                    _sampled += batch;
-                    Monitor.PulseAll(_replayGate);
+                    Monitor.Wait(_gate, 20);
+                    continue;
                 }
-                float loss = work.Compute(shared.Theta, target, config.MaxGradNorm, who, ++updates);
-                lock (_replayGate) _priorities.Update(work.Slots, work.Errors);
-                if (!shared.Apply(work.Gradient, UpdateRules.LearningRate(config, global), shared.Version, ref tally)) break;
-                tally.Add(loss);
-                tally.ReportTo(run.Metrics);
-                lock (_publishGate)
+                _priorities.Sample(sampling, _config.Beta(global), work.Slots, work.Weights);
+                work.Gather(replay);
+                _sampled += batch;
+                Monitor.PulseAll(_gate);
+                if (_progressAwaited)
                 {
-                    shared.Theta.CopyTo(_published, 0);
-                    _publishedVersion = shared.Version;
+                    // Actors across the network wait on a task rather than the lock: the next one is made only when one was handed out.
+                    TaskCompletionSource progressed = _progress;
+                    _progress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _progressAwaited = false;
+                    progressed.TrySetResult();
                 }
-                // An evaluation pauses the learner too (or the learner runs it), as it pauses the actors.
-                evaluation.MaybeRun(run.Metrics.EnvSteps);
-                if (updates % config.TargetUpdateInterval == 0) DqnParts.RefreshTarget(shared.Theta, target, config.Tau, who, updates);
             }
-            tally.ReportTo(run.Metrics, force: true);
+            float loss = work.Compute(_shared.Theta, _target, _config.MaxGradNorm, who, ++updates);
+            lock (_gate) _priorities.Update(work.Slots, work.Errors);
+            if (!_shared.Apply(work.Gradient, UpdateRules.LearningRate(_config, global), _shared.Version, ref tally)) break;
+            tally.Add(loss);
+            tally.ReportTo(_run.Metrics);
+            Published.Publish(_shared.Theta, _shared.Version);
+            // An evaluation pauses the learner too (or the learner runs it), as it pauses the actors.
+            Evaluation.MaybeRun(_run.Metrics.EnvSteps);
+            if (updates % _config.TargetUpdateInterval == 0) DqnParts.RefreshTarget(_shared.Theta, _target, _config.Tau, who, updates);
         }
+        tally.ReportTo(_run.Metrics, force: true);
+    }
 
-        protected override (long Inserted, long Sampled, long AgeSum, long AgeCount) Now()
-        {
-            lock (_replayGate) return (_inserted, _sampled, Interlocked.Read(ref _ageSum), Interlocked.Read(ref _ageCount));
-        }
+    /// <inheritdoc/>
+    protected override (long Inserted, long Sampled, long AgeSum, long AgeCount) Now()
+    {
+        lock (_gate) return (_inserted, _sampled, Interlocked.Read(ref _ageSum), Interlocked.Read(ref _ageCount));
+    }
 
-        protected override RuntimeTelemetry Between((long Inserted, long Sampled, long AgeSum, long AgeCount) a, (long Inserted, long Sampled, long AgeSum, long AgeCount) b,
-            double seconds)
+    /// <inheritdoc/>
+    protected override RuntimeTelemetry Between((long Inserted, long Sampled, long AgeSum, long AgeCount) a, (long Inserted, long Sampled, long AgeSum, long AgeCount) b,
+        double seconds)
+    {
+        long inserted = b.Inserted - a.Inserted, sampled = b.Sampled - a.Sampled, ages = b.AgeCount - a.AgeCount;
+        int size;
+        double total, largest;
+        lock (_gate) (size, total, largest) = (_replay.Buffer.Count, _priorities.Tree.Total, _priorities.MaxPriority);
+        return RuntimeTelemetry.None with
         {
-            long inserted = b.Inserted - a.Inserted, sampled = b.Sampled - a.Sampled, ages = b.AgeCount - a.AgeCount;
-            int size;
-            double total, largest;
-            lock (_replayGate) (size, total, largest) = (Replay.Count, _priorities.Tree.Total, _priorities.MaxPriority);
-            return RuntimeTelemetry.None with
-            {
-                ReplaySize = size,
-                PriorityMean = size > 0 ? total / size : double.NaN,
-                PriorityMax = largest,
-                InsertsPerSecond = seconds > 0 ? inserted / seconds : double.NaN,
-                SamplesPerSecond = seconds > 0 ? sampled / seconds : double.NaN,
-                ReplayRatio = inserted > 0 ? sampled / (double)inserted : double.NaN,
-                ParameterAge = ages > 0 ? (b.AgeSum - a.AgeSum) / (double)ages : double.NaN,
-            };
-        }
+            ReplaySize = size,
+            PriorityMean = size > 0 ? total / size : double.NaN,
+            PriorityMax = largest,
+            InsertsPerSecond = seconds > 0 ? inserted / seconds : double.NaN,
+            SamplesPerSecond = seconds > 0 ? sampled / seconds : double.NaN,
+            ReplayRatio = inserted > 0 ? sampled / (double)inserted : double.NaN,
+            ParameterAge = ages > 0 ? (b.AgeSum - a.AgeSum) / (double)ages : double.NaN,
+        };
     }
 }

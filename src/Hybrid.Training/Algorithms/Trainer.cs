@@ -47,6 +47,9 @@ public static class Trainer
     /// <summary>Algorithm names, as the command line takes them.</summary>
     public static IReadOnlyList<string> Algorithms { get; } = [.. Registry.Select(a => a.Name)];
 
+    /// <summary>The algorithms that also run across processes (<c>hybrid cluster learner</c>): a learner process and actor processes.</summary>
+    public static IReadOnlyList<string> ClusterAlgorithms { get; } = ["impala", "apex"];
+
     /// <summary>The algorithm named <paramref name="algo"/>.</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Algorithms"/>.</exception>
     public static Algorithm Named(string algo) => Registry.FirstOrDefault(a => a.Name == algo)

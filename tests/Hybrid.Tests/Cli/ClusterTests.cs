@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 
 namespace Hybrid.Tests.Cli;
 
@@ -290,7 +291,7 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
         Assert.Equal(0, TrainCliTests.Cli(["train", "--algo", "a2c", "--max-env-steps", "2000", "--quiet", "--out", run]).Code);
         (int code, _, string error) = TrainCliTests.Cli(["cluster", "learner", "--resume", run]);
         Assert.Equal(2, code);
-        Assert.Contains("is a2c; cluster learner continues only impala runs", error);
+        Assert.Contains("is a2c; cluster learner continues only impala and apex runs", error);
     }
 
     [Fact]
@@ -346,22 +347,26 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
         }
     }
 
-    [Fact]
-    public void AKilledLearnerResumesFromItsCheckpointAndAWaitingActorJoinsItAgain()
+    /// <summary>
+    /// A learner of <paramref name="algo"/> with a budget of <paramref name="budget"/> steps and a checkpoint every
+    /// <paramref name="every"/>, killed once metrics.csv has <paramref name="rows"/> rows, resumed with --resume; an actor
+    /// started with --wait joins both parts. Returns the run folder, the checkpoint's steps and the metrics rows.
+    /// </summary>
+    (string Run, long Checkpointed, string[] Rows) KillAndResume(string algo, int port, long budget, long every, int rows)
     {
-        string run = Path.Combine(Folder, "resumed");
+        string run = Path.Combine(Folder, $"{algo}-resumed"), cluster = $"localhost:{port}";
         Process? learner = null, actor = null, resumed = null;
         try
         {
-            learner = Start("cluster", "learner", "--cluster", "localhost:30103", "--max-env-steps", "200000", "--checkpoint-interval", "20000", "--quiet",
-                "--out", run, "--log-interval", "10000");
-            actor = Start("cluster", "actors", "--cluster", "localhost:30103", "--wait", "60");
-            WaitForRows(Path.Combine(run, "metrics.csv"), 4, learner);
+            learner = Start("cluster", "learner", "--algo", algo, "--cluster", cluster, "--max-env-steps", $"{budget}", "--checkpoint-interval", $"{every}",
+                "--quiet", "--out", run, "--log-interval", "10000");
+            actor = Start("cluster", "actors", "--cluster", cluster, "--wait", "60");
+            WaitForRows(Path.Combine(run, "metrics.csv"), rows, learner);
             learner.Kill();
             learner.WaitForExit();
             long checkpointed = Hybrid.Nn.Checkpoint.Load(Path.Combine(run, "checkpoint.bin")).EnvSteps;
-            Assert.InRange(checkpointed, 20_000, 199_999);
-            resumed = Start("cluster", "learner", "--cluster", "localhost:30103", "--resume", run, "--quiet");
+            Assert.InRange(checkpointed, every, budget - 1);
+            resumed = Start("cluster", "learner", "--cluster", cluster, "--resume", run, "--quiet");
             Assert.True(resumed.WaitForExit(120_000), "the resumed learner did not finish within 120 s");
             string output = resumed.StandardOutput.ReadToEnd(), error = resumed.StandardError.ReadToEnd();
             Assert.True(resumed.ExitCode == 0, error);
@@ -370,17 +375,69 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
             Assert.Equal(0, actor.ExitCode);
             Assert.Contains("waiting up to 60 s", actor.StandardError.ReadToEnd());
             Assert.Contains("the learner ended the run", actor.StandardOutput.ReadToEnd());
-            string summary = File.ReadAllText(Path.Combine(run, "summary.json"));
-            Assert.Contains("\"resumed\": 1", summary);
+            Assert.Contains("\"resumed\": 1", File.ReadAllText(Path.Combine(run, "summary.json")));
+            string[] metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
             // One metrics row per log interval across both parts: none repeated, none after the budget.
-            long[] steps = [.. File.ReadAllLines(Path.Combine(run, "metrics.csv")).Skip(1).Select(r => long.Parse(r.Split(',')[0], CultureInfo.InvariantCulture))];
+            long[] steps = [.. metrics.Skip(1).Select(r => long.Parse(r.Split(',')[0], CultureInfo.InvariantCulture))];
             Assert.Equal(steps.Order(), steps);
             Assert.Equal(steps.Length, steps.Distinct().Count());
-            Assert.True(steps[^1] >= 200_000, output);
+            Assert.True(steps[^1] >= budget, output);
+            return (run, checkpointed, metrics);
         }
         finally
         {
             KillAll(learner, actor, resumed);
         }
+    }
+
+    [Fact]
+    public void AKilledLearnerResumesFromItsCheckpointAndAWaitingActorJoinsItAgain() => KillAndResume("impala", 30103, 200_000, 20_000, 4);
+
+    [Fact]
+    public void ApexAcrossProcessesSolvesWhenAnActorProcessIsKilledMidway()
+    {
+        string run = Path.Combine(Folder, "apex");
+        Process? learner = null, first = null, second = null;
+        try
+        {
+            learner = Start("cluster", "learner", "--algo", "apex", "--cluster", "localhost:30105", "--stop-when-solved", "--quiet", "--out", run, "--log-interval", "5000");
+            first = Start("cluster", "actors", "--cluster", "localhost:30105");
+            second = Start("cluster", "actors", "--cluster", "localhost:30105");
+            WaitForActing(run, 2, learner);
+            second.Kill(); // SIGKILL: no goodbye
+            Assert.True(learner.WaitForExit(120_000), "the learner did not finish within 120 s");
+            string output = learner.StandardOutput.ReadToEnd(), error = learner.StandardError.ReadToEnd();
+            Assert.True(learner.ExitCode == 0, error);
+            Assert.Contains("apex CartPole-v1 seed 1", output);
+            Assert.Contains("solved at", output);
+            Assert.Contains("actor 1 joined", error);
+            Assert.True(first.WaitForExit(30_000), "the surviving actor did not exit after the run");
+            Assert.Contains($"actors (pid {first.Id}): the learner ended the run", first.StandardOutput.ReadToEnd());
+            Assert.Equal(0, first.ExitCode);
+            // The replay's telemetry beside the cluster's, and the processes' steps add up to the run's.
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+            JsonElement root = json.RootElement;
+            Assert.True(root.GetProperty("solved").GetBoolean());
+            Assert.True(root.GetProperty("runtime").GetProperty("replay_size").GetInt64() > 0, root.ToString());
+            Assert.True(root.GetProperty("runtime").GetProperty("unroll_latency_ms").GetDouble() > 0, root.ToString());
+            var processes = root.GetProperty("actor_processes").EnumerateArray().ToList();
+            Assert.Equal(2, processes.Count);
+            Assert.Equal(root.GetProperty("env_steps").GetInt64(), processes.Sum(p => p.GetProperty("env_steps").GetInt64()));
+        }
+        finally
+        {
+            KillAll(learner, first, second);
+        }
+    }
+
+    [Fact]
+    public void AKilledApexLearnerResumesWithItsReplayAndAWaitingActorJoinsItAgain()
+    {
+        (_, long checkpointed, string[] rows) = KillAndResume("apex", 30106, 60_000, 15_000, 3);
+        // The replay came back with the checkpoint: the first row after it holds more than the resumed part added.
+        int size = Array.IndexOf(rows[0].Split(','), "replay_size");
+        string[] after = rows.Skip(1).Select(r => r.Split(',')).First(c => long.Parse(c[0], CultureInfo.InvariantCulture) > checkpointed);
+        long added = long.Parse(after[0], CultureInfo.InvariantCulture) - checkpointed;
+        Assert.True(long.Parse(after[size], CultureInfo.InvariantCulture) > added + checkpointed / 2, string.Join('\n', rows));
     }
 }

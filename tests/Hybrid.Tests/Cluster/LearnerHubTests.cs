@@ -157,3 +157,130 @@ public sealed class LearnerHubTests
         Assert.Equal(0, _hub.Actors);
     }
 }
+
+/// <summary>Ape-X's cluster learner: transition batches of the run's shapes go into its replay at their priorities, bad ones are refused naming the actor, and the rate limiter holds actors that are ahead.</summary>
+public sealed class ApexLearnerHubTests
+{
+    // A small replay and limiter: past 10 transitions, the actors may be at most one batch of 10 ahead of the learner.
+    readonly ApexConfig _config = new() { LearningStarts = 10, ActorSendBatch = 10, Threads = 1, BufferSize = 1_000 };
+    readonly List<string> _log = [];
+    readonly ApexLearner _learner;
+    readonly LearnerHub _hub;
+
+    public ApexLearnerHubTests()
+    {
+        var run = new RunContext(_config, null, null);
+        _learner = new ApexLearner(_config, run);
+        _hub = new LearnerHub(_learner, run, _log.Add);
+    }
+
+    /// <summary><paramref name="count"/> CartPole transitions (4 observation floats) from <paramref name="actor"/>, after 25 env steps in which one episode ended.</summary>
+    static TransitionMessage Batch(int actor, int count = 10) => new()
+    {
+        ActorId = actor, Steps = 25, Observations = new float[count * 4], Actions = [.. Enumerable.Range(0, count).Select(i => i % 2)],
+        Rewards = [.. Enumerable.Repeat(1f, count)], Discounts = [.. Enumerable.Repeat(0.97f, count)], NextObservations = new float[count * 4],
+        Errors = [.. Enumerable.Range(0, count).Select(i => 0.5f + i)], EpisodeReturns = [20f], EpisodeLengths = [20], EpisodeTerminated = [true],
+        SentTicks = DateTime.UtcNow.Ticks,
+    };
+
+    int Join(string name) => _hub.Join(new JoinRequest { Actor = name, Process = name, Version = SummaryBuilder.HybridVersion }).ActorId;
+
+    [Fact]
+    public async Task AWellFormedBatchGoesIntoTheReplayAtItsActorsPrioritiesAndItsStepsAreCounted()
+    {
+        int id = Join("host-a");
+        SubmitReply reply = await _hub.SubmitTransitions(Batch(id));
+        Assert.False(reply.Stop);
+        RuntimeTelemetry total = _hub.Total(1.0);
+        Assert.Equal(10, total.ReplaySize);
+        // Priorities |error| + eps: the largest error, 9.5, sets the maximum.
+        Assert.Equal(9.5 + _config.PrioritizedEps, total.PriorityMax, 1e-4);
+        ActorProcessRate process = Assert.Single(total.ActorProcesses!);
+        Assert.Equal(25, process.EnvSteps);
+        Assert.Equal(1, total.ActorsConnected);
+    }
+
+    public static TheoryData<string, string> Malformed => new()
+    {
+        { "observations", "observations of another shape" },
+        { "action", "an action outside [0, 2)" },
+        { "error", "not a finite number" },
+        { "discount", "not a finite number" },
+        { "rewards", "per-transition arrays of another length" },
+        { "too many", "transitions (a batch holds at most" },
+        { "version", "parameter version 3" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public async Task AMalformedBatchIsRefusedNamingTheActorAndTheReplayIsUntouched(string damage, string expected)
+    {
+        int id = Join("host-b");
+        TransitionMessage bad = Batch(id);
+        switch (damage)
+        {
+            case "observations": bad.NextObservations = new float[3]; break;
+            case "action": bad.Actions[4] = 2; break;
+            case "error": bad.Errors[1] = float.NaN; break;
+            case "discount": bad.Discounts[0] = 1.5f; break;
+            case "rewards": bad.Rewards = [1f]; break;
+            case "too many": bad = Batch(id, 10_000); break;
+            case "version": bad.ParameterVersion = 3; break;
+        }
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => _hub.SubmitTransitions(bad));
+        Assert.Contains($"actor {id}", e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(_log, line => line.Contains($"refused a transition batch from actor {id}"));
+        Assert.Equal(0, _hub.Total(1.0).ReplaySize);
+        await _hub.SubmitTransitions(Batch(id));
+        Assert.Equal(10, _hub.Total(1.0).ReplaySize);
+    }
+
+    [Fact]
+    public async Task AnUnrollSentToAnApexLearnerIsRefusedAndABatchSentToAnImpalaLearnerToo()
+    {
+        int id = Join("host-c");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => _hub.Submit(new UnrollMessage { ActorId = id }));
+        Assert.Contains("this learner runs apex, which takes transition batches, not unrolls", e.Message);
+        var impala = (ImpalaConfig)Trainer.DefaultConfig("impala");
+        var run = new RunContext(impala, null, null);
+        var parameters = new LearnerParameters(impala, run, "impala");
+        var queues = new UnrollQueues(impala.Batch, 2, impala.TMax, impala.Lanes.NumEnvs, EnvRegistry.Spec(impala.Env));
+        var hub = new LearnerHub(impala, parameters.Spec, queues, new ParameterBroadcast(parameters.Theta), parameters.Theta.Length, run, _ => { });
+        int other = hub.Join(new JoinRequest { Actor = "x", Process = "x", Version = SummaryBuilder.HybridVersion }).ActorId;
+        e = await Assert.ThrowsAsync<ArgumentException>(() => hub.SubmitTransitions(Batch(other)));
+        Assert.Contains("this learner runs impala, which takes unrolls, not transition batches", e.Message);
+    }
+
+    [Fact]
+    public async Task ABatchOfAnActorAheadOfTheLearnerWaitsWithoutAThreadAndIsTurnedAwayWhenTheLearnerStops()
+    {
+        // No learner thread draws: 10 transitions to start learning, then one batch of slack; the fourth batch waits.
+        int id = Join("host-e");
+        for (int i = 0; i < 3; i++) await _hub.SubmitTransitions(Batch(id));
+        Task<SubmitReply> waiting = _hub.SubmitTransitions(Batch(id));
+        Assert.False(waiting.IsCompleted);
+        _hub.Stop();
+        SubmitReply reply = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(reply.Stop);
+        RuntimeTelemetry total = _hub.Total(1.0);
+        Assert.Equal(30, total.ReplaySize);
+        Assert.Equal(75, total.ActorProcesses![0].EnvSteps);
+    }
+
+    [Fact]
+    public void AParameterRequestBringsNewerParametersOnlyAndCountsTheirAge()
+    {
+        JoinReply join = _hub.Join(new JoinRequest { Actor = "host-d", Process = "host-d", Version = SummaryBuilder.HybridVersion });
+        Assert.Equal(0, join.ParameterVersion);
+        Assert.Empty(_hub.Parameters(join.ActorId, 0).Theta);
+        float[] newer = [.. join.Theta.Select(x => x + 1f)];
+        _learner.Published.Publish(newer, 4);
+        SubmitReply reply = _hub.Parameters(join.ActorId, 0);
+        Assert.Equal(4, reply.ParameterVersion);
+        Assert.Equal(newer, reply.Theta);
+        // The copy replaced one 4 versions old.
+        Assert.Equal(4, _hub.Total(1.0).ParameterAge);
+        Assert.Throws<ArgumentException>(() => _hub.Parameters(77, 0));
+    }
+}

@@ -95,7 +95,7 @@ public class ExperimentSpecTests
     }
 
     [Theory]
-    [InlineData("{name: c, algo: a3c, cluster_actors: 2}", "e.yaml line 6: cluster_actors runs IMPALA across processes; this arm's algo is a3c.")]
+    [InlineData("{name: c, algo: a3c, cluster_actors: 2}", "e.yaml line 6: cluster_actors runs impala or apex across processes; this arm's algo is a3c.")]
     [InlineData("{name: c, algo: impala, cluster_actors: 0}", "e.yaml line 6: cluster_actors was 0; expected >= 1")]
     public void AClusterArmOfAnotherAlgorithmOrNoActorsIsRefused(string arm, string expected)
     {
@@ -109,7 +109,7 @@ public class ExperimentSpecTests
         ExperimentSpec spec = ExperimentSpec.Parse("name: x\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 1000\narms: [{name: c, algo: impala, cluster_actors: 1}]\n", "e.yaml");
         string folder = Path.Combine(Path.GetTempPath(), $"hybrid-cluster-arm-{Guid.NewGuid():N}");
         var e = Assert.Throws<ArgumentException>(() => new ExperimentRunner(spec, folder, new RecordingProgress()).Run());
-        Assert.Contains("arm 'c' runs IMPALA across processes", e.Message);
+        Assert.Contains("arm 'c' runs across processes", e.Message);
         Assert.False(Directory.Exists(folder));
     }
 
