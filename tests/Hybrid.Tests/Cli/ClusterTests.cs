@@ -259,11 +259,11 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
             learner = Start("cluster", "learner", "--cluster", "localhost:30104", "--max-env-steps", "100000000", "--quiet", "--out", run, "--log-interval", "5000");
             actor = Start("cluster", "actors", "--cluster", "localhost:30104", "--threads", "2");
             WaitForActing(run, 1, learner);
-            Signal(actor, "TERM");
+            SignalTests.Signal(actor, "TERM");
             Assert.True(actor.WaitForExit(30_000), "the actor did not stop within 30 s of SIGTERM");
             Assert.Equal(143, actor.ExitCode);
             Assert.Contains("told the learner they left", actor.StandardOutput.ReadToEnd());
-            Signal(learner, "TERM");
+            SignalTests.Signal(learner, "TERM");
             Assert.True(learner.WaitForExit(30_000), "the learner did not stop within 30 s of SIGTERM");
             Assert.Equal(143, learner.ExitCode);
             string error = learner.StandardError.ReadToEnd();
@@ -276,12 +276,6 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
         {
             KillAll(learner, actor);
         }
-    }
-
-    static void Signal(Process process, string signal)
-    {
-        using Process kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)])!;
-        kill.WaitForExit();
     }
 
     [Fact]
