@@ -191,6 +191,23 @@ public class AsyncAllocationTests
         return GC.GetTotalAllocatedBytes(precise: true) - before;
     }
 
+    /// <summary>
+    /// What 120k more steps allocate: a 140k-step run's bytes less a 20k-step run's, the fewer of two tries. What a step
+    /// allocates shows in both; the rest of the process's work (the test runner, a method tiering up late; once 302 KB
+    /// in a full suite) in one at most. Both lines of the message are the try that counted.
+    /// </summary>
+    static (long Growth, string Message) Growth(AlgoConfig config)
+    {
+        Allocated(config, 10_000); // JIT and static set-up
+        (long Growth, string Message) fewest = (long.MaxValue, "");
+        for (int i = 0; i < 2; i++)
+        {
+            long short_ = Allocated(config, 20_000), long_ = Allocated(config, 140_000);
+            if (long_ - short_ < fewest.Growth) fewest = (long_ - short_, $"{config.Algo}: {short_:N0} bytes for 20k steps, {long_:N0} for 140k");
+        }
+        return fewest;
+    }
+
     [Theory]
     [InlineData("a3c", UpdateMode.Hogwild)]
     [InlineData("a3c", UpdateMode.Server)]
@@ -209,9 +226,8 @@ public class AsyncAllocationTests
         if (config is AsyncQConfig q) config = q with { Async = new() { Update = mode } };
         if (config is Ga3cConfig g) config = g with { Threads = 2 };
         if (config is HybridConfig h) config = h with { Async = new() { Update = mode } };
-        Allocated(config, 10_000); // JIT and static set-up
-        long short_ = Allocated(config, 20_000), long_ = Allocated(config, 140_000);
-        Assert.True(long_ - short_ < 256 * 1024, $"{algo}: {short_:N0} bytes for 20k steps, {long_:N0} for 140k");
+        (long growth, string message) = Growth(config);
+        Assert.True(growth < 256 * 1024, message);
     }
 
     [Theory]
@@ -224,9 +240,8 @@ public class AsyncAllocationTests
         AlgoConfig config = algo == "a2c"
             ? new A2cConfig { Env = "Acrobot-v1", Seed = 5, Threads = 2, Hidden = [256, 256], NormalizeObservations = true, NormalizeRewards = true }
             : new A3cConfig { Env = "Acrobot-v1", Seed = 5, NormalizeObservations = true, NormalizeRewards = true };
-        Allocated(config, 10_000);
-        long short_ = Allocated(config, 20_000), long_ = Allocated(config, 140_000);
-        Assert.True(long_ - short_ < 256 * 1024, $"{algo}: {short_:N0} bytes for 20k steps, {long_:N0} for 140k");
+        (long growth, string message) = Growth(config);
+        Assert.True(growth < 256 * 1024, message);
     }
 }
 
