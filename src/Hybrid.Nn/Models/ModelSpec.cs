@@ -10,6 +10,10 @@ public enum ModelKind
     ActorCritic,
     /// <summary>Torso and one output per action (1-step Q, 1-step SARSA, n-step Q).</summary>
     QNetwork,
+    /// <summary>Torso and one output per box dimension, which the caller squashes into the box (DDPG's and D4PG's actor). Text form <c>deterministic</c>.</summary>
+    Deterministic,
+    /// <summary>A critic on (state, action): the torso takes the observation and the action side by side, and the head gives <see cref="ModelSpec.Atoms"/> outputs (1: Q; more: a categorical return distribution's logits). Text form <c>critic</c>.</summary>
+    Critic,
 }
 
 /// <summary>Hidden-layer nonlinearity.</summary>
@@ -86,6 +90,15 @@ public sealed record ModelSpec
     /// </summary>
     public bool SeparateValue { get; init; }
 
+    /// <summary>A critic's outputs: 1 for a Q-value, more for the atoms of a categorical distribution (Bellemare et al. 2017). Text form <c>atoms=N</c>, critics only.</summary>
+    public int Atoms { get; init; } = 1;
+
+    /// <summary>Values per network input: the observation's, and for a critic the action's after them.</summary>
+    public int InputSize => Kind == ModelKind.Critic ? ObservationSize + Actions : ObservationSize;
+
+    /// <summary>Outputs of a Q-network, deterministic policy or critic: actions, box dimensions or atoms.</summary>
+    public int Outputs => Kind == ModelKind.Critic ? Atoms : Actions;
+
     /// <summary>Values per observation.</summary>
     public int ObservationSize
     {
@@ -123,6 +136,12 @@ public sealed record ModelSpec
             throw new ArgumentException("SeparateValue was true; only an actor-critic has a value head to separate.", nameof(SeparateValue));
         if (Kind == ModelKind.QNetwork && ActionKind != ActionKind.Discrete)
             throw new ArgumentException("ActionKind was Box; a Q-network needs discrete actions.", nameof(ActionKind));
+        if (Kind is ModelKind.Deterministic or ModelKind.Critic && ActionKind != ActionKind.Box)
+            throw new ArgumentException($"ActionKind was Discrete; a {(Kind == ModelKind.Critic ? "critic" : "deterministic policy")} acts in a box.", nameof(ActionKind));
+        if (Kind == ModelKind.Critic && Conv is not null)
+            throw new ArgumentException("Conv was set; a critic takes the observation and the action side by side, as vectors.", nameof(Conv));
+        if (Atoms < 1 || (Atoms > 1 && Kind != ModelKind.Critic))
+            throw new ArgumentException($"Atoms was {Atoms}; expected 1, or more for a critic's distribution.", nameof(Atoms));
         return this;
     }
 
@@ -132,17 +151,27 @@ public sealed record ModelSpec
     public override string ToString()
     {
         var text = new System.Text.StringBuilder();
-        text.Append(Kind == ModelKind.ActorCritic ? "actor-critic" : "q");
+        text.Append(Name);
         text.Append(" obs=").Append(FormatShape());
         if (ChannelsFirst) text.Append(" layout=chw");
         if (Conv is not null) text.Append(" conv=").Append(Conv);
         text.Append(" hidden=").Append(Hidden.Count == 0 ? "none" : string.Join(',', Hidden));
         text.Append(" act=").Append(Activation == Activation.Tanh ? "tanh" : "relu");
         text.Append(" actions=").Append(ActionKind == ActionKind.Discrete ? "discrete:" : "box:").Append(Actions);
+        if (Kind == ModelKind.Critic) text.Append(" atoms=").Append(Atoms);
         text.Append(" init=").Append(Init == InitKind.Orthogonal ? "orthogonal" : "uniform");
         if (SeparateValue) text.Append(" value=separate");
         return text.ToString();
     }
+
+    /// <summary>The kind's name in the text form.</summary>
+    string Name => Kind switch
+    {
+        ModelKind.ActorCritic => "actor-critic",
+        ModelKind.QNetwork => "q",
+        ModelKind.Deterministic => "deterministic",
+        _ => "critic",
+    };
 
     /// <inheritdoc/>
     public bool Equals(ModelSpec? other) => other is not null && ToString() == other.ToString();
@@ -161,7 +190,9 @@ public sealed record ModelSpec
         {
             "actor-critic" => new ModelSpec { Kind = ModelKind.ActorCritic },
             "q" => new ModelSpec { Kind = ModelKind.QNetwork },
-            _ => throw new FormatException($"Model kind '{parts[0]}' is unknown; expected 'actor-critic' or 'q'."),
+            "deterministic" => new ModelSpec { Kind = ModelKind.Deterministic },
+            "critic" => new ModelSpec { Kind = ModelKind.Critic },
+            _ => throw new FormatException($"Model kind '{parts[0]}' is unknown; expected 'actor-critic', 'q', 'deterministic' or 'critic'."),
         };
         foreach (string part in parts.AsSpan(1))
         {
@@ -192,6 +223,7 @@ public sealed record ModelSpec
                     },
                 },
                 "actions" => ParseActions(spec, value),
+                "atoms" => spec with { Atoms = ParseInts(value, ',', key) is [int atoms] ? atoms : throw new FormatException($"atoms '{value}' is not a whole number.") },
                 "init" => spec with
                 {
                     Init = value switch
@@ -210,7 +242,7 @@ public sealed record ModelSpec
                         _ => throw new FormatException($"value '{value}' is unknown; expected separate or shared."),
                     },
                 },
-                _ => throw new FormatException($"Model spec key '{key}' is unknown; expected obs, layout, conv, hidden, act, actions, init or value."),
+                _ => throw new FormatException($"Model spec key '{key}' is unknown; expected obs, layout, conv, hidden, act, actions, atoms, init or value."),
             };
         }
         try
@@ -267,7 +299,7 @@ public sealed record ModelSpec
         var layers = new List<Layer>();
         // Gains from OpenAI Baselines' actor-critic MLPs, kept by SB3 and CleanRL: sqrt 2 hidden, 0.01 policy, 1 value.
         double hiddenGain = Math.Sqrt(2);
-        int width = ObservationSize;
+        int width = InputSize;
         if (Conv is not null)
         {
             var conv = new Conv2d(ObservationShape[0], ObservationShape[1], ObservationShape[2], Conv.Filters, Conv.Kernel,

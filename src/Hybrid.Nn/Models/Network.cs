@@ -23,13 +23,17 @@ public abstract class Network
         Spec = spec;
         _torso = spec.BuildTorso();
         foreach (Layer layer in _torso) layer.Parameters = Layout.Allocate(layer.ToString(), layer.ParameterCount);
-        _pass = new TorsoPass(_torso, spec.ObservationSize);
+        _pass = new TorsoPass(_torso, spec.InputSize);
         ObservationSize = spec.ObservationSize;
-        FeatureSize = _torso.Count == 0 ? ObservationSize : _torso[^1].OutputSize;
+        InputSize = spec.InputSize;
+        FeatureSize = _torso.Count == 0 ? InputSize : _torso[^1].OutputSize;
     }
 
     /// <summary>Values per observation.</summary>
     public int ObservationSize { get; }
+
+    /// <summary>Values per input row: the observation's, and for a critic the action's after them.</summary>
+    public int InputSize { get; }
 
     /// <summary>The spec this network was built from.</summary>
     public ModelSpec Spec { get; }
@@ -93,7 +97,7 @@ public abstract class Network
             _heads.Add(layer);
         }
         Configure(_heads);
-        var pass = new TorsoPass(layers, ObservationSize);
+        var pass = new TorsoPass(layers, InputSize);
         _extraPasses.Add(pass);
         return pass;
     }
@@ -139,7 +143,7 @@ public abstract class Network
     {
         Guard.Positive(batch, nameof(batch));
         Guard.Exactly(theta.Length, ParameterCount, nameof(theta));
-        Guard.AtLeast(observations.Length, batch * ObservationSize, nameof(observations));
+        Guard.AtLeast(observations.Length, batch * InputSize, nameof(observations));
         EnsureCapacity(batch);
     }
 
@@ -147,9 +151,13 @@ public abstract class Network
     private protected ReadOnlySpan<float> ForwardTorso(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, int batch) =>
         _pass.Forward(theta, observations, batch);
 
-    /// <summary>Backpropagates <see cref="FeatureGradient"/> (dL/dfeatures, filled by the caller) through the torso, adding into gradients.</summary>
-    private protected void BackwardTorso(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, Span<float> gradients, int batch) =>
-        _pass.Backward(theta, observations, gradients, batch);
+    /// <summary>
+    /// Backpropagates <see cref="FeatureGradient"/> (dL/dfeatures, filled by the caller) through the torso, adding into
+    /// gradients; with a non-empty <paramref name="inputGradient"/> also writes dL/dinputs there.
+    /// </summary>
+    private protected void BackwardTorso(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, Span<float> gradients, int batch,
+        Span<float> inputGradient = default) =>
+        _pass.Backward(theta, observations, gradients, batch, inputGradient);
 
     /// <summary>The torso's output of the last forward pass.</summary>
     private protected ReadOnlySpan<float> Features(ReadOnlySpan<float> observations, int batch) => _pass.Features(observations, batch);
@@ -199,14 +207,20 @@ public abstract class Network
             return x;
         }
 
-        public void Backward(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, Span<float> gradients, int batch)
+        public void Backward(ReadOnlySpan<float> theta, ReadOnlySpan<float> observations, Span<float> gradients, int batch, Span<float> inputGradient = default)
         {
+            if (layers.Count == 0)
+            {
+                // No torso: the features are the inputs.
+                if (!inputGradient.IsEmpty) _gradientA.AsSpan(0, batch * inputSize).CopyTo(inputGradient);
+                return;
+            }
             Span<float> dy = _gradientA, dx = _gradientB;
             for (int i = layers.Count - 1; i >= 0; i--)
             {
                 Layer layer = layers[i];
                 ReadOnlySpan<float> x = i == 0 ? observations[..(batch * inputSize)] : _activations[i - 1].AsSpan(0, batch * layer.InputSize);
-                Span<float> dxUsed = i == 0 ? default : dx[..(batch * layer.InputSize)];
+                Span<float> dxUsed = i == 0 ? (inputGradient.IsEmpty ? default : inputGradient[..(batch * inputSize)]) : dx[..(batch * layer.InputSize)];
                 layer.Backward(layer.Parameters.Of(theta), x, _activations[i].AsSpan(0, batch * layer.OutputSize),
                     dy[..(batch * layer.OutputSize)], dxUsed, layer.Parameters.Of(gradients), batch);
                 Span<float> swap = dy;

@@ -9,6 +9,8 @@ public class ModelSpecTests
     [InlineData("q obs=10x10x4 conv=16k3s1p0 hidden=128 act=relu actions=discrete:6 init=orthogonal")]
     [InlineData("actor-critic obs=10x10x4 layout=chw conv=16k3s1p0 hidden=128 act=relu actions=discrete:6 init=orthogonal")]
     [InlineData("actor-critic obs=3 hidden=none act=tanh actions=box:1 init=uniform")]
+    [InlineData("deterministic obs=3 hidden=256,256 act=relu actions=box:1 init=orthogonal")]
+    [InlineData("critic obs=3 hidden=256,256 act=relu actions=box:1 atoms=51 init=orthogonal")]
     public void TextFormRoundTrips(string text)
     {
         ModelSpec spec = ModelSpec.Parse(text);
@@ -24,6 +26,10 @@ public class ModelSpecTests
     [InlineData("", "empty")]
     [InlineData("policy obs=4", "kind 'policy'")]
     [InlineData("q obs=4 actions=box:2", "Q-network needs discrete")]
+    [InlineData("critic obs=4 actions=discrete:2", "a critic acts in a box")]
+    [InlineData("deterministic obs=4 actions=discrete:2", "a deterministic policy acts in a box")]
+    [InlineData("critic obs=4x4x1 conv=2k3s1p0 actions=box:1", "a critic takes the observation and the action side by side")]
+    [InlineData("q obs=4 atoms=3", "expected 1, or more for a critic")]
     [InlineData("actor-critic obs=4x4", "expected 1 (vector) or 3")]
     [InlineData("actor-critic obs=4 conv=16k3s1p0", "Conv needs an image")]
     [InlineData("actor-critic hidden=64,-1", "not a ','-separated list")]

@@ -96,6 +96,48 @@ public class NetworkTests
     }
 
     [Fact]
+    public void ACriticsGradientInItsInputsMatchesFiniteDifferences()
+    {
+        // The deterministic policy gradient chains dQ/da into the actor: the critic's gradient in its inputs (the
+        // observation and the action side by side), here of a 5-atom head, against central differences; and in theta.
+        const int batch = 3;
+        var critic = (QNetwork)ModelSpec.Parse("critic obs=3 hidden=8,8 act=relu actions=box:2 atoms=5").Build();
+        Assert.Equal((5, 5), (critic.InputSize, critic.Outputs));
+        var rng = new Rng(45);
+        float[] theta = new float[critic.ParameterCount];
+        critic.Initialize(theta, rng);
+        float[] inputs = GradientCheck.Random(rng, batch * 5), w = GradientCheck.Random(rng, batch * 5);
+        float[] gradients = new float[theta.Length], inputGradient = new float[batch * 5];
+        critic.Forward(theta, inputs, batch);
+        critic.Backward(theta, inputs, w, gradients, batch, inputGradient);
+        double Loss()
+        {
+            critic.Forward(theta, inputs, batch);
+            return GradientCheck.Dot(critic.QValues(batch), w);
+        }
+        GradientCheck.Assert(inputs, inputGradient, Loss, "critic inputs", kinks: true);
+        GradientCheck.Assert(theta, gradients, Loss, "critic theta", kinks: true);
+    }
+
+    [Fact]
+    public void ANetworkWithoutATorsoGivesItsHeadsWeightsAsTheInputGradient()
+    {
+        // No hidden layers: Q = w . x + b, so dQ/dx is w (the torso's input gradient is the head's).
+        var critic = (QNetwork)ModelSpec.Parse("critic obs=2 hidden=none act=tanh actions=box:1 atoms=1").Build();
+        float[] theta = new float[critic.ParameterCount];
+        critic.Initialize(theta, new Rng(3));
+        float[] inputs = [0.5f, -1f, 2f], inputGradient = new float[3], gradients = new float[theta.Length];
+        critic.Forward(theta, inputs, 1);
+        critic.Backward(theta, inputs, [1f], gradients, 1, inputGradient);
+        double Loss()
+        {
+            critic.Forward(theta, inputs, 1);
+            return critic.QValues(1)[0];
+        }
+        GradientCheck.Assert(inputs, inputGradient, Loss, "linear critic inputs");
+    }
+
+    [Fact]
     public void BatchOneAndBatchedForwardAgree()
     {
         var network = (ActorCriticNetwork)ModelSpec.CartPoleActorCritic.Build();

@@ -77,6 +77,36 @@ public class ReplayTests
     }
 
     [Fact]
+    public void BoxActionsGoThroughTheNStepWriterAndTheBufferAndACheckpointWhole()
+    {
+        // Two-float actions: a 2-step writer's transition carries the first step's action, and gathers, saves and loads whole.
+        var buffer = new ReplayBuffer(4, 2, boxActionSize: 2);
+        var writer = new NStepWriter(lanes: 1, n: 2, observationSize: 2, gamma: 0.5f, boxActionSize: 2);
+        writer.Add(0, Obs(0), [0.25f, -0.75f], 1f, terminated: false, truncated: false, Obs(1), buffer);
+        writer.Add(0, Obs(1), [0.5f, 1f], 2f, terminated: true, truncated: false, Obs(2), buffer);
+        Assert.Equal(2, buffer.Count);
+        Assert.Equal([0.25f, -0.75f], buffer.ActionAt(0).ToArray());
+        Assert.Equal([0.5f, 1f], buffer.ActionAt(1).ToArray());
+        float[] observations = new float[4], next = new float[4], actions = new float[4], rewards = new float[2], discounts = new float[2];
+        buffer.Gather([1, 0], observations, actions, rewards, discounts, next);
+        Assert.Equal([0.5f, 1f, 0.25f, -0.75f], actions);
+        // R = 1 + 0.5 * 2 for the first step (the episode ended at the second: discount 0); 2 for the second.
+        Assert.Equal([2f, 2f], rewards);
+        Assert.Equal([0f, 0f], discounts);
+        using var stream = new MemoryStream();
+        buffer.Save(new BinaryWriter(stream));
+        stream.Position = 0;
+        var copy = new ReplayBuffer(4, 2, boxActionSize: 2);
+        copy.Load(new BinaryReader(stream));
+        Assert.Equal(buffer.ActionAt(1).ToArray(), copy.ActionAt(1).ToArray());
+        stream.Position = 0;
+        Assert.Throws<InvalidDataException>(() => new ReplayBuffer(4, 2).Load(new BinaryReader(stream)));
+        Assert.Throws<ArgumentException>(() => buffer.Add(Obs(0), 1, 0, 1, Obs(1)));
+        Assert.Throws<ArgumentException>(() => buffer.Add(Obs(0), [1f], 0, 1, Obs(1)));
+        Assert.Throws<ArgumentException>(() => new ReplayBuffer(4, 2).Add(Obs(0), [1f], 0, 1, Obs(1)));
+    }
+
+    [Fact]
     public void NStepTransitionsCarryTheDiscountedRewardsAndEndWithTheEpisode()
     {
         // n = 3, gamma 0.5, one lane. Steps 0-4 with rewards 1, 2, 4, 8, 16; step 4 terminates.
