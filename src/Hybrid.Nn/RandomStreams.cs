@@ -32,6 +32,9 @@ public static class RandomStreams
     /// <summary>The replay buffer's batch draws (DQN's learner).</summary>
     public const ulong ReplaySampling = 9000;
 
+    /// <summary>A critic's initialization where it is a network of its own beside the actor (DDPG, D4PG).</summary>
+    public const ulong CriticInit = 9500;
+
     /// <summary>The salt of a resumed run's part (segment), mixed into worker seeds so a resumed run does not replay its first part.</summary>
     public const ulong SegmentSalt = 0xC4EC;
 

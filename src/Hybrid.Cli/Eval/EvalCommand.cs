@@ -62,7 +62,7 @@ public static class EvalCommand
             stderr.WriteLine($"eval: {done}/{episodes} episodes, {lastProgress:F0} s");
         });
         Estimate mean = Statistics.Bootstrap(result.Returns, Aggregate.Mean);
-        string how = !policy.Stochastic ? "greedy on Q" : greedy ? "greedy" : "sampled";
+        string how = policy.Config is DdpgConfig ? "deterministic (mu without exploration noise)" : !policy.Stochastic ? "greedy on Q" : greedy ? "greedy" : "sampled";
         CheckpointData checkpoint = policy.Checkpoint;
         if (json)
         {

@@ -26,6 +26,29 @@ public static class Acting
         Actions = ActionCount(env),
     };
 
+    /// <summary>A deterministic policy for the config's box-action env (DDPG's and D4PG's actor): the torso's widths with ReLU, one output per box dimension.</summary>
+    public static ModelSpec DeterministicSpec(AlgoConfig config) => Torso(config, out EnvSpec env) with
+    {
+        Kind = ModelKind.Deterministic,
+        Activation = Activation.Relu,
+        ActionKind = ActionKind.Box,
+        Actions = ActionCount(env),
+    };
+
+    /// <summary>A critic on (observation, action) for the config's box-action env, the torso's widths with ReLU, with <paramref name="atoms"/> outputs (1: Q).</summary>
+    public static ModelSpec CriticSpec(AlgoConfig config, int atoms) => Torso(config, out EnvSpec env) with
+    {
+        Kind = ModelKind.Critic,
+        Activation = Activation.Relu,
+        ActionKind = ActionKind.Box,
+        Actions = ActionCount(env),
+        Atoms = atoms,
+    };
+
+    /// <summary>The network a run's checkpoint holds as its policy: the deterministic actor (DDPG, D4PG), the Q-network (the other value-based methods) or the actor-critic.</summary>
+    public static ModelSpec PolicySpec(AlgoConfig config) =>
+        config is DdpgConfig ? DeterministicSpec(config) : config.ValueBased ? QSpec(config) : ActorCriticSpec(config);
+
     /// <summary>
     /// The torso for the observations of the config's env (<paramref name="env"/>): for MinAtar's channel-first
     /// C x 10 x 10 images, the MinAtar baselines' 16 filters 3x3 stride 1, ReLU, then the hidden layers with ReLU

@@ -454,7 +454,7 @@ public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled
             Published.Publish(_shared.Theta, _shared.Version);
             // An evaluation pauses the learner too (or the learner runs it), as it pauses the actors.
             Evaluation.MaybeRun(_run.Metrics.EnvSteps);
-            if (updates % _config.TargetUpdateInterval == 0) DqnParts.RefreshTarget(_shared.Theta, _target, _config.Tau, who, updates);
+            if (updates % _config.TargetUpdateInterval == 0) Polyak.Update(_shared.Theta, _target, _config.Tau, who, updates);
         }
         tally.ReportTo(_run.Metrics, force: true);
     }

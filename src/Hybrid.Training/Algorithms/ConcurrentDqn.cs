@@ -113,6 +113,6 @@ internal static class ConcurrentDqn
             tally.ReportTo(run.Metrics, force: true);
         }
 
-        void RefreshTarget(string who, long updates) => DqnParts.RefreshTarget(shared.Theta, target, config.Tau, who, updates);
+        void RefreshTarget(string who, long updates) => Polyak.Update(shared.Theta, target, config.Tau, who, updates);
     }
 }

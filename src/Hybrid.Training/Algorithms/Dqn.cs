@@ -4,15 +4,6 @@ using Hybrid.Training.Runs;
 
 namespace Hybrid.Training.Algorithms;
 
-/// <summary>How DQN draws its batches from the replay buffer.</summary>
-public enum ReplayKind
-{
-    /// <summary>Uniformly, with replacement.</summary>
-    Uniform,
-    /// <summary>Proportionally to |TD error|^alpha, with importance weights (Schaul et al. 2016).</summary>
-    Prioritized,
-}
-
 /// <summary>
 /// Settings of DQN (Mnih et al. 2015) with the options later papers added: double Q-learning (van Hasselt et al.
 /// 2016), n-step returns, Polyak averaging of the target network. Defaults are Stable-Baselines3's DQN defaults where
@@ -20,7 +11,7 @@ public enum ReplayKind
 /// the budget, Huber loss, gradient norm clipped at 10), with a 100,000-transition buffer, 1,000 learning starts and a
 /// target refresh every 1,000 env steps scaled for the classic-control budgets.
 /// </summary>
-public record DqnConfig : AlgoConfig
+public record DqnConfig : ReplayConfig
 {
     /// <summary>DQN's defaults.</summary>
     public DqnConfig()
@@ -33,45 +24,11 @@ public record DqnConfig : AlgoConfig
     /// <inheritdoc/>
     public override string Algo => "dqn";
 
-    /// <summary>The env lanes acting together.</summary>
-    public LaneSettings Lanes { get; init; } = new() { NumEnvs = 1 };
-
-    /// <summary>Greedy evaluation (the solve criterion).</summary>
-    public GreedyEvalSettings Evaluation { get; init; } = new();
-
     /// <summary>With more than one thread, how the workers apply their gradients to the shared network.</summary>
     public AsyncSettings Async { get; init; } = new();
 
     /// <inheritdoc/>
     public override int HelperThreads => Threads > 1 ? Async.HelperThreads : 0;
-
-    /// <summary>Transitions the replay buffer holds (the oldest go first).</summary>
-    [Description("Transitions the replay buffer holds; once full, each new one replaces the oldest.")]
-    public int BufferSize { get; init; } = 100_000;
-
-    /// <summary>Env steps before the first gradient step.</summary>
-    [Description("Env steps (all lanes) collected before the first gradient step.")]
-    public long LearningStarts { get; init; } = 1_000;
-
-    /// <summary>Transitions per gradient step.</summary>
-    [Description("Transitions sampled from the replay buffer per gradient step.")]
-    public int BatchSize { get; init; } = 32;
-
-    /// <summary>Vector env steps between rounds of gradient steps.</summary>
-    [Description("Vector env steps (one step of every lane) between rounds of gradient steps.")]
-    public int TrainFrequency { get; init; } = 4;
-
-    /// <summary>Gradient steps per round.</summary>
-    [Description("Gradient steps per round (every train_frequency vector steps).")]
-    public int GradientSteps { get; init; } = 1;
-
-    /// <summary>Env steps between refreshes of the target network.</summary>
-    [Description("Env steps (all lanes) between refreshes of the target network: a copy of theta, or with tau below 1 a Polyak step theta- += tau (theta - theta-).")]
-    public long TargetUpdateInterval { get; init; } = 1_000;
-
-    /// <summary>Polyak coefficient of a target refresh; 1 copies theta.</summary>
-    [Description("Polyak coefficient of each target refresh; 1 = a hard copy (Mnih et al. 2015).")]
-    public float Tau { get; init; } = 1f;
 
     /// <summary>epsilon's first value.</summary>
     [Description("Exploration: epsilon at the start.")]
@@ -89,74 +46,18 @@ public record DqnConfig : AlgoConfig
     [Description("Double DQN (van Hasselt et al. 2016): the online network picks the next action, the target network values it.")]
     public bool DoubleQ { get; init; }
 
-    /// <summary>Steps per return.</summary>
-    [Description("Steps of reward each transition carries before it bootstraps (n-step returns); 1 = Mnih et al. 2015.")]
-    public int NStep { get; init; } = 1;
-
-    /// <summary>How the learner draws its batches.</summary>
-    [Description("How batches are drawn: uniform, or prioritized (proportional to |TD error|^alpha, Schaul et al. 2016, with importance weights).")]
-    public ReplayKind Replay { get; init; } = ReplayKind.Uniform;
-
-    /// <summary>Prioritized replay's alpha.</summary>
-    [Description("Prioritized replay: how much the priorities count, P(i) ~ p_i^alpha (Schaul et al. 2016's proportional variant: 0.6).")]
-    public float PrioritizedAlpha { get; init; } = 0.6f;
-
-    /// <summary>Prioritized replay's beta at the start; it rises linearly to 1 over the horizon.</summary>
-    [Description("Prioritized replay: the importance weights' exponent at the start, raised linearly to 1 over the horizon (max_env_steps, or anneal_steps when set; Schaul et al. 2016: 0.4).")]
-    public float PrioritizedBeta { get; init; } = 0.4f;
-
-    /// <summary>Added to |TD error| so no priority is 0.</summary>
-    [Description("Prioritized replay: added to each |TD error| so that no transition's priority is 0.")]
-    public float PrioritizedEps { get; init; } = 1e-6f;
-
-    /// <summary>Whether checkpoints hold the replay buffer (a resume then continues with it).</summary>
-    [Description("Keep the replay buffer in checkpoints, so a resumed run continues with it (it can be large: buffer_size x two observations).")]
-    public bool CheckpointReplay { get; init; } = true;
-
     /// <inheritdoc/>
     public override bool DiscreteOnly => true;
-
-    /// <inheritdoc/>
-    public override bool ValueBased => true;
-
-    /// <inheritdoc/>
-    public override int TotalEnvs => Lanes.NumEnvs;
-
-    /// <inheritdoc/>
-    private protected override long SamplesHeld => BatchSize;
-
-    /// <inheritdoc/>
-    private protected override long ParameterCopies => 6;
-
-    /// <inheritdoc/>
-    private protected override double ExtraBytes => ReplayBuffer.BytesFor(BufferSize, EnvRegistry.Spec(Env).ObservationSize);
 
     /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
-        Lanes.Validate();
-        Evaluation.Validate();
         Async.Validate();
-        Require(BufferSize >= 1, "buffer_size", BufferSize, ">= 1");
-        Require(LearningStarts >= 0, "learning_starts", LearningStarts, ">= 0");
-        Require(BatchSize >= 1, "batch_size", BatchSize, ">= 1");
-        Require(TrainFrequency >= 1, "train_frequency", TrainFrequency, ">= 1");
-        Require(GradientSteps >= 1, "gradient_steps", GradientSteps, ">= 1");
-        Require(TargetUpdateInterval >= 1, "target_update_interval", TargetUpdateInterval, ">= 1");
-        Require(Tau is > 0 and <= 1, "tau", Tau, "in (0, 1]");
         Require(ExplorationInitialEps is >= 0 and <= 1, "exploration_initial_eps", ExplorationInitialEps, "in [0, 1]");
         Require(ExplorationFinalEps is >= 0 and <= 1, "exploration_final_eps", ExplorationFinalEps, "in [0, 1]");
         Require(ExplorationFraction is > 0 and <= 1, "exploration_fraction", ExplorationFraction, "in (0, 1]");
-        Require(NStep >= 1, "n_step", NStep, ">= 1");
-        Require(PrioritizedAlpha >= 0 && float.IsFinite(PrioritizedAlpha), "prioritized_alpha", PrioritizedAlpha, ">= 0");
-        Require(PrioritizedBeta is >= 0 and <= 1, "prioritized_beta", PrioritizedBeta, "in [0, 1]");
-        Require(PrioritizedEps > 0 && float.IsFinite(PrioritizedEps), "prioritized_eps", PrioritizedEps, "> 0");
-        CheckSize();
     }
-
-    /// <summary>Prioritized replay's beta after <paramref name="envSteps"/> env steps: linear from its start to 1 over the horizon.</summary>
-    public double Beta(long envSteps) => PrioritizedBeta + (1.0 - PrioritizedBeta) * Math.Min(1.0, envSteps / (double)AnnealHorizon);
 
     /// <summary>epsilon after <paramref name="envSteps"/> env steps: linear from the initial to the final value over the exploration span, then constant.</summary>
     public float Epsilon(long envSteps)
@@ -191,7 +92,7 @@ public static class Dqn
     }
 }
 
-/// <summary>DQN's state: the lanes, the replay, the networks and the optimizer, and the loop that steps them.</summary>
+/// <summary>DQN's state: its network, target and optimizer over the shared replay learner's lanes and replay.</summary>
 internal sealed class DqnLearner
 {
     const string Kind = "dqn";
@@ -203,16 +104,9 @@ internal sealed class DqnLearner
     readonly DqnBatch _batch;
     readonly float[] _theta, _target;
     readonly Adam _optimizer;
-    readonly VectorEnv _env;
-    readonly ReplayBuffer _replay;
-    readonly PrioritizedReplay? _priorities;
-    readonly NStepWriter _writer;
-    readonly Rng _actions, _sampling;
-    readonly PeriodicEvaluation _evaluation;
+    readonly ReplayLearning _learning;
     readonly int[] _laneActions;
     readonly float[] _before;
-    readonly int _n;
-    long _vectorSteps, _updates;
 
     public DqnLearner(DqnConfig config, RunContext run)
     {
@@ -222,103 +116,51 @@ internal sealed class DqnLearner
         _theta = Acting.InitialTheta(_online, config.Seed);
         _target = (float[])_theta.Clone();
         _optimizer = new Adam(_theta.Length);
-        _n = config.Lanes.NumEnvs;
-        _env = config.MakeEnv(_n);
-        _env.Reset(config.WorkerEnvSeed(0, run.Segment));
-        int obs = _env.ObservationSize;
-        _replay = new ReplayBuffer(config.BufferSize, obs);
-        if (config.Replay == ReplayKind.Prioritized) _priorities = new PrioritizedReplay(_replay, config.PrioritizedAlpha, config.PrioritizedEps);
-        _writer = new NStepWriter(_n, config.NStep, obs, config.Gamma);
-        _actions = Acting.WorkerRng(config, 0, run.Segment);
-        _sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling);
-        int batch = config.BatchSize;
-        _laneActions = new int[_n];
-        _batch = new DqnBatch(_spec, batch, obs, config.DoubleQ);
-        _before = new float[_n * obs];
-        _online.EnsureCapacity(Math.Max(batch, _n));
-        _evaluation = PeriodicEvaluation.For(config, config.Evaluation, _spec, _theta, run, null);
+        _learning = new ReplayLearning(config, run, _spec, _theta, boxActionSize: 0);
+        int n = _learning.Lanes, obs = _learning.Env.ObservationSize;
+        _laneActions = new int[n];
+        _batch = new DqnBatch(_spec, config.BatchSize, obs, config.DoubleQ);
+        _before = new float[n * obs];
+        _online.EnsureCapacity(Math.Max(config.BatchSize, n));
         if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, Load);
     }
 
-    public void Run()
-    {
-        while (!_run.ShouldStop)
-        {
-            Act();
-            long steps = _run.Metrics.EnvSteps;
-            // (The buffer is empty past learning_starts only after a resume from a checkpoint without it.)
-            if (steps >= _config.LearningStarts && _replay.Count > 0 && _vectorSteps % _config.TrainFrequency == 0)
-                for (int g = 0; g < _config.GradientSteps; g++) Learn();
-            if ((steps - _n) / _config.TargetUpdateInterval != steps / _config.TargetUpdateInterval) RefreshTarget();
-            _evaluation.MaybeRun(steps);
-            _run.Metrics.Flush();
-            // Between vector steps the state is whole: a checkpoint taken here continues exactly.
-            if (_run.CheckpointDue) _run.Checkpoints.Save(Save());
-        }
-        if (_run.Checkpoints.Kept) _run.Checkpoints.Save(Save());
-        // A last evaluation of the final parameters, unless the run stopped right at one.
-        if (!_run.Stop.Solved) _evaluation.RunNow();
-    }
+    public void Run() => _learning.Run(Act, Learn, RefreshTarget, Save);
 
     /// <summary>One step of every lane, epsilon-greedy with the online network; the steps go to the n-step writer.</summary>
     void Act()
     {
-        DqnParts.Step(_online, _theta, _env, _before, _laneActions, _config.Epsilon(_run.Metrics.EnvSteps), _actions);
-        _vectorSteps++;
-        DqnParts.Record(_env, _writer, _before, _laneActions, _replay);
-        _run.Metrics.AddSteps(_n);
-        _run.Metrics.AddEpisodes(_env.Episodes.Records);
-        _env.Episodes.Clear();
+        DqnParts.Step(_online, _theta, _learning.Env, _before, _laneActions, _config.Epsilon(_run.Metrics.EnvSteps), _learning.Actions);
+        DqnParts.Record(_learning.Env, _learning.Writer, _before, _laneActions, _learning.Replay);
+        _learning.Stepped();
     }
 
     /// <summary>One gradient step on a batch drawn uniformly or by priority (then weighted, and the priorities updated).</summary>
     void Learn()
     {
-        if (_priorities is not null) _priorities.Sample(_sampling, _config.Beta(_run.Metrics.EnvSteps), _batch.Slots, _batch.Weights);
-        else _replay.SampleUniform(_sampling, _batch.Slots);
-        _batch.Gather(_replay);
-        _updates++;
-        float mean = _batch.Compute(_theta, _target, _config.MaxGradNorm, Kind, _updates);
-        _priorities?.Update(_batch.Slots, _batch.Errors);
+        _learning.Draw(_batch.Slots, _batch.Weights);
+        _batch.Gather(_learning.Replay);
+        float mean = _batch.Compute(_theta, _target, _config.MaxGradNorm, Kind, _learning.Updates);
+        _learning.Priorities?.Update(_batch.Slots, _batch.Errors);
         _optimizer.Step(_theta, _batch.Gradient, UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps));
         _run.Metrics.AddUpdate(new LossTerms(0f, mean, 0f));
     }
 
     /// <summary>theta- = theta, or with tau below 1 a Polyak step toward it; checked finite.</summary>
-    void RefreshTarget() => DqnParts.RefreshTarget(_theta, _target, _config.Tau, Kind, _updates);
+    void RefreshTarget() => Polyak.Update(_theta, _target, _config.Tau, Kind, _learning.Updates);
 
     CheckpointData Save() => RunState.Save(_spec, _theta, _optimizer, Kind, writer =>
     {
         BinaryState.Write<float>(writer, _target);
-        writer.Write(_vectorSteps);
-        writer.Write(_updates);
-        _env.SaveState(writer);
-        _actions.Save(writer);
-        _sampling.Save(writer);
-        _writer.Save(writer);
-        _evaluation.Evaluator.SaveSeeds(writer);
-        writer.Write(_config.CheckpointReplay);
-        if (!_config.CheckpointReplay) return;
-        _replay.Save(writer);
-        _priorities?.Save(writer);
+        _learning.Save(writer);
     });
 
     void Load(BinaryReader reader)
     {
         BinaryState.Read<float>(reader, _target, "target network");
-        _vectorSteps = reader.ReadInt64();
-        _updates = reader.ReadInt64();
+        _learning.Load(reader);
         // Adam's bias corrections count its steps: one per gradient step.
-        _optimizer.Steps = _updates;
-        _env.LoadState(reader);
-        _actions.Load(reader);
-        _sampling.Load(reader);
-        _writer.Load(reader);
-        _evaluation.Evaluator.LoadSeeds(reader);
-        // Without the replay in the checkpoint the buffer starts empty: batches come from what is collected from here on.
-        if (!reader.ReadBoolean()) return;
-        _replay.Load(reader);
-        _priorities?.Load(reader);
+        _optimizer.Steps = _learning.Updates;
     }
 }
 
@@ -423,15 +265,6 @@ internal static class DqnParts
         for (int lane = 0; lane < n; lane++)
             laneActions[lane] = rng.NextFloat() < epsilon ? rng.NextInt(actions) : TensorPrimitives.IndexOfMax(q.Slice(lane * actions, actions));
         env.Step(laneActions);
-    }
-
-    /// <summary>theta- = theta, or with <paramref name="tau"/> below 1 a Polyak step toward it; checked finite.</summary>
-    public static void RefreshTarget(ReadOnlySpan<float> theta, float[] target, float tau, string who, long update)
-    {
-        if (tau >= 1f) theta.CopyTo(target);
-        else
-            for (int p = 0; p < target.Length; p++) target[p] += tau * (theta[p] - target[p]);
-        UpdateRules.CheckParameters(target, who, update);
     }
 
     /// <summary>Each lane's step just taken into <paramref name="writer"/>, which writes complete transitions into <paramref name="buffer"/>.</summary>

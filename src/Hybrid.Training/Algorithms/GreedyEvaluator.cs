@@ -2,7 +2,8 @@ namespace Hybrid.Training.Algorithms;
 
 /// <summary>
 /// Periodic greedy evaluation of a Q-network in its own env (docs/architecture.md: value-based methods count "solved" on
-/// greedy episodes): E lanes, one episode each, actions argmax_a Q(s, a) on a snapshot of theta. Its steps are not
+/// greedy episodes): E lanes, one episode each, actions argmax_a Q(s, a) on a snapshot of theta (for a deterministic
+/// policy, mu(s) without its exploration noise, in the env's box). Its steps are not
 /// training steps. An episode still going after the evaluation's step cap is cut there and counted with the return it
 /// has so far, as truncated: a greedy policy that never loses (MinAtar Seaquest may run 108,000 steps) cannot hold the
 /// run in one evaluation for minutes.
@@ -13,6 +14,8 @@ internal sealed class GreedyEvaluator
     readonly QNetwork _net;
     readonly float[] _theta;
     readonly int[] _actions;
+    readonly float[] _box;
+    readonly BoxSpace? _boxSpace;
     readonly bool[] _done;
     readonly EpisodeRecord[] _firsts;
     readonly Rng _seeds;
@@ -26,6 +29,9 @@ internal sealed class GreedyEvaluator
         _net = (QNetwork)spec.Build();
         _theta = new float[_net.ParameterCount];
         _actions = new int[episodes];
+        // A deterministic policy's actions: squashed, then mapped onto the env's box.
+        _boxSpace = spec.Kind == ModelKind.Deterministic ? (BoxSpace)env.Spec.ActionSpace : null;
+        _box = new float[_boxSpace is null ? 0 : episodes * _boxSpace.Size];
         _done = new bool[episodes];
         _firsts = new EpisodeRecord[episodes];
         _seeds = new Rng((ulong)seed, RandomStreams.GreedyEvaluation);
@@ -56,8 +62,17 @@ internal sealed class GreedyEvaluator
             }
             _net.Forward(_theta, _env.Observations, n);
             ReadOnlySpan<float> q = _net.QValues(n);
-            for (int lane = 0; lane < n; lane++) _actions[lane] = Nn.Heads.Categorical.Greedy(q.Slice(lane * _net.Actions, _net.Actions));
-            _env.Step(_actions);
+            if (_boxSpace is not null)
+            {
+                DeterministicActions.Squash(q, n, _box);
+                DeterministicActions.ToBox(_box, _boxSpace, _box);
+                _env.Step(_box);
+            }
+            else
+            {
+                for (int lane = 0; lane < n; lane++) _actions[lane] = Nn.Heads.Categorical.Greedy(q.Slice(lane * _net.Actions, _net.Actions));
+                _env.Step(_actions);
+            }
             foreach (EpisodeRecord e in _env.Episodes.Records)
             {
                 if (_done[e.Lane]) continue; // lanes keep stepping after their first episode; only that one counts

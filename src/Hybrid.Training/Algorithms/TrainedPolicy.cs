@@ -31,7 +31,7 @@ public sealed class TrainedPolicy
     /// <summary>The run's config.</summary>
     public AlgoConfig Config { get; }
 
-    /// <summary>Whether the policy samples its actions unless told to act greedily (actor-critic) or is greedy anyway (Q).</summary>
+    /// <summary>Whether the policy samples its actions unless told to act greedily (actor-critic) or is greedy anyway (Q, deterministic).</summary>
     public bool Stochastic => _net is ActorCriticNetwork;
 
     /// <summary>Reads the checkpoint in <paramref name="runDirectory"/>.</summary>
@@ -50,7 +50,7 @@ public sealed class TrainedPolicy
         var settings = ConfigBinder.ParseRun(checkpoint.Config, file, out string algo);
         if (!Trainer.Algorithms.Contains(algo)) throw new InvalidDataException($"checkpoint '{file}' is of an unknown algorithm '{algo}'.");
         AlgoConfig config = ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
-        ModelSpec spec = config.ValueBased ? Acting.QSpec(config) : Acting.ActorCriticSpec(config);
+        ModelSpec spec = Acting.PolicySpec(config);
         if (!checkpoint.Model.Equals(spec))
             throw new InvalidDataException($"checkpoint '{file}' holds the model '{checkpoint.Model}', but its config builds '{spec}'.");
         Normalization? normalization = config is ActorCriticConfig ac ? Normalization.For(ac, EnvRegistry.Spec(config.Env)) : null;
@@ -122,6 +122,15 @@ public sealed class TrainedPolicy
         {
             ReadOnlySpan<float> seen = _normalizer is null ? observations : _normalizer.Peek(observations);
             float[] theta = _policy._theta;
+            if (_net is QNetwork { Spec.Kind: ModelKind.Deterministic } mu)
+            {
+                // A deterministic policy acts the same whether greedy or not (its exploration noise was training's).
+                mu.Forward(theta, seen, _lanes);
+                Span<float> scaled = box[..(_lanes * mu.Actions)];
+                DeterministicActions.Squash(mu.QValues(_lanes), _lanes, scaled);
+                DeterministicActions.ToBox(scaled, (BoxSpace)EnvRegistry.Spec(_policy.Config.Env).ActionSpace, scaled);
+                return;
+            }
             if (_net is QNetwork q)
             {
                 q.Forward(theta, seen, _lanes);

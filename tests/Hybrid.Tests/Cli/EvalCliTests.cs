@@ -58,6 +58,18 @@ public sealed class EvalCliTests() : TempFolderTests("hybrid-eval")
     }
 
     [Fact]
+    public void EvalOfADdpgRunActsWithItsDeterministicPolicyInTheBox()
+    {
+        string run = Train("ddpg", "--algo", "ddpg", "--env", "Pendulum-v1", "--max-env-steps", "3000", "--batch-size", "32");
+        JsonElement result = Eval(run, "--episodes", "3");
+        Assert.Equal("deterministic (mu without exploration noise)", result.GetProperty("actions").GetString());
+        // Pendulum's episodes last 200 steps, each of reward in [-16.3, 0].
+        Assert.Equal(200, result.GetProperty("mean_length").GetDouble());
+        Assert.InRange(result.GetProperty("min_return").GetDouble(), -16.3 * 200, 0);
+        Assert.InRange(result.GetProperty("max_return").GetDouble(), -16.3 * 200, 0);
+    }
+
+    [Fact]
     public void RenderPlaysATrainedMinAtarPolicyAndDrawsTheFrames()
     {
         string run = Train("breakout", "--algo", "a2c", "--env", "MinAtar/Breakout-v1", "--max-env-steps", "3000", "--num-envs", "4");

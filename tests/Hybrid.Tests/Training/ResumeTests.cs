@@ -90,6 +90,30 @@ public class ResumeTests
         AssertSameState(wholeSink.Checkpoints[^1], second.Checkpoints[^1]);
     }
 
+    [Theory]
+    [InlineData(NoiseKind.OrnsteinUhlenbeck, ReplayKind.Uniform)]
+    [InlineData(NoiseKind.Normal, ReplayKind.Prioritized)]
+    public void DdpgStoppedAndResumedEndsBitIdenticalToTheUninterruptedRun(NoiseKind noise, ReplayKind replay)
+    {
+        // The checkpoint holds the actor and Adam's moments, the critic and its moments, both targets, each lane's noise,
+        // the lanes, both generators, the pending 2-step windows, the evaluator's seeds and the replay. Two lanes, a stop
+        // mid-episode (Pendulum's last 200 steps) with the noise processes running.
+        DdpgConfig config = DdpgTests.Pendulum(5) with
+        {
+            Lanes = new() { NumEnvs = 2 }, NStep = 2, Noise = noise, Replay = replay, BatchSize = 16, LearningStarts = 500, MaxEnvSteps = 3_000,
+            StopWhenSolved = false, LogInterval = 500, CheckpointInterval = 1_100, CheckpointSeconds = 0, Evaluation = new() { EvalInterval = 1_000, EvalEpisodes = 2 },
+        };
+        (RunSummary whole, KeepingSink wholeSink) = Run(config);
+        (RunSummary stopped, KeepingSink first) = Run(config, stopAt: 1_500);
+        Assert.Equal("interrupted", stopped.Status);
+        CheckpointData atStop = first.Checkpoints[^1];
+        (RunSummary resumed, KeepingSink second) = Run(config, atStop);
+        Assert.Equal("finished", resumed.Status);
+        AssertSameRows(wholeSink.Rows, Joined(first, atStop, second));
+        Assert.Equal(whole.Episodes, resumed.Episodes);
+        AssertSameState(wholeSink.Checkpoints[^1], second.Checkpoints[^1]);
+    }
+
     [Fact]
     public void ApexResumesWithItsReplay()
     {

@@ -1,0 +1,352 @@
+using Hybrid.Training.Replay;
+using Hybrid.Training.Runs;
+
+namespace Hybrid.Training.Algorithms;
+
+/// <summary>The exploration noise DDPG adds to its deterministic actions.</summary>
+public enum NoiseKind
+{
+    /// <summary>Independent Gaussian noise each step.</summary>
+    Normal,
+    /// <summary>An Ornstein-Uhlenbeck process per lane, reset at each episode's start (Lillicrap et al. 2016).</summary>
+    OrnsteinUhlenbeck,
+}
+
+/// <summary>
+/// Settings of DDPG (Lillicrap et al. 2016). Defaults are Stable-Baselines3's DDPG defaults: Adam at 1e-3 for the actor
+/// and the critic, a 1,000,000-transition buffer, 100 learning starts, batches of 256, one gradient step per env step,
+/// Polyak averaging of both target networks with tau 0.005 every step, Gaussian action noise, and ReLU networks (of
+/// <c>hidden</c> widths: 64, 64 unless set; SB3's are 400, 300, which the presets use).
+/// </summary>
+public record DdpgConfig : ReplayConfig
+{
+    /// <summary>DDPG's defaults.</summary>
+    public DdpgConfig()
+    {
+        LearningRate = 1e-3f;
+        MaxGradNorm = 0f;
+        MaxEnvSteps = 200_000;
+        BufferSize = 1_000_000;
+        LearningStarts = 100;
+        BatchSize = 256;
+        TrainFrequency = 1;
+        TargetUpdateInterval = 1;
+        Tau = 0.005f;
+    }
+
+    /// <inheritdoc/>
+    public override string Algo => "ddpg";
+
+    /// <summary>The exploration noise.</summary>
+    [Description("Exploration noise on the actor's actions (in the box scaled to [-1, 1]): normal, or ornstein-uhlenbeck (a process per lane, reset at each episode's start: Lillicrap et al. 2016).")]
+    public NoiseKind Noise { get; init; } = NoiseKind.Normal;
+
+    /// <summary>The noise's standard deviation (Gaussian) or sigma (Ornstein-Uhlenbeck), in the scaled box.</summary>
+    [Description("The noise's standard deviation (normal) or sigma (ornstein-uhlenbeck), in the action box scaled to [-1, 1].")]
+    public float NoiseStd { get; init; } = 0.1f;
+
+    /// <summary>The Ornstein-Uhlenbeck process's pull toward 0 per unit of time.</summary>
+    [Description("ornstein-uhlenbeck: the pull toward 0 per unit of time, with time steps of 0.01 (0.15 in Lillicrap et al. 2016).")]
+    public float NoiseTheta { get; init; } = 0.15f;
+
+    /// <summary>The Ornstein-Uhlenbeck process's time step.</summary>
+    public const float NoiseDt = 0.01f;
+
+    /// <inheritdoc/>
+    private protected override long ParameterCopies => 12;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        if (EnvRegistry.Spec(Env).IsDiscrete)
+            throw new ArgumentException($"env was '{Env}', whose actions are discrete; {Algo} acts in a box (Pendulum-v1, MountainCarContinuous-v0).", "env");
+        Require(NoiseStd >= 0 && float.IsFinite(NoiseStd), "noise_std", NoiseStd, ">= 0");
+        Require(NoiseTheta >= 0 && float.IsFinite(NoiseTheta), "noise_theta", NoiseTheta, ">= 0");
+    }
+}
+
+/// <summary>
+/// DDPG (Lillicrap et al. 2016): a deterministic actor mu(s) squashed by tanh into the action box, a critic Q(s, a),
+/// both with target copies moved toward them by Polyak averaging, and a replay buffer of (n-step) transitions. The lanes
+/// act with mu(s) plus exploration noise (clipped to the box); past learning_starts, each round of gradient steps
+/// first fits the critic to y = R + discount Q'(s', mu'(s')) (squared error, importance-weighted under prioritized
+/// replay), then steps the actor up the critic: the gradient of -Q(s, mu(s)) chained from the critic's gradient in its
+/// action input into the actor (the deterministic policy gradient, Silver et al. 2014). Single-threaded and
+/// deterministic for a seed; a resumed run continues exactly. Greedy evaluation (mu without noise) decides "solved".
+/// </summary>
+public static class Ddpg
+{
+    /// <summary>Trains until the budget is spent or greedy evaluation says solved (with stop_when_solved).</summary>
+    /// <exception cref="ArgumentException">The config is invalid; the message names the field.</exception>
+    /// <exception cref="TrainingDivergedException">A loss, a gradient or the parameters became NaN or infinite.</exception>
+    public static RunSummary Train(DdpgConfig config, RunContext run)
+    {
+        UpdateRules.Begin(config, run);
+        var learner = new DdpgLearner(config, run);
+        learner.Run();
+        return run.Finish(1, config.Lanes.NumEnvs);
+    }
+}
+
+/// <summary>A deterministic policy's outputs turned into actions: squashed by tanh into [-1, 1], then mapped onto the env's box.</summary>
+public static class DeterministicActions
+{
+    /// <summary>
+    /// For each of <paramref name="rows"/> rows: <paramref name="scaled"/> = tanh(<paramref name="outputs"/>) (the
+    /// critic's action input, in [-1, 1]) and, when <paramref name="box"/> is given, <paramref name="env"/> = the same
+    /// point of the env's box, low + (scaled + 1) (high - low) / 2.
+    /// </summary>
+    public static void Squash(ReadOnlySpan<float> outputs, int rows, Span<float> scaled, BoxSpace? box = null, Span<float> env = default)
+    {
+        int size = outputs.Length / Math.Max(rows, 1);
+        for (int i = 0; i < rows * size; i++) scaled[i] = MathF.Tanh(outputs[i]);
+        if (box is not null) ToBox(scaled[..(rows * size)], box, env);
+    }
+
+    /// <summary>Maps actions scaled to [-1, 1] onto <paramref name="box"/>: low + (a + 1) (high - low) / 2, row after row.</summary>
+    public static void ToBox(ReadOnlySpan<float> scaled, BoxSpace box, Span<float> env)
+    {
+        ArgumentNullException.ThrowIfNull(box);
+        int size = box.Size;
+        for (int i = 0; i < scaled.Length; i++)
+        {
+            int d = i % size;
+            env[i] = box.Low[d] + 0.5f * (scaled[i] + 1f) * (box.High[d] - box.Low[d]);
+        }
+    }
+}
+
+/// <summary>Polyak averaging of a target network: theta' += tau (theta - theta'); tau 1 copies.</summary>
+public static class Polyak
+{
+    /// <summary>Moves <paramref name="target"/> toward <paramref name="theta"/> by <paramref name="tau"/>, and checks it is finite.</summary>
+    public static void Update(ReadOnlySpan<float> theta, Span<float> target, float tau, string who, long update)
+    {
+        if (tau >= 1f) theta.CopyTo(target);
+        else
+            for (int p = 0; p < target.Length; p++) target[p] += tau * (theta[p] - target[p]);
+        UpdateRules.CheckParameters(target, who, update);
+    }
+}
+
+/// <summary>DDPG's state: the noise, the four networks and two optimizers over the shared replay learner's lanes and replay.</summary>
+internal sealed class DdpgLearner
+{
+    const string Kind = "ddpg";
+
+    readonly DdpgConfig _config;
+    readonly RunContext _run;
+    readonly ModelSpec _actorSpec, _criticSpec;
+    readonly QNetwork _actorAct, _actor, _actorTarget, _critic, _criticTarget;
+    readonly float[] _theta, _actorTargetTheta, _criticTheta, _criticTargetTheta;
+    readonly Adam _actorOptimizer, _criticOptimizer;
+    readonly ReplayLearning _learning;
+    readonly BoxSpace _box;
+    readonly int _n, _obs, _act, _batch;
+    // Acting: the observations acted on, the actions in [-1, 1] (stored) and in the env's box, each lane's noise.
+    readonly float[] _before, _scaled, _envActions, _noise;
+    // Learning: the batch, the critic's inputs (s, a) side by side, the targets, the gradients.
+    readonly int[] _slots;
+    readonly float[] _observations, _batchActions, _rewards, _discounts, _next, _weights, _errors, _inputs, _targets, _qGradient,
+        _inputGradient, _policyActions, _policyGradient, _actorGradient, _criticGradient, _scratchGradient;
+
+    public DdpgLearner(DdpgConfig config, RunContext run)
+    {
+        (_config, _run) = (config, run);
+        (_actorSpec, _criticSpec) = (Acting.DeterministicSpec(config), Acting.CriticSpec(config, atoms: 1));
+        _actorAct = (QNetwork)_actorSpec.Build();
+        _actor = (QNetwork)_actorSpec.Build();
+        _actorTarget = (QNetwork)_actorSpec.Build();
+        _critic = (QNetwork)_criticSpec.Build();
+        _criticTarget = (QNetwork)_criticSpec.Build();
+        _theta = Acting.InitialTheta(_actor, config.Seed);
+        _actorTargetTheta = (float[])_theta.Clone();
+        // The critic's initialization from a stream of its own.
+        _criticTheta = new float[_critic.ParameterCount];
+        _critic.Initialize(_criticTheta, new Rng((ulong)config.Seed, RandomStreams.CriticInit));
+        _criticTargetTheta = (float[])_criticTheta.Clone();
+        _actorOptimizer = new Adam(_theta.Length);
+        _criticOptimizer = new Adam(_criticTheta.Length);
+        _box = (BoxSpace)EnvRegistry.Spec(config.Env).ActionSpace;
+        _learning = new ReplayLearning(config, run, _actorSpec, _theta, _box.Size);
+        (_n, _obs, _act, _batch) = (_learning.Lanes, _learning.Env.ObservationSize, _box.Size, config.BatchSize);
+        (_before, _scaled, _envActions, _noise) = (new float[_n * _obs], new float[_n * _act], new float[_n * _act], new float[_n * _act]);
+        _actorAct.EnsureCapacity(_n);
+        foreach (QNetwork net in new[] { _actor, _actorTarget, _critic, _criticTarget }) net.EnsureCapacity(_batch);
+        int b = _batch;
+        _slots = new int[b];
+        (_observations, _next, _batchActions) = (new float[b * _obs], new float[b * _obs], new float[b * _act]);
+        (_rewards, _discounts, _weights, _errors, _targets, _qGradient) = (new float[b], new float[b], new float[b], new float[b], new float[b], new float[b]);
+        Array.Fill(_weights, 1f);
+        (_inputs, _inputGradient) = (new float[b * (_obs + _act)], new float[b * (_obs + _act)]);
+        (_policyActions, _policyGradient) = (new float[b * _act], new float[b * _act]);
+        (_actorGradient, _criticGradient, _scratchGradient) = (new float[_theta.Length], new float[_criticTheta.Length], new float[_criticTheta.Length]);
+        if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _actorSpec, _theta, _actorOptimizer, Kind, Load);
+    }
+
+    public void Run() => _learning.Run(Act, Learn, RefreshTargets, Save);
+
+    /// <summary>One step of every lane: mu(s) plus noise, clipped to the box; the steps go to the n-step writer.</summary>
+    void Act()
+    {
+        VectorEnv env = _learning.Env;
+        env.Observations.CopyTo(_before);
+        _actorAct.Forward(_theta, _before, _n);
+        DeterministicActions.Squash(_actorAct.QValues(_n), _n, _scaled);
+        bool ou = _config.Noise == NoiseKind.OrnsteinUhlenbeck;
+        float std = _config.NoiseStd, theta = _config.NoiseTheta, dt = DdpgConfig.NoiseDt;
+        for (int i = 0; i < _scaled.Length; i++)
+        {
+            float gaussian = (float)_learning.Actions.NextGaussian();
+            // Ornstein-Uhlenbeck: x += theta (0 - x) dt + sigma sqrt(dt) N(0, 1); Gaussian: x = sigma N(0, 1).
+            _noise[i] = ou ? _noise[i] - theta * _noise[i] * dt + std * MathF.Sqrt(dt) * gaussian : std * gaussian;
+            _scaled[i] = Math.Clamp(_scaled[i] + _noise[i], -1f, 1f);
+        }
+        DeterministicActions.ToBox(_scaled, _box, _envActions);
+        env.Step(_envActions);
+        for (int lane = 0; lane < _n; lane++)
+        {
+            bool terminated = env.Terminated[lane], ended = terminated || env.Truncated[lane];
+            ReadOnlySpan<float> next = ended ? env.FinalObservations.Slice(lane * _obs, _obs) : env.Observations.Slice(lane * _obs, _obs);
+            _learning.Writer.Add(lane, _before.AsSpan(lane * _obs, _obs), _scaled.AsSpan(lane * _act, _act), env.Rewards[lane], terminated, ended && !terminated,
+                next, _learning.Replay);
+            // A new episode starts its noise afresh.
+            if (ended) _noise.AsSpan(lane * _act, _act).Clear();
+        }
+        _learning.Stepped();
+    }
+
+    /// <summary>One gradient step of the critic, then one of the actor, on a batch drawn uniformly or by priority.</summary>
+    void Learn()
+    {
+        _learning.Draw(_slots, _weights);
+        _learning.Replay.Gather(_slots, _observations, _batchActions, _rewards, _discounts, _next);
+        long update = _learning.Updates;
+        float lr = UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps);
+        float criticLoss = DdpgSteps.CriticGradient(_actorTarget, _actorTargetTheta, _criticTarget, _criticTargetTheta, _critic, _criticTheta,
+            _observations, _batchActions, _rewards, _discounts, _next, _weights, _batch, _inputs, _policyActions, _targets, _qGradient, _errors, _criticGradient);
+        UpdateRules.CheckFinite(criticLoss, Kind, update);
+        UpdateRules.Clip(_criticGradient, _config.MaxGradNorm, Kind, update);
+        _criticOptimizer.Step(_criticTheta, _criticGradient, lr);
+        _learning.Priorities?.Update(_slots, _errors);
+        float actorLoss = DdpgSteps.ActorGradient(_actor, _theta, _critic, _criticTheta, _observations, _batch, _inputs, _policyActions, _qGradient,
+            _inputGradient, _policyGradient, _actorGradient, _scratchGradient);
+        UpdateRules.CheckFinite(actorLoss, Kind, update);
+        UpdateRules.Clip(_actorGradient, _config.MaxGradNorm, Kind, update);
+        _actorOptimizer.Step(_theta, _actorGradient, lr);
+        _run.Metrics.AddUpdate(new LossTerms(actorLoss, criticLoss, 0f));
+    }
+
+    void RefreshTargets()
+    {
+        Polyak.Update(_theta, _actorTargetTheta, _config.Tau, Kind, _learning.Updates);
+        Polyak.Update(_criticTheta, _criticTargetTheta, _config.Tau, Kind, _learning.Updates);
+    }
+
+    float[][] OwnState => [_actorTargetTheta, _criticTheta, _criticTargetTheta, _criticOptimizer.FirstMoment, _criticOptimizer.SecondMoment, _noise];
+
+    CheckpointData Save() => RunState.Save(_actorSpec, _theta, _actorOptimizer, Kind, writer =>
+    {
+        foreach (float[] values in OwnState) BinaryState.Write<float>(writer, values);
+        _learning.Save(writer);
+    });
+
+    void Load(BinaryReader reader)
+    {
+        foreach (float[] values in OwnState) BinaryState.Read<float>(reader, values, "ddpg's networks and noise");
+        _learning.Load(reader);
+        // Adam's bias corrections count its steps: one per gradient step, for each network.
+        _actorOptimizer.Steps = _criticOptimizer.Steps = _learning.Updates;
+    }
+}
+
+/// <summary>DDPG's two gradients for a batch, apart from the loop so that they can be checked against hand computation.</summary>
+public static class DdpgSteps
+{
+    /// <summary>
+    /// The critic's loss, mean over the batch of w_i (Q(s_i, a_i) - y_i)^2 / 2 with y_i = R_i + discount_i
+    /// Q'(s'_i, mu'(s'_i)); returns it, writes each error Q - y into <paramref name="errors"/> (the new priorities) and
+    /// its gradient in the critic's parameters into <paramref name="gradient"/> (cleared first). The other spans are
+    /// scratch of the batch's size: <paramref name="inputs"/> [B * (obs + act)], <paramref name="actions"/> [B * act],
+    /// <paramref name="targets"/> and <paramref name="qGradient"/> [B].
+    /// </summary>
+    public static float CriticGradient(QNetwork actorTarget, ReadOnlySpan<float> actorTargetTheta, QNetwork criticTarget, ReadOnlySpan<float> criticTargetTheta,
+        QNetwork critic, ReadOnlySpan<float> criticTheta, ReadOnlySpan<float> observations, ReadOnlySpan<float> batchActions, ReadOnlySpan<float> rewards,
+        ReadOnlySpan<float> discounts, ReadOnlySpan<float> next, ReadOnlySpan<float> weights, int batch, Span<float> inputs, Span<float> actions,
+        Span<float> targets, Span<float> qGradient, Span<float> errors, Span<float> gradient)
+    {
+        // y = R + discount Q'(s', mu'(s')).
+        ReadOnlySpan<float> qNext = AtPolicy(actorTarget, actorTargetTheta, criticTarget, criticTargetTheta, next, batch, inputs, actions);
+        for (int i = 0; i < batch; i++) targets[i] = rewards[i] + discounts[i] * qNext[i];
+        SideBySide(observations, batchActions, critic.ObservationSize, critic.Actions, batch, inputs);
+        critic.Forward(criticTheta, inputs, batch);
+        ReadOnlySpan<float> q = critic.QValues(batch);
+        double loss = 0;
+        float inverse = 1f / batch;
+        for (int i = 0; i < batch; i++)
+        {
+            float error = q[i] - targets[i];
+            errors[i] = error;
+            loss += 0.5 * weights[i] * error * error;
+            qGradient[i] = weights[i] * error * inverse;
+        }
+        gradient.Clear();
+        critic.Backward(criticTheta, inputs, qGradient, gradient, batch);
+        return (float)(loss / batch);
+    }
+
+    /// <summary>
+    /// The actor's loss, -mean_i Q(s_i, mu(s_i)); returns it and writes its gradient in the actor's parameters into
+    /// <paramref name="gradient"/> (cleared first): the critic's gradient in its action input, times tanh's derivative,
+    /// back through the actor. The critic's own parameter gradient goes to <paramref name="criticScratch"/> and is
+    /// dropped. The other spans are scratch of the batch's size.
+    /// </summary>
+    public static float ActorGradient(QNetwork actor, ReadOnlySpan<float> theta, QNetwork critic, ReadOnlySpan<float> criticTheta, ReadOnlySpan<float> observations,
+        int batch, Span<float> inputs, Span<float> actions, Span<float> qGradient, Span<float> inputGradient, Span<float> actionGradient,
+        Span<float> gradient, Span<float> criticScratch)
+    {
+        int obs = critic.ObservationSize, act = critic.Actions;
+        ReadOnlySpan<float> q = AtPolicy(actor, theta, critic, criticTheta, observations, batch, inputs, actions);
+        double loss = 0;
+        for (int i = 0; i < batch; i++) loss -= q[i];
+        qGradient[..batch].Fill(-1f / batch);
+        criticScratch.Clear();
+        critic.Backward(criticTheta, inputs, qGradient, criticScratch, batch, inputGradient);
+        // dL/du = dL/da (1 - a^2), a = tanh(u); dL/da is the action part of each input row's gradient.
+        for (int i = 0; i < batch; i++)
+            for (int d = 0; d < act; d++)
+            {
+                float a = actions[i * act + d];
+                actionGradient[i * act + d] = inputGradient[i * (obs + act) + obs + d] * (1f - a * a);
+            }
+        gradient.Clear();
+        actor.Backward(theta, observations, actionGradient, gradient, batch);
+        return (float)(loss / batch);
+    }
+
+    /// <summary>
+    /// The critic's outputs at the actor's actions, Q(s, mu(s)) for each of the batch's <paramref name="observations"/>:
+    /// the squashed actions go into <paramref name="actions"/>, the critic's input rows into <paramref name="inputs"/>
+    /// (which its backward pass then uses).
+    /// </summary>
+    public static ReadOnlySpan<float> AtPolicy(QNetwork actor, ReadOnlySpan<float> actorTheta, QNetwork critic, ReadOnlySpan<float> criticTheta,
+        ReadOnlySpan<float> observations, int batch, Span<float> inputs, Span<float> actions)
+    {
+        actor.Forward(actorTheta, observations, batch);
+        DeterministicActions.Squash(actor.QValues(batch), batch, actions);
+        SideBySide(observations, actions, critic.ObservationSize, critic.Actions, batch, inputs);
+        critic.Forward(criticTheta, inputs, batch);
+        return critic.QValues(batch);
+    }
+
+    /// <summary>Rows of [observation, action] for the critic.</summary>
+    static void SideBySide(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, int obs, int act, int batch, Span<float> inputs)
+    {
+        for (int i = 0; i < batch; i++)
+        {
+            observations.Slice(i * obs, obs).CopyTo(inputs.Slice(i * (obs + act), obs));
+            actions.Slice(i * act, act).CopyTo(inputs.Slice(i * (obs + act) + obs, act));
+        }
+    }
+}
