@@ -130,12 +130,15 @@ public static class Polyak
     }
 }
 
-/// <summary>DDPG's state: the noise, the four networks and two optimizers over the shared replay learner's lanes and replay.</summary>
+/// <summary>
+/// DDPG's state (and D4PG's, whose critic is categorical): the noise, the four networks and two optimizers over the
+/// shared replay learner's lanes and replay.
+/// </summary>
 internal sealed class DdpgLearner
 {
-    const string Kind = "ddpg";
-
+    readonly string _kind;
     readonly DdpgConfig _config;
+    readonly CategoricalSupport? _support;
     readonly RunContext _run;
     readonly ModelSpec _actorSpec, _criticSpec;
     readonly QNetwork _actorAct, _actor, _actorTarget, _critic, _criticTarget;
@@ -148,13 +151,14 @@ internal sealed class DdpgLearner
     readonly float[] _before, _scaled, _envActions, _noise;
     // Learning: the batch, the critic's inputs (s, a) side by side, the targets, the gradients.
     readonly int[] _slots;
-    readonly float[] _observations, _batchActions, _rewards, _discounts, _next, _weights, _errors, _inputs, _targets, _qGradient,
+    readonly float[] _observations, _batchActions, _rewards, _discounts, _next, _weights, _errors, _inputs, _targets, _outputGradient,
         _inputGradient, _policyActions, _policyGradient, _actorGradient, _criticGradient, _scratchGradient;
 
     public DdpgLearner(DdpgConfig config, RunContext run)
     {
-        (_config, _run) = (config, run);
-        (_actorSpec, _criticSpec) = (Acting.DeterministicSpec(config), Acting.CriticSpec(config, atoms: 1));
+        (_config, _run, _kind) = (config, run, config.Algo);
+        _support = (config as D4pgConfig)?.Support();
+        (_actorSpec, _criticSpec) = (Acting.DeterministicSpec(config), Acting.CriticSpec(config, atoms: _support?.Atoms ?? 1));
         _actorAct = (QNetwork)_actorSpec.Build();
         _actor = (QNetwork)_actorSpec.Build();
         _actorTarget = (QNetwork)_actorSpec.Build();
@@ -177,12 +181,15 @@ internal sealed class DdpgLearner
         int b = _batch;
         _slots = new int[b];
         (_observations, _next, _batchActions) = (new float[b * _obs], new float[b * _obs], new float[b * _act]);
-        (_rewards, _discounts, _weights, _errors, _targets, _qGradient) = (new float[b], new float[b], new float[b], new float[b], new float[b], new float[b]);
+        (_rewards, _discounts, _weights, _errors) = (new float[b], new float[b], new float[b], new float[b]);
+        // The critic's targets: one value per row, or (D4PG) the projected distribution's atoms.
+        int outputs = _critic.Outputs;
+        (_targets, _outputGradient) = (new float[b * outputs], new float[b * outputs]);
         Array.Fill(_weights, 1f);
         (_inputs, _inputGradient) = (new float[b * (_obs + _act)], new float[b * (_obs + _act)]);
         (_policyActions, _policyGradient) = (new float[b * _act], new float[b * _act]);
         (_actorGradient, _criticGradient, _scratchGradient) = (new float[_theta.Length], new float[_criticTheta.Length], new float[_criticTheta.Length]);
-        if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _actorSpec, _theta, _actorOptimizer, Kind, Load);
+        if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _actorSpec, _theta, _actorOptimizer, _kind, Load);
     }
 
     public void Run() => _learning.Run(Act, Learn, RefreshTargets, Save);
@@ -224,29 +231,32 @@ internal sealed class DdpgLearner
         _learning.Replay.Gather(_slots, _observations, _batchActions, _rewards, _discounts, _next);
         long update = _learning.Updates;
         float lr = UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps);
-        float criticLoss = DdpgSteps.CriticGradient(_actorTarget, _actorTargetTheta, _criticTarget, _criticTargetTheta, _critic, _criticTheta,
-            _observations, _batchActions, _rewards, _discounts, _next, _weights, _batch, _inputs, _policyActions, _targets, _qGradient, _errors, _criticGradient);
-        UpdateRules.CheckFinite(criticLoss, Kind, update);
-        UpdateRules.Clip(_criticGradient, _config.MaxGradNorm, Kind, update);
+        float criticLoss = _support is null
+            ? DdpgSteps.CriticGradient(_actorTarget, _actorTargetTheta, _criticTarget, _criticTargetTheta, _critic, _criticTheta,
+                _observations, _batchActions, _rewards, _discounts, _next, _weights, _batch, _inputs, _policyActions, _targets, _outputGradient, _errors, _criticGradient)
+            : D4pgSteps.CriticGradient(_support, _actorTarget, _actorTargetTheta, _criticTarget, _criticTargetTheta, _critic, _criticTheta,
+                _observations, _batchActions, _rewards, _discounts, _next, _weights, _batch, _inputs, _policyActions, _targets, _outputGradient, _errors, _criticGradient);
+        UpdateRules.CheckFinite(criticLoss, _kind, update);
+        UpdateRules.Clip(_criticGradient, _config.MaxGradNorm, _kind, update);
         _criticOptimizer.Step(_criticTheta, _criticGradient, lr);
         _learning.Priorities?.Update(_slots, _errors);
-        float actorLoss = DdpgSteps.ActorGradient(_actor, _theta, _critic, _criticTheta, _observations, _batch, _inputs, _policyActions, _qGradient,
-            _inputGradient, _policyGradient, _actorGradient, _scratchGradient);
-        UpdateRules.CheckFinite(actorLoss, Kind, update);
-        UpdateRules.Clip(_actorGradient, _config.MaxGradNorm, Kind, update);
+        float actorLoss = DdpgSteps.ActorGradient(_actor, _theta, _critic, _criticTheta, _observations, _batch, _inputs, _policyActions, _outputGradient,
+            _inputGradient, _policyGradient, _actorGradient, _scratchGradient, _support);
+        UpdateRules.CheckFinite(actorLoss, _kind, update);
+        UpdateRules.Clip(_actorGradient, _config.MaxGradNorm, _kind, update);
         _actorOptimizer.Step(_theta, _actorGradient, lr);
         _run.Metrics.AddUpdate(new LossTerms(actorLoss, criticLoss, 0f));
     }
 
     void RefreshTargets()
     {
-        Polyak.Update(_theta, _actorTargetTheta, _config.Tau, Kind, _learning.Updates);
-        Polyak.Update(_criticTheta, _criticTargetTheta, _config.Tau, Kind, _learning.Updates);
+        Polyak.Update(_theta, _actorTargetTheta, _config.Tau, _kind, _learning.Updates);
+        Polyak.Update(_criticTheta, _criticTargetTheta, _config.Tau, _kind, _learning.Updates);
     }
 
     float[][] OwnState => [_actorTargetTheta, _criticTheta, _criticTargetTheta, _criticOptimizer.FirstMoment, _criticOptimizer.SecondMoment, _noise];
 
-    CheckpointData Save() => RunState.Save(_actorSpec, _theta, _actorOptimizer, Kind, writer =>
+    CheckpointData Save() => RunState.Save(_actorSpec, _theta, _actorOptimizer, _kind, writer =>
     {
         foreach (float[] values in OwnState) BinaryState.Write<float>(writer, values);
         _learning.Save(writer);
@@ -254,7 +264,7 @@ internal sealed class DdpgLearner
 
     void Load(BinaryReader reader)
     {
-        foreach (float[] values in OwnState) BinaryState.Read<float>(reader, values, "ddpg's networks and noise");
+        foreach (float[] values in OwnState) BinaryState.Read<float>(reader, values, $"{_kind}'s networks and noise");
         _learning.Load(reader);
         // Adam's bias corrections count its steps: one per gradient step, for each network.
         _actorOptimizer.Steps = _criticOptimizer.Steps = _learning.Updates;
@@ -297,22 +307,27 @@ public static class DdpgSteps
     }
 
     /// <summary>
-    /// The actor's loss, -mean_i Q(s_i, mu(s_i)); returns it and writes its gradient in the actor's parameters into
+    /// The actor's loss, -mean_i Q(s_i, mu(s_i)) (with a categorical critic, <paramref name="support"/> given, Q is the
+    /// distribution's mean: Barth-Maron et al. 2018); returns it and writes its gradient in the actor's parameters into
     /// <paramref name="gradient"/> (cleared first): the critic's gradient in its action input, times tanh's derivative,
     /// back through the actor. The critic's own parameter gradient goes to <paramref name="criticScratch"/> and is
-    /// dropped. The other spans are scratch of the batch's size.
+    /// dropped. The other spans are scratch of the batch's size (<paramref name="outputGradient"/>: [B * the critic's outputs]).
     /// </summary>
     public static float ActorGradient(QNetwork actor, ReadOnlySpan<float> theta, QNetwork critic, ReadOnlySpan<float> criticTheta, ReadOnlySpan<float> observations,
-        int batch, Span<float> inputs, Span<float> actions, Span<float> qGradient, Span<float> inputGradient, Span<float> actionGradient,
-        Span<float> gradient, Span<float> criticScratch)
+        int batch, Span<float> inputs, Span<float> actions, Span<float> outputGradient, Span<float> inputGradient, Span<float> actionGradient,
+        Span<float> gradient, Span<float> criticScratch, CategoricalSupport? support = null)
     {
         int obs = critic.ObservationSize, act = critic.Actions;
-        ReadOnlySpan<float> q = AtPolicy(actor, theta, critic, criticTheta, observations, batch, inputs, actions);
+        ReadOnlySpan<float> outputs = AtPolicy(actor, theta, critic, criticTheta, observations, batch, inputs, actions);
         double loss = 0;
-        for (int i = 0; i < batch; i++) loss -= q[i];
-        qGradient[..batch].Fill(-1f / batch);
+        if (support is null)
+        {
+            for (int i = 0; i < batch; i++) loss -= outputs[i];
+            outputGradient[..batch].Fill(-1f / batch);
+        }
+        else loss = -support.MeanGradient(outputs, batch, -1f / batch, outputGradient);
         criticScratch.Clear();
-        critic.Backward(criticTheta, inputs, qGradient, criticScratch, batch, inputGradient);
+        critic.Backward(criticTheta, inputs, outputGradient, criticScratch, batch, inputGradient);
         // dL/du = dL/da (1 - a^2), a = tanh(u); dL/da is the action part of each input row's gradient.
         for (int i = 0; i < batch; i++)
             for (int d = 0; d < act; d++)
@@ -341,7 +356,7 @@ public static class DdpgSteps
     }
 
     /// <summary>Rows of [observation, action] for the critic.</summary>
-    static void SideBySide(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, int obs, int act, int batch, Span<float> inputs)
+    internal static void SideBySide(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, int obs, int act, int batch, Span<float> inputs)
     {
         for (int i = 0; i < batch; i++)
         {

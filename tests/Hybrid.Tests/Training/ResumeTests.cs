@@ -91,9 +91,10 @@ public class ResumeTests
     }
 
     [Theory]
-    [InlineData(NoiseKind.OrnsteinUhlenbeck, ReplayKind.Uniform)]
-    [InlineData(NoiseKind.Normal, ReplayKind.Prioritized)]
-    public void DdpgStoppedAndResumedEndsBitIdenticalToTheUninterruptedRun(NoiseKind noise, ReplayKind replay)
+    [InlineData(NoiseKind.OrnsteinUhlenbeck, ReplayKind.Uniform, false)]
+    [InlineData(NoiseKind.Normal, ReplayKind.Prioritized, false)]
+    [InlineData(NoiseKind.Normal, ReplayKind.Prioritized, true)]
+    public void DdpgStoppedAndResumedEndsBitIdenticalToTheUninterruptedRun(NoiseKind noise, ReplayKind replay, bool d4pg)
     {
         // The checkpoint holds the actor and Adam's moments, the critic and its moments, both targets, each lane's noise,
         // the lanes, both generators, the pending 2-step windows, the evaluator's seeds and the replay. Two lanes, a stop
@@ -102,6 +103,13 @@ public class ResumeTests
         {
             Lanes = new() { NumEnvs = 2 }, NStep = 2, Noise = noise, Replay = replay, BatchSize = 16, LearningStarts = 500, MaxEnvSteps = 3_000,
             StopWhenSolved = false, LogInterval = 500, CheckpointInterval = 1_100, CheckpointSeconds = 0, Evaluation = new() { EvalInterval = 1_000, EvalEpisodes = 2 },
+        };
+        // D4PG: the same with its categorical critic (of 11 atoms) and its priorities from the cross-entropy.
+        if (d4pg) config = new D4pgConfig { Atoms = 11, VMin = -1650f, VMax = 0f } with
+        {
+            Env = config.Env, Seed = config.Seed, Lanes = config.Lanes, NStep = config.NStep, Noise = config.Noise, Replay = config.Replay, BatchSize = config.BatchSize,
+            LearningStarts = config.LearningStarts, MaxEnvSteps = config.MaxEnvSteps, StopWhenSolved = false, LogInterval = config.LogInterval,
+            CheckpointInterval = config.CheckpointInterval, CheckpointSeconds = 0, Evaluation = config.Evaluation,
         };
         (RunSummary whole, KeepingSink wholeSink) = Run(config);
         (RunSummary stopped, KeepingSink first) = Run(config, stopAt: 1_500);
