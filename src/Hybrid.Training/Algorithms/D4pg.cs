@@ -1,11 +1,13 @@
-using Hybrid.Training.Runs;
-
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
 /// Settings of D4PG (Barth-Maron et al. 2018): DDPG's, with a categorical distributional critic of <see cref="Atoms"/>
 /// atoms evenly spaced on [<see cref="VMin"/>, <see cref="VMax"/>] (51 in the paper, after Bellemare et al. 2017) and
 /// 5-step returns (the paper's N = 5). The support should hold the returns the task can give: the presets set it per env.
+/// It trains with DDPG's loop (<see cref="Ddpg.Train"/>): the critic's target is the distribution of
+/// R + discount Z'(s', mu'(s')) projected onto the support (Bellemare et al. 2017), its loss the cross-entropy to that
+/// target (under prioritized replay, each transition's cross-entropy is its new priority), and the actor climbs the
+/// distribution's mean.
 /// </summary>
 public sealed record D4pgConfig : DdpgConfig
 {
@@ -42,26 +44,6 @@ public sealed record D4pgConfig : DdpgConfig
 
     /// <summary>The critic's support.</summary>
     public CategoricalSupport Support() => new(Atoms, VMin, VMax);
-}
-
-/// <summary>
-/// D4PG (Barth-Maron et al. 2018) in one loop: DDPG's (<see cref="Ddpg"/>) with the critic giving a categorical
-/// distribution of the return instead of its mean. Its target is the distribution of R + discount Z'(s', mu'(s'))
-/// projected onto the support (Bellemare et al. 2017), its loss the cross-entropy to that target (under prioritized
-/// replay, each transition's cross-entropy is its new priority), and the actor climbs the distribution's mean.
-/// </summary>
-public static class D4pg
-{
-    /// <summary>Trains until the budget is spent or greedy evaluation says solved (with stop_when_solved).</summary>
-    /// <exception cref="ArgumentException">The config is invalid; the message names the field.</exception>
-    /// <exception cref="TrainingDivergedException">A loss, a gradient or the parameters became NaN or infinite.</exception>
-    public static RunSummary Train(D4pgConfig config, RunContext run)
-    {
-        UpdateRules.Begin(config, run);
-        var learner = new DdpgLearner(config, run);
-        learner.Run();
-        return run.Finish(1, config.Lanes.NumEnvs);
-    }
 }
 
 /// <summary>

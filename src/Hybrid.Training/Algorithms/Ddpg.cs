@@ -77,7 +77,7 @@ public record DdpgConfig : ReplayConfig
 /// </summary>
 public static class Ddpg
 {
-    /// <summary>Trains until the budget is spent or greedy evaluation says solved (with stop_when_solved).</summary>
+    /// <summary>Trains until the budget is spent or greedy evaluation says solved (with stop_when_solved); a <see cref="D4pgConfig"/> trains D4PG.</summary>
     /// <exception cref="ArgumentException">The config is invalid; the message names the field.</exception>
     /// <exception cref="TrainingDivergedException">A loss, a gradient or the parameters became NaN or infinite.</exception>
     public static RunSummary Train(DdpgConfig config, RunContext run)

@@ -37,7 +37,7 @@ public static class Trainer
         new("dqn", () => new DqnConfig(), (c, m, _) => Dqn.Train((DqnConfig)c, m)),
         new("apex", () => new ApexConfig(), (c, m, _) => Apex.Train((ApexConfig)c, m)),
         new("ddpg", () => new DdpgConfig(), (c, m, _) => Ddpg.Train((DdpgConfig)c, m)),
-        new("d4pg", () => new D4pgConfig(), (c, m, _) => D4pg.Train((D4pgConfig)c, m)),
+        new("d4pg", () => new D4pgConfig(), (c, m, _) => Ddpg.Train((D4pgConfig)c, m)),
         new("impala", () => new ImpalaConfig(), (c, m, d) => Impala.Train((ImpalaConfig)c, m, d ?? Default(c)),
             c => (((ImpalaConfig)c).Compute.Device, new DeviceWork.Learner(Acting.ActorCriticSpec(c), ((ImpalaConfig)c).LearnerShape))),
         new("ga3c", () => new Ga3cConfig(), (c, m, d) => Ga3c.Train((Ga3cConfig)c, m, d ?? Default(c)),
