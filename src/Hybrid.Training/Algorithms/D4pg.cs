@@ -39,7 +39,6 @@ public sealed record D4pgConfig : DdpgConfig
         Require(Atoms >= 2, "atoms", Atoms, ">= 2");
         Require(float.IsFinite(VMin), "v_min", VMin, "a finite number");
         Require(float.IsFinite(VMax) && VMax > VMin, "v_max", VMax, $"a finite number above v_min ({VMin})");
-        Require(Threads == 1, "threads", Threads, "1 (d4pg runs one actor beside its learner in this version)");
     }
 
     /// <summary>The critic's support.</summary>

@@ -61,6 +61,7 @@ public record DdpgConfig : ReplayConfig
         base.Validate();
         if (EnvRegistry.Spec(Env).IsDiscrete)
             throw new ArgumentException($"env was '{Env}', whose actions are discrete; {Algo} acts in a box (Pendulum-v1, MountainCarContinuous-v0).", "env");
+        Require(Threads == 1, "threads", Threads, $"1 ({Algo} acts and learns in one loop on one thread in this version)");
         Require(NoiseStd >= 0 && float.IsFinite(NoiseStd), "noise_std", NoiseStd, ">= 0");
         Require(NoiseTheta >= 0 && float.IsFinite(NoiseTheta), "noise_theta", NoiseTheta, ">= 0");
     }

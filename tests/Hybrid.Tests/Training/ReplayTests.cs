@@ -472,10 +472,12 @@ public class DdpgTests
     }
 
     [Fact]
-    public void ADiscreteEnvIsRefused()
+    public void ADiscreteEnvAndMoreThreadsThanItsLoopAreRefused()
     {
         var e = Assert.Throws<ArgumentException>(() => new DdpgConfig { Env = "CartPole-v1" }.Validate());
         Assert.Contains("whose actions are discrete; ddpg acts in a box", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new D4pgConfig { Env = "Pendulum-v1", Threads = 2 }.Validate());
+        Assert.Contains("threads was 2; expected 1 (d4pg acts and learns in one loop", e.Message);
     }
 }
 
@@ -566,7 +568,7 @@ public class D4pgTests
     [Fact]
     public void D4pgSolvesPendulum()
     {
-        // DDPG's test settings with a 51-atom critic on [-1650, 0] (the preset's) and 5-step returns; seed 1 solved at
+        // DDPG's test settings with a 51-atom critic on [-1650, 0] and 5-step returns; seed 1 solved at
         // 25,000 steps here, in 6.8 s; the budget is about three times that.
         D4pgConfig config = new()
         {
