@@ -579,3 +579,26 @@ public class D4pgTests
         Assert.True(summary.Solved, $"not solved in {summary.EnvSteps} steps; final greedy mean {summary.FinalMeanReturn:F1}");
     }
 }
+
+/// <summary>DDPG's and D4PG's loops allocate nothing per step, learning included.</summary>
+public class ContinuousReplayAllocationTests
+{
+    [Theory]
+    [InlineData("ddpg")]
+    [InlineData("d4pg")]
+    public void TwiceTheLearningStepsAllocateNoMore(string algo)
+    {
+        // Both runs learn from step 500 (batches of 16, 16-wide networks); set-up costs the same in both, so what
+        // 3,000 more steps of acting and learning allocate is the difference, on this one thread: 16 KiB would be about
+        // 5 bytes a step. The fewer of two tries, as the runtime's own one-off work lands in one at most.
+        AlgoConfig Config(long steps) => (algo == "ddpg" ? new DdpgConfig() : new D4pgConfig { Atoms = 11, VMin = -1650f, VMax = 0f }) with
+        {
+            Env = "Pendulum-v1", Seed = 2, Hidden = [16, 16], BatchSize = 16, BufferSize = 10_000, LearningStarts = 500, MaxEnvSteps = steps, LogInterval = 1_000,
+            Evaluation = new() { EvalInterval = 1_000_000, EvalEpisodes = 1 }, CheckpointSeconds = 0,
+        };
+        long Bytes(long steps) => AllocationProbe.FewestBytes(() => TrainingTestSupport.Train(Config(steps)), windows: 2);
+        Bytes(1_000); // JIT
+        long short_ = Bytes(2_000), long_ = Bytes(5_000);
+        Assert.True(long_ - short_ < 16 * 1024, $"{algo}: {short_:N0} bytes for 2,000 steps, {long_:N0} for 5,000");
+    }
+}
