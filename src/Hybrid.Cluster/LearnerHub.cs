@@ -134,7 +134,7 @@ public sealed class LearnerHub : ITelemetrySource
         Check(m, _apex is null ? $"this learner runs {_config.Algo}, which takes unrolls, not transition batches"
             : m.Mismatch(_env, _apex.Config.ActorSendBatch + _lanes * _apex.Config.NStep, _published.Version));
         _roster.Heard(m.ActorId);
-        TransitionBatch batch = m.Batch(_env.ObservationSize);
+        TransitionBatch batch = m.Batch(_env);
         // The learner's rate limiter: while the actors are ahead, the batch waits (as a task, holding no thread) for the
         // learner's next draw; for at most MostWait, so that an actor does not take a learner paused by an evaluation
         // for one gone. Then it goes in regardless.

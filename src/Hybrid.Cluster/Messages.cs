@@ -175,7 +175,8 @@ public sealed class TransitionMessage : ActorMessage
     /// <summary>Env steps the actor's lanes took since its previous batch.</summary>
     [Id(0)] public int Steps { get; set; }
     [Id(1)] public float[] Observations { get; set; } = [];
-    [Id(2)] public int[] Actions { get; set; } = [];
+    /// <summary>Each transition's action as a row of floats: a discrete action's index, or a box action scaled to [-1, 1].</summary>
+    [Id(2)] public float[] Actions { get; set; } = [];
     [Id(3)] public float[] Rewards { get; set; } = [];
     [Id(4)] public float[] Discounts { get; set; } = [];
     [Id(5)] public float[] NextObservations { get; set; } = [];
@@ -188,7 +189,7 @@ public sealed class TransitionMessage : ActorMessage
         int count = batch.Count, obs = batch.ObservationSize;
         var message = new TransitionMessage
         {
-            Steps = steps, Observations = batch.Observations[..(count * obs)], Actions = batch.Actions[..count], Rewards = batch.Rewards[..count],
+            Steps = steps, Observations = batch.Observations[..(count * obs)], Actions = batch.Actions[..(count * batch.ActionWidth)], Rewards = batch.Rewards[..count],
             Discounts = batch.Discounts[..count], NextObservations = batch.Next[..(count * obs)], Errors = batch.Errors[..count],
         };
         message.Stamp(actorId, version, episodes);
@@ -202,19 +203,27 @@ public sealed class TransitionMessage : ActorMessage
     public string? Mismatch(EnvSpec env, int most, long newest)
     {
         ArgumentNullException.ThrowIfNull(env);
-        int count = Actions.Length, obs = env.ObservationSize, actions = Hybrid.Training.Algorithms.Acting.ActionCount(env);
+        int count = Rewards.Length, obs = env.ObservationSize, actions = Hybrid.Training.Algorithms.Acting.ActionCount(env), width = ActionWidth(env);
         return
             count > most ? $"{count} transitions (a batch holds at most {most})" :
             Steps < 0 ? $"{Steps} env steps" :
             Observations.Length != count * obs || NextObservations.Length != count * obs ? $"observations of another shape (expected {count * obs} floats for {env.Id})" :
-            Rewards.Length != count || Discounts.Length != count || Errors.Length != count ? "per-transition arrays of another length" :
-            Actions.Any(a => a < 0 || a >= actions) ? $"an action outside [0, {actions})" :
+            Actions.Length != count * width || Discounts.Length != count || Errors.Length != count ? "per-transition arrays of another length" :
+            (env.IsDiscrete ? Actions.Any(a => a < 0 || a >= actions || a != MathF.Floor(a)) : Actions.Any(a => !(a is >= -1f and <= 1f)))
+                ? (env.IsDiscrete ? $"an action outside [0, {actions})" : "an action outside the box scaled to [-1, 1]") :
             Errors.Any(e => !float.IsFinite(e)) || Rewards.Any(r => !float.IsFinite(r)) || Discounts.Any(d => d is < 0 or > 1 || float.IsNaN(d)) ? "a reward, discount or TD error that is not a finite number in range" :
             CommonMismatch(newest);
     }
 
-    /// <summary>The batch over this message's arrays (not copied).</summary>
-    public TransitionBatch Batch(int observationSize) => new(Observations, Actions, Rewards, Discounts, NextObservations, Errors, observationSize, Actions.Length);
+    /// <summary>The batch over this message's arrays (not copied), for <paramref name="env"/>.</summary>
+    public TransitionBatch Batch(EnvSpec env)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        return new(Observations, Actions, Rewards, Discounts, NextObservations, Errors, env.ObservationSize, ActionWidth(env), Rewards.Length);
+    }
+
+    /// <summary>Floats per action in <paramref name="env"/>: 1 for a discrete action's index, a box action's size.</summary>
+    static int ActionWidth(EnvSpec env) => env.IsDiscrete ? 1 : env.ActionSpace.Size;
 
     /// <summary>The arrays' bytes (what the batch carries, not Orleans' framing).</summary>
     public long PayloadBytes =>

@@ -135,25 +135,31 @@ public static class Apex
 
 /// <summary>
 /// Complete n-step transitions with the priorities (|TD error|) their actor computed: what an Ape-X actor sends to the
-/// central replay in one go. Allocated once per actor at its capacity (or around a message's arrays).
+/// central replay in one go. Actions are rows of floats: a discrete action's index as one float, or a box action's
+/// floats (scaled to [-1, 1]). Allocated once per actor at its capacity (or around a message's arrays).
 /// </summary>
 public sealed class TransitionBatch
 {
-    /// <summary>An empty batch of room for <paramref name="capacity"/> transitions of <paramref name="observationSize"/>-float observations.</summary>
-    public TransitionBatch(int capacity, int observationSize)
-        : this(new float[capacity * observationSize], new int[capacity], new float[capacity], new float[capacity], new float[capacity * observationSize],
-            new float[capacity], observationSize, 0)
+    /// <summary>An empty batch of room for <paramref name="capacity"/> transitions of <paramref name="observationSize"/>-float observations and actions of <paramref name="actionWidth"/> floats.</summary>
+    public TransitionBatch(int capacity, int observationSize, int actionWidth = 1)
+        : this(new float[capacity * observationSize], new float[capacity * actionWidth], new float[capacity], new float[capacity],
+            new float[capacity * observationSize], new float[capacity], observationSize, actionWidth, 0)
     {
     }
 
     /// <summary>A batch of <paramref name="count"/> transitions over the given arrays (not copied).</summary>
-    public TransitionBatch(float[] observations, int[] actions, float[] rewards, float[] discounts, float[] next, float[] errors, int observationSize, int count)
+    public TransitionBatch(float[] observations, float[] actions, float[] rewards, float[] discounts, float[] next, float[] errors, int observationSize,
+        int actionWidth, int count)
     {
-        (Observations, Actions, Rewards, Discounts, Next, Errors, ObservationSize, Count) = (observations, actions, rewards, discounts, next, errors, observationSize, count);
+        (Observations, Actions, Rewards, Discounts, Next, Errors) = (observations, actions, rewards, discounts, next, errors);
+        (ObservationSize, ActionWidth, Count) = (observationSize, actionWidth, count);
     }
 
     /// <summary>Floats per observation.</summary>
     public int ObservationSize { get; }
+
+    /// <summary>Floats per action: 1 for a discrete action's index, a box action's size.</summary>
+    public int ActionWidth { get; }
 
     /// <summary>Transitions held.</summary>
     public int Count { get; set; }
@@ -161,8 +167,8 @@ public sealed class TransitionBatch
     /// <summary>s of each transition, row after row.</summary>
     public float[] Observations { get; }
 
-    /// <summary>a of each transition.</summary>
-    public int[] Actions { get; }
+    /// <summary>a of each transition, row after row (a discrete action's index as one float).</summary>
+    public float[] Actions { get; }
 
     /// <summary>The n-step return R of each transition.</summary>
     public float[] Rewards { get; }
@@ -257,7 +263,7 @@ public static class ApexActor
                 DqnTargets.Compute(targetNet, theta, net, theta, batch.Next, batch.Rewards, batch.Discounts, count, targets);
                 net.Forward(theta, batch.Observations.AsSpan(0, count * obs), count);
                 ReadOnlySpan<float> qs = net.QValues(count);
-                for (int i = 0; i < count; i++) batch.Errors[i] = qs[i * actions + batch.Actions[i]] - targets[i];
+                for (int i = 0; i < count; i++) batch.Errors[i] = qs[i * actions + (int)batch.Actions[i]] - targets[i];
                 if (!sink.Send(batch)) break;
                 local.Clear();
             }
@@ -368,8 +374,9 @@ public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled
     public Task? TryInsert(TransitionBatch batch, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.ObservationSize != _replay.Buffer.ObservationSize)
-            throw new ArgumentException($"the batch's observations have {batch.ObservationSize} floats; the replay holds {_replay.Buffer.ObservationSize}.", nameof(batch));
+        int width = Math.Max(1, _replay.Buffer.BoxActionSize);
+        if (batch.ObservationSize != _replay.Buffer.ObservationSize || batch.ActionWidth != width)
+            throw new ArgumentException($"the batch's observations and actions have {batch.ObservationSize} and {batch.ActionWidth} floats; the replay holds {_replay.Buffer.ObservationSize} and {width}.", nameof(batch));
         lock (_gate)
         {
             if (!force && TooFarAhead())
@@ -385,10 +392,11 @@ public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled
     /// <summary>Writes the batch into the replay at its priorities (under the lock) and wakes the learner.</summary>
     void Add(TransitionBatch batch)
     {
-        int obs = batch.ObservationSize;
+        int obs = batch.ObservationSize, width = batch.ActionWidth;
         for (int i = 0; i < batch.Count; i++)
         {
-            int slot = _replay.Buffer.Add(batch.Observations.AsSpan(i * obs, obs), batch.Actions[i], batch.Rewards[i], batch.Discounts[i], batch.Next.AsSpan(i * obs, obs));
+            int slot = _replay.Buffer.AddRow(batch.Observations.AsSpan(i * obs, obs), batch.Actions.AsSpan(i * width, width), batch.Rewards[i], batch.Discounts[i],
+                batch.Next.AsSpan(i * obs, obs));
             _priorities.Update([slot], batch.Errors.AsSpan(i, 1));
         }
         _inserted += batch.Count;

@@ -177,7 +177,7 @@ public sealed class ApexLearnerHubTests
     /// <summary><paramref name="count"/> CartPole transitions (4 observation floats) from <paramref name="actor"/>, after 25 env steps in which one episode ended.</summary>
     static TransitionMessage Batch(int actor, int count = 10) => new()
     {
-        ActorId = actor, Steps = 25, Observations = new float[count * 4], Actions = [.. Enumerable.Range(0, count).Select(i => i % 2)],
+        ActorId = actor, Steps = 25, Observations = new float[count * 4], Actions = [.. Enumerable.Range(0, count).Select(i => (float)(i % 2))],
         Rewards = [.. Enumerable.Repeat(1f, count)], Discounts = [.. Enumerable.Repeat(0.97f, count)], NextObservations = new float[count * 4],
         Errors = [.. Enumerable.Range(0, count).Select(i => 0.5f + i)], EpisodeReturns = [20f], EpisodeLengths = [20], EpisodeTerminated = [true],
         SentTicks = DateTime.UtcNow.Ticks,
@@ -204,6 +204,7 @@ public sealed class ApexLearnerHubTests
     {
         { "observations", "observations of another shape" },
         { "action", "an action outside [0, 2)" },
+        { "fraction", "an action outside [0, 2)" },
         { "error", "not a finite number" },
         { "discount", "not a finite number" },
         { "rewards", "per-transition arrays of another length" },
@@ -223,7 +224,8 @@ public sealed class ApexLearnerHubTests
             case "action": bad.Actions[4] = 2; break;
             case "error": bad.Errors[1] = float.NaN; break;
             case "discount": bad.Discounts[0] = 1.5f; break;
-            case "rewards": bad.Rewards = [1f]; break;
+            case "rewards": bad.Discounts = [1f]; break;
+            case "fraction": bad.Actions[2] = 0.5f; break;
             case "too many": bad = Batch(id, 10_000); break;
             case "version": bad.ParameterVersion = 3; break;
         }
