@@ -31,17 +31,17 @@ public sealed record ApexConfig : DqnConfig
     /// <inheritdoc/>
     public override string Algo => "apex";
 
+    /// <summary>How the actors feed the central replay and copy the learner's parameters.</summary>
+    public DistributedSettings Distributed { get; init; } = new();
+
     /// <summary>An actor's steps between copies of the learner's parameters.</summary>
-    [Description("apex: an actor's env steps between copies of the learner's latest parameters (Horgan et al. 2018: 400).")]
-    public int ActorRefreshSteps { get; init; } = 400;
+    public int ActorRefreshSteps => Distributed.ActorRefreshSteps;
 
     /// <summary>Transitions an actor gathers before sending them, with their priorities, to the replay.</summary>
-    [Description("apex: transitions an actor gathers (with the priorities it computed from its n-step TD errors) before it adds them to the central replay.")]
-    public int ActorSendBatch { get; init; } = 50;
+    public int ActorSendBatch => Distributed.ActorSendBatch;
 
-    /// <summary>Transitions the learner replays per transition the actors add; the actors wait when they get ahead.</summary>
-    [Description("apex: transitions the learner replays per transition the actors add; past learning_starts the actors wait while they are more than actor_send_batch transitions per actor ahead of it (a rate limiter: on a few cores the actors would otherwise outrun the learner many times over). DQN's defaults replay 8 (batch 32 every 4 steps).")]
-    public float SamplesPerInsert { get; init; } = 8f;
+    /// <summary>Transitions the learner replays per transition the actors add.</summary>
+    public float SamplesPerInsert => Distributed.SamplesPerInsert;
 
     /// <summary>epsilon's base in the actors' ladder.</summary>
     [Description("apex: actor i of N explores with epsilon = epsilon_base^(1 + epsilon_exponent i / (N - 1)) (0.4 and 7 in Horgan et al. 2018).")]
@@ -58,9 +58,7 @@ public sealed record ApexConfig : DqnConfig
     public override void Validate()
     {
         base.Validate();
-        Require(ActorRefreshSteps >= 1, "actor_refresh_steps", ActorRefreshSteps, ">= 1");
-        Require(ActorSendBatch >= 1, "actor_send_batch", ActorSendBatch, ">= 1");
-        Require(SamplesPerInsert > 0 && float.IsFinite(SamplesPerInsert), "samples_per_insert", SamplesPerInsert, "> 0");
+        Distributed.Validate();
         Require(EpsilonBase is > 0 and <= 1, "epsilon_base", EpsilonBase, "in (0, 1]");
         Require(EpsilonExponent >= 0 && float.IsFinite(EpsilonExponent), "epsilon_exponent", EpsilonExponent, ">= 0");
         if (Async.Update != UpdateMode.Hogwild)

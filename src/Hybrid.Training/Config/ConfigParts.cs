@@ -82,3 +82,30 @@ public sealed record GreedyEvalSettings : ConfigPart
         AlgoConfig.Require(EvalMaxSteps >= 1, "eval_max_steps", EvalMaxSteps, ">= 1");
     }
 }
+
+/// <summary>
+/// How a distributed replay method's actors feed the learner's central replay (Ape-X: Horgan et al. 2018): how often
+/// they copy its parameters, how many transitions they send at once, and how far ahead of the learner they may get.
+/// </summary>
+public sealed record DistributedSettings : ConfigPart
+{
+    /// <summary>An actor's steps between copies of the learner's parameters.</summary>
+    [Description("apex: an actor's env steps between copies of the learner's latest parameters (Horgan et al. 2018: 400).")]
+    public int ActorRefreshSteps { get; init; } = 400;
+
+    /// <summary>Transitions an actor gathers before sending them, with their priorities, to the replay.</summary>
+    [Description("apex: transitions an actor gathers (with the priorities it computed from its n-step TD errors) before it adds them to the central replay.")]
+    public int ActorSendBatch { get; init; } = 50;
+
+    /// <summary>Transitions the learner replays per transition the actors add; the actors wait when they get ahead.</summary>
+    [Description("apex: transitions the learner replays per transition the actors add; past learning_starts the actors wait while they are more than actor_send_batch transitions per actor ahead of it (a rate limiter: on a few cores the actors would otherwise outrun the learner many times over). DQN's defaults replay 8 (batch 32 every 4 steps).")]
+    public float SamplesPerInsert { get; init; } = 8f;
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        AlgoConfig.Require(ActorRefreshSteps >= 1, "actor_refresh_steps", ActorRefreshSteps, ">= 1");
+        AlgoConfig.Require(ActorSendBatch >= 1, "actor_send_batch", ActorSendBatch, ">= 1");
+        AlgoConfig.Require(SamplesPerInsert > 0 && float.IsFinite(SamplesPerInsert), "samples_per_insert", SamplesPerInsert, "> 0");
+    }
+}

@@ -162,7 +162,7 @@ public sealed class LearnerHubTests
 public sealed class ApexLearnerHubTests
 {
     // A small replay and limiter: past 10 transitions, the actors may be at most one batch of 10 ahead of the learner.
-    readonly ApexConfig _config = new() { LearningStarts = 10, ActorSendBatch = 10, Threads = 1, BufferSize = 1_000 };
+    readonly ApexConfig _config = new() { LearningStarts = 10, Distributed = new() { ActorSendBatch = 10 }, Threads = 1, BufferSize = 1_000 };
     readonly List<string> _log = [];
     readonly ApexLearner _learner;
     readonly LearnerHub _hub;
