@@ -283,20 +283,16 @@ public static class ApexActor
 /// and refreshes its target network every target_update_interval updates. Its telemetry: replay size, insert and
 /// sample rates, the replay ratio, priority statistics and the actors' parameter age.
 /// </summary>
-public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled, long AgeSum, long AgeCount)>
+public sealed class ApexLearner : ITelemetrySource
 {
     const string Kind = "apex";
     readonly ApexConfig _config;
     readonly RunContext _run;
     readonly SharedReplay _replay;
-    readonly PrioritizedReplay _priorities;
-    readonly object _gate;
+    readonly CentralReplay _central;
     readonly float[] _target;
     readonly Adam _optimizer;
     readonly SharedParameters _shared;
-    TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    bool _progressAwaited;
-    long _inserted, _sampled, _ageSum, _ageCount;
 
     /// <summary>The learner of <paramref name="config"/>'s run (from <paramref name="run"/>'s checkpoint when resuming); it reports the run's telemetry.</summary>
     public ApexLearner(ApexConfig config, RunContext run)
@@ -307,13 +303,12 @@ public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled
         UpdateRules.Begin(config, run);
         Spec = Acting.QSpec(config);
         _replay = new SharedReplay(config);
-        (_priorities, _gate) = (_replay.Priorities!, _replay.Gate);
         (float[] theta, _target, _optimizer) = DqnParts.Parameters(Spec, config, run, Kind, _replay);
         Group = new WorkerGroup(Kind);
         // One applier (the learner) under the lock: the actors never step the parameters, they copy the published ones.
         _shared = new SharedParameters(theta, _optimizer, UpdateMode.Lock, 1, Group, run.Metrics);
         Evaluation = PeriodicEvaluation.For(config, config.Evaluation, Spec, theta, run, Group);
-        Published = new ParameterBroadcast(theta);
+        _central = new CentralReplay(config, config.Distributed, run, _replay, theta);
         run.Metrics.Telemetry = this;
     }
 
@@ -324,7 +319,7 @@ public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled
     public ModelSpec Spec { get; }
 
     /// <summary>The learner's parameters as the actors copy them (after every update).</summary>
-    public ParameterBroadcast Published { get; }
+    public ParameterBroadcast Published => _central.Published;
 
     /// <summary>The learner's thread and, in this process, the actors' (a failure in one stops the run).</summary>
     public WorkerGroup Group { get; }
@@ -354,106 +349,31 @@ public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled
     CheckpointData Save() => DqnParts.Save(Spec, _shared.Theta, _target, _optimizer, Kind, _replay, _config.CheckpointReplay);
 
     /// <summary>Adds <paramref name="batch"/> to the replay, first waiting while the actors are ahead of the learner (until <paramref name="stopping"/>).</summary>
-    internal void Insert(TransitionBatch batch, Func<bool> stopping)
-    {
-        lock (_gate)
-        {
-            // The rate limiter: past learning_starts, wait while the actors are ahead of the learner's replay.
-            while (TooFarAhead() && !stopping()) Monitor.Wait(_gate, 20);
-            Add(batch);
-        }
-    }
+    internal void Insert(TransitionBatch batch, Func<bool> stopping) => _central.Insert(batch, stopping);
 
-    /// <summary>
-    /// Adds <paramref name="batch"/> to the replay unless the actors are ahead of the learner (and not <paramref name="force"/>);
-    /// then (nothing added) returns a task that completes when the learner has drawn its next batch, to try again after.
-    /// </summary>
-    /// <exception cref="ArgumentException">The batch's observations are not the replay's size.</exception>
-    public Task? TryInsert(TransitionBatch batch, bool force = false)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        int width = Math.Max(1, _replay.Buffer.BoxActionSize);
-        if (batch.ObservationSize != _replay.Buffer.ObservationSize || batch.ActionWidth != width)
-            throw new ArgumentException($"the batch's observations and actions have {batch.ObservationSize} and {batch.ActionWidth} floats; the replay holds {_replay.Buffer.ObservationSize} and {width}.", nameof(batch));
-        lock (_gate)
-        {
-            if (!force && TooFarAhead())
-            {
-                _progressAwaited = true;
-                return _progress.Task;
-            }
-            Add(batch);
-            return null;
-        }
-    }
+    /// <inheritdoc cref="CentralReplay.TryInsert"/>
+    public Task? TryInsert(TransitionBatch batch, bool force = false) => _central.TryInsert(batch, force);
 
-    /// <summary>Writes the batch into the replay at its priorities (under the lock) and wakes the learner.</summary>
-    void Add(TransitionBatch batch)
-    {
-        int obs = batch.ObservationSize, width = batch.ActionWidth;
-        for (int i = 0; i < batch.Count; i++)
-        {
-            int slot = _replay.Buffer.AddRow(batch.Observations.AsSpan(i * obs, obs), batch.Actions.AsSpan(i * width, width), batch.Rewards[i], batch.Discounts[i],
-                batch.Next.AsSpan(i * obs, obs));
-            _priorities.Update([slot], batch.Errors.AsSpan(i, 1));
-        }
-        _inserted += batch.Count;
-        Monitor.PulseAll(_gate);
-    }
-
-    /// <summary>Whether the actors have added more than the learner's replay allows (call under the replay's lock).</summary>
-    bool TooFarAhead() =>
-        _inserted > _config.LearningStarts && (_inserted - _config.LearningStarts) * (double)_config.SamplesPerInsert
-            > _sampled + (double)_config.SamplesPerInsert * _config.ActorSendBatch * _config.Threads;
-
-    /// <summary>Copies the published parameters into <paramref name="theta"/> if newer than <paramref name="held"/> (below 0: none yet); returns their version, and counts the copy's age for the telemetry.</summary>
-    public long Fetch(Span<float> theta, long held)
-    {
-        long now = Published.CopyIfNewer(theta, held);
-        if (held >= 0)
-        {
-            Interlocked.Add(ref _ageSum, now - held);
-            Interlocked.Increment(ref _ageCount);
-        }
-        return now;
-    }
+    /// <inheritdoc cref="CentralReplay.Fetch"/>
+    public long Fetch(Span<float> theta, long held) => _central.Fetch(theta, held);
 
     /// <summary>The learner: prioritized batches, double-Q n-step targets, Adam, priorities back, parameters published.</summary>
     void Learn(int id)
     {
         const string who = "apex learner";
         int batch = _config.BatchSize;
-        ReplayBuffer replay = _replay.Buffer;
-        var work = new DqnBatch(Spec, batch, replay.ObservationSize, doubleQ: true);
+        var work = new DqnBatch(Spec, batch, _replay.Buffer.ObservationSize, doubleQ: true);
         var sampling = new Rng((ulong)_config.Seed ^ AlgoConfig.SegmentSalt(_run.Segment), RandomStreams.ReplaySampling);
+        Action<ReplayBuffer> gather = work.Gather;
         var tally = new UpdateTally();
         long updates = _run.Metrics.Updates;
         while (!Group.StopRequested && !_run.ShouldStop)
         {
             long global = _run.Metrics.EnvSteps;
-            lock (_gate)
-            {
-                // Until the replay holds learning_starts transitions, wait for the actors' batches (they pulse).
-                if (replay.Count < Math.Max(batch, _config.LearningStarts))
-                {
-                    Monitor.Wait(_gate, 20);
-                    continue;
-                }
-                _priorities.Sample(sampling, _config.Beta(global), work.Slots, work.Weights);
-                work.Gather(replay);
-                _sampled += batch;
-                Monitor.PulseAll(_gate);
-                if (_progressAwaited)
-                {
-                    // Actors across the network wait on a task rather than the lock: the next one is made only when one was handed out.
-                    TaskCompletionSource progressed = _progress;
-                    _progress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    _progressAwaited = false;
-                    progressed.TrySetResult();
-                }
-            }
+            // Until the replay holds learning_starts transitions, wait for the actors' batches.
+            if (!_central.TryDraw(sampling, global, work.Slots, work.Weights, gather)) continue;
             float loss = work.Compute(_shared.Theta, _target, _config.MaxGradNorm, who, ++updates);
-            lock (_gate) _priorities.Update(work.Slots, work.Errors);
+            _central.UpdatePriorities(work.Slots, work.Errors);
             if (!_shared.Apply(work.Gradient, UpdateRules.LearningRate(_config, global), _shared.Version, ref tally)) break;
             tally.Add(loss);
             tally.ReportTo(_run.Metrics);
@@ -466,28 +386,8 @@ public sealed class ApexLearner : SnapshotTelemetry<(long Inserted, long Sampled
     }
 
     /// <inheritdoc/>
-    protected override (long Inserted, long Sampled, long AgeSum, long AgeCount) Now()
-    {
-        lock (_gate) return (_inserted, _sampled, Interlocked.Read(ref _ageSum), Interlocked.Read(ref _ageCount));
-    }
+    public RuntimeTelemetry Interval(double seconds) => _central.Interval(seconds);
 
     /// <inheritdoc/>
-    protected override RuntimeTelemetry Between((long Inserted, long Sampled, long AgeSum, long AgeCount) a, (long Inserted, long Sampled, long AgeSum, long AgeCount) b,
-        double seconds)
-    {
-        long inserted = b.Inserted - a.Inserted, sampled = b.Sampled - a.Sampled, ages = b.AgeCount - a.AgeCount;
-        int size;
-        double total, largest;
-        lock (_gate) (size, total, largest) = (_replay.Buffer.Count, _priorities.Tree.Total, _priorities.MaxPriority);
-        return RuntimeTelemetry.None with
-        {
-            ReplaySize = size,
-            PriorityMean = size > 0 ? total / size : double.NaN,
-            PriorityMax = largest,
-            InsertsPerSecond = seconds > 0 ? inserted / seconds : double.NaN,
-            SamplesPerSecond = seconds > 0 ? sampled / seconds : double.NaN,
-            ReplayRatio = inserted > 0 ? sampled / (double)inserted : double.NaN,
-            ParameterAge = ages > 0 ? (b.AgeSum - a.AgeSum) / (double)ages : double.NaN,
-        };
-    }
+    public RuntimeTelemetry Total(double seconds) => _central.Total(seconds);
 }

@@ -340,9 +340,9 @@ internal sealed class DqnBatch
 /// <summary>A replay buffer (and its priorities, where prioritized) that several threads share behind one lock, <see cref="Gate"/>.</summary>
 internal sealed class SharedReplay
 {
-    public SharedReplay(DqnConfig config)
+    public SharedReplay(ReplayConfig config, int boxActionSize = 0)
     {
-        Buffer = new ReplayBuffer(config.BufferSize, EnvRegistry.Spec(config.Env).ObservationSize);
+        Buffer = new ReplayBuffer(config.BufferSize, EnvRegistry.Spec(config.Env).ObservationSize, boxActionSize);
         if (config.Replay == ReplayKind.Prioritized) Priorities = new PrioritizedReplay(Buffer, config.PrioritizedAlpha, config.PrioritizedEps);
     }
 
