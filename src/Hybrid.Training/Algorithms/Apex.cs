@@ -197,17 +197,27 @@ public interface ITransitionSink
     long Fetch(float[] theta, long held);
 }
 
+/// <summary>How a distributed replay method's actor acts and scores what it sends: Ape-X's epsilon-greedy Q, D4PG's noisy deterministic policy.</summary>
+internal interface IActorPolicy
+{
+    /// <summary>Copies the lanes' observations into <paramref name="before"/>, steps every lane, and writes each lane's action as a row of floats into <paramref name="rows"/>.</summary>
+    void Step(float[] theta, VectorEnv env, float[] before, float[] rows);
+
+    /// <summary>The initial priorities (TD errors) of the batch's transitions under <paramref name="theta"/>; NaN gives a transition the replay's largest priority.</summary>
+    void Priorities(float[] theta, TransitionBatch batch);
+}
+
 /// <summary>
-/// One Ape-X actor: steps its lanes epsilon-greedily with its copy of the learner's parameters (fetched every
-/// actor_refresh_steps of its steps), turns the steps into n-step transitions, and once it holds actor_send_batch of
-/// them computes their initial priorities from its own copy (|double-Q n-step TD error|) and sends them on.
+/// A distributed replay method's actor (Ape-X's, D4PG's): steps its lanes with its copy of the learner's parameters
+/// (fetched every actor_refresh_steps of its steps), turns the steps into n-step transitions, and once it holds
+/// actor_send_batch of them scores them (their initial priorities) and sends them on.
 /// </summary>
 public static class ApexActor
 {
     /// <summary>
-    /// Acts as actor <paramref name="id"/> of part <paramref name="segment"/> of a run of <paramref name="config"/> with
-    /// <paramref name="epsilon"/>, starting from <paramref name="initial"/>'s parameters, until <paramref name="sink"/>
-    /// says stop; returns its env steps.
+    /// Acts as Ape-X actor <paramref name="id"/> of part <paramref name="segment"/> of a run of <paramref name="config"/>
+    /// with <paramref name="epsilon"/>, starting from <paramref name="initial"/>'s parameters, until
+    /// <paramref name="sink"/> says stop; returns its env steps.
     /// </summary>
     public static long Run(ApexConfig config, ModelSpec spec, int id, int segment, float epsilon, ParameterBroadcast initial, ITransitionSink sink)
     {
@@ -221,57 +231,93 @@ public static class ApexActor
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(spec);
+        var policy = new EpsilonGreedy(spec, config.Lanes.NumEnvs, config.Distributed.ActorSendBatch + config.Lanes.NumEnvs * config.NStep, epsilon,
+            Acting.WorkerRng(config, id, segment));
+        return Run(config, config.Distributed, id, segment, policy, theta, version, sink);
+    }
+
+    /// <summary>The actor's loop for any <paramref name="policy"/>; returns its env steps.</summary>
+    internal static long Run(ReplayConfig config, DistributedSettings distributed, int id, int segment, IActorPolicy policy, float[] theta, long version,
+        ITransitionSink sink)
+    {
         ArgumentNullException.ThrowIfNull(theta);
         ArgumentNullException.ThrowIfNull(sink);
-        int n = config.Lanes.NumEnvs, send = config.ActorSendBatch;
+        int n = config.Lanes.NumEnvs, send = distributed.ActorSendBatch;
         VectorEnv env = config.MakeEnv(n);
         env.Reset(config.WorkerEnvSeed(id, segment));
-        int obs = env.ObservationSize;
-        var net = (QNetwork)spec.Build();
-        var targetNet = (QNetwork)spec.Build();
-        if (theta.Length != net.ParameterCount)
-            throw new ArgumentException($"theta has {theta.Length} parameters; the model '{spec}' has {net.ParameterCount}.", nameof(theta));
-        int actions = net.Actions;
+        int obs = env.ObservationSize, box = env.Spec.IsDiscrete ? 0 : env.Spec.ActionSpace.Size, width = Math.Max(1, box);
         // The actor's own buffer of complete transitions, sent (with priorities) when it holds a batch.
-        var local = new ReplayBuffer(send + n * config.NStep, obs);
-        net.EnsureCapacity(Math.Max(n, local.Capacity));
-        targetNet.EnsureCapacity(local.Capacity);
-        var writer = new NStepWriter(n, config.NStep, obs, config.Gamma);
-        Rng rng = Acting.WorkerRng(config, id, segment);
+        var local = new ReplayBuffer(send + n * config.NStep, obs, box);
+        var writer = new NStepWriter(n, config.NStep, obs, config.Gamma, box);
         var before = new float[n * obs];
-        var laneActions = new int[n];
+        var rows = new float[n * width];
         var slots = new int[local.Capacity];
         for (int i = 0; i < slots.Length; i++) slots[i] = i;
-        var batch = new TransitionBatch(local.Capacity, obs);
-        float[] targets = new float[local.Capacity];
+        var batch = new TransitionBatch(local.Capacity, obs, width);
         long steps = 0, total = 0;
         while (!sink.Stopping)
         {
-            DqnParts.Step(net, theta, env, before, laneActions, epsilon, rng);
-            DqnParts.Record(env, writer, before, laneActions, local);
+            policy.Step(theta, env, before, rows);
+            for (int lane = 0; lane < n; lane++)
+            {
+                bool terminated = env.Terminated[lane], ended = terminated || env.Truncated[lane];
+                ReadOnlySpan<float> next = ended ? env.FinalObservations.Slice(lane * obs, obs) : env.Observations.Slice(lane * obs, obs);
+                writer.Add(lane, before.AsSpan(lane * obs, obs), rows.AsSpan(lane * width, width), env.Rewards[lane], terminated, ended && !terminated, next, local);
+            }
             sink.Acted(n, env.Episodes.Records);
             env.Episodes.Clear();
             steps += n;
             total += n;
             if (local.Count >= send)
             {
-                // Initial priorities from the actor's own parameters: the double-Q n-step TD error of each transition.
                 int count = batch.Count = local.Count;
                 local.Gather(slots.AsSpan(0, count), batch.Observations, batch.Actions, batch.Rewards, batch.Discounts, batch.Next);
-                DqnTargets.Compute(targetNet, theta, net, theta, batch.Next, batch.Rewards, batch.Discounts, count, targets);
-                net.Forward(theta, batch.Observations.AsSpan(0, count * obs), count);
-                ReadOnlySpan<float> qs = net.QValues(count);
-                for (int i = 0; i < count; i++) batch.Errors[i] = qs[i * actions + (int)batch.Actions[i]] - targets[i];
+                policy.Priorities(theta, batch);
                 if (!sink.Send(batch)) break;
                 local.Clear();
             }
-            if (steps >= config.ActorRefreshSteps)
+            if (steps >= distributed.ActorRefreshSteps)
             {
                 steps = 0;
                 version = sink.Fetch(theta, version);
             }
         }
         return total;
+    }
+
+    /// <summary>Ape-X's actor: epsilon-greedy on Q; initial priorities from its own copy, |double-Q n-step TD error|.</summary>
+    sealed class EpsilonGreedy : IActorPolicy
+    {
+        readonly QNetwork _net, _targetNet;
+        readonly int[] _laneActions;
+        readonly float[] _targets;
+        readonly float _epsilon;
+        readonly Rng _rng;
+
+        public EpsilonGreedy(ModelSpec spec, int lanes, int capacity, float epsilon, Rng rng)
+        {
+            (_net, _targetNet, _epsilon, _rng) = ((QNetwork)spec.Build(), (QNetwork)spec.Build(), epsilon, rng);
+            _net.EnsureCapacity(Math.Max(lanes, capacity));
+            _targetNet.EnsureCapacity(capacity);
+            (_laneActions, _targets) = (new int[lanes], new float[capacity]);
+        }
+
+        public void Step(float[] theta, VectorEnv env, float[] before, float[] rows)
+        {
+            if (theta.Length != _net.ParameterCount)
+                throw new ArgumentException($"theta has {theta.Length} parameters; the model '{_net.Spec}' has {_net.ParameterCount}.", nameof(theta));
+            DqnParts.Step(_net, theta, env, before, _laneActions, _epsilon, _rng);
+            for (int lane = 0; lane < _laneActions.Length; lane++) rows[lane] = _laneActions[lane];
+        }
+
+        public void Priorities(float[] theta, TransitionBatch batch)
+        {
+            int count = batch.Count, actions = _net.Actions;
+            DqnTargets.Compute(_targetNet, theta, _net, theta, batch.Next, batch.Rewards, batch.Discounts, count, _targets);
+            _net.Forward(theta, batch.Observations.AsSpan(0, count * batch.ObservationSize), count);
+            ReadOnlySpan<float> qs = _net.QValues(count);
+            for (int i = 0; i < count; i++) batch.Errors[i] = qs[i * actions + (int)batch.Actions[i]] - _targets[i];
+        }
     }
 }
 
