@@ -132,95 +132,192 @@ public static class Polyak
 }
 
 /// <summary>
-/// DDPG's state (and D4PG's, whose critic is categorical): the noise, the four networks and two optimizers over the
-/// shared replay learner's lanes and replay.
+/// DDPG's (and D4PG's) acting: mu(s) squashed into [-1, 1], plus exploration noise (Gaussian, or an
+/// Ornstein-Uhlenbeck process per lane that starts afresh with each episode), clipped, then mapped onto the env's box.
+/// The rows it writes are the scaled actions the replay stores. It gives no priorities of its own (NaN: the replay's
+/// largest, Schaul et al. 2016's rule for new transitions).
 /// </summary>
-internal sealed class DdpgLearner
+internal sealed class NoisyDeterministic : IActorPolicy
+{
+    readonly DdpgConfig _config;
+    readonly QNetwork _actor;
+    readonly BoxSpace _box;
+    readonly Rng _rng;
+    readonly float[] _envActions;
+    readonly int _lanes, _act;
+
+    public NoisyDeterministic(DdpgConfig config, ModelSpec spec, int lanes, Rng rng)
+    {
+        (_config, _rng, _lanes) = (config, rng, lanes);
+        _actor = (QNetwork)spec.Build();
+        _actor.EnsureCapacity(lanes);
+        _box = (BoxSpace)EnvRegistry.Spec(config.Env).ActionSpace;
+        _act = _box.Size;
+        Noise = new float[lanes * _act];
+        _envActions = new float[lanes * _act];
+    }
+
+    /// <summary>Each lane's noise now (the Ornstein-Uhlenbeck processes' state, which a checkpoint keeps).</summary>
+    public float[] Noise { get; }
+
+    public void Step(float[] theta, VectorEnv env, float[] before, float[] rows)
+    {
+        env.Observations.CopyTo(before);
+        _actor.Forward(theta, before, _lanes);
+        DeterministicActions.Squash(_actor.QValues(_lanes), _lanes, rows);
+        bool ou = _config.Noise == NoiseKind.OrnsteinUhlenbeck;
+        float std = _config.NoiseStd, pull = _config.NoiseTheta, dt = DdpgConfig.NoiseDt;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            float gaussian = (float)_rng.NextGaussian();
+            // Ornstein-Uhlenbeck: x += theta (0 - x) dt + sigma sqrt(dt) N(0, 1); Gaussian: x = sigma N(0, 1).
+            Noise[i] = ou ? Noise[i] - pull * Noise[i] * dt + std * MathF.Sqrt(dt) * gaussian : std * gaussian;
+            rows[i] = Math.Clamp(rows[i] + Noise[i], -1f, 1f);
+        }
+        DeterministicActions.ToBox(rows, _box, _envActions);
+        env.Step(_envActions);
+        // A new episode starts its noise afresh.
+        for (int lane = 0; lane < _lanes; lane++)
+            if (env.Terminated[lane] || env.Truncated[lane]) Noise.AsSpan(lane * _act, _act).Clear();
+    }
+
+    public void Priorities(float[] theta, TransitionBatch batch) => batch.Errors.AsSpan(0, batch.Count).Fill(float.NaN);
+}
+
+/// <summary>
+/// DDPG's learning (and D4PG's, whose critic is categorical): the actor and critic with their targets and optimizers,
+/// a batch's arrays, and one gradient step of each on a gathered batch. A resumed run's parameters come from its
+/// checkpoint (<see cref="OwnState"/>: the targets, the critic and its Adam moments, beside theta and the actor's Adam).
+/// </summary>
+internal sealed class DdpgUpdate
 {
     readonly string _kind;
     readonly DdpgConfig _config;
     readonly CategoricalSupport? _support;
-    readonly RunContext _run;
-    readonly ModelSpec _actorSpec, _criticSpec;
-    readonly QNetwork _actorAct, _actor, _actorTarget, _critic, _criticTarget;
-    readonly float[] _theta, _actorTargetTheta, _criticTheta, _criticTargetTheta;
-    readonly Adam _actorOptimizer, _criticOptimizer;
-    readonly ReplayLearning _learning;
-    readonly BoxSpace _box;
-    readonly int _n, _obs, _act, _batch;
-    // Acting: the observations acted on, the actions in [-1, 1] (stored) and in the env's box, each lane's noise.
-    readonly float[] _before, _scaled, _envActions, _noise;
-    // Learning: the batch, the critic's inputs (s, a) side by side, the targets, the gradients.
-    readonly int[] _slots;
-    readonly float[] _observations, _batchActions, _rewards, _discounts, _next, _weights, _errors, _inputs, _targets, _outputGradient,
-        _inputGradient, _policyActions, _policyGradient, _actorGradient, _criticGradient, _scratchGradient;
+    readonly QNetwork _actor, _actorTarget, _critic, _criticTarget;
+    readonly float[] _actorTargetTheta, _criticTheta, _criticTargetTheta;
+    readonly int _batch;
+    readonly float[] _inputs, _targets, _outputGradient, _inputGradient, _policyActions, _policyGradient, _actorGradient, _criticGradient, _scratchGradient;
 
-    public DdpgLearner(DdpgConfig config, RunContext run)
+    public DdpgUpdate(DdpgConfig config)
     {
-        (_config, _run, _kind) = (config, run, config.Algo);
+        (_config, _kind) = (config, config.Algo);
         _support = (config as D4pgConfig)?.Support();
-        (_actorSpec, _criticSpec) = (Acting.DeterministicSpec(config), Acting.CriticSpec(config, atoms: _support?.Atoms ?? 1));
-        _actorAct = (QNetwork)_actorSpec.Build();
-        _actor = (QNetwork)_actorSpec.Build();
-        _actorTarget = (QNetwork)_actorSpec.Build();
-        _critic = (QNetwork)_criticSpec.Build();
-        _criticTarget = (QNetwork)_criticSpec.Build();
-        _theta = Acting.InitialTheta(_actor, config.Seed);
-        _actorTargetTheta = (float[])_theta.Clone();
+        (ActorSpec, CriticSpec) = (Acting.DeterministicSpec(config), Acting.CriticSpec(config, atoms: _support?.Atoms ?? 1));
+        _actor = (QNetwork)ActorSpec.Build();
+        _actorTarget = (QNetwork)ActorSpec.Build();
+        _critic = (QNetwork)CriticSpec.Build();
+        _criticTarget = (QNetwork)CriticSpec.Build();
+        Theta = Acting.InitialTheta(_actor, config.Seed);
+        _actorTargetTheta = (float[])Theta.Clone();
         // The critic's initialization from a stream of its own.
         _criticTheta = new float[_critic.ParameterCount];
         _critic.Initialize(_criticTheta, new Rng((ulong)config.Seed, RandomStreams.CriticInit));
         _criticTargetTheta = (float[])_criticTheta.Clone();
-        _actorOptimizer = new Adam(_theta.Length);
-        _criticOptimizer = new Adam(_criticTheta.Length);
-        _box = (BoxSpace)EnvRegistry.Spec(config.Env).ActionSpace;
-        _learning = new ReplayLearning(config, run, _actorSpec, _theta, _box.Size);
-        (_n, _obs, _act, _batch) = (_learning.Lanes, _learning.Env.ObservationSize, _box.Size, config.BatchSize);
-        (_before, _scaled, _envActions, _noise) = (new float[_n * _obs], new float[_n * _act], new float[_n * _act], new float[_n * _act]);
-        _actorAct.EnsureCapacity(_n);
-        foreach (QNetwork net in new[] { _actor, _actorTarget, _critic, _criticTarget }) net.EnsureCapacity(_batch);
-        int b = _batch;
-        _slots = new int[b];
-        (_observations, _next, _batchActions) = (new float[b * _obs], new float[b * _obs], new float[b * _act]);
-        (_rewards, _discounts, _weights, _errors) = (new float[b], new float[b], new float[b], new float[b]);
+        ActorOptimizer = new Adam(Theta.Length);
+        CriticOptimizer = new Adam(_criticTheta.Length);
+        int obs = _actor.ObservationSize, act = _actor.Actions, b = _batch = config.BatchSize;
+        foreach (QNetwork net in new[] { _actor, _actorTarget, _critic, _criticTarget }) net.EnsureCapacity(b);
+        Slots = new int[b];
+        (Observations, Next, Actions) = (new float[b * obs], new float[b * obs], new float[b * act]);
+        (Rewards, Discounts, Weights, Errors) = (new float[b], new float[b], new float[b], new float[b]);
+        Array.Fill(Weights, 1f);
         // The critic's targets: one value per row, or (D4PG) the projected distribution's atoms.
         int outputs = _critic.Outputs;
         (_targets, _outputGradient) = (new float[b * outputs], new float[b * outputs]);
-        Array.Fill(_weights, 1f);
-        (_inputs, _inputGradient) = (new float[b * (_obs + _act)], new float[b * (_obs + _act)]);
-        (_policyActions, _policyGradient) = (new float[b * _act], new float[b * _act]);
-        (_actorGradient, _criticGradient, _scratchGradient) = (new float[_theta.Length], new float[_criticTheta.Length], new float[_criticTheta.Length]);
-        if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _actorSpec, _theta, _actorOptimizer, _kind, Load);
+        (_inputs, _inputGradient) = (new float[b * (obs + act)], new float[b * (obs + act)]);
+        (_policyActions, _policyGradient) = (new float[b * act], new float[b * act]);
+        (_actorGradient, _criticGradient, _scratchGradient) = (new float[Theta.Length], new float[_criticTheta.Length], new float[_criticTheta.Length]);
     }
 
-    public void Run() => _learning.Run(Act, Learn, RefreshTargets, Save);
+    public ModelSpec ActorSpec { get; }
+    public ModelSpec CriticSpec { get; }
+
+    /// <summary>The actor's parameters (the checkpoint's theta).</summary>
+    public float[] Theta { get; }
+    public Adam ActorOptimizer { get; }
+    public Adam CriticOptimizer { get; }
+    public int[] Slots { get; }
+    public float[] Observations { get; }
+    public float[] Actions { get; }
+    public float[] Rewards { get; }
+    public float[] Discounts { get; }
+    public float[] Next { get; }
+    public float[] Weights { get; }
+
+    /// <summary>Each row's TD error, or (D4PG) cross-entropy: the new priorities.</summary>
+    public float[] Errors { get; }
+
+    /// <summary>What a checkpoint holds beside theta and the actor's Adam.</summary>
+    public float[][] OwnState => [_actorTargetTheta, _criticTheta, _criticTargetTheta, CriticOptimizer.FirstMoment, CriticOptimizer.SecondMoment];
+
+    /// <summary>Copies the transitions at <see cref="Slots"/> from <paramref name="replay"/>.</summary>
+    public void Gather(ReplayBuffer replay) => replay.Gather(Slots, Observations, Actions, Rewards, Discounts, Next);
+
+    /// <summary>One gradient step of the critic, then one of the actor, on the gathered batch; returns their losses.</summary>
+    /// <exception cref="TrainingDivergedException">A loss or a gradient is NaN or infinite.</exception>
+    public LossTerms Step(float learningRate, long update)
+    {
+        float criticLoss = _support is null
+            ? DdpgSteps.CriticGradient(_actorTarget, _actorTargetTheta, _criticTarget, _criticTargetTheta, _critic, _criticTheta,
+                Observations, Actions, Rewards, Discounts, Next, Weights, _batch, _inputs, _policyActions, _targets, _outputGradient, Errors, _criticGradient)
+            : D4pgSteps.CriticGradient(_support, _actorTarget, _actorTargetTheta, _criticTarget, _criticTargetTheta, _critic, _criticTheta,
+                Observations, Actions, Rewards, Discounts, Next, Weights, _batch, _inputs, _policyActions, _targets, _outputGradient, Errors, _criticGradient);
+        UpdateRules.CheckFinite(criticLoss, _kind, update);
+        UpdateRules.Clip(_criticGradient, _config.MaxGradNorm, _kind, update);
+        CriticOptimizer.Step(_criticTheta, _criticGradient, learningRate);
+        float actorLoss = DdpgSteps.ActorGradient(_actor, Theta, _critic, _criticTheta, Observations, _batch, _inputs, _policyActions, _outputGradient,
+            _inputGradient, _policyGradient, _actorGradient, _scratchGradient, _support);
+        UpdateRules.CheckFinite(actorLoss, _kind, update);
+        UpdateRules.Clip(_actorGradient, _config.MaxGradNorm, _kind, update);
+        ActorOptimizer.Step(Theta, _actorGradient, learningRate);
+        return new LossTerms(actorLoss, criticLoss, 0f);
+    }
+
+    /// <summary>Both targets a Polyak step (tau) toward their networks.</summary>
+    public void RefreshTargets(long update)
+    {
+        Polyak.Update(Theta, _actorTargetTheta, _config.Tau, _kind, update);
+        Polyak.Update(_criticTheta, _criticTargetTheta, _config.Tau, _kind, update);
+    }
+}
+
+/// <summary>DDPG's (and D4PG's) one loop: a noisy deterministic actor on the shared replay learner's lanes, and its update.</summary>
+internal sealed class DdpgLearner
+{
+    readonly DdpgConfig _config;
+    readonly RunContext _run;
+    readonly DdpgUpdate _update;
+    readonly NoisyDeterministic _acting;
+    readonly ReplayLearning _learning;
+    readonly int _n, _obs, _act;
+    readonly float[] _before, _scaled;
+
+    public DdpgLearner(DdpgConfig config, RunContext run)
+    {
+        (_config, _run) = (config, run);
+        _update = new DdpgUpdate(config);
+        var box = (BoxSpace)EnvRegistry.Spec(config.Env).ActionSpace;
+        _learning = new ReplayLearning(config, run, _update.ActorSpec, _update.Theta, box.Size);
+        (_n, _obs, _act) = (_learning.Lanes, _learning.Env.ObservationSize, box.Size);
+        _acting = new NoisyDeterministic(config, _update.ActorSpec, _n, _learning.Actions);
+        (_before, _scaled) = (new float[_n * _obs], new float[_n * _act]);
+        if (run.Resumed is { } checkpoint) RunState.Load(checkpoint, _update.ActorSpec, _update.Theta, _update.ActorOptimizer, config.Algo, Load);
+    }
+
+    public void Run() => _learning.Run(Act, Learn, () => _update.RefreshTargets(_learning.Updates), Save);
 
     /// <summary>One step of every lane: mu(s) plus noise, clipped to the box; the steps go to the n-step writer.</summary>
     void Act()
     {
         VectorEnv env = _learning.Env;
-        env.Observations.CopyTo(_before);
-        _actorAct.Forward(_theta, _before, _n);
-        DeterministicActions.Squash(_actorAct.QValues(_n), _n, _scaled);
-        bool ou = _config.Noise == NoiseKind.OrnsteinUhlenbeck;
-        float std = _config.NoiseStd, theta = _config.NoiseTheta, dt = DdpgConfig.NoiseDt;
-        for (int i = 0; i < _scaled.Length; i++)
-        {
-            float gaussian = (float)_learning.Actions.NextGaussian();
-            // Ornstein-Uhlenbeck: x += theta (0 - x) dt + sigma sqrt(dt) N(0, 1); Gaussian: x = sigma N(0, 1).
-            _noise[i] = ou ? _noise[i] - theta * _noise[i] * dt + std * MathF.Sqrt(dt) * gaussian : std * gaussian;
-            _scaled[i] = Math.Clamp(_scaled[i] + _noise[i], -1f, 1f);
-        }
-        DeterministicActions.ToBox(_scaled, _box, _envActions);
-        env.Step(_envActions);
+        _acting.Step(_update.Theta, env, _before, _scaled);
         for (int lane = 0; lane < _n; lane++)
         {
             bool terminated = env.Terminated[lane], ended = terminated || env.Truncated[lane];
             ReadOnlySpan<float> next = ended ? env.FinalObservations.Slice(lane * _obs, _obs) : env.Observations.Slice(lane * _obs, _obs);
             _learning.Writer.Add(lane, _before.AsSpan(lane * _obs, _obs), _scaled.AsSpan(lane * _act, _act), env.Rewards[lane], terminated, ended && !terminated,
                 next, _learning.Replay);
-            // A new episode starts its noise afresh.
-            if (ended) _noise.AsSpan(lane * _act, _act).Clear();
         }
         _learning.Stepped();
     }
@@ -228,47 +325,27 @@ internal sealed class DdpgLearner
     /// <summary>One gradient step of the critic, then one of the actor, on a batch drawn uniformly or by priority.</summary>
     void Learn()
     {
-        _learning.Draw(_slots, _weights);
-        _learning.Replay.Gather(_slots, _observations, _batchActions, _rewards, _discounts, _next);
-        long update = _learning.Updates;
-        float lr = UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps);
-        float criticLoss = _support is null
-            ? DdpgSteps.CriticGradient(_actorTarget, _actorTargetTheta, _criticTarget, _criticTargetTheta, _critic, _criticTheta,
-                _observations, _batchActions, _rewards, _discounts, _next, _weights, _batch, _inputs, _policyActions, _targets, _outputGradient, _errors, _criticGradient)
-            : D4pgSteps.CriticGradient(_support, _actorTarget, _actorTargetTheta, _criticTarget, _criticTargetTheta, _critic, _criticTheta,
-                _observations, _batchActions, _rewards, _discounts, _next, _weights, _batch, _inputs, _policyActions, _targets, _outputGradient, _errors, _criticGradient);
-        UpdateRules.CheckFinite(criticLoss, _kind, update);
-        UpdateRules.Clip(_criticGradient, _config.MaxGradNorm, _kind, update);
-        _criticOptimizer.Step(_criticTheta, _criticGradient, lr);
-        _learning.Priorities?.Update(_slots, _errors);
-        float actorLoss = DdpgSteps.ActorGradient(_actor, _theta, _critic, _criticTheta, _observations, _batch, _inputs, _policyActions, _outputGradient,
-            _inputGradient, _policyGradient, _actorGradient, _scratchGradient, _support);
-        UpdateRules.CheckFinite(actorLoss, _kind, update);
-        UpdateRules.Clip(_actorGradient, _config.MaxGradNorm, _kind, update);
-        _actorOptimizer.Step(_theta, _actorGradient, lr);
-        _run.Metrics.AddUpdate(new LossTerms(actorLoss, criticLoss, 0f));
+        _learning.Draw(_update.Slots, _update.Weights);
+        _update.Gather(_learning.Replay);
+        LossTerms losses = _update.Step(UpdateRules.LearningRate(_config, _run.Metrics.EnvSteps), _learning.Updates);
+        _learning.Priorities?.Update(_update.Slots, _update.Errors);
+        _run.Metrics.AddUpdate(losses);
     }
 
-    void RefreshTargets()
+    CheckpointData Save() => RunState.Save(_update.ActorSpec, _update.Theta, _update.ActorOptimizer, _config.Algo, writer =>
     {
-        Polyak.Update(_theta, _actorTargetTheta, _config.Tau, _kind, _learning.Updates);
-        Polyak.Update(_criticTheta, _criticTargetTheta, _config.Tau, _kind, _learning.Updates);
-    }
-
-    float[][] OwnState => [_actorTargetTheta, _criticTheta, _criticTargetTheta, _criticOptimizer.FirstMoment, _criticOptimizer.SecondMoment, _noise];
-
-    CheckpointData Save() => RunState.Save(_actorSpec, _theta, _actorOptimizer, _kind, writer =>
-    {
-        foreach (float[] values in OwnState) BinaryState.Write<float>(writer, values);
+        foreach (float[] values in _update.OwnState) BinaryState.Write<float>(writer, values);
+        BinaryState.Write<float>(writer, _acting.Noise);
         _learning.Save(writer);
     });
 
     void Load(BinaryReader reader)
     {
-        foreach (float[] values in OwnState) BinaryState.Read<float>(reader, values, $"{_kind}'s networks and noise");
+        // The counters come after the networks and the noise: read those first, and Adam's step counts once the counters are in.
+        foreach (float[] values in _update.OwnState) BinaryState.Read<float>(reader, values, $"{_config.Algo}'s networks");
+        BinaryState.Read<float>(reader, _acting.Noise, $"{_config.Algo}'s noise");
         _learning.Load(reader);
-        // Adam's bias corrections count its steps: one per gradient step, for each network.
-        _actorOptimizer.Steps = _criticOptimizer.Steps = _learning.Updates;
+        _update.ActorOptimizer.Steps = _update.CriticOptimizer.Steps = _learning.Updates;
     }
 }
 
