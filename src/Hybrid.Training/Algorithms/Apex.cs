@@ -93,41 +93,10 @@ public static class Apex
         learner.Train(group =>
         {
             for (int id = 0; id < config.Threads; id++)
-                group.Start("actor", id, id => ApexActor.Run(config, learner.Spec, id, run.Segment, config.ActorEpsilon(id), learner.Published, new InProcessSink(learner, run, group)));
+                group.Start("actor", id, id => ApexActor.Run(config, learner.Spec, id, run.Segment, config.ActorEpsilon(id), learner.Published,
+                    new CentralSink(learner.Central, learner.Evaluation, run, group)));
         });
         return run.Finish(config.Threads, config.TotalEnvs);
-    }
-
-    /// <summary>An actor thread's way to the learner in this process: steps and episodes to the run, batches to the replay (waiting while the actors are ahead).</summary>
-    sealed class InProcessSink : ITransitionSink
-    {
-        readonly ApexLearner learner;
-        readonly RunContext run;
-        readonly WorkerGroup group;
-        readonly Func<bool> _stopping;
-
-        public InProcessSink(ApexLearner learner, RunContext run, WorkerGroup group)
-        {
-            (this.learner, this.run, this.group) = (learner, run, group);
-            _stopping = () => Stopping;
-        }
-
-        public bool Stopping => group.StopRequested || run.ShouldStop;
-
-        public void Acted(int envSteps, ReadOnlySpan<EpisodeRecord> episodes)
-        {
-            long global = run.Metrics.AddSteps(envSteps);
-            run.Metrics.AddEpisodes(episodes);
-            learner.Evaluation.MaybeRun(global);
-        }
-
-        public bool Send(TransitionBatch batch)
-        {
-            learner.Insert(batch, _stopping);
-            return !Stopping;
-        }
-
-        public long Fetch(float[] theta, long held) => learner.Fetch(theta, held);
     }
 }
 
@@ -394,8 +363,8 @@ public sealed class ApexLearner : ITelemetrySource
 
     CheckpointData Save() => DqnParts.Save(Spec, _shared.Theta, _target, _optimizer, Kind, _replay, _config.CheckpointReplay);
 
-    /// <summary>Adds <paramref name="batch"/> to the replay, first waiting while the actors are ahead of the learner (until <paramref name="stopping"/>).</summary>
-    internal void Insert(TransitionBatch batch, Func<bool> stopping) => _central.Insert(batch, stopping);
+    /// <summary>The central replay the actors feed.</summary>
+    internal CentralReplay Central => _central;
 
     /// <inheritdoc cref="CentralReplay.TryInsert"/>
     public Task? TryInsert(TransitionBatch batch, bool force = false) => _central.TryInsert(batch, force);

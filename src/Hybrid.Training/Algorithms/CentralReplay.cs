@@ -168,3 +168,36 @@ public sealed class CentralReplay : SnapshotTelemetry<(long Inserted, long Sampl
         };
     }
 }
+
+/// <summary>An actor thread's way to a central replay in this process: steps and episodes to the run (and evaluation on schedule), batches to the replay (waiting while the actors are ahead), the published parameters.</summary>
+internal sealed class CentralSink : ITransitionSink
+{
+    readonly CentralReplay _central;
+    readonly PeriodicEvaluation _evaluation;
+    readonly RunContext _run;
+    readonly WorkerGroup _group;
+    readonly Func<bool> _stopping;
+
+    public CentralSink(CentralReplay central, PeriodicEvaluation evaluation, RunContext run, WorkerGroup group)
+    {
+        (_central, _evaluation, _run, _group) = (central, evaluation, run, group);
+        _stopping = () => Stopping;
+    }
+
+    public bool Stopping => _group.StopRequested || _run.ShouldStop;
+
+    public void Acted(int envSteps, ReadOnlySpan<EpisodeRecord> episodes)
+    {
+        long global = _run.Metrics.AddSteps(envSteps);
+        _run.Metrics.AddEpisodes(episodes);
+        _evaluation.MaybeRun(global);
+    }
+
+    public bool Send(TransitionBatch batch)
+    {
+        _central.Insert(batch, _stopping);
+        return !Stopping;
+    }
+
+    public long Fetch(float[] theta, long held) => _central.Fetch(theta, held);
+}

@@ -1,3 +1,6 @@
+using Hybrid.Training.Replay;
+using Hybrid.Training.Runs;
+
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>
@@ -43,6 +46,93 @@ public sealed record D4pgConfig : DdpgConfig
 
     /// <summary>The critic's support.</summary>
     public CategoricalSupport Support() => new(Atoms, VMin, VMax);
+
+    /// <summary>How the actor threads feed the central replay (threads above 1).</summary>
+    public DistributedSettings Distributed { get; init; } = new() { SamplesPerInsert = 4f };
+
+    /// <summary>With more than one thread, the learner is a thread of its own beside the actors.</summary>
+    public override int HelperThreads => Threads > 1 ? 1 : 0;
+
+    /// <summary>One thread: the one loop; more: that many actor threads and a learner thread.</summary>
+    private protected override void ValidateThreads()
+    {
+        Require(Threads >= 1, "threads", Threads, ">= 1");
+        Distributed.Validate();
+    }
+}
+
+/// <summary>
+/// D4PG with K actor threads (threads above 1; Barth-Maron et al. 2018's distributed form, on Ape-X's machinery): each
+/// actor steps its own lanes with its copy of the learner's actor (refreshed every actor_refresh_steps) plus
+/// exploration noise and sends its n-step transitions in batches to one central replay (at the replay's largest
+/// priority where it is prioritized); one learner thread draws batches, takes DDPG's critic and actor steps with the
+/// categorical critic, sends the new priorities back, publishes the actor after every update and moves both targets
+/// every target_update_interval updates. The samples-per-insert limiter holds actors that get ahead. Greedy evaluation
+/// decides "solved". Not deterministic (the threads interleave); a resume continues from the parameters and the replay.
+/// </summary>
+internal static class D4pgActors
+{
+    const string Kind = "d4pg";
+
+    public static RunSummary Train(D4pgConfig config, RunContext run)
+    {
+        var update = new DdpgUpdate(config);
+        var box = (BoxSpace)EnvRegistry.Spec(config.Env).ActionSpace;
+        var replay = new SharedReplay(config, box.Size);
+        if (run.Resumed is { } checkpoint)
+        {
+            RunState.Load(checkpoint, update.ActorSpec, update.Theta, update.ActorOptimizer, Kind, r =>
+            {
+                foreach (float[] values in update.OwnState) BinaryState.Read<float>(r, values, "d4pg's networks");
+                if (r.ReadBoolean()) replay.Load(r);
+            });
+            update.ActorOptimizer.Steps = update.CriticOptimizer.Steps = checkpoint.Updates;
+        }
+        var group = new WorkerGroup(Kind);
+        // The learner steps theta itself; the shared parameters are for the supervisor's checkpoints and its end.
+        var shared = new SharedParameters(update.Theta, update.ActorOptimizer, UpdateMode.Lock, 1, group, run.Metrics);
+        var evaluation = PeriodicEvaluation.For(config, config.Evaluation, update.ActorSpec, update.Theta, run, group);
+        var central = new CentralReplay(config, config.Distributed, run, replay, update.Theta);
+        run.Metrics.Telemetry = central;
+        CheckpointData Save() => RunState.Save(update.ActorSpec, update.Theta, update.ActorOptimizer, Kind, w =>
+        {
+            foreach (float[] values in update.OwnState) BinaryState.Write<float>(w, values);
+            w.Write(config.CheckpointReplay);
+            if (config.CheckpointReplay) replay.Save(w);
+        });
+        for (int id = 0; id < config.Threads; id++)
+            group.Start("actor", id, id =>
+            {
+                var theta = new float[update.Theta.Length];
+                long version = central.Published.CopyIfNewer(theta, -1);
+                var policy = new NoisyDeterministic(config, update.ActorSpec, config.Lanes.NumEnvs, Acting.WorkerRng(config, id, run.Segment));
+                ApexActor.Run(config, config.Distributed, id, run.Segment, policy, theta, version, new CentralSink(central, evaluation, run, group));
+            });
+        group.Start("learner", 0, _ => Learn(config, run, update, central, evaluation, group));
+        group.Supervise(shared, run, Save);
+        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
+        if (!run.Stop.Solved) evaluation.RunNow();
+        return run.Finish(config.Threads, config.TotalEnvs);
+    }
+
+    /// <summary>The learner thread: batches from the central replay, DDPG's steps with the categorical critic, priorities back, the actor published.</summary>
+    static void Learn(D4pgConfig config, RunContext run, DdpgUpdate update, CentralReplay central, PeriodicEvaluation evaluation, WorkerGroup group)
+    {
+        var sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling);
+        Action<ReplayBuffer> gather = update.Gather;
+        long updates = run.Metrics.Updates;
+        while (!group.StopRequested && !run.ShouldStop)
+        {
+            long global = run.Metrics.EnvSteps;
+            if (!central.TryDraw(sampling, global, update.Slots, update.Weights, gather)) continue;
+            LossTerms losses = update.Step(UpdateRules.LearningRate(config, global), ++updates);
+            central.UpdatePriorities(update.Slots, update.Errors);
+            run.Metrics.AddUpdate(losses);
+            central.Published.Publish(update.Theta, updates);
+            evaluation.MaybeRun(run.Metrics.EnvSteps);
+            if (updates % config.TargetUpdateInterval == 0) update.RefreshTargets(updates);
+        }
+    }
 }
 
 /// <summary>

@@ -55,13 +55,16 @@ public record DdpgConfig : ReplayConfig
     /// <inheritdoc/>
     private protected override long ParameterCopies => 12;
 
+    /// <summary>DDPG acts and learns in one loop on one thread.</summary>
+    private protected virtual void ValidateThreads() => Require(Threads == 1, "threads", Threads, $"1 ({Algo} acts and learns in one loop on one thread)");
+
     /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
         if (EnvRegistry.Spec(Env).IsDiscrete)
             throw new ArgumentException($"env was '{Env}', whose actions are discrete; {Algo} acts in a box (Pendulum-v1, MountainCarContinuous-v0).", "env");
-        Require(Threads == 1, "threads", Threads, $"1 ({Algo} acts and learns in one loop on one thread in this version)");
+        ValidateThreads();
         Require(NoiseStd >= 0 && float.IsFinite(NoiseStd), "noise_std", NoiseStd, ">= 0");
         Require(NoiseTheta >= 0 && float.IsFinite(NoiseTheta), "noise_theta", NoiseTheta, ">= 0");
     }
@@ -84,6 +87,7 @@ public static class Ddpg
     public static RunSummary Train(DdpgConfig config, RunContext run)
     {
         UpdateRules.Begin(config, run);
+        if (config is D4pgConfig { Threads: > 1 } d4pg) return D4pgActors.Train(d4pg, run);
         var learner = new DdpgLearner(config, run);
         learner.Run();
         return run.Finish(1, config.Lanes.NumEnvs);
