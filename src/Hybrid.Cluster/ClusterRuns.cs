@@ -123,16 +123,17 @@ public static class ClusterRuns
                 });
                 return learner.Finish(1, impala.Lanes.NumEnvs * Math.Max(1, hub.Actors), device.Info);
             }
-            case ApexConfig apex:
+            case ApexConfig or D4pgConfig:
             {
-                var learner = new ApexLearner(apex, run);
+                UpdateRules.Begin(config, run);
+                ICentralLearner learner = config is ApexConfig apex ? new ApexLearner(apex, run) : new D4pgActors((D4pgConfig)config, run);
                 var hub = new LearnerHub(learner, run, log);
                 run.Metrics.Telemetry = hub;
                 serving.Serve(hub, () => learner.Train(_ => { }));
-                return run.Finish(1, apex.Lanes.NumEnvs * Math.Max(1, hub.Actors));
+                return run.Finish(1, learner.Config.Lanes.NumEnvs * Math.Max(1, hub.Actors));
             }
             default:
-                throw new ArgumentException($"the cluster learner runs {string.Join(" and ", Trainer.ClusterAlgorithms)}; {config.Algo} runs with train.", nameof(config));
+                throw new ArgumentException($"the cluster learner runs {Trainer.Listed(Trainer.ClusterAlgorithms, "and")}; {config.Algo} runs with train.", nameof(config));
         }
     }
 
@@ -321,13 +322,16 @@ public static class ClusterRuns
         joined();
         var settings = ConfigBinder.ParseRun(join.Config, "the learner's config", out string algo);
         AlgoConfig config = ConfigBinder.Apply(Trainer.DefaultConfig(algo), settings);
-        ModelSpec model = config is ApexConfig ? Acting.QSpec(config) : Acting.ActorCriticSpec((ImpalaConfig)config);
+        ModelSpec model = Acting.PolicySpec(config);
         if (model.ToString() != join.Model)
         {
             string why = $"the learner trains '{join.Model}'; this actor's build makes '{model}' for the run's config";
             grain.Leave(join.ActorId, why).GetAwaiter().GetResult();
             throw new RefusedException(why + ".");
         }
+        if (config is D4pgConfig d4pg)
+            return D4pgActors.RunActor(d4pg, model, join.ActorId, join.Segment, join.Theta, join.ParameterVersion,
+                new GrainTransitionSink(grain, join.ActorId, join.ParameterVersion, group, stop));
         if (config is ApexConfig apex)
         {
             // The epsilon ladder's rungs go round: actor i takes rung i mod threads (the run's threads setting is the ladder's length).

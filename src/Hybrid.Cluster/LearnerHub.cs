@@ -25,7 +25,7 @@ public sealed class LearnerHub : ITelemetrySource
     readonly EnvSpec _env;
     readonly UnrollQueues? _queues;
     readonly int _tMax, _lanes;
-    readonly ApexLearner? _apex;
+    readonly ICentralLearner? _apex;
     readonly ITelemetrySource? _learnerTelemetry;
     readonly ParameterBroadcast _published;
     readonly RunContext _run;
@@ -42,8 +42,8 @@ public sealed class LearnerHub : ITelemetrySource
         (_queues, _tMax) = (queues, config.TMax);
     }
 
-    /// <summary>Ape-X's hub: transition batches into <paramref name="learner"/>'s replay; its telemetry joins the cluster's.</summary>
-    internal LearnerHub(ApexLearner learner, RunContext run, Action<string> log)
+    /// <summary>Ape-X's or D4PG's hub: transition batches into <paramref name="learner"/>'s central replay; its telemetry joins the cluster's.</summary>
+    internal LearnerHub(ICentralLearner learner, RunContext run, Action<string> log)
         : this(learner.Config, learner.Config.Lanes.NumEnvs, learner.Spec, learner.Published, learner.ParameterCount, run, log)
     {
         (_apex, _learnerTelemetry) = (learner, learner);
@@ -132,7 +132,7 @@ public sealed class LearnerHub : ITelemetrySource
     {
         if (Stopping) return new SubmitReply { Stop = true };
         Check(m, _apex is null ? $"this learner runs {_config.Algo}, which takes unrolls, not transition batches"
-            : m.Mismatch(_env, _apex.Config.ActorSendBatch + _lanes * _apex.Config.NStep, _published.Version));
+            : m.Mismatch(_env, _apex.Distributed.ActorSendBatch + _lanes * _apex.Config.NStep, _published.Version));
         _roster.Heard(m.ActorId);
         TransitionBatch batch = m.Batch(_env);
         // The learner's rate limiter: while the actors are ahead, the batch waits (as a task, holding no thread) for the

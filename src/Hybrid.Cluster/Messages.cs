@@ -211,7 +211,8 @@ public sealed class TransitionMessage : ActorMessage
             Actions.Length != count * width || Discounts.Length != count || Errors.Length != count ? "per-transition arrays of another length" :
             (env.IsDiscrete ? Actions.Any(a => a < 0 || a >= actions || a != MathF.Floor(a)) : Actions.Any(a => !(a is >= -1f and <= 1f)))
                 ? (env.IsDiscrete ? $"an action outside [0, {actions})" : "an action outside the box scaled to [-1, 1]") :
-            Errors.Any(e => !float.IsFinite(e)) || Rewards.Any(r => !float.IsFinite(r)) || Discounts.Any(d => d is < 0 or > 1 || float.IsNaN(d)) ? "a reward, discount or TD error that is not a finite number in range" :
+            // A NaN error is an actor's way of giving no priority (the replay's largest then).
+            Errors.Any(float.IsInfinity) || Rewards.Any(r => !float.IsFinite(r)) || Discounts.Any(d => d is < 0 or > 1 || float.IsNaN(d)) ? "a reward, discount or TD error that is not a finite number in range" :
             CommonMismatch(newest);
     }
 

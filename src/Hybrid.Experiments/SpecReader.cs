@@ -168,7 +168,7 @@ internal sealed class SpecReader(string fileName)
         {
             clusterActors = Int(c, "cluster_actors");
             Check(clusterActors >= 1, c, $"cluster_actors was {clusterActors}; expected >= 1 (actor processes on this machine), or no cluster_actors for a run in one process.");
-            Check(Trainer.ClusterAlgorithms.Contains(algo), c, $"cluster_actors runs {string.Join(" or ", Trainer.ClusterAlgorithms)} across processes; this arm's algo is {algo}.");
+            Check(Trainer.ClusterAlgorithms.Contains(algo), c, $"cluster_actors runs {Trainer.Listed(Trainer.ClusterAlgorithms, "or")} across processes; this arm's algo is {algo}.");
         }
         return new ArmSpec(name, algo, settings) { EnvSettings = byEnv, ClusterActors = clusterActors };
     }

@@ -45,7 +45,7 @@ public static class ClusterCommand
         var clusterId = ClusterIdOption();
         var algo = new Option<string>("--algo")
         {
-            Description = $"The algorithm: {string.Join(" or ", Trainer.ClusterAlgorithms)} (its actors send unrolls to IMPALA's V-trace learner, or prioritized transitions to Ape-X's replay).",
+            Description = $"The algorithm: {Trainer.Listed(Trainer.ClusterAlgorithms, "or")} (its actors send unrolls to IMPALA's V-trace learner, or transitions to Ape-X's or D4PG's central replay).",
             DefaultValueFactory = _ => "impala",
         };
         algo.AcceptOnlyFromAmong([.. Trainer.ClusterAlgorithms]);

@@ -111,7 +111,7 @@ public static class TrainCommand
             var saved = ConfigBinder.ParseRun(checkpoint.Config, file, out string savedAlgo);
             if (algo is not null && algo != savedAlgo) throw new ArgumentException($"--algo is '{algo}' but the run in '{directory}' is {savedAlgo}.");
             if (runner.Algos is { } only && !only.Contains(savedAlgo))
-                throw new ArgumentException($"the run in '{directory}' is {savedAlgo}; {runner.Name} continues only {string.Join(" and ", only)} runs.");
+                throw new ArgumentException($"the run in '{directory}' is {savedAlgo}; {runner.Name} continues only {Trainer.Listed(only, "and")} runs.");
             var settings = new List<(string Key, string Value, string Source)>(saved);
             if (configFile is not null) settings.AddRange(ReadConfigFile(configFile, savedAlgo));
             settings.AddRange(overrides);

@@ -298,7 +298,7 @@ public static class ApexActor
 /// and refreshes its target network every target_update_interval updates. Its telemetry: replay size, insert and
 /// sample rates, the replay ratio, priority statistics and the actors' parameter age.
 /// </summary>
-public sealed class ApexLearner : ITelemetrySource
+public sealed class ApexLearner : ICentralLearner
 {
     const string Kind = "apex";
     readonly ApexConfig _config;
@@ -329,6 +329,11 @@ public sealed class ApexLearner : ITelemetrySource
 
     /// <summary>The run's settings.</summary>
     public ApexConfig Config => _config;
+
+    ReplayConfig ICentralLearner.Config => _config;
+
+    /// <inheritdoc/>
+    public DistributedSettings Distributed => _config.Distributed;
 
     /// <summary>The Q network's spec.</summary>
     public ModelSpec Spec { get; }

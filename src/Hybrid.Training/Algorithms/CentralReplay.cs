@@ -169,6 +169,38 @@ public sealed class CentralReplay : SnapshotTelemetry<(long Inserted, long Sampl
     }
 }
 
+/// <summary>
+/// A learner fed by actors through a <see cref="CentralReplay"/> (Ape-X's, D4PG's with actor threads), as a cluster
+/// learner serves it to actor processes: its settings, the policy the actors run, the published parameters, the
+/// replay's door, the run's telemetry, and the loop that trains until the run ends.
+/// </summary>
+public interface ICentralLearner : ITelemetrySource
+{
+    /// <summary>The run's settings.</summary>
+    ReplayConfig Config { get; }
+
+    /// <summary>How the actors feed the replay.</summary>
+    DistributedSettings Distributed { get; }
+
+    /// <summary>The network the actors act with.</summary>
+    ModelSpec Spec { get; }
+
+    /// <summary>Its parameters as the actors copy them.</summary>
+    ParameterBroadcast Published { get; }
+
+    /// <summary>The parameters' length.</summary>
+    int ParameterCount { get; }
+
+    /// <inheritdoc cref="CentralReplay.TryInsert"/>
+    Task? TryInsert(TransitionBatch batch, bool force = false);
+
+    /// <inheritdoc cref="CentralReplay.Fetch"/>
+    long Fetch(Span<float> theta, long held);
+
+    /// <summary>Starts the learner thread and <paramref name="startActors"/>'s, and trains until the run ends (checkpoints, a last evaluation).</summary>
+    void Train(Action<WorkerGroup> startActors);
+}
+
 /// <summary>An actor thread's way to a central replay in this process: steps and episodes to the run (and evaluation on schedule), batches to the replay (waiting while the actors are ahead), the published parameters.</summary>
 internal sealed class CentralSink : ITransitionSink
 {

@@ -70,67 +70,136 @@ public sealed record D4pgConfig : DdpgConfig
 /// every target_update_interval updates. The samples-per-insert limiter holds actors that get ahead. Greedy evaluation
 /// decides "solved". Not deterministic (the threads interleave); a resume continues from the parameters and the replay.
 /// </summary>
-internal static class D4pgActors
+public sealed class D4pgActors : ICentralLearner
 {
     const string Kind = "d4pg";
+    readonly D4pgConfig _config;
+    readonly RunContext _run;
+    readonly DdpgUpdate _update;
+    readonly SharedReplay _replay;
+    readonly SharedParameters _shared;
+    readonly CentralReplay _central;
+    readonly PeriodicEvaluation _evaluation;
 
-    public static RunSummary Train(D4pgConfig config, RunContext run)
+    /// <summary>The learner of <paramref name="config"/>'s run (from <paramref name="run"/>'s checkpoint when resuming); it reports the run's telemetry.</summary>
+    public D4pgActors(D4pgConfig config, RunContext run)
     {
-        var update = new DdpgUpdate(config);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(run);
+        (_config, _run) = (config, run);
+        _update = new DdpgUpdate(config);
         var box = (BoxSpace)EnvRegistry.Spec(config.Env).ActionSpace;
-        var replay = new SharedReplay(config, box.Size);
+        _replay = new SharedReplay(config, box.Size);
         if (run.Resumed is { } checkpoint)
         {
-            RunState.Load(checkpoint, update.ActorSpec, update.Theta, update.ActorOptimizer, Kind, r =>
+            RunState.Load(checkpoint, _update.ActorSpec, _update.Theta, _update.ActorOptimizer, Kind, r =>
             {
-                foreach (float[] values in update.OwnState) BinaryState.Read<float>(r, values, "d4pg's networks");
-                if (r.ReadBoolean()) replay.Load(r);
+                foreach (float[] values in _update.OwnState) BinaryState.Read<float>(r, values, "d4pg's networks");
+                if (r.ReadBoolean()) _replay.Load(r);
             });
-            update.ActorOptimizer.Steps = update.CriticOptimizer.Steps = checkpoint.Updates;
+            _update.ActorOptimizer.Steps = _update.CriticOptimizer.Steps = checkpoint.Updates;
         }
-        var group = new WorkerGroup(Kind);
+        Group = new WorkerGroup(Kind);
         // The learner steps theta itself; the shared parameters are for the supervisor's checkpoints and its end.
-        var shared = new SharedParameters(update.Theta, update.ActorOptimizer, UpdateMode.Lock, 1, group, run.Metrics);
-        var evaluation = PeriodicEvaluation.For(config, config.Evaluation, update.ActorSpec, update.Theta, run, group);
-        var central = new CentralReplay(config, config.Distributed, run, replay, update.Theta);
-        run.Metrics.Telemetry = central;
-        CheckpointData Save() => RunState.Save(update.ActorSpec, update.Theta, update.ActorOptimizer, Kind, w =>
+        _shared = new SharedParameters(_update.Theta, _update.ActorOptimizer, UpdateMode.Lock, 1, Group, run.Metrics);
+        _evaluation = PeriodicEvaluation.For(config, config.Evaluation, _update.ActorSpec, _update.Theta, run, Group);
+        _central = new CentralReplay(config, config.Distributed, run, _replay, _update.Theta);
+        run.Metrics.Telemetry = this;
+    }
+
+    /// <summary>Trains <paramref name="config"/>'s run with its actor threads in this process.</summary>
+    internal static RunSummary Train(D4pgConfig config, RunContext run)
+    {
+        var learner = new D4pgActors(config, run);
+        learner.Train(group =>
         {
-            foreach (float[] values in update.OwnState) BinaryState.Write<float>(w, values);
-            w.Write(config.CheckpointReplay);
-            if (config.CheckpointReplay) replay.Save(w);
+            for (int id = 0; id < config.Threads; id++)
+                group.Start("actor", id, id =>
+                {
+                    var theta = new float[learner.ParameterCount];
+                    long version = learner.Published.CopyIfNewer(theta, -1);
+                    RunActor(config, learner.Spec, id, run.Segment, theta, version, new CentralSink(learner._central, learner._evaluation, run, group));
+                });
         });
-        for (int id = 0; id < config.Threads; id++)
-            group.Start("actor", id, id =>
-            {
-                var theta = new float[update.Theta.Length];
-                long version = central.Published.CopyIfNewer(theta, -1);
-                var policy = new NoisyDeterministic(config, update.ActorSpec, config.Lanes.NumEnvs, Acting.WorkerRng(config, id, run.Segment));
-                ApexActor.Run(config, config.Distributed, id, run.Segment, policy, theta, version, new CentralSink(central, evaluation, run, group));
-            });
-        group.Start("learner", 0, _ => Learn(config, run, update, central, evaluation, group));
-        group.Supervise(shared, run, Save);
-        if (run.Checkpoints.Kept) run.Checkpoints.Save(Save());
-        if (!run.Stop.Solved) evaluation.RunNow();
         return run.Finish(config.Threads, config.TotalEnvs);
     }
 
-    /// <summary>The learner thread: batches from the central replay, DDPG's steps with the categorical critic, priorities back, the actor published.</summary>
-    static void Learn(D4pgConfig config, RunContext run, DdpgUpdate update, CentralReplay central, PeriodicEvaluation evaluation, WorkerGroup group)
+    /// <summary>
+    /// Acts as D4PG actor <paramref name="id"/> of part <paramref name="segment"/> of a run of <paramref name="config"/>
+    /// (the actor network <paramref name="spec"/> at <paramref name="theta"/>, version <paramref name="version"/>, plus
+    /// its noise) until <paramref name="sink"/> says stop; returns its env steps.
+    /// </summary>
+    public static long RunActor(D4pgConfig config, ModelSpec spec, int id, int segment, float[] theta, long version, ITransitionSink sink)
     {
-        var sampling = new Rng((ulong)config.Seed ^ AlgoConfig.SegmentSalt(run.Segment), RandomStreams.ReplaySampling);
-        Action<ReplayBuffer> gather = update.Gather;
-        long updates = run.Metrics.Updates;
-        while (!group.StopRequested && !run.ShouldStop)
+        ArgumentNullException.ThrowIfNull(config);
+        var policy = new NoisyDeterministic(config, spec, config.Lanes.NumEnvs, Acting.WorkerRng(config, id, segment));
+        return ApexActor.Run(config, config.Distributed, id, segment, policy, theta, version, sink);
+    }
+
+    /// <inheritdoc/>
+    public ReplayConfig Config => _config;
+
+    /// <inheritdoc/>
+    public DistributedSettings Distributed => _config.Distributed;
+
+    /// <inheritdoc/>
+    public ModelSpec Spec => _update.ActorSpec;
+
+    /// <inheritdoc/>
+    public ParameterBroadcast Published => _central.Published;
+
+    /// <inheritdoc/>
+    public int ParameterCount => _update.Theta.Length;
+
+    /// <summary>The learner's thread and, in this process, the actors'.</summary>
+    public WorkerGroup Group { get; }
+
+    /// <inheritdoc/>
+    public Task? TryInsert(TransitionBatch batch, bool force = false) => _central.TryInsert(batch, force);
+
+    /// <inheritdoc/>
+    public long Fetch(Span<float> theta, long held) => _central.Fetch(theta, held);
+
+    /// <inheritdoc/>
+    public RuntimeTelemetry Interval(double seconds) => _central.Interval(seconds);
+
+    /// <inheritdoc/>
+    public RuntimeTelemetry Total(double seconds) => _central.Total(seconds);
+
+    /// <inheritdoc/>
+    public void Train(Action<WorkerGroup> startActors)
+    {
+        ArgumentNullException.ThrowIfNull(startActors);
+        startActors(Group);
+        Group.Start("learner", 0, _ => Learn());
+        Group.Supervise(_shared, _run, Save);
+        if (_run.Checkpoints.Kept) _run.Checkpoints.Save(Save());
+        if (!_run.Stop.Solved) _evaluation.RunNow();
+    }
+
+    CheckpointData Save() => RunState.Save(_update.ActorSpec, _update.Theta, _update.ActorOptimizer, Kind, w =>
+    {
+        foreach (float[] values in _update.OwnState) BinaryState.Write<float>(w, values);
+        w.Write(_config.CheckpointReplay);
+        if (_config.CheckpointReplay) _replay.Save(w);
+    });
+
+    /// <summary>The learner thread: batches from the central replay, DDPG's steps with the categorical critic, priorities back, the actor published.</summary>
+    void Learn()
+    {
+        var sampling = new Rng((ulong)_config.Seed ^ AlgoConfig.SegmentSalt(_run.Segment), RandomStreams.ReplaySampling);
+        Action<ReplayBuffer> gather = _update.Gather;
+        long updates = _run.Metrics.Updates;
+        while (!Group.StopRequested && !_run.ShouldStop)
         {
-            long global = run.Metrics.EnvSteps;
-            if (!central.TryDraw(sampling, global, update.Slots, update.Weights, gather)) continue;
-            LossTerms losses = update.Step(UpdateRules.LearningRate(config, global), ++updates);
-            central.UpdatePriorities(update.Slots, update.Errors);
-            run.Metrics.AddUpdate(losses);
-            central.Published.Publish(update.Theta, updates);
-            evaluation.MaybeRun(run.Metrics.EnvSteps);
-            if (updates % config.TargetUpdateInterval == 0) update.RefreshTargets(updates);
+            long global = _run.Metrics.EnvSteps;
+            if (!_central.TryDraw(sampling, global, _update.Slots, _update.Weights, gather)) continue;
+            LossTerms losses = _update.Step(UpdateRules.LearningRate(_config, global), ++updates);
+            _central.UpdatePriorities(_update.Slots, _update.Errors);
+            _run.Metrics.AddUpdate(losses);
+            _central.Published.Publish(_update.Theta, updates);
+            _evaluation.MaybeRun(_run.Metrics.EnvSteps);
+            if (updates % _config.TargetUpdateInterval == 0) _update.RefreshTargets(updates);
         }
     }
 }

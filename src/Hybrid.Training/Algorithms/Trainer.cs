@@ -50,7 +50,14 @@ public static class Trainer
     public static IReadOnlyList<string> Algorithms { get; } = [.. Registry.Select(a => a.Name)];
 
     /// <summary>The algorithms that also run across processes (<c>hybrid cluster learner</c>): a learner process and actor processes.</summary>
-    public static IReadOnlyList<string> ClusterAlgorithms { get; } = ["impala", "apex"];
+    public static IReadOnlyList<string> ClusterAlgorithms { get; } = ["impala", "apex", "d4pg"];
+
+    /// <summary>Names as a sentence lists them: "a", "a or b", "a, b or c" (with <paramref name="conjunction"/>).</summary>
+    public static string Listed(IReadOnlyList<string> names, string conjunction)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        return names.Count <= 1 ? string.Join("", names) : $"{string.Join(", ", names.Take(names.Count - 1))} {conjunction} {names[^1]}";
+    }
 
     /// <summary>The algorithm named <paramref name="algo"/>.</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Algorithms"/>.</exception>

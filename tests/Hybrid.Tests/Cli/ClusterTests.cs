@@ -279,13 +279,13 @@ public sealed class ClusterTests() : TempFolderTests("hybrid-cluster")
     }
 
     [Fact]
-    public void TheClusterLearnerRunsAndContinuesOnlyImpalaAndApex()
+    public void TheClusterLearnerRunsAndContinuesOnlyImpalaApexAndD4pg()
     {
         string run = Path.Combine(Folder, "a2c");
         Assert.Equal(0, TrainCliTests.Cli(["train", "--algo", "a2c", "--max-env-steps", "2000", "--quiet", "--out", run]).Code);
         (int code, _, string error) = TrainCliTests.Cli(["cluster", "learner", "--resume", run]);
         Assert.Equal(2, code);
-        Assert.Contains("is a2c; cluster learner continues only impala and apex runs", error);
+        Assert.Contains("is a2c; cluster learner continues only impala, apex and d4pg runs", error);
         (code, _, error) = TrainCliTests.Cli(["cluster", "learner", "--resume", run, "--algo", "apex"]);
         Assert.Equal(2, code);
         Assert.Contains("--resume continues the run with its own algorithm; --algo does not apply", error);

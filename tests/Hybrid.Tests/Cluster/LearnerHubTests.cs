@@ -222,7 +222,7 @@ public sealed class ApexLearnerHubTests
         {
             case "observations": bad.NextObservations = new float[3]; break;
             case "action": bad.Actions[4] = 2; break;
-            case "error": bad.Errors[1] = float.NaN; break;
+            case "error": bad.Errors[1] = float.PositiveInfinity; break;
             case "discount": bad.Discounts[0] = 1.5f; break;
             case "rewards": bad.Discounts = [1f]; break;
             case "fraction": bad.Actions[2] = 0.5f; break;
@@ -284,5 +284,41 @@ public sealed class ApexLearnerHubTests
         // The copy replaced one 4 versions old.
         Assert.Equal(4, _hub.Total(1.0).ParameterAge);
         Assert.Throws<ArgumentException>(() => _hub.Parameters(77, 0));
+    }
+}
+
+/// <summary>D4PG's cluster learner: box-action batches without priorities go into its central replay; actions outside the scaled box are refused.</summary>
+public sealed class D4pgLearnerHubTests
+{
+    readonly D4pgConfig _config = new() { Env = "Pendulum-v1", Threads = 2, LearningStarts = 10, BufferSize = 1_000, VMin = -850f, VMax = 0f };
+    readonly List<string> _log = [];
+    readonly LearnerHub _hub;
+
+    public D4pgLearnerHubTests()
+    {
+        var run = new RunContext(_config, null, null);
+        _hub = new LearnerHub(new D4pgActors(_config, run), run, _log.Add);
+    }
+
+    /// <summary><paramref name="count"/> Pendulum transitions (3 observation floats, one action float in [-1, 1]) without priorities (NaN).</summary>
+    static TransitionMessage Batch(int actor, int count = 10) => new()
+    {
+        ActorId = actor, Steps = 10, Observations = new float[count * 3], Actions = [.. Enumerable.Range(0, count).Select(i => i / (float)count - 0.5f)],
+        Rewards = [.. Enumerable.Repeat(-1f, count)], Discounts = [.. Enumerable.Repeat(0.9f, count)], NextObservations = new float[count * 3],
+        Errors = [.. Enumerable.Repeat(float.NaN, count)], SentTicks = DateTime.UtcNow.Ticks,
+    };
+
+    [Fact]
+    public async Task ABoxBatchWithoutPrioritiesGoesInAndAnActionOutsideTheBoxIsRefused()
+    {
+        int id = _hub.Join(new JoinRequest { Actor = "host-a", Process = "host-a", Version = SummaryBuilder.HybridVersion }).ActorId;
+        Assert.False((await _hub.SubmitTransitions(Batch(id))).Stop);
+        Assert.Equal(10, _hub.Total(1.0).ReplaySize);
+        TransitionMessage bad = Batch(id);
+        bad.Actions[3] = 1.5f;
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => _hub.SubmitTransitions(bad));
+        Assert.Contains($"actor {id}", e.Message);
+        Assert.Contains("an action outside the box scaled to [-1, 1]", e.Message);
+        Assert.Equal(10, _hub.Total(1.0).ReplaySize);
     }
 }

@@ -95,7 +95,7 @@ public class ExperimentSpecTests
     }
 
     [Theory]
-    [InlineData("{name: c, algo: a3c, cluster_actors: 2}", "e.yaml line 6: cluster_actors runs impala or apex across processes; this arm's algo is a3c.")]
+    [InlineData("{name: c, algo: a3c, cluster_actors: 2}", "e.yaml line 6: cluster_actors runs impala, apex or d4pg across processes; this arm's algo is a3c.")]
     [InlineData("{name: c, algo: impala, cluster_actors: 0}", "e.yaml line 6: cluster_actors was 0; expected >= 1")]
     public void AClusterArmOfAnotherAlgorithmOrNoActorsIsRefused(string arm, string expected)
     {
