@@ -25,7 +25,7 @@ public sealed class LearnerHub : ITelemetrySource
     readonly EnvSpec _env;
     readonly UnrollQueues? _queues;
     readonly int _tMax, _lanes;
-    readonly ICentralLearner? _apex;
+    readonly ICentralLearner? _central;
     readonly ITelemetrySource? _learnerTelemetry;
     readonly ParameterBroadcast _published;
     readonly RunContext _run;
@@ -46,7 +46,7 @@ public sealed class LearnerHub : ITelemetrySource
     internal LearnerHub(ICentralLearner learner, RunContext run, Action<string> log)
         : this(learner.Config, learner.Config.Lanes.NumEnvs, learner.Spec, learner.Published, learner.ParameterCount, run, log)
     {
-        (_apex, _learnerTelemetry) = (learner, learner);
+        (_central, _learnerTelemetry) = (learner, learner);
     }
 
     LearnerHub(AlgoConfig config, int lanes, ModelSpec model, ParameterBroadcast published, int parameters, RunContext run, Action<string> log)
@@ -65,7 +65,7 @@ public sealed class LearnerHub : ITelemetrySource
     public int Actors => _roster.Joined;
 
     /// <summary>What the run's actors send, for messages: "an unroll" (IMPALA) or "a transition batch" (Ape-X).</summary>
-    public string Trajectory => _apex is null ? "an unroll" : "a transition batch";
+    public string Trajectory => _central is null ? "an unroll" : "a transition batch";
 
     /// <summary>Actors that have sent an unroll within the last <see cref="ActorRoster.SilentAfter"/>.</summary>
     public int Connected => _roster.Connected;
@@ -131,15 +131,15 @@ public sealed class LearnerHub : ITelemetrySource
     internal async Task<SubmitReply> SubmitTransitions(TransitionMessage m)
     {
         if (Stopping) return new SubmitReply { Stop = true };
-        Check(m, _apex is null ? $"this learner runs {_config.Algo}, which takes unrolls, not transition batches"
-            : m.Mismatch(_env, _apex.Distributed.ActorSendBatch + _lanes * _apex.Config.NStep, _published.Version));
+        Check(m, _central is null ? $"this learner runs {_config.Algo}, which takes unrolls, not transition batches"
+            : m.Mismatch(_env, _central.Distributed.ActorSendBatch + _lanes * _central.Config.NStep, _published.Version));
         _roster.Heard(m.ActorId);
         TransitionBatch batch = m.Batch(_env);
         // The learner's rate limiter: while the actors are ahead, the batch waits (as a task, holding no thread) for the
         // learner's next draw; for at most MostWait, so that an actor does not take a learner paused by an evaluation
         // for one gone. Then it goes in regardless.
         long since = Stopwatch.GetTimestamp();
-        while (_apex!.TryInsert(batch, force: Stopwatch.GetElapsedTime(since) > MostWait) is { } progressed)
+        while (_central!.TryInsert(batch, force: Stopwatch.GetElapsedTime(since) > MostWait) is { } progressed)
         {
             try
             {
@@ -169,7 +169,7 @@ public sealed class LearnerHub : ITelemetrySource
         if (!_roster.HasJoined(actorId)) throw Refused(actorId, "a parameter request", "no actor of that number has joined this learner");
         if (_published.Version == held) return new SubmitReply { ParameterVersion = held };
         var theta = new float[_parameters];
-        long version = _apex is null ? _published.CopyIfNewer(theta, held) : _apex.Fetch(theta, held);
+        long version = _central is null ? _published.CopyIfNewer(theta, held) : _central.Fetch(theta, held);
         return new SubmitReply { ParameterVersion = version, Theta = theta };
     }
 

@@ -191,7 +191,7 @@ public static class ApexActor
     public static long Run(ApexConfig config, ModelSpec spec, int id, int segment, float epsilon, ParameterBroadcast initial, ITransitionSink sink)
     {
         ArgumentNullException.ThrowIfNull(initial);
-        var theta = new float[spec.Build().ParameterCount];
+        var theta = new float[initial.ParameterCount];
         return Run(config, spec, id, segment, epsilon, theta, initial.CopyIfNewer(theta, -1), sink);
     }
 
@@ -200,8 +200,11 @@ public static class ApexActor
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(theta);
         var policy = new EpsilonGreedy(spec, config.Lanes.NumEnvs, config.Distributed.ActorSendBatch + config.Lanes.NumEnvs * config.NStep, epsilon,
             Acting.WorkerRng(config, id, segment));
+        if (theta.Length != policy.ParameterCount)
+            throw new ArgumentException($"theta has {theta.Length} parameters; the model '{spec}' has {policy.ParameterCount}.", nameof(theta));
         return Run(config, config.Distributed, id, segment, policy, theta, version, sink);
     }
 
@@ -271,10 +274,11 @@ public static class ApexActor
             (_laneActions, _targets) = (new int[lanes], new float[capacity]);
         }
 
+        /// <summary>The Q network's parameter count, which the actor's theta must have.</summary>
+        public int ParameterCount => _net.ParameterCount;
+
         public void Step(float[] theta, VectorEnv env, float[] before, float[] rows)
         {
-            if (theta.Length != _net.ParameterCount)
-                throw new ArgumentException($"theta has {theta.Length} parameters; the model '{_net.Spec}' has {_net.ParameterCount}.", nameof(theta));
             DqnParts.Step(_net, theta, env, before, _laneActions, _epsilon, _rng);
             for (int lane = 0; lane < _laneActions.Length; lane++) rows[lane] = _laneActions[lane];
         }

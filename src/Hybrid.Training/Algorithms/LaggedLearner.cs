@@ -196,6 +196,9 @@ public sealed class ParameterBroadcast(float[] initial)
     /// <summary>The version last published.</summary>
     public long Version => Volatile.Read(ref _version);
 
+    /// <summary>Floats in the parameters.</summary>
+    public int ParameterCount => _theta.Length;
+
     public void Publish(ReadOnlySpan<float> theta, long version)
     {
         lock (_gate)
