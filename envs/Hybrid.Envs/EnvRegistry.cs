@@ -12,6 +12,7 @@ public static class EnvRegistry
     static IEnumerable<(EnvSpec, Func<int, LaneWidth, MinAtarOptions?, VectorEnv>)> ClassicControl()
     {
         yield return (CartPole.Spec, (n, w, _) => new VectorEnv<CartPole>(n, w));
+        yield return (CartPoleNoVel.Spec, (n, w, _) => new VectorEnv<CartPoleNoVel>(n, w));
         yield return (Acrobot.Spec, (n, w, _) => new VectorEnv<Acrobot>(n, w));
         yield return (MountainCar.Spec, (n, w, _) => new VectorEnv<MountainCar>(n, w));
         yield return (MountainCarContinuous.Spec, (n, w, _) => new VectorEnv<MountainCarContinuous>(n, w));

@@ -235,6 +235,8 @@ internal sealed class IlgpuA2cStream : ISyncStream
     {
         if (net.Spec.SeparateValue)
             throw new ArgumentException("the device path runs one torso shared by the policy and value heads; separate_networks needs --device cpu.");
+        if (net.Spec.Recurrent > 0)
+            throw new ArgumentException("the device path runs feed-forward networks; recurrent lstm needs --device cpu.");
         List<Layer> torso = allowConv && net.Torso.Count > 0 && net.Torso[0] is Conv2d ? [.. net.Torso.Skip(2)] : [.. net.Torso];
         var linear = torso.OfType<Linear>().ToList();
         if (linear.Count == 0 || linear.Count != torso.Count / 2 || torso.Any(l => l is Conv2d))

@@ -126,6 +126,7 @@ public static class RenderCommand
             if (actor is not null) actor.Act(env.Observations, request.Greedy, rngs, action, default);
             else action[0] = random.Next(actionCount);
             env.Step(action);
+            actor?.AfterStep(env.Terminated, env.Truncated);
             episodeReturn += env.Rewards[0];
             bool ended = env.Terminated[0] || env.Truncated[0];
             text.Append(CultureInfo.InvariantCulture, $"step {t}: pressed {MinAtarText.ActionName(env.GameAction(action[0]))}, reward {env.Rewards[0]}\n");

@@ -11,14 +11,19 @@ namespace Hybrid.Nn.Layers;
 /// i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
 /// c_t = f c_{t-1} + i g,   h_t = o tanh(c_t)
 /// </code>
-/// Parameters: Wx [in, 4H], Wh [H, 4H], b [4H]. The forward pass keeps the gates and cell states of the
-/// unroll for <see cref="BackwardSequence"/>; one instance belongs to one thread.
+/// Parameters: Wx [in, 4H], Wh [H, 4H], b [4H]. An unroll may cross episode boundaries: where a lane's episode
+/// begins at step t, its state entering t is zero (h_{t-1} and c_{t-1} are multiplied by 0, so no gradient flows
+/// back across the boundary). The forward pass keeps the gates, the states entering each step and the cell states
+/// of the unroll for <see cref="BackwardSequence"/>; one instance belongs to one thread.
 /// </summary>
 public sealed class LstmCell
 {
     float[] _gates = [];      // [T, B, 4H] post-activation i, f, g, o
     float[] _cells = [];      // [T, B, H] c_t
     float[] _cellTanh = [];   // [T, B, H] tanh(c_t)
+    float[] _hIn = [];        // [T, B, H] the state entering step t: h_{t-1}, or 0 where a reset came before t
+    float[] _cIn = [];        // [T, B, H] c_{t-1} likewise
+    bool[] _resets = [];      // [T, B] the last forward pass's resets
     float[] _gateGrads = [];  // [B, 4H]
     float[] _dh = [];         // [B, H] dL/dh_t carried backwards
     float[] _dc = [];         // [B, H] dL/dc_t carried backwards
@@ -56,10 +61,11 @@ public sealed class LstmCell
 
     /// <summary>
     /// Runs <paramref name="steps"/> steps: x [T, B, in], h0 and c0 [B, H]; writes h [T, B, H] and the final
-    /// cell state cT [B, H]. Keeps what the backward pass needs.
+    /// cell state cT [B, H]. Where <paramref name="resets"/> [T, B] (may be empty: none) is true, that lane's state is
+    /// zeroed before that step. Keeps what the backward pass needs.
     /// </summary>
     public void ForwardSequence(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0, Span<float> h, Span<float> cT, int batch, int steps)
+        ReadOnlySpan<float> c0, Span<float> h, Span<float> cT, int batch, int steps, ReadOnlySpan<bool> resets = default)
     {
         Guard.Exactly(parameters.Length, ParameterCount, nameof(parameters));
         Guard.Positive(batch, nameof(batch));
@@ -70,17 +76,30 @@ public sealed class LstmCell
         Guard.AtLeast(c0.Length, hb, nameof(c0));
         Guard.AtLeast(h.Length, steps * hb, nameof(h));
         Guard.AtLeast(cT.Length, hb, nameof(cT));
+        if (!resets.IsEmpty) Guard.AtLeast(resets.Length, steps * batch, nameof(resets));
         Grow(ref _gates, steps * gb);
         Grow(ref _cells, steps * hb);
         Grow(ref _cellTanh, steps * hb);
+        Grow(ref _hIn, steps * hb);
+        Grow(ref _cIn, steps * hb);
+        if (_resets.Length < steps * batch) _resets = new bool[steps * batch];
+        Span<bool> stepResets = _resets.AsSpan(0, steps * batch);
+        if (resets.IsEmpty) stepResets.Clear(); else resets[..(steps * batch)].CopyTo(stepResets);
         (_steps, _batch) = (steps, batch);
         ReadOnlySpan<float> wx = WeightX(parameters), wh = WeightH(parameters), bias = Bias(parameters);
         int H = HiddenSize;
         for (int t = 0; t < steps; t++)
         {
             Span<float> gates = _gates.AsSpan(t * gb, gb);
-            ReadOnlySpan<float> hPrev = t == 0 ? h0[..hb] : h.Slice((t - 1) * hb, hb);
-            ReadOnlySpan<float> cPrev = t == 0 ? c0[..hb] : _cells.AsSpan((t - 1) * hb, hb);
+            Span<float> hPrev = _hIn.AsSpan(t * hb, hb), cPrev = _cIn.AsSpan(t * hb, hb);
+            (t == 0 ? h0[..hb] : h.Slice((t - 1) * hb, hb)).CopyTo(hPrev);
+            (t == 0 ? c0[..hb] : _cells.AsSpan((t - 1) * hb, hb)).CopyTo(cPrev);
+            for (int b = 0; b < batch; b++)
+                if (stepResets[t * batch + b])
+                {
+                    hPrev.Slice(b * H, H).Clear();
+                    cPrev.Slice(b * H, H).Clear();
+                }
             Elementwise.BroadcastRows(bias, gates, batch);
             Gemm.Multiply(x.Slice(t * batch * InputSize, batch * InputSize), false, wx, false, gates, batch, Gates, InputSize, accumulate: true);
             Gemm.Multiply(hPrev, false, wh, false, gates, batch, Gates, H, accumulate: true);
@@ -105,13 +124,13 @@ public sealed class LstmCell
     }
 
     /// <summary>
-    /// Backpropagation through the unroll of the last <see cref="ForwardSequence"/> (same x, h0, c0, h).
+    /// Backpropagation through the unroll of the last <see cref="ForwardSequence"/> (same parameters and x; the states
+    /// and resets are the ones it kept).
     /// dh [T, B, H] is dL/dh_t from above; dhT and dcT (may be empty: zero) are gradients flowing into the
     /// final state. Adds into <paramref name="gradients"/>; writes dx [T, B, in], dh0 and dc0 [B, H] unless empty.
     /// </summary>
     /// <exception cref="InvalidOperationException">The shapes differ from the last forward pass.</exception>
-    public void BackwardSequence(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0, ReadOnlySpan<float> h, ReadOnlySpan<float> dh, ReadOnlySpan<float> dhT,
+    public void BackwardSequence(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, ReadOnlySpan<float> dh, ReadOnlySpan<float> dhT,
         ReadOnlySpan<float> dcT, Span<float> dx, Span<float> dh0, Span<float> dc0, Span<float> gradients, int batch, int steps)
     {
         Guard.Exactly(parameters.Length, ParameterCount, nameof(parameters));
@@ -121,7 +140,6 @@ public sealed class LstmCell
                 $"BackwardSequence got batch {batch}, steps {steps}; the last ForwardSequence ran batch {_batch}, steps {_steps}.");
         int hb = batch * HiddenSize, gb = batch * Gates, H = HiddenSize;
         Guard.AtLeast(dh.Length, steps * hb, nameof(dh));
-        Guard.AtLeast(h.Length, steps * hb, nameof(h));
         Guard.AtLeast(x.Length, steps * batch * InputSize, nameof(x));
         if (!dx.IsEmpty) Guard.AtLeast(dx.Length, steps * batch * InputSize, nameof(dx));
         Grow(ref _gateGrads, gb);
@@ -136,8 +154,7 @@ public sealed class LstmCell
         for (int t = steps - 1; t >= 0; t--)
         {
             ReadOnlySpan<float> gates = _gates.AsSpan(t * gb, gb), cTanh = _cellTanh.AsSpan(t * hb, hb);
-            ReadOnlySpan<float> cPrev = t == 0 ? c0[..hb] : _cells.AsSpan((t - 1) * hb, hb);
-            ReadOnlySpan<float> hPrev = t == 0 ? h0[..hb] : h.Slice((t - 1) * hb, hb);
+            ReadOnlySpan<float> cPrev = _cIn.AsSpan(t * hb, hb), hPrev = _hIn.AsSpan(t * hb, hb);
             ReadOnlySpan<float> dhStep = dh.Slice(t * hb, hb);
             for (int b = 0; b < batch; b++)
             {
@@ -162,10 +179,20 @@ public sealed class LstmCell
             if (!dx.IsEmpty)
                 Gemm.Multiply(dGates, false, wx, true, dx.Slice(t * batch * InputSize, batch * InputSize), batch, InputSize, Gates, accumulate: false);
             Gemm.Multiply(dGates, false, wh, true, dhNext, batch, H, Gates, accumulate: false);
+            // A lane reset before step t took zeros, not the previous step's state: nothing flows back across it.
+            for (int b = 0; b < batch; b++)
+                if (_resets[t * batch + b])
+                {
+                    dhNext.Slice(b * H, H).Clear();
+                    dcNext.Slice(b * H, H).Clear();
+                }
         }
         if (!dh0.IsEmpty) dhNext.CopyTo(dh0);
         if (!dc0.IsEmpty) dcNext.CopyTo(dc0);
     }
+
+    /// <summary>The cell states c_t [T, B, H] of the last <see cref="ForwardSequence"/>.</summary>
+    public ReadOnlySpan<float> CellStates => _cells.AsSpan(0, _steps * _batch * HiddenSize);
 
     ReadOnlySpan<float> WeightX(ReadOnlySpan<float> p) => p[..(InputSize * Gates)];
     ReadOnlySpan<float> WeightH(ReadOnlySpan<float> p) => p.Slice(InputSize * Gates, HiddenSize * Gates);

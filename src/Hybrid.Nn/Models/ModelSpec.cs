@@ -90,6 +90,13 @@ public sealed record ModelSpec
     /// </summary>
     public bool SeparateValue { get; init; }
 
+    /// <summary>
+    /// Actor-critic only: units of an LSTM between the torso and the heads (0: none), as Mnih et al. 2016 put one after
+    /// the torso for their best Atari and Labyrinth agents. A recurrent network acts one step at a time from a carried
+    /// state and learns from whole unrolls (<see cref="ActorCriticNetwork.ForwardSequence"/>). Text form <c>lstm=N</c>.
+    /// </summary>
+    public int Recurrent { get; init; }
+
     /// <summary>A critic's outputs: 1 for a Q-value, more for the atoms of a categorical distribution (Bellemare et al. 2017). Text form <c>atoms=N</c>, critics only.</summary>
     public int Atoms { get; init; } = 1;
 
@@ -140,6 +147,11 @@ public sealed record ModelSpec
             throw new ArgumentException($"ActionKind was Discrete; a {(Kind == ModelKind.Critic ? "critic" : "deterministic policy")} acts in a box.", nameof(ActionKind));
         if (Kind == ModelKind.Critic && Conv is not null)
             throw new ArgumentException("Conv was set; a critic takes the observation and the action side by side, as vectors.", nameof(Conv));
+        if (Recurrent < 0) throw new ArgumentException($"Recurrent was {Recurrent}; expected 0 (none) or the LSTM's units.", nameof(Recurrent));
+        if (Recurrent > 0 && Kind != ModelKind.ActorCritic)
+            throw new ArgumentException($"Recurrent was {Recurrent}; only an actor-critic has an LSTM.", nameof(Recurrent));
+        if (Recurrent > 0 && SeparateValue)
+            throw new ArgumentException($"Recurrent was {Recurrent} with SeparateValue; the LSTM serves one torso shared by both heads.", nameof(Recurrent));
         if (Atoms < 1 || (Atoms > 1 && Kind != ModelKind.Critic))
             throw new ArgumentException($"Atoms was {Atoms}; expected 1, or more for a critic's distribution.", nameof(Atoms));
         return this;
@@ -158,6 +170,7 @@ public sealed record ModelSpec
         text.Append(" hidden=").Append(Hidden.Count == 0 ? "none" : string.Join(',', Hidden));
         text.Append(" act=").Append(Activation == Activation.Tanh ? "tanh" : "relu");
         text.Append(" actions=").Append(ActionKind == ActionKind.Discrete ? "discrete:" : "box:").Append(Actions);
+        if (Recurrent > 0) text.Append(" lstm=").Append(Recurrent);
         if (Kind == ModelKind.Critic) text.Append(" atoms=").Append(Atoms);
         text.Append(" init=").Append(Init == InitKind.Orthogonal ? "orthogonal" : "uniform");
         if (SeparateValue) text.Append(" value=separate");
@@ -223,6 +236,7 @@ public sealed record ModelSpec
                     },
                 },
                 "actions" => ParseActions(spec, value),
+                "lstm" => spec with { Recurrent = ParseInts(value, ',', key) is [int units] ? units : throw new FormatException($"lstm '{value}' is not a whole number.") },
                 "atoms" => spec with { Atoms = ParseInts(value, ',', key) is [int atoms] ? atoms : throw new FormatException($"atoms '{value}' is not a whole number.") },
                 "init" => spec with
                 {
@@ -242,7 +256,7 @@ public sealed record ModelSpec
                         _ => throw new FormatException($"value '{value}' is unknown; expected separate or shared."),
                     },
                 },
-                _ => throw new FormatException($"Model spec key '{key}' is unknown; expected obs, layout, conv, hidden, act, actions, atoms, init or value."),
+                _ => throw new FormatException($"Model spec key '{key}' is unknown; expected obs, layout, conv, hidden, act, actions, lstm, atoms, init or value."),
             };
         }
         try

@@ -14,7 +14,7 @@ namespace Hybrid.Training.Algorithms;
 /// separate policy and value networks, Hybrid one shared torso; PyTorch's RMSprop adds eps outside the square root,
 /// Hybrid's inside, as Mnih et al. 2016 write it.
 /// </summary>
-public sealed record A2cConfig : ActorCriticConfig
+public sealed record A2cConfig : ActorCriticConfig, IRecurrentConfig
 {
     /// <inheritdoc/>
     public override string Algo => "a2c";
@@ -27,6 +27,9 @@ public sealed record A2cConfig : ActorCriticConfig
 
     /// <summary>Where the lanes, network and optimizer run.</summary>
     public DeviceSettings Compute { get; init; } = new();
+
+    /// <summary>An LSTM after the torso, or none.</summary>
+    public RecurrentSettings Memory { get; init; } = new();
 
     /// <summary>Samples per update.</summary>
     public int BatchSize => Lanes.NumEnvs * TMax;
@@ -44,6 +47,7 @@ public sealed record A2cConfig : ActorCriticConfig
         Lanes.Validate();
         Advantage.Validate();
         Compute.Validate();
+        Memory.Validate();
         CheckSize();
     }
 }
@@ -196,7 +200,7 @@ internal sealed class CpuA2cStream : ISyncStream
 
     public void Load(CheckpointData checkpoint) => RunState.Load(checkpoint, _spec, _theta, _optimizer, Kind, LoadLanes, _normalization);
 
-    /// <summary>Every lane group's env state, action generators and reward-normalization returns.</summary>
+    /// <summary>Every lane group's env state, action generators, reward-normalization returns and, for a recurrent policy, carried LSTM state.</summary>
     void SaveLanes(BinaryWriter writer)
     {
         writer.Write(_groups.Length);
@@ -205,6 +209,8 @@ internal sealed class CpuA2cStream : ISyncStream
             group.Env.SaveState(writer);
             foreach (Rng rng in group.Rngs) rng.Save(writer);
             group.Normalization?.Save(writer);
+            foreach (float v in group.Rollout.Hidden) writer.Write(v);
+            foreach (float v in group.Rollout.Cell) writer.Write(v);
         }
     }
 
@@ -219,6 +225,9 @@ internal sealed class CpuA2cStream : ISyncStream
             group.Env.LoadState(reader);
             foreach (Rng rng in group.Rngs) rng.Load(reader);
             group.Normalization?.Load(reader);
+            // The episodes go on where they were: so does each lane's memory of them.
+            for (int i = 0; i < group.Rollout.Hidden.Length; i++) group.Rollout.Hidden[i] = reader.ReadSingle();
+            for (int i = 0; i < group.Rollout.Cell.Length; i++) group.Rollout.Cell[i] = reader.ReadSingle();
         }
     }
 
@@ -253,7 +262,7 @@ internal sealed class CpuA2cStream : ISyncStream
             Env = config.MakeEnv(lanes);
             Env.Reset((ulong)config.Seed, first);
             Net = (ActorCriticNetwork)spec.Build();
-            Rollout = new Rollout(config.TMax, lanes, Env.Spec);
+            Rollout = new Rollout(config.TMax, lanes, Env.Spec, Net.RecurrentSize);
             Update = new ActorCriticUpdate(Net, config.TMax, lanes);
             Gradient = new float[Net.ParameterCount];
             Rngs = new Rng[lanes];

@@ -6,7 +6,7 @@ namespace Hybrid.Training.Algorithms;
 /// budget. The learning rate, t_max (20; the paper's Atari value is 5), entropy weight (0, as SB3's tuned CartPole
 /// A2C), clip and budget are this project's.
 /// </summary>
-public sealed record A3cConfig : ActorCriticConfig
+public sealed record A3cConfig : ActorCriticConfig, IRecurrentConfig
 {
     /// <summary>A3C's defaults: 2 worker threads (one per core here), learning rate annealed to 0 as in the paper.</summary>
     public A3cConfig()
@@ -33,6 +33,9 @@ public sealed record A3cConfig : ActorCriticConfig
     /// <summary>How workers apply gradients to the shared parameters.</summary>
     public AsyncSettings Async { get; init; } = new();
 
+    /// <summary>An LSTM after the torso, or none.</summary>
+    public RecurrentSettings Memory { get; init; } = new();
+
     /// <inheritdoc/>
     public override int HelperThreads => Async.HelperThreads;
 
@@ -45,6 +48,7 @@ public sealed record A3cConfig : ActorCriticConfig
         base.Validate();
         Advantage.Validate();
         Async.Validate();
+        Memory.Validate();
         CheckSize();
     }
 
@@ -101,7 +105,7 @@ public static class A3c
         var net = (ActorCriticNetwork)modelSpec.Build();
         var thetaLocal = new float[net.ParameterCount];
         var gradient = new float[net.ParameterCount];
-        var rollout = new Rollout(config.TMax, 1, env.Spec);
+        var rollout = new Rollout(config.TMax, 1, env.Spec, net.RecurrentSize);
         NormalizationTally? seen = normalization is null ? null : new NormalizationTally(normalization, 1);
         var update = new ActorCriticUpdate(net, config.TMax, 1);
         Rng[] rngs = [Acting.WorkerRng(config, id, run.Segment)];

@@ -14,6 +14,7 @@ public static class Acting
     {
         Kind = ModelKind.ActorCritic,
         SeparateValue = config is ActorCriticConfig { SeparateNetworks: true },
+        Recurrent = config is IRecurrentConfig recurrent ? recurrent.Memory.Units : 0,
         ActionKind = env.IsDiscrete ? ActionKind.Discrete : ActionKind.Box,
         Actions = ActionCount(env),
     };
@@ -93,14 +94,22 @@ public static class Acting
     /// its outcome. The env's finished episodes are left in its log for the caller to drain. <paramref name="rngs"/>
     /// holds one generator for every lane, or one per lane (so that a lane draws the same actions whichever thread or
     /// group steps it). With <paramref name="normalization"/>, the agent sees normalized observations and scaled
-    /// rewards, and the rollout stores those.
+    /// rewards, and the rollout stores those. A recurrent policy steps from the rollout's carried state and leaves the
+    /// state after the step there.
     /// </summary>
     public static void Step(ActorCriticNetwork net, ReadOnlySpan<float> theta, VectorEnv env, Rollout rollout, float gamma, ReadOnlySpan<Rng> rngs,
         bool recordLogProbabilities, NormalizationTally? normalization = null)
     {
         int n = env.NumEnvs;
         ReadOnlySpan<float> observations = normalization is null ? env.Observations : normalization.Observe(env.Observations);
-        net.Forward(theta, observations, n);
+        if (net.RecurrentSize != rollout.RecurrentSize)
+            throw new ArgumentException($"rollout carries {rollout.RecurrentSize} LSTM units; the network has {net.RecurrentSize}.", nameof(rollout));
+        if (net.RecurrentSize > 0)
+        {
+            if (rollout.Steps == 0) rollout.KeepInitialState();
+            net.Step(theta, observations, rollout.Hidden, rollout.Cell, n);
+        }
+        else net.Forward(theta, observations, n);
         StepWith(observations, net.Policy(n), net.Values(n), net.Actions, env.Spec.IsDiscrete ? default : net.LogStd.Of(theta), env, rollout, gamma, rngs,
             recordLogProbabilities, normalization);
     }

@@ -85,6 +85,7 @@ public sealed class TrainedPolicy
             actor.Act(env.Observations, greedy, rngs, discrete, box);
             if (env.Spec.IsDiscrete) env.Step(discrete);
             else env.Step(box);
+            actor.AfterStep(env.Terminated, env.Truncated);
             steps += episodes;
             foreach (EpisodeRecord e in env.Episodes.Records)
             {
@@ -98,13 +99,14 @@ public sealed class TrainedPolicy
         return new EvaluationResult(returns, lengths, steps);
     }
 
-    /// <summary>The policy acting on a fixed number of lanes.</summary>
+    /// <summary>The policy acting on a fixed number of lanes (a recurrent one carrying each lane's LSTM state; call <see cref="AfterStep"/> after every env step).</summary>
     public sealed class Actor
     {
         readonly TrainedPolicy _policy;
         readonly Network _net;
         readonly NormalizationTally? _normalizer;
         readonly int _lanes;
+        readonly float[] _hidden, _cell;
 
         internal Actor(TrainedPolicy policy, int lanes)
         {
@@ -112,6 +114,21 @@ public sealed class TrainedPolicy
             (_policy, _lanes) = (policy, lanes);
             _net = policy._net.Spec.Build();
             _normalizer = policy._normalization is null ? null : new NormalizationTally(policy._normalization, lanes);
+            int state = lanes * (_net is ActorCriticNetwork ac ? ac.RecurrentSize : 0);
+            (_hidden, _cell) = (new float[state], new float[state]);
+        }
+
+        /// <summary>Tells a recurrent policy which lanes' episodes the last step ended: their state starts again from zero. Nothing for the others.</summary>
+        public void AfterStep(ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated)
+        {
+            if (_hidden.Length == 0) return;
+            int units = _hidden.Length / _lanes;
+            for (int lane = 0; lane < _lanes; lane++)
+                if (terminated[lane] || truncated[lane])
+                {
+                    _hidden.AsSpan(lane * units, units).Clear();
+                    _cell.AsSpan(lane * units, units).Clear();
+                }
         }
 
         /// <summary>
@@ -139,7 +156,8 @@ public sealed class TrainedPolicy
                 return;
             }
             var ac = (ActorCriticNetwork)_net;
-            ac.Forward(theta, seen, _lanes);
+            if (ac.RecurrentSize > 0) ac.Step(theta, seen, _hidden, _cell, _lanes);
+            else ac.Forward(theta, seen, _lanes);
             ReadOnlySpan<float> head = ac.Policy(_lanes);
             if (ac.Spec.ActionKind == ActionKind.Discrete)
             {

@@ -40,5 +40,7 @@ public abstract record ActorCriticConfig : AlgoConfig
         base.Validate();
         Require(ValueCoef >= 0 && float.IsFinite(ValueCoef), "value_coef", ValueCoef, ">= 0");
         Require(EntropyCoef >= 0 && float.IsFinite(EntropyCoef), "entropy_coef", EntropyCoef, ">= 0");
+        if (this is IRecurrentConfig { Memory.Units: > 0 })
+            Require(!SeparateNetworks, "separate_networks", SeparateNetworks, "false with recurrent lstm: the LSTM serves one torso shared by both heads");
     }
 }

@@ -109,3 +109,41 @@ public sealed record DistributedSettings : ConfigPart
         AlgoConfig.Require(SamplesPerInsert > 0 && float.IsFinite(SamplesPerInsert), "samples_per_insert", SamplesPerInsert, "> 0");
     }
 }
+
+/// <summary>What memory an actor-critic carries between steps.</summary>
+public enum RecurrentKind
+{
+    /// <summary>None: the policy sees only the current observation (a feed-forward network).</summary>
+    None,
+    /// <summary>An LSTM after the torso, its state carried from step to step and reset at episode ends.</summary>
+    Lstm,
+}
+
+/// <summary>
+/// An LSTM between the torso and the heads (a2c, a3c), as Mnih et al. 2016 used for their best Atari and Labyrinth
+/// agents: its state is carried from step to step within a lane's episode, zeroed where an episode ends, and learned
+/// by backpropagation through each rollout of t_max steps (truncated there).
+/// </summary>
+public sealed record RecurrentSettings : ConfigPart
+{
+    /// <summary>none, or lstm.</summary>
+    [Description("Memory between steps: none (a feed-forward network), or lstm (an LSTM after the torso, its state carried across a lane's steps, reset at episode ends, learned by backpropagation through each t_max-step rollout; a2c and a3c, on the CPU).")]
+    public RecurrentKind Recurrent { get; init; }
+
+    /// <summary>The LSTM's units.</summary>
+    [Description("Units of the LSTM (with recurrent lstm).")]
+    public int LstmUnits { get; init; } = 64;
+
+    /// <summary>The LSTM's units, or 0 without one (<see cref="Nn.Models.ModelSpec.Recurrent"/>).</summary>
+    public int Units => Recurrent == RecurrentKind.Lstm ? LstmUnits : 0;
+
+    /// <inheritdoc/>
+    public override void Validate() => AlgoConfig.Require(LstmUnits >= 1, "lstm_units", LstmUnits, ">= 1");
+}
+
+/// <summary>A config whose actor-critic may carry an LSTM (a2c, a3c).</summary>
+public interface IRecurrentConfig
+{
+    /// <summary>The LSTM's settings.</summary>
+    RecurrentSettings Memory { get; }
+}

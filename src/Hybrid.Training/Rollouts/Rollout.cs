@@ -3,7 +3,10 @@ namespace Hybrid.Training.Rollouts;
 /// <summary>
 /// Preallocated storage for up to T steps of N lanes, time-major (sample index t * N + lane): what an actor-critic
 /// update needs. Discounts are gamma, or 0 where the episode terminated; a truncated step keeps its observation
-/// before the auto-reset so the update can bootstrap from its value. Nothing here allocates after construction.
+/// before the auto-reset so the update can bootstrap from its value. For a recurrent policy the rollout also carries
+/// each lane's LSTM state from step to step (zeroed where the lane's episode ends), keeps the state that entered its
+/// first step, and marks where a lane's state was reset within it: what a learner needs to recompute the unroll.
+/// Nothing here allocates after construction.
 /// </summary>
 public sealed class Rollout
 {
@@ -11,9 +14,16 @@ public sealed class Rollout
     /// <param name="tMax">Steps per lane (T).</param>
     /// <param name="lanes">Lanes (N).</param>
     /// <param name="env">The env's spec: observation size, and action size (1 for discrete, D for a D-dimensional box).</param>
-    public Rollout(int tMax, int lanes, EnvSpec env)
+    /// <param name="recurrentSize">The policy's LSTM units (0: a feed-forward policy, no state).</param>
+    public Rollout(int tMax, int lanes, EnvSpec env, int recurrentSize = 0)
     {
         ArgumentNullException.ThrowIfNull(env);
+        ArgumentOutOfRangeException.ThrowIfNegative(recurrentSize);
+        RecurrentSize = recurrentSize;
+        int state = lanes * recurrentSize;
+        (Hidden, Cell, InitialHidden, InitialCell) = (new float[state], new float[state], new float[state], new float[state]);
+        Resets = recurrentSize > 0 ? new bool[tMax * lanes] : [];
+        Ended = recurrentSize > 0 ? new bool[tMax * lanes] : [];
         (TMax, Lanes, ObservationSize, ActionSize, Discrete) = (tMax, lanes, env.ObservationSize, env.ActionSpace.Size, env.IsDiscrete);
         int capacity = tMax * lanes;
         Observations = new float[capacity * ObservationSize];
@@ -66,6 +76,37 @@ public sealed class Rollout
     /// <summary>Observations before the auto-reset of the truncated steps, packed in <see cref="TruncatedIndices"/> order.</summary>
     public float[] FinalObservations { get; }
 
+    /// <summary>The policy's LSTM units; 0 for a feed-forward policy.</summary>
+    public int RecurrentSize { get; }
+    /// <summary>Each lane's carried LSTM h, [N * units]: the state entering the next step (zero at an episode's start).</summary>
+    public float[] Hidden { get; }
+    /// <summary>Each lane's carried LSTM c, [N * units].</summary>
+    public float[] Cell { get; }
+    /// <summary>The h that entered the rollout's first step, [N * units].</summary>
+    public float[] InitialHidden { get; }
+    /// <summary>The c that entered the rollout's first step, [N * units].</summary>
+    public float[] InitialCell { get; }
+    /// <summary>[T * N], recurrent only: true where the lane's state was zeroed before step t (its previous step ended an episode); false at t = 0, whose state is the initial one.</summary>
+    public bool[] Resets { get; }
+    /// <summary>[T * N], recurrent only: true where step t ended the lane's episode (terminated or truncated).</summary>
+    public bool[] Ended { get; }
+
+    /// <summary>Keeps the carried state as the one entering the first step (before that step's forward pass changes it).</summary>
+    /// <exception cref="InvalidOperationException">The rollout already holds steps.</exception>
+    public void KeepInitialState()
+    {
+        if (Steps != 0) throw new InvalidOperationException($"KeepInitialState belongs before the first step; the rollout holds {Steps}.");
+        Hidden.CopyTo(InitialHidden, 0);
+        Cell.CopyTo(InitialCell, 0);
+    }
+
+    /// <summary>Zeroes every lane's carried state (new episodes everywhere).</summary>
+    public void ClearState()
+    {
+        Array.Clear(Hidden);
+        Array.Clear(Cell);
+    }
+
     /// <summary>Empties the rollout (the arrays are reused).</summary>
     public void Clear()
     {
@@ -94,6 +135,12 @@ public sealed class Rollout
     {
         if (Steps == TMax) throw new InvalidOperationException($"Rollout is full ({TMax} steps); call Clear first.");
         observations[..(Lanes * ObservationSize)].CopyTo(Observations.AsSpan(Steps * Lanes * ObservationSize));
+        if (RecurrentSize > 0)
+        {
+            Span<bool> resets = Resets.AsSpan(Steps * Lanes, Lanes);
+            if (Steps == 0) resets.Clear();
+            else Ended.AsSpan((Steps - 1) * Lanes, Lanes).CopyTo(resets);
+        }
         return Steps;
     }
 
@@ -126,6 +173,15 @@ public sealed class Rollout
             {
                 finalObservations.Slice(lane * obs, obs).CopyTo(FinalObservations.AsSpan(TruncatedCount * obs));
                 TruncatedIndices[TruncatedCount++] = i;
+            }
+            if (RecurrentSize == 0) continue;
+            bool ended = terminated[lane] || truncated[lane];
+            Ended[i] = ended;
+            if (ended)
+            {
+                // The lane's next step begins a new episode, from a zero state.
+                Hidden.AsSpan(lane * RecurrentSize, RecurrentSize).Clear();
+                Cell.AsSpan(lane * RecurrentSize, RecurrentSize).Clear();
             }
         }
         Steps = t + 1;

@@ -98,38 +98,64 @@ public class LayerGradientTests
     }
 
     [Fact]
-    public void LstmOverSeveralSteps()
+    public void LstmOverSeveralSteps() => CheckLstmUnroll(steps: 4, resets: null, seed: 777);
+
+    [Fact]
+    public void LstmUnrollWithAResetInTheMiddle()
     {
-        const int inputs = 3, hidden = 4, batch = 2, steps = 4;
+        // Lane 0's episode ends after step 1 (its state is zeroed entering step 2); lane 1's after step 2.
+        const int steps = 5, batch = 2, inputs = 3, hidden = 4;
+        bool[] resets = new bool[steps * batch];
+        resets[2 * batch + 0] = true;
+        resets[3 * batch + 1] = true;
+        (float[] parameters, float[] x, float[] h, float[] dh0) = CheckLstmUnroll(steps, resets, seed: 778);
+
+        // Nothing crosses a reset: from step 2 on, lane 0 computes what a fresh unroll from a zero state computes.
+        var hFresh = new float[3 * batch * hidden];
+        new LstmCell(inputs, hidden).ForwardSequence(parameters, x[(2 * batch * inputs)..], new float[batch * hidden], new float[batch * hidden],
+            hFresh, new float[batch * hidden], batch, 3);
+        for (int t = 0; t < 3; t++)
+            for (int j = 0; j < hidden; j++)
+                Assert.Equal(hFresh[(t * batch + 0) * hidden + j], h[((t + 2) * batch + 0) * hidden + j]);
+        Assert.Contains(dh0[..hidden], v => v != 0); // before the reset, the initial state still counts
+    }
+
+    /// <summary>
+    /// An LSTM of 3 inputs and 4 units over 2 lanes: L = sum W . h_{1..T} + sum U . c_T, its gradients in the parameters,
+    /// x, h0 and c0 against finite differences, with <paramref name="resets"/> (null: none). Returns what the caller may check further.
+    /// </summary>
+    static (float[] Parameters, float[] X, float[] H, float[] DH0) CheckLstmUnroll(int steps, bool[]? resets, ulong seed)
+    {
+        const int inputs = 3, hidden = 4, batch = 2;
         var cell = new LstmCell(inputs, hidden);
-        var rng = new Rng(777);
+        var rng = new Rng(seed);
         var parameters = new float[cell.ParameterCount];
         cell.Initialize(parameters, rng);
         for (int i = 0; i < parameters.Length; i++) parameters[i] *= 2f; // larger weights: gates away from 0.5
         float[] x = GradientCheck.Random(rng, steps * batch * inputs);
         float[] h0 = GradientCheck.Random(rng, batch * hidden, 0.5f), c0 = GradientCheck.Random(rng, batch * hidden, 0.5f);
-        // L = sum W . h_{1..T} + sum U . c_T
         float[] w = GradientCheck.Random(rng, steps * batch * hidden), u = GradientCheck.Random(rng, batch * hidden);
         var h = new float[steps * batch * hidden];
         var cT = new float[batch * hidden];
-        cell.ForwardSequence(parameters, x, h0, c0, h, cT, batch, steps);
+        cell.ForwardSequence(parameters, x, h0, c0, h, cT, batch, steps, resets);
         var gradients = new float[cell.ParameterCount];
         var dx = new float[x.Length];
         var dh0 = new float[h0.Length];
         var dc0 = new float[c0.Length];
-        cell.BackwardSequence(parameters, x, h0, c0, h, w, default, u, dx, dh0, dc0, gradients, batch, steps);
+        cell.BackwardSequence(parameters, x, w, default, u, dx, dh0, dc0, gradients, batch, steps);
 
         double Loss()
         {
             var hh = new float[h.Length];
             var cc = new float[cT.Length];
-            new LstmCell(inputs, hidden).ForwardSequence(parameters, x, h0, c0, hh, cc, batch, steps);
+            new LstmCell(inputs, hidden).ForwardSequence(parameters, x, h0, c0, hh, cc, batch, steps, resets);
             return GradientCheck.Dot(hh, w) + GradientCheck.Dot(cc, u);
         }
         GradientCheck.Assert(parameters, gradients, Loss, "lstm parameters");
         GradientCheck.Assert(x, dx, Loss, "lstm x");
         GradientCheck.Assert(h0, dh0, Loss, "lstm h0");
         GradientCheck.Assert(c0, dc0, Loss, "lstm c0");
+        return (parameters, x, h, dh0);
     }
 
     [Fact]
@@ -138,8 +164,8 @@ public class LayerGradientTests
         var cell = new LstmCell(2, 3);
         var p = new float[cell.ParameterCount];
         cell.ForwardSequence(p, new float[2 * 2 * 2], new float[6], new float[6], new float[2 * 6], new float[6], batch: 2, steps: 2);
-        var ex = Assert.Throws<InvalidOperationException>(() => cell.BackwardSequence(p, new float[12], new float[6], new float[6],
-            new float[18], new float[18], default, default, default, default, default, new float[cell.ParameterCount], batch: 2, steps: 3));
+        var ex = Assert.Throws<InvalidOperationException>(() => cell.BackwardSequence(p, new float[12],
+            new float[18], default, default, default, default, default, new float[cell.ParameterCount], batch: 2, steps: 3));
         Assert.Contains("steps 3", ex.Message);
     }
 

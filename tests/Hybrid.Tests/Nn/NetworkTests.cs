@@ -41,6 +41,63 @@ public class NetworkTests
     }
 
     [Fact]
+    public void ARecurrentActorCriticsUnrollGradientMatchesFiniteDifferences()
+    {
+        // torso -> LSTM -> heads over 5 steps of 3 lanes, with lane 1's episode ending after step 2: the loss of every
+        // row's policy and value, through the unroll and the reset.
+        const int lanes = 3, steps = 5, batch = lanes * steps;
+        var network = (ActorCriticNetwork)ModelSpec.Parse("actor-critic obs=2 hidden=8 act=tanh actions=discrete:2 lstm=6").Build();
+        var rng = new Rng(43);
+        float[] theta = new float[network.ParameterCount];
+        network.Initialize(theta, rng);
+        for (int i = 0; i < theta.Length; i++) theta[i] += rng.NextFloat(-0.2f, 0.2f);
+        float[] obs = GradientCheck.Random(rng, batch * 2, 2f);
+        float[] h0 = GradientCheck.Random(rng, lanes * 6, 0.5f), c0 = GradientCheck.Random(rng, lanes * 6, 0.5f);
+        bool[] resets = new bool[batch];
+        resets[3 * lanes + 1] = true;
+        int[] taken = new int[batch];
+        for (int b = 0; b < batch; b++) taken[b] = rng.NextInt(2);
+        float[] advantages = GradientCheck.Random(rng, batch), returns = GradientCheck.Random(rng, batch);
+
+        var gradients = new float[theta.Length];
+        var dLogits = new float[batch * 2];
+        var dValues = new float[batch];
+        network.ForwardSequence(theta, obs, h0, c0, resets, lanes, steps);
+        ActorCriticLoss.Categorical(network.Policy(batch), 2, taken, advantages, returns, network.Values(batch), 0.5f, 0.01f, dLogits, dValues);
+        network.BackwardSequence(theta, obs, dLogits, dValues, gradients, lanes, steps);
+
+        double Loss()
+        {
+            network.ForwardSequence(theta, obs, h0, c0, resets, lanes, steps);
+            return ActorCriticLoss.Categorical(network.Policy(batch), 2, taken, advantages, returns, network.Values(batch), 0.5f, 0.01f,
+                new float[batch * 2], new float[batch]).Total(0.5f, 0.01f);
+        }
+        GradientCheck.Assert(theta, gradients, Loss, "recurrent actor-critic theta", maxIndices: 400);
+    }
+
+    [Fact]
+    public void ARecurrentActorCriticStepsAsItsUnrollComputes()
+    {
+        // Acting one step at a time from a carried state gives the unroll's outputs, and the network refuses the feed-forward calls.
+        const int lanes = 2, steps = 4;
+        var network = (ActorCriticNetwork)ModelSpec.Parse("actor-critic obs=2 hidden=8 act=tanh actions=discrete:2 lstm=5").Build();
+        var rng = new Rng(44);
+        float[] theta = new float[network.ParameterCount];
+        network.Initialize(theta, rng);
+        float[] obs = GradientCheck.Random(rng, lanes * steps * 2, 2f);
+        network.ForwardSequence(theta, obs, new float[lanes * 5], new float[lanes * 5], default, lanes, steps);
+        float[] unrolled = network.Values(lanes * steps).ToArray();
+        float[] h = new float[lanes * 5], c = new float[lanes * 5];
+        for (int t = 0; t < steps; t++)
+        {
+            network.Step(theta, obs.AsSpan(t * lanes * 2, lanes * 2), h, c, lanes);
+            for (int lane = 0; lane < lanes; lane++) Assert.Equal(unrolled[t * lanes + lane], network.Values(lanes)[lane], 6);
+        }
+        var ex = Assert.Throws<InvalidOperationException>(() => network.Forward(theta, obs, lanes));
+        Assert.Contains("LSTM", ex.Message);
+    }
+
+    [Fact]
     public void ActorCriticBoxGradientIncludesLogStd()
     {
         const int batch = 7, dims = 2;
