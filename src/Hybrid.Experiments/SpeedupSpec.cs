@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hybrid.Training.Algorithms;
 using Hybrid.Training.Config;
 using YamlDotNet.RepresentationModel;
 
@@ -131,8 +132,8 @@ public sealed record SpeedupSpec
 
     static void CheckNotThreads(Setting setting)
     {
-        if (setting.Key == "threads")
-            throw new FormatException($"{setting.Source}: threads is what a speedup file varies; list the thread counts under 'threads' at the top of the file.");
+        if (setting.Key == "threads" || Trainer.Registry.Any(a => a.ThreadSetting == setting.Key))
+            throw new FormatException($"{setting.Source}: {setting.Key} is what a speedup file varies; list the thread counts under 'threads' at the top of the file.");
     }
 
     /// <summary>The score every run of <paramref name="env"/> has to reach: the file's, or the env's threshold.</summary>
@@ -156,7 +157,8 @@ public sealed record SpeedupSpec
                 if (cells is not null && !cells.Any(c => c.Method == method && c.Threads == n)) continue;
                 var settings = new List<Setting>(MethodSettings.TryGetValue(method, out IReadOnlyList<Setting>? own) ? own : [])
                 {
-                    new("threads", n.ToString(CultureInfo.InvariantCulture), $"{Source}: threads"),
+                    // The method's thread count: threads, or the setting its algorithm counts as such (dyna-q's planning threads).
+                    new(Trainer.Named(AlgoOf(method)).ThreadSetting, n.ToString(CultureInfo.InvariantCulture), $"{Source}: threads"),
                 };
                 arms.Add(new ArmSpec(ArmName(method, n), AlgoOf(method), settings));
             }

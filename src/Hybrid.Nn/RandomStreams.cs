@@ -35,6 +35,9 @@ public static class RandomStreams
     /// <summary>A critic's initialization where it is a network of its own beside the actor (DDPG, D4PG).</summary>
     public const ulong CriticInit = 9500;
 
+    /// <summary>Dyna-Q's world model's initial parameters.</summary>
+    public const ulong WorldModelInit = 9600;
+
     /// <summary>The salt of a resumed run's part (segment), mixed into worker seeds so a resumed run does not replay its first part.</summary>
     public const ulong SegmentSalt = 0xC4EC;
 

@@ -14,6 +14,12 @@ public enum ModelKind
     Deterministic,
     /// <summary>A critic on (state, action): the torso takes the observation and the action side by side, and the head gives <see cref="ModelSpec.Atoms"/> outputs (1: Q; more: a categorical return distribution's logits). Text form <c>critic</c>.</summary>
     Critic,
+    /// <summary>
+    /// A model of a discrete-action env's one-step dynamics: the torso takes the observation and the action one-hot side
+    /// by side, and the head gives the change of the observation, the reward and the logit of termination
+    /// (observation + 2 outputs). Text form <c>world-model</c>.
+    /// </summary>
+    WorldModel,
 }
 
 /// <summary>Hidden-layer nonlinearity.</summary>
@@ -101,10 +107,15 @@ public sealed record ModelSpec
     public int Atoms { get; init; } = 1;
 
     /// <summary>Values per network input: the observation's, and for a critic the action's after them.</summary>
-    public int InputSize => Kind == ModelKind.Critic ? ObservationSize + Actions : ObservationSize;
+    public int InputSize => Kind is ModelKind.Critic or ModelKind.WorldModel ? ObservationSize + Actions : ObservationSize;
 
-    /// <summary>Outputs of a Q-network, deterministic policy or critic: actions, box dimensions or atoms.</summary>
-    public int Outputs => Kind == ModelKind.Critic ? Atoms : Actions;
+    /// <summary>Outputs of a Q-network, deterministic policy, critic or world model: actions, box dimensions, atoms, or the observation's change, the reward and the termination logit.</summary>
+    public int Outputs => Kind switch
+    {
+        ModelKind.Critic => Atoms,
+        ModelKind.WorldModel => ObservationSize + 2,
+        _ => Actions,
+    };
 
     /// <summary>Values per observation.</summary>
     public int ObservationSize
@@ -141,8 +152,10 @@ public sealed record ModelSpec
         if (Actions <= 0) throw new ArgumentException($"Actions was {Actions}; expected > 0.", nameof(Actions));
         if (SeparateValue && Kind != ModelKind.ActorCritic)
             throw new ArgumentException("SeparateValue was true; only an actor-critic has a value head to separate.", nameof(SeparateValue));
-        if (Kind == ModelKind.QNetwork && ActionKind != ActionKind.Discrete)
-            throw new ArgumentException("ActionKind was Box; a Q-network needs discrete actions.", nameof(ActionKind));
+        if (Kind is ModelKind.QNetwork or ModelKind.WorldModel && ActionKind != ActionKind.Discrete)
+            throw new ArgumentException($"ActionKind was Box; a {(Kind == ModelKind.QNetwork ? "Q-network" : "world model")} needs discrete actions.", nameof(ActionKind));
+        if (Kind == ModelKind.WorldModel && Conv is not null)
+            throw new ArgumentException("Conv was set; a world model takes the observation and the action side by side, as vectors.", nameof(Conv));
         if (Kind is ModelKind.Deterministic or ModelKind.Critic && ActionKind != ActionKind.Box)
             throw new ArgumentException($"ActionKind was Discrete; a {(Kind == ModelKind.Critic ? "critic" : "deterministic policy")} acts in a box.", nameof(ActionKind));
         if (Kind == ModelKind.Critic && Conv is not null)
@@ -183,6 +196,7 @@ public sealed record ModelSpec
         ModelKind.ActorCritic => "actor-critic",
         ModelKind.QNetwork => "q",
         ModelKind.Deterministic => "deterministic",
+        ModelKind.WorldModel => "world-model",
         _ => "critic",
     };
 
@@ -205,7 +219,8 @@ public sealed record ModelSpec
             "q" => new ModelSpec { Kind = ModelKind.QNetwork },
             "deterministic" => new ModelSpec { Kind = ModelKind.Deterministic },
             "critic" => new ModelSpec { Kind = ModelKind.Critic },
-            _ => throw new FormatException($"Model kind '{parts[0]}' is unknown; expected 'actor-critic', 'q', 'deterministic' or 'critic'."),
+            "world-model" => new ModelSpec { Kind = ModelKind.WorldModel },
+            _ => throw new FormatException($"Model kind '{parts[0]}' is unknown; expected 'actor-critic', 'q', 'deterministic', 'critic' or 'world-model'."),
         };
         foreach (string part in parts.AsSpan(1))
         {

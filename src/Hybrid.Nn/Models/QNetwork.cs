@@ -6,7 +6,9 @@ namespace Hybrid.Nn.Models;
 /// Torso, then one linear output per action: <c>Forward(obs[B * in]) -> Q[B * A]</c>. The same shape serves a
 /// deterministic policy (one output per box dimension, before its squashing) and a critic on (state, action) (the
 /// inputs are the observation and the action side by side; one output, or one per atom), whose gradient with respect to
-/// its inputs <see cref="Backward"/> gives on request (the deterministic policy gradient chains dQ/da into the actor).
+/// its inputs <see cref="Backward"/> gives on request (the deterministic policy gradient chains dQ/da into the actor),
+/// and a world model (inputs: the observation and the action one-hot; outputs: the observation's change, the reward and
+/// the termination logit).
 /// </summary>
 public sealed class QNetwork : Network
 {
@@ -15,7 +17,7 @@ public sealed class QNetwork : Network
 
     internal QNetwork(ModelSpec spec) : base(spec)
     {
-        _head = AddHead(spec.Kind switch { ModelKind.Deterministic => "mu", ModelKind.Critic => "critic", _ => "q" },
+        _head = AddHead(spec.Kind switch { ModelKind.Deterministic => "mu", ModelKind.Critic => "critic", ModelKind.WorldModel => "model", _ => "q" },
             new Linear(FeatureSize, spec.Outputs, spec.Init, spec.Kind == ModelKind.Deterministic ? 0.01 : 1.0));
     }
 

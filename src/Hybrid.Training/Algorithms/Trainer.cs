@@ -12,8 +12,9 @@ namespace Hybrid.Training.Algorithms;
 /// <param name="Default">A fresh default config.</param>
 /// <param name="Train">Trains a config of this algorithm's type on the device the caller opened, or (null) on the one its config names.</param>
 /// <param name="Device">A config's device setting and the work it puts on the device; null for the methods that run on the CPU only.</param>
+/// <param name="ThreadSetting">The setting a speedup file varies as the method's thread count: threads, or dyna-q's planning_threads.</param>
 public sealed record Algorithm(string Name, Func<AlgoConfig> Default, Func<AlgoConfig, RunContext, IComputeDevice?, RunSummary> Train,
-    Func<AlgoConfig, (DeviceKind Kind, DeviceWork Work)>? Device = null)
+    Func<AlgoConfig, (DeviceKind Kind, DeviceWork Work)>? Device = null, string ThreadSetting = "threads")
 {
     /// <summary>The config type (from <see cref="Default"/>).</summary>
     public Type ConfigType { get; } = Default().GetType();
@@ -35,6 +36,7 @@ public static class Trainer
         new("sarsa1", () => new AsyncQConfig(AsyncQMethod.OneStepSarsa), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
         new("qn", () => new AsyncQConfig(AsyncQMethod.NStepQ), (c, m, _) => AsyncQ.Train((AsyncQConfig)c, m)),
         new("dqn", () => new DqnConfig(), (c, m, _) => Dqn.Train((DqnConfig)c, m)),
+        new("dyna-q", () => new DynaQConfig(), (c, m, _) => DynaQ.Train((DynaQConfig)c, m), ThreadSetting: "planning_threads"),
         new("apex", () => new ApexConfig(), (c, m, _) => Apex.Train((ApexConfig)c, m)),
         new("ddpg", () => new DdpgConfig(), (c, m, _) => Ddpg.Train((DdpgConfig)c, m)),
         new("d4pg", () => new D4pgConfig(), (c, m, _) => Ddpg.Train((D4pgConfig)c, m)),

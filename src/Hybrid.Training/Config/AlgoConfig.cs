@@ -25,7 +25,7 @@ public abstract record AlgoConfig
     public abstract string Algo { get; }
 
     /// <summary>Environment id.</summary>
-    [Description("Environment id: CartPole-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1, MinAtar/<Game>-v0 or -v1 (Asterix, Breakout, Freeway, Seaquest, SpaceInvaders).")]
+    [Description("Environment id: CartPole-v1, CartPoleNoVel-v1 (CartPole without the velocities: partially observed), Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1, MinAtar/<Game>-v0 or -v1 (Asterix, Breakout, Freeway, Seaquest, SpaceInvaders).")]
     public string Env { get; init; } = "CartPole-v1";
 
     /// <summary>Seed of everything random: initial parameters, action draws, env lanes.</summary>
@@ -49,7 +49,7 @@ public abstract record AlgoConfig
     public double SolveThreshold { get; init; } = double.NaN;
 
     /// <summary>Threads the algorithm uses (its meaning is the algorithm's: cores, actors or workers).</summary>
-    [Description("Threads: lane groups for a2c (each thread steps its lanes and computes their gradient; the gradients are summed); worker threads for a3c, q1, sarsa1, qn; actor threads for impala.")]
+    [Description("Threads: lane groups for a2c (each thread steps its lanes and computes their gradient; the gradients are summed); worker threads for a3c, q1, sarsa1, qn, dqn; actor threads for impala, apex, d4pg; 1 for dyna-q (planning_threads sets its others).")]
     public int Threads { get; init; } = 1;
 
     /// <summary>Steps per lane between updates: t_max of Mnih et al. 2016, IMPALA's unroll length T.</summary>

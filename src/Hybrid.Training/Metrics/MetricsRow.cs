@@ -47,7 +47,8 @@ public readonly record struct MetricsRow(
 /// predictor's batch sizes (mean, median, 90th percentile, largest) and the actors' wait for a prediction; the hybrid
 /// regime's env steps per second and policy lag per stream and the synchronous stream's share of the updates; a
 /// cluster's actors and traffic; concurrent DQN's wait for the lock and updates per thread; Ape-X's replay (size,
-/// insert and sample rates, their ratio, its priorities) and its actors' parameter age. NaN where a runtime does not measure it.
+/// insert and sample rates, their ratio, its priorities) and its actors' parameter age; Dyna-Q's simulated transitions, their
+/// share of Q's updates and its world model's loss. NaN where a runtime does not measure it.
 /// </summary>
 public readonly record struct RuntimeTelemetry(
     double UpdatesPerSecond, double PredictionsPerSecond, double PredictBatchMean, double PredictBatchP50, double PredictBatchP90, double PredictBatchMax,
@@ -89,6 +90,15 @@ public readonly record struct RuntimeTelemetry(
     /// <summary>Ape-X: the largest priority |TD error| + epsilon seen, which new transitions of an uncomputed priority would get.</summary>
     public double PriorityMax { get; init; } = double.NaN;
 
+    /// <summary>Dyna-Q: simulated transitions (the world model's predictions) its planning threads learned from per second.</summary>
+    public double SimulatedPerSecond { get; init; } = double.NaN;
+
+    /// <summary>Dyna-Q: the share of Q's updates made on simulated transitions.</summary>
+    public double SimulatedShare { get; init; } = double.NaN;
+
+    /// <summary>Dyna-Q: the world model's mean loss on real transitions.</summary>
+    public double ModelLoss { get; init; } = double.NaN;
+
     /// <summary>A cluster learner's actor processes, each with its env steps and rate (null where there are none).</summary>
     public IReadOnlyList<ActorProcessRate>? ActorProcesses { get; init; }
 
@@ -103,6 +113,7 @@ public readonly record struct RuntimeTelemetry(
         "predict_wait_us", "sync_steps_per_second", "async_steps_per_second", "sync_update_share", "sync_policy_lag", "async_policy_lag",
         "actors_connected", "unroll_latency_ms", "bytes_per_second", "lock_wait_us", "updates_per_second_per_thread",
         "replay_size", "inserts_per_second", "samples_per_second", "replay_ratio", "parameter_age", "priority_mean", "priority_max",
+        "simulated_per_second", "simulated_share", "model_loss",
     ];
 
     /// <summary>The header part for metrics.csv: the names, in order.</summary>
@@ -114,7 +125,7 @@ public readonly record struct RuntimeTelemetry(
         double[] values = [UpdatesPerSecond, PredictionsPerSecond, PredictBatchMean, PredictBatchP50, PredictBatchP90, PredictBatchMax,
             PredictWaitMicroseconds, SyncStepsPerSecond, AsyncStepsPerSecond, SyncUpdateShare, SyncPolicyLag, AsyncPolicyLag, ActorsConnected, UnrollLatencyMs,
             BytesPerSecond, LockWaitMicroseconds, UpdatesPerSecondPerThread, ReplaySize, InsertsPerSecond, SamplesPerSecond, ReplayRatio, ParameterAge, PriorityMean,
-            PriorityMax];
+            PriorityMax, SimulatedPerSecond, SimulatedShare, ModelLoss];
         for (int i = 0; i < values.Length; i++) yield return (Names[i], values[i]);
     }
 }

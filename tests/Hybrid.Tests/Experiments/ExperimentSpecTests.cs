@@ -117,7 +117,7 @@ public class ExperimentSpecTests
     public void AnUnknownAlgoIsRefusedWithItsLine()
     {
         FormatException e = Refused(DocumentedShape.Replace("algo: a3c", "algo: a4c"));
-        Assert.Equal("e.yaml line 11: algo 'a4c' is unknown; expected one of a2c, a3c, q1, sarsa1, qn, dqn, apex, ddpg, d4pg, impala, ga3c, hybrid.", e.Message);
+        Assert.Equal("e.yaml line 11: algo 'a4c' is unknown; expected one of a2c, a3c, q1, sarsa1, qn, dqn, dyna-q, apex, ddpg, d4pg, impala, ga3c, hybrid.", e.Message);
     }
 
     [Fact]

@@ -128,7 +128,7 @@ public class AlgorithmRegistryTests
     [Fact]
     public void EveryRowNamesItsOwnConfigAndTheNamesAreTheCommandLines()
     {
-        Assert.Equal(["a2c", "a3c", "q1", "sarsa1", "qn", "dqn", "apex", "ddpg", "d4pg", "impala", "ga3c", "hybrid"], Trainer.Algorithms);
+        Assert.Equal(["a2c", "a3c", "q1", "sarsa1", "qn", "dqn", "dyna-q", "apex", "ddpg", "d4pg", "impala", "ga3c", "hybrid"], Trainer.Algorithms);
         foreach (Algorithm algorithm in Trainer.Registry)
         {
             AlgoConfig config = Trainer.DefaultConfig(algorithm.Name);
