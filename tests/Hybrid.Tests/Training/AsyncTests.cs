@@ -196,7 +196,7 @@ public class AsyncAllocationTests
     /// allocates shows in both; the rest of the process's work (the test runner, a method tiering up late; once 302 KB
     /// in a full suite) in one at most. Both lines of the message are the try that counted.
     /// </summary>
-    static (long Growth, string Message) Growth(AlgoConfig config)
+    internal static (long Growth, string Message) Growth(AlgoConfig config)
     {
         Allocated(config, 10_000); // JIT and static set-up
         (long Growth, string Message) fewest = (long.MaxValue, "");

@@ -141,15 +141,15 @@ public class ResumeTests
         Assert.True(after >= held, $"the resumed run's first row held {after} transitions; the first part ended with {held}");
     }
 
-    public static TheoryData<string> A2cRuns => ["CartPole-v1", "MinAtar/Breakout-v1"];
+    public static TheoryData<string> A2cRuns => ["CartPole-v1", "MinAtar/Breakout-v1", "CartPoleNoVel-v1"];
 
     [Theory]
     [MemberData(nameof(A2cRuns))]
     public void A2cStoppedAndResumedEndsBitIdenticalToTheUninterruptedRun(string env)
     {
-        bool minAtar = env.StartsWith("MinAtar/", StringComparison.Ordinal);
+        bool minAtar = env.StartsWith("MinAtar/", StringComparison.Ordinal), recurrent = env == "CartPoleNoVel-v1";
         // CartPole: two lane groups on two threads and both normalizations, so every kind of state is saved. MinAtar: the
-        // game states, sticky actions and the conv network. Checkpoints every 3,000 steps, rows every 2,000: the stop
+        // game states, sticky actions and the conv network. CartPoleNoVel-v1 with an LSTM: the lanes' carried memory, mid-episode. Checkpoints every 3,000 steps, rows every 2,000: the stop
         // falls inside a log interval, whose partial sums the checkpoint must carry.
         var config = new A2cConfig
         {
@@ -164,6 +164,7 @@ public class ResumeTests
             CheckpointInterval = 3_000,
             CheckpointSeconds = 0,
             Compute = new() { Device = DeviceKind.Cpu },
+            Memory = new() { Recurrent = recurrent ? RecurrentKind.Lstm : RecurrentKind.None, LstmUnits = 8 },
         };
         (RunSummary whole, KeepingSink wholeSink) = Run(config);
 
