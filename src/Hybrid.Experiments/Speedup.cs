@@ -77,6 +77,15 @@ public sealed record SpeedupResult(string Method, string? Env, SpeedupCellPlan C
     /// Only an env where neither did is left out, and the report names it.
     /// </summary>
     public IReadOnlyList<string> AveragedOver { get; init; } = [];
+
+    /// <summary>Per env: the median over seeds of each run's final mean return (of the episodes its criterion counts); NaN for the row over envs.</summary>
+    public double MedianFinalReturn { get; init; } = double.NaN;
+
+    /// <summary>Per env: the median training episodes to the score (the episodes a run finished; it stops when solved), +infinity where most did not reach it; NaN over envs.</summary>
+    public double MedianEpisodes { get; init; } = double.NaN;
+
+    /// <summary>Per env: the median of each run's seconds to the score over its episodes to it, +infinity where most did not reach it; NaN over envs.</summary>
+    public double MedianSecondsPerEpisode { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -135,13 +144,20 @@ public static class SpeedupAnalysis
         RunResult[] all = runs.SelectMany(r => r).ToArray();
         // The baseline against itself is 1 by definition, not an interval from resampling the same runs twice.
         Estimate Ratio(Func<RunResult, double> f, bool baselineFirst) => isBaseline ? new Estimate(1, 1, 1) : MedianRatioOfMedians(Pairs(f, baselineFirst));
+        // The parallel Dyna-Q study's measures per thread count: average score, time to train, episodes to train, time per episode.
+        static double Episodes(RunResult r) => r.Summary.Solved && r.Summary.Episodes > 0 ? r.Summary.Episodes : double.PositiveInfinity;
         return new SpeedupResult(method, env, cell, all.Count(r => r.Summary.Solved), all.Length,
             env is null ? double.NaN : Statistics.Median(Of(all, r => r.SecondsToThreshold)),
             env is null ? double.NaN : Statistics.Median(Of(all, r => r.StepsToThreshold)),
             Statistics.Median(Of(all, r => r.Summary.StepsPerSecond)),
             Ratio(r => r.SecondsToThreshold, baselineFirst: true),
             Ratio(r => r.StepsToThreshold, baselineFirst: true),
-            Ratio(r => r.Summary.StepsPerSecond, baselineFirst: false));
+            Ratio(r => r.Summary.StepsPerSecond, baselineFirst: false))
+        {
+            MedianFinalReturn = env is null ? double.NaN : Statistics.Median(Of(all, r => r.Summary.FinalMeanReturn)),
+            MedianEpisodes = env is null ? double.NaN : Statistics.Median(Of(all, Episodes)),
+            MedianSecondsPerEpisode = env is null ? double.NaN : Statistics.Median(Of(all, r => double.IsFinite(Episodes(r)) ? r.SecondsToThreshold / Episodes(r) : double.PositiveInfinity)),
+        };
     }
 
     /// <summary>

@@ -47,6 +47,18 @@ public static class SpeedupReport
         return lines;
     }
 
+    /// <summary>
+    /// A per-env row's training measures as text: the average score (the median final mean return), time to train (the median
+    /// seconds to the score), episodes to train and time per episode (milliseconds).
+    /// </summary>
+    public static (string Score, string Time, string Episodes, string PerEpisode) Measures(SpeedupResult row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        static string Reached(double v, Func<double, string> show) => double.IsPositiveInfinity(v) ? "not reached" : double.IsNaN(v) ? "-" : show(v);
+        return (Reached(row.MedianFinalReturn, v => Show.Invariant(v, "F1")), Show.Seconds(row.MedianSeconds),
+            Reached(row.MedianEpisodes, v => Show.Invariant(v, "N0")), Reached(row.MedianSecondsPerEpisode, v => Show.Invariant(1000 * v, "F2") + " ms"));
+    }
+
     /// <summary>Writes report.md and returns its path.</summary>
     /// <param name="spec">The speedup file.</param>
     /// <param name="plan">The cells this machine ran.</param>
@@ -68,10 +80,10 @@ public static class SpeedupReport
         md.Append($"- **Load seen**: {Report.LoadSummary(results.Report)}.\n");
         md.Append($"- **Machine**: {Machine.Cpu}, **{plan.Cores} cores**; {RuntimeInformation.OSDescription}; {RuntimeInformation.FrameworkDescription}; Hybrid {Machine.HybridVersion}.\n");
         md.Append($"- **Methods**: {string.Join(", ", spec.Methods)}; **threads**: {string.Join(", ", spec.Threads)} in the file, baseline {spec.Baseline}. " +
-            "Threads are worker threads for a3c, q1, sarsa1 and qn, actor threads for impala and lane groups for a2c.\n");
+            "Threads are worker threads for a3c, q1, sarsa1 and qn, actor threads for impala and lane groups for a2c; for dyna-q, planning threads beside the one thread that acts in the real env.\n");
         md.Append("- **Cores each run keeps busy**: its threads plus its helper threads. Greedy evaluation (q1, sarsa1, qn) takes its turn on a worker " +
             "thread while the others wait, so it adds none and every thread count evaluates at the same env-step points; its time is left out of the time to the score. " +
-            "The `server` update mode's applier and IMPALA's learner add one each. A cell that needs more than the machine's cores is " +
+            "The `server` update mode's applier and IMPALA's learner add one each; dyna-q's real-env thread adds one to its planning threads. A cell that needs more than the machine's cores is " +
             "refused, or with `--oversubscribe` run and marked.\n");
         foreach (string line in plan.Refused) md.Append($"- **Not run**: {line}\n");
         md.Append($"- **Envs and reference scores**: {string.Join(", ", spec.Envs.Select(e => $"{e} {Show.Number(spec.ReferenceScore(e))}" + (spec.ReferenceScores.ContainsKey(e) ? "" : " (its threshold)")))}. " +
@@ -120,6 +132,14 @@ public static class SpeedupReport
             foreach (SpeedupResult r in rows.Where(r => r.Env == env))
                 md.Append($"| {r.Method} | {r.Cell.Threads}{(r.Cell.Oversubscribed ? " (oversubscribed)" : "")} | {r.Solved}/{r.Runs} | {Show.Seconds(r.MedianSeconds)} | {Show.Steps(r.MedianSteps)} | " +
                     $"{r.StepsPerSecond:N0} | {WithCi(r.Speedup)} | {WithCi(r.DataEfficiency)} | {WithCi(r.Throughput)} |\n");
+            md.Append('\n');
+            md.Append("Training measures, as the study of parallel Deep Dyna-Q reports them (medians over seeds; \"not reached\" where most runs did not reach the score):\n\n");
+            md.Append("| method | threads | average score | time to train | episodes to train | time per episode |\n|---|---|---|---|---|---|\n");
+            foreach (SpeedupResult r in rows.Where(r => r.Env == env))
+            {
+                (string score, string time, string episodes, string perEpisode) = Measures(r);
+                md.Append($"| {r.Method} | {r.Cell.Threads}{(r.Cell.Oversubscribed ? " (oversubscribed)" : "")} | {score} | {time} | {episodes} | {perEpisode} |\n");
+            }
             md.Append('\n');
         }
         md.Append("Raw numbers: `results.csv` (one row per run; the arm `q1 x2` is q1 with 2 threads); each run's `metrics.csv`, TensorBoard events and `summary.json` are in its run folder.\n");

@@ -73,6 +73,19 @@ public static class SpeedupCommand
                 Markup.Escape(SpeedupReport.WithCi(r.Throughput)));
         console.Write(table);
         foreach (string line in SpeedupReport.LeftOut(spec, rows)) console.MarkupLine(Markup.Escape(line));
+        foreach (string env in spec.Envs)
+        {
+            // The measures the study of parallel Deep Dyna-Q reports per thread count, for every method.
+            var measures = new Table().Title(Markup.Escape($"Training measures on {env} (medians over seeds)"));
+            measures.AddColumns("method", "threads", "average score", "time to train", "episodes to train", "time per episode");
+            foreach (SpeedupResult r in rows.Where(r => r.Env == env))
+            {
+                (string score, string time, string episodes, string perEpisode) = SpeedupReport.Measures(r);
+                measures.AddRow(Markup.Escape(r.Method), Markup.Escape($"{r.Cell.Threads}{(r.Cell.Oversubscribed ? " (oversubscribed)" : "")}"), score,
+                    Markup.Escape(time), Markup.Escape(episodes), Markup.Escape(perEpisode));
+            }
+            console.Write(measures);
+        }
         console.MarkupLine(Markup.Escape("speedup = time with the baseline / time with n threads; data efficiency = env steps with the baseline / with n; throughput = steps/s with n / with the baseline. Per env: report.md."));
     }
 }

@@ -164,6 +164,10 @@ public sealed class SpeedupTests
         Assert.Equal(2.0, two.DataEfficiency.Value, 9);   // 300k / 150k
         Assert.Equal(1.5, two.Throughput.Value, 9);       // 15k / 10k
         Assert.Equal(10, two.MedianSeconds);
+        // The parallel Dyna-Q study's measures: every run finished 10 episodes with a final mean of 100; seconds per
+        // episode 1.0, 0.9 and not reached.
+        Assert.Equal((100.0, 10.0, 1.0), (two.MedianFinalReturn, two.MedianEpisodes, two.MedianSecondsPerEpisode));
+        Assert.Equal(("100.0", "10.0 s", "10", "1000.00 ms"), SpeedupReport.Measures(two));
         SpeedupResult one = rows.Single(r => r.Cell.Threads == 1);
         Assert.Equal(new Estimate(1, 1, 1), one.Speedup);
     }
@@ -199,6 +203,19 @@ public sealed class SpeedupTests
         Assert.Equal(["CartPole-v1", Acrobot], average.AveragedOver);
         Assert.Equal("a3c at 2 threads: median over 2 of 2 envs; counted as bounds: Acrobot-v1 as inf (1 thread did not reach the score on most seeds).",
             Assert.Single(SpeedupReport.LeftOut(spec, rows)));
+    }
+
+    [Fact]
+    public void DynaQsThreadCountIsItsPlanningThreadsAndItsRealThreadCountsAgainstTheCores()
+    {
+        SpeedupSpec spec = Spec("name: s\nmethods: [dyna-q]\nthreads: [1, 2]\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 1000\n");
+        Assert.Equal(["1", "2"], spec.Experiment().Arms.Select(a => a.Settings.Single(x => x.Key == "planning_threads").Value));
+        Assert.DoesNotContain(spec.Experiment().Arms, a => a.Settings.Any(x => x.Key == "threads"));
+        SpeedupPlan plan = SpeedupPlan.Make(spec, cores: 2, oversubscribe: true);
+        Assert.Equal([(1, 2, false), (2, 3, true)], plan.Of("dyna-q").Select(c => (c.Threads, c.ThreadsUsed, c.Oversubscribed)));
+        var e = Assert.Throws<FormatException>(() => Spec("name: s\nmethods: [dyna-q]\nthreads: [1, 2]\nenvs: [CartPole-v1]\nseeds: [1]\nmax_env_steps: 1000\n" +
+            "settings: {planning_threads: 3}\n"));
+        Assert.Contains("planning_threads is what a speedup file varies", e.Message);
     }
 
     [Fact]
