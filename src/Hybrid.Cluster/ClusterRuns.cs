@@ -101,6 +101,8 @@ public static class ClusterRuns
         TimeSpan? idleTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (config is IRecurrentConfig { Memory.Units: > 0 })
+            throw new ArgumentException("recurrent was lstm; the cluster's unroll messages do not carry an LSTM's state, so a recurrent impala runs in one process: use train --algo impala --recurrent lstm.");
         device ??= Training.Devices.CpuDevice.Instance;
         var serving = new Serving(run, address, localActors, actorCommand, log, advertise, idleTimeout);
         switch (config)

@@ -5,7 +5,7 @@ namespace Hybrid.Training.Algorithms;
 /// IMPALA-style settings. V-trace clips rho_bar = c_bar = 1 as in Espeholt et al. 2018; the unroll length, batch,
 /// refresh interval and learning rate are this project's for CartPole on a few cores.
 /// </summary>
-public sealed record ImpalaConfig : ActorCriticConfig
+public sealed record ImpalaConfig : ActorCriticConfig, IRecurrentConfig
 {
     /// <summary>IMPALA's defaults: two actor threads.</summary>
     public ImpalaConfig()
@@ -42,6 +42,9 @@ public sealed record ImpalaConfig : ActorCriticConfig
     /// <summary>Where the learner's gradient is computed (the actors and the optimizer step stay on the CPU).</summary>
     public DeviceSettings Compute { get; init; } = new();
 
+    /// <summary>An LSTM after the torso, or none: the actors carry its state, and each unroll keeps the state it began with for the learner.</summary>
+    public RecurrentSettings Memory { get; init; } = new();
+
     /// <summary>The learner's update: B unrolls of T steps of N lanes, V-trace's clips and the loss's coefficients.</summary>
     public Devices.LearnerShape LearnerShape => new(TMax, Lanes.NumEnvs, Batch, ValueCoef, EntropyCoef, RhoBar, CBar);
 
@@ -61,6 +64,7 @@ public sealed record ImpalaConfig : ActorCriticConfig
         Require(RhoBar > 0, "rho_bar", RhoBar, "> 0");
         Require(CBar > 0, "c_bar", CBar, "> 0");
         Compute.Validate();
+        Memory.Validate();
         RefuseNormalization();
         // An update takes B unrolls of T steps of an actor's N lanes: a batch that holds more env steps than the budget never fills.
         long perUpdate = (long)Batch * TMax * Lanes.NumEnvs;

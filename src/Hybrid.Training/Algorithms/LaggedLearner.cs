@@ -2,13 +2,13 @@ using Hybrid.Training.Runs;
 namespace Hybrid.Training.Algorithms;
 
 /// <summary>One unroll's slot: T steps of an actor's lanes, the observations after them, and the parameter version that acted.</summary>
-public sealed class Unroll(int tMax, int lanes, EnvSpec env, int slot = 0)
+public sealed class Unroll(int tMax, int lanes, EnvSpec env, int slot = 0, int recurrentSize = 0)
 {
     /// <summary>The slot's index in its <see cref="UnrollQueues"/>.</summary>
     public int Slot { get; } = slot;
 
 
-    public readonly Rollout Rollout = new(tMax, lanes, env);
+    public readonly Rollout Rollout = new(tMax, lanes, env, recurrentSize);
     public readonly float[] NextObservations = new float[lanes * env.ObservationSize];
     public long Version;
 
@@ -26,7 +26,7 @@ public sealed class Unroll(int tMax, int lanes, EnvSpec env, int slot = 0)
 /// </summary>
 public sealed class UnrollQueues
 {
-    public UnrollQueues(int batch, int actors, int tMax, int lanes, EnvSpec env)
+    public UnrollQueues(int batch, int actors, int tMax, int lanes, EnvSpec env, int recurrentSize = 0)
     {
         Batch = batch;
         Slots = new Unroll[batch + 2 * actors];
@@ -34,7 +34,7 @@ public sealed class UnrollQueues
         Full = new SlotQueue(Slots.Length);
         for (int i = 0; i < Slots.Length; i++)
         {
-            Slots[i] = new Unroll(tMax, lanes, env, i);
+            Slots[i] = new Unroll(tMax, lanes, env, i, recurrentSize);
             Free.Add(i);
         }
     }
@@ -83,7 +83,7 @@ public sealed class LaggedLearner : IDisposable
         (_config, _run, _who) = (config, run, who);
         Parameters = new LearnerParameters(config, run, kind);
         _gradients = device.OpenLearner(Parameters.Spec, shape);
-        Queues = new UnrollQueues(shape.Unrolls, actors, shape.TMax, shape.Lanes, EnvRegistry.Spec(config.Env));
+        Queues = new UnrollQueues(shape.Unrolls, actors, shape.TMax, shape.Lanes, EnvRegistry.Spec(config.Env), Parameters.Spec.Recurrent);
         Published = new ParameterBroadcast(Parameters.Theta);
     }
 

@@ -42,7 +42,9 @@ public interface IUnrollSink
 /// The actor of every lagged method (IMPALA, GA3C and the cluster's actor processes): steps its own env lanes T steps
 /// at a time with the behaviour policy, recording its log-probabilities, and hands each unroll on with the observations
 /// after it and the parameter versions that acted: the oldest (the unroll's largest lag) and their mean over the steps
-/// (one version throughout where the actor holds a copy; more where a predictor moved on mid-unroll).
+/// (one version throughout where the actor holds a copy; more where a predictor moved on mid-unroll). A recurrent
+/// policy's LSTM state belongs to the actor's lanes: it enters each unroll's slot (which keeps it as the state the
+/// learner recomputes the unroll from) and comes back from it for the next.
 /// </summary>
 public static class UnrollActor
 {
@@ -59,11 +61,15 @@ public static class UnrollActor
         env.Reset(config.WorkerEnvSeed(id, segment));
         Rng[] rngs = [Acting.WorkerRng(config, id, segment)];
         long handed = 0, unrollSteps = (long)config.TMax * lanes;
+        int state = lanes * Acting.ActorCriticSpec(config).Recurrent;
+        float[] hidden = new float[state], cell = new float[state];
         while (!sink.Stopping)
         {
             policy.Refresh();
             if (!sink.Take(out Unroll unroll)) break;
             unroll.Rollout.Clear();
+            hidden.CopyTo(unroll.Rollout.Hidden, 0);
+            cell.CopyTo(unroll.Rollout.Cell, 0);
             long oldest = long.MaxValue;
             double versionSum = 0;
             for (int t = 0; t < config.TMax; t++)
@@ -79,6 +85,8 @@ public static class UnrollActor
                 env.Episodes.Clear();
             }
             env.Observations.CopyTo(unroll.NextObservations);
+            unroll.Rollout.Hidden.CopyTo(hidden, 0);
+            unroll.Rollout.Cell.CopyTo(cell, 0);
             unroll.Version = oldest;
             unroll.MeanVersion = versionSum / config.TMax;
             handed += unrollSteps;

@@ -120,14 +120,14 @@ public enum RecurrentKind
 }
 
 /// <summary>
-/// An LSTM between the torso and the heads (a2c, a3c), as Mnih et al. 2016 used for their best Atari and Labyrinth
+/// An LSTM between the torso and the heads (a2c, a3c, impala), as Mnih et al. 2016 used for their best Atari and Labyrinth
 /// agents: its state is carried from step to step within a lane's episode, zeroed where an episode ends, and learned
 /// by backpropagation through each rollout of t_max steps (truncated there).
 /// </summary>
 public sealed record RecurrentSettings : ConfigPart
 {
     /// <summary>none, or lstm.</summary>
-    [Description("Memory between steps: none (a feed-forward network), or lstm (an LSTM after the torso, its state carried across a lane's steps, reset at episode ends, learned by backpropagation through each t_max-step rollout; a2c and a3c, on the CPU).")]
+    [Description("Memory between steps: none (a feed-forward network), or lstm (an LSTM after the torso, its state carried across a lane's steps, reset at episode ends, learned by backpropagation through each t_max-step rollout; a2c, a3c and impala, on the CPU; impala in one process).")]
     public RecurrentKind Recurrent { get; init; }
 
     /// <summary>The LSTM's units.</summary>
@@ -141,7 +141,7 @@ public sealed record RecurrentSettings : ConfigPart
     public override void Validate() => AlgoConfig.Require(LstmUnits >= 1, "lstm_units", LstmUnits, ">= 1");
 }
 
-/// <summary>A config whose actor-critic may carry an LSTM (a2c, a3c).</summary>
+/// <summary>A config whose actor-critic may carry an LSTM (a2c, a3c, impala).</summary>
 public interface IRecurrentConfig
 {
     /// <summary>The LSTM's settings.</summary>
