@@ -20,7 +20,7 @@ public sealed record DynaQConfig : DqnConfig
     public override string Algo => "dyna-q";
 
     /// <summary>Threads training the world model and planning with it (K).</summary>
-    [Description("dyna-q: threads beside the one acting in the real env, each training its copy of the world model on real transitions and turning the model's predictions into simulated Q updates (0: DQN with a world model that nobody trains).")]
+    [Description("dyna-q: threads beside the one acting in the real env, each training its copy of the world model on real transitions and turning the model's predictions into simulated Q updates (0: no planning, DQN alone).")]
     public int PlanningThreads { get; init; } = 1;
 
     /// <summary>Simulated Q updates each planning thread makes per real one.</summary>

@@ -184,7 +184,9 @@ public class TrainCliOptionTests
         var options = train.Options.ToDictionary(o => o.Name);
         Assert.Contains("a2c, hybrid 8", options["--num-envs"].Description);
         Assert.Contains("impala 4", options["--num-envs"].Description);
-        Assert.Contains("a3c, q1, sarsa1, qn, dqn, apex hogwild; hybrid lock", options["--update"].Description);
+        Assert.Contains("a3c, q1, sarsa1, qn, dqn, dyna-q, apex hogwild; hybrid lock", options["--update"].Description);
+        Assert.Contains("(a2c, a3c, impala only)", options["--recurrent"].Description);
+        Assert.Contains("(dyna-q only)", options["--planning-threads"].Description);
         Assert.Contains("(a2c, a3c, hybrid only)", options["--gae-lambda"].Description);
         foreach (string name in new[] { "--threads", "--max-env-steps", "--stop-when-solved", "--seed", "--env", "--out", "--config",
                      "--learning-rate", "--t-max", "--target-interval", "--eval-interval", "--rho-bar", "--refresh-interval" })
