@@ -14,7 +14,9 @@ namespace Hybrid.Cli.Bench;
 /// logits + 1 value), tanh; with <c>--model</c> any model spec, or the network A2C builds for an env, e.g. MinAtar's
 /// conv torso) on one thread (the training step on more with <c>--threads</c>).
 /// Measures the batch-1 forward latency and the throughput of a full batch training step (forward, backward of
-/// the actor-critic loss, global-norm clip, RMSProp), each as the median of several timed blocks after a warm-up.
+/// the actor-critic loss, global-norm clip, RMSProp), each as the median of several timed blocks after a warm-up. A
+/// network with an LSTM (<c>lstm=N</c> in its spec) acts one step from a carried state, and trains on the batch cut into
+/// unrolls of <see cref="UnrollSteps"/> steps (A3C's t_max), backpropagated through each.
 /// The table also runs the same network on Hybrid's scalar paths in the same process, as the baseline.
 /// </summary>
 public static class NnBenchmark
@@ -34,6 +36,9 @@ public static class NnBenchmark
     // value coefficient 0.5, entropy 0.01) and do not change the amount of work.
     const float LearningRate = 7e-4f, MaxGradNorm = 0.5f, ValueCoefficient = 0.5f, EntropyCoefficient = 0.01f;
     const ulong Seed = 1;
+
+    /// <summary>Steps per unroll in a recurrent network's training step (the batch is this many steps of batch / this many lanes).</summary>
+    public const int UnrollSteps = 20;
 
     /// <summary>The default network's size, which the blocks' lengths were chosen for.</summary>
     static readonly int CartPoleParameters = ModelSpec.CartPoleActorCritic.Build().ParameterCount;
@@ -102,9 +107,10 @@ public static class NnBenchmark
         {"measure",-38} {r.Width,14} {"scalar paths",14} {"speedup",8}  {"target",12}
         {"forward, batch 1 (us)",-38} {r.ForwardBatch1Microseconds,14:0.000} {scalar.ForwardBatch1Microseconds,14:0.000} {scalar.ForwardBatch1Microseconds / r.ForwardBatch1Microseconds,7:0.0}x  {(r.Model is null ? "<= 1" : "-"),12}
         {$"train step, batch {r.Batch} (samples/s)",-38} {r.TrainSamplesPerSecond,14:N0} {scalar.TrainSamplesPerSecond,14:N0} {r.TrainSamplesPerSecond / scalar.TrainSamplesPerSecond,7:0.0}x  {(r.Model is null ? ">= 1,000,000" : "-"),12}
-        The scalar column is the same network on Hybrid's scalar kernels, measured in this run.
+        The scalar column is the same network on Hybrid's scalar kernels, measured in this run{(r.Model?.Contains("lstm=", StringComparison.Ordinal) == true ? $" (an LSTM's own products run on the vector kernels in both; training takes unrolls of {UnrollSteps} steps)" : "")}.
         {(r.Model is null
             ? "For scale, PyTorch 1.13.1 on CPU, 1 thread, on Hybrid's 2-core development machine (2026-11-21): 31.5 us and 106,000 samples/s."
+            : r.Model.Contains("lstm=", StringComparison.Ordinal) ? $"A training step of batch {r.Batch} takes {r.Batch / r.TrainSamplesPerSecond * 1e3:0.000} ms."
             : $"A training step of batch {r.Batch} takes {r.Batch / r.TrainSamplesPerSecond * 1e3:0.000} ms. For scale, the MinAtar network (16 3x3 filters, dense 128) in PyTorch 1.13 with OpenBLAS, 1 thread, on Hybrid's 2-core development machine: 1.80 ms a training step at batch 40, 8.69 ms at batch 320.")}
         """);
 
@@ -115,6 +121,8 @@ public static class NnBenchmark
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch was {batch}; expected at least 1.");
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"samples was {samples}; expected at least 1.");
         spec ??= ModelSpec.CartPoleActorCritic;
+        if (spec.Recurrent > 0 && batch % UnrollSteps != 0)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch was {batch}; a network with an LSTM trains on unrolls of {UnrollSteps} steps, so expected a multiple of {UnrollSteps}.");
         var network = (ActorCriticNetwork)spec.Build();
         network.VectorWidth = width;
         network.Threads = threads; // batched passes only: the batch-1 forward never splits
@@ -131,25 +139,27 @@ public static class NnBenchmark
         var observation = new float[network.Spec.ObservationSize];
         for (int i = 0; i < observation.Length; i++) observation[i] = rng.NextFloat(-0.05f, 0.05f);
         network.EnsureCapacity(1);
+        float[] hidden = new float[network.RecurrentSize], cell = new float[network.RecurrentSize];
         // About 20,000 calls a block for the CartPole MLP; fewer for larger networks (the same work per block).
         int callsPerBlock = Math.Max(100, (int)(20_000L * CartPoleParameters / Math.Max(CartPoleParameters, network.ParameterCount)));
         // Warm-up: long enough for tiered compilation to reach its optimized code.
-        RunForward(network, theta, observation, 10 * callsPerBlock);
+        RunForward(network, theta, observation, hidden, cell, 10 * callsPerBlock);
         var perCall = new double[samples];
         for (int s = 0; s < samples; s++)
         {
             long start = Stopwatch.GetTimestamp();
-            RunForward(network, theta, observation, callsPerBlock);
+            RunForward(network, theta, observation, hidden, cell, callsPerBlock);
             perCall[s] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / callsPerBlock;
         }
         return BenchReport.Median(perCall);
     }
 
-    static void RunForward(ActorCriticNetwork network, float[] theta, float[] observation, int calls)
+    static void RunForward(ActorCriticNetwork network, float[] theta, float[] observation, float[] hidden, float[] cell, int calls)
     {
         for (int i = 0; i < calls; i++)
         {
-            network.Forward(theta, observation, 1);
+            if (network.RecurrentSize > 0) network.Step(theta, observation, hidden, cell, 1);
+            else network.Forward(theta, observation, 1);
             // Feed an output back so the calls form a chain the JIT cannot drop.
             observation[0] = network.Values(1)[0] * 1e-3f;
         }
@@ -180,7 +190,7 @@ public static class NnBenchmark
         readonly ParameterArena _arena;
         readonly RmsProp _optimizer;
         readonly int _batch, _actionCount;
-        readonly float[] _observations, _advantages, _returns, _policyGradient, _valueGradient;
+        readonly float[] _observations, _advantages, _returns, _policyGradient, _valueGradient, _hidden0, _cell0;
         readonly int[] _actions;
 
         public TrainStep(ActorCriticNetwork network, ParameterArena arena, Rng rng, int batch, SimdWidth width)
@@ -200,6 +210,8 @@ public static class NnBenchmark
             }
             _policyGradient = new float[batch * _actionCount];
             _valueGradient = new float[batch];
+            int lanes = network.RecurrentSize > 0 ? batch / UnrollSteps : 0;
+            (_hidden0, _cell0) = (new float[lanes * network.RecurrentSize], new float[lanes * network.RecurrentSize]);
             network.EnsureCapacity(batch);
         }
 
@@ -207,12 +219,15 @@ public static class NnBenchmark
         {
             float[] theta = _arena.Parameters;
             _arena.ZeroGradients();
-            _network.Forward(theta, _observations, _batch);
+            bool recurrent = _network.RecurrentSize > 0;
+            if (recurrent) _network.ForwardSequence(theta, _observations, _hidden0, _cell0, default, _batch / UnrollSteps, UnrollSteps);
+            else _network.Forward(theta, _observations, _batch);
             ReadOnlySpan<float> values = _network.Values(_batch);
             for (int b = 0; b < _batch; b++) _advantages[b] = _returns[b] - values[b];
             LossTerms terms = ActorCriticLoss.Categorical(_network.Policy(_batch), _actionCount, _actions, _advantages, _returns, values,
                 ValueCoefficient, EntropyCoefficient, _policyGradient, _valueGradient);
-            _network.Backward(theta, _observations, _policyGradient, _valueGradient, _arena.Gradients, _batch);
+            if (recurrent) _network.BackwardSequence(theta, _observations, _policyGradient, _valueGradient, _arena.Gradients, _batch / UnrollSteps, UnrollSteps);
+            else _network.Backward(theta, _observations, _policyGradient, _valueGradient, _arena.Gradients, _batch);
             GradientTools.ClipGlobalNorm(_arena.Gradients, MaxGradNorm);
             _optimizer.Step(theta, _arena.Gradients, LearningRate);
             return terms;

@@ -29,6 +29,17 @@ public class CliTests
     }
 
     [Fact]
+    public void BenchNnTimesANetworkWithAnLstmOnUnrolls()
+    {
+        // Acting one step from a carried state; training on the batch cut into unrolls of 20 steps, so the batch is a multiple of 20.
+        Hybrid.Nn.Models.ModelSpec lstm = NnBenchmark.ModelOf("actor-critic obs=2 hidden=16 act=tanh actions=discrete:2 lstm=8");
+        NnBenchmark.Result r = NnBenchmark.Run(40, 1, Hybrid.Nn.Kernels.Simd.Best, 1, lstm);
+        Assert.True(r.TrainSamplesPerSecond > 0 && r.ForwardBatch1Microseconds > 0);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => NnBenchmark.Run(30, 1, Hybrid.Nn.Kernels.Simd.Best, 1, lstm));
+        Assert.Contains("batch was 30", e.Message);
+    }
+
+    [Fact]
     public void BenchTrainTakesTheConfigFilesEnvUnlessEnvIsGiven()
     {
         // A --config naming MinAtar once ran CartPole: the option's default overrode the file.
