@@ -119,7 +119,10 @@ public static class Gemm
             (cRowStride, cColStride) = (cColStride, cRowStride);
         }
 
-        if (path != GemmPath.Scalar && n <= 4 && aColStride == 1 && k >= 16)
+        // A few outputs per row, or a few rows against a B whose columns are contiguous (B^T of a row-major matrix: an
+        // LSTM's or a layer's backward pass for one or a few lanes): each C(i, j) is one dot product of contiguous runs,
+        // where the blocked kernel would gather B's strided columns into panels first.
+        if (path != GemmPath.Scalar && aColStride == 1 && k >= 16 && (n <= 4 || (bRowStride == 1 && m <= 8)))
         {
             NarrowN(m, n, k, a, aRowStride, b, bRowStride, bColStride, c, cRowStride, cColStride, accumulate);
             return;
@@ -366,22 +369,31 @@ public static class Gemm
     }
 
     /// <summary>
-    /// C (+)= A B for N of a few columns and A with contiguous rows: each element is one dot product of a row of
-    /// A with a column of B (packed contiguous), instead of a register tile that would be mostly padding.
+    /// C (+)= A B for N of a few columns, or M of a few rows and B with contiguous columns, A with contiguous rows: each
+    /// element is one dot product of a row of A with a column of B (packed contiguous where it is not), instead of a
+    /// register tile that would be mostly padding or a panel gathered from strided columns.
     /// </summary>
     static void NarrowN(int m, int n, int k, ReadOnlySpan<float> a, int aRowStride,
         ReadOnlySpan<float> b, int bRowStride, int bColStride, Span<float> c, int cRowStride, int cColStride, bool accumulate)
     {
-        float[] packed = Rent(ref t_packedB, n * k);
-        for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++)
-                packed[j * k + p] = b[p * bRowStride + j * bColStride];
+        // B's columns as contiguous runs: as they are where B^T is row-major, else packed.
+        ReadOnlySpan<float> columns = b;
+        int columnStride = bColStride;
+        if (bRowStride != 1)
+        {
+            float[] packed = Rent(ref t_packedB, n * k);
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < k; p++)
+                    packed[j * k + p] = b[p * bRowStride + j * bColStride];
+            columns = packed;
+            columnStride = k;
+        }
         for (int i = 0; i < m; i++)
         {
             ReadOnlySpan<float> row = a.Slice(i * aRowStride, k);
             for (int j = 0; j < n; j++)
             {
-                float dot = TensorPrimitives.Dot(row, packed.AsSpan(j * k, k));
+                float dot = TensorPrimitives.Dot(row, columns.Slice(j * columnStride, k));
                 ref float cij = ref c[i * cRowStride + j * cColStride];
                 cij = accumulate ? cij + dot : dot;
             }

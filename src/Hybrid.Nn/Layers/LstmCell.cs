@@ -24,7 +24,7 @@ public sealed class LstmCell
     float[] _hIn = [];        // [T, B, H] the state entering step t: h_{t-1}, or 0 where a reset came before t
     float[] _cIn = [];        // [T, B, H] c_{t-1} likewise
     bool[] _resets = [];      // [T, B] the last forward pass's resets
-    float[] _gateGrads = [];  // [B, 4H]
+    float[] _gateGrads = [];  // [T, B, 4H] dL/d(gate pre-activations)
     float[] _dh = [];         // [B, H] dL/dh_t carried backwards
     float[] _dc = [];         // [B, H] dL/dc_t carried backwards
     int _steps, _batch;
@@ -87,7 +87,10 @@ public sealed class LstmCell
         if (resets.IsEmpty) stepResets.Clear(); else resets[..(steps * batch)].CopyTo(stepResets);
         (_steps, _batch) = (steps, batch);
         ReadOnlySpan<float> wx = WeightX(parameters), wh = WeightH(parameters), bias = Bias(parameters);
-        int H = HiddenSize;
+        int H = HiddenSize, rows = steps * batch;
+        // The inputs' part of every step's gates at once, b + x_t Wx; the recurrence adds h_{t-1} Wh step by step.
+        Elementwise.BroadcastRows(bias, _gates.AsSpan(0, rows * Gates), rows);
+        Gemm.Multiply(x[..(rows * InputSize)], false, wx, false, _gates.AsSpan(0, rows * Gates), rows, Gates, InputSize, accumulate: true);
         for (int t = 0; t < steps; t++)
         {
             Span<float> gates = _gates.AsSpan(t * gb, gb);
@@ -100,8 +103,6 @@ public sealed class LstmCell
                     hPrev.Slice(b * H, H).Clear();
                     cPrev.Slice(b * H, H).Clear();
                 }
-            Elementwise.BroadcastRows(bias, gates, batch);
-            Gemm.Multiply(x.Slice(t * batch * InputSize, batch * InputSize), false, wx, false, gates, batch, Gates, InputSize, accumulate: true);
             Gemm.Multiply(hPrev, false, wh, false, gates, batch, Gates, H, accumulate: true);
             Span<float> c = _cells.AsSpan(t * hb, hb), cTanh = _cellTanh.AsSpan(t * hb, hb), hOut = h.Slice(t * hb, hb);
             for (int b = 0; b < batch; b++)
@@ -110,14 +111,12 @@ public sealed class LstmCell
                 TensorPrimitives.Sigmoid(row[..(2 * H)], row[..(2 * H)]);
                 TensorPrimitives.Tanh(row.Slice(2 * H, H), row.Slice(2 * H, H));
                 TensorPrimitives.Sigmoid(row.Slice(3 * H, H), row.Slice(3 * H, H));
-                for (int j = 0; j < H; j++)
-                {
-                    int k = b * H + j;
-                    float cell = row[H + j] * cPrev[k] + row[j] * row[2 * H + j];
-                    c[k] = cell;
-                    cTanh[k] = MathF.Tanh(cell);
-                    hOut[k] = row[3 * H + j] * cTanh[k];
-                }
+                // c = f c_prev + i g, tanh(c), h = o tanh(c): lane b's H units at once.
+                Span<float> cRow = c.Slice(b * H, H), tanhRow = cTanh.Slice(b * H, H);
+                TensorPrimitives.Multiply(row.Slice(H, H), cPrev.Slice(b * H, H), cRow);
+                TensorPrimitives.MultiplyAdd(row[..H], row.Slice(2 * H, H), cRow, cRow);
+                TensorPrimitives.Tanh(cRow, tanhRow);
+                TensorPrimitives.Multiply(row.Slice(3 * H, H), tanhRow, hOut.Slice(b * H, H));
             }
         }
         _cells.AsSpan((steps - 1) * hb, hb).CopyTo(cT);
@@ -142,10 +141,10 @@ public sealed class LstmCell
         Guard.AtLeast(dh.Length, steps * hb, nameof(dh));
         Guard.AtLeast(x.Length, steps * batch * InputSize, nameof(x));
         if (!dx.IsEmpty) Guard.AtLeast(dx.Length, steps * batch * InputSize, nameof(dx));
-        Grow(ref _gateGrads, gb);
+        Grow(ref _gateGrads, steps * gb);
         Grow(ref _dh, hb);
         Grow(ref _dc, hb);
-        Span<float> dhNext = _dh.AsSpan(0, hb), dcNext = _dc.AsSpan(0, hb), dGates = _gateGrads.AsSpan(0, gb);
+        Span<float> dhNext = _dh.AsSpan(0, hb), dcNext = _dc.AsSpan(0, hb);
         if (dhT.IsEmpty) dhNext.Clear(); else dhT[..hb].CopyTo(dhNext);
         if (dcT.IsEmpty) dcNext.Clear(); else dcT[..hb].CopyTo(dcNext);
         ReadOnlySpan<float> wx = WeightX(parameters), wh = WeightH(parameters);
@@ -156,6 +155,7 @@ public sealed class LstmCell
             ReadOnlySpan<float> gates = _gates.AsSpan(t * gb, gb), cTanh = _cellTanh.AsSpan(t * hb, hb);
             ReadOnlySpan<float> cPrev = _cIn.AsSpan(t * hb, hb), hPrev = _hIn.AsSpan(t * hb, hb);
             ReadOnlySpan<float> dhStep = dh.Slice(t * hb, hb);
+            Span<float> dGates = _gateGrads.AsSpan(t * gb, gb);
             for (int b = 0; b < batch; b++)
             {
                 ReadOnlySpan<float> row = gates.Slice(b * Gates, Gates);
@@ -173,11 +173,7 @@ public sealed class LstmCell
                     dcNext[k] = dc * f;
                 }
             }
-            Gemm.Multiply(x.Slice(t * batch * InputSize, batch * InputSize), true, dGates, false, dWx, InputSize, Gates, batch, accumulate: true);
-            Gemm.Multiply(hPrev, true, dGates, false, dWh, H, Gates, batch, accumulate: true);
-            Elementwise.AddColumnSums(dGates, batch, dBias);
-            if (!dx.IsEmpty)
-                Gemm.Multiply(dGates, false, wx, true, dx.Slice(t * batch * InputSize, batch * InputSize), batch, InputSize, Gates, accumulate: false);
+            // Only the recurrence is step by step; the weights' gradients and dx take every step at once below.
             Gemm.Multiply(dGates, false, wh, true, dhNext, batch, H, Gates, accumulate: false);
             // A lane reset before step t took zeros, not the previous step's state: nothing flows back across it.
             for (int b = 0; b < batch; b++)
@@ -187,6 +183,13 @@ public sealed class LstmCell
                     dcNext.Slice(b * H, H).Clear();
                 }
         }
+        // dWx += x^T dG, dWh += h_in^T dG and db += the column sums of dG over all T * B rows; dx = dG Wx^T.
+        int rows = steps * batch;
+        ReadOnlySpan<float> allGates = _gateGrads.AsSpan(0, rows * Gates);
+        Gemm.Multiply(x[..(rows * InputSize)], true, allGates, false, dWx, InputSize, Gates, rows, accumulate: true);
+        Gemm.Multiply(_hIn.AsSpan(0, rows * H), true, allGates, false, dWh, H, Gates, rows, accumulate: true);
+        Elementwise.AddColumnSums(allGates, rows, dBias);
+        if (!dx.IsEmpty) Gemm.Multiply(allGates, false, wx, true, dx[..(rows * InputSize)], rows, InputSize, Gates, accumulate: false);
         if (!dh0.IsEmpty) dhNext.CopyTo(dh0);
         if (!dc0.IsEmpty) dcNext.CopyTo(dc0);
     }

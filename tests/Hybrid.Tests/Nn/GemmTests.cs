@@ -30,12 +30,15 @@ public class GemmTests
     {
         var rng = new Hybrid.Nn.Rng(Seed, 1);
         // The benchmark's shapes: forward, input gradient and weight gradient of 4-64-64-(2+1) at batch 1024,
-        // plus K beyond one K block.
+        // plus K beyond one K block; and a 64-unit LSTM's recurrence for 1 and 8 lanes (h Wh, dG Wh^T) and its
+        // weight gradient over 20 steps of 8 lanes.
         foreach ((int m, int n, int k, bool ta, bool tb) in new[]
                  {
                      (1024, 64, 4, false, false), (1024, 64, 64, false, false), (1024, 2, 64, false, false),
                      (1024, 64, 64, false, true), (1024, 64, 2, false, true), (64, 64, 1024, true, false),
                      (64, 2, 1024, true, false), (4, 64, 1024, true, false), (40, 70, 700, false, false),
+                     (1, 256, 64, false, false), (8, 256, 64, false, false), (1, 64, 256, false, true), (8, 64, 256, false, true),
+                     (64, 256, 160, true, false),
                  })
             CheckOne(m, n, k, ta, tb, accumulate: true, path, rng);
     }
