@@ -268,7 +268,8 @@ public static class DynaQ
             for (int id = 0; id < _config.PlanningThreads; id++) _group.Start("planner", id, Plan);
             try
             {
-                _learning.Run(Act, Learn, RefreshTarget, Save);
+                // The planning threads stop before the last checkpoint and evaluation, which then see theta at rest.
+                _learning.Run(Act, Learn, RefreshTarget, Save, StopPlanners);
             }
             finally
             {
@@ -277,6 +278,14 @@ public static class DynaQ
                 _shared.Complete();
             }
             _tally.ReportTo(_run.Metrics, force: true);
+        }
+
+        /// <summary>Stops the planning threads and waits for them; a failure among them is thrown here, naming the thread.</summary>
+        void StopPlanners()
+        {
+            _group.Stop();
+            _realUpdates.Release();
+            _shared.Complete();
             _group.Join();
         }
 

@@ -48,9 +48,10 @@ internal sealed class ReplayLearning
     /// Until the run stops: <paramref name="act"/> (one step of every lane, then <see cref="Stepped"/>), past
     /// learning_starts every train_frequency vector steps gradient_steps of <paramref name="learn"/>, the targets refreshed
     /// every target_update_interval env steps, greedy evaluation on schedule, checkpoints between vector steps; then the
-    /// last checkpoint and, unless the run stopped solved, a last evaluation.
+    /// last checkpoint and, unless the run stopped solved, a last evaluation. <paramref name="stopped"/> runs between the
+    /// loop and those (a method with threads of its own stops them there, so neither sees them at work).
     /// </summary>
-    public void Run(Action act, Action learn, Action refreshTargets, Func<CheckpointData> save)
+    public void Run(Action act, Action learn, Action refreshTargets, Func<CheckpointData> save, Action? stopped = null)
     {
         while (!_run.ShouldStop)
         {
@@ -65,6 +66,7 @@ internal sealed class ReplayLearning
             // Between vector steps the state is whole: a checkpoint taken here continues exactly.
             if (_run.CheckpointDue) _run.Checkpoints.Save(save());
         }
+        stopped?.Invoke();
         if (_run.Checkpoints.Kept) _run.Checkpoints.Save(save());
         // A last evaluation of the final parameters, unless the run stopped right at one.
         if (!_run.Stop.Solved) Evaluation.RunNow();
