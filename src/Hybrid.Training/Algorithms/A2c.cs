@@ -209,8 +209,9 @@ internal sealed class CpuA2cStream : ISyncStream
             group.Env.SaveState(writer);
             foreach (Rng rng in group.Rngs) rng.Save(writer);
             group.Normalization?.Save(writer);
-            foreach (float v in group.Rollout.Hidden) writer.Write(v);
-            foreach (float v in group.Rollout.Cell) writer.Write(v);
+            if (group.Rollout.RecurrentSize == 0) continue;
+            BinaryState.Write<float>(writer, group.Rollout.Hidden);
+            BinaryState.Write<float>(writer, group.Rollout.Cell);
         }
     }
 
@@ -226,8 +227,9 @@ internal sealed class CpuA2cStream : ISyncStream
             foreach (Rng rng in group.Rngs) rng.Load(reader);
             group.Normalization?.Load(reader);
             // The episodes go on where they were: so does each lane's memory of them.
-            for (int i = 0; i < group.Rollout.Hidden.Length; i++) group.Rollout.Hidden[i] = reader.ReadSingle();
-            for (int i = 0; i < group.Rollout.Cell.Length; i++) group.Rollout.Cell[i] = reader.ReadSingle();
+            if (group.Rollout.RecurrentSize == 0) continue;
+            BinaryState.Read<float>(reader, group.Rollout.Hidden, "lane LSTM h");
+            BinaryState.Read<float>(reader, group.Rollout.Cell, "lane LSTM c");
         }
     }
 

@@ -140,13 +140,13 @@ public sealed class ActorCriticUpdate
     {
         int n = rollout.Lanes, steps = rollout.Steps, count = rollout.Count, units = _net.RecurrentSize;
         _net.ForwardSequence(theta, rollout.Observations.AsSpan(0, count * rollout.ObservationSize), rollout.InitialHidden, rollout.InitialCell,
-            rollout.Resets.AsSpan(0, count), n, steps);
+            rollout.Resets[..count], n, steps);
         ReadOnlySpan<float> h = _net.HiddenStates(count), c = _net.CellStates(count);
         for (int lane = 0; lane < n; lane++)
         {
             int row = (steps - 1) * n + lane;
             Span<float> hLane = _stateHidden.AsSpan(lane * units, units), cLane = _stateCell.AsSpan(lane * units, units);
-            if (rollout.Ended[row])
+            if (rollout.EndedAt(row))
             {
                 hLane.Clear();
                 cLane.Clear();

@@ -268,25 +268,27 @@ public static class DynaQ
             for (int id = 0; id < _config.PlanningThreads; id++) _group.Start("planner", id, Plan);
             try
             {
-                // The planning threads stop before the last checkpoint and evaluation, which then see theta at rest.
-                _learning.Run(Act, Learn, RefreshTarget, Save, StopPlanners);
+                // The planning threads stop before the last checkpoint and evaluation, which then see theta at rest; a
+                // failure among them is thrown there, naming the thread.
+                _learning.Run(Act, Learn, RefreshTarget, Save, () =>
+                {
+                    AskPlannersToStop();
+                    _group.Join();
+                });
             }
             finally
             {
-                _group.Stop();
-                _realUpdates.Release();
-                _shared.Complete();
+                AskPlannersToStop();
             }
             _tally.ReportTo(_run.Metrics, force: true);
         }
 
-        /// <summary>Stops the planning threads and waits for them; a failure among them is thrown here, naming the thread.</summary>
-        void StopPlanners()
+        /// <summary>Tells the planning threads (and a server applier) to finish, waking those waiting for a real update.</summary>
+        void AskPlannersToStop()
         {
             _group.Stop();
             _realUpdates.Release();
             _shared.Complete();
-            _group.Join();
         }
 
         /// <summary>One step of every lane, epsilon-greedy with the shared Q; the steps go into the replay (under its lock).</summary>
@@ -345,7 +347,7 @@ public static class DynaQ
             lock (_modelGate) (local, basis) = ((float[])_model.Clone(), (float[])_model.Clone());
             var modelGradient = new float[local.Length];
             var modelOptimizer = new Adam(local.Length);
-            var real = new DqnBatch(_spec, batch, obs, doubleQ: false);
+            // One batch serves both: a real batch for the model's step, then the simulated batches.
             var work = new DqnBatch(_spec, batch, obs, _config.DoubleQ);
             var terminated = new float[batch];
             var ends = new float[batch];
@@ -364,12 +366,12 @@ public static class DynaQ
                 // The model: one step on a real batch (terminated = discount 0: one-step transitions), then its synchronization.
                 lock (_replayGate)
                 {
-                    _learning.Replay.SampleUniform(sampling, real.Slots);
-                    real.Gather(_learning.Replay);
+                    _learning.Replay.SampleUniform(sampling, work.Slots);
+                    work.Gather(_learning.Replay);
                 }
-                for (int b = 0; b < batch; b++) terminated[b] = real.Discounts[b] == 0f ? 1f : 0f;
+                for (int b = 0; b < batch; b++) terminated[b] = work.Discounts[b] == 0f ? 1f : 0f;
                 Array.Clear(modelGradient);
-                float modelLoss = model.AddGradient(local, real.Observations, real.Actions, real.Rewards, terminated, real.Next, batch, modelGradient);
+                float modelLoss = model.AddGradient(local, work.Observations, work.Actions, work.Rewards, terminated, work.Next, batch, modelGradient);
                 UpdateRules.CheckFinite(modelLoss, who + " (world model)", modelUpdates + 1);
                 UpdateRules.Clip(modelGradient, _config.MaxGradNorm, who + " (world model)", modelUpdates + 1);
                 modelOptimizer.Step(local, modelGradient, _config.ModelLearningRate);

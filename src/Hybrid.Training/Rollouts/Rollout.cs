@@ -22,8 +22,8 @@ public sealed class Rollout
         RecurrentSize = recurrentSize;
         int state = lanes * recurrentSize;
         (Hidden, Cell, InitialHidden, InitialCell) = (new float[state], new float[state], new float[state], new float[state]);
-        Resets = recurrentSize > 0 ? new bool[tMax * lanes] : [];
-        Ended = recurrentSize > 0 ? new bool[tMax * lanes] : [];
+        // Row 0 stays false (the first step's state is the initial one); row t + 1 says step t ended its lane's episode.
+        _ends = recurrentSize > 0 ? new bool[(tMax + 1) * lanes] : [];
         (TMax, Lanes, ObservationSize, ActionSize, Discrete) = (tMax, lanes, env.ObservationSize, env.ActionSpace.Size, env.IsDiscrete);
         int capacity = tMax * lanes;
         Observations = new float[capacity * ObservationSize];
@@ -86,10 +86,13 @@ public sealed class Rollout
     public float[] InitialHidden { get; }
     /// <summary>The c that entered the rollout's first step, [N * units].</summary>
     public float[] InitialCell { get; }
+    readonly bool[] _ends;
+
     /// <summary>[T * N], recurrent only: true where the lane's state was zeroed before step t (its previous step ended an episode); false at t = 0, whose state is the initial one.</summary>
-    public bool[] Resets { get; }
-    /// <summary>[T * N], recurrent only: true where step t ended the lane's episode (terminated or truncated).</summary>
-    public bool[] Ended { get; }
+    public ReadOnlySpan<bool> Resets => RecurrentSize > 0 ? _ends.AsSpan(0, TMax * Lanes) : default;
+
+    /// <summary>Recurrent only: whether the step of sample <paramref name="i"/> (t * N + lane) ended the lane's episode (terminated or truncated).</summary>
+    public bool EndedAt(int i) => _ends[Lanes + i];
 
     /// <summary>Keeps the carried state as the one entering the first step (before that step's forward pass changes it).</summary>
     /// <exception cref="InvalidOperationException">The rollout already holds steps.</exception>
@@ -135,12 +138,6 @@ public sealed class Rollout
     {
         if (Steps == TMax) throw new InvalidOperationException($"Rollout is full ({TMax} steps); call Clear first.");
         observations[..(Lanes * ObservationSize)].CopyTo(Observations.AsSpan(Steps * Lanes * ObservationSize));
-        if (RecurrentSize > 0)
-        {
-            Span<bool> resets = Resets.AsSpan(Steps * Lanes, Lanes);
-            if (Steps == 0) resets.Clear();
-            else Ended.AsSpan((Steps - 1) * Lanes, Lanes).CopyTo(resets);
-        }
         return Steps;
     }
 
@@ -176,7 +173,7 @@ public sealed class Rollout
             }
             if (RecurrentSize == 0) continue;
             bool ended = terminated[lane] || truncated[lane];
-            Ended[i] = ended;
+            _ends[Lanes + i] = ended;
             if (ended)
             {
                 // The lane's next step begins a new episode, from a zero state.

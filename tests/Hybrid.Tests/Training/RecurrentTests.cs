@@ -61,7 +61,7 @@ public class RecurrentTests
             rollout.Clear();
             for (int t = 0; t < steps; t++) Acting.Step(actor, theta, env, rollout, 0.99f, rngs, recordLogProbabilities: true);
             // Only a rollout that both starts from a carried (non-zero) state and resets a lane inside is the case to check.
-            if (rollout.InitialHidden.All(v => v == 0) || !rollout.Resets.Any(r => r)) continue;
+            if (rollout.InitialHidden.All(v => v == 0) || !rollout.Resets.Contains(true)) continue;
             checkedOne = true;
             int count = rollout.Count;
             learner.ForwardSequence(theta, rollout.Observations, rollout.InitialHidden, rollout.InitialCell, rollout.Resets, lanes, steps);
